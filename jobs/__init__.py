@@ -1,0 +1,1 @@
+"""Job entry points that compose pipeline steps (demo, benchmark, monthly runs)."""

@@ -1,0 +1,163 @@
+"""Worker-side work on groups of buckets: merge the shuffled parts, build subtrees.
+
+A *group* is the set of users whose ``uk`` starts with given ``group_bits``
+bits; groups are contiguous ranges of ``uk`` and so of buckets, whatever ``k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import bundle, protocol
+from .snapshot import LONG, Part
+from .tree import SumOverflow, build_bucket, leaf_hashes, sums_to_be_bytes
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Prepared:
+    """One group's users, ascending by ``uk``, one row per user."""
+
+    uk: np.ndarray  # (n, 32)
+    sums: np.ndarray  # (n, m, 2)
+    error: str | None = None
+
+
+def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> np.ndarray:
+    words = np.ascontiguousarray(uk).view(">u8").reshape(-1, 4).astype(np.uint64)
+    return np.lexsort((*extra[::-1], words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+
+
+def _duplicate_report(part: Part, dup: np.ndarray, what: str, files: tuple[str, ...]) -> str:
+    """``dup[i]`` true when sorted row ``i`` repeats row ``i - 1``."""
+    starts = np.flatnonzero(dup)
+    ids = part.user_ids
+    examples = []
+    for i in starts[:MAX_EXAMPLES].tolist():
+        a, b = i - 1, i
+        places = [f"{files[part.file_index[r]]} row {part.row[r]}" for r in (a, b)]
+        examples.append(f"{ids[b].as_py()!r} ({' and '.join(places)})")
+    return f"{len(starts)} duplicate {what}; e.g. " + "; ".join(examples)
+
+
+def prepare_group(parts: list[Part], layout: str, m: int, files: tuple[str, ...]) -> Prepared:
+    """Merge one group's parts from every fragment: sort by ``uk``, reject duplicates,
+    and (long layout) fold one row per asset into one row per user."""
+    merged = Part.concat(parts)
+    n = merged.uk.shape[0]
+    if n == 0:
+        return Prepared(np.zeros((0, 32), np.uint8), np.zeros((0, m, 2), np.uint64))
+    if layout == LONG:
+        assert merged.asset_index is not None
+        order = _uk_order(merged.uk, merged.asset_index)
+        s = merged.take(order)
+        same_user = np.zeros(n, dtype=bool)
+        same_user[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+        dup = same_user.copy()
+        dup[1:] &= s.asset_index[1:] == s.asset_index[:-1]
+        if dup.any():
+            return Prepared(s.uk[:0], np.zeros((0, m, 2), np.uint64),
+                            _duplicate_report(s, dup, "(user_id, asset) rows", files))
+        user_row = np.cumsum(~same_user) - 1
+        users = int(user_row[-1]) + 1
+        sums = np.zeros((users, m, 2), dtype=np.uint64)
+        sums[user_row, s.asset_index] = s.values
+        return Prepared(s.uk[~same_user], sums)
+    order = _uk_order(merged.uk)
+    s = merged.take(order)
+    dup = np.zeros(n, dtype=bool)
+    dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+    if dup.any():
+        return Prepared(s.uk[:0], np.zeros((0, m, 2), np.uint64), _duplicate_report(s, dup, "user_id", files))
+    return Prepared(s.uk, s.values)
+
+
+def group_status(prepared: Prepared) -> tuple[str | None, int]:
+    return prepared.error, prepared.uk.shape[0]
+
+
+def buckets_of(uk: np.ndarray, bucket_bits: int) -> np.ndarray:
+    top = np.ascontiguousarray(uk[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+    if bucket_bits == 0:
+        return np.zeros(len(top), dtype=np.int64)
+    return (top >> np.uint64(64 - bucket_bits)).astype(np.int64)
+
+
+def bucket_counts(prepared: Prepared, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(buckets, users)`` for the non-empty buckets of a group."""
+    return np.unique(buckets_of(prepared.uk, bucket_bits), return_counts=True)
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What a bucket task needs. Holds the per-period padding key, never the master secret."""
+
+    period: str
+    bucket_bits: int
+    bucket_height: int
+    symbols: tuple[str, ...]
+    k_pad: protocol.SecretKey
+    staging: bundle.Bundle
+
+
+@dataclass
+class BucketRoot:
+    bucket: int
+    users: int
+    hash: bytes
+    sums: np.ndarray  # (m, 2)
+    file: str
+    digest: str
+
+
+@dataclass
+class UnitResult:
+    roots: list[BucketRoot] = field(default_factory=list)
+    error: str | None = None
+
+
+def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: BuildSpec) -> UnitResult:
+    """Build and store every non-empty bucket in ``[bucket_lo, bucket_hi)``.
+
+    Preconditions: ``prepared`` are consecutive groups covering exactly that
+    bucket range, each sorted by ``uk``. Writes one bucket file per non-empty
+    bucket into the staging bundle and returns the bucket roots.
+    """
+    uk = np.concatenate([p.uk for p in prepared])
+    sums = np.concatenate([p.sums for p in prepared])
+    b_of = buckets_of(uk, spec.bucket_bits)
+    bounds = np.searchsorted(b_of, np.arange(bucket_lo, bucket_hi + 1))
+    k_pad = spec.k_pad
+    h = spec.bucket_height
+
+    def padding(level: int, index: int) -> bytes:
+        return protocol.padding_hash(k_pad, level, index)
+
+    result = UnitResult()
+    for offset, b in enumerate(range(bucket_lo, bucket_hi)):
+        lo, hi = int(bounds[offset]), int(bounds[offset + 1])
+        if lo == hi:
+            continue
+        b_uk, b_sums = uk[lo:hi], sums[lo:hi]
+        try:
+            sub = build_bucket(leaf_hashes(b_uk, b_sums), b_sums, b, h, padding)
+        except SumOverflow as exc:
+            return UnitResult(error=f"the total of asset {spec.symbols[exc.asset_index]} overflows 2^128 (bucket {b})")
+        positions = (np.uint64(b) << np.uint64(h)) + np.arange(hi - lo, dtype=np.uint64)
+        meta = {
+            "version": protocol.VERSION,
+            "period": spec.period,
+            "bucket": b,
+            "bucket_bits": spec.bucket_bits,
+            "bucket_height": h,
+            "root": bundle.node_json(sub.root_hash, sub.root_sums),
+            "padding": [{"level": lv, "index": ix, "hash": hx.hex()} for lv, ix, hx in sub.padding],
+        }
+        data = bundle.encode_bucket(b_uk, positions, sums_to_be_bytes(b_sums), meta)
+        name = bundle.bucket_file(b)
+        spec.staging.write(name, data)
+        result.roots.append(BucketRoot(b, hi - lo, sub.root_hash, sub.root_sums, name, bundle.digest(data)))
+    return result

@@ -1,0 +1,203 @@
+"""The bundle on storage: file names, encodings, atomic publication.
+
+Layout of a bundle directory::
+
+    manifest.json            public, canonical JSON (RFC 8785), written last
+    top-tree.json            public, every node from the bucket roots to the root
+    private/index.json       private, every non-empty bucket: file, users, root, digest
+    private/buckets/NNNNNNNN.parquet
+                             private, one per non-empty bucket: uk, position, balances
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import rfc8785
+from blake3 import blake3
+from fsspec.spec import AbstractFileSystem
+
+from . import storage
+from .errors import BundleError, InputError
+from .tree import ints_from_sums
+
+MANIFEST = "manifest.json"
+TOP_TREE = "top-tree.json"
+PRIVATE_INDEX = "private/index.json"
+BUCKET_DIR = "private/buckets"
+BUCKET_META_KEY = b"por"
+
+
+def bucket_file(bucket: int) -> str:
+    return f"{BUCKET_DIR}/{bucket:08d}.parquet"
+
+
+def canonical_json(obj: Any) -> bytes:
+    """RFC 8785 canonical JSON bytes (what digests and signatures cover)."""
+    return rfc8785.dumps(obj)
+
+
+def digest(data: bytes) -> str:
+    return blake3(data).hexdigest()
+
+
+def node_json(hash_: bytes, sums: np.ndarray) -> dict[str, Any]:
+    """``{"hash": hex, "sums": [decimal strings]}`` for a node with ``(m, 2)`` sums."""
+    return {"hash": hash_.hex(), "sums": [str(v) for v in ints_from_sums(sums[None])[0]]}
+
+
+# ------------------------------------------------------------- bucket files
+
+
+def encode_bucket(uks: np.ndarray, positions: np.ndarray, sums_be: np.ndarray, meta: Mapping[str, Any]) -> bytes:
+    """A bucket file: Parquet with ``uk`` (32 bytes), ``position`` (uint64) and
+    ``balances`` (``u128be`` per asset, concatenated) and the JSON metadata ``por``."""
+    n = uks.shape[0]
+    width = sums_be.shape[1]
+    table = pa.table(
+        {
+            "uk": pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(32), n, [None, pa.py_buffer(np.ascontiguousarray(uks).tobytes())]
+            ),
+            "position": pa.array(positions, type=pa.uint64()),
+            "balances": pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(width), n, [None, pa.py_buffer(np.ascontiguousarray(sums_be).tobytes())]
+            ),
+        }
+    ).replace_schema_metadata({BUCKET_META_KEY: json.dumps(meta, sort_keys=True).encode()})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", row_group_size=1 << 20)
+    return sink.getvalue()
+
+
+@dataclass
+class BucketData:
+    uks: np.ndarray  # (n, 32)
+    positions: np.ndarray  # (n,) uint64
+    sums_be: np.ndarray  # (n, 16 m)
+    meta: dict[str, Any]
+
+
+def decode_bucket(data: bytes, where: str) -> BucketData:
+    try:
+        table = pq.read_table(io.BytesIO(data))
+        meta = json.loads(table.schema.metadata[BUCKET_META_KEY])
+        n = table.num_rows
+
+        def fixed(name: str) -> np.ndarray:
+            col = table.column(name).combine_chunks()
+            width = col.type.byte_width
+            buf = np.frombuffer(col.buffers()[1], dtype=np.uint8)
+            return buf[col.offset * width : (col.offset + n) * width].reshape(n, width)
+
+        return BucketData(
+            fixed("uk"),
+            table.column("position").to_numpy().astype(np.uint64),
+            fixed("balances"),
+            meta,
+        )
+    except (pa.ArrowException, KeyError, TypeError, ValueError, OSError) as exc:
+        raise BundleError(f"{where}: not a valid bucket file ({exc})") from None
+
+
+# ------------------------------------------------------------- bundle access
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle directory on some filesystem."""
+
+    fs: AbstractFileSystem
+    path: str
+    shown: str
+
+    def file(self, name: str) -> str:
+        return storage.join(self.path, name)
+
+    def read(self, name: str) -> bytes:
+        try:
+            with self.fs.open(self.file(name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise BundleError(f"{self.shown}: missing {name}") from None
+
+    def read_json(self, name: str) -> Any:
+        raw = self.read(name)
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{self.shown}/{name}: not valid JSON ({exc})") from None
+
+    def write(self, name: str, data: bytes) -> None:
+        target = self.file(name)
+        parent = target.rsplit("/", 1)[0]
+        self.fs.makedirs(parent, exist_ok=True)
+        with self.fs.open(target, "wb") as f:
+            f.write(data)
+
+
+def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
+    """An existing, complete bundle: refuses a directory without ``manifest.json``."""
+    fs, path = storage.open_fs(url, storage_options)
+    if not fs.exists(storage.join(path, MANIFEST)):
+        raise BundleError(f"{url}: not a bundle (no {MANIFEST}; an unfinished build is never a bundle)")
+    return Bundle(fs, path, url)
+
+
+@dataclass(frozen=True)
+class Staging:
+    """Where a bundle is assembled before it appears at its final place."""
+
+    bundle: Bundle
+    final_path: str
+
+
+def check_output(url: str, force: bool, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Refuse an existing non-empty ``--out`` unless ``force`` (before any work is done)."""
+    fs, path = storage.open_fs(url, storage_options)
+    if fs.exists(path):
+        if not fs.isdir(path):
+            raise InputError(f"--out {url}: exists and is not a directory")
+        if fs.ls(path) and not force:
+            raise InputError(f"--out {url}: exists and is not empty (use --force to replace it)")
+
+
+def start_staging(url: str, storage_options: Mapping[str, Any] | None = None) -> Staging:
+    """A fresh hidden sibling directory of ``url`` to assemble the bundle in."""
+    fs, path = storage.open_fs(url, storage_options)
+    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    tmp = storage.join(parent, f".{name}.partial-{uuid.uuid4().hex[:12]}")
+    fs.makedirs(tmp, exist_ok=False)
+    return Staging(Bundle(fs, tmp, f"{url} (staging)"), path)
+
+
+def abandon(staging: Staging) -> None:
+    """Remove a staging directory after a failure: nothing half-written remains."""
+    fs = staging.bundle.fs
+    if fs.exists(staging.bundle.path):
+        fs.rm(staging.bundle.path, recursive=True)
+
+
+def publish(staging: Staging) -> None:
+    """Move the complete staging directory to its final place.
+
+    An existing final directory (empty, or replaced under ``--force``) is first
+    moved aside and removed only after the new bundle is in place.
+    """
+    fs = staging.bundle.fs
+    final = staging.final_path
+    aside = None
+    if fs.exists(final):
+        parent, name = final.rsplit("/", 1) if "/" in final else (".", final)
+        aside = storage.join(parent, f".{name}.replaced-{uuid.uuid4().hex[:12]}")
+        fs.mv(final, aside, recursive=True)
+    fs.mv(staging.bundle.path, final, recursive=True)
+    if aside is not None:
+        fs.rm(aside, recursive=True)

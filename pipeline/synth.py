@@ -1,0 +1,151 @@
+"""``por synth``: realistic synthetic snapshots for demos, tests and benchmarks.
+
+Heavy-tailed balances (a uniform 20-bit mantissa times a geometric power of
+ten), most users holding 1-3 assets, about 2 % holding nothing, a mix of
+6/8/18-decimal assets stored as integer (smallest units) and decimal (whole
+units) columns. Integer arithmetic only. The content is a function of
+``(users, assets, seed, layout)`` alone; ``files`` only changes the layout on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import storage
+from .assets import Asset, protocol_order
+from .errors import InputError
+
+KNOWN = [
+    ("BTC", 8), ("ETH", 18), ("USDT", 6), ("USDC", 6), ("BNB", 18), ("XRP", 6), ("SOL", 8),
+    ("DOGE", 8), ("TRX", 6), ("LTC", 8), ("LINK", 18), ("DAI", 18), ("ADA", 6), ("UNI", 18),
+    ("BCH", 8), ("AVAX", 18), ("ATOM", 6), ("SHIB", 18), ("FIL", 18), ("APT", 8), ("ARB", 18), ("XLM", 6),
+]
+CHUNK = 65_536
+ZERO_USERS_PER_MILLE = 20
+
+
+def synth_assets(count: int) -> list[Asset]:
+    """The first ``count`` assets: well-known symbols, then ``T023``… cycling 6/8/18 decimals."""
+    if count < 1:
+        raise InputError("--assets must be at least 1")
+    chosen = [Asset(s, d) for s, d in KNOWN[:count]]
+    for i in range(len(chosen), count):
+        chosen.append(Asset(f"T{i + 1:03d}", (6, 8, 18)[i % 3]))
+    return chosen
+
+
+def is_decimal_column(asset: Asset, order: int) -> bool:
+    """18-decimal assets are stored as decimals (they exceed int64); the others alternate."""
+    return asset.decimals == 18 or order % 2 == 1
+
+
+def _lanes_decimal(hi: np.ndarray, lo: np.ndarray, scale: int) -> pa.Array:
+    """A decimal128(38, scale) array whose unscaled values are ``hi * 2^64 + lo`` (non-negative)."""
+    raw = np.empty((len(lo), 2), dtype="<u8")
+    raw[:, 0], raw[:, 1] = lo, hi
+    return pa.Array.from_buffers(pa.decimal128(38, scale), len(lo), [None, pa.py_buffer(raw.tobytes())])
+
+
+def _chunk(rng: np.random.Generator, n: int, assets: list[Asset], max_exp: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``held`` (n, m) bool and amounts as ``hi``/``lo`` uint64 lanes (n, m)."""
+    m = len(assets)
+    count = rng.choice([1, 2, 3, 4, 6], size=n, p=[0.5, 0.28, 0.14, 0.05, 0.03])
+    count = np.minimum(count, m)
+    count[rng.integers(0, 1000, size=n) < ZERO_USERS_PER_MILLE] = 0
+    weights = np.array([max(1, 64 >> min(j, 6)) for j in range(m)], dtype=np.int64)
+    keys = rng.integers(1, 1 << 24, size=(n, m)) * weights
+    rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
+    held = rank < count[:, None]
+    mantissa = rng.integers(1, 1 << 20, size=(n, m), dtype=np.uint64)
+    exponent = np.minimum(rng.geometric(0.35, size=(n, m)) - 1, np.array(max_exp)[None, :]).astype(np.uint64)
+    x = mantissa * (np.uint64(5) ** exponent)  # < 2^62
+    lo = np.where(held, x << exponent, 0).astype(np.uint64)
+    hi = np.where(held & (exponent > 0), x >> (np.uint64(64) - exponent), 0).astype(np.uint64)
+    hi[exponent == 0] = 0
+    return held, hi, lo
+
+
+def write_synth(
+    out: str,
+    users: int,
+    asset_count: int = 3,
+    files: int = 1,
+    seed: int = 0,
+    layout: str = "wide",
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[Asset]:
+    """Write a synthetic snapshot directory ``out`` (``part-NNNNN.parquet`` + ``assets.json``)."""
+    if users < 1:
+        raise InputError("--users must be at least 1")
+    if not 1 <= files <= users:
+        raise InputError(f"--files must be in [1, {users}]")
+    if layout not in ("wide", "long"):
+        raise InputError("--layout must be wide or long")
+    assets = synth_assets(asset_count)
+    fs, root = storage.open_fs(out, storage_options)
+    if fs.exists(root) and fs.ls(root):
+        raise InputError(f"{out}: exists and is not empty")
+    fs.makedirs(root, exist_ok=True)
+    decimal_col = [is_decimal_column(a, j) for j, a in enumerate(assets)]
+    max_exp = [18 if d else 12 for d in decimal_col]
+    bounds = [users * f // files for f in range(files + 1)]
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        for c, start in enumerate(range(0, users, CHUNK)):
+            n = min(CHUNK, users - start)
+            held, hi, lo = _chunk(np.random.default_rng([seed, c]), n, assets, max_exp)
+            ids = pa.array([f"U{start + i:010d}" for i in range(n)], pa.string())
+            table = _wide(ids, assets, decimal_col, hi, lo) if layout == "wide" else _long(ids, start, assets, held, hi, lo)
+            row_user = np.arange(start, start + n) if layout == "wide" else table.column("_u").to_numpy()
+            if layout == "long":
+                table = table.drop_columns(["_u"])
+            for f in range(files):
+                a, b = np.searchsorted(row_user, [max(bounds[f], start), bounds[f + 1]])
+                if b <= a:
+                    continue
+                if f not in writers:
+                    path = storage.join(root, f"part-{f:05d}.parquet")
+                    writers[f] = pq.ParquetWriter(fs.open(path, "wb"), table.schema)
+                writers[f].write_table(table.slice(a, b - a))
+    finally:
+        for w in writers.values():
+            w.close()
+    with fs.open(storage.join(root, "assets.json"), "w") as f:
+        f.write(json.dumps({a.symbol: a.decimals for a in assets}, indent=2) + "\n")
+    by_symbol = {a.symbol: a for a in assets}
+    return [by_symbol[s] for s in protocol_order(list(by_symbol))]
+
+
+def _wide(ids: pa.Array, assets: list[Asset], decimal_col: list[bool], hi: np.ndarray, lo: np.ndarray) -> pa.Table:
+    columns: dict[str, pa.Array] = {"user_id": ids}
+    for j, a in enumerate(assets):
+        if decimal_col[j]:
+            columns[a.symbol] = _lanes_decimal(hi[:, j], lo[:, j], a.decimals)
+        else:
+            columns[a.symbol] = pa.array(lo[:, j].astype(np.int64), pa.int64())
+    return pa.table(columns)
+
+
+def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> pa.Table:
+    """One row per held asset, ``amount`` as decimal128(38, 18) whole units; users holding
+    nothing get one zero row for the first asset."""
+    show = held.copy()
+    show[~held.any(axis=1), 0] = True
+    users, cols = np.nonzero(show)
+    amounts = []
+    for u, j in zip(users.tolist(), cols.tolist()):
+        smallest = (int(hi[u, j]) << 64) | int(lo[u, j])
+        amounts.append(smallest * 10 ** (18 - assets[j].decimals))
+    raw_hi = np.array([a >> 64 for a in amounts], dtype=np.uint64)
+    raw_lo = np.array([a & ((1 << 64) - 1) for a in amounts], dtype=np.uint64)
+    return pa.table({
+        "user_id": ids.take(pa.array(users)),
+        "asset": pa.array([assets[j].symbol for j in cols.tolist()], pa.string()),
+        "amount": _lanes_decimal(raw_hi, raw_lo, 18),
+        "_u": pa.array(users + start, pa.int64()),
+    })
