@@ -28,7 +28,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         n_workers=workers or default_workers(),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as cluster, Client(cluster, set_as_default=False) as client:
         yield client

@@ -9,7 +9,6 @@ splits the rows by the first ``group_bits`` bits of ``uk``.
 
 from __future__ import annotations
 
-import decimal
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -245,34 +244,40 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
                 raise _RowError(i, f"negative amount {values[i]}")
         out[:, 1] = values.astype(np.uint64)
         return out
-    # decimal: whole units -> smallest units, exactly
-    negative = pc.less(arr, pa.scalar(0, type=t)).to_numpy(zero_copy_only=False)
+    # decimal: whole units -> smallest units, exactly. Unscaled values are
+    # little-endian two's complement words (2 for decimal128, 4 for decimal256).
+    width = t.byte_width // 8
+    words = np.frombuffer(arr.buffers()[1], dtype="<u8")[arr.offset * width : (arr.offset + n) * width]
+    words = words.reshape(n, width)
+    negative = (words[:, -1] >> np.uint64(63)) == 1
     if negative.any():
         i = int(np.flatnonzero(negative)[0])
         raise _RowError(i, f"negative amount {arr[i].as_py()}")
-    precision = min(76, t.precision - t.scale + decimals)
-    try:
-        scaled = pc.cast(arr, pa.decimal256(max(precision, 1), decimals), safe=True)
-    except pa.ArrowInvalid:
-        scaled = None
-    if scaled is None:
-        for i, value in enumerate(arr.to_pylist()):
-            exponent = value.as_tuple().exponent
-            normalized = value.normalize() if value != 0 else decimal.Decimal(0)
-            frac_digits = -normalized.as_tuple().exponent if isinstance(exponent, int) else 0
-            if frac_digits > decimals:
+    if t.scale == decimals:
+        too_big = words[:, 2:].any(axis=1) if width > 2 else np.zeros(n, dtype=bool)
+        if too_big.any():
+            i = int(np.flatnonzero(too_big)[0])
+            raise _RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+        out[:, 0] = words[:, 1]
+        out[:, 1] = words[:, 0]
+        return out
+    # a scale other than the asset's decimals: exact integer rescaling per value
+    raw = words.tobytes()
+    step = 8 * width
+    for i in range(n):
+        value = int.from_bytes(raw[i * step : (i + 1) * step], "little")
+        if decimals > t.scale:
+            value *= 10 ** (decimals - t.scale)
+        else:
+            value, rest = divmod(value, 10 ** (t.scale - decimals))
+            if rest:
                 raise _RowError(
-                    i, f"amount {value} has {frac_digits} fractional digits, the asset allows {decimals}"
+                    i, f"amount {arr[i].as_py()} has more fractional digits than the asset's {decimals}"
                 )
-        raise _RowError(0, "an amount does not fit below 2^128 smallest units")
-    offset = scaled.offset
-    words = np.frombuffer(scaled.buffers()[1], dtype="<u8")[offset * 4 : (offset + n) * 4].reshape(n, 4)
-    too_big = (words[:, 2] != 0) | (words[:, 3] != 0)
-    if too_big.any():
-        i = int(np.flatnonzero(too_big)[0])
-        raise _RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
-    out[:, 0] = words[:, 1]
-    out[:, 1] = words[:, 0]
+        if value >= protocol.U128_LIMIT:
+            raise _RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+        out[i, 0] = value >> 64
+        out[i, 1] = value & 0xFFFF_FFFF_FFFF_FFFF
     return out
 
 

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(scope="session")
+def cluster2():
+    """A real LocalCluster: 2 worker processes, one thread each."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def cluster1():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def client2(cluster2):
+    from distributed import Client
+
+    with Client(cluster2, set_as_default=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def client1(cluster1):
+    from distributed import Client
+
+    with Client(cluster1, set_as_default=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def scheduler2(cluster2) -> str:
+    """The address of the 2-worker cluster, for ``--scheduler`` in CLI tests."""
+    return cluster2.scheduler_address
