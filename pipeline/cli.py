@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
+import click
 import typer
 
 from .errors import PorError
@@ -41,7 +42,7 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, click.ClickException):
             raise
         except PorError as exc:
             raise fail(exc.diagnostics()) from None
@@ -159,8 +160,11 @@ def prove(
     if out is None:
         sys.stdout.write(text)
     else:
-        with open(out, "x", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(out, "x", encoding="utf-8") as f:
+                f.write(text)
+        except FileExistsError:
+            raise fail(f"--out {out}: already exists; refusing to overwrite") from None
         typer.echo(f"proof for {user!r} written to {out}", err=True)
 
 
