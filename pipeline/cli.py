@@ -13,8 +13,8 @@ import os
 import sys
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
-import click
 import typer
+import typer.exceptions
 
 from .errors import PorError
 
@@ -42,7 +42,7 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise
         except PorError as exc:
             raise fail(exc.diagnostics()) from None
