@@ -1,0 +1,206 @@
+"""The CLI end to end: through the installed ``por`` command and typer's CliRunner."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from snapshots import SECRET_HEX, write_secret
+
+POR = shutil.which("por") or os.path.join(os.path.dirname(sys.executable), "por")
+PERIOD = "2026-11"
+
+
+def por(*args, check=None):
+    proc = subprocess.run([POR, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, scheduler2):
+    d = tmp_path_factory.mktemp("cli")
+    snap = d / "snap"
+    por("synth", str(snap), "--users", "3000", "--assets", "4", "--files", "3", "--seed", "7", check=0)
+    secret = write_secret(str(d))
+    proc = por("build", str(snap), "--period", PERIOD, "--secret-file", secret, "--out", str(d / "bundle"),
+               "--scheduler", scheduler2, "--bucket-bits", "2", check=0)
+    return {"dir": d, "snap": snap, "secret": secret, "bundle": d / "bundle", "build_output": proc.stdout + proc.stderr}
+
+
+def test_build_prints_root_and_human_totals(built):
+    manifest = json.loads((built["bundle"] / "manifest.json").read_text())
+    out = built["build_output"]
+    assert manifest["root"]["hash"] in out
+    assert "BTC" in out and "." in out.split("BTC", 1)[1].splitlines()[0]
+    assert manifest["version"] == "por-v1" and manifest["hash"] == "blake3"
+    assert [a["symbol"] for a in manifest["assets"]] == sorted(a["symbol"] for a in manifest["assets"])
+
+
+def test_bundle_holds_no_secret_and_no_user_ids(built):
+    secret_bytes = bytes.fromhex(SECRET_HEX)
+    for root, _, files in os.walk(built["bundle"]):
+        for name in files:
+            data = open(os.path.join(root, name), "rb").read()
+            assert SECRET_HEX.encode() not in data and secret_bytes not in data
+            assert b"U0000000042" not in data
+    assert SECRET_HEX not in built["build_output"]
+
+
+def test_prove_verify_roundtrip_installed_command(built, tmp_path):
+    proof_path = tmp_path / "proof.json"
+    por("prove", str(built["bundle"]), "--user", "U0000000042", "--secret-file", built["secret"],
+        "--out", str(proof_path), check=0)
+    proof = json.loads(proof_path.read_text())
+    for field in ("version", "period", "assets", "user_id", "nonce", "balances", "position", "path", "root"):
+        assert field in proof
+    manifest = built["bundle"] / "manifest.json"
+    ok = por("verify", str(proof_path), "--manifest", str(manifest), check=0)
+    assert "VALID" in ok.stdout and PERIOD in ok.stdout
+    root = json.loads(manifest.read_text())["root"]["hash"]
+    por("verify", str(proof_path), "--root", root, check=0)
+    por("verify", str(proof_path), "--root", "00" * 32, check=1)
+    proof["balances"][0] = str(int(proof["balances"][0]) + 1)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(proof))
+    failed = por("verify", str(bad), "--manifest", str(manifest), check=1)
+    assert "INVALID proof: root-hash" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_prove_to_stdout_and_unknown_user(built):
+    result = CliRunner().invoke(app, ["prove", str(built["bundle"]), "--user", "U0000000001",
+                                      "--secret-file", built["secret"]])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["user_id"] == "U0000000001"
+    result = CliRunner().invoke(app, ["prove", str(built["bundle"]), "--user", "nobody",
+                                      "--secret-file", built["secret"]])
+    assert result.exit_code == 1 and "'nobody' is not in the bundle" in result.stderr
+
+
+def test_prove_with_another_secret_finds_nobody(built, tmp_path):
+    other = tmp_path / "other.secret"
+    other.write_text("11" * 32)
+    result = CliRunner().invoke(app, ["prove", str(built["bundle"]), "--user", "U0000000001",
+                                      "--secret-file", str(other)])
+    assert result.exit_code == 1 and "not in the bundle" in result.stderr
+
+
+def test_keygen(tmp_path):
+    path = tmp_path / "k.secret"
+    por("keygen", str(path), check=0)
+    text = path.read_text().strip()
+    assert len(text) == 64 and int(text, 16) >= 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert text not in por("keygen", str(path), check=1).stderr
+    assert path.read_text().strip() == text
+
+
+def test_audit_clean_bundle(built, scheduler2):
+    proc = por("audit", str(built["bundle"]), "--scheduler", scheduler2, check=0)
+    assert "audit OK" in proc.stdout
+
+
+def _bucket_files(bundle):
+    return sorted((bundle / "private" / "buckets").iterdir())
+
+
+def _rewrite_bucket(bundle, path, change):
+    """Tamper with a bucket file like a careful adversary: also fix its digest in the index."""
+    from blake3 import blake3
+
+    table = pq.read_table(path)
+    table = change(table).replace_schema_metadata(table.schema.metadata)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    path.write_bytes(sink.getvalue())
+    index_path = bundle / "private" / "index.json"
+    index = json.loads(index_path.read_text())
+    for entry in index["buckets"]:
+        if entry["file"].endswith(path.name):
+            entry["digest"] = blake3(sink.getvalue()).hexdigest()
+    index_path.write_text(json.dumps(index))
+
+
+def _changed_balance(t):
+    raw = bytearray(t.column("balances")[0].as_py())
+    raw[-1] ^= 1
+    values = [bytes(raw)] + [v.as_py() for v in t.column("balances")[1:]]
+    return t.set_column(2, "balances", pa.array(values, t.schema.field("balances").type))
+
+
+def _swapped_leaves(t):
+    idx = list(range(t.num_rows))
+    idx[0], idx[1] = idx[1], idx[0]
+    swapped = t.take(idx)
+    return swapped.set_column(1, "position", t.column("position"))
+
+
+def _removed_leaf(t):
+    return t.slice(1)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (_changed_balance, "stored root differs"),
+    (_swapped_leaves, "not strictly ascending"),
+    (_removed_leaf, "holds"),
+])
+def test_audit_detects_tampering(built, tmp_path, scheduler2, change, expected):
+    copy = tmp_path / "bundle"
+    shutil.copytree(built["bundle"], copy)
+    _rewrite_bucket(copy, _bucket_files(copy)[0], change)
+    proc = por("audit", str(copy), "--scheduler", scheduler2, check=1)
+    assert "FAILED" in proc.stderr and expected in proc.stderr, proc.stderr
+
+
+def test_audit_detects_public_file_and_digest_tampering(built, tmp_path, scheduler2):
+    copy = tmp_path / "bundle"
+    shutil.copytree(built["bundle"], copy)
+    top = json.loads((copy / "top-tree.json").read_text())
+    top["levels"][0][0]["sums"][0] = str(int(top["levels"][0][0]["sums"][0]) + 1)
+    (copy / "top-tree.json").write_text(json.dumps(top))
+    bucket = _bucket_files(copy)[0]
+    bucket.write_bytes(bucket.read_bytes()[:-1] + b"\x00")
+    result = CliRunner().invoke(app, ["audit", str(copy), "--scheduler", scheduler2])
+    assert result.exit_code == 1
+    assert "top-tree.json: blake3" in result.stderr and "digest differs" in result.stderr
+
+
+def test_audit_refuses_unfinished_bundle(tmp_path, scheduler2):
+    (tmp_path / "half").mkdir()
+    result = CliRunner().invoke(app, ["audit", str(tmp_path / "half"), "--scheduler", scheduler2])
+    assert result.exit_code == 1 and "not a bundle" in result.stderr
+
+
+def test_own_local_cluster_and_layouts_agree(built, tmp_path):
+    """`por build` with its own LocalCluster (1 worker), long layout, other file split: same manifest."""
+    snap = tmp_path / "long"
+    por("synth", str(snap), "--users", "3000", "--assets", "4", "--files", "5", "--seed", "7",
+        "--layout", "long", check=0)
+    out = tmp_path / "bundle"
+    por("build", str(snap), "--period", PERIOD, "--secret-file", built["secret"], "--out", str(out),
+        "--workers", "1", "--bucket-bits", "2", check=0)
+    assert (out / "manifest.json").read_bytes() == (built["bundle"] / "manifest.json").read_bytes()
+    assert (out / "top-tree.json").read_bytes() == (built["bundle"] / "top-tree.json").read_bytes()
+
+
+def test_synth_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        CliRunner().invoke(app, ["synth", str(tmp_path / name), "--users", "500", "--seed", "3", "--assets", "5"])
+    a = pq.read_table(tmp_path / "a" / "part-00000.parquet")
+    b = pq.read_table(tmp_path / "b" / "part-00000.parquet")
+    assert a.equals(b) and a.num_rows == 500
+    assert set(a.column_names) == {"user_id", "BTC", "ETH", "USDT", "USDC", "BNB"}
+    types = {str(a.schema.field(c).type) for c in a.column_names if c != "user_id"}
+    assert any(t.startswith("decimal") for t in types) and "int64" in types
