@@ -149,6 +149,9 @@ def _verify_v1(
     position = _require(proof, "position", int, "format", "proof")
     path = _require(proof, "path", list, "format", "proof")
     declared_root = _node(proof.get("root"), m, "proof root", None)
+    if len(path) > MAX_HEIGHT:
+        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
+    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
 
     decimals: tuple[int, ...] | None = None
     if manifest is not None:
@@ -170,8 +173,6 @@ def _verify_v1(
     else:
         expected_hash = _hex32(root_hash, "format", "root")
         expected_sums = None
-        if len(path) > MAX_HEIGHT:
-            raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
 
     height = len(path)
     if position < 0 or position >= (1 << height):
@@ -189,8 +190,7 @@ def _verify_v1(
 
     current_hash = protocol.leaf_hash(uk, balances)
     current_sums = balances
-    for level, entry in enumerate(path):
-        sib_hash, sib_sums = _node(entry, m, f"path[{level}]", level)
+    for level, (sib_hash, sib_sums) in enumerate(siblings):
         if (position >> level) & 1 == 0:
             left, right = (current_hash, current_sums), (sib_hash, sib_sums)
         else:
