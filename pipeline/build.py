@@ -20,6 +20,7 @@ contiguous ``uk`` ranges, and bucket contents are sorted by ``uk``.
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -51,6 +52,8 @@ class BuildResult:
     manifest: dict[str, Any]
     users: int
     out: str
+    stages: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall seconds per stage (read, shuffle, count, buckets, merge), for benchmarks."""
 
 
 def fragment_status(result: FragmentResult) -> tuple[str | None, frozenset[str]]:
@@ -146,6 +149,14 @@ def _run(
 ) -> BuildResult:
     """The stages; intermediate futures are released as soon as the next stage holds them."""
     run = uuid.uuid4().hex[:8]
+    stages: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        stages[stage] = now - clock[0]
+        clock[0] = now
+
     m = len(plan.assets)
     workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
     g = choose_group_bits(plan.total_rows, workers)
@@ -165,6 +176,7 @@ def _run(
         missing = sorted({a.symbol for a in plan.assets} - seen)
         if missing:
             raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
+    lap("read")
 
     # 2. shuffle: one merge task per group
     groups = []
@@ -180,6 +192,7 @@ def _run(
     users = sum(n for _, n in statuses2)
     if users == 0:
         raise InputError("the snapshot holds no users (empty snapshot)")
+    lap("shuffle")
 
     # 3. shape
     k = protocol.default_bucket_bits(users) if bucket_bits is None else bucket_bits
@@ -193,6 +206,7 @@ def _run(
     h = protocol.height_for(largest)
     if k + h > 64:
         raise InputError(f"tree height {k + h} exceeds 64")
+    lap("count")
 
     # 4. buckets
     build_spec = BuildSpec(period, k, h, tuple(a.symbol for a in plan.assets), k_pad, staging.bundle)
@@ -210,9 +224,12 @@ def _run(
     results: list[UnitResult] = client.gather(units)
     _first_error([r.error for r in results])
     roots: list[BucketRoot] = [r for res in results for r in res.roots]
+    lap("buckets")
 
     # 5. merge
-    return _merge(plan, period, k, h, k_pad, staging.bundle, roots, users)
+    result = _merge(plan, period, k, h, k_pad, staging.bundle, roots, users)
+    lap("merge")
+    return dataclasses.replace(result, stages=stages)
 
 
 def _merge(
