@@ -168,18 +168,6 @@ def prove(
         typer.echo(f"proof for {user!r} written to {out}", err=True)
 
 
-def _load_json(path: str, what: str) -> Any:
-    from .errors import InputError
-
-    try:
-        with open(path, "rb") as f:
-            return json.loads(f.read())
-    except FileNotFoundError:
-        raise InputError(f"{what} {path}: not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {path}: not valid JSON ({exc})") from None
-
-
 @app.command()
 @handle_errors
 def verify(
@@ -189,14 +177,12 @@ def verify(
 ) -> None:
     """Verify an inclusion proof against the published manifest (or root hash). Offline."""
     from .errors import VerificationError
-    from .verify import verify_proof
+    from .verify import verify_files
 
     if (manifest is None) == (root is None):
         raise typer.BadParameter("give exactly one of --manifest and --root")
-    proof_doc = _load_json(proof, "proof")
-    manifest_doc = _load_json(manifest, "manifest") if manifest else None
     try:
-        result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root)
+        result = verify_files(proof, manifest, root)
     except VerificationError as exc:
         raise fail(f"INVALID proof: {exc}") from None
     typer.echo(result.summary())

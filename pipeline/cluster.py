@@ -29,6 +29,6 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     ) as cluster, Client(cluster, set_as_default=False) as client:
         yield client

@@ -219,3 +219,47 @@ def _verify_v1(
         root_hash=expected_hash.hex(),
         root_sums=tuple(current_sums),
     )
+
+
+def load_json_file(path: str, what: str) -> Any:
+    """Read a JSON document; ``VerificationError('input', …)`` names the file when it cannot."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except OSError as exc:
+        raise VerificationError("input", f"{what} {path}: cannot read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VerificationError("input", f"{what} {path}: not valid JSON ({exc})") from None
+
+
+def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None) -> VerifiedProof:
+    """``verify_proof`` on files: the proof and the published manifest (or a root hash)."""
+    proof = load_json_file(proof_path, "proof")
+    manifest = load_json_file(manifest_path, "manifest") if manifest_path else None
+    return verify_proof(proof, manifest=manifest, root_hash=root_hash)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.verify PROOF (--manifest FILE | --root HEX)``: standard library + blake3 only."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.verify", description=main.__doc__)
+    parser.add_argument("proof")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--manifest")
+    group.add_argument("--root")
+    args = parser.parse_args(argv)
+    try:
+        result = verify_files(args.proof, args.manifest, args.root)
+    except VerificationError as exc:
+        print(f"INVALID proof: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
