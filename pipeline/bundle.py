@@ -87,7 +87,7 @@ class BucketData:
 
 def decode_bucket(data: bytes, where: str) -> BucketData:
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = pq.ParquetFile(io.BytesIO(data)).read()
         meta = json.loads(table.schema.metadata[BUCKET_META_KEY])
         n = table.num_rows
 

@@ -204,3 +204,29 @@ def test_synth_is_deterministic(tmp_path):
     assert set(a.column_names) == {"user_id", "BTC", "ETH", "USDT", "USDC", "BNB"}
     types = {str(a.schema.field(c).type) for c in a.column_names if c != "user_id"}
     assert any(t.startswith("decimal") for t in types) and "int64" in types
+
+
+def test_hidden_and_underscore_files_are_ignored(built, tmp_path, scheduler2):
+    snap = tmp_path / "snap"
+    shutil.copytree(built["snap"], snap)
+    (snap / "_SUCCESS").write_text("")
+    (snap / ".part-9.parquet").write_bytes(b"not parquet")
+    (snap / "_temporary").mkdir()
+    (snap / "_temporary" / "part-9.parquet").write_bytes(b"not parquet")
+    (snap / "notes.txt").write_text("ignored: not *.parquet")
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(app, ["build", str(snap), "--period", PERIOD, "--secret-file", built["secret"],
+                                      "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert (out / "manifest.json").read_bytes() == (built["bundle"] / "manifest.json").read_bytes()
+
+
+def test_single_file_snapshot_with_assets_option(built, tmp_path, scheduler2):
+    single = tmp_path / "one.parquet"
+    shutil.copy(built["snap"] / "part-00000.parquet", single)
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(app, ["build", str(single), "--period", PERIOD, "--secret-file", built["secret"],
+                                      "--out", str(out), "--scheduler", scheduler2,
+                                      "--assets", str(built["snap"] / "assets.json")])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((out / "manifest.json").read_text())["tree"]["height"] >= 1
