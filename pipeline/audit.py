@@ -16,7 +16,7 @@ import numpy as np
 from . import bundle, protocol
 from .errors import AuditError, BundleError
 from .proofs import fold_bucket, load_manifest
-from .tree import SumOverflow, hash_pairs, sums_from_ints
+from .tree import SumOverflow, hash_pairs
 
 MAX_PROBLEMS = 20
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
@@ -90,13 +90,22 @@ def audit_bucket(b: bundle.Bundle, entry: Mapping[str, Any], period: str, k: int
     if len(misplaced):
         out.problems.append(f"{where}: {len(misplaced)} leaves at wrong positions (first at rank {misplaced[0]})")
     try:
-        sub, _, padding = fold_bucket(data, bucket, h, m, where)
+        sub, padding = fold_bucket(data, bucket, h, m, where)
     except SumOverflow as exc:
         out.problems.append(f"{where}: sum of asset #{exc.asset_index} overflows 2^128 at level {exc.level}")
         return out
     except BundleError as exc:
         out.problems.append(str(exc))
         return out
+    level = bundle.checkpoint_level(h)
+    stored = meta.get("checkpoint")
+    if level is None and stored is not None:
+        out.problems.append(f"{where}: stores a checkpoint, bucket height {h} needs none")
+    elif level is not None:
+        assert sub.recorded is not None
+        want = {"level": level, "nodes": bundle.nodes_json(*sub.recorded)}
+        if stored != want:
+            out.problems.append(f"{where}: checkpoint nodes at level {level} differ from the re-folded leaves")
     unused = padding.unused()
     if unused:
         out.problems.append(f"{where}: stores padding nodes the shape does not use: {unused[:5]}")
@@ -168,18 +177,14 @@ def audit_bundle(b: bundle.Bundle, mapper: Mapper = _local_map) -> AuditReport:
     nonempty = np.zeros(1 << k, dtype=bool)
     nonempty[[x for x in buckets if 0 <= x < (1 << k)]] = True
     try:
-        def parse(level: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-            hashes = np.frombuffer(b"".join(bytes.fromhex(nd["hash"]) for nd in level), np.uint8).reshape(-1, 32)
-            return hashes, sums_from_ints([[int(s) for s in nd["sums"]] for nd in level], m)
-
-        hashes, sums = parse(levels[0])
+        hashes, sums = bundle.nodes_from_json(levels[0], m)
         for j in range(k):
             zero_empty = ~nonempty & sums.reshape(len(sums), -1).any(axis=1)
             if zero_empty.any():
                 problems.append(f"{bundle.TOP_TREE}: level {h + j} node {np.flatnonzero(zero_empty)[0]} has no users below but non-zero sums")
             p_hashes, p_sums = hash_pairs(hashes, sums, h + j)
             nonempty = nonempty[0::2] | nonempty[1::2]
-            g_hashes, g_sums = parse(levels[j + 1])
+            g_hashes, g_sums = bundle.nodes_from_json(levels[j + 1], m)
             differs = np.flatnonzero(nonempty & ((p_hashes != g_hashes).any(axis=1) | (p_sums != g_sums).reshape(len(g_sums), -1).any(axis=1)))
             if len(differs):
                 problems.append(f"{bundle.TOP_TREE}: level {h + j + 1} node {differs[0]} does not match its children")

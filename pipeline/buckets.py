@@ -132,6 +132,7 @@ def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: B
     bounds = np.searchsorted(b_of, np.arange(bucket_lo, bucket_hi + 1))
     k_pad = spec.k_pad
     h = spec.bucket_height
+    checkpoint = bundle.checkpoint_level(h)
 
     def padding(level: int, index: int) -> bytes:
         return protocol.padding_hash(k_pad, level, index)
@@ -143,7 +144,7 @@ def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: B
             continue
         b_uk, b_sums = uk[lo:hi], sums[lo:hi]
         try:
-            sub = build_bucket(leaf_hashes(b_uk, b_sums), b_sums, b, h, padding)
+            sub = build_bucket(leaf_hashes(b_uk, b_sums), b_sums, b, h, padding, record_level=checkpoint)
         except SumOverflow as exc:
             return UnitResult(error=f"the total of asset {spec.symbols[exc.asset_index]} overflows 2^128 (bucket {b})")
         positions = (np.uint64(b) << np.uint64(h)) + np.arange(hi - lo, dtype=np.uint64)
@@ -156,6 +157,8 @@ def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: B
             "root": bundle.node_json(sub.root_hash, sub.root_sums),
             "padding": [{"level": lv, "index": ix, "hash": hx.hex()} for lv, ix, hx in sub.padding],
         }
+        if sub.recorded is not None:
+            meta["checkpoint"] = {"level": checkpoint, "nodes": bundle.nodes_json(*sub.recorded)}
         data = bundle.encode_bucket(b_uk, positions, sums_to_be_bytes(b_sums), meta)
         name = bundle.bucket_file(b)
         spec.staging.write(name, data)

@@ -26,13 +26,20 @@ from fsspec.spec import AbstractFileSystem
 
 from . import storage
 from .errors import BundleError, InputError
-from .tree import ints_from_sums
+from .tree import ints_from_sums, sums_from_ints
 
 MANIFEST = "manifest.json"
 TOP_TREE = "top-tree.json"
 PRIVATE_INDEX = "private/index.json"
 BUCKET_DIR = "private/buckets"
 BUCKET_META_KEY = b"por"
+CHECKPOINT_LEVEL = 8
+"""Buckets taller than this store their nodes at this level, so a proof folds at most
+2^8 leaves and the checkpoint nodes above them instead of the whole bucket."""
+
+
+def checkpoint_level(bucket_height: int) -> int | None:
+    return CHECKPOINT_LEVEL if bucket_height > CHECKPOINT_LEVEL else None
 
 
 def bucket_file(bucket: int) -> str:
@@ -51,6 +58,16 @@ def digest(data: bytes) -> str:
 def node_json(hash_: bytes, sums: np.ndarray) -> dict[str, Any]:
     """``{"hash": hex, "sums": [decimal strings]}`` for a node with ``(m, 2)`` sums."""
     return {"hash": hash_.hex(), "sums": [str(v) for v in ints_from_sums(sums[None])[0]]}
+
+
+def nodes_json(hashes: np.ndarray, sums: np.ndarray) -> list[dict[str, Any]]:
+    return [{"hash": h.tobytes().hex(), "sums": [str(v) for v in row]} for h, row in zip(hashes, ints_from_sums(sums))]
+
+
+def nodes_from_json(nodes: list[dict[str, Any]], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of ``nodes_json``; raises ``ValueError``/``KeyError`` on malformed input."""
+    hashes = np.frombuffer(b"".join(bytes.fromhex(nd["hash"]) for nd in nodes), np.uint8).reshape(-1, 32)
+    return hashes, sums_from_ints([[int(v) for v in nd["sums"]] for nd in nodes], m)
 
 
 # ------------------------------------------------------------- bucket files

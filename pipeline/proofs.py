@@ -49,13 +49,45 @@ def padding_lookup(meta: Mapping[str, Any], where: str):  # type: ignore[no-unty
     return padding
 
 
-def fold_bucket(data: bundle.BucketData, bucket: int, height: int, m: int, where: str,
-                keep_levels: bool = False) -> tuple[Subtree, np.ndarray, Any]:
-    """Re-fold a stored bucket from its leaves; returns the subtree, its sums and the padding function."""
+def fold_bucket(data: bundle.BucketData, bucket: int, height: int, m: int, where: str) -> tuple[Subtree, Any]:
+    """Re-fold a whole stored bucket from its leaves, recording its checkpoint level (for audits)."""
     sums = sums_from_be_bytes(data.sums_be, m)
     padding = padding_lookup(data.meta, where)
-    sub = build_bucket(leaf_hashes(data.uks, sums), sums, bucket, height, padding, keep_levels)
-    return sub, sums, padding
+    sub = build_bucket(leaf_hashes(data.uks, sums), sums, bucket, height, padding,
+                       record_level=bundle.checkpoint_level(height))
+    return sub, padding
+
+
+def bucket_path(data: bundle.BucketData, bucket: int, height: int, rank: int, m: int, where: str
+                ) -> tuple[list[tuple[bytes, np.ndarray]], Subtree]:
+    """The in-bucket part of a proof (levels ``0 … height-1``) and the bucket's subtree.
+
+    With a stored checkpoint only the 2^c leaves around ``rank`` and the
+    checkpoint nodes are folded; the caller checks the resulting bucket root
+    against the top tree, so a corrupt checkpoint cannot yield a valid proof.
+    """
+    padding = padding_lookup(data.meta, where)
+    checkpoint = data.meta.get("checkpoint")
+    if checkpoint is None:
+        sums = sums_from_be_bytes(data.sums_be, m)
+        sub = build_bucket(leaf_hashes(data.uks, sums), sums, bucket, height, padding, keep_levels=True)
+        assert sub.levels is not None
+        return sibling_path(sub.levels, rank), sub
+    level = checkpoint["level"]
+    chunk = rank >> level
+    lo, hi = chunk << level, min(data.uks.shape[0], (chunk + 1) << level)
+    sums = sums_from_be_bytes(data.sums_be[lo:hi], m)
+    low = build_bucket(leaf_hashes(data.uks[lo:hi], sums), sums, (bucket << (height - level)) + chunk,
+                       level, padding, keep_levels=True)
+    try:
+        cp_hashes, cp_sums = bundle.nodes_from_json(checkpoint["nodes"], m)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{where}: malformed checkpoint ({exc})") from None
+    if chunk >= len(cp_hashes) or cp_hashes[chunk].tobytes() != low.root_hash:
+        raise BundleError(f"{where}: checkpoint node {chunk} differs from its leaves")
+    high = build_bucket(cp_hashes, cp_sums, bucket, height, padding, keep_levels=True, base_level=level)
+    assert low.levels is not None and high.levels is not None
+    return sibling_path(low.levels, rank - lo) + sibling_path(high.levels, chunk), high
 
 
 def node_from_json(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,19 +119,18 @@ def make_proof(b: bundle.Bundle, user_id: str, secret: protocol.SecretKey) -> di
     if len(match) == 0:
         raise not_found
     rank = int(match[0])
-    sub, sums, _ = fold_bucket(data, bucket, h, len(symbols), where, keep_levels=True)
+    lower_path, sub = bucket_path(data, bucket, h, rank, len(symbols), where)
     top = load_top_tree(b, manifest)
     top_levels = top["levels"]
     bucket_root = top_levels[0][bucket]
     if bucket_root != bundle.node_json(sub.root_hash, sub.root_sums):
         raise BundleError(f"{where}: bucket {bucket} folds to a root that differs from {bundle.TOP_TREE}")
-    assert sub.levels is not None
-    path = [bundle.node_json(hx, sx) for hx, sx in sibling_path(sub.levels, rank)]
+    path = [bundle.node_json(hx, sx) for hx, sx in lower_path]
     index = bucket
     for level_nodes in top_levels[:-1]:
         path.append(node_from_json(level_nodes[index ^ 1]))
         index >>= 1
-    balances = bundle.node_json(b"", sums[rank])["sums"]
+    balances = bundle.node_json(b"", sums_from_be_bytes(data.sums_be[rank : rank + 1], len(symbols))[0])["sums"]
     return {
         "version": protocol.VERSION,
         "period": period,

@@ -118,39 +118,48 @@ def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int) -> tuple[np.nda
 
 @dataclass
 class Subtree:
-    """A bucket's subtree: its root, the padding nodes it used, optionally every level."""
+    """A subtree: its root, the padding nodes it used, optionally its levels."""
 
     root_hash: bytes
     root_sums: np.ndarray  # (m, 2)
     padding: list[tuple[int, int, bytes]] = field(default_factory=list)
     levels: list[tuple[np.ndarray, np.ndarray]] | None = None
+    """With ``keep_levels``: every level from ``base_level`` to the root, padding node included."""
+    recorded: tuple[np.ndarray, np.ndarray] | None = None
+    """With ``record_level``: the real nodes of that level (no padding)."""
 
 
 def build_bucket(
-    leaves: np.ndarray,
+    nodes: np.ndarray,
     sums: np.ndarray,
     bucket: int,
     height: int,
     padding: PaddingFn,
     keep_levels: bool = False,
+    base_level: int = 0,
+    record_level: int | None = None,
 ) -> Subtree:
-    """Fold a bucket's left-packed leaves into its root at level ``height``.
+    """Fold left-packed nodes at ``base_level`` into the subtree root at level ``height``.
 
-    Preconditions: ``leaves`` (n, 32) are the leaf hashes in ascending ``uk``
-    order, ``n <= 2**height``. Padding siblings are taken from ``padding``;
-    an empty bucket's root is the padding node ``(height, bucket)``. With
-    ``keep_levels`` every level (including its padding node) is returned, for
-    proofs.
+    ``bucket`` is the index of that root within level ``height``; a node ``j``
+    of level ``L`` below it has the global index ``(bucket << (height - L)) + j``.
+    Preconditions: ``nodes`` (n, 32) are in ascending ``uk`` order (leaf hashes
+    when ``base_level`` is 0), ``n <= 2**(height - base_level)``. Padding
+    siblings are taken from ``padding``; an empty subtree's root is the padding
+    node ``(height, bucket)``.
     """
     n, m = sums.shape[0], sums.shape[1]
-    if n > (1 << height):
-        raise ValueError(f"bucket {bucket} holds {n} users, more than 2^{height}")
+    if n > (1 << (height - base_level)):
+        raise ValueError(f"bucket {bucket} holds {n} nodes at level {base_level}, more than fit below level {height}")
     if n == 0:
         return Subtree(padding(height, bucket), np.zeros((m, 2), dtype=np.uint64))
     used: list[tuple[int, int, bytes]] = []
     levels: list[tuple[np.ndarray, np.ndarray]] = []
-    hashes, level_sums = leaves, sums
-    for level in range(height):
+    recorded = None
+    hashes, level_sums = nodes, sums
+    for level in range(base_level, height):
+        if level == record_level:
+            recorded = (hashes, level_sums)
         count = hashes.shape[0]
         if count % 2 == 1:
             index = (bucket << (height - level)) + count
@@ -163,7 +172,9 @@ def build_bucket(
         hashes, level_sums = hash_pairs(hashes, level_sums, level)
     if keep_levels:
         levels.append((hashes, level_sums))
-    return Subtree(hashes[0].tobytes(), level_sums[0], used, levels if keep_levels else None)
+    if record_level == height:
+        recorded = (hashes, level_sums)
+    return Subtree(hashes[0].tobytes(), level_sums[0], used, levels if keep_levels else None, recorded)
 
 
 def build_top(

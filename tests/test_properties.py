@@ -129,3 +129,33 @@ def test_root_matches_reference_for_any_partitioning(snap, data, client1, client
         with open(os.path.join(out, "manifest.json")) as f:
             verified = verify_proof(proof, manifest=json.load(f))
         assert list(verified.balances) == canon[user]
+
+
+def test_proofs_from_checkpointed_buckets_match_reference(client2, tmp_path):
+    """Buckets taller than the checkpoint level: proofs fold one chunk plus checkpoint nodes."""
+    import pyarrow as pa
+
+    from pipeline.bundle import CHECKPOINT_LEVEL
+    from snapshots import write_table
+
+    n = 1500
+    balances = {f"user-{i}": [i * 7919 % 1000003, (i * i) % 17] for i in range(n)}
+    snap = tmp_path / "snap"
+    write_assets(str(snap), {"BTC": 8, "ETH": 18})
+    write_table(str(snap / "p.parquet"), pa.table({
+        "user_id": pa.array(list(balances), pa.string()),
+        "BTC": pa.array([b[0] for b in balances.values()], pa.int64()),
+        "ETH": pa.array([b[1] for b in balances.values()], pa.uint64()),
+    }))
+    result = build_bundle(client2, plan_snapshot(str(snap)), PERIOD, SecretKey(SECRET), str(tmp_path / "b"), 1)
+    ref = ReferenceTree(balances, SECRET, PERIOD, 1)
+    assert ref.h > CHECKPOINT_LEVEL
+    assert result.manifest["root"]["hash"] == ref.root()[0].hex()
+    b = open_bundle(str(tmp_path / "b"))
+    by_position = sorted(balances, key=lambda u: ref.position[u])
+    # first and last of each bucket, chunk boundaries, and users in the last (partial) chunk
+    chosen = {by_position[0], by_position[-1], by_position[255], by_position[256], by_position[len(by_position) // 2]}
+    for uid in chosen:
+        proof = make_proof(b, uid, SecretKey(SECRET))
+        assert [(bytes.fromhex(p["hash"]), [int(s) for s in p["sums"]]) for p in proof["path"]] == ref.path(uid)
+        verify_proof(proof, manifest=result.manifest)
