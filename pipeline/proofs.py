@@ -8,10 +8,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import bundle, protocol
-from .errors import BundleError, InputError
+from .errors import BundleError, InputError, VerificationError
 from .tree import Subtree, build_bucket, leaf_hashes, sibling_path, sums_from_be_bytes
 from .verify import check_manifest
-from .errors import VerificationError
 
 
 def load_manifest(b: bundle.Bundle) -> dict[str, Any]:
@@ -32,27 +31,30 @@ def load_top_tree(b: bundle.Bundle, manifest: Mapping[str, Any]) -> dict[str, An
     return b.read_json(bundle.TOP_TREE)
 
 
-def padding_lookup(meta: Mapping[str, Any], where: str):  # type: ignore[no-untyped-def]
-    """A padding function backed by the padding nodes stored with a bucket."""
-    table = {(p["level"], p["index"]): bytes.fromhex(p["hash"]) for p in meta.get("padding", [])}
-    used: set[tuple[int, int]] = set()
+class StoredPadding:
+    """A padding function backed by the padding nodes stored with a bucket; remembers what it served."""
 
-    def padding(level: int, index: int) -> bytes:
+    def __init__(self, meta: Mapping[str, Any], where: str) -> None:
+        self.where = where
+        self.table = {(p["level"], p["index"]): bytes.fromhex(p["hash"]) for p in meta.get("padding", [])}
+        self.used: set[tuple[int, int]] = set()
+
+    def __call__(self, level: int, index: int) -> bytes:
         try:
-            value = table[(level, index)]
+            value = self.table[(level, index)]
         except KeyError:
-            raise BundleError(f"{where}: padding node (level {level}, index {index}) is not stored") from None
-        used.add((level, index))
+            raise BundleError(f"{self.where}: padding node (level {level}, index {index}) is not stored") from None
+        self.used.add((level, index))
         return value
 
-    padding.unused = lambda: sorted(set(table) - used)  # type: ignore[attr-defined]
-    return padding
+    def unused(self) -> list[tuple[int, int]]:
+        return sorted(set(self.table) - self.used)
 
 
-def fold_bucket(data: bundle.BucketData, bucket: int, height: int, m: int, where: str) -> tuple[Subtree, Any]:
+def fold_bucket(data: bundle.BucketData, bucket: int, height: int, m: int, where: str) -> tuple[Subtree, StoredPadding]:
     """Re-fold a whole stored bucket from its leaves, recording its checkpoint level (for audits)."""
     sums = sums_from_be_bytes(data.sums_be, m)
-    padding = padding_lookup(data.meta, where)
+    padding = StoredPadding(data.meta, where)
     sub = build_bucket(leaf_hashes(data.uks, sums), sums, bucket, height, padding,
                        record_level=bundle.checkpoint_level(height))
     return sub, padding
@@ -66,7 +68,7 @@ def bucket_path(data: bundle.BucketData, bucket: int, height: int, rank: int, m:
     checkpoint nodes are folded; the caller checks the resulting bucket root
     against the top tree, so a corrupt checkpoint cannot yield a valid proof.
     """
-    padding = padding_lookup(data.meta, where)
+    padding = StoredPadding(data.meta, where)
     checkpoint = data.meta.get("checkpoint")
     if checkpoint is None:
         sums = sums_from_be_bytes(data.sums_be, m)
