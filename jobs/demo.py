@@ -11,6 +11,7 @@ from pipeline.audit import audit_bundle
 from pipeline.build import build_bundle
 from pipeline.bundle import open_bundle
 from pipeline.cluster import dask_client
+from pipeline.errors import InputError
 from pipeline.proofs import make_proof
 from pipeline.secret import read_secret, write_new_secret
 from pipeline.snapshot import plan_snapshot
@@ -21,10 +22,18 @@ DEMO_PERIOD = "2026-10"
 
 
 def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None] = print) -> None:
-    """Run every step of the product once, from scratch, in ``workdir`` (replaced if it exists)."""
-    if os.path.exists(workdir):
+    """Run every step of the product once, from scratch, in ``workdir``.
+
+    ``workdir`` must be absent, empty, or a previous demo directory (which is replaced).
+    """
+    marker = os.path.join(workdir, ".por-demo")
+    if os.path.exists(workdir) and os.listdir(workdir):
+        if not os.path.exists(marker):
+            raise InputError(f"{workdir}: exists, is not empty and is not a previous demo directory; refusing to replace it")
         shutil.rmtree(workdir)
-    os.makedirs(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    with open(marker, "w") as f:
+        f.write("created by `por demo`; the next demo run replaces this directory\n")
     snapshot = os.path.join(workdir, "snapshot")
     secret_path = os.path.join(workdir, "master.secret")
     out = os.path.join(workdir, "bundle")

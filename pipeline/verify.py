@@ -225,9 +225,15 @@ def load_json_file(path: str, what: str) -> Any:
     """Read a JSON document; ``VerificationError('input', …)`` names the file when it cannot."""
     import json
 
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate keys in an object: {sorted({k for k in keys if keys.count(k) > 1})}")
+        return dict(pairs)
+
     try:
         with open(path, "rb") as f:
-            return json.loads(f.read())
+            return json.loads(f.read(), object_pairs_hook=unique_keys)
     except OSError as exc:
         raise VerificationError("input", f"{what} {path}: cannot read ({exc.strerror})") from None
     except (ValueError, UnicodeDecodeError) as exc:

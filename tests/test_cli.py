@@ -230,3 +230,21 @@ def test_single_file_snapshot_with_assets_option(built, tmp_path, scheduler2):
                                       "--assets", str(built["snap"] / "assets.json")])
     assert result.exit_code == 0, result.stderr
     assert json.loads((out / "manifest.json").read_text())["tree"]["height"] >= 1
+
+
+def test_demo_refuses_a_foreign_directory(tmp_path):
+    (tmp_path / "important.txt").write_text("data")
+    result = CliRunner().invoke(app, ["demo", str(tmp_path), "--users", "50"])
+    assert result.exit_code == 1 and "refusing to replace" in result.stderr
+    assert (tmp_path / "important.txt").read_text() == "data"
+
+
+def test_verify_rejects_duplicate_json_keys(tmp_path):
+    vectors = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas", "vectors", "por-v1")
+    proof = json.load(open(os.path.join(vectors, "proofs.json")))[0]
+    text = json.dumps(proof)
+    doubled = text.replace('"position":', f'"position": {proof["position"] ^ 1}, "position":', 1)
+    path = tmp_path / "dup.json"
+    path.write_text(doubled)
+    result = CliRunner().invoke(app, ["verify", str(path), "--manifest", os.path.join(vectors, "manifest.json")])
+    assert result.exit_code == 1 and "duplicate keys" in result.stderr
