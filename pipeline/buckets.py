@@ -54,6 +54,7 @@ def prepare_group(parts: list[Part], layout: str, m: int, files: tuple[str, ...]
         assert merged.asset_index is not None
         order = _uk_order(merged.uk, merged.asset_index)
         s = merged.take(order)
+        assert s.asset_index is not None
         same_user = np.zeros(n, dtype=bool)
         same_user[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
         dup = same_user.copy()

@@ -32,7 +32,6 @@ from .assets import Asset
 from .buckets import (
     BucketRoot,
     BuildSpec,
-    Prepared,
     UnitResult,
     bucket_counts,
     build_unit,
@@ -96,7 +95,7 @@ def top_tree_json(period: str, bucket_bits: int, bucket_height: int, levels: lis
         "period": period,
         "bucket_bits": bucket_bits,
         "bucket_height": bucket_height,
-        "levels": [[bundle.node_json(h.tobytes(), s) for h, s in zip(hashes, sums)] for hashes, sums in levels],
+        "levels": [[bundle.node_json(h.tobytes(), s) for h, s in zip(hashes, sums, strict=True)] for hashes, sums in levels],
     }
 
 
@@ -200,7 +199,7 @@ def _run(
                             for i, p in enumerate(groups)])
     per_bucket: dict[int, int] = {}
     for buckets, users_in in counts:  # with k < g a bucket spans several groups
-        for b, c in zip(buckets.tolist(), users_in.tolist()):
+        for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
             per_bucket[b] = per_bucket.get(b, 0) + c
     largest = max(per_bucket.values())
     h = protocol.height_for(largest)

@@ -61,7 +61,7 @@ def node_json(hash_: bytes, sums: np.ndarray) -> dict[str, Any]:
 
 
 def nodes_json(hashes: np.ndarray, sums: np.ndarray) -> list[dict[str, Any]]:
-    return [{"hash": h.tobytes().hex(), "sums": [str(v) for v in row]} for h, row in zip(hashes, ints_from_sums(sums))]
+    return [{"hash": h.tobytes().hex(), "sums": [str(v) for v in row]} for h, row in zip(hashes, ints_from_sums(sums), strict=True)]
 
 
 def nodes_from_json(nodes: list[dict[str, Any]], m: int) -> tuple[np.ndarray, np.ndarray]:

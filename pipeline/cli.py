@@ -102,7 +102,7 @@ def print_root(manifest: dict[str, Any]) -> None:
     from .numbers import to_units
 
     typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
-    for asset, total in zip(manifest["assets"], manifest["root"]["sums"]):
+    for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
         typer.echo(f"  {asset['symbol']:<8} {to_units(int(total), asset['decimals'])}")
 
 

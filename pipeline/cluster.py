@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Iterator
+from typing import Any, Iterator
 
 
 def default_workers() -> int:
@@ -14,7 +14,7 @@ def default_workers() -> int:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[object]:
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: connected to ``scheduler`` when given, else to a new
     LocalCluster of ``workers`` processes with one thread each (BLAKE3 holds the GIL)."""
     from distributed import Client, LocalCluster

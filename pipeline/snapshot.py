@@ -98,7 +98,7 @@ def plan_snapshot(
     first_schema: pa.Schema | None = None
     fragments: list[Fragment] = []
     total = 0
-    for index, (path, where) in enumerate(zip(files, shown)):
+    for index, (path, where) in enumerate(zip(files, shown, strict=True)):
         try:
             with fs.open(path, "rb") as f:
                 meta = pq.ParquetFile(f).metadata
@@ -350,15 +350,12 @@ def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
             asset_col = table.column("asset").chunk(0).cast(pa.string())
             if asset_col.null_count:
                 raise _RowError(_first(asset_col.is_null()), "null asset")
-            lookup = {s: i for i, s in enumerate(symbols)}
-            names = asset_col.to_pylist()
-            asset_index = np.empty(n, dtype=np.int32)
-            for i, name in enumerate(names):
-                j = lookup.get(name)
-                if j is None:
-                    raise _RowError(i, f"asset {name!r} is not declared in the asset file")
-                asset_index[i] = j
-            assets_seen = frozenset(names)
+            found = pc.index_in(asset_col, value_set=pa.array(symbols, pa.string()))
+            if found.null_count:
+                i = _first(found.is_null())
+                raise _RowError(i, f"asset {asset_col[i].as_py()!r} is not declared in the asset file")
+            asset_index = found.to_numpy(zero_copy_only=False).astype(np.int32)
+            assets_seen = frozenset(symbols[j] for j in np.unique(asset_index).tolist())
             column = "amount"
             amounts = table.column("amount").chunk(0)
             values = np.zeros((n, 2), dtype=np.uint64)

@@ -138,7 +138,7 @@ def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: 
     show[~held.any(axis=1), 0] = True
     users, cols = np.nonzero(show)
     amounts = []
-    for u, j in zip(users.tolist(), cols.tolist()):
+    for u, j in zip(users.tolist(), cols.tolist(), strict=True):
         smallest = (int(hi[u, j]) << 64) | int(lo[u, j])
         amounts.append(smallest * 10 ** (18 - assets[j].decimals))
     raw_hi = np.array([a >> 64 for a in amounts], dtype=np.uint64)

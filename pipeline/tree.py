@@ -42,7 +42,7 @@ def ints_from_sums(sums: np.ndarray) -> list[list[int]]:
     """The inverse of ``sums_from_ints``."""
     hi = sums[..., 0].tolist()
     lo = sums[..., 1].tolist()
-    return [[(h << 64) | l for h, l in zip(hr, lr)] for hr, lr in zip(hi, lo)]
+    return [[(h << 64) | low for h, low in zip(hr, lr, strict=True)] for hr, lr in zip(hi, lo, strict=True)]
 
 
 def sums_to_be_bytes(sums: np.ndarray) -> np.ndarray:

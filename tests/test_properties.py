@@ -80,9 +80,9 @@ def _write(directory, snap, layout, files, order, draw):
         for u in ids:
             if u not in have:
                 rows.append((u, symbols[0], 0))
-        for j, s in enumerate(symbols):
+        for s in symbols:  # every declared asset appears at least once (a zero row for a user without it)
             if not any(r[1] == s for r in rows):
-                rows.append((ids[0], s, 0)) if not any(r[0] == ids[0] and r[1] == s for r in rows) else None
+                rows.append((ids[0], s, 0))
         rows = draw(st.permutations(rows))
         if max(r[2] for r in rows) < (1 << 64) and draw(st.booleans()):
             amount = pa.array([r[2] for r in rows], pa.uint64())
