@@ -10,7 +10,7 @@ from typing import Callable
 from pipeline.audit import audit_bundle
 from pipeline.build import build_bundle
 from pipeline.bundle import open_bundle
-from pipeline.cluster import dask_client
+from pipeline.cluster import client_mapper, dask_client
 from pipeline.errors import InputError
 from pipeline.proofs import make_proof
 from pipeline.secret import read_secret, write_new_secret
@@ -55,6 +55,6 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
             manifest = json.load(f)
         echo("4. verify against the published manifest:")
         echo("   " + verify_proof(proof, manifest=manifest).summary().replace("\n", "\n   "))
-        report = audit_bundle(open_bundle(out), lambda fn, items: client.gather(client.map(fn, items, pure=False)))
+        report = audit_bundle(open_bundle(out), client_mapper(client))
         echo(f"5. audit OK: {report.buckets} buckets, {report.users} users, root matches the manifest")
     echo("demo complete")

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from blake3 import blake3
 
 from . import bundle, protocol
 from .snapshot import LONG, Part
-from .tree import SumOverflow, build_bucket, leaf_hashes, sums_to_be_bytes
+from .tree import SumOverflow, build_bucket, leaf_hashes, sums_from_ints, sums_to_be_bytes
 
 MAX_EXAMPLES = 5
 
@@ -102,6 +103,9 @@ class BuildSpec:
     symbols: tuple[str, ...]
     k_pad: protocol.SecretKey
     staging: bundle.Bundle
+    mac_key: protocol.SecretKey
+    run_key: str
+    resume: bool
 
 
 @dataclass
@@ -118,6 +122,38 @@ class BucketRoot:
 class UnitResult:
     roots: list[BucketRoot] = field(default_factory=list)
     error: str | None = None
+    reused: int = 0
+
+
+MAC_SUFFIX = ".mac"
+
+
+def _mac(spec: BuildSpec, data: bytes) -> str:
+    return blake3(spec.run_key.encode() + data, key=spec.mac_key.reveal()).hexdigest()
+
+
+def reuse_bucket(spec: BuildSpec, bucket: int, users: int, name: str) -> BucketRoot | None:
+    """A bucket file an interrupted run of the same ``run_key`` finished, if its MAC verifies.
+
+    Anything else (missing, stale, tampered, other shape) returns None: recompute.
+    """
+    staging = spec.staging
+    if not (staging.exists(name) and staging.exists(name + MAC_SUFFIX)):
+        return None
+    data = staging.read(name)
+    if staging.read(name + MAC_SUFFIX).decode(errors="replace").strip() != _mac(spec, data):
+        return None
+    try:
+        meta = bundle.decode_bucket(data, name).meta
+        root = meta["root"]
+        sums = sums_from_ints([[int(v) for v in root["sums"]]], len(spec.symbols))[0]
+    except (bundle.BundleError, KeyError, TypeError, ValueError):
+        return None
+    if (meta.get("bucket"), meta.get("bucket_height"), meta.get("bucket_bits"), meta.get("users")) != (
+        bucket, spec.bucket_height, spec.bucket_bits, users
+    ):
+        return None
+    return BucketRoot(bucket, users, bytes.fromhex(root["hash"]), sums, name, bundle.digest(data))
 
 
 def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: BuildSpec) -> UnitResult:
@@ -143,6 +179,13 @@ def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: B
         lo, hi = int(bounds[offset]), int(bounds[offset + 1])
         if lo == hi:
             continue
+        name = bundle.bucket_file(b)
+        if spec.resume:
+            earlier = reuse_bucket(spec, b, hi - lo, name)
+            if earlier is not None:
+                result.roots.append(earlier)
+                result.reused += 1
+                continue
         b_uk, b_sums = uk[lo:hi], sums[lo:hi]
         try:
             sub = build_bucket(leaf_hashes(b_uk, b_sums), b_sums, b, h, padding, record_level=checkpoint)
@@ -155,13 +198,14 @@ def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: B
             "bucket": b,
             "bucket_bits": spec.bucket_bits,
             "bucket_height": h,
+            "users": hi - lo,
             "root": bundle.node_json(sub.root_hash, sub.root_sums),
             "padding": [{"level": lv, "index": ix, "hash": hx.hex()} for lv, ix, hx in sub.padding],
         }
         if sub.recorded is not None:
             meta["checkpoint"] = {"level": checkpoint, "nodes": bundle.nodes_json(*sub.recorded)}
         data = bundle.encode_bucket(b_uk, positions, sums_to_be_bytes(b_sums), meta)
-        name = bundle.bucket_file(b)
         spec.staging.write(name, data)
+        spec.staging.write(name + MAC_SUFFIX, _mac(spec, data).encode())
         result.roots.append(BucketRoot(b, hi - lo, sub.root_hash, sub.root_sums, name, bundle.digest(data)))
     return result

@@ -23,13 +23,15 @@ import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
+from blake3 import blake3
 
-from . import bundle, protocol
+from . import bundle, config, protocol
 from .assets import Asset
 from .buckets import (
+    MAC_SUFFIX,
     BucketRoot,
     BuildSpec,
     UnitResult,
@@ -38,12 +40,10 @@ from .buckets import (
     group_status,
     prepare_group,
 )
-from .errors import InputError
+from .errors import InputError, PorError
 from .snapshot import LONG, FragmentResult, Part, ReadSpec, SnapshotPlan, read_fragment
 from .tree import SumOverflow, build_top
 
-ROWS_PER_GROUP = 131_072
-MAX_GROUP_BITS = 12
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,13 @@ class BuildResult:
     out: str
     stages: dict[str, float] = dataclasses.field(default_factory=dict)
     """Wall seconds per stage (read, shuffle, count, buckets, merge), for benchmarks."""
+    buckets: int = 0
+    reused: int = 0
+    """Non-empty buckets, and how many of them a ``resume`` build took from an earlier run."""
 
 
-def fragment_status(result: FragmentResult) -> tuple[str | None, frozenset[str]]:
-    return result.error, result.assets_seen
+def fragment_status(result: FragmentResult) -> tuple[str | None, frozenset[str], str]:
+    return result.error, result.assets_seen, result.digest
 
 
 def fragment_part(result: FragmentResult, group: int) -> Part:
@@ -64,9 +67,9 @@ def fragment_part(result: FragmentResult, group: int) -> Part:
 
 
 def choose_group_bits(total_rows: int, workers: int) -> int:
-    """``g``: enough groups for every worker, about ``ROWS_PER_GROUP`` rows each."""
-    wanted = max(2 * max(workers, 1), -(-total_rows // ROWS_PER_GROUP))
-    return min(MAX_GROUP_BITS, (wanted - 1).bit_length())
+    """``g``: at least two groups per worker, about ``por.rows-per-group`` rows each."""
+    wanted = max(2 * max(workers, 1), -(-total_rows // config.get("rows-per-group")))
+    return min(config.get("max-group-bits"), (wanted - 1).bit_length())
 
 
 def manifest_for(
@@ -99,6 +102,14 @@ def top_tree_json(period: str, bucket_bits: int, bucket_height: int, levels: lis
     }
 
 
+Watch = Callable[[str, list[Any]], None]
+"""``watch(stage, futures)``: called before waiting on a stage's futures (progress display)."""
+
+
+class BuildInterrupted(PorError):
+    """The build failed for a reason other than bad input; finished buckets were kept."""
+
+
 def build_bundle(
     client: Any,
     plan: SnapshotPlan,
@@ -108,27 +119,25 @@ def build_bundle(
     bucket_bits: int | None = None,
     force: bool = False,
     storage_options: Mapping[str, Any] | None = None,
+    resume: bool = False,
+    watch: Watch | None = None,
 ) -> BuildResult:
     """Build the bundle for ``plan`` and publish it atomically at ``out``.
 
     Preconditions: ``plan`` comes from ``plan_snapshot``; ``client`` is a
-    ``distributed.Client``. On any error the staging directory is removed and
-    nothing appears at ``out``.
+    ``distributed.Client``. Bad input (``InputError``) removes everything the
+    build wrote. Any other failure keeps the finished buckets (with their MACs)
+    where a ``resume`` build of the same snapshot and parameters reuses them;
+    nothing appears at ``out`` either way.
     """
     if not protocol.is_valid_period(period):
         raise InputError(f"period {period!r} is not YYYY-MM")
     if bucket_bits is not None and not 0 <= bucket_bits <= 24:
         raise InputError(f"--bucket-bits {bucket_bits} is outside [0, 24]")
-    bundle.check_output(out, force, storage_options)
-    k_nonce, k_pad = protocol.period_keys(secret, period)
-    staging = bundle.start_staging(out, storage_options)
-    try:
-        result = _run(client, plan, period, k_nonce, k_pad, staging, bucket_bits)
-        bundle.publish(staging)
-        return dataclasses.replace(result, out=out)
-    except BaseException:
-        bundle.abandon(staging)
-        raise
+    bundle.check_output(out, force, resume, storage_options)
+    keys = _Keys(*protocol.period_keys(secret, period), protocol.resume_key(secret, period))
+    return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
+                watch or (lambda stage, futures: None)).run()
 
 
 def _first_error(errors: list[str | None]) -> None:
@@ -137,98 +146,149 @@ def _first_error(errors: list[str | None]) -> None:
             raise InputError(error)
 
 
-def _run(
-    client: Any,
-    plan: SnapshotPlan,
-    period: str,
-    k_nonce: protocol.SecretKey,
-    k_pad: protocol.SecretKey,
-    staging: bundle.Staging,
-    bucket_bits: int | None,
-) -> BuildResult:
-    """The stages; intermediate futures are released as soon as the next stage holds them."""
-    run = uuid.uuid4().hex[:8]
-    stages: dict[str, float] = {}
-    clock = [time.perf_counter()]
+@dataclass(frozen=True)
+class _Keys:
+    nonce: protocol.SecretKey
+    pad: protocol.SecretKey
+    resume: protocol.SecretKey
 
-    def lap(stage: str) -> None:
+
+@dataclass
+class _Run:
+    """One build: the stages in order; intermediate futures are dropped as soon as the next stage holds them."""
+
+    client: Any
+    plan: SnapshotPlan
+    period: str
+    keys: _Keys
+    out: str
+    bucket_bits: int | None
+    force: bool
+    resume: bool
+    storage_options: Mapping[str, Any] | None
+    watch: Watch
+
+    def __post_init__(self) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.stages: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        stages[stage] = now - clock[0]
-        clock[0] = now
+        self.stages[stage] = now - self.clock
+        self.clock = now
 
-    m = len(plan.assets)
-    workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
-    g = choose_group_bits(plan.total_rows, workers)
-    spec = ReadSpec(dataclasses.replace(plan, fragments=()), period, k_nonce, g)
-    [spec_f] = client.scatter([spec], broadcast=True, hash=False)
+    def gather(self, stage: str, futures: list[Any]) -> list[Any]:
+        self.watch(stage, futures)
+        return self.client.gather(futures)  # type: ignore[no-any-return]
 
-    # 1. read
-    reads = [
-        client.submit(read_fragment, frag, spec_f, key=f"por-read-{run}-{i}")
-        for i, frag in enumerate(plan.fragments)
-    ]
-    statuses = client.gather([client.submit(fragment_status, r, key=f"por-read-status-{run}-{i}")
-                              for i, r in enumerate(reads)])
-    _first_error([e for e, _ in statuses])
-    if plan.layout == LONG:
-        seen = frozenset().union(*(s for _, s in statuses))
-        missing = sorted({a.symbol for a in plan.assets} - seen)
-        if missing:
-            raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
-    lap("read")
+    def run(self) -> BuildResult:
+        client, plan, tag = self.client, self.plan, self.tag
+        m = len(plan.assets)
+        workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
+        g = choose_group_bits(plan.total_rows, workers)
+        spec = ReadSpec(dataclasses.replace(plan, fragments=()), self.period, self.keys.nonce, g)
+        [spec_f] = client.scatter([spec], broadcast=True, hash=False)
 
-    # 2. shuffle: one merge task per group
-    groups = []
-    for gi in range(1 << g):
-        parts = [client.submit(fragment_part, r, gi, key=f"por-part-{run}-{i}-{gi}") for i, r in enumerate(reads)]
-        groups.append(
-            client.submit(prepare_group, parts, plan.layout, m, plan.shown_files, key=f"por-shuffle-{run}-{gi}")
-        )
-    statuses2 = client.gather([client.submit(group_status, p, key=f"por-shuffle-status-{run}-{i}")
-                               for i, p in enumerate(groups)])
-    _first_error([e for e, _ in statuses2])
-    del reads, parts, spec_f
-    users = sum(n for _, n in statuses2)
-    if users == 0:
-        raise InputError("the snapshot holds no users (empty snapshot)")
-    lap("shuffle")
+        # 1. read
+        reads = [client.submit(read_fragment, frag, spec_f, key=f"por-read-{tag}-{i}")
+                 for i, frag in enumerate(plan.fragments)]
+        statuses = self.gather("read", [client.submit(fragment_status, r, key=f"por-read-status-{tag}-{i}")
+                                        for i, r in enumerate(reads)])
+        _first_error([e for e, _, _ in statuses])
+        if plan.layout == LONG:
+            seen = frozenset().union(*(s for _, s, _ in statuses))
+            missing = sorted({a.symbol for a in plan.assets} - seen)
+            if missing:
+                raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
+        run_key = self.run_key([d for _, _, d in statuses])
+        self.lap("read")
 
-    # 3. shape
-    k = protocol.default_bucket_bits(users) if bucket_bits is None else bucket_bits
-    counts = client.gather([client.submit(bucket_counts, p, k, key=f"por-count-{run}-{i}")
-                            for i, p in enumerate(groups)])
-    per_bucket: dict[int, int] = {}
-    for buckets, users_in in counts:  # with k < g a bucket spans several groups
-        for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
-            per_bucket[b] = per_bucket.get(b, 0) + c
-    largest = max(per_bucket.values())
-    h = protocol.height_for(largest)
-    if k + h > 64:
-        raise InputError(f"tree height {k + h} exceeds 64")
-    lap("count")
+        # 2. shuffle: one merge task per group
+        groups = []
+        for gi in range(1 << g):
+            parts = [client.submit(fragment_part, r, gi, key=f"por-part-{tag}-{i}-{gi}") for i, r in enumerate(reads)]
+            groups.append(client.submit(prepare_group, parts, plan.layout, m, plan.shown_files,
+                                        key=f"por-shuffle-{tag}-{gi}"))
+        statuses2 = self.gather("shuffle", [client.submit(group_status, p, key=f"por-shuffle-status-{tag}-{i}")
+                                            for i, p in enumerate(groups)])
+        _first_error([e for e, _ in statuses2])
+        del reads, parts, spec_f
+        users = sum(n for _, n in statuses2)
+        if users == 0:
+            raise InputError("the snapshot holds no users (empty snapshot)")
+        self.lap("shuffle")
 
-    # 4. buckets
-    build_spec = BuildSpec(period, k, h, tuple(a.symbol for a in plan.assets), k_pad, staging.bundle)
-    units = []
-    if k >= g:
-        per = 1 << (k - g)
-        for gi, p in enumerate(groups):
-            units.append(client.submit(build_unit, [p], gi * per, (gi + 1) * per, build_spec,
-                                       key=f"por-buckets-{run}-{gi}"))
-    else:
-        span = 1 << (g - k)
-        for b in range(1 << k):
-            units.append(client.submit(build_unit, groups[b * span:(b + 1) * span], b, b + 1, build_spec,
-                                       key=f"por-buckets-{run}-{b}"))
-    results: list[UnitResult] = client.gather(units)
-    _first_error([r.error for r in results])
-    roots: list[BucketRoot] = [r for res in results for r in res.roots]
-    lap("buckets")
+        # 3. shape
+        if self.bucket_bits is None:
+            k = protocol.default_bucket_bits(users, config.get("bucket-target-log2"), config.get("max-bucket-bits"))
+        else:
+            k = self.bucket_bits
+        counts = self.gather("count", [client.submit(bucket_counts, p, k, key=f"por-count-{tag}-{i}")
+                                       for i, p in enumerate(groups)])
+        per_bucket: dict[int, int] = {}
+        for buckets, users_in in counts:  # with k < g a bucket spans several groups
+            for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
+                per_bucket[b] = per_bucket.get(b, 0) + c
+        h = protocol.height_for(max(per_bucket.values()))
+        if k + h > 64:
+            raise InputError(f"tree height {k + h} exceeds 64")
+        self.lap("count")
 
-    # 5. merge
-    result = _merge(plan, period, k, h, k_pad, staging.bundle, roots, users)
-    lap("merge")
-    return dataclasses.replace(result, stages=stages)
+        # 4. buckets, into the staging area (all input is valid from here on, but for overflow)
+        staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options)
+        try:
+            build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
+                                   staging.bundle, self.keys.resume, run_key, self.resume)
+            units = []
+            if k >= g:
+                per = 1 << (k - g)
+                for gi, p in enumerate(groups):
+                    units.append(client.submit(build_unit, [p], gi * per, (gi + 1) * per, build_spec,
+                                               key=f"por-buckets-{tag}-{gi}"))
+            else:
+                span = 1 << (g - k)
+                for b in range(1 << k):
+                    units.append(client.submit(build_unit, groups[b * span:(b + 1) * span], b, b + 1, build_spec,
+                                               key=f"por-buckets-{tag}-{b}"))
+            del groups
+            results: list[UnitResult] = self.gather("buckets", units)
+            _first_error([r.error for r in results])
+            roots: list[BucketRoot] = [r for res in results for r in res.roots]
+            self.lap("buckets")
+
+            staging.bundle.remove([r.file + MAC_SUFFIX for r in roots])  # resume aids, not bundle content
+
+            # 5. merge
+            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users)
+            bundle.publish(staging)
+            self.lap("merge")
+        except InputError:
+            bundle.abandon(staging)
+            raise
+        except Exception as exc:
+            raise BuildInterrupted(
+                f"build failed ({type(exc).__name__}: {exc}); nothing was published at {self.out}; finished "
+                "buckets were kept: run the same command with --resume to reuse them"
+            ) from exc
+        reused = sum(r.reused for r in results)
+        return dataclasses.replace(result, out=self.out, stages=self.stages, reused=reused,
+                                   buckets=len(roots))
+
+    def run_key(self, fragment_digests: list[str]) -> str:
+        """Digest of the snapshot's content and every parameter that shapes the bucket files."""
+        doc = {
+            "version": protocol.VERSION,
+            "period": self.period,
+            "layout": self.plan.layout,
+            "assets": [[a.symbol, a.decimals] for a in self.plan.assets],
+            "bucket_bits": self.bucket_bits if self.bucket_bits is not None
+            else ["default", config.get("bucket-target-log2"), config.get("max-bucket-bits")],
+            "checkpoint": bundle.CHECKPOINT_LEVEL,
+            "fragments": fragment_digests,
+            "key": blake3(self.keys.resume.reveal()).hexdigest(),
+        }
+        return blake3(bundle.canonical_json(doc)).hexdigest()
 
 
 def _merge(

@@ -140,10 +140,12 @@ class Bundle:
 
     def read(self, name: str) -> bytes:
         try:
-            with self.fs.open(self.file(name), "rb") as f:
-                return f.read()
+            return storage.retrying(lambda: self.fs.cat_file(self.file(name)))
         except FileNotFoundError:
             raise BundleError(f"{self.shown}: missing {name}") from None
+
+    def exists(self, name: str) -> bool:
+        return bool(storage.retrying(lambda: self.fs.exists(self.file(name))))
 
     def read_json(self, name: str) -> Any:
         raw = self.read(name)
@@ -152,12 +154,20 @@ class Bundle:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{self.shown}/{name}: not valid JSON ({exc})") from None
 
+    def remove(self, names: list[str]) -> None:
+        paths = [self.file(n) for n in names]
+        if paths:
+            storage.retrying(lambda: self.fs.rm(paths))
+
     def write(self, name: str, data: bytes) -> None:
         target = self.file(name)
-        parent = target.rsplit("/", 1)[0]
-        self.fs.makedirs(parent, exist_ok=True)
-        with self.fs.open(target, "wb") as f:
-            f.write(data)
+
+        def put() -> None:
+            if storage.is_local(self.fs):
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.pipe_file(target, data)
+
+        storage.retrying(put)
 
 
 def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
@@ -170,44 +180,80 @@ def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> B
 
 @dataclass(frozen=True)
 class Staging:
-    """Where a bundle is assembled before it appears at its final place."""
+    """Where a bundle is assembled before it appears at its final place.
+
+    On a local filesystem: a hidden sibling directory named after the run key,
+    renamed into place when complete. On object storage (no atomic rename): the
+    final prefix itself, with ``manifest.json`` written last; readers treat a
+    prefix without a manifest as absent.
+    """
 
     bundle: Bundle
     final_path: str
+    in_place: bool
 
 
-def check_output(url: str, force: bool, storage_options: Mapping[str, Any] | None = None) -> None:
-    """Refuse an existing non-empty ``--out`` unless ``force`` (before any work is done)."""
+def _listing(fs: AbstractFileSystem, path: str) -> list[str]:
+    try:
+        return list(storage.retrying(lambda: fs.ls(path, detail=False)))
+    except FileNotFoundError:
+        return []
+
+
+def check_output(url: str, force: bool, resume: bool = False,
+                 storage_options: Mapping[str, Any] | None = None) -> None:
+    """Refuse an existing non-empty ``--out`` unless ``force`` (before any work is done).
+
+    With ``resume``, an unfinished bundle (no manifest) on object storage is accepted.
+    """
     fs, path = storage.open_fs(url, storage_options)
-    if fs.exists(path):
-        if not fs.isdir(path):
-            raise InputError(f"--out {url}: exists and is not a directory")
-        if fs.ls(path) and not force:
-            raise InputError(f"--out {url}: exists and is not empty (use --force to replace it)")
+    if storage.is_local(fs) and fs.exists(path) and not fs.isdir(path):
+        raise InputError(f"--out {url}: exists and is not a directory")
+    entries = _listing(fs, path)
+    if not entries or force:
+        return
+    has_manifest = storage.retrying(lambda: fs.exists(storage.join(path, MANIFEST)))
+    if resume and not has_manifest and not storage.is_local(fs):
+        return
+    raise InputError(f"--out {url}: exists and is not empty (use --force to replace it)")
 
 
-def start_staging(url: str, storage_options: Mapping[str, Any] | None = None) -> Staging:
-    """A fresh hidden sibling directory of ``url`` to assemble the bundle in."""
+def start_staging(url: str, run_key: str, resume: bool, force: bool,
+                  storage_options: Mapping[str, Any] | None = None) -> Staging:
+    """The place to assemble the bundle of run ``run_key`` (hex), keeping earlier partial
+    results of the same run only when ``resume``."""
     fs, path = storage.open_fs(url, storage_options)
-    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
-    tmp = storage.join(parent, f".{name}.partial-{uuid.uuid4().hex[:12]}")
-    fs.makedirs(tmp, exist_ok=False)
-    return Staging(Bundle(fs, tmp, f"{url} (staging)"), path)
+    if storage.is_local(fs):
+        parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+        tmp = storage.join(parent, f".{name}.partial-{run_key[:24]}")
+        if fs.exists(tmp) and not resume:
+            fs.rm(tmp, recursive=True)
+        fs.makedirs(tmp, exist_ok=True)
+        return Staging(Bundle(fs, tmp, f"{url} (staging)"), path, in_place=False)
+    manifest = storage.join(path, MANIFEST)
+    if force and storage.retrying(lambda: fs.exists(manifest)):
+        storage.retrying(lambda: fs.rm_file(manifest))  # the old bundle is absent from here on
+    if _listing(fs, path) and not resume:
+        storage.retrying(lambda: fs.rm(path, recursive=True))
+    return Staging(Bundle(fs, path, url), path, in_place=True)
 
 
 def abandon(staging: Staging) -> None:
-    """Remove a staging directory after a failure: nothing half-written remains."""
+    """Remove everything a failed build wrote: nothing half-written remains."""
     fs = staging.bundle.fs
-    if fs.exists(staging.bundle.path):
-        fs.rm(staging.bundle.path, recursive=True)
+    if storage.retrying(lambda: fs.exists(staging.bundle.path)):
+        storage.retrying(lambda: fs.rm(staging.bundle.path, recursive=True))
 
 
 def publish(staging: Staging) -> None:
-    """Move the complete staging directory to its final place.
+    """Make the complete bundle appear at its final place.
 
-    An existing final directory (empty, or replaced under ``--force``) is first
-    moved aside and removed only after the new bundle is in place.
+    Local: an existing final directory (empty, or replaced under ``--force``)
+    is first moved aside and removed only after the new bundle is in place.
+    Object storage: nothing to move; the manifest, written last, published it.
     """
+    if staging.in_place:
+        return
     fs = staging.bundle.fs
     final = staging.final_path
     aside = None

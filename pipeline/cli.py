@@ -7,11 +7,12 @@ Heavy modules (Dask, pyarrow, numpy) are imported inside the commands that need 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, Callable, Iterator, Optional, TypeVar
 
 import typer
 import typer.exceptions
@@ -61,12 +62,60 @@ SchedulerOpt = Annotated[
     Optional[str],
     typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", help="Connect to a running Dask scheduler."),
 ]
+ClusterOpt = Annotated[
+    Optional[str], typer.Option("--cluster", help="Create a Dask cluster of this class, module:Class.")
+]
+ClusterOptionOpt = Annotated[
+    Optional[list[str]], typer.Option("--cluster-option", help="KEY=VALUE for the --cluster class (repeatable).")
+]
+ReportOpt = Annotated[
+    Optional[str], typer.Option("--performance-report", help="Write Dask's HTML performance report here.")
+]
+StorageOpt = Annotated[
+    Optional[list[str]], typer.Option("--storage-option", help="KEY=VALUE passed to fsspec (repeatable).")
+]
 SecretOpt = Annotated[str, typer.Option("--secret-file", help="File holding the 32-byte master secret as 64 hex characters.")]
 
 
-def _check_cluster_options(workers: int | None, scheduler: str | None) -> None:
-    if workers is not None and scheduler:
-        raise typer.BadParameter("give either --workers or --scheduler, not both")
+@contextlib.contextmanager
+def cluster_client(
+    workers: int | None, scheduler: str | None, cluster: str | None, cluster_option: list[str] | None,
+    performance_report: str | None,
+) -> Iterator[Any]:
+    """The Dask client for a command, announcing the dashboard on stderr."""
+    chosen = [name for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--cluster", cluster))
+              if value is not None]
+    if len(chosen) > 1:
+        raise typer.BadParameter(f"give only one of --workers, --scheduler and --cluster (got {', '.join(chosen)})")
+    if cluster_option and not cluster:
+        raise typer.BadParameter("--cluster-option needs --cluster")
+    from .cluster import dask_client, parse_options
+
+    options = parse_options(cluster_option or [], "--cluster-option")
+    with dask_client(workers, scheduler, cluster, options, announce=lambda s: typer.echo(s, err=True)) as client:
+        if performance_report:
+            from distributed import performance_report as report
+
+            with report(filename=performance_report):
+                yield client
+        else:
+            yield client
+
+
+def storage_options(pairs: list[str] | None) -> dict[str, Any]:
+    from .cluster import parse_options
+
+    return parse_options(pairs or [], "--storage-option")
+
+
+def terminal_watch(stage: str, futures: list[Any]) -> None:
+    """Dask's progress bar per stage on an interactive terminal; silent otherwise."""
+    if futures and sys.stdout.isatty() and sys.stderr.isatty():
+        from distributed import progress
+
+        typer.echo(f"{stage}:", err=True)
+        progress(futures, notebook=False)
+        sys.stdout.write("\n")
 
 
 @app.command()
@@ -112,15 +161,19 @@ def build(
     snapshot: Annotated[str, typer.Argument(help="Parquet file or directory (path or fsspec URL).")],
     period: Annotated[str, typer.Option("--period", help="Period, YYYY-MM.")],
     secret_file: SecretOpt,
-    out: Annotated[str, typer.Option("--out", help="Bundle directory to publish.")],
+    out: Annotated[str, typer.Option("--out", help="Bundle directory to publish (path or fsspec URL).")],
     assets: Annotated[Optional[str], typer.Option("--assets", help="Asset file (default: assets.json beside the snapshot).")] = None,
     bucket_bits: Annotated[Optional[int], typer.Option("--bucket-bits", min=0, max=24, help="k: 2^k buckets (default: from the user count).")] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    cluster_option: ClusterOptionOpt = None,
+    storage_option: StorageOpt = None,
+    performance_report: ReportOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing non-empty --out.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse the verified buckets of an interrupted run.")] = False,
 ) -> None:
     """Build the liabilities tree on Dask and publish the bundle; prints the root and totals."""
-    _check_cluster_options(workers, scheduler)
     from .bundle import check_output
     from .errors import InputError
     from .protocol import is_valid_period
@@ -130,14 +183,17 @@ def build(
     if not is_valid_period(period):
         raise InputError(f"--period {period!r} is not YYYY-MM (e.g. 2026-11)")
     secret = read_secret(secret_file)
-    check_output(out, force)
-    plan = plan_snapshot(snapshot, assets)
+    options = storage_options(storage_option)
+    check_output(out, force, resume, options)
+    plan = plan_snapshot(snapshot, assets, options)
     from .build import build_bundle
-    from .cluster import dask_client
 
-    with dask_client(workers, scheduler) as client:
-        result = build_bundle(client, plan, period, secret, out, bucket_bits, force)
+    with cluster_client(workers, scheduler, cluster, cluster_option, performance_report) as client:
+        result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
+                              watch=terminal_watch)
     print_root(result.manifest)
+    reused = f", {result.reused} reused from the interrupted run" if resume else ""
+    typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
     typer.echo(f"bundle written to {out}")
 
 
@@ -148,6 +204,7 @@ def prove(
     user: Annotated[str, typer.Option("--user", help="The user id.")],
     secret_file: SecretOpt,
     out: Annotated[Optional[str], typer.Option("--out", help="Write the proof here (default: stdout).")] = None,
+    storage_option: StorageOpt = None,
 ) -> None:
     """Print a user's inclusion proof as JSON."""
     from .bundle import open_bundle
@@ -155,7 +212,7 @@ def prove(
     from .secret import read_secret
 
     secret = read_secret(secret_file)
-    proof = make_proof(open_bundle(bundle_dir), user, secret)
+    proof = make_proof(open_bundle(bundle_dir, storage_options(storage_option)), user, secret)
     text = json.dumps(proof, indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
@@ -168,21 +225,36 @@ def prove(
         typer.echo(f"proof for {user!r} written to {out}", err=True)
 
 
+def _read_document(path: str, what: str, options: list[str] | None) -> Any:
+    """A JSON document from a local path (standard library) or an fsspec URL."""
+    from .verify import load_json_file, parse_json
+
+    if "://" not in path:
+        return load_json_file(path, what)
+    from .storage import open_fs, read_bytes
+
+    fs, inner = open_fs(path, storage_options(options))
+    return parse_json(read_bytes(fs, inner, f"{what} {path}"), f"{what} {path}")
+
+
 @app.command()
 @handle_errors
 def verify(
-    proof: Annotated[str, typer.Argument(help="Proof JSON file.")],
+    proof: Annotated[str, typer.Argument(help="Proof JSON file (path or fsspec URL).")],
     manifest: Annotated[Optional[str], typer.Option("--manifest", help="The published manifest.json.")] = None,
     root: Annotated[Optional[str], typer.Option("--root", help="The published root hash (hex).")] = None,
+    storage_option: StorageOpt = None,
 ) -> None:
     """Verify an inclusion proof against the published manifest (or root hash). Offline."""
     from .errors import VerificationError
-    from .verify import verify_files
+    from .verify import verify_proof
 
     if (manifest is None) == (root is None):
         raise typer.BadParameter("give exactly one of --manifest and --root")
     try:
-        result = verify_files(proof, manifest, root)
+        proof_doc = _read_document(proof, "proof", storage_option)
+        manifest_doc = _read_document(manifest, "manifest", storage_option) if manifest else None
+        result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root)
     except VerificationError as exc:
         raise fail(f"INVALID proof: {exc}") from None
     typer.echo(result.summary())
@@ -191,19 +263,22 @@ def verify(
 @app.command()
 @handle_errors
 def audit(
-    bundle_dir: Annotated[str, typer.Argument(metavar="DIR", help="Bundle directory.")],
+    bundle_dir: Annotated[str, typer.Argument(metavar="DIR", help="Bundle directory (path or fsspec URL).")],
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    cluster_option: ClusterOptionOpt = None,
+    storage_option: StorageOpt = None,
+    performance_report: ReportOpt = None,
 ) -> None:
     """Recompute every bucket and the root from private/ and check every invariant."""
-    _check_cluster_options(workers, scheduler)
     from .audit import audit_bundle
     from .bundle import open_bundle
-    from .cluster import dask_client
+    from .cluster import client_mapper
 
-    b = open_bundle(bundle_dir)
-    with dask_client(workers, scheduler) as client:
-        report = audit_bundle(b, lambda fn, items: client.gather(client.map(fn, items, pure=False)))
+    b = open_bundle(bundle_dir, storage_options(storage_option))
+    with cluster_client(workers, scheduler, cluster, cluster_option, performance_report) as client:
+        report = audit_bundle(b, client_mapper(client))
     typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
 
 

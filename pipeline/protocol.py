@@ -84,6 +84,15 @@ def period_keys(secret: SecretKey, period: str) -> tuple[SecretKey, SecretKey]:
     return SecretKey(k_nonce), SecretKey(k_pad)
 
 
+RESUME_KEY_CONTEXT = "por pipeline resume mac key"
+
+
+def resume_key(secret: SecretKey, period: str) -> SecretKey:
+    """Not part of por-v1 hashing: the key that authenticates a build's partial results
+    (so a resumed build never trusts a stale or tampered bucket file)."""
+    return SecretKey(blake3(secret.reveal() + period.encode("utf-8"), derive_key_context=RESUME_KEY_CONTEXT).digest())
+
+
 def user_nonce(k_nonce: SecretKey, user_id: str) -> bytes:
     """``nonce = Hk(K_nonce, U)``: handed to the user with their proof."""
     return blake3(user_id.encode("utf-8"), key=k_nonce.reveal()).digest()
@@ -147,14 +156,15 @@ def bucket_of(uk: bytes, bucket_bits: int) -> int:
     return int.from_bytes(uk[:8], "big") >> (64 - bucket_bits)
 
 
-def default_bucket_bits(user_count: int) -> int:
-    """``k = max(0, bit_length(N - 1) - 15)``: buckets of 2^14..2^15 users on average.
+def default_bucket_bits(user_count: int, target_log2: int = 15, max_bits: int = 24) -> int:
+    """``k = min(max_bits, max(0, bit_length(N - 1) - target_log2))``.
 
-    Deterministic in the user count only; capped at 24 (16.7M buckets).
+    With the defaults, buckets of 2^14..2^15 users on average; deterministic in
+    the user count and the two documented parameters.
     """
     if user_count <= 1:
         return 0
-    return min(24, max(0, (user_count - 1).bit_length() - 15))
+    return min(max_bits, max(0, (user_count - 1).bit_length() - target_log2))
 
 
 def height_for(largest_bucket: int) -> int:

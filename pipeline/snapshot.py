@@ -20,14 +20,13 @@ import pyarrow.parquet as pq
 from blake3 import blake3
 from fsspec.spec import AbstractFileSystem
 
-from . import protocol, storage
+from . import config, protocol, storage
 from .assets import Asset, parse_assets
 from .errors import InputError
 
 WIDE = "wide"
 LONG = "long"
 LONG_COLUMNS = ("user_id", "asset", "amount")
-DEFAULT_FRAGMENT_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def plan_snapshot(
     url: str,
     assets_url: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    fragment_rows: int = DEFAULT_FRAGMENT_ROWS,
+    fragment_rows: int | None = None,
 ) -> SnapshotPlan:
     """Validate everything that can be validated from file footers, and cut fragments.
 
@@ -79,6 +78,8 @@ def plan_snapshot(
     layout; column types (no floats); ``user_id`` type; asset columns equal
     the declared assets (wide). Raises ``InputError`` naming file and column.
     """
+    if fragment_rows is None:
+        fragment_rows = int(config.get("fragment-rows"))
     fs, root = storage.open_fs(url, storage_options)
     files = storage.list_parquet(fs, root, url)
     shown = [_describe(p, root, url) for p in files]
@@ -211,6 +212,8 @@ class FragmentResult:
     error: str | None = None
     parts: list[Part] = field(default_factory=list)
     assets_seen: frozenset[str] = frozenset()
+    digest: str = ""
+    """blake3 of the fragment's converted content (user keys, amounts, assets): keys resumable runs."""
 
 
 class _RowError(Exception):
@@ -327,8 +330,11 @@ def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
     plan = spec.plan
     where = plan.shown_files[fragment.file_index]
     try:
-        with plan.fs.open(plan.files[fragment.file_index], "rb") as f:
-            table = pq.ParquetFile(f).read_row_groups(list(fragment.row_groups))
+        def read() -> pa.Table:
+            with plan.fs.open(plan.files[fragment.file_index], "rb") as f:
+                return pq.ParquetFile(f).read_row_groups(list(fragment.row_groups))
+
+        table = storage.retrying(read)
     except (pa.ArrowException, OSError) as exc:
         return FragmentResult(error=f"{where}: cannot read row groups {list(fragment.row_groups)} ({exc})")
     table = table.combine_chunks()
@@ -377,6 +383,10 @@ def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
         uk = uniq[encoded.indices.to_numpy(zero_copy_only=False)]
     else:
         uk = user_keys(id_list, spec.period, spec.k_nonce)
+    content = blake3(uk.tobytes())
+    content.update(values.tobytes())
+    if asset_index is not None:
+        content.update(asset_index.tobytes())
     groups = group_of(uk, spec.group_bits)
     order = np.argsort(groups, kind="stable")
     whole = Part(
@@ -389,4 +399,4 @@ def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
     ).take(order)
     bounds = np.searchsorted(groups[order], np.arange((1 << spec.group_bits) + 1))
     parts = [whole.take(np.arange(bounds[g], bounds[g + 1])) for g in range(1 << spec.group_bits)]
-    return FragmentResult(parts=parts, assets_seen=assets_seen)
+    return FragmentResult(parts=parts, assets_seen=assets_seen, digest=content.hexdigest())

@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import posixpath
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import fsspec
+import tenacity
 from fsspec.spec import AbstractFileSystem
 
+from . import config
 from .errors import InputError
+
+T = TypeVar("T")
+
+_TRANSIENT_ERRNOS = {errno.ETIMEDOUT, errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED,
+                     errno.EAGAIN, errno.EPIPE, errno.EHOSTUNREACH, errno.ENETUNREACH}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: lost connections and timeouts, never 'not found' or 'denied'."""
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return False
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
+
+
+def retrying(fn: Callable[[], T]) -> T:
+    """Run ``fn`` with exponential backoff on transient storage errors (``por.storage`` config)."""
+    retryer = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(int(config.get("storage.attempts"))),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=float(config.get("storage.backoff-max"))),
+        retry=tenacity.retry_if_exception(is_transient),
+        reraise=True,
+    )
+    return retryer(fn)
 
 
 def open_fs(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[AbstractFileSystem, str]:
-    """The filesystem and the path inside it for ``url``."""
-    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    """The filesystem and the path inside it for ``url``.
+
+    For ``s3://`` the standard AWS environment variables apply (credentials,
+    region, and ``AWS_ENDPOINT_URL`` for S3-compatible servers).
+    """
+    options = dict(storage_options or {})
+    if url.startswith(("s3://", "s3a://")) and "endpoint_url" not in options and os.environ.get("AWS_ENDPOINT_URL"):
+        options["endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
+    fs, path = fsspec.core.url_to_fs(url, **options)
     return fs, path.rstrip("/") if path not in ("/", "") else path
+
+
+def is_local(fs: AbstractFileSystem) -> bool:
+    """True for the local filesystem, where a directory can be renamed atomically."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
 
 
 def join(base: str, *parts: str) -> str:
@@ -48,8 +90,7 @@ def list_parquet(fs: AbstractFileSystem, root: str, shown: str) -> list[str]:
 
 def read_bytes(fs: AbstractFileSystem, path: str, shown: str) -> bytes:
     try:
-        with fs.open(path, "rb") as f:
-            return f.read()
+        return retrying(lambda: fs.cat_file(path))
     except FileNotFoundError:
         raise InputError(f"{shown}: no such file") from None
     except IsADirectoryError:

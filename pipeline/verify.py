@@ -221,8 +221,8 @@ def _verify_v1(
     )
 
 
-def load_json_file(path: str, what: str) -> Any:
-    """Read a JSON document; ``VerificationError('input', …)`` names the file when it cannot."""
+def parse_json(raw: bytes, what: str) -> Any:
+    """A JSON document whose objects have unique keys (an ambiguous proof is rejected)."""
     import json
 
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -232,12 +232,19 @@ def load_json_file(path: str, what: str) -> Any:
         return dict(pairs)
 
     try:
+        return json.loads(raw, object_pairs_hook=unique_keys)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VerificationError("input", f"{what}: not valid JSON ({exc})") from None
+
+
+def load_json_file(path: str, what: str) -> Any:
+    """Read a local JSON document; ``VerificationError('input', …)`` names the file when it cannot."""
+    try:
         with open(path, "rb") as f:
-            return json.loads(f.read(), object_pairs_hook=unique_keys)
+            raw = f.read()
     except OSError as exc:
         raise VerificationError("input", f"{what} {path}: cannot read ({exc.strerror})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VerificationError("input", f"{what} {path}: not valid JSON ({exc})") from None
+    return parse_json(raw, f"{what} {path}")
 
 
 def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None) -> VerifiedProof:
