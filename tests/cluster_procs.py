@@ -1,0 +1,63 @@
+"""Real Dask processes for tests: ``dask scheduler`` and ``dask worker`` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+DASK = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dask_processes(workers: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A scheduler and ``workers`` single-threaded worker processes (no nanny: a kill is final)."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    full_env = {**os.environ, **(env or {})}
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)]
+    worker_procs = [
+        subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                          "--host", "127.0.0.1", "--name", f"w{i}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)
+        for i in range(workers)
+    ]
+    procs += worker_procs
+    try:
+        from distributed import Client
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with Client(address, timeout=5, set_as_default=False) as client:
+                    client.wait_for_workers(workers, timeout=60)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield address, worker_procs
+    finally:
+        # workers first: a worker whose scheduler is gone waits to reconnect before it exits
+        for group in (worker_procs, procs[:1]):
+            for p in group:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in group:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()

@@ -1,0 +1,106 @@
+"""Object storage through fsspec against a real S3-compatible server (moto) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from cluster_procs import free_port
+from pipeline.build import build_bundle
+from pipeline.protocol import SecretKey
+from pipeline.snapshot import plan_snapshot
+from pipeline.synth import write_synth
+from snapshots import EXACT, SECRET_HEX, write_assets, write_secret, write_table
+
+POR = os.path.join(os.path.dirname(os.sys.executable), "por")
+PERIOD = "2026-11"
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    import s3fs
+
+    fs = s3fs.S3FileSystem(key="testing", secret="testing", endpoint_url=endpoint)
+    for bucket in ("snaps", "bundles"):
+        fs.mkdir(bucket)
+    d = tmp_path_factory.mktemp("s3")
+    write_synth(str(d / "snap"), 20_000, asset_count=4, files=3, seed=5)
+    fs.put(str(d / "snap"), "snaps/snap", recursive=True)
+    yield {"endpoint": endpoint, "fs": fs, "dir": d,
+           "opts": ["--storage-option", "key=testing", "--storage-option", "secret=testing",
+                    "--storage-option", f"endpoint_url={endpoint}"],
+           "env": {**os.environ, **CREDS, "AWS_ENDPOINT_URL": endpoint}}
+    server.stop()
+
+
+def por(args, env=None):
+    return subprocess.run([POR, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+
+
+def test_build_prove_verify_audit_on_s3(s3, client2, scheduler2, tmp_path):
+    local = tmp_path / "local"
+    build_bundle(client2, plan_snapshot(str(s3["dir"] / "snap")), PERIOD, SecretKey(bytes.fromhex(SECRET_HEX)),
+                 str(local), bucket_bits=3)
+    secret = write_secret(str(tmp_path))
+    # the standard AWS environment variables, AWS_ENDPOINT_URL included, with a LocalCluster of its own
+    built = por(["build", "s3://snaps/snap", "--period", PERIOD, "--secret-file", secret,
+                 "--out", "s3://bundles/b1", "--workers", "2", "--bucket-bits", "3"], env=s3["env"])
+    assert built.returncode == 0, built.stderr
+    fs = s3["fs"]
+    assert fs.cat_file("bundles/b1/manifest.json") == (local / "manifest.json").read_bytes()
+    assert fs.cat_file("bundles/b1/top-tree.json") == (local / "top-tree.json").read_bytes()
+    assert not [p for p in fs.find("bundles/b1") if p.endswith(".mac")]
+    # explicit storage options, on the shared test cluster whose workers lack the environment
+    audited = por(["audit", "s3://bundles/b1", "--scheduler", scheduler2, *s3["opts"]])
+    assert audited.returncode == 0 and "audit OK" in audited.stdout, audited.stderr
+    proof = por(["prove", "s3://bundles/b1", "--user", "U0000000007", "--secret-file", secret, *s3["opts"]])
+    assert proof.returncode == 0, proof.stderr
+    fs.pipe_file("bundles/proofs/u7.json", proof.stdout.encode())
+    verified = por(["verify", "s3://bundles/proofs/u7.json", "--manifest", "s3://bundles/b1/manifest.json",
+                    *s3["opts"]])
+    assert verified.returncode == 0 and "VALID" in verified.stdout, verified.stderr
+    assert json.loads(proof.stdout)["root"]["hash"] == json.loads(fs.cat_file("bundles/b1/manifest.json"))["root"]["hash"]
+
+
+def test_prefix_without_manifest_is_absent_and_failed_build_leaves_nothing(s3, scheduler2, tmp_path):
+    fs = s3["fs"]
+    fs.pipe_file("bundles/half/private/index.json", b"{}")
+    proc = por(["audit", "s3://bundles/half", "--scheduler", scheduler2, *s3["opts"]])
+    assert proc.returncode == 1 and "not a bundle" in proc.stderr
+    # totals overflow is found only after bucket files are written: all of them must go
+    snap = tmp_path / "overflow"
+    write_assets(str(snap), {"ETH": 18})
+    half = Decimal(1 << 127).scaleb(-18, EXACT)
+    write_table(str(snap / "p.parquet"), pa.table({"user_id": pa.array(["a", "b"]),
+                                                   "ETH": pa.array([half, half], pa.decimal256(76, 18))}))
+    fs.put(str(snap), "snaps/overflow", recursive=True)
+    secret = write_secret(str(tmp_path))
+    proc = por(["build", "s3://snaps/overflow", "--period", PERIOD, "--secret-file", secret,
+                "--out", "s3://bundles/never", "--scheduler", scheduler2, "--bucket-bits", "0", *s3["opts"]])
+    assert proc.returncode == 1 and "overflows 2^128" in proc.stderr
+    assert not fs.exists("bundles/never") or fs.find("bundles/never") == []
+
+
+def test_existing_bundle_on_s3_needs_force(s3, scheduler2, tmp_path):
+    secret = write_secret(str(tmp_path))
+    args = ["build", "s3://snaps/snap", "--period", PERIOD, "--secret-file", secret, "--out", "s3://bundles/b2",
+            "--scheduler", scheduler2, *s3["opts"]]
+    assert por(args).returncode == 0
+    before = s3["fs"].cat_file("bundles/b2/manifest.json")
+    refused = por(args)
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    assert s3["fs"].cat_file("bundles/b2/manifest.json") == before
+    assert por([*args, "--force"]).returncode == 0
+    assert s3["fs"].cat_file("bundles/b2/manifest.json") == before
