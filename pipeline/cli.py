@@ -77,29 +77,42 @@ StorageOpt = Annotated[
 SecretOpt = Annotated[str, typer.Option("--secret-file", help="File holding the 32-byte master secret as 64 hex characters.")]
 
 
-@contextlib.contextmanager
-def cluster_client(
-    workers: int | None, scheduler: str | None, cluster: str | None, cluster_option: list[str] | None,
-    performance_report: str | None,
-) -> Iterator[Any]:
-    """The Dask client for a command, announcing the dashboard on stderr."""
+def check_cluster_choice(
+    workers: int | None, scheduler: str | None, cluster: str | None, cluster_option: list[str] | None
+) -> None:
+    """Usage errors (exit 2) before any work: one way to choose the cluster."""
     chosen = [name for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--cluster", cluster))
               if value is not None]
     if len(chosen) > 1:
         raise typer.BadParameter(f"give only one of --workers, --scheduler and --cluster (got {', '.join(chosen)})")
     if cluster_option and not cluster:
         raise typer.BadParameter("--cluster-option needs --cluster")
+
+
+@contextlib.contextmanager
+def cluster_client(
+    workers: int | None, scheduler: str | None, cluster: str | None, cluster_option: list[str] | None,
+    performance_report: str | None,
+) -> Iterator[Any]:
+    """The Dask client for a command, announcing the dashboard on stderr."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
     from .cluster import dask_client, parse_options
 
     options = parse_options(cluster_option or [], "--cluster-option")
     with dask_client(workers, scheduler, cluster, options, announce=lambda s: typer.echo(s, err=True)) as client:
-        if performance_report:
-            from distributed import performance_report as report
-
-            with report(filename=performance_report):
-                yield client
-        else:
+        if not performance_report:
             yield client
+            return
+        from distributed import performance_report as report
+
+        with client.as_current():
+            recorder = report(filename=performance_report)
+            recorder.__enter__()
+            yield client
+            try:  # the work is done and published: a report that cannot be written is only a warning
+                recorder.__exit__(None, None, None)
+            except Exception as exc:  # noqa: BLE001
+                typer.echo(f"warning: performance report not written ({type(exc).__name__}: {exc})", err=True)
 
 
 def storage_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -174,6 +187,7 @@ def build(
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the verified buckets of an interrupted run.")] = False,
 ) -> None:
     """Build the liabilities tree on Dask and publish the bundle; prints the root and totals."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
     from .bundle import check_output
     from .errors import InputError
     from .protocol import is_valid_period
@@ -272,6 +286,7 @@ def audit(
     performance_report: ReportOpt = None,
 ) -> None:
     """Recompute every bucket and the root from private/ and check every invariant."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
     from .audit import audit_bundle
     from .bundle import open_bundle
     from .cluster import client_mapper

@@ -1,0 +1,95 @@
+"""Retries on transient storage errors, Dask config defaults, cluster options, reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import config, storage
+from pipeline.cli import app
+from pipeline.cluster import load_cluster_class, parse_options
+from pipeline.errors import InputError
+from snapshots import write_secret
+
+POR = os.path.join(os.path.dirname(os.sys.executable), "por")
+
+
+def flaky(failures: list[BaseException]):
+    calls = []
+
+    def fn():
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return "ok"
+
+    return fn, calls
+
+
+def test_transient_errors_are_retried(monkeypatch):
+    monkeypatch.setitem(config.dask.config.config["por"]["storage"], "backoff-max", 0.01)
+    fn, calls = flaky([ConnectionResetError("reset"), TimeoutError("slow")])
+    assert storage.retrying(fn) == "ok" and len(calls) == 3
+
+
+def test_permanent_errors_fail_at_once():
+    fn, calls = flaky([PermissionError("denied")])
+    with pytest.raises(PermissionError):
+        storage.retrying(fn)
+    assert len(calls) == 1
+
+
+def test_retries_give_up_after_the_configured_attempts(monkeypatch):
+    monkeypatch.setitem(config.dask.config.config["por"]["storage"], "backoff-max", 0.01)
+    fn, calls = flaky([ConnectionError("down")] * 10)
+    with pytest.raises(ConnectionError):
+        storage.retrying(fn)
+    assert len(calls) == config.get("storage.attempts")
+
+
+def test_config_defaults_and_environment_override():
+    assert config.get("local-cluster.threads-per-worker") == 1
+    code = "from pipeline import config; print(config.get('fragment-rows'), config.get('local-cluster.workers'))"
+    env = {**os.environ, "DASK_POR__FRAGMENT_ROWS": "1000", "DASK_POR__LOCAL_CLUSTER__WORKERS": "3"}
+    out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["1000", "3"]
+
+
+def test_cluster_option_parsing_and_class_loading():
+    assert parse_options(["n_workers=2", "processes=true", "name=x"], "--cluster-option") == {
+        "n_workers": 2, "processes": True, "name": "x"}
+    with pytest.raises(InputError, match="expected KEY=VALUE"):
+        parse_options(["novalue"], "--cluster-option")
+    assert load_cluster_class("distributed:LocalCluster").__name__ == "LocalCluster"
+    with pytest.raises(InputError, match="cannot import"):
+        load_cluster_class("no_such_module_xyz:Cluster")
+    with pytest.raises(InputError, match="module:Class"):
+        load_cluster_class("distributed.LocalCluster")
+
+
+def test_cluster_class_dashboard_and_performance_report(tmp_path):
+    """`--cluster module:Class` builds through any cluster class; the dashboard is announced on stderr."""
+    snap = tmp_path / "snap"
+    CliRunner().invoke(app, ["synth", str(snap), "--users", "2000"])
+    secret = write_secret(str(tmp_path))
+    report = tmp_path / "report.html"
+    proc = subprocess.run(
+        [POR, "build", str(snap), "--period", "2026-11", "--secret-file", secret, "--out", str(tmp_path / "b"),
+         "--cluster", "distributed:LocalCluster", "--cluster-option", "n_workers=1",
+         "--cluster-option", "threads_per_worker=1", "--cluster-option", "dashboard_address=127.0.0.1:0",
+         "--performance-report", str(report)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "Dask dashboard: http://127.0.0.1:" in proc.stderr
+    assert "Dask Performance Report" in report.read_text()
+    assert "\u2588" not in proc.stdout and "[" not in proc.stdout.split("root")[0]  # no progress bar off a terminal
+
+
+def test_only_one_way_to_choose_a_cluster(tmp_path):
+    result = CliRunner().invoke(app, ["audit", str(tmp_path), "--workers", "1", "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and "only one of" in result.output
+    result = CliRunner().invoke(app, ["audit", str(tmp_path), "--cluster-option", "a=1"])
+    assert result.exit_code == 2
