@@ -1,0 +1,134 @@
+"""deploy/ cannot drift from the code: every manifest parses, has the required fields, and only
+runs commands and options that exist."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+
+import pytest
+import typer.main
+import yaml
+from distributed.cli.dask_scheduler import main as scheduler_cli
+from distributed.cli.dask_worker import main as worker_cli
+
+from pipeline.cli import app
+
+DEPLOY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
+POR_CLI = typer.main.get_command(app)
+
+
+def options_of(command) -> set[str]:
+    return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+
+
+def check_por(args: list[str]) -> None:
+    """``args`` after ``por``: a real subcommand with real options."""
+    sub = args[0]
+    assert sub in POR_CLI.commands, f"por has no command {sub!r}"
+    used = {a.split("=")[0] for a in args[1:] if a.startswith("--")}
+    unknown = used - options_of(POR_CLI.commands[sub])
+    assert not unknown, f"por {sub} has no option(s) {sorted(unknown)}"
+
+
+def check_dask(kind: str, args: list[str]) -> None:
+    cli = {"scheduler": scheduler_cli, "worker": worker_cli}[kind]
+    used = {a.split("=")[0] for a in args if a.startswith("--")}
+    unknown = used - options_of(cli)
+    assert not unknown, f"dask {kind} has no option(s) {sorted(unknown)}"
+
+
+def por_commands_in_shell(text: str) -> list[list[str]]:
+    """Every ``por …`` invocation in a shell snippet, as argument lists."""
+    found = []
+    for match in re.finditer(r"(?:^|exec |&& |; )por ([^&;\n]+)", text, re.M):
+        found.append(shlex.split(match.group(1), comments=True))
+    return found
+
+
+def test_dockerfile():
+    text = open(os.path.join(DEPLOY, "Dockerfile")).read()
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert re.search(r'^ENTRYPOINT \["por"\]', text, re.M)
+    assert not re.search(r"secret", "\n".join(l for l in text.splitlines() if l.startswith(("COPY", "ADD", "ENV", "ARG"))), re.I)
+    assert "FROM python:3.11" in text
+
+
+def test_docker_compose():
+    doc = yaml.safe_load(open(os.path.join(DEPLOY, "docker-compose.yml")))
+    services = doc["services"]
+    assert {"scheduler", "worker", "job"} <= set(services)
+    assert services["scheduler"]["entrypoint"] == ["dask", "scheduler"]
+    check_dask("scheduler", services["scheduler"]["command"])
+    assert services["worker"]["entrypoint"] == ["dask", "worker"]
+    check_dask("worker", services["worker"]["command"][1:])
+    assert services["worker"]["command"][0] == "tcp://scheduler:8786"
+    job = services["job"]["command"]
+    check_por(job)
+    assert job[job.index("--scheduler") + 1] == "tcp://scheduler:8786"
+    secret_path = job[job.index("--secret-file") + 1]
+    assert secret_path.startswith("/run/secrets/") and services["job"]["secrets"]
+    assert all("file" in s for s in doc["secrets"].values())
+
+
+def k8s_docs():
+    docs = []
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "kubernetes", "*.yaml"))):
+        docs += [(os.path.basename(path), d) for d in yaml.safe_load_all(open(path)) if d]
+    return docs
+
+
+def test_kubernetes_manifests_have_required_fields():
+    docs = k8s_docs()
+    kinds = {d["kind"] for _, d in docs}
+    assert {"Namespace", "DaskCluster", "CronJob"} <= kinds
+    for name, d in docs:
+        assert d.get("apiVersion") and d.get("metadata", {}).get("name"), name
+        assert d["kind"] == "Namespace" or d["metadata"].get("namespace") == "por", name
+
+
+def test_cronjob_is_safe_and_runs_real_commands():
+    [cron] = [d for _, d in k8s_docs() if d["kind"] == "CronJob"]
+    spec = cron["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["timeZone"] and spec["schedule"].split()[2] == "1"
+    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    script = " ".join(container["args"])
+    commands = por_commands_in_shell(script)
+    assert commands, "the CronJob runs no por command"
+    for args in commands:
+        check_por([a for a in args if a != "\\"])
+    assert "2026-" not in script and "--period \"$PERIOD\"" in script  # computed, never hard-coded
+    secret_volumes = [v for v in pod["volumes"] if "secret" in v]
+    assert secret_volumes and secret_volumes[0]["secret"]["secretName"] == "por-master-secret"
+    mount = [m for m in container["volumeMounts"] if m["name"] == secret_volumes[0]["name"]][0]
+    assert mount["readOnly"] is True and f"{mount['mountPath']}/master.secret" in script
+
+
+def test_daskcluster_workers_are_sized_and_single_threaded():
+    [cluster] = [d for _, d in k8s_docs() if d["kind"] == "DaskCluster"]
+    worker = cluster["spec"]["worker"]["spec"]["containers"][0]
+    assert worker["command"] == ["dask", "worker"]
+    check_dask("worker", worker["args"])
+    assert worker["args"][worker["args"].index("--nthreads") + 1] == "1"
+    assert worker["resources"]["requests"]["memory"] == worker["resources"]["limits"]["memory"]
+    scheduler = cluster["spec"]["scheduler"]["spec"]["containers"][0]
+    check_dask("scheduler", scheduler["args"])
+    ports = {p["port"] for p in cluster["spec"]["scheduler"]["service"]["ports"]}
+    assert 8786 in ports
+
+
+@pytest.mark.parametrize("section", ["Scaling out"])
+def test_readme_commands_exist(section):
+    readme = open(os.path.join(os.path.dirname(DEPLOY), "README.md")).read()
+    part = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", part, re.S)
+    commands = [c for b in blocks for c in por_commands_in_shell(b.replace("\\\n", " "))]
+    assert commands
+    for args in commands:
+        check_por(args)
