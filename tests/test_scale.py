@@ -110,8 +110,11 @@ def test_resume_after_the_client_is_killed(snap, local_manifest, tmp_path):
                               stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, proc.stderr
     reused = int(proc.stdout.split(" reused")[0].rsplit(", ", 1)[1])
-    assert 0 <= reused <= len(done) - 1
+    buckets = int(proc.stdout.split(" non-empty buckets")[0].rsplit(" in ", 1)[1])
+    assert 1 <= len(done) and 0 <= reused <= buckets - 1  # the tampered bucket is never reused
     assert (out / "manifest.json").read_bytes() == local_manifest
+    name = tampered.relative_to(staging[0])
+    assert (out / name).read_bytes() == (snap / "local-bundle" / name).read_bytes()
     assert not list(out.rglob("*.mac"))
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 
