@@ -159,6 +159,9 @@ def audit_bundle(b: bundle.Bundle, mapper: Mapper = _local_map) -> AuditReport:
     buckets = [e["bucket"] for e in entries]
     if buckets != sorted(set(buckets)) or any(not 0 <= x < (1 << k) for x in buckets):
         problems.append(f"{bundle.PRIVATE_INDEX}: bucket list is not unique, sorted and within [0, 2^{k})")
+    stray = sorted(set(b.listdir(bundle.BUCKET_DIR)) - {e.get("file") for e in entries})
+    if stray:
+        problems.append(f"{bundle.BUCKET_DIR}: files not in {bundle.PRIVATE_INDEX}: {stray[:5]}")
     results: list[BucketAudit] = mapper(lambda e: audit_bucket(b, e, period, k, h, m), entries)
     users = 0
     largest = 0

@@ -31,7 +31,6 @@ from blake3 import blake3
 from . import bundle, config, protocol
 from .assets import Asset
 from .buckets import (
-    MAC_SUFFIX,
     BucketRoot,
     BuildSpec,
     UnitResult,
@@ -257,7 +256,10 @@ class _Run:
             roots: list[BucketRoot] = [r for res in results for r in res.roots]
             self.lap("buckets")
 
-            staging.bundle.remove([r.file + MAC_SUFFIX for r in roots])  # resume aids, not bundle content
+            # keep only this run's bucket files: MACs are resume aids, and a resumed prefix may
+            # hold files of another run
+            keep = {r.file for r in roots}
+            staging.bundle.remove([f for f in staging.bundle.listdir(bundle.BUCKET_DIR) if f not in keep])
 
             # 5. merge
             result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users)

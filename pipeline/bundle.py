@@ -154,6 +154,10 @@ class Bundle:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BundleError(f"{self.shown}/{name}: not valid JSON ({exc})") from None
 
+    def listdir(self, name: str) -> list[str]:
+        """Names (relative to the bundle) of the files directly in ``name``; [] if absent."""
+        return [f"{name}/{p.rsplit('/', 1)[-1]}" for p in _listing(self.fs, self.file(name))]
+
     def remove(self, names: list[str]) -> None:
         paths = [self.file(n) for n in names]
         if paths:

@@ -47,6 +47,8 @@ def handle_errors(fn: F) -> F:
             raise
         except PorError as exc:
             raise fail(exc.diagnostics()) from None
+        except OSError as exc:  # storage that stays unavailable after retries, or refuses access
+            raise fail(f"storage error ({type(exc).__name__}): {exc}") from None
         except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback, no locals
             if os.environ.get("POR_DEBUG"):
                 raise

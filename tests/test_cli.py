@@ -248,3 +248,11 @@ def test_verify_rejects_duplicate_json_keys(tmp_path):
     path.write_text(doubled)
     result = CliRunner().invoke(app, ["verify", str(path), "--manifest", os.path.join(vectors, "manifest.json")])
     assert result.exit_code == 1 and "duplicate keys" in result.stderr
+
+
+def test_audit_reports_stray_bucket_files(built, tmp_path, scheduler2):
+    copy = tmp_path / "bundle"
+    shutil.copytree(built["bundle"], copy)
+    (copy / "private" / "buckets" / "99999999.parquet").write_bytes(b"stray")
+    result = CliRunner().invoke(app, ["audit", str(copy), "--scheduler", scheduler2])
+    assert result.exit_code == 1 and "files not in private/index.json" in result.stderr

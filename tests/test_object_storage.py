@@ -104,3 +104,19 @@ def test_existing_bundle_on_s3_needs_force(s3, scheduler2, tmp_path):
     assert s3["fs"].cat_file("bundles/b2/manifest.json") == before
     assert por([*args, "--force"]).returncode == 0
     assert s3["fs"].cat_file("bundles/b2/manifest.json") == before
+
+
+def test_resume_on_s3_ignores_and_prunes_foreign_partials(s3, scheduler2, tmp_path):
+    fs = s3["fs"]
+    fs.pipe_file("bundles/b3/private/buckets/00000077.parquet", b"from another run")
+    fs.pipe_file("bundles/b3/private/buckets/00000077.parquet.mac", b"00")
+    secret = write_secret(str(tmp_path))
+    args = ["build", "s3://snaps/snap", "--period", PERIOD, "--secret-file", secret, "--out", "s3://bundles/b3",
+            "--scheduler", scheduler2, "--bucket-bits", "3", *s3["opts"]]
+    refused = por(args)  # an unfinished prefix is not empty: only --resume (or --force) may use it
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    proc = por([*args, "--resume"])
+    assert proc.returncode == 0 and ", 0 reused" in proc.stdout, proc.stderr
+    assert not fs.exists("bundles/b3/private/buckets/00000077.parquet")
+    audited = por(["audit", "s3://bundles/b3", "--scheduler", scheduler2, *s3["opts"]])
+    assert audited.returncode == 0, audited.stderr
