@@ -12,19 +12,11 @@ import numpy as np
 from blake3 import blake3
 
 from . import bundle, protocol
+from .shuffle import Prepared, read_part, read_prepared, write_prepared
 from .snapshot import LONG, Part
 from .tree import SumOverflow, build_bucket, leaf_hashes, sums_from_ints, sums_to_be_bytes
 
 MAX_EXAMPLES = 5
-
-
-@dataclass
-class Prepared:
-    """One group's users, ascending by ``uk``, one row per user."""
-
-    uk: np.ndarray  # (n, 32)
-    sums: np.ndarray  # (n, m, 2)
-    error: str | None = None
 
 
 def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> np.ndarray:
@@ -44,13 +36,32 @@ def _duplicate_report(part: Part, dup: np.ndarray, what: str, files: tuple[str, 
     return f"{len(starts)} duplicate {what}; e.g. " + "; ".join(examples)
 
 
-def prepare_group(parts: list[Part], layout: str, m: int, files: tuple[str, ...]) -> Prepared:
-    """Merge one group's parts from every fragment: sort by ``uk``, reject duplicates,
-    and (long layout) fold one row per asset into one row per user."""
-    merged = Part.concat(parts)
+@dataclass(frozen=True)
+class GroupSpec:
+    scratch: bundle.Bundle
+    fragments: int
+    layout: str
+    values_shape: tuple[int, ...]
+    m: int
+    files: tuple[str, ...]
+
+
+def prepare_group(group: int, spec: GroupSpec) -> tuple[str | None, int]:
+    """Merge one group's parts from every fragment file: sort by ``uk``, reject duplicates,
+    (long layout) fold one row per asset into one row per user, and write the group file.
+    Returns ``(error, users)``."""
+    merged = Part.concat([read_part(spec.scratch, i, group, spec.values_shape) for i in range(spec.fragments)])
+    prepared, error = merge_part(merged, spec.layout, spec.m, spec.files)
+    if error is None:
+        write_prepared(spec.scratch, group, prepared)
+    return error, prepared.uk.shape[0]
+
+
+def merge_part(merged: Part, layout: str, m: int, files: tuple[str, ...]) -> tuple[Prepared, str | None]:
     n = merged.uk.shape[0]
+    empty = Prepared(np.zeros((0, 32), np.uint8), np.zeros((0, m, 2), np.uint64))
     if n == 0:
-        return Prepared(np.zeros((0, 32), np.uint8), np.zeros((0, m, 2), np.uint64))
+        return empty, None
     if layout == LONG:
         assert merged.asset_index is not None
         order = _uk_order(merged.uk, merged.asset_index)
@@ -61,24 +72,19 @@ def prepare_group(parts: list[Part], layout: str, m: int, files: tuple[str, ...]
         dup = same_user.copy()
         dup[1:] &= s.asset_index[1:] == s.asset_index[:-1]
         if dup.any():
-            return Prepared(s.uk[:0], np.zeros((0, m, 2), np.uint64),
-                            _duplicate_report(s, dup, "(user_id, asset) rows", files))
+            return empty, _duplicate_report(s, dup, "(user_id, asset) rows", files)
         user_row = np.cumsum(~same_user) - 1
         users = int(user_row[-1]) + 1
         sums = np.zeros((users, m, 2), dtype=np.uint64)
         sums[user_row, s.asset_index] = s.values
-        return Prepared(s.uk[~same_user], sums)
+        return Prepared(s.uk[~same_user], sums), None
     order = _uk_order(merged.uk)
     s = merged.take(order)
     dup = np.zeros(n, dtype=bool)
     dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
     if dup.any():
-        return Prepared(s.uk[:0], np.zeros((0, m, 2), np.uint64), _duplicate_report(s, dup, "user_id", files))
-    return Prepared(s.uk, s.values)
-
-
-def group_status(prepared: Prepared) -> tuple[str | None, int]:
-    return prepared.error, prepared.uk.shape[0]
+        return empty, _duplicate_report(s, dup, "user_id", files)
+    return Prepared(s.uk, s.values), None
 
 
 def buckets_of(uk: np.ndarray, bucket_bits: int) -> np.ndarray:
@@ -88,9 +94,10 @@ def buckets_of(uk: np.ndarray, bucket_bits: int) -> np.ndarray:
     return (top >> np.uint64(64 - bucket_bits)).astype(np.int64)
 
 
-def bucket_counts(prepared: Prepared, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(buckets, users)`` for the non-empty buckets of a group."""
-    return np.unique(buckets_of(prepared.uk, bucket_bits), return_counts=True)
+def bucket_counts(scratch: bundle.Bundle, group: int, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(buckets, users)`` for the non-empty buckets of a group (reads only its user keys)."""
+    uk = read_prepared(scratch, group, 0, uk_only=True).uk
+    return np.unique(buckets_of(uk, bucket_bits), return_counts=True)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class BuildSpec:
     symbols: tuple[str, ...]
     k_pad: protocol.SecretKey
     staging: bundle.Bundle
+    scratch: bundle.Bundle
     mac_key: protocol.SecretKey
     run_key: str
     resume: bool
@@ -156,13 +164,15 @@ def reuse_bucket(spec: BuildSpec, bucket: int, users: int, name: str) -> BucketR
     return BucketRoot(bucket, users, bytes.fromhex(root["hash"]), sums, name, bundle.digest(data))
 
 
-def build_unit(prepared: list[Prepared], bucket_lo: int, bucket_hi: int, spec: BuildSpec) -> UnitResult:
+def build_unit(groups: list[int], bucket_lo: int, bucket_hi: int, spec: BuildSpec) -> UnitResult:
     """Build and store every non-empty bucket in ``[bucket_lo, bucket_hi)``.
 
-    Preconditions: ``prepared`` are consecutive groups covering exactly that
-    bucket range, each sorted by ``uk``. Writes one bucket file per non-empty
-    bucket into the staging bundle and returns the bucket roots.
+    Preconditions: ``groups`` are consecutive groups covering exactly that
+    bucket range. Writes one bucket file per non-empty bucket into the staging
+    bundle and returns the bucket roots.
     """
+    m = len(spec.symbols)
+    prepared = [read_prepared(spec.scratch, g, m) for g in groups]
     uk = np.concatenate([p.uk for p in prepared])
     sums = np.concatenate([p.sums for p in prepared])
     b_of = buckets_of(uk, spec.bucket_bits)

@@ -3,18 +3,22 @@
 Stages (few, fat tasks; keys are named ``por-<stage>-<run>-<i>``):
 
 1. *read*: one task per fragment (row groups of one file): validate, convert,
-   compute ``uk``, split by the first ``g`` bits of ``uk``.
-2. *shuffle*: one task per group merges that group's parts from every
-   fragment, sorts by ``uk``, rejects duplicates (long layout: folds rows into
-   users).
+   compute ``uk``, and write the rows split by the first ``g`` bits of ``uk``
+   to the fragment's shuffle file (``pipeline.shuffle``).
+2. *shuffle*: one task per group reads its batch from every shuffle file,
+   sorts by ``uk``, rejects duplicates (long layout: folds rows into users) and
+   writes the group file.
 3. *count*: users per bucket, once ``k`` is known (``k`` needs the user count).
 4. *buckets*: one task per unit (a group, or a bucket spanning several groups)
    builds each bucket's subtree and writes its private file.
 5. *merge*: the client folds the ``2^k`` bucket roots into the root and writes
    ``top-tree.json``, ``private/index.json`` and, last, ``manifest.json``.
 
-Nothing observable depends on ``g``, the fragments or the workers: groups are
-contiguous ``uk`` ranges, and bucket contents are sorted by ``uk``.
+Data moves between stages through storage (a hidden scratch sibling of the
+output), so each task's memory is bounded by a fragment or a group and the
+cluster holds nothing between stages. Nothing observable depends on ``g``, the
+fragments or the workers: groups are contiguous ``uk`` ranges, and bucket
+contents are sorted by ``uk``.
 """
 
 from __future__ import annotations
@@ -30,17 +34,9 @@ from blake3 import blake3
 
 from . import bundle, config, protocol
 from .assets import Asset
-from .buckets import (
-    BucketRoot,
-    BuildSpec,
-    UnitResult,
-    bucket_counts,
-    build_unit,
-    group_status,
-    prepare_group,
-)
+from .buckets import BucketRoot, BuildSpec, GroupSpec, UnitResult, bucket_counts, build_unit, prepare_group
 from .errors import InputError, PorError
-from .snapshot import LONG, FragmentResult, Part, ReadSpec, SnapshotPlan, read_fragment
+from .snapshot import LONG, FragmentResult, ReadSpec, SnapshotPlan, read_fragment
 from .tree import SumOverflow, build_top
 
 
@@ -55,14 +51,6 @@ class BuildResult:
     buckets: int = 0
     reused: int = 0
     """Non-empty buckets, and how many of them a ``resume`` build took from an earlier run."""
-
-
-def fragment_status(result: FragmentResult) -> tuple[str | None, frozenset[str], str]:
-    return result.error, result.assets_seen, result.digest
-
-
-def fragment_part(result: FragmentResult, group: int) -> Part:
-    return result.parts[group]
 
 
 def choose_group_bits(total_rows: int, workers: int) -> int:
@@ -182,38 +170,40 @@ class _Run:
         return self.client.gather(futures)  # type: ignore[no-any-return]
 
     def run(self) -> BuildResult:
+        scratch = bundle.start_scratch(self.out, self.tag, self.storage_options)
+        try:
+            return self._stages(scratch)
+        finally:
+            bundle.remove_tree(scratch)
+
+    def _stages(self, scratch: bundle.Bundle) -> BuildResult:
         client, plan, tag = self.client, self.plan, self.tag
         m = len(plan.assets)
         workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
         g = choose_group_bits(plan.total_rows, workers)
-        spec = ReadSpec(dataclasses.replace(plan, fragments=()), self.period, self.keys.nonce, g)
+        spec = ReadSpec(dataclasses.replace(plan, fragments=()), self.period, self.keys.nonce, g, scratch)
         [spec_f] = client.scatter([spec], broadcast=True, hash=False)
 
-        # 1. read
-        reads = [client.submit(read_fragment, frag, spec_f, key=f"por-read-{tag}-{i}")
-                 for i, frag in enumerate(plan.fragments)]
-        statuses = self.gather("read", [client.submit(fragment_status, r, key=f"por-read-status-{tag}-{i}")
-                                        for i, r in enumerate(reads)])
-        _first_error([e for e, _, _ in statuses])
+        # 1. read: each task writes its rows, split by group, to one shuffle file
+        statuses: list[FragmentResult] = self.gather("read", [
+            client.submit(read_fragment, frag, i, spec_f, key=f"por-read-{tag}-{i}")
+            for i, frag in enumerate(plan.fragments)])
+        _first_error([r.error for r in statuses])
         if plan.layout == LONG:
-            seen = frozenset().union(*(s for _, s, _ in statuses))
+            seen = frozenset().union(*(r.assets_seen for r in statuses))
             missing = sorted({a.symbol for a in plan.assets} - seen)
             if missing:
                 raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
-        run_key = self.run_key([d for _, _, d in statuses])
+        run_key = self.run_key([r.digest for r in statuses])
         self.lap("read")
 
-        # 2. shuffle: one merge task per group
-        groups = []
-        for gi in range(1 << g):
-            parts = [client.submit(fragment_part, r, gi, key=f"por-part-{tag}-{i}-{gi}") for i, r in enumerate(reads)]
-            groups.append(client.submit(prepare_group, parts, plan.layout, m, plan.shown_files,
-                                        key=f"por-shuffle-{tag}-{gi}"))
-        statuses2 = self.gather("shuffle", [client.submit(group_status, p, key=f"por-shuffle-status-{tag}-{i}")
-                                            for i, p in enumerate(groups)])
-        _first_error([e for e, _ in statuses2])
-        del reads, parts, spec_f
-        users = sum(n for _, n in statuses2)
+        # 2. shuffle: one merge task per group reads its batch of every shuffle file
+        group_spec = GroupSpec(scratch, len(plan.fragments), plan.layout, (m, 2) if plan.layout != LONG else (2,),
+                               m, plan.shown_files)
+        merged = self.gather("shuffle", [client.submit(prepare_group, gi, group_spec, key=f"por-shuffle-{tag}-{gi}")
+                                         for gi in range(1 << g)])
+        _first_error([e for e, _ in merged])
+        users = sum(n for _, n in merged)
         if users == 0:
             raise InputError("the snapshot holds no users (empty snapshot)")
         self.lap("shuffle")
@@ -223,8 +213,8 @@ class _Run:
             k = protocol.default_bucket_bits(users, config.get("bucket-target-log2"), config.get("max-bucket-bits"))
         else:
             k = self.bucket_bits
-        counts = self.gather("count", [client.submit(bucket_counts, p, k, key=f"por-count-{tag}-{i}")
-                                       for i, p in enumerate(groups)])
+        counts = self.gather("count", [client.submit(bucket_counts, scratch, gi, k, key=f"por-count-{tag}-{gi}")
+                                       for gi in range(1 << g)])
         per_bucket: dict[int, int] = {}
         for buckets, users_in in counts:  # with k < g a bucket spans several groups
             for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
@@ -238,28 +228,23 @@ class _Run:
         staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options)
         try:
             build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
-                                   staging.bundle, self.keys.resume, run_key, self.resume)
-            units = []
+                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume)
             if k >= g:
                 per = 1 << (k - g)
-                for gi, p in enumerate(groups):
-                    units.append(client.submit(build_unit, [p], gi * per, (gi + 1) * per, build_spec,
-                                               key=f"por-buckets-{tag}-{gi}"))
+                units = [([gi], gi * per, (gi + 1) * per) for gi in range(1 << g)]
             else:
                 span = 1 << (g - k)
-                for b in range(1 << k):
-                    units.append(client.submit(build_unit, groups[b * span:(b + 1) * span], b, b + 1, build_spec,
-                                               key=f"por-buckets-{tag}-{b}"))
-            del groups
-            results: list[UnitResult] = self.gather("buckets", units)
+                units = [(list(range(b * span, (b + 1) * span)), b, b + 1) for b in range(1 << k)]
+            results: list[UnitResult] = self.gather("buckets", [
+                client.submit(build_unit, groups, lo, hi, build_spec, key=f"por-buckets-{tag}-{i}")
+                for i, (groups, lo, hi) in enumerate(units)])
             _first_error([r.error for r in results])
             roots: list[BucketRoot] = [r for res in results for r in res.roots]
-            self.lap("buckets")
-
             # keep only this run's bucket files: MACs are resume aids, and a resumed prefix may
             # hold files of another run
             keep = {r.file for r in roots}
             staging.bundle.remove([f for f in staging.bundle.listdir(bundle.BUCKET_DIR) if f not in keep])
+            self.lap("buckets")
 
             # 5. merge
             result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users)

@@ -242,11 +242,24 @@ def start_staging(url: str, run_key: str, resume: bool, force: bool,
     return Staging(Bundle(fs, path, url), path, in_place=True)
 
 
+def start_scratch(url: str, tag: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
+    """A hidden sibling of ``url`` for the shuffle files of one build (removed when it ends)."""
+    fs, path = storage.open_fs(url, storage_options)
+    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    scratch = storage.join(parent, f".{name}.scratch-{tag}")
+    if storage.is_local(fs):
+        fs.makedirs(scratch, exist_ok=False)
+    return Bundle(fs, scratch, f"{url} (scratch)")
+
+
+def remove_tree(b: Bundle) -> None:
+    if storage.retrying(lambda: b.fs.exists(b.path)):
+        storage.retrying(lambda: b.fs.rm(b.path, recursive=True))
+
+
 def abandon(staging: Staging) -> None:
     """Remove everything a failed build wrote: nothing half-written remains."""
-    fs = staging.bundle.fs
-    if storage.retrying(lambda: fs.exists(staging.bundle.path)):
-        storage.retrying(lambda: fs.rm(staging.bundle.path, recursive=True))
+    remove_tree(staging.bundle)
 
 
 def publish(staging: Staging) -> None:

@@ -10,7 +10,7 @@ splits the rows by the first ``group_bits`` bits of ``uk``.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -172,6 +172,7 @@ class ReadSpec:
     period: str
     k_nonce: protocol.SecretKey
     group_bits: int
+    scratch: Any  # bundle.Bundle: where the shuffle files go
 
 
 @dataclass
@@ -210,7 +211,6 @@ class Part:
 @dataclass
 class FragmentResult:
     error: str | None = None
-    parts: list[Part] = field(default_factory=list)
     assets_seen: frozenset[str] = frozenset()
     digest: str = ""
     """blake3 of the fragment's converted content (user keys, amounts, assets): keys resumable runs."""
@@ -321,12 +321,15 @@ def group_of(uk: np.ndarray, group_bits: int) -> np.ndarray:
     return (top >> np.uint64(64 - group_bits)).astype(np.int64)
 
 
-def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
-    """Read, validate and convert one fragment; split its rows by group of ``uk``.
+def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentResult:
+    """Read, validate and convert fragment number ``index``; split its rows by group of
+    ``uk`` into the shuffle file of the fragment (``shuffle.write_parts``).
 
     Invalid data is returned as ``FragmentResult.error`` (naming file, column,
     row and value), not raised, so that workers do not log user data.
     """
+    from .shuffle import write_parts
+
     plan = spec.plan
     where = plan.shown_files[fragment.file_index]
     try:
@@ -399,4 +402,5 @@ def read_fragment(fragment: Fragment, spec: ReadSpec) -> FragmentResult:
     ).take(order)
     bounds = np.searchsorted(groups[order], np.arange((1 << spec.group_bits) + 1))
     parts = [whole.take(np.arange(bounds[g], bounds[g + 1])) for g in range(1 << spec.group_bits)]
-    return FragmentResult(parts=parts, assets_seen=assets_seen, digest=content.hexdigest())
+    write_parts(spec.scratch, index, parts)
+    return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest())

@@ -153,7 +153,7 @@ def run_build(tmp_path, scheduler, snap, *extra, period="2026-11", secret=None):
 
 def assert_no_bundle(tmp_path, out):
     assert not out.exists()
-    leftovers = [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging, no scratch
     assert leftovers == []
 
 
