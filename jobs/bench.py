@@ -66,6 +66,12 @@ def hashing_floor(users: int, assets: int, repeats: int = 3) -> float:
 
 
 def _peak_rss_kib() -> int:
+    """The worker's peak resident set (VmHWM): unlike ``ru_maxrss`` it starts afresh at exec,
+    so it does not inherit the benchmark process's own peak through fork."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
