@@ -8,7 +8,6 @@ import posixpath
 from typing import Any, Callable, Mapping, TypeVar
 
 import fsspec
-import tenacity
 from fsspec.spec import AbstractFileSystem
 
 from . import config
@@ -30,9 +29,21 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retrying(fn: Callable[[], T]) -> T:
-    """Run ``fn`` with exponential backoff on transient storage errors (``por.storage`` config)."""
+    """Run ``fn`` with exponential backoff on transient storage errors (``por.storage`` config).
+
+    The first attempt runs directly: the retry machinery (and Dask's config) is
+    loaded only once a transient error has happened.
+    """
+    try:
+        return fn()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+    import tenacity
+
+    attempts = int(config.get("storage.attempts"))
     retryer = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(int(config.get("storage.attempts"))),
+        stop=tenacity.stop_after_attempt(max(1, attempts - 1)),
         wait=tenacity.wait_exponential(multiplier=0.2, max=float(config.get("storage.backoff-max"))),
         retry=tenacity.retry_if_exception(is_transient),
         reraise=True,

@@ -256,3 +256,25 @@ def test_audit_reports_stray_bucket_files(built, tmp_path, scheduler2):
     (copy / "private" / "buckets" / "99999999.parquet").write_bytes(b"stray")
     result = CliRunner().invoke(app, ["audit", str(copy), "--scheduler", scheduler2])
     assert result.exit_code == 1 and "files not in private/index.json" in result.stderr
+
+
+def test_prove_and_verify_do_not_import_dask_or_pandas(built, tmp_path):
+    """The user-facing commands stay light: no Dask, no pandas (start-up time)."""
+    proof = tmp_path / "p.json"
+    code = (
+        "import sys\n"
+        "from pipeline.cli import app\n"
+        "for args in sys.argv[1].split('|'):\n"
+        "    try:\n"
+        "        app(args.split('\\t'))\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code in (0, None), (args, e.code)\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'pandas'))\n"
+        "assert not heavy, heavy\n"
+    )
+    prove = "\t".join(["prove", str(built["bundle"]), "--user", "U0000000001", "--secret-file", built["secret"],
+                       "--out", str(proof)])
+    verify = "\t".join(["verify", str(proof), "--manifest", str(built["bundle"] / "manifest.json")])
+    proc = subprocess.run([sys.executable, "-c", code, prove + "|" + verify], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "VALID" in proc.stdout

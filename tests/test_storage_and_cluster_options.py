@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import dask.config
 import pytest
 from typer.testing import CliRunner
 
@@ -29,8 +30,13 @@ def flaky(failures: list[BaseException]):
     return fn, calls
 
 
+@pytest.fixture(autouse=True)
+def loaded_config():
+    config.get("storage.attempts")
+
+
 def test_transient_errors_are_retried(monkeypatch):
-    monkeypatch.setitem(config.dask.config.config["por"]["storage"], "backoff-max", 0.01)
+    monkeypatch.setitem(dask.config.config["por"]["storage"], "backoff-max", 0.01)
     fn, calls = flaky([ConnectionResetError("reset"), TimeoutError("slow")])
     assert storage.retrying(fn) == "ok" and len(calls) == 3
 
@@ -43,7 +49,7 @@ def test_permanent_errors_fail_at_once():
 
 
 def test_retries_give_up_after_the_configured_attempts(monkeypatch):
-    monkeypatch.setitem(config.dask.config.config["por"]["storage"], "backoff-max", 0.01)
+    monkeypatch.setitem(dask.config.config["por"]["storage"], "backoff-max", 0.01)
     fn, calls = flaky([ConnectionError("down")] * 10)
     with pytest.raises(ConnectionError):
         storage.retrying(fn)
