@@ -90,7 +90,9 @@ def encode_bucket(uks: np.ndarray, positions: np.ndarray, sums_be: np.ndarray, m
         }
     ).replace_schema_metadata({BUCKET_META_KEY: json.dumps(meta, sort_keys=True).encode()})
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=1 << 20)
+    # uk is random: dictionaries and statistics cost time and save nothing
+    pq.write_table(table, sink, compression="zstd", compression_level=1, use_dictionary=False,
+                   write_statistics=False, row_group_size=1 << 20)
     return sink.getvalue()
 
 

@@ -197,6 +197,17 @@ class Part:
             np.concatenate([p.row for p in parts]),
         )
 
+    def slice(self, lo: int, hi: int) -> "Part":
+        """Rows ``lo:hi`` without copying."""
+        return Part(
+            self.uk[lo:hi],
+            self.values[lo:hi],
+            None if self.asset_index is None else self.asset_index[lo:hi],
+            self.user_ids.slice(lo, hi - lo),
+            self.file_index[lo:hi],
+            self.row[lo:hi],
+        )
+
     def take(self, idx: np.ndarray) -> "Part":
         return Part(
             self.uk[idx],
@@ -302,15 +313,21 @@ def _user_ids(column: pa.Array) -> pa.Array:
     return column
 
 
-def user_keys(user_ids: list[str], period: str, k_nonce: protocol.SecretKey) -> np.ndarray:
-    """``uk`` for every id, as ``(n, 32)`` uint8 (same bytes as ``protocol.user_key``)."""
+def user_keys(user_ids: pa.Array, period: str, k_nonce: protocol.SecretKey) -> np.ndarray:
+    """``uk`` for every id of a UTF-8 string array, as ``(n, 32)`` uint8 (the bytes of
+    ``protocol.user_key``); the ids are sliced straight from the Arrow buffers."""
+    ids = user_ids.cast(pa.large_string()) if user_ids.type != pa.large_string() else user_ids
+    n = len(ids)
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1].tolist()
+    data = ids.buffers()[2].to_pybytes() if n else b""
     key = k_nonce.reveal()
     prefix = protocol.period_prefix(period)
-    out = bytearray()
-    for uid in user_ids:
-        u = uid.encode("utf-8")
-        out += blake3(prefix + u, key=blake3(u, key=key).digest()).digest()
-    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(len(user_ids), 32)
+    h = blake3
+    digests = b"".join([
+        h(prefix + u, key=h(u, key=key).digest()).digest()
+        for u in [data[offsets[i] : offsets[i + 1]] for i in range(n)]
+    ])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
 
 
 def group_of(uk: np.ndarray, group_bits: int) -> np.ndarray:
@@ -379,17 +396,16 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         row = fragment.first_row + exc.index
         return FragmentResult(error=f"{where}: column {column!r}, row {row}: {exc.message}")
 
-    id_list = ids.to_pylist()
     if plan.layout == LONG:
         encoded = ids.dictionary_encode()
-        uniq = user_keys(encoded.dictionary.to_pylist(), spec.period, spec.k_nonce)
+        uniq = user_keys(encoded.dictionary, spec.period, spec.k_nonce)
         uk = uniq[encoded.indices.to_numpy(zero_copy_only=False)]
     else:
-        uk = user_keys(id_list, spec.period, spec.k_nonce)
-    content = blake3(uk.tobytes())
-    content.update(values.tobytes())
+        uk = user_keys(ids, spec.period, spec.k_nonce)
+    content = blake3(memoryview(uk).cast("B"))
+    content.update(memoryview(np.ascontiguousarray(values)).cast("B"))
     if asset_index is not None:
-        content.update(asset_index.tobytes())
+        content.update(memoryview(asset_index).cast("B"))
     groups = group_of(uk, spec.group_bits)
     order = np.argsort(groups, kind="stable")
     whole = Part(
@@ -401,6 +417,6 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         np.arange(fragment.first_row, fragment.first_row + n, dtype=np.int64),
     ).take(order)
     bounds = np.searchsorted(groups[order], np.arange((1 << spec.group_bits) + 1))
-    parts = [whole.take(np.arange(bounds[g], bounds[g + 1])) for g in range(1 << spec.group_bits)]
+    parts = [whole.slice(int(bounds[g]), int(bounds[g + 1])) for g in range(1 << spec.group_bits)]
     write_parts(spec.scratch, index, parts)
     return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest())

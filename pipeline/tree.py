@@ -63,30 +63,35 @@ def add_sums(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``overflow`` is a boolean array of shape ``(n, m)``, true where the exact
     sum is ``>= 2**128`` (the returned value is then meaningless).
     """
-    lo = a[..., 1] + b[..., 1]
-    carry = (lo < a[..., 1]).astype(np.uint64)
-    hi_partial = a[..., 0] + b[..., 0]
-    overflow = hi_partial < a[..., 0]
-    hi = hi_partial + carry
-    overflow |= hi < hi_partial
-    return np.stack([hi, lo], axis=-1), overflow
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.uint64)
+    lo = np.add(a[..., 1], b[..., 1], out=out[..., 1])
+    carry = lo < a[..., 1]
+    hi = np.add(a[..., 0], b[..., 0], out=out[..., 0])
+    overflow = hi < a[..., 0]
+    hi += carry
+    overflow |= carry & (hi == 0)
+    return out, overflow
 
 
 def hash_rows(messages: np.ndarray) -> np.ndarray:
-    """BLAKE3-256 of every row of a 2-d ``uint8`` array, as ``(n, 32)``."""
+    """BLAKE3-256 of every row of a C-contiguous 2-d ``uint8`` array, as ``(n, 32)``."""
     n, width = messages.shape
     if n == 0:
         return np.zeros((0, 32), dtype=np.uint8)
-    data = memoryview(np.ascontiguousarray(messages).tobytes())
-    digests = b"".join([blake3(data[i : i + width]).digest() for i in range(0, n * width, width)])
+    data = memoryview(np.ascontiguousarray(messages)).cast("B")
+    h = blake3
+    digests = b"".join([h(data[i : i + width]).digest() for i in range(0, n * width, width)])
     return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
 
 
 def leaf_hashes(uks: np.ndarray, sums: np.ndarray) -> np.ndarray:
     """Leaf hashes ``H(0x00 ‖ uk ‖ u128be(b_1..m))`` for ``(n, 32)`` user keys."""
-    n = uks.shape[0]
-    tag = np.zeros((n, 1), dtype=np.uint8)
-    return hash_rows(np.hstack([tag, uks, sums_to_be_bytes(sums)]))
+    n, m = sums.shape[0], sums.shape[1]
+    messages = np.empty((n, 33 + 16 * m), dtype=np.uint8)
+    messages[:, 0] = 0
+    messages[:, 1:33] = uks
+    messages[:, 33:].view(">u8").reshape(n, m, 2)[...] = sums
+    return hash_rows(messages)
 
 
 class SumOverflow(OverflowError):
@@ -101,19 +106,24 @@ class SumOverflow(OverflowError):
 def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
     """Parents of consecutive pairs ``(2i, 2i+1)`` of nodes at ``level``.
 
-    Precondition: an even number of nodes. Raises ``SumOverflow``.
+    Precondition: an even number of nodes. Raises ``SumOverflow``. Each message
+    ``0x01 ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in one buffer;
+    the big-endian conversion happens while copying the sums in.
     """
     n = hashes.shape[0]
     if n == 0:
         return hashes[:0], sums[:0]
     m = sums.shape[1]
-    left_sums, right_sums = sums[0::2], sums[1::2]
-    parent_sums, overflow = add_sums(left_sums, right_sums)
+    parent_sums, overflow = add_sums(sums[0::2], sums[1::2])
     if overflow.any():
         raise SumOverflow(int(np.argwhere(overflow)[0][1]), level + 1)
-    child = np.hstack([hashes, sums_to_be_bytes(sums)]).reshape(n // 2, 2 * (32 + 16 * m))
-    tag = np.ones((n // 2, 1), dtype=np.uint8)
-    return hash_rows(np.hstack([tag, child])), parent_sums
+    record = 32 + 16 * m
+    messages = np.empty((n // 2, 1 + 2 * record), dtype=np.uint8)
+    messages[:, 0] = 1
+    children = messages[:, 1:].reshape(n // 2, 2, record)
+    children[:, :, :32] = hashes.reshape(n // 2, 2, 32)
+    children[:, :, 32:].view(">u8").reshape(n // 2, 2, m, 2)[...] = sums.reshape(n // 2, 2, m, 2)
+    return hash_rows(messages), parent_sums
 
 
 @dataclass
