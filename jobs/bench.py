@@ -44,24 +44,37 @@ class Row:
         return self.wall / (self.floor / self.workers)
 
 
+FLOOR_CHUNK = 1_000_000
+
+
 def hashing_floor(users: int, assets: int, repeats: int = 3) -> float:
-    """Median over ``repeats`` of the bare single-process hashing time for ``users`` users."""
-    ids = [f"U{i:010d}".encode() for i in range(users)]
+    """Median over ``repeats`` of the bare single-process hashing time for ``users`` users.
+
+    Messages are prepared up front (chunks of ``FLOOR_CHUNK`` users, reused, so the
+    benchmark's own memory stays small) and only the hashing loop is timed.
+    """
+    chunk = min(users, FLOOR_CHUNK)
+    ids = [f"U{i:010d}".encode() for i in range(chunk)]
     prefix = period_prefix(PERIOD)
     key = bytes(32)
     leaf_len, node_len = 1 + 32 + 16 * assets, 1 + 2 * (32 + 16 * assets)
-    leaves = memoryview(os.urandom(leaf_len) * users)
-    nodes = memoryview(os.urandom(node_len) * users)
+    leaves = memoryview(os.urandom(leaf_len) * chunk)
+    nodes = memoryview(os.urandom(node_len) * chunk)
+    h = blake3
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for u in ids:
-            blake3(prefix + u, key=blake3(u, key=key).digest()).digest()
-        for i in range(0, users * leaf_len, leaf_len):
-            blake3(leaves[i : i + leaf_len]).digest()
-        for i in range(0, users * node_len, node_len):
-            blake3(nodes[i : i + node_len]).digest()
-        times.append(time.perf_counter() - t0)
+        elapsed = 0.0
+        for start in range(0, users, chunk):
+            n = min(chunk, users - start)
+            t0 = time.perf_counter()
+            for u in ids[:n] if n < chunk else ids:
+                h(prefix + u, key=h(u, key=key).digest()).digest()
+            for i in range(0, n * leaf_len, leaf_len):
+                h(leaves[i : i + leaf_len]).digest()
+            for i in range(0, n * node_len, node_len):
+                h(nodes[i : i + node_len]).digest()
+            elapsed += time.perf_counter() - t0
+        times.append(elapsed)
     return statistics.median(times)
 
 
@@ -75,12 +88,11 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def bench_one(users: int, assets: int, workers: int, workdir: str) -> Row:
+def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float) -> Row:
     snap = os.path.join(workdir, f"snap-{users}-{assets}")
     if not os.path.exists(os.path.join(snap, "assets.json")):
         write_synth(snap, users, asset_count=assets, files=max(1, users // 250_000), seed=1)
     out = os.path.join(workdir, f"bundle-{users}-{assets}-{workers}")
-    floor = hashing_floor(users, assets, repeats=3 if users <= 1_000_000 else 1)
     t0 = time.perf_counter()
     with dask_client(workers) as client:
         t1 = time.perf_counter()
@@ -90,21 +102,33 @@ def bench_one(users: int, assets: int, workers: int, workdir: str) -> Row:
     return Row(users, workers, t2 - t0, t2 - t1, floor, rss / 1024, result.stages)
 
 
-def run_bench(user_counts: list[int], assets: int, workers: int, workdir: str,
+def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], workdir: str,
               echo: Callable[[str], None] = print) -> list[Row]:
+    """For each user count: the hashing floor once, then a build for each worker count."""
     os.makedirs(workdir, exist_ok=True)
     rows = []
-    echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; {workers} worker processes, 1 thread each")
+    echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; worker processes with 1 thread each")
     header = ("| users | workers | wall s | build s | floor s (1 proc) | floor/W s | ratio | users/s | users/s/core "
               "| peak RSS/worker MiB | read | shuffle | count | buckets | merge |")
     echo(header)
     echo("|" + "---|" * (header.count("|") - 1))
     for n in user_counts:
-        r = bench_one(n, assets, workers, workdir)
-        rows.append(r)
-        s = r.stages
-        echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} | {r.ratio:.2f} "
-             f"| {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} | {s.get('read', 0):.1f} "
-             f"| {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} | {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} |")
+        snap = os.path.join(workdir, f"snap-{n}-{assets}")
+        if not os.path.exists(os.path.join(snap, "assets.json")):
+            write_synth(snap, n, asset_count=assets, files=max(1, n // 250_000), seed=1)
+        floor = hashing_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
+        for workers in worker_counts:
+            r = bench_build(n, assets, workers, workdir, floor)
+            rows.append(r)
+            s = r.stages
+            echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} "
+                 f"| {r.ratio:.2f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
+                 f"| {s.get('read', 0):.1f} | {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} "
+                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} |")
+        if len(worker_counts) > 1:
+            by_w = {r.workers: r.wall for r in rows if r.users == n}
+            base = by_w[min(by_w)]
+            echo(f"scaling at {n:,} users: " + ", ".join(
+                f"{w} workers {base / t:.2f}x" for w, t in sorted(by_w.items())) + f" (vs {min(by_w)} worker)")
     echo("wall = cluster start-up + build; ratio = wall / (floor / workers); stages in seconds")
     return rows

@@ -317,13 +317,18 @@ def demo(
 def bench(
     users: Annotated[str, typer.Option("--users", help="Comma-separated user counts.")] = "100000,1000000",
     assets: Annotated[int, typer.Option("--assets", min=1)] = 20,
-    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    workers: Annotated[str, typer.Option("--workers", help="Comma-separated worker counts.")] = "2",
     workdir: Annotated[str, typer.Option("--workdir", help="Scratch directory.")] = "bench-out",
 ) -> None:
     """Benchmark: build synthetic snapshots and compare with the hashing floor."""
     from jobs.bench import run_bench
 
-    run_bench([int(u) for u in users.split(",")], assets, workers, workdir, echo=typer.echo)
+    try:
+        user_counts = [int(u) for u in users.split(",")]
+        worker_counts = [int(w) for w in workers.split(",")]
+    except ValueError:
+        raise typer.BadParameter("--users and --workers take comma-separated integers") from None
+    run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
 
 
 def main() -> None:

@@ -402,10 +402,10 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         uk = uniq[encoded.indices.to_numpy(zero_copy_only=False)]
     else:
         uk = user_keys(ids, spec.period, spec.k_nonce)
-    content = blake3(memoryview(uk).cast("B"))
-    content.update(memoryview(np.ascontiguousarray(values)).cast("B"))
+    content = blake3(np.ascontiguousarray(uk).data.cast("B"))
+    content.update(np.ascontiguousarray(values).data.cast("B"))
     if asset_index is not None:
-        content.update(memoryview(asset_index).cast("B"))
+        content.update(np.ascontiguousarray(asset_index).data.cast("B"))
     groups = group_of(uk, spec.group_bits)
     order = np.argsort(groups, kind="stable")
     whole = Part(

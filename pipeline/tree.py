@@ -78,7 +78,7 @@ def hash_rows(messages: np.ndarray) -> np.ndarray:
     n, width = messages.shape
     if n == 0:
         return np.zeros((0, 32), dtype=np.uint8)
-    data = memoryview(np.ascontiguousarray(messages)).cast("B")
+    data = np.ascontiguousarray(messages).data.cast("B")
     h = blake3
     digests = b"".join([h(data[i : i + width]).digest() for i in range(0, n * width, width)])
     return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
