@@ -2,9 +2,11 @@
 
     python schemas/generate_vectors.py [OUT_DIR]
 
-Builds a small fixed snapshot with the real pipeline (a one-worker LocalCluster),
-proves every user, and derives named mutations of one proof, each with the
-verdict and the failing check a correct verifier must report. The secret is a
+For each shape (``SHAPES``: several assets and k, k = 0 with one user, empty
+buckets, 22 assets, totals near 2^128) builds a small fixed snapshot with the real
+pipeline (a one-worker LocalCluster), proves every user, and derives named
+mutations of one proof, each with the verdict and the failing check a correct
+verifier must report. The secret is a
 public, test-only value derived from a fixed label; it protects nothing.
 """
 
@@ -15,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
@@ -32,35 +35,78 @@ from pipeline.snapshot import plan_snapshot
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "vectors", "por-v1")
 PERIOD = "2026-11"
-BUCKET_BITS = 3
 TEST_SECRET = blake3(b"por-v1 golden vectors: public test secret, never use in production").digest()
-ASSETS = {"BTC": 8, "ETH": 18, "USDT": 6}
-# user_id -> balances in smallest units (asset order BTC, ETH, USDT)
-USERS: dict[str, list[int]] = {
-    "alice": [150_000_000, 2_500_000_000_000_000_000, 0],
-    "bob": [0, 0, 1_000_000_000],
-    "carol": [1, 1, 1],
-    "dave": [0, 0, 0],
-    "erin": [21_000_000 * 100_000_000, 0, 5],
-    "frank": [0, (1 << 126) + 12345, 0],
-    "grace": [42, 0, 10**20],
-}
-FOCUS = "alice"
+U128 = 1 << 128
 
 
-def _snapshot_table() -> pa.Table:
-    exact = Context(prec=100)
-    return pa.table({
-        "user_id": pa.array(list(USERS), pa.string()),
-        "BTC": pa.array([b[0] for b in USERS.values()], pa.int64()),
-        "ETH": pa.array([Decimal(b[1]).scaleb(-18, exact) for b in USERS.values()], pa.decimal256(76, 18)),
-        "USDT": pa.array([Decimal(b[2]).scaleb(-6, exact) for b in USERS.values()], pa.decimal128(38, 6)),
-    })
+@dataclass(frozen=True)
+class Shape:
+    """One vector set: assets (symbol -> decimals), users (balances in protocol order), k, focus user."""
+
+    name: str
+    assets: dict[str, int]
+    users: dict[str, list[int]]
+    bucket_bits: int
+    focus: str
+
+
+_M22 = {f"A{i:02d}": (6, 8, 18)[i % 3] for i in range(22)}
+SHAPES = [
+    Shape("basic", {"BTC": 8, "ETH": 18, "USDT": 6}, {
+        "alice": [150_000_000, 2_500_000_000_000_000_000, 0],
+        "bob": [0, 0, 1_000_000_000],
+        "carol": [1, 1, 1],
+        "dave": [0, 0, 0],
+        "erin": [21_000_000 * 100_000_000, 0, 5],
+        "frank": [0, (1 << 126) + 12345, 0],
+        "grace": [42, 0, 10**20],
+    }, 3, "alice"),
+    # k = 0 and a single user: the tree is one leaf, the path is empty
+    Shape("one-user-k0", {"BTC": 8}, {"solo": [123_456_789]}, 0, "solo"),
+    # 16 buckets for 3 users: empty buckets, padding nodes on every path above the bucket
+    Shape("empty-buckets", {"ETH": 18, "USDC": 6}, {
+        "u1": [10**18, 0], "u2": [0, 5_000_000], "u3": [7, 7],
+    }, 4, "u2"),
+    # 22 assets, one bucket of 5 users: padding inside the bucket
+    Shape("m22", _M22, {
+        f"user-{i}": [(i * 7919 + j * 104729) % 10**12 * (j % 3) for j in range(22)] for i in range(5)
+    }, 0, "user-2"),
+    # 18-decimal amounts whose totals come within 2^100 of 2^128
+    Shape("near-u128-limit", {"ETH": 18, "WEI": 0}, {
+        "whale-1": [U128 // 2 - (1 << 100), 1], "whale-2": [U128 // 2 - (1 << 100), U128 - (1 << 101)],
+        "minnow": [1, 0],
+    }, 1, "whale-1"),
+]
+
+
+def _column(values: list[int], decimals: int, index: int) -> pa.Array:
+    """Integer (smallest units) for every other asset when it fits int64, else decimal (whole units)."""
+    if index % 2 == 0 and max(values) < (1 << 63):
+        return pa.array(values, pa.int64())
+    exact = Context(prec=200)
+    return pa.array([Decimal(v).scaleb(-decimals, exact) for v in values], pa.decimal256(76, decimals))
+
+
+def _snapshot_table(shape: Shape) -> pa.Table:
+    symbols = sorted(shape.assets, key=str.encode)
+    columns = {"user_id": pa.array(list(shape.users), pa.string())}
+    for j, symbol in enumerate(symbols):
+        columns[symbol] = _column([b[j] for b in shape.users.values()], shape.assets[symbol], j)
+    return pa.table(columns)
+
+
+def _changed(value: str) -> str:
+    """An amount changed by one, staying a valid amount."""
+    v = int(value)
+    return str(v - 1 if v > 0 else v + 1)
 
 
 def _mutations(proof: dict[str, Any], manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Named mutations of a valid proof, each with the check a correct verifier must fail."""
     h = manifest["tree"]["bucket_height"]
     k = manifest["tree"]["bucket_bits"]
+    m = len(proof["assets"])
+    height = len(proof["path"])
     out: list[dict[str, Any]] = []
 
     def add(name: str, mutated: dict[str, Any], check: str, level: int | None = None) -> None:
@@ -73,55 +119,67 @@ def _mutations(proof: dict[str, Any], manifest: dict[str, Any]) -> list[dict[str
         p["path"][i]["hash"] = raw.hex()
         add(f"path[{i}].hash-bit-flip", p, "root-hash")
         p = copy.deepcopy(proof)
-        p["path"][i]["sums"][0] = str(int(node["sums"][0]) + 1)
-        add(f"path[{i}].sums[0]+1", p, "root-hash")
-    # sum splitting: shift value between two siblings' views; every parent total still agrees
-    lvl = next(i for i, n in enumerate(proof["path"]) if int(n["sums"][1]) > 0 and i + 1 < len(proof["path"]))
-    p = copy.deepcopy(proof)
-    p["path"][lvl]["sums"][1] = str(int(proof["path"][lvl]["sums"][1]) - 1)
-    p["path"][lvl + 1]["sums"][1] = str(int(proof["path"][lvl + 1]["sums"][1]) + 1)
-    add("sum-splitting", p, "root-hash")
-    for bit in range(len(proof["path"])):
+        p["path"][i]["sums"][0] = _changed(node["sums"][0])
+        add(f"path[{i}].sums[0]-changed", p, "root-hash")
+    # sum splitting: move one unit between two levels' sibling views; every total still agrees
+    split = next(((i, j) for i in range(height - 1) for j in range(m)
+                  if int(proof["path"][i]["sums"][j]) > 0
+                  and int(proof["path"][i + 1]["sums"][j]) < U128 - 1), None)
+    if split is not None:
+        i, j = split
+        p = copy.deepcopy(proof)
+        p["path"][i]["sums"][j] = str(int(proof["path"][i]["sums"][j]) - 1)
+        p["path"][i + 1]["sums"][j] = str(int(proof["path"][i + 1]["sums"][j]) + 1)
+        add("sum-splitting", p, "root-hash")
+    for bit in range(height):
         p = copy.deepcopy(proof)
         p["position"] = proof["position"] ^ (1 << bit)
         add(f"position-bit-{bit}", p, "root-hash" if bit < h else "position")
+    if height:
+        p = copy.deepcopy(proof)
+        p["path"] = p["path"][:-1]
+        add("truncated-path", p, "path-length")
     p = copy.deepcopy(proof)
-    p["path"] = p["path"][:-1]
-    add("truncated-path", p, "path-length")
-    p = copy.deepcopy(proof)
-    p["path"].append(copy.deepcopy(proof["path"][-1]))
+    p["path"].append(copy.deepcopy(proof["path"][-1]) if height else {"hash": "00" * 32, "sums": ["0"] * m})
     add("extra-path-entry", p, "path-length")
     p = copy.deepcopy(proof)
     p["period"] = "2026-10"
     add("wrong-period", p, "period")
-    # a forged path whose own root field is consistent: the verifier must use the manifest's root
+    # a forged proof whose own root field is consistent: the verifier must use the manifest's root
     p = copy.deepcopy(proof)
-    p["balances"][0] = str(int(proof["balances"][0]) + 1_000_000)
+    p["balances"][0] = _changed(proof["balances"][0])
     p["root"] = _fold(p)
     add("root-from-proof", p, "root-hash")
     p = copy.deepcopy(proof)
-    p["root"]["sums"][0] = str(int(proof["root"]["sums"][0]) + 1)
+    p["root"]["sums"][0] = _changed(proof["root"]["sums"][0])
     add("proof-root-field-differs", p, "proof-root")
     for name, value in (("negative", "-1"), ("leading-zero", "01"), ("plus-sign", "+1"), ("space", " 1"),
-                        ("fraction", "1.0"), ("exponent", "1e3"), ("2^128", str(1 << 128)), ("number-not-string", 1)):
+                        ("fraction", "1.0"), ("exponent", "1e3"), ("2^128", str(U128)), ("number-not-string", 1)):
         p = copy.deepcopy(proof)
         p["balances"][0] = value
         add(f"balance-{name}", p, "number")
-        p = copy.deepcopy(proof)
-        p["path"][0]["sums"][0] = value
-        add(f"path[0].sums-{name}", p, "number", 0)
+        if height:
+            p = copy.deepcopy(proof)
+            p["path"][0]["sums"][0] = value
+            add(f"path[0].sums-{name}", p, "number", 0)
     p = copy.deepcopy(proof)
-    p["balances"][1] = str(int(proof["balances"][1]) - 1)
+    p["balances"][-1] = _changed(proof["balances"][-1])
     add("balance-changed", p, "root-hash")
-    p = copy.deepcopy(proof)
-    p["assets"] = [proof["assets"][1], proof["assets"][0], *proof["assets"][2:]]
-    add("wrong-asset-order", p, "assets")
+    if m >= 2:
+        p = copy.deepcopy(proof)
+        p["assets"] = [proof["assets"][1], proof["assets"][0], *proof["assets"][2:]]
+        add("wrong-asset-order", p, "assets")
     p = copy.deepcopy(proof)
     nonce = bytearray(bytes.fromhex(proof["nonce"]))
     nonce[31] ^= 0x80
     p["nonce"] = nonce.hex()
     moved = protocol.bucket_of(protocol.user_key(bytes(nonce), PERIOD, proof["user_id"]), k) != proof["position"] >> h
     add("wrong-nonce", p, "position" if moved else "root-hash")
+    p = copy.deepcopy(proof)
+    p["user_id"] = proof["user_id"] + "x"
+    moved = protocol.bucket_of(protocol.user_key(bytes.fromhex(proof["nonce"]), PERIOD, p["user_id"]), k) \
+        != proof["position"] >> h
+    add("other-user-id", p, "position" if moved else "root-hash")
     p = copy.deepcopy(proof)
     p["version"] = "por-v0"
     add("wrong-version", p, "version")
@@ -142,14 +200,14 @@ def _fold(proof: dict[str, Any]) -> dict[str, Any]:
     return {"hash": hx.hex(), "sums": [str(s) for s in sums]}
 
 
-def _worked_example(manifest: dict[str, Any]) -> str:
+def _worked_example(shape: Shape, manifest: dict[str, Any]) -> str:
     """Every intermediate value of the protocol for one user, as Markdown."""
     secret = protocol.SecretKey(TEST_SECRET)
     k_nonce, k_pad = protocol.period_keys(secret, PERIOD)
-    uid = FOCUS
+    uid = shape.focus
     nonce = protocol.user_nonce(k_nonce, uid)
     uk = protocol.user_key(nonce, PERIOD, uid)
-    balances = USERS[uid]
+    balances = shape.users[uid]
     leaf_msg = protocol.LEAF_TAG + uk + protocol.encode_sums(balances)
     k, h = manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]
     rows = [
@@ -172,7 +230,7 @@ def _worked_example(manifest: dict[str, Any]) -> str:
     lines = [
         "# por-v1 worked example (generated by schemas/generate_vectors.py; do not edit)",
         "",
-        f"Snapshot: `snapshot.json` in this directory; bucket_bits k = {k}, bucket height h = {h}.",
+        f"Snapshot: `{shape.name}/snapshot.json`; bucket_bits k = {k}, bucket height h = {h}.",
         "The secret is a public test value. Hex strings are lowercase; `‖` is concatenation.",
         "",
         "| quantity | value |",
@@ -187,42 +245,46 @@ def _dump(path: str, obj: Any) -> None:
         f.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def _build(client: Any, tmp: str, shape: Shape) -> tuple[bytes, bytes, list[dict[str, Any]]]:
+    secret = protocol.SecretKey(TEST_SECRET)
+    snap = os.path.join(tmp, shape.name, "snapshot")
+    os.makedirs(snap)
+    pq.write_table(_snapshot_table(shape), os.path.join(snap, "users.parquet"))
+    with open(os.path.join(snap, "assets.json"), "w") as f:
+        json.dump(shape.assets, f)
+    bundle_dir = os.path.join(tmp, shape.name, "bundle")
+    build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, shape.bucket_bits)
+    b = open_bundle(bundle_dir)
+    proofs = [make_proof(b, uid, secret) for uid in sorted(shape.users)]
+    return b.read("manifest.json"), b.read("top-tree.json"), proofs
+
+
 def generate(out: str) -> None:
     os.makedirs(out, exist_ok=True)
-    secret = protocol.SecretKey(TEST_SECRET)
-    with tempfile.TemporaryDirectory() as tmp:
-        snap = os.path.join(tmp, "snapshot")
-        os.makedirs(snap)
-        pq.write_table(_snapshot_table(), os.path.join(snap, "users.parquet"))
-        with open(os.path.join(snap, "assets.json"), "w") as f:
-            json.dump(ASSETS, f)
-        bundle_dir = os.path.join(tmp, "bundle")
-        with dask_client(workers=1) as client:
-            build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, BUCKET_BITS)
-        b = open_bundle(bundle_dir)
-        with open(os.path.join(bundle_dir, "manifest.json"), "rb") as f:
-            manifest_bytes = f.read()
-        with open(os.path.join(bundle_dir, "top-tree.json"), "rb") as f:
-            top_bytes = f.read()
-        proofs = [make_proof(b, uid, secret) for uid in sorted(USERS)]
-    manifest = json.loads(manifest_bytes)
-    with open(os.path.join(out, "manifest.json"), "wb") as f:
-        f.write(manifest_bytes)
-    with open(os.path.join(out, "top-tree.json"), "wb") as f:
-        f.write(top_bytes)
-    _dump(os.path.join(out, "snapshot.json"), {
-        "period": PERIOD,
-        "bucket_bits": BUCKET_BITS,
-        "secret_hex": TEST_SECRET.hex(),
-        "secret_note": "public test-only secret: blake3 of a fixed label; it protects nothing",
-        "assets": ASSETS,
-        "users": [{"user_id": u, "balances": [str(v) for v in bal]} for u, bal in USERS.items()],
-    })
-    _dump(os.path.join(out, "proofs.json"), proofs)
-    focus = next(p for p in proofs if p["user_id"] == FOCUS)
-    _dump(os.path.join(out, "mutations.json"), _mutations(focus, manifest))
-    with open(os.path.join(out, "worked-example.md"), "w", encoding="utf-8") as f:
-        f.write(_worked_example(manifest))
+    with tempfile.TemporaryDirectory() as tmp, dask_client(workers=1) as client:
+        for shape in SHAPES:
+            manifest_bytes, top_bytes, proofs = _build(client, tmp, shape)
+            target = os.path.join(out, shape.name)
+            os.makedirs(target, exist_ok=True)
+            with open(os.path.join(target, "manifest.json"), "wb") as f:
+                f.write(manifest_bytes)
+            with open(os.path.join(target, "top-tree.json"), "wb") as f:
+                f.write(top_bytes)
+            manifest = json.loads(manifest_bytes)
+            _dump(os.path.join(target, "snapshot.json"), {
+                "period": PERIOD,
+                "bucket_bits": shape.bucket_bits,
+                "secret_hex": TEST_SECRET.hex(),
+                "secret_note": "public test-only secret: blake3 of a fixed label; it protects nothing",
+                "assets": shape.assets,
+                "users": [{"user_id": u, "balances": [str(v) for v in bal]} for u, bal in shape.users.items()],
+            })
+            _dump(os.path.join(target, "proofs.json"), proofs)
+            focus = next(p for p in proofs if p["user_id"] == shape.focus)
+            _dump(os.path.join(target, "mutations.json"), _mutations(focus, manifest))
+            if shape.name == "basic":
+                with open(os.path.join(out, "worked-example.md"), "w", encoding="utf-8") as f:
+                    f.write(_worked_example(shape, manifest))
 
 
 if __name__ == "__main__":

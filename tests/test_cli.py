@@ -240,7 +240,7 @@ def test_demo_refuses_a_foreign_directory(tmp_path):
 
 
 def test_verify_rejects_duplicate_json_keys(tmp_path):
-    vectors = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas", "vectors", "por-v1")
+    vectors = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas", "vectors", "por-v1", "basic")
     proof = json.load(open(os.path.join(vectors, "proofs.json")))[0]
     text = json.dumps(proof)
     doubled = text.replace('"position":', f'"position": {proof["position"] ^ 1}, "position":', 1)
