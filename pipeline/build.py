@@ -38,6 +38,7 @@ from .buckets import BucketRoot, BuildSpec, GroupSpec, UnitResult, bucket_counts
 from .errors import InputError, PorError
 from .snapshot import LONG, FragmentResult, ReadSpec, SnapshotPlan, read_fragment
 from .tree import SumOverflow, build_top
+from .webpage import PAGE_NAME, render_page
 
 
 
@@ -314,6 +315,8 @@ def _merge(
 
     top_bytes = bundle.canonical_json(top_tree_json(period, k, h, levels))
     out.write(bundle.TOP_TREE, top_bytes)
+    page = render_page()
+    out.write(PAGE_NAME, page)
     index = {
         "version": protocol.VERSION,
         "period": period,
@@ -327,6 +330,7 @@ def _merge(
         ],
     }
     out.write(bundle.PRIVATE_INDEX, bundle.canonical_json(index))
-    manifest = manifest_for(period, plan.assets, k, h, root, {bundle.TOP_TREE: bundle.digest(top_bytes)})
+    manifest = manifest_for(period, plan.assets, k, h, root,
+                            {bundle.TOP_TREE: bundle.digest(top_bytes), PAGE_NAME: bundle.digest(page)})
     out.write(bundle.MANIFEST, bundle.canonical_json(manifest))
     return BuildResult(manifest, users, out.shown)

@@ -276,6 +276,34 @@ def verify(
     typer.echo(result.summary())
 
 
+@app.command("verifier-page")
+@handle_errors
+def verifier_page(
+    out: Annotated[str, typer.Argument(help="Where to write the HTML page (must not exist).")],
+    manifest: Annotated[Optional[str], typer.Option("--manifest", help="Embed this period's manifest.json.")] = None,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Write the offline verifier page: one self-contained HTML file, no network access."""
+    from .errors import VerificationError
+    from .verify import check_manifest
+    from .webpage import render_page
+
+    manifest_doc = None
+    if manifest is not None:
+        try:
+            manifest_doc = _read_document(manifest, "manifest", storage_option)
+            check_manifest(manifest_doc)
+        except VerificationError as exc:
+            raise fail(f"--manifest {manifest}: {exc}") from None
+    try:
+        with open(out, "xb") as f:
+            f.write(render_page(manifest_doc))
+    except FileExistsError:
+        raise fail(f"{out}: already exists; refusing to overwrite") from None
+    embedded = f" with the {manifest_doc['period']} manifest embedded" if manifest_doc else ""
+    typer.echo(f"wrote the offline verifier page to {out}{embedded}")
+
+
 @app.command()
 @handle_errors
 def audit(

@@ -1,0 +1,386 @@
+// por-v1 proof verification, as one self-contained ES module (no imports): it runs unchanged in
+// Node (verify-cli.mjs) and in the browser (the offline verifier page). It contains its own
+// BLAKE3 (hash, keyed and derive-key modes, extendable output), written from the BLAKE3
+// specification and checked against the official test-vector recipe in the test suite.
+// Nothing here touches the network.
+
+// ------------------------------------------------------------------------------------ BLAKE3
+
+const IV = new Uint32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
+const CHUNK_START = 1, CHUNK_END = 2, PARENT = 4, ROOT = 8;
+const KEYED_HASH = 16, DERIVE_KEY_CONTEXT = 32, DERIVE_KEY_MATERIAL = 64;
+const BLOCK_LEN = 64, CHUNK_LEN = 1024;
+
+function g(s, a, b, c, d, x, y) {
+  s[a] = (s[a] + s[b] + x) | 0;
+  s[d] ^= s[a]; s[d] = (s[d] >>> 16) | (s[d] << 16);
+  s[c] = (s[c] + s[d]) | 0;
+  s[b] ^= s[c]; s[b] = (s[b] >>> 12) | (s[b] << 20);
+  s[a] = (s[a] + s[b] + y) | 0;
+  s[d] ^= s[a]; s[d] = (s[d] >>> 8) | (s[d] << 24);
+  s[c] = (s[c] + s[d]) | 0;
+  s[b] ^= s[c]; s[b] = (s[b] >>> 7) | (s[b] << 25);
+}
+
+function compress(cv, block, counter, blockLen, flags) {
+  const s = new Uint32Array(16);
+  s.set(cv, 0);
+  s.set(IV.subarray(0, 4), 8);
+  s[12] = counter % 0x100000000;
+  s[13] = Math.floor(counter / 0x100000000);
+  s[14] = blockLen;
+  s[15] = flags;
+  let m = Uint32Array.from(block);
+  for (let round = 0; round < 7; round++) {
+    g(s, 0, 4, 8, 12, m[0], m[1]); g(s, 1, 5, 9, 13, m[2], m[3]);
+    g(s, 2, 6, 10, 14, m[4], m[5]); g(s, 3, 7, 11, 15, m[6], m[7]);
+    g(s, 0, 5, 10, 15, m[8], m[9]); g(s, 1, 6, 11, 12, m[10], m[11]);
+    g(s, 2, 7, 8, 13, m[12], m[13]); g(s, 3, 4, 9, 14, m[14], m[15]);
+    if (round < 6) m = Uint32Array.from(MSG_PERMUTATION, (i) => m[i]);
+  }
+  for (let i = 0; i < 8; i++) {
+    s[i] ^= s[i + 8];
+    s[i + 8] ^= cv[i];
+  }
+  return s;
+}
+
+function wordsFromBytes(bytes, offset, count) {
+  const words = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const j = offset + 4 * i;
+    words[i] = (bytes[j] | (bytes[j + 1] << 8) | (bytes[j + 2] << 16) | (bytes[j + 3] << 24)) >>> 0;
+  }
+  return words;
+}
+
+class Output {
+  constructor(cv, block, counter, blockLen, flags) {
+    Object.assign(this, { cv, block, counter, blockLen, flags });
+  }
+  chainingValue() {
+    return compress(this.cv, this.block, this.counter, this.blockLen, this.flags).slice(0, 8);
+  }
+  rootBytes(length) {
+    const out = new Uint8Array(length);
+    for (let blockIndex = 0, pos = 0; pos < length; blockIndex++) {
+      const words = compress(this.cv, this.block, blockIndex, this.blockLen, this.flags | ROOT);
+      for (let w = 0; w < 16 && pos < length; w++) {
+        for (let b = 0; b < 4 && pos < length; b++) out[pos++] = (words[w] >>> (8 * b)) & 0xff;
+      }
+    }
+    return out;
+  }
+}
+
+class ChunkState {
+  constructor(key, counter, flags) {
+    this.cv = Uint32Array.from(key);
+    this.counter = counter;
+    this.flags = flags;
+    this.block = new Uint8Array(BLOCK_LEN);
+    this.blockLen = 0;
+    this.blocksCompressed = 0;
+  }
+  len() {
+    return BLOCK_LEN * this.blocksCompressed + this.blockLen;
+  }
+  startFlag() {
+    return this.blocksCompressed === 0 ? CHUNK_START : 0;
+  }
+  update(input, offset, end) {
+    while (offset < end) {
+      if (this.blockLen === BLOCK_LEN) {
+        const words = wordsFromBytes(this.block, 0, 16);
+        this.cv = compress(this.cv, words, this.counter, BLOCK_LEN, this.flags | this.startFlag()).slice(0, 8);
+        this.blocksCompressed++;
+        this.block = new Uint8Array(BLOCK_LEN);
+        this.blockLen = 0;
+      }
+      const take = Math.min(BLOCK_LEN - this.blockLen, end - offset);
+      this.block.set(input.subarray(offset, offset + take), this.blockLen);
+      this.blockLen += take;
+      offset += take;
+    }
+  }
+  output() {
+    const words = wordsFromBytes(this.block, 0, 16);
+    return new Output(this.cv, words, this.counter, this.blockLen, this.flags | this.startFlag() | CHUNK_END);
+  }
+}
+
+function parentOutput(left, right, key, flags) {
+  const block = new Uint32Array(16);
+  block.set(left, 0);
+  block.set(right, 8);
+  return new Output(key, block, 0, BLOCK_LEN, PARENT | flags);
+}
+
+class Blake3 {
+  constructor(key, flags) {
+    this.key = key;
+    this.flags = flags;
+    this.chunk = new ChunkState(key, 0, flags);
+    this.stack = [];
+  }
+  update(input) {
+    let offset = 0;
+    while (offset < input.length) {
+      if (this.chunk.len() === CHUNK_LEN) {
+        let cv = this.chunk.output().chainingValue();
+        let total = this.chunk.counter + 1;
+        while ((total & 1) === 0) {
+          cv = parentOutput(this.stack.pop(), cv, this.key, this.flags).chainingValue();
+          total = Math.floor(total / 2);
+        }
+        this.stack.push(cv);
+        this.chunk = new ChunkState(this.key, this.chunk.counter + 1, this.flags);
+      }
+      const take = Math.min(CHUNK_LEN - this.chunk.len(), input.length - offset);
+      this.chunk.update(input, offset, offset + take);
+      offset += take;
+    }
+    return this;
+  }
+  digest(length = 32) {
+    let output = this.chunk.output();
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      output = parentOutput(this.stack[i], output.chainingValue(), this.key, this.flags);
+    }
+    return output.rootBytes(length);
+  }
+}
+
+const utf8 = (text) => new TextEncoder().encode(text);
+
+/** BLAKE3 of `data` (Uint8Array); `length` bytes of output (default 32). */
+export function blake3(data, length = 32) {
+  return new Blake3(IV, 0).update(data).digest(length);
+}
+
+/** BLAKE3 keyed mode with a 32-byte key. */
+export function blake3Keyed(key, data, length = 32) {
+  if (key.length !== 32) throw new Error("a BLAKE3 key is 32 bytes");
+  return new Blake3(wordsFromBytes(key, 0, 8), KEYED_HASH).update(data).digest(length);
+}
+
+/** BLAKE3 derive-key mode: `context` is a string, `material` bytes. */
+export function blake3DeriveKey(context, material, length = 32) {
+  const contextKey = new Blake3(IV, DERIVE_KEY_CONTEXT).update(utf8(context)).digest(32);
+  return new Blake3(wordsFromBytes(contextKey, 0, 8), DERIVE_KEY_MATERIAL).update(material).digest(length);
+}
+
+// ---------------------------------------------------------------------------- por-v1 checks
+
+export const VERSION = "por-v1";
+const U128 = 1n << 128n;
+const MAX_HEIGHT = 64;
+const HEX32 = /^[0-9a-f]{64}$/;
+const CANONICAL = /^(0|[1-9][0-9]*)$/;
+const PERIOD = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+
+/** A failed check: `check` is the machine name (as in the Python verifier), `level` the tree level. */
+export class VerificationError extends Error {
+  constructor(check, message, level = null) {
+    super(`${check}${level === null ? "" : ` at level ${level}`}: ${message}`);
+    this.check = check;
+    this.level = level;
+  }
+}
+
+const fail = (check, message, level = null) => {
+  throw new VerificationError(check, message, level);
+};
+
+export const hexToBytes = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+export const bytesToHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+function u128be(value) {
+  const out = new Uint8Array(16);
+  for (let i = 15; i >= 0; i--, value >>= 8n) out[i] = Number(value & 0xffn);
+  return out;
+}
+
+const encodeSums = (sums) => concat(...sums.map(u128be));
+const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function field(obj, key, type, check, what) {
+  if (!isObject(obj) || !(key in obj)) fail(check, `${what} has no field '${key}'`);
+  const v = obj[key];
+  const ok = type === "integer" ? Number.isSafeInteger(v) : type === "array" ? Array.isArray(v)
+    : type === "object" ? isObject(v) : typeof v === type;
+  if (!ok) fail(check, `${what} field '${key}' must be ${type}`);
+  return v;
+}
+
+function hex32(value, check, what, level = null) {
+  if (typeof value !== "string" || !HEX32.test(value)) fail(check, `${what} must be 64 lowercase hex characters`, level);
+  return hexToBytes(value);
+}
+
+function amounts(values, m, what, level = null) {
+  if (!Array.isArray(values) || values.length !== m) {
+    fail("format", `${what} must be a list of ${m} amounts, got ${Array.isArray(values) ? values.length : typeof values}`, level);
+  }
+  return values.map((v, i) => {
+    if (typeof v !== "string") fail("number", `${what}[${i}]: amount must be a decimal string`, level);
+    if (!CANONICAL.test(v)) fail("number", `${what}[${i}]: amount '${v}' is not a canonical non-negative decimal integer`, level);
+    const n = BigInt(v);
+    if (n >= U128) fail("number", `${what}[${i}]: amount ${v} is not below 2^128`, level);
+    return n;
+  });
+}
+
+function node(obj, m, what, level) {
+  if (!isObject(obj)) fail("format", `${what} must be an object with hash and sums`, level);
+  return [hex32(obj.hash, "format", `${what}.hash`, level), amounts(obj.sums, m, `${what}.sums`, level)];
+}
+
+/** Structural checks on a published manifest. */
+export function checkManifest(manifest) {
+  const version = field(manifest, "version", "string", "manifest", "manifest");
+  if (version !== VERSION) fail("manifest", `unsupported manifest version '${version}'`);
+  const period = field(manifest, "period", "string", "manifest", "manifest");
+  if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
+  const assets = field(manifest, "assets", "array", "manifest", "manifest");
+  const symbols = assets.map((a) => {
+    field(a, "decimals", "integer", "manifest", "manifest asset");
+    return field(a, "symbol", "string", "manifest", "manifest asset");
+  });
+  const sorted = [...symbols].sort((a, b) => compareBytes(utf8(a), utf8(b)));
+  if (sorted.some((s, i) => s !== symbols[i]) || new Set(symbols).size !== symbols.length) {
+    fail("manifest", "manifest assets are not unique and sorted by symbol");
+  }
+  const tree = field(manifest, "tree", "object", "manifest", "manifest");
+  const k = field(tree, "bucket_bits", "integer", "manifest", "manifest tree");
+  const h = field(tree, "bucket_height", "integer", "manifest", "manifest tree");
+  const t = field(tree, "height", "integer", "manifest", "manifest tree");
+  if (k < 0 || h < 0 || t !== k + h || t > MAX_HEIGHT) fail("manifest", `inconsistent tree shape k=${k} h=${h} T=${t}`);
+  node(manifest.root, symbols.length, "manifest root", null);
+}
+
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** por-v1 hashing, exactly as in schemas/por-v1.md. */
+export function userKey(nonce, period, userId) {
+  const p = utf8(period);
+  return blake3Keyed(nonce, concat(Uint8Array.of(p.length), p, utf8(userId)));
+}
+export const leafHash = (uk, balances) => blake3(concat(Uint8Array.of(0), uk, encodeSums(balances)));
+export const nodeHash = (lh, ls, rh, rs) => blake3(concat(Uint8Array.of(1), lh, encodeSums(ls), rh, encodeSums(rs)));
+
+function bucketOf(uk, k) {
+  if (k === 0) return 0n;
+  let top = 0n;
+  for (let i = 0; i < 8; i++) top = (top << 8n) | BigInt(uk[i]);
+  return top >> BigInt(64 - k);
+}
+
+/**
+ * Verify `proof` against the published `manifest` (or, when `manifest` is null, against the
+ * root hash `rootHash` obtained independently). Returns what the proof establishes; throws a
+ * VerificationError naming the first failed check. `onCheck(name)` is called as each check passes.
+ */
+export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}) {
+  if ((manifest === null) === (rootHash === null)) throw new Error("give exactly one of manifest and rootHash");
+  if (!isObject(proof)) fail("format", "proof must be a JSON object");
+  const version = field(proof, "version", "string", "version", "proof");
+  if (version !== VERSION) fail("version", `unsupported proof version '${version}'`);
+  onCheck("version");
+  const period = field(proof, "period", "string", "format", "proof");
+  if (!PERIOD.test(period)) fail("period", `proof period '${period}' is not YYYY-MM`);
+  const assets = field(proof, "assets", "array", "format", "proof");
+  if (!assets.every((a) => typeof a === "string")) fail("format", "proof assets must be symbols (strings)");
+  const m = assets.length;
+  const userId = field(proof, "user_id", "string", "format", "proof");
+  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
+  const nonce = hex32(proof.nonce, "format", "nonce");
+  const balances = amounts(proof.balances, m, "balances");
+  const position = field(proof, "position", "integer", "format", "proof");
+  const path = field(proof, "path", "array", "format", "proof");
+  const declaredRoot = node(proof.root, m, "proof root", null);
+  if (path.length > MAX_HEIGHT) fail("path-length", `path has ${path.length} entries, at most ${MAX_HEIGHT}`);
+  const siblings = path.map((entry, level) => node(entry, m, `path[${level}]`, level));
+  onCheck("format");
+
+  let decimals = null, expectedHash, expectedSums = null;
+  if (manifest !== null) {
+    checkManifest(manifest);
+    if (period !== manifest.period) fail("period", `proof is for '${period}', manifest for '${manifest.period}'`);
+    onCheck("period");
+    const symbols = manifest.assets.map((a) => a.symbol);
+    if (assets.length !== symbols.length || assets.some((a, i) => a !== symbols[i])) {
+      fail("assets", `proof assets ${JSON.stringify(assets)} differ from manifest ${JSON.stringify(symbols)}`);
+    }
+    onCheck("assets");
+    decimals = manifest.assets.map((a) => a.decimals);
+    if (path.length !== manifest.tree.height) {
+      fail("path-length", `path has ${path.length} entries, tree height is ${manifest.tree.height}`);
+    }
+    onCheck("path-length");
+    [expectedHash, expectedSums] = node(manifest.root, m, "manifest root", null);
+  } else {
+    expectedHash = hex32(rootHash, "format", "root");
+  }
+  const height = path.length;
+  const pos = BigInt(position);
+  if (pos < 0n || pos >= 1n << BigInt(height)) fail("position", `position ${position} is outside [0, 2^${height})`);
+  const uk = userKey(nonce, period, userId);
+  if (manifest !== null) {
+    const { bucket_bits: k, bucket_height: h } = manifest.tree;
+    if (bucketOf(uk, k) !== pos >> BigInt(h)) {
+      fail("position", `position ${position} is in bucket ${pos >> BigInt(h)}, the user key is in bucket ${bucketOf(uk, k)}`);
+    }
+  }
+  onCheck("position");
+
+  let currentHash = leafHash(uk, balances);
+  let currentSums = balances;
+  siblings.forEach(([sibHash, sibSums], level) => {
+    const left = ((pos >> BigInt(level)) & 1n) === 0n;
+    const [lh, ls, rh, rs] = left ? [currentHash, currentSums, sibHash, sibSums] : [sibHash, sibSums, currentHash, currentSums];
+    currentSums = ls.map((v, i) => {
+      const s = v + rs[i];
+      if (s >= U128) fail("sum-overflow", `sum of asset #${i} reaches 2^128 (${s})`, level);
+      return s;
+    });
+    currentHash = nodeHash(lh, ls, rh, rs);
+  });
+  onCheck("sums");
+  if (bytesToHex(currentHash) !== bytesToHex(expectedHash)) {
+    fail("root-hash", `path folds to ${bytesToHex(currentHash)}, published root is ${bytesToHex(expectedHash)}`);
+  }
+  onCheck("root-hash");
+  if (expectedSums !== null && currentSums.some((s, i) => s !== expectedSums[i])) {
+    fail("root-sums", "path sums differ from the published root sums");
+  }
+  onCheck("root-sums");
+  if (bytesToHex(declaredRoot[0]) !== bytesToHex(expectedHash) || declaredRoot[1].some((s, i) => s !== currentSums[i])) {
+    fail("proof-root", "the proof's own root field differs from the published root");
+  }
+  onCheck("proof-root");
+  return { period, userId, assets, decimals, balances, rootHash: bytesToHex(expectedHash), rootSums: currentSums };
+}
+
+/** `value` smallest units as whole units with exactly `decimals` fractional digits. */
+export function toUnits(value, decimals) {
+  if (decimals === 0) return value.toString();
+  const scale = 10n ** BigInt(decimals);
+  return `${value / scale}.${(value % scale).toString().padStart(decimals, "0")}`;
+}

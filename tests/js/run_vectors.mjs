@@ -1,0 +1,25 @@
+// node run_vectors.mjs VECTORS_DIR: the verdict of verify.mjs on every golden vector, as JSON lines.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { verifyProof, VerificationError } from "../../pipeline/web/verify.mjs";
+
+const dir = process.argv[2];
+const load = (...p) => JSON.parse(readFileSync(join(dir, ...p), "utf8"));
+for (const shape of readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory()).sort()) {
+  const manifest = load(shape, "manifest.json");
+  const cases = [
+    ...load(shape, "proofs.json").map((proof) => ({ name: `valid:${proof.user_id}`, proof })),
+    ...load(shape, "mutations.json").map((m) => ({ name: m.name, proof: m.proof })),
+  ];
+  for (const { name, proof } of cases) {
+    let verdict;
+    try {
+      const r = verifyProof(proof, manifest);
+      verdict = { valid: true, balances: r.balances.map(String), root: r.rootHash };
+    } catch (e) {
+      if (!(e instanceof VerificationError)) throw e;
+      verdict = { valid: false, check: e.check, level: e.level };
+    }
+    console.log(JSON.stringify({ shape, name, ...verdict }));
+  }
+}

@@ -1,0 +1,100 @@
+"""The offline verifier page in a real headless Chromium, opened from file://."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from typer.testing import CliRunner
+
+from browser import chromium_driver
+from pipeline.cli import app
+from pipeline.numbers import to_units
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHAPE = os.path.join(ROOT, "schemas", "vectors", "por-v1", "basic")
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    d = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    yield d
+    d.quit()
+
+
+def load(name):
+    with open(os.path.join(SHAPE, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def open_page(driver, path):
+    driver.get(f"file://{path}")
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+
+
+def verify_in_page(driver, proof, manifest=None):
+    driver.execute_script("document.getElementById('proof').value = arguments[0];", json.dumps(proof))
+    if manifest is not None:
+        driver.execute_script("document.getElementById('manifest').value = arguments[0];", json.dumps(manifest))
+    driver.execute_script("document.body.dataset.verdict = '';")
+    driver.find_element(By.ID, "verify").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"))
+    checks = {li.get_attribute("data-check"): li.get_attribute("class")
+              for li in driver.find_elements(By.CSS_SELECTOR, "#checks li")}
+    return driver.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"), checks
+
+
+def severe_console_errors(driver):
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_page_verifies_and_rejects(driver, tmp_path):
+    page = tmp_path / "verifier.html"
+    result = CliRunner().invoke(app, ["verifier-page", str(page)])
+    assert result.exit_code == 0, result.output
+    open_page(driver, page)
+    manifest = load("manifest.json")
+    proof = next(p for p in load("proofs.json") if p["user_id"] == "alice")
+
+    verdict, checks = verify_in_page(driver, proof, manifest)
+    assert verdict == "valid"
+    assert checks and set(checks.values()) == {"pass"} and len(checks) == 10
+    assert driver.find_element(By.ID, "period").text == manifest["period"]
+    assert driver.find_element(By.ID, "root").text == manifest["root"]["hash"]
+    shown = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#balances td.amount")]
+    want = [to_units(int(v), a["decimals"]) for v, a in zip(proof["balances"], manifest["assets"], strict=True)]
+    assert shown == want
+
+    for mutation in load("mutations.json"):
+        if mutation["name"] not in ("path[2].hash-bit-flip", "sum-splitting", "wrong-period", "balance-negative"):
+            continue
+        verdict, checks = verify_in_page(driver, mutation["proof"])
+        expected_row = {"number": "format"}.get(mutation["expected"]["check"], mutation["expected"]["check"])
+        assert verdict == "invalid", mutation["name"]
+        assert checks[expected_row] == "fail", (mutation["name"], checks)
+        assert "NOT VALID" in driver.find_element(By.ID, "verdict").text
+
+    verdict, checks = verify_in_page(driver, {"not": "a proof"})
+    assert verdict == "invalid"
+    assert severe_console_errors(driver) == []
+    requests = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('data:'));")
+    assert requests == []
+
+
+def test_page_with_embedded_manifest(driver, tmp_path):
+    page = tmp_path / "embedded.html"
+    manifest_path = os.path.join(SHAPE, "manifest.json")
+    result = CliRunner().invoke(app, ["verifier-page", str(page), "--manifest", manifest_path])
+    assert result.exit_code == 0 and "2026-11 manifest embedded" in result.output
+    open_page(driver, page)
+    assert "built into this page" in driver.find_element(By.ID, "manifest-help").text
+    proof = load("proofs.json")[0]
+    verdict, checks = verify_in_page(driver, proof)  # no manifest pasted: the embedded one is used
+    assert verdict == "valid"
+    assert severe_console_errors(driver) == []
+    refused = CliRunner().invoke(app, ["verifier-page", str(page)])
+    assert refused.exit_code == 1 and "already exists" in refused.stderr
