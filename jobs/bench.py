@@ -20,7 +20,9 @@ from typing import Callable
 from blake3 import blake3
 
 from pipeline.build import build_bundle
-from pipeline.cluster import dask_client
+from pipeline.bundle import open_bundle
+from pipeline.cluster import client_mapper, dask_client
+from pipeline.export import export_proofs
 from pipeline.protocol import SecretKey, period_prefix
 from pipeline.snapshot import plan_snapshot
 from pipeline.synth import write_synth
@@ -38,6 +40,7 @@ class Row:
     floor: float
     rss_mib: float
     stages: dict[str, float]
+    export: float  # seconds to export every proof (jsonl) on the same cluster
 
     @property
     def ratio(self) -> float:
@@ -98,8 +101,10 @@ def bench_build(users: int, assets: int, workers: int, workdir: str, floor: floa
         t1 = time.perf_counter()
         result = build_bundle(client, plan_snapshot(snap), PERIOD, BENCH_SECRET, out, force=True)
         t2 = time.perf_counter()
-        rss = max(client.run(_peak_rss_kib).values())
-    return Row(users, workers, t2 - t0, t2 - t1, floor, rss / 1024, result.stages)
+        rss = max(client.run(_peak_rss_kib).values())  # the build's peak, before the export
+        export_proofs(open_bundle(out), out + "-proofs", "jsonl", client_mapper(client), force=True)
+        t3 = time.perf_counter()
+    return Row(users, workers, t2 - t0, t2 - t1, floor, rss / 1024, result.stages, t3 - t2)
 
 
 def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], workdir: str,
@@ -109,7 +114,7 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
     rows = []
     echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; worker processes with 1 thread each")
     header = ("| users | workers | wall s | build s | floor s (1 proc) | floor/W s | ratio | users/s | users/s/core "
-              "| peak RSS/worker MiB | read | shuffle | count | buckets | merge |")
+              "| peak RSS/worker MiB | read | shuffle | count | buckets | merge | export proofs/s/core |")
     echo(header)
     echo("|" + "---|" * (header.count("|") - 1))
     for n in user_counts:
@@ -124,11 +129,12 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
             echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} "
                  f"| {r.ratio:.2f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
                  f"| {s.get('read', 0):.1f} | {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} "
-                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} |")
+                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} | {n / r.export / workers:,.0f} |")
         if len(worker_counts) > 1:
             by_w = {r.workers: r.wall for r in rows if r.users == n}
             base = by_w[min(by_w)]
             echo(f"scaling at {n:,} users: " + ", ".join(
                 f"{w} workers {base / t:.2f}x" for w, t in sorted(by_w.items())) + f" (vs {min(by_w)} worker)")
-    echo("wall = cluster start-up + build; ratio = wall / (floor / workers); stages in seconds")
+    echo("wall = cluster start-up + build; ratio = wall / (floor / workers); stages in seconds; "
+         "export = every proof written as JSON lines on the same cluster")
     return rows

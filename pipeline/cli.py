@@ -276,6 +276,35 @@ def verify(
     typer.echo(result.summary())
 
 
+@app.command("export-proofs")
+@handle_errors
+def export_proofs_command(
+    bundle_dir: Annotated[str, typer.Argument(metavar="DIR", help="Bundle directory (path or fsspec URL).")],
+    out: Annotated[str, typer.Option("--out", help="Directory for the exported proofs (path or fsspec URL).")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    cluster_option: ClusterOptionOpt = None,
+    storage_option: StorageOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing non-empty --out.")] = False,
+) -> None:
+    """Write every user's proof, keyed by uk and partitioned by bucket, for serving from account pages."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
+    if fmt not in ("jsonl", "parquet"):
+        raise typer.BadParameter("--format must be 'jsonl' or 'parquet'")
+    from .bundle import check_output, open_bundle
+    from .cluster import client_mapper
+    from .export import export_proofs
+
+    options = storage_options(storage_option)
+    source = open_bundle(bundle_dir, options)
+    check_output(out, force, False, options)
+    with cluster_client(workers, scheduler, cluster, cluster_option, None) as client:
+        summary = export_proofs(source, out, fmt, client_mapper(client), force, options)
+    typer.echo(f"exported {summary['records']} proofs in {len(summary['partitions'])} partitions ({fmt}) to {out}")
+
+
 @app.command("verifier-page")
 @handle_errors
 def verifier_page(

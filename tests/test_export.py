@@ -1,0 +1,72 @@
+"""Bulk proof export: every record, keyed by uk, completes into a proof that verifies."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import protocol
+from pipeline.cli import app
+from pipeline.export import complete_proof
+from pipeline.verify import verify_proof
+from snapshots import SECRET_HEX, write_secret
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory, scheduler2):
+    d = tmp_path_factory.mktemp("export")
+    runner = CliRunner()
+    runner.invoke(app, ["synth", str(d / "snap"), "--users", "1500", "--assets", "3", "--seed", "4"])
+    secret = write_secret(str(d))
+    result = runner.invoke(app, ["build", str(d / "snap"), "--period", "2026-11", "--secret-file", secret,
+                                 "--out", str(d / "bundle"), "--scheduler", scheduler2, "--bucket-bits", "2"])
+    assert result.exit_code == 0, result.stderr
+    return d / "bundle"
+
+
+def _records(out, fmt):
+    for root, _, files in os.walk(out):
+        for name in files:
+            path = os.path.join(root, name)
+            if fmt == "jsonl" and name.endswith(".jsonl"):
+                yield from (json.loads(line) for line in open(path))
+            elif fmt == "parquet" and name.endswith(".parquet"):
+                for row in pq.read_table(path).to_pylist():
+                    yield {**row, "uk": row["uk"].hex()}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_export_every_proof_keyed_by_uk(bundle_dir, tmp_path, scheduler2, fmt):
+    out = tmp_path / "proofs"
+    result = CliRunner().invoke(app, ["export-proofs", str(bundle_dir), "--out", str(out), "--format", fmt,
+                                      "--scheduler", scheduler2])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "index.json").read_text())
+    assert summary["records"] == 1500 and summary["format"] == fmt
+    records = {r["uk"]: r for r in _records(out, fmt)}
+    assert len(records) == 1500
+    raw = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert b"U0000000" not in raw  # never keyed by (or holding) raw user ids
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    k_nonce, _ = protocol.period_keys(protocol.SecretKey(bytes.fromhex(SECRET_HEX)), "2026-11")
+    for uid in ("U0000000000", "U0000000777", "U0000001499"):
+        nonce = protocol.user_nonce(k_nonce, uid)
+        uk = protocol.user_key(nonce, "2026-11", uid).hex()
+        proof = complete_proof(records[uk], summary, uid, nonce)
+        verify_proof(proof, manifest=manifest)
+
+
+def test_export_refuses_existing_output(bundle_dir, tmp_path, scheduler2):
+    out = tmp_path / "proofs"
+    out.mkdir()
+    (out / "keep").write_text("x")
+    result = CliRunner().invoke(app, ["export-proofs", str(bundle_dir), "--out", str(out), "--scheduler", scheduler2])
+    assert result.exit_code == 1 and "not empty" in result.stderr
+    assert (out / "keep").read_text() == "x"
+    result = CliRunner().invoke(app, ["export-proofs", str(bundle_dir), "--out", str(tmp_path / "p2"),
+                                      "--format", "xml"])
+    assert result.exit_code == 2
