@@ -44,7 +44,7 @@ def retrying(fn: Callable[[], T]) -> T:
     attempts = int(config.get("storage.attempts"))
     retryer = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, attempts - 1)),
-        wait=tenacity.wait_exponential(multiplier=0.2, max=float(config.get("storage.backoff-max"))),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=config.get("storage.backoff-max")),
         retry=tenacity.retry_if_exception(is_transient),
         reraise=True,
     )
