@@ -140,7 +140,7 @@ def audit_bundle(b: bundle.Bundle, mapper: Mapper = _local_map) -> AuditReport:
             continue
         if got != want:
             problems.append(f"{b.shown}/{name}: blake3 {got} differs from the manifest's {want}")
-    public = {p.rsplit("/", 1)[-1] for p in b.fs.ls(b.path, detail=False)} - {bundle.MANIFEST, "private"}
+    public = b.public_names() - {bundle.MANIFEST, bundle.SIGNATURE}
     unlisted = sorted(public - set(files))
     if unlisted:
         problems.append(f"{b.shown}: public files not covered by the manifest: {unlisted}")

@@ -109,6 +109,7 @@ def build_bundle(
     storage_options: Mapping[str, Any] | None = None,
     resume: bool = False,
     watch: Watch | None = None,
+    public_dir: str = "",
 ) -> BuildResult:
     """Build the bundle for ``plan`` and publish it atomically at ``out``.
 
@@ -116,7 +117,8 @@ def build_bundle(
     ``distributed.Client``. Bad input (``InputError``) removes everything the
     build wrote. Any other failure keeps the finished buckets (with their MACs)
     where a ``resume`` build of the same snapshot and parameters reuses them;
-    nothing appears at ``out`` either way.
+    nothing appears at ``out`` either way. ``public_dir="public"`` writes the
+    archived-period arrangement (``pipeline.archive``).
     """
     if not protocol.is_valid_period(period):
         raise InputError(f"period {period!r} is not YYYY-MM")
@@ -125,7 +127,7 @@ def build_bundle(
     bundle.check_output(out, force, resume, storage_options)
     keys = _Keys(*protocol.period_keys(secret, period), protocol.resume_key(secret, period))
     return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
-                watch or (lambda stage, futures: None)).run()
+                watch or (lambda stage, futures: None), public_dir).run()
 
 
 def _first_error(errors: list[str | None]) -> None:
@@ -155,6 +157,7 @@ class _Run:
     resume: bool
     storage_options: Mapping[str, Any] | None
     watch: Watch
+    public_dir: str = ""
 
     def __post_init__(self) -> None:
         self.tag = uuid.uuid4().hex[:8]
@@ -226,7 +229,8 @@ class _Run:
         self.lap("count")
 
         # 4. buckets, into the staging area (all input is valid from here on, but for overflow)
-        staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options)
+        staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options,
+                                       self.public_dir)
         try:
             build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
                                    staging.bundle, scratch, self.keys.resume, run_key, self.resume)

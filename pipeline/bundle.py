@@ -7,6 +7,9 @@ Layout of a bundle directory::
     private/index.json       private, every non-empty bucket: file, users, root, digest
     private/buckets/NNNNNNNN.parquet
                              private, one per non-empty bucket: uk, position, balances
+
+An archived period (``pipeline.archive``) holds the same files with the public
+ones under ``public/``; ``open_bundle`` accepts either arrangement.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from .errors import BundleError, InputError
 from .tree import ints_from_sums, sums_from_ints
 
 MANIFEST = "manifest.json"
+SIGNATURE = "signature.json"
+PUBLIC_DIR = "public"
 TOP_TREE = "top-tree.json"
 PRIVATE_INDEX = "private/index.json"
 BUCKET_DIR = "private/buckets"
@@ -136,9 +141,19 @@ class Bundle:
     fs: AbstractFileSystem
     path: str
     shown: str
+    public_dir: str = ""
+    """``"public"`` for an archived period: files outside ``private/`` live in that folder."""
 
     def file(self, name: str) -> str:
+        if self.public_dir and not name.startswith("private/"):
+            name = f"{self.public_dir}/{name}"
         return storage.join(self.path, name)
+
+    def public_names(self) -> set[str]:
+        """Names of the public files, the manifest and its signature included."""
+        if self.public_dir:
+            return {p.rsplit("/", 1)[-1] for p in _listing(self.fs, storage.join(self.path, self.public_dir))}
+        return {p.rsplit("/", 1)[-1] for p in _listing(self.fs, self.path)} - {"private"}
 
     def read(self, name: str) -> bytes:
         try:
@@ -177,11 +192,14 @@ class Bundle:
 
 
 def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
-    """An existing, complete bundle: refuses a directory without ``manifest.json``."""
+    """An existing, complete bundle (flat, or an archived period with ``public/``):
+    refuses a directory without ``manifest.json``."""
     fs, path = storage.open_fs(url, storage_options)
-    if not fs.exists(storage.join(path, MANIFEST)):
-        raise BundleError(f"{url}: not a bundle (no {MANIFEST}; an unfinished build is never a bundle)")
-    return Bundle(fs, path, url)
+    if storage.retrying(lambda: fs.exists(storage.join(path, MANIFEST))):
+        return Bundle(fs, path, url)
+    if storage.retrying(lambda: fs.exists(storage.join(path, PUBLIC_DIR, MANIFEST))):
+        return Bundle(fs, path, url, PUBLIC_DIR)
+    raise BundleError(f"{url}: not a bundle (no {MANIFEST}; an unfinished build is never a bundle)")
 
 
 @dataclass(frozen=True)
@@ -225,9 +243,9 @@ def check_output(url: str, force: bool, resume: bool = False,
 
 
 def start_staging(url: str, run_key: str, resume: bool, force: bool,
-                  storage_options: Mapping[str, Any] | None = None) -> Staging:
+                  storage_options: Mapping[str, Any] | None = None, public_dir: str = "") -> Staging:
     """The place to assemble the bundle of run ``run_key`` (hex), keeping earlier partial
-    results of the same run only when ``resume``."""
+    results of the same run only when ``resume``. ``public_dir``: see ``Bundle``."""
     fs, path = storage.open_fs(url, storage_options)
     if storage.is_local(fs):
         parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
@@ -235,13 +253,13 @@ def start_staging(url: str, run_key: str, resume: bool, force: bool,
         if fs.exists(tmp) and not resume:
             fs.rm(tmp, recursive=True)
         fs.makedirs(tmp, exist_ok=True)
-        return Staging(Bundle(fs, tmp, f"{url} (staging)"), path, in_place=False)
+        return Staging(Bundle(fs, tmp, f"{url} (staging)", public_dir), path, in_place=False)
     manifest = storage.join(path, MANIFEST)
     if force and storage.retrying(lambda: fs.exists(manifest)):
         storage.retrying(lambda: fs.rm_file(manifest))  # the old bundle is absent from here on
     if _listing(fs, path) and not resume:
         storage.retrying(lambda: fs.rm(path, recursive=True))
-    return Staging(Bundle(fs, path, url), path, in_place=True)
+    return Staging(Bundle(fs, path, url, public_dir), path, in_place=True)
 
 
 def start_scratch(url: str, tag: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:

@@ -135,10 +135,24 @@ def terminal_watch(stage: str, futures: list[Any]) -> None:
 
 @app.command()
 @handle_errors
-def keygen(file: Annotated[str, typer.Argument(help="Where to write the new secret (must not exist).")]) -> None:
-    """Write a new random 32-byte master secret as 64 hex characters, mode 0600."""
+def keygen(
+    file: Annotated[Optional[str], typer.Argument(help="Where to write a new master secret (must not exist).")] = None,
+    signing: Annotated[Optional[str], typer.Option(
+        "--signing", help="Instead: write a new Ed25519 signing key here and its public key to FILE.pub.")] = None,
+) -> None:
+    """Write a new master secret (64 hex characters, mode 0600), or with --signing an Ed25519 signing key."""
+    if (file is None) == (signing is None):
+        raise typer.BadParameter("give either FILE (a master secret) or --signing FILE (a signing key)")
+    if signing is not None:
+        from .signing import public_key_file, write_signing_key
+
+        kid = write_signing_key(signing)
+        typer.echo(f"wrote an Ed25519 signing key to {signing} (mode 0600; keep it offline) and its public key "
+                   f"to {public_key_file(signing)} (publish it); key id {kid}")
+        return
     from .secret import write_new_secret
 
+    assert file is not None
     write_new_secret(file)
     typer.echo(f"wrote a new master secret to {file} (mode 0600); keep it offline and backed up")
 
@@ -253,12 +267,30 @@ def _read_document(path: str, what: str, options: list[str] | None) -> Any:
     return parse_json(read_bytes(fs, inner, f"{what} {path}"), f"{what} {path}")
 
 
+def check_signature(manifest_path: str, manifest_doc: Any, public_key: str, signature: str | None,
+                    options: list[str] | None) -> str:
+    """Verify the manifest's Ed25519 signature (``signature.json`` beside it by default); returns the key id."""
+    from .bundle import SIGNATURE
+    from .signing import key_id, load_public_key, verify_manifest_signature
+
+    public = load_public_key(public_key)
+    if signature is None:
+        base = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
+        signature = f"{base}/{SIGNATURE}"
+    verify_manifest_signature(public, manifest_doc, _read_document(signature, "signature", options), signature)
+    return key_id(public)
+
+
 @app.command()
 @handle_errors
 def verify(
     proof: Annotated[str, typer.Argument(help="Proof JSON file (path or fsspec URL).")],
     manifest: Annotated[Optional[str], typer.Option("--manifest", help="The published manifest.json.")] = None,
     root: Annotated[Optional[str], typer.Option("--root", help="The published root hash (hex).")] = None,
+    public_key: Annotated[Optional[str], typer.Option(
+        "--public-key", help="Also check the manifest's Ed25519 signature with this public key (PEM).")] = None,
+    signature: Annotated[Optional[str], typer.Option(
+        "--signature", help="The signature file (default: signature.json beside the manifest).")] = None,
     storage_option: StorageOpt = None,
 ) -> None:
     """Verify an inclusion proof against the published manifest (or root hash). Offline."""
@@ -267,13 +299,21 @@ def verify(
 
     if (manifest is None) == (root is None):
         raise typer.BadParameter("give exactly one of --manifest and --root")
+    if public_key is not None and manifest is None:
+        raise typer.BadParameter("--public-key checks the signature of a manifest: give --manifest")
     try:
         proof_doc = _read_document(proof, "proof", storage_option)
         manifest_doc = _read_document(manifest, "manifest", storage_option) if manifest else None
+        signer = None
+        if public_key is not None:
+            assert manifest is not None
+            signer = check_signature(manifest, manifest_doc, public_key, signature, storage_option)
         result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root)
     except VerificationError as exc:
         raise fail(f"INVALID proof: {exc}") from None
     typer.echo(result.summary())
+    if signer is not None:
+        typer.echo(f"manifest signature: valid (Ed25519, key id {signer})")
 
 
 @app.command("export-proofs")
@@ -386,6 +426,115 @@ def bench(
     except ValueError:
         raise typer.BadParameter("--users and --workers take comma-separated integers") from None
     run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
+
+
+PeriodOpt = Annotated[str, typer.Option("--period", help="YYYY-MM, or 'previous' for the month before today.")]
+
+
+@app.command()
+@handle_errors
+def publish(
+    period: PeriodOpt,
+    snapshot: Annotated[str, typer.Option("--snapshot", help="The liabilities snapshot (Parquet file or directory).")],
+    reserves: Annotated[str, typer.Option("--reserves", help="The reserves (Parquet: chain, address, asset, balance).")],
+    archive: Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")],
+    secret_file: SecretOpt,
+    signing_key: Annotated[str, typer.Option("--signing-key", help="Ed25519 signing key (from keygen --signing).")],
+    assets: Annotated[Optional[str], typer.Option("--assets", help="Asset file (default: assets.json beside the snapshot).")] = None,
+    republish: Annotated[bool, typer.Option("--republish", help="Publish a new revision of a published period, keeping the old one.")] = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    cluster_option: ClusterOptionOpt = None,
+    storage_option: StorageOpt = None,
+    performance_report: ReportOpt = None,
+) -> None:
+    """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
+    from jobs.publish import PublishRequest, previous_period, publish_period
+
+    if period == "previous":
+        period = previous_period()
+        typer.echo(f"period: {period} (the month before today)")
+    req = PublishRequest(period, snapshot, reserves, archive, secret_file, signing_key, assets, republish,
+                         storage_options(storage_option))
+    with cluster_client(workers, scheduler, cluster, cluster_option, performance_report) as client:
+        result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
+    typer.echo(f"{'asset':<10} {'liabilities':>28} {'reserves':>28} {'ratio':>9}  status")
+    for p in result.positions:
+        ratio = f"{p.ratio}%" if p.ratio is not None else "n/a"
+        from .numbers import to_units
+
+        typer.echo(f"{p.symbol:<10} {to_units(p.liabilities, p.decimals):>28} {to_units(p.reserves, p.decimals):>28} "
+                   f"{ratio:>9}  {p.status.upper() if p.flagged else p.status}")
+    flagged = [p.symbol for p in result.positions if p.flagged]
+    if flagged:
+        typer.echo(f"WARNING: reserves below 100% for {', '.join(flagged)}", err=True)
+    typer.echo(f"published {result.period} revision {result.revision} at {archive}/{result.directory} "
+               f"(manifest blake3 {result.manifest_digest}, root {result.manifest['root']['hash']})")
+
+
+@app.command()
+@handle_errors
+def regenerate(
+    archive: Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")],
+    secret_file: SecretOpt,
+    period: Annotated[Optional[str], typer.Option("--period", help="The period to regenerate, YYYY-MM.")] = None,
+    all_periods: Annotated[bool, typer.Option("--all", help="Regenerate every publication in the archive.")] = False,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    cluster: ClusterOpt = None,
+    cluster_option: ClusterOptionOpt = None,
+    storage_option: StorageOpt = None,
+) -> None:
+    """Rebuild archived periods from their archived inputs; print MATCH, or MISMATCH and what differs."""
+    check_cluster_choice(workers, scheduler, cluster, cluster_option)
+    if (period is None) == (not all_periods):
+        raise typer.BadParameter("give exactly one of --period and --all")
+    from jobs.regenerate import regenerate_one, select
+
+    from .archive import open_archive
+    from .secret import read_secret
+
+    options = storage_options(storage_option)
+    a = open_archive(archive, options)
+    index, raw = a.read_index()
+    if raw is None:
+        raise fail(f"{archive}: no index.json; nothing was ever published there")
+    entries = select(index, period, all_periods)
+    secret = read_secret(secret_file)
+    mismatches = 0
+    with cluster_client(workers, scheduler, cluster, cluster_option, None) as client:
+        for entry in entries:
+            result = regenerate_one(client, a, entry, secret, options)
+            typer.echo(result.render())
+            mismatches += not result.match
+    if mismatches:
+        raise fail(f"{mismatches} of {len(entries)} publication(s) did not regenerate identically")
+
+
+history_app = typer.Typer(help="The archive's month-to-month hash chain.", no_args_is_help=True)
+app.add_typer(history_app, name="history")
+
+
+@history_app.command("verify")
+@handle_errors
+def history_verify(
+    archive: Annotated[str, typer.Argument(help="The archive (path or fsspec URL).")],
+    public_key: Annotated[str, typer.Option("--public-key", help="The exchange's Ed25519 public key (PEM).")],
+    storage_option: StorageOpt = None,
+) -> None:
+    """Check every month's signature and every link of the chain; exit 1 on a gap, reordering or altered month."""
+    from .archive import open_archive
+    from .history import verify_history
+    from .signing import load_public_key
+
+    public = load_public_key(public_key)
+    report = verify_history(open_archive(archive, storage_options(storage_option)), public)
+    for line in report.lines:
+        typer.echo(line)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def main() -> None:

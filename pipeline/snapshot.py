@@ -66,6 +66,24 @@ def _check_amount_type(t: pa.DataType, column: str, where: str) -> None:
         raise InputError(f"{where}: column {column!r} has type {t}; amounts must be integer or decimal")
 
 
+def assets_location(url: str, assets_url: str | None = None, storage_options: Mapping[str, Any] | None = None
+                    ) -> tuple[AbstractFileSystem, str, str]:
+    """Where the asset file of snapshot ``url`` is: ``assets_url``, or ``assets.json`` in the
+    snapshot's directory (beside it, for a single file). Raises ``InputError`` if absent."""
+    if assets_url is None:
+        fs, root = storage.open_fs(url, storage_options)
+        is_dir = fs.isdir(root)
+        base = root if is_dir else posixpath.dirname(root)
+        assets_fs, assets_path = fs, storage.join(base, "assets.json")
+        assets_shown = _describe(assets_path, root, url) if is_dir else assets_path
+    else:
+        assets_fs, assets_path = storage.open_fs(assets_url, storage_options)
+        assets_shown = assets_url
+    if not assets_fs.exists(assets_path):
+        raise InputError(f"asset file {assets_shown}: not found (give --assets FILE)")
+    return assets_fs, assets_path, assets_shown
+
+
 def plan_snapshot(
     url: str,
     assets_url: str | None = None,
@@ -83,17 +101,7 @@ def plan_snapshot(
     fs, root = storage.open_fs(url, storage_options)
     files = storage.list_parquet(fs, root, url)
     shown = [_describe(p, root, url) for p in files]
-
-    if assets_url is None:
-        is_dir = fs.isdir(root)
-        base = root if is_dir else posixpath.dirname(root)
-        assets_fs, assets_path = fs, storage.join(base, "assets.json")
-        assets_shown = _describe(assets_path, root, url) if is_dir else assets_path
-    else:
-        assets_fs, assets_path = storage.open_fs(assets_url, storage_options)
-        assets_shown = assets_url
-    if not assets_fs.exists(assets_path):
-        raise InputError(f"asset file {assets_shown}: not found (give --assets FILE)")
+    assets_fs, assets_path, assets_shown = assets_location(url, assets_url, storage_options)
     assets = parse_assets(storage.read_bytes(assets_fs, assets_path, assets_shown), assets_shown)
 
     first_schema: pa.Schema | None = None
@@ -227,7 +235,7 @@ class FragmentResult:
     """blake3 of the fragment's converted content (user keys, amounts, assets): keys resumable runs."""
 
 
-class _RowError(Exception):
+class RowError(Exception):
     def __init__(self, index: int, message: str) -> None:
         self.index = index
         self.message = message
@@ -241,13 +249,13 @@ def _first(mask: pa.Array | np.ndarray) -> int:
 def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
     """Exact conversion of an integer (smallest units) or decimal (whole units) array.
 
-    Returns ``(n, 2)`` uint64 ``[hi, lo]``. Raises ``_RowError`` at the first
+    Returns ``(n, 2)`` uint64 ``[hi, lo]``. Raises ``RowError`` at the first
     null, negative, over-precise or ``>= 2**128`` value.
     """
     n = len(arr)
     out = np.zeros((n, 2), dtype=np.uint64)
     if arr.null_count:
-        raise _RowError(_first(arr.is_null()), "null amount")
+        raise RowError(_first(arr.is_null()), "null amount")
     t = arr.type
     if pa.types.is_integer(t):
         values = arr.to_numpy(zero_copy_only=False)
@@ -255,7 +263,7 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
             negative = values < 0
             if negative.any():
                 i = int(np.flatnonzero(negative)[0])
-                raise _RowError(i, f"negative amount {values[i]}")
+                raise RowError(i, f"negative amount {values[i]}")
         out[:, 1] = values.astype(np.uint64)
         return out
     # decimal: whole units -> smallest units, exactly. Unscaled values are
@@ -266,12 +274,12 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
     negative = (words[:, -1] >> np.uint64(63)) == 1
     if negative.any():
         i = int(np.flatnonzero(negative)[0])
-        raise _RowError(i, f"negative amount {arr[i].as_py()}")
+        raise RowError(i, f"negative amount {arr[i].as_py()}")
     if t.scale == decimals:
         too_big = words[:, 2:].any(axis=1) if width > 2 else np.zeros(n, dtype=bool)
         if too_big.any():
             i = int(np.flatnonzero(too_big)[0])
-            raise _RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+            raise RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
         out[:, 0] = words[:, 1]
         out[:, 1] = words[:, 0]
         return out
@@ -285,11 +293,11 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
         else:
             value, rest = divmod(value, 10 ** (t.scale - decimals))
             if rest:
-                raise _RowError(
+                raise RowError(
                     i, f"amount {arr[i].as_py()} has more fractional digits than the asset's {decimals}"
                 )
         if value >= protocol.U128_LIMIT:
-            raise _RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+            raise RowError(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
         out[i, 0] = value >> 64
         out[i, 1] = value & 0xFFFF_FFFF_FFFF_FFFF
     return out
@@ -298,18 +306,18 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
 def _user_ids(column: pa.Array) -> pa.Array:
     if pa.types.is_integer(column.type):
         if column.null_count:
-            raise _RowError(_first(column.is_null()), "null user_id")
+            raise RowError(_first(column.is_null()), "null user_id")
         return pc.cast(column, pa.string())
     column = column.cast(pa.string())
     column.validate(full=True)
     if column.null_count:
-        raise _RowError(_first(column.is_null()), "null user_id")
+        raise RowError(_first(column.is_null()), "null user_id")
     empty = pc.equal(pc.binary_length(column), 0)
     if pc.any(empty).as_py():
-        raise _RowError(_first(empty), "empty user_id")
+        raise RowError(_first(empty), "empty user_id")
     nul = pc.match_substring(column, "\x00")
     if pc.any(nul).as_py():
-        raise _RowError(_first(nul), "user_id contains a NUL character")
+        raise RowError(_first(nul), "user_id contains a NUL character")
     return column
 
 
@@ -375,11 +383,11 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
             column = "asset"
             asset_col = table.column("asset").chunk(0).cast(pa.string())
             if asset_col.null_count:
-                raise _RowError(_first(asset_col.is_null()), "null asset")
+                raise RowError(_first(asset_col.is_null()), "null asset")
             found = pc.index_in(asset_col, value_set=pa.array(symbols, pa.string()))
             if found.null_count:
                 i = _first(found.is_null())
-                raise _RowError(i, f"asset {asset_col[i].as_py()!r} is not declared in the asset file")
+                raise RowError(i, f"asset {asset_col[i].as_py()!r} is not declared in the asset file")
             asset_index = found.to_numpy(zero_copy_only=False).astype(np.int32)
             assets_seen = frozenset(symbols[j] for j in np.unique(asset_index).tolist())
             column = "amount"
@@ -390,9 +398,9 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
                 if len(idx):
                     try:
                         values[idx] = amounts_to_u128(amounts.take(pa.array(idx)), asset.decimals)
-                    except _RowError as exc:
-                        raise _RowError(int(idx[exc.index]), exc.message) from None
-    except _RowError as exc:
+                    except RowError as exc:
+                        raise RowError(int(idx[exc.index]), exc.message) from None
+    except RowError as exc:
         row = fragment.first_row + exc.index
         return FragmentResult(error=f"{where}: column {column!r}, row {row}: {exc.message}")
 

@@ -79,14 +79,14 @@ def is_hidden(relative: str) -> bool:
     return any(part.startswith((".", "_")) for part in relative.split("/") if part)
 
 
-def list_parquet(fs: AbstractFileSystem, root: str, shown: str) -> list[str]:
+def list_parquet(fs: AbstractFileSystem, root: str, shown: str, what: str = "snapshot") -> list[str]:
     """The snapshot's data files: ``root`` itself, or every ``*.parquet`` below it.
 
     Hidden files and directories (names starting with ``.`` or ``_``) are
     ignored. The result is sorted so that planning is deterministic.
     """
     if not fs.exists(root):
-        raise InputError(f"snapshot {shown}: no such file or directory")
+        raise InputError(f"{what} {shown}: no such file or directory")
     if fs.isfile(root):
         return [root]
     files = []
@@ -95,7 +95,7 @@ def list_parquet(fs: AbstractFileSystem, root: str, shown: str) -> list[str]:
         if path.endswith(".parquet") and not is_hidden(relative):
             files.append(path)
     if not files:
-        raise InputError(f"snapshot {shown}: no *.parquet files in the directory (empty snapshot)")
+        raise InputError(f"{what} {shown}: no *.parquet files in the directory (empty {what})")
     return sorted(files)
 
 

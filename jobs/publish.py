@@ -1,0 +1,234 @@
+"""``por publish``: the monthly publication job.
+
+Steps, in order: validate → build → audit → reserves → ratios → report → sign → publish.
+Everything is assembled in a hidden staging directory of the archive
+(``.publish-<period>-<id>``); the publish step moves it to ``ARCHIVE/<dir>`` and
+then, last, rewrites ``index.json``. A failure at any step removes what the run
+wrote, so the archive is exactly as it was.
+
+The inputs are copied into the staging directory first (with the blake3 of every
+file) and the build reads the copies: what is archived is what was built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from pipeline import __version__, archive, bundle, protocol, ratios, storage
+from pipeline.audit import audit_bundle
+from pipeline.build import BuildInterrupted, Watch, build_bundle
+from pipeline.cluster import client_mapper
+from pipeline.errors import InputError, PorError
+from pipeline.report import render_reports, report_doc
+from pipeline.reserves import check_reserves, load_reserves
+from pipeline.secret import read_secret
+from pipeline.signing import load_signing_key, sign_manifest, verify_manifest_signature
+from pipeline.snapshot import assets_location, plan_snapshot
+
+STEPS = ("validate", "build", "audit", "reserves", "ratios", "report", "sign", "publish")
+TOOL = f"por-pipeline {__version__}"
+
+
+class PublishError(PorError):
+    """A publication failed; the archive was left as it was."""
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    period: str
+    snapshot: str
+    reserves: str
+    archive: str
+    secret_file: str
+    signing_key: str
+    assets: str | None = None
+    republish: bool = False
+    storage_options: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    period: str
+    revision: int
+    directory: str
+    manifest: dict[str, Any]
+    manifest_digest: str
+    positions: list[ratios.AssetPosition]
+
+
+def previous_period(today: dt.date | None = None) -> str:
+    """The month before ``today`` (local date): what the monthly trigger publishes."""
+    today = today or dt.date.today()
+    return (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+def publish_period(client: Any, req: PublishRequest, echo: Callable[[str], None] = print,
+                   watch: Watch | None = None, before_step: Callable[[str], None] | None = None) -> PublishResult:
+    """Run every step for ``req.period``. ``before_step(name)`` is called as each step
+    (and the final index write, ``"index"``) begins: a fault-injection point for tests.
+
+    Raises ``PublishError`` (the archive unchanged) on any failure.
+    """
+    run = _Publication(client, req, echo, watch, before_step or (lambda name: None))
+    return run.execute()
+
+
+class _Publication:
+    def __init__(self, client: Any, req: PublishRequest, echo: Callable[[str], None], watch: Watch | None,
+                 before_step: Callable[[str], None]) -> None:
+        self.client, self.req, self.echo, self.watch, self.before_step = client, req, echo, watch, before_step
+        self.opts = dict(req.storage_options or {})
+        self.step_name = "start"
+
+    def step(self, name: str) -> None:
+        self.step_name = name
+        if name in STEPS:
+            self.echo(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {name}")
+        self.before_step(name)
+
+    def execute(self) -> PublishResult:
+        req = self.req
+        if not protocol.is_valid_period(req.period):
+            raise PublishError(f"--period {req.period!r} is not YYYY-MM; nothing was written")
+        a = archive.open_archive(req.archive, self.opts)
+        existed = storage.retrying(lambda: a.fs.exists(a.path))
+        self.archive = a
+        self.stage_name = f"{archive.STAGING_PREFIX}{req.period}-{uuid.uuid4().hex[:12]}"
+        self.moved_to: str | None = None
+        try:
+            return self._steps()
+        except BaseException as exc:
+            self._clean_up(existed)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            if isinstance(exc, BuildInterrupted) and exc.__cause__ is not None:
+                exc = exc.__cause__  # its advice to --resume does not apply: the staging is gone
+            detail = exc.diagnostics() if isinstance(exc, PorError) else f"{type(exc).__name__}: {exc}"
+            raise PublishError(f"publication of {req.period} failed at step '{self.step_name}': {detail}; "
+                               f"the archive {req.archive} is unchanged") from None
+
+    def _clean_up(self, existed: bool) -> None:
+        a = self.archive
+        try:
+            if self.moved_to is not None:
+                a.remove(self.moved_to)
+            a.remove(self.stage_name)
+            if not existed and storage.is_local(a.fs) and a.fs.exists(a.path) and not a.entries():
+                a.fs.rmdir(a.path)
+        except Exception as exc:  # noqa: BLE001 - report, then let the original error surface
+            self.echo(f"warning: could not remove {self.stage_name} ({type(exc).__name__}: {exc})")
+
+    def _steps(self) -> PublishResult:
+        req, a, opts = self.req, self.archive, self.opts
+        stage = a.file(self.stage_name)
+
+        # 1. validate: everything cheap, before any copy or build
+        self.step("validate")
+        index, index_raw = a.read_index()
+        slot = archive.plan_slot(index, req.period, req.republish)
+        if a.exists(slot.directory):
+            raise InputError(f"{req.archive}/{slot.directory} exists but is not in {archive.INDEX} "
+                             "(left by an interrupted publication?); inspect it and remove it")
+        secret = read_secret(req.secret_file)
+        signing_key = load_signing_key(req.signing_key)
+        source_plan = plan_snapshot(req.snapshot, req.assets, opts)
+        reserve_files = check_reserves(req.reserves, opts)
+        assets_fs, assets_path, _ = assets_location(req.snapshot, req.assets, opts)
+        inputs = {
+            "format": archive.INPUTS_FORMAT,
+            "snapshot": {"source": req.snapshot, "files": archive.copy_tree(
+                req.snapshot, list(source_plan.files), a.fs, stage, "inputs/snapshot", opts)},
+            "assets": {"source": req.assets or "assets.json beside the snapshot", "files": {
+                "inputs/assets.json": archive.copy_file(assets_fs, assets_path, a.fs, storage.join(stage, "inputs/assets.json"))}},
+            "reserves": {"source": req.reserves, "files": archive.copy_tree(
+                req.reserves, reserve_files, a.fs, stage, "inputs/reserves", opts)},
+        }
+        inputs_bytes = bundle.canonical_json(inputs)
+        a.fs.pipe_file(storage.join(stage, archive.INPUTS_DOC), inputs_bytes)
+        plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
+                             a.url(self.stage_name, "inputs/assets.json"), opts)
+
+        # 2. build, from the archived copy, into the staging directory
+        self.step("build")
+        out = storage.join(stage, slot.directory)
+        out_url = a.url(self.stage_name, slot.directory)
+        result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts,
+                              watch=self.watch, public_dir=bundle.PUBLIC_DIR)
+        storage.retrying(lambda: a.fs.mv(storage.join(stage, archive.INPUTS_DIR),
+                                         storage.join(out, archive.INPUTS_DIR), recursive=True))
+        self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
+
+        # 3. audit the fresh bundle: every bucket re-folded from private/
+        self.step("audit")
+        fresh = bundle.open_bundle(out_url, opts)
+        audit = audit_bundle(fresh, client_mapper(self.client))
+        self.echo(f"      audit OK: {audit.buckets} buckets, {audit.users} users")
+
+        # 4. reserves, from the archived copy
+        self.step("reserves")
+        reserves = load_reserves(a.url(self.stage_name, slot.directory, "inputs/reserves"), plan.assets, opts)
+
+        # 5. ratios
+        self.step("ratios")
+        manifest = {k: v for k, v in result.manifest.items() if k != "files"}
+        positions = ratios.positions(manifest["assets"], manifest["root"]["sums"], reserves.totals)
+
+        # 6. report
+        self.step("report")
+        manifest["previous"] = slot.previous
+        manifest["publication"] = {"revision": slot.revision, "supersedes": slot.supersedes,
+                                   "inputs": bundle.digest(inputs_bytes), "tool": TOOL}
+        history = [
+            {"period": e["period"], "root": e["root"], "liabilities": e["liabilities"]}
+            for p, e in sorted(archive.current(index).items()) if p != req.period
+        ] + [{"period": req.period, "root": manifest["root"]["hash"],
+              "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
+        history.sort(key=lambda h: h["period"])
+        doc = report_doc(manifest, positions, reserves, history)
+        reports = render_reports(doc, positions)
+        for name, data in reports.items():
+            fresh.write(name, data)
+
+        # 7. sign the publication manifest (RFC 8785 bytes)
+        self.step("sign")
+        manifest["files"] = {**result.manifest["files"], **{n: bundle.digest(d) for n, d in reports.items()}}
+        manifest_bytes = bundle.canonical_json(manifest)
+        signature = sign_manifest(signing_key, manifest)
+        verify_manifest_signature(signing_key.public_key(), manifest, signature, "fresh signature")
+        fresh.write(bundle.MANIFEST, manifest_bytes)
+        fresh.write(bundle.SIGNATURE, bundle.canonical_json(signature))
+        digest = bundle.digest(manifest_bytes)
+
+        # 8. publish: move into place, then (last) the index
+        self.step("publish")
+        now_raw = a.read(archive.INDEX) if a.exists(archive.INDEX) else None
+        if now_raw != index_raw:
+            raise PublishError(f"{req.archive}/{archive.INDEX} changed while this publication ran "
+                               "(another publication?); nothing was published")
+        if a.exists(slot.directory):
+            raise InputError(f"{req.archive}/{slot.directory} appeared while this publication ran")
+        self.moved_to = slot.directory
+        storage.retrying(lambda: a.fs.mv(out, a.file(slot.directory), recursive=True))
+        self.step("index")
+        entry = {
+            "period": req.period,
+            "revision": slot.revision,
+            "directory": slot.directory,
+            "manifest": digest,
+            "root": manifest["root"]["hash"],
+            "protocol": manifest["version"],
+            "tool": TOOL,
+            "liabilities": {p.symbol: str(p.liabilities) for p in positions},
+            "reserves": {p.symbol: str(p.reserves) for p in positions},
+            "ratios": {p.symbol: p.ratio for p in positions},
+            "under_100_percent": [p.symbol for p in positions if p.flagged],
+            "published_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        }
+        a.write_index({"format": archive.INDEX_FORMAT, "publications": [*index["publications"], entry]})
+        self.moved_to = None
+        a.remove(self.stage_name)
+        return PublishResult(req.period, slot.revision, slot.directory, manifest, digest, positions)
+

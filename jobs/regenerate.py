@@ -1,0 +1,157 @@
+"""``por regenerate``: rebuild archived periods from their archived inputs and compare.
+
+For each selected publication: check the archived inputs against their recorded
+digests (before any build), dispatch on the manifest's protocol ``version``,
+rebuild the tree into a temporary directory with the recorded shape, and compare
+the manifest's fields, the root and its sums, every top-tree node, every bucket
+root and the report's figures. Rendered files (``verifier.html``, the report
+pages) depend on the tool version and are not compared; the tool version that
+published the period is printed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from pipeline import archive, bundle, ratios, storage
+from pipeline.build import build_bundle
+from pipeline.errors import BundleError, InputError
+from pipeline.proofs import load_top_tree
+from pipeline.protocol import SecretKey
+from pipeline.report import REPORT_JSON
+from pipeline.reserves import load_reserves
+from pipeline.snapshot import plan_snapshot
+
+COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree")
+
+
+@dataclass
+class Comparison:
+    period: str
+    revision: int
+    differences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def match(self) -> bool:
+        return not self.differences
+
+    def render(self) -> str:
+        head = f"{'MATCH' if self.match else 'MISMATCH'} {self.period} (revision {self.revision})"
+        return "\n".join([head, *(f"  {d}" for d in self.differences), *(f"  note: {n}" for n in self.notes)])
+
+
+def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], symbols: list[str]) -> list[str]:
+    """Which buckets (level-0 nodes) differ, by hash and by asset sums; then any higher level."""
+    out: list[str] = []
+    a_levels, f_levels = archived.get("levels", []), fresh.get("levels", [])
+    if len(a_levels) != len(f_levels) or (a_levels and len(a_levels[0]) != len(f_levels[0])):
+        return [f"top tree shape: archived {[len(lv) for lv in a_levels]}, regenerated {[len(lv) for lv in f_levels]}"]
+    if not a_levels:
+        return out
+    hashes, sums = [], []
+    for b, (x, y) in enumerate(zip(a_levels[0], f_levels[0], strict=True)):
+        if x["hash"] != y["hash"]:
+            hashes.append(str(b))
+        assets = [s for s, u, v in zip(symbols, x["sums"], y["sums"], strict=True) if u != v]
+        if assets:
+            sums.append(f"{b} ({', '.join(assets)})")
+    if hashes:
+        out.append(f"bucket hashes differ: buckets {', '.join(hashes[:20])}" + (" …" if len(hashes) > 20 else ""))
+    if sums:
+        out.append(f"bucket sums differ: buckets {'; '.join(sums[:20])}" + (" …" if len(sums) > 20 else ""))
+    if not out:
+        higher = [j for j in range(1, len(a_levels)) if a_levels[j] != f_levels[j]]
+        if higher:
+            out.append(f"top tree levels {higher} differ although the buckets match")
+    return out
+
+
+def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+    out = [f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}"
+           for key in COMPARED_FIELDS if archived.get(key) != fresh.get(key)]
+    a_root, f_root = archived.get("root", {}), fresh.get("root", {})
+    if a_root.get("hash") != f_root.get("hash"):
+        out.append(f"root hash: archived {a_root.get('hash')}, regenerated {f_root.get('hash')}")
+    symbols = [a["symbol"] for a in fresh.get("assets", [])]
+    if len(a_root.get("sums", [])) == len(symbols):
+        for s, x, y in zip(symbols, a_root["sums"], f_root["sums"], strict=True):
+            if x != y:
+                out.append(f"root sum of {s}: archived {x}, regenerated {y}")
+    elif a_root.get("sums") != f_root.get("sums"):
+        out.append("root sums: the asset lists differ")
+    return out
+
+
+def _rebuild_v1(client: Any, period_url: str, manifest: Mapping[str, Any], secret: SecretKey, out: str,
+                opts: Mapping[str, Any]) -> tuple[bundle.Bundle, Any]:
+    plan = plan_snapshot(storage.join(period_url, "inputs/snapshot"), storage.join(period_url, "inputs/assets.json"),
+                         opts)
+    result = build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"])
+    return bundle.open_bundle(out), plan
+
+
+BUILDERS: dict[str, Callable[..., tuple[bundle.Bundle, Any]]] = {"por-v1": _rebuild_v1}
+"""Protocol version -> how to rebuild a period published with it. A new protocol adds an
+entry; old ones stay, so archived periods keep regenerating after the code moves on."""
+
+
+def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], secret: SecretKey,
+                   opts: Mapping[str, Any], workdir: str | None = None) -> Comparison:
+    period_url = a.url(entry["directory"])
+    old = bundle.open_bundle(period_url, opts)
+    manifest = old.read_json(bundle.MANIFEST)
+    cmp = Comparison(entry["period"], entry["revision"])
+    version = manifest.get("version")
+    builder = BUILDERS.get(version)  # type: ignore[arg-type]
+    if builder is None:
+        raise InputError(f"{entry['directory']}: protocol version {version!r} is not supported by this tool "
+                         f"(supported: {sorted(BUILDERS)})")
+    publication = manifest.get("publication") or {}
+    try:
+        archive.check_inputs(a.fs, a.file(entry["directory"]), f"{a.shown}/{entry['directory']}",
+                             publication.get("inputs"))
+    except BundleError as exc:
+        cmp.differences.append(f"archived inputs altered, not rebuilt: {exc}")
+        return cmp
+    tmp = tempfile.mkdtemp(prefix="por-regenerate-", dir=workdir)
+    try:
+        fresh, plan = builder(client, period_url, manifest, secret, storage.join(tmp, "bundle"), opts)
+        fresh_manifest = fresh.read_json(bundle.MANIFEST)
+        cmp.differences += compare_manifests(manifest, fresh_manifest)
+        symbols = [x["symbol"] for x in fresh_manifest["assets"]]
+        cmp.differences += compare_top_trees(load_top_tree(old, manifest), load_top_tree(fresh, fresh_manifest),
+                                             symbols)
+        old_index, new_index = old.read_json(bundle.PRIVATE_INDEX), fresh.read_json(bundle.PRIVATE_INDEX)
+        old_b = {e["bucket"]: (e["users"], e["root"]) for e in old_index.get("buckets", [])}
+        new_b = {e["bucket"]: (e["users"], e["root"]) for e in new_index.get("buckets", [])}
+        private = sorted(b for b in set(old_b) | set(new_b) if old_b.get(b) != new_b.get(b))
+        if private:
+            cmp.differences.append(f"private bucket index differs: buckets {', '.join(map(str, private[:20]))}")
+        if fresh_manifest["files"].get(bundle.TOP_TREE) != manifest.get("files", {}).get(bundle.TOP_TREE):
+            cmp.differences.append("top-tree.json bytes differ")
+        reserves = load_reserves(storage.join(period_url, "inputs/reserves"), plan.assets, opts)
+        positions = ratios.positions(fresh_manifest["assets"], fresh_manifest["root"]["sums"], reserves.totals)
+        archived_report = old.read_json(REPORT_JSON)
+        figures = [p.as_json() for p in positions]
+        if archived_report.get("assets") != figures:
+            bad = [f["symbol"] for f, g in zip(figures, archived_report.get("assets", []), strict=False) if f != g]
+            cmp.differences.append(f"report figures differ for {', '.join(bad) or 'the asset list'}")
+        cmp.notes.append(f"published by {publication.get('tool', 'an unknown tool')}; root {fresh_manifest['root']['hash']}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return cmp
+
+
+def select(index: Mapping[str, Any], period: str | None, all_periods: bool) -> list[Mapping[str, Any]]:
+    """Every publication (``--all``), or the current revision of ``period``."""
+    if all_periods:
+        return list(index["publications"])
+    latest = archive.current(index)
+    if period not in latest:
+        raise InputError(f"period {period} is not in the archive (published: {sorted(latest) or 'none'})")
+    return [latest[period]]
+
