@@ -8,6 +8,7 @@ shown as text in a report comes from this module.
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
@@ -35,8 +36,7 @@ def _svg(fig: Any, chart_id: str, title: str) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    start = text.index("<svg")
-    svg = text[start:]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
     # an id and an accessible name on the root element
     return svg.replace("<svg ", f'<svg id="{chart_id}" role="img" aria-label="{title}" ', 1)
 

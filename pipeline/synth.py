@@ -193,3 +193,21 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
     with fs.open(path, "wb") as f:
         pq.write_table(table, f)
     return totals
+
+
+def snapshot_totals(url: str, assets_url: str | None = None) -> dict[str, int]:
+    """Exact liabilities total per asset of a wide-layout snapshot (smallest units), read
+    straight from its Parquet files: what the demo sets its synthetic reserves against."""
+    from .snapshot import WIDE, amounts_to_u128, plan_snapshot
+
+    plan = plan_snapshot(url, assets_url)
+    if plan.layout != WIDE:
+        raise InputError(f"{url}: snapshot_totals reads wide snapshots only")
+    totals = {a.symbol: 0 for a in plan.assets}
+    for path in plan.files:
+        with plan.fs.open(path, "rb") as f:
+            table = pq.read_table(f)
+        for a in plan.assets:
+            words = amounts_to_u128(table.column(a.symbol).combine_chunks(), a.decimals)
+            totals[a.symbol] += sum((int(hi) << 64) | int(lo) for hi, lo in words.tolist())
+    return totals

@@ -1,0 +1,373 @@
+"""The monthly publication job end to end: three consecutive months into a fresh archive,
+regenerated with MATCH; a tampered archived snapshot; an altered past manifest; a refused
+double publication; a republication; and a failure at every step leaving the archive as it was.
+
+Everything is real: Parquet files on disk, the 2-worker LocalCluster, Ed25519 keys, the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from jobs.publish import STEPS, PublishError, PublishRequest, previous_period, publish_period
+from pipeline import archive
+from pipeline.assets import parse_assets
+from pipeline.bundle import canonical_json, digest
+from pipeline.cli import app
+from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
+from snapshots import write_secret
+
+MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11")
+RATIOS = {"BTC": 10_500, "ETH": 9_999, "USDC": 20_000}  # USDT: no reserves at all
+runner = CliRunner()
+
+
+def por(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def tree_state(root: str) -> dict[str, bytes | None]:
+    """Every file (bytes) and directory (None) under ``root``, hidden ones included."""
+    state: dict[str, bytes | None] = {}
+    if not os.path.exists(root):
+        return state
+    for d, dirs, files in os.walk(root):
+        for name in dirs:
+            state[os.path.relpath(os.path.join(d, name), root) + "/"] = None
+        for name in files:
+            with open(os.path.join(d, name), "rb") as f:
+                state[os.path.relpath(os.path.join(d, name), root)] = f.read()
+    return state
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("publish-inputs")
+    secret = write_secret(str(d))
+    result = por("keygen", "--signing", str(d / "sign.key"))
+    assert result.exit_code == 0, result.output
+    expected = {}
+    for i, month in enumerate(MONTHS):
+        snap = str(d / f"snap-{month}")
+        write_synth(snap, 900 + 150 * i, asset_count=4, files=2, seed=40 + i)
+        assets = parse_assets(open(os.path.join(snap, "assets.json")).read(), "assets.json")
+        totals = snapshot_totals(snap)
+        reserves = write_synth_reserves(str(d / f"reserves-{month}" / "wallets.parquet"), assets, totals, RATIOS,
+                                        seed=i)
+        expected[month] = (totals, reserves)
+    return {"dir": d, "secret": secret, "key": str(d / "sign.key"), "pub": str(d / "sign.key.pub"),
+            "expected": expected}
+
+
+def publish_args(inputs, month: str, archive_dir: str, scheduler: str, *extra: str) -> list[str]:
+    d = inputs["dir"]
+    return ["publish", "--period", month, "--snapshot", str(d / f"snap-{month}"),
+            "--reserves", str(d / f"reserves-{month}"), "--archive", archive_dir,
+            "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler, *extra]
+
+
+@pytest.fixture(scope="module")
+def published(inputs, scheduler2, tmp_path_factory):
+    """A fresh archive with 2026-08, 2026-09 and 2026-10 published through the CLI (never modified)."""
+    arch = str(tmp_path_factory.mktemp("archive") / "por-archive")
+    for month in MONTHS[:3]:
+        result = por(*publish_args(inputs, month, arch, scheduler2))
+        assert result.exit_code == 0, result.output
+        assert f"published {month} revision 1" in result.output
+    return arch
+
+
+@pytest.fixture()
+def archive_copy(published, tmp_path):
+    copy = str(tmp_path / "archive")
+    shutil.copytree(published, copy)
+    return copy
+
+
+def read_json(*parts: str):
+    with open(os.path.join(*parts), encoding="utf-8") as f:
+        return json.load(f)
+
+
+# --------------------------------------------------------------- the happy path
+
+
+def test_three_months_form_a_signed_chain(published, inputs):
+    index = read_json(published, "index.json")
+    assert [(e["period"], e["revision"], e["directory"]) for e in index["publications"]] == [
+        (m, 1, m) for m in MONTHS[:3]]
+    previous = None
+    for e in index["publications"]:
+        raw = open(os.path.join(published, e["directory"], "public", "manifest.json"), "rb").read()
+        manifest = json.loads(raw)
+        assert digest(raw) == e["manifest"] and canonical_json(manifest) == raw
+        assert manifest["previous"] == previous
+        assert manifest["publication"]["revision"] == 1 and manifest["publication"]["tool"].startswith("por-pipeline")
+        inputs_raw = open(os.path.join(published, e["directory"], "inputs", "inputs.json"), "rb").read()
+        assert manifest["publication"]["inputs"] == digest(inputs_raw)
+        assert set(manifest["files"]) == {"top-tree.json", "verifier.html", "report.json", "report.md", "report.html"}
+        previous = {"period": e["period"], "manifest": e["manifest"]}
+        # the archived copies are byte-identical to the sources
+        for name, recorded in archive.iter_input_files(json.loads(inputs_raw)):
+            assert digest(open(os.path.join(published, e["directory"], name), "rb").read()) == recorded
+        src = inputs["dir"] / f"snap-{e['period']}" / "part-00000.parquet"
+        assert recorded_digest(published, e, "inputs/snapshot/part-00000.parquet") == digest(src.read_bytes())
+
+    result = por("history", "verify", published, "--public-key", inputs["pub"])
+    assert result.exit_code == 0, result.output
+    assert "3 publication(s) of 3 month(s), 2026-08 to 2026-10" in result.output
+
+
+def recorded_digest(arch, entry, name):
+    return read_json(arch, entry["directory"], "inputs", "inputs.json")["snapshot"]["files"][name]
+
+
+def test_reserves_ratios_and_reports(published, inputs):
+    for e in read_json(published, "index.json")["publications"]:
+        totals, reserves = inputs["expected"][e["period"]]
+        report = read_json(published, e["directory"], "public", "report.json")
+        by_symbol = {a["symbol"]: a for a in report["assets"]}
+        for symbol, liabilities in totals.items():
+            row = by_symbol[symbol]
+            assert int(row["liabilities"]) == liabilities
+            assert int(row["reserves"]) == reserves.get(symbol, 0)
+            bp = reserves.get(symbol, 0) * 10_000 // liabilities  # rounded down, exactly
+            assert row["ratio_percent"] == f"{bp // 100}.{bp % 100:02d}"
+            assert e["ratios"][symbol] == row["ratio_percent"]
+            assert e["liabilities"][symbol] == str(liabilities)
+        assert by_symbol["ETH"]["ratio_percent"] in ("99.98", "99.99") and by_symbol["ETH"]["flagged"]
+        assert by_symbol["USDT"]["status"] == "liabilities-only" and by_symbol["USDT"]["ratio_percent"] == "0.00"
+        assert by_symbol["BTC"]["status"] == "ok" and not by_symbol["BTC"]["flagged"]
+        assert report["under_100_percent"] == e["under_100_percent"] == ["ETH", "USDT"]
+        assert report["liabilities_only"] == ["USDT"]
+        assert report["reserves_source"]["addresses"] == 3 * len(RATIOS)
+        assert [h["period"] for h in report["history"]] == [m for m in MONTHS if m <= e["period"]]
+        assert report["root"] == read_json(published, e["directory"], "public", "manifest.json")["root"]
+        md = open(os.path.join(published, e["directory"], "public", "report.md"), encoding="utf-8").read()
+        assert report["root"]["hash"] in md and "**Under 100%:** ETH, USDT." in md
+        page = open(os.path.join(published, e["directory"], "public", "report.html"), encoding="utf-8").read()
+        assert 'id="chart-ratios"' in page and 'id="chart-liabilities"' in page
+        assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
+
+
+def test_regenerate_every_period_matches(published, inputs, scheduler2):
+    for month in MONTHS[:3]:
+        result = por("regenerate", "--period", month, "--archive", published, "--secret-file", inputs["secret"],
+                     "--scheduler", scheduler2)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"MATCH {month} (revision 1)")
+    result = por("regenerate", "--all", "--archive", published, "--secret-file", inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("MATCH ") == 3 and "MISMATCH" not in result.output
+
+
+def test_archived_period_serves_proofs_and_audits(published, inputs, tmp_path, scheduler2):
+    proof = str(tmp_path / "proof.json")
+    d = os.path.join(published, "2026-09")
+    assert por("prove", d, "--user", "U0000000042", "--secret-file", inputs["secret"], "--out", proof).exit_code == 0
+    manifest = os.path.join(d, "public", "manifest.json")
+    result = por("verify", proof, "--manifest", manifest, "--public-key", inputs["pub"])
+    assert result.exit_code == 0, result.output
+    assert "manifest signature: valid" in result.output
+    result = por("audit", d, "--scheduler", scheduler2)
+    assert result.exit_code == 0, result.output
+
+
+# --------------------------------------------------------------- refusals and tampering
+
+
+def test_double_publication_is_refused_and_changes_nothing(published, inputs, scheduler2):
+    before = tree_state(published)
+    result = por(*publish_args(inputs, "2026-10", published, scheduler2))
+    assert result.exit_code == 1
+    assert "2026-10 is already published" in result.output and "--republish" in result.output
+    assert tree_state(published) == before
+
+
+def test_republish_keeps_the_earlier_revision(archive_copy, inputs, scheduler2):
+    before = tree_state(archive_copy)
+    result = por(*publish_args(inputs, "2026-10", archive_copy, scheduler2, "--republish"))
+    assert result.exit_code == 0, result.output
+    after = tree_state(archive_copy)
+    assert {k: v for k, v in after.items() if k in before and k != "index.json"} == \
+        {k: v for k, v in before.items() if k != "index.json"}  # nothing overwritten in place
+    index = read_json(archive_copy, "index.json")
+    assert [(e["period"], e["revision"]) for e in index["publications"]][-2:] == [("2026-10", 1), ("2026-10", 2)]
+    old, new = index["publications"][-2:]
+    manifest = read_json(archive_copy, "2026-10-r2", "public", "manifest.json")
+    assert manifest["publication"]["supersedes"] == old["manifest"]
+    assert manifest["root"]["hash"] == old["root"]  # same snapshot, same secret, same period
+    assert por("history", "verify", archive_copy, "--public-key", inputs["pub"]).exit_code == 0
+    result = por("regenerate", "--period", "2026-10", "--archive", archive_copy, "--secret-file", inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 0 and result.stdout.startswith("MATCH 2026-10 (revision 2)"), result.output
+    # the next month links to the current revision
+    result = por(*publish_args(inputs, "2026-11", archive_copy, scheduler2))
+    assert result.exit_code == 0, result.output
+    assert read_json(archive_copy, "2026-11", "public", "manifest.json")["previous"] == {
+        "period": "2026-10", "manifest": new["manifest"]}
+    assert por("history", "verify", archive_copy, "--public-key", inputs["pub"]).exit_code == 0
+
+
+def test_tampered_archived_snapshot_is_reported_before_any_build(archive_copy, inputs, scheduler2):
+    part = os.path.join(archive_copy, "2026-09", "inputs", "snapshot", "part-00001.parquet")
+    # a different, perfectly valid Parquet file in its place
+    write_synth(os.path.join(archive_copy, "..", "other"), 100, asset_count=4, files=1, seed=99)
+    shutil.copyfile(os.path.join(archive_copy, "..", "other", "part-00000.parquet"), part)
+    result = por("regenerate", "--all", "--archive", archive_copy, "--secret-file", inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    assert "MATCH 2026-08" in result.output and "MATCH 2026-10" in result.output
+    assert "MISMATCH 2026-09 (revision 1)" in result.output
+    assert "archived inputs altered, not rebuilt" in result.output
+    assert "inputs/snapshot/part-00001.parquet: blake3" in result.output
+    section = result.output.split("MISMATCH 2026-09")[1].split("MATCH 2026-10")[0]
+    assert "published by" not in section  # no build ran for it
+
+
+def test_tampered_bucket_is_a_mismatch_naming_the_bucket(archive_copy, inputs, scheduler2):
+    """Regenerate compares the archived tree with the rebuilt one, bucket by bucket."""
+    top_path = os.path.join(archive_copy, "2026-08", "public", "top-tree.json")
+    top = read_json(top_path)
+    top["levels"][0][0]["sums"][0] = str(int(top["levels"][0][0]["sums"][0]) + 1)
+    with open(top_path, "wb") as f:
+        f.write(canonical_json(top))
+    result = por("regenerate", "--period", "2026-08", "--archive", archive_copy, "--secret-file", inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    assert "MISMATCH 2026-08" in result.output and "bucket sums differ: buckets 0 (BTC)" in result.output
+
+
+def rewrite_manifest(arch: str, directory: str, change) -> None:
+    path = os.path.join(arch, directory, "public", "manifest.json")
+    manifest = read_json(path)
+    change(manifest)
+    with open(path, "wb") as f:
+        f.write(canonical_json(manifest))
+
+
+def test_altered_past_manifest_breaks_the_history(archive_copy, inputs):
+    rewrite_manifest(archive_copy, "2026-09", lambda m: m["root"]["sums"].__setitem__(0, "1"))
+    result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+    assert result.exit_code == 1
+    assert "2026-09 revision 1 (2026-09): manifest.json was altered" in result.output
+    assert "the signature does not match the manifest" in result.output
+    # the index itself updated to match: the next month's link and the signature still catch it
+    index = read_json(archive_copy, "index.json")
+    raw = open(os.path.join(archive_copy, "2026-09", "public", "manifest.json"), "rb").read()
+    index["publications"][1]["manifest"] = digest(raw)
+    with open(os.path.join(archive_copy, "index.json"), "wb") as f:
+        f.write(canonical_json(index))
+    result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+    assert result.exit_code == 1
+    assert "2026-10 revision 1 (2026-10): links to a 2026-09 manifest" in result.output
+    assert "signature does not match" in result.output
+
+
+def test_gap_and_reordering_break_the_history(archive_copy, inputs):
+    index = read_json(archive_copy, "index.json")
+    for publications, expected in (
+        ([index["publications"][0], index["publications"][2]], "2026-10 follows 2026-08: a gap"),
+        ([index["publications"][1], index["publications"][0], index["publications"][2]], "out of order"),
+    ):
+        with open(os.path.join(archive_copy, "index.json"), "wb") as f:
+            f.write(canonical_json({**index, "publications": publications}))
+        result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+        assert result.exit_code == 1, result.output
+        assert expected in result.output
+
+
+def test_history_with_another_key_fails(published, tmp_path):
+    por("keygen", "--signing", str(tmp_path / "other.key"))
+    result = por("history", "verify", published, "--public-key", str(tmp_path / "other.key.pub"))
+    assert result.exit_code == 1 and "not by the given public key" in result.output
+
+
+def test_gap_and_bad_reserves_are_refused_with_the_archive_unchanged(archive_copy, inputs, scheduler2, tmp_path):
+    before = tree_state(archive_copy)
+    d = inputs["dir"]
+    result = por("publish", "--period", "2026-12", "--snapshot", str(d / "snap-2026-11"),
+                 "--reserves", str(d / "reserves-2026-11"), "--archive", archive_copy,
+                 "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler2)
+    assert result.exit_code == 1 and "would leave a gap" in result.output and "publish 2026-11 first" in result.output
+    # a duplicate (chain, address, asset) row: found at the reserves step, after the build
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(str(d / "reserves-2026-11" / "wallets.parquet"))
+    bad = tmp_path / "bad-reserves"
+    bad.mkdir()
+    pq.write_table(pa.concat_tables([table, table.slice(2, 1)]), str(bad / "wallets.parquet"))
+    result = por(*publish_args(inputs, "2026-11", archive_copy, scheduler2)[:5], "--reserves", str(bad),
+                 *publish_args(inputs, "2026-11", archive_copy, scheduler2)[7:])
+    assert result.exit_code == 1, result.output
+    assert "failed at step 'reserves'" in result.output and "duplicate (chain, address, asset)" in result.output
+    assert f"row {table.num_rows}:" in result.output and "first seen at" in result.output and "the archive" in result.output and "is unchanged" in result.output
+    assert tree_state(archive_copy) == before
+
+
+@pytest.mark.parametrize("step", [*STEPS, "index"])
+def test_a_failure_at_any_step_leaves_the_archive_exactly_as_it_was(archive_copy, inputs, client2, step):
+    before = tree_state(archive_copy)
+    d = inputs["dir"]
+    req = PublishRequest("2026-11", str(d / "snap-2026-11"), str(d / "reserves-2026-11"), archive_copy,
+                         inputs["secret"], inputs["key"])
+    seen = []
+
+    def fail_at(name: str) -> None:
+        seen.append(name)
+        if name == step:
+            raise OSError(f"injected failure at {name}")
+
+    with pytest.raises(PublishError, match=f"failed at step '{step}'.*injected failure.*is unchanged"):
+        publish_period(client2, req, echo=lambda s: None, before_step=fail_at)
+    assert seen[-1] == step and seen == [*STEPS, "index"][: len(seen)]
+    assert tree_state(archive_copy) == before
+
+
+def test_a_failure_in_a_fresh_archive_leaves_nothing(inputs, client2, tmp_path):
+    d = inputs["dir"]
+    target = str(tmp_path / "new-archive")
+    req = PublishRequest("2026-08", str(d / "snap-2026-08"), str(d / "reserves-2026-08"), target,
+                         inputs["secret"], inputs["key"])
+
+    def fail_at(name: str) -> None:
+        if name == "index":
+            raise OSError("injected")
+
+    with pytest.raises(PublishError):
+        publish_period(client2, req, echo=lambda s: None, before_step=fail_at)
+    assert not os.path.exists(target)
+
+
+# --------------------------------------------------------------- small units
+
+
+def test_slots_enforce_order():
+    index = {"format": archive.INDEX_FORMAT, "publications": [
+        {"period": "2026-01", "revision": 1, "directory": "2026-01", "manifest": "a" * 64}]}
+    assert archive.plan_slot(index, "2026-02", False).previous == {"period": "2026-01", "manifest": "a" * 64}
+    with pytest.raises(Exception, match="would leave a gap"):
+        archive.plan_slot(index, "2026-03", False)
+    with pytest.raises(Exception, match="before the archive's first month"):
+        archive.plan_slot(index, "2025-12", False)
+    with pytest.raises(Exception, match="nothing to republish"):
+        archive.plan_slot(index, "2026-02", True)
+    slot = archive.plan_slot(index, "2026-01", True)
+    assert (slot.revision, slot.directory, slot.supersedes, slot.previous) == (2, "2026-01-r2", "a" * 64, None)
+    assert archive.plan_slot({"format": archive.INDEX_FORMAT, "publications": []}, "2024-12", False).previous is None
+    assert archive.month_after("2026-12") == "2027-01" and archive.month_before("2026-01") == "2025-12"
+
+
+def test_previous_period_is_computed_not_configured():
+    import datetime as dt
+
+    assert previous_period(dt.date(2026, 1, 1)) == "2025-12"
+    assert previous_period(dt.date(2026, 3, 31)) == "2026-02"
+    assert previous_period(dt.date(2024, 3, 1)) == "2024-02"
