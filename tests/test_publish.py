@@ -371,3 +371,57 @@ def test_previous_period_is_computed_not_configured():
     assert previous_period(dt.date(2026, 1, 1)) == "2025-12"
     assert previous_period(dt.date(2026, 3, 31)) == "2026-02"
     assert previous_period(dt.date(2024, 3, 1)) == "2024-02"
+
+
+# --------------------------------------------------------------- the report in a real browser
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from browser import chromium_driver
+
+    d = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    yield d
+    d.quit()
+
+
+def test_report_html_in_headless_chromium(published, driver):
+    import io
+
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    directory = os.path.join(published, "2026-10", "public")
+    report = read_json(directory, "report.json")
+    driver.get(f"file://{os.path.join(directory, 'report.html')}")
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert driver.find_element(By.ID, "root").text == report["root"]["hash"]
+
+    rows = driver.find_elements(By.CSS_SELECTOR, "#assets tbody tr")
+    shown = [(r.get_attribute("data-symbol"), r.find_element(By.CSS_SELECTOR, "td.liabilities").text,
+              r.find_element(By.CSS_SELECTOR, "td.reserves").text, r.find_element(By.CSS_SELECTOR, "td.ratio").text,
+              "flagged" in (r.get_attribute("class") or "")) for r in rows]
+    want = [(a["symbol"], a["liabilities_units"], a["reserves_units"],
+             f"{a['ratio_percent']}%" if a["ratio_percent"] is not None else "n/a", a["flagged"])
+            for a in report["assets"]]
+    assert shown == want
+    assert "ETH, USDT" in driver.find_element(By.ID, "under").text
+
+    for chart_id, min_marks in (("chart-ratios", len(RATIOS)), ("chart-liabilities", 3 * len(report["assets"]))):
+        chart = driver.find_element(By.ID, chart_id)
+        box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];",
+                                    chart)
+        assert box[0] > 300 and box[1] > 100, (chart_id, box)
+        assert len(chart.find_elements(By.CSS_SELECTOR, "path")) >= min_marks
+        driver.execute_script("arguments[0].scrollIntoView();", chart)
+        pixels = Image.open(io.BytesIO(chart.screenshot_as_png)).convert("RGB")
+        colours = pixels.getcolors(maxcolors=1 << 20) or []
+        assert len(colours) > 20, f"{chart_id} looks blank ({len(colours)} colours)"  # drawn, not an empty box
+    # ETH is under 100%: its bar is drawn in the flag colour
+    red = [c for _, c in Image.open(io.BytesIO(driver.find_element(By.ID, "chart-ratios").screenshot_as_png))
+           .convert("RGB").getcolors(maxcolors=1 << 20) if c == (0xB4, 0x23, 0x18)]
+    assert red
