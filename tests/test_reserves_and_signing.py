@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.assets import Asset
+from snapshots import EXACT
 from pipeline.bundle import canonical_json
 from pipeline.cli import app
 from pipeline.errors import InputError, VerificationError
@@ -72,7 +73,7 @@ def test_bad_reserves_name_file_row_and_value(tmp_path, case, columns, message):
 
 def test_total_overflow(tmp_path):
     path = write(tmp_path / "r.parquet", **rows(["btc", "btc"], ["a", "b"], ["BTC", "BTC"],
-                                                 pa.array([Decimal(2**127).scaleb(-8)] * 2, pa.decimal256(76, 8))))
+                                                 pa.array([Decimal(2**127).scaleb(-8, EXACT)] * 2, pa.decimal256(76, 8))))
     with pytest.raises(InputError, match="total of BTC overflows 2\\^128"):
         load_reserves(path, ASSETS)
 
