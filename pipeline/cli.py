@@ -435,8 +435,8 @@ PeriodOpt = Annotated[str, typer.Option("--period", help="YYYY-MM, or 'previous'
 @handle_errors
 def publish(
     period: PeriodOpt,
-    snapshot: Annotated[str, typer.Option("--snapshot", help="The liabilities snapshot (Parquet file or directory).")],
-    reserves: Annotated[str, typer.Option("--reserves", help="The reserves (Parquet: chain, address, asset, balance).")],
+    snapshot: Annotated[str, typer.Option("--snapshot", help="The liabilities snapshot (Parquet file or directory); '{period}' is replaced by the period.")],
+    reserves: Annotated[str, typer.Option("--reserves", help="The reserves (Parquet: chain, address, asset, balance); '{period}' is replaced by the period.")],
     archive: Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")],
     secret_file: SecretOpt,
     signing_key: Annotated[str, typer.Option("--signing-key", help="Ed25519 signing key (from keygen --signing).")],
@@ -456,15 +456,19 @@ def publish(
     if period == "previous":
         period = previous_period()
         typer.echo(f"period: {period} (the month before today)")
-    req = PublishRequest(period, snapshot, reserves, archive, secret_file, signing_key, assets, republish,
-                         storage_options(storage_option))
+
+    def fill(url: str | None) -> str | None:  # "{period}" in an input location names the period's data
+        return None if url is None else url.replace("{period}", period)
+
+    req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,  # type: ignore[arg-type]
+                         fill(assets), republish, storage_options(storage_option))
     with cluster_client(workers, scheduler, cluster, cluster_option, performance_report) as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
+    from .numbers import to_units
+
     typer.echo(f"{'asset':<10} {'liabilities':>28} {'reserves':>28} {'ratio':>9}  status")
     for p in result.positions:
         ratio = f"{p.ratio}%" if p.ratio is not None else "n/a"
-        from .numbers import to_units
-
         typer.echo(f"{p.symbol:<10} {to_units(p.liabilities, p.decimals):>28} {to_units(p.reserves, p.decimals):>28} "
                    f"{ratio:>9}  {p.status.upper() if p.flagged else p.status}")
     flagged = [p.symbol for p in result.positions if p.flagged]

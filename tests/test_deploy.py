@@ -28,9 +28,13 @@ def check_por(args: list[str]) -> None:
     """``args`` after ``por``: a real subcommand with real options."""
     sub = args[0]
     assert sub in POR_CLI.commands, f"por has no command {sub!r}"
+    command = POR_CLI.commands[sub]
+    if hasattr(command, "commands"):  # a group such as `por history verify`
+        assert args[1] in command.commands, f"por {sub} has no command {args[1]!r}"
+        command, args = command.commands[args[1]], args[1:]
     used = {a.split("=")[0] for a in args[1:] if a.startswith("--")}
-    unknown = used - options_of(POR_CLI.commands[sub])
-    assert not unknown, f"por {sub} has no option(s) {sorted(unknown)}"
+    unknown = used - options_of(command)
+    assert not unknown, f"por {sub} {args[0]} has no option(s) {sorted(unknown)}"
 
 
 def check_dask(kind: str, args: list[str]) -> None:
@@ -103,11 +107,26 @@ def test_cronjob_is_safe_and_runs_real_commands():
     assert commands, "the CronJob runs no por command"
     for args in commands:
         check_por([a for a in args if a != "\\"])
-    assert "2026-" not in script and "--period \"$PERIOD\"" in script  # computed, never hard-coded
-    secret_volumes = [v for v in pod["volumes"] if "secret" in v]
-    assert secret_volumes and secret_volumes[0]["secret"]["secretName"] == "por-master-secret"
-    mount = [m for m in container["volumeMounts"] if m["name"] == secret_volumes[0]["name"]][0]
-    assert mount["readOnly"] is True and f"{mount['mountPath']}/master.secret" in script
+    assert commands[0][0] == "publish"
+    assert not re.search(r"20\d\d-\d\d", script) and "--period previous" in script  # computed, never hard-coded
+    assert "{period}" in commands[0][commands[0].index("--snapshot") + 1]
+    secrets = {v["secret"]["secretName"]: v["name"] for v in pod["volumes"] if "secret" in v}
+    for secret_name, file_name in (("por-master-secret", "master.secret"), ("por-signing-key", "signing.key")):
+        mount = [m for m in container["volumeMounts"] if m["name"] == secrets[secret_name]][0]
+        assert mount["readOnly"] is True and f"{mount['mountPath']}/{file_name}" in script
+
+
+def test_cron_file_publishes_the_previous_month():
+    lines = [l for l in open(os.path.join(DEPLOY, "cron", "por-publish")).read().splitlines()
+             if l.strip() and not l.startswith("#") and "=" not in l.split()[0]]
+    [line] = lines
+    fields = line.split(None, 6)
+    assert fields[:5] == ["0", "6", "1", "*", "*"] and fields[5] != "root"  # /etc/cron.d format: a user field
+    args = shlex.split(fields[6].split(">>")[0])
+    assert args[0] == "por"
+    check_por(args[1:])
+    assert args[args.index("--period") + 1] == "previous" and not re.search(r"20\d\d-\d\d", line)
+    assert "%" not in line  # cron would turn it into a newline
 
 
 def test_daskcluster_workers_are_sized_and_single_threaded():
@@ -123,7 +142,7 @@ def test_daskcluster_workers_are_sized_and_single_threaded():
     assert 8786 in ports
 
 
-@pytest.mark.parametrize("section", ["Scaling out"])
+@pytest.mark.parametrize("section", ["Scaling out", "Publishing every month"])
 def test_readme_commands_exist(section):
     readme = open(os.path.join(os.path.dirname(DEPLOY), "README.md")).read()
     part = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
