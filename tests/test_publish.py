@@ -425,3 +425,45 @@ def test_report_html_in_headless_chromium(published, driver):
     red = [c for _, c in Image.open(io.BytesIO(driver.find_element(By.ID, "chart-ratios").screenshot_as_png))
            .convert("RGB").getcolors(maxcolors=1 << 20) if c == (0xB4, 0x23, 0x18)]
     assert red
+
+
+def test_archive_documents_match_their_json_schemas(published):
+    from test_vectors import schema_validator
+
+    schema_validator("index.schema.json").validate(read_json(published, "index.json"))
+    for e in read_json(published, "index.json")["publications"]:
+        for schema, parts in (("manifest.schema.json", ("public", "manifest.json")),
+                              ("signature.schema.json", ("public", "signature.json")),
+                              ("report.schema.json", ("public", "report.json")),
+                              ("inputs.schema.json", ("inputs", "inputs.json"))):
+            schema_validator(schema).validate(read_json(published, e["directory"], *parts))
+    assert not schema_validator("report.schema.json").is_valid({**read_json(published, "2026-08", "public",
+                                                                            "report.json"), "assets": []})
+
+
+def test_verify_public_key_refuses_another_key_and_an_altered_manifest(published, inputs, tmp_path):
+    d = os.path.join(published, "2026-10")
+    proof = str(tmp_path / "proof.json")
+    assert por("prove", d, "--user", "U0000000007", "--secret-file", inputs["secret"], "--out", proof).exit_code == 0
+    por("keygen", "--signing", str(tmp_path / "other.key"))
+    manifest = os.path.join(d, "public", "manifest.json")
+    result = por("verify", proof, "--manifest", manifest, "--public-key", str(tmp_path / "other.key.pub"))
+    assert result.exit_code == 1 and "INVALID proof: signature" in result.output
+    # a manifest copied elsewhere and edited: its signature no longer matches
+    copy = tmp_path / "m"
+    copy.mkdir()
+    shutil.copy(os.path.join(d, "public", "signature.json"), copy / "signature.json")
+    doc = read_json(manifest)
+    doc["publication"]["tool"] = "edited"
+    (copy / "manifest.json").write_bytes(canonical_json(doc))
+    result = por("verify", proof, "--manifest", str(copy / "manifest.json"), "--public-key", inputs["pub"])
+    assert result.exit_code == 1 and "the signature does not match the manifest" in result.output
+    assert por("verify", proof, "--root", "00" * 32, "--public-key", inputs["pub"]).exit_code == 2
+
+
+def test_regenerate_dispatches_on_the_protocol_version(archive_copy, inputs, scheduler2):
+    rewrite_manifest(archive_copy, "2026-08", lambda m: m.__setitem__("version", "por-v9"))
+    result = por("regenerate", "--period", "2026-08", "--archive", archive_copy, "--secret-file", inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1'])" in result.output

@@ -28,7 +28,7 @@ def load(shape, name):
 
 
 def schema_validator(name):
-    docs = {n: json.load(open(os.path.join(SCHEMAS, n))) for n in ("proof.schema.json", "manifest.schema.json")}
+    docs = {n: json.load(open(os.path.join(SCHEMAS, n))) for n in sorted(os.listdir(SCHEMAS)) if n.endswith(".schema.json")}
     registry = Registry().with_resources(
         [(doc["$id"], Resource.from_contents(doc)) for doc in docs.values()]
         + [(n, Resource.from_contents(doc)) for n, doc in docs.items()])
