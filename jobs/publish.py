@@ -157,8 +157,7 @@ class _Publication:
         out_url = a.url(self.stage_name, slot.directory)
         result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts,
                               watch=self.watch, public_dir=bundle.PUBLIC_DIR)
-        storage.retrying(lambda: a.fs.mv(storage.join(stage, archive.INPUTS_DIR),
-                                         storage.join(out, archive.INPUTS_DIR), recursive=True))
+        storage.move_tree(a.fs, storage.join(stage, archive.INPUTS_DIR), storage.join(out, archive.INPUTS_DIR))
         self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
 
         # 3. audit the fresh bundle: every bucket re-folded from private/
@@ -211,7 +210,7 @@ class _Publication:
         if a.exists(slot.directory):
             raise InputError(f"{req.archive}/{slot.directory} appeared while this publication ran")
         self.moved_to = slot.directory
-        storage.retrying(lambda: a.fs.mv(out, a.file(slot.directory), recursive=True))
+        storage.move_tree(a.fs, out, a.file(slot.directory))
         self.step("index")
         entry = {
             "period": req.period,

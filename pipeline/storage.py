@@ -106,3 +106,15 @@ def read_bytes(fs: AbstractFileSystem, path: str, shown: str) -> bytes:
         raise InputError(f"{shown}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{shown}: is a directory, expected a file") from None
+
+
+def move_tree(fs: AbstractFileSystem, src: str, dst: str) -> None:
+    """Move directory ``src`` to ``dst`` (which must not exist): one rename on a local
+    filesystem; on object storage, a copy of every object, then the removal of ``src``."""
+    if is_local(fs):
+        fs.mv(src, dst, recursive=True)
+        return
+    for path in retrying(lambda: fs.find(src)):
+        target = join(dst, path[len(src):].lstrip("/"))
+        retrying(lambda: fs.copy(path, target))
+    retrying(lambda: fs.rm(src, recursive=True))

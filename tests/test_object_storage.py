@@ -120,3 +120,46 @@ def test_resume_on_s3_ignores_and_prunes_foreign_partials(s3, scheduler2, tmp_pa
     assert not fs.exists("bundles/b3/private/buckets/00000077.parquet")
     audited = por(["audit", "s3://bundles/b3", "--scheduler", scheduler2, *s3["opts"]])
     assert audited.returncode == 0, audited.stderr
+
+
+def test_publish_history_and_regenerate_on_s3(s3, scheduler2, tmp_path):
+    """The monthly job with every input and the archive on object storage."""
+    from pipeline.assets import parse_assets
+    from pipeline.synth import snapshot_totals, write_synth_reserves
+
+    fs = s3["fs"]
+    secret = write_secret(str(tmp_path))
+    key = str(tmp_path / "sign.key")
+    assert por(["keygen", "--signing", key]).returncode == 0
+    for i, month in enumerate(("2026-01", "2026-02")):
+        snap = tmp_path / f"snap-{month}"
+        write_synth(str(snap), 700, asset_count=3, files=2, seed=70 + i)
+        assets = parse_assets((snap / "assets.json").read_text(), "assets.json")
+        write_synth_reserves(str(tmp_path / f"res-{month}" / "r.parquet"), assets, snapshot_totals(str(snap)),
+                             {a.symbol: 10_100 for a in assets}, seed=i)
+        fs.put(str(snap), f"snaps/monthly/{month}", recursive=True)
+        fs.put(str(tmp_path / f"res-{month}"), f"snaps/reserves/{month}", recursive=True)
+    base = ["--archive", "s3://bundles/archive", "--secret-file", secret, "--scheduler", scheduler2, *s3["opts"]]
+    for month in ("2026-01", "2026-02"):
+        proc = por(["publish", "--period", month, "--snapshot", "s3://snaps/monthly/{period}",
+                    "--reserves", "s3://snaps/reserves/{period}", "--signing-key", key, *base])
+        assert proc.returncode == 0, proc.stderr
+    index = json.loads(fs.cat_file("bundles/archive/index.json"))
+    assert [e["directory"] for e in index["publications"]] == ["2026-01", "2026-02"]
+    assert all(e["ratios"][s] in ("100.99", "101.00") for e in index["publications"] for s in e["ratios"])
+    assert fs.exists("bundles/archive/2026-02/inputs/snapshot/part-00001.parquet")
+    assert not [p for p in fs.find("bundles/archive") if "/.publish-" in p]
+    # a refused double publication and a failing one leave the archive as it was
+    before = {p: fs.cat_file(p) for p in fs.find("bundles/archive")}
+    again = por(["publish", "--period", "2026-02", "--snapshot", "s3://snaps/monthly/2026-02",
+                 "--reserves", "s3://snaps/reserves/2026-02", "--signing-key", key, *base])
+    assert again.returncode == 1 and "already published" in again.stderr
+    broken = por(["publish", "--period", "2026-03", "--snapshot", "s3://snaps/monthly/2026-02",
+                  "--reserves", "s3://snaps/no-such-reserves", "--signing-key", key, *base])
+    assert broken.returncode == 1 and "no such file or directory" in broken.stderr
+    fs.invalidate_cache()
+    assert {p: fs.cat_file(p) for p in fs.find("bundles/archive")} == before
+    history = por(["history", "verify", "s3://bundles/archive", "--public-key", key + ".pub", *s3["opts"]])
+    assert history.returncode == 0 and "2 publication(s)" in history.stdout, history.stderr
+    regen = por(["regenerate", "--all", *base])
+    assert regen.returncode == 0 and regen.stdout.count("MATCH ") == 2, regen.stdout + regen.stderr
