@@ -1,12 +1,16 @@
-"""The built-in demo: synthetic snapshot -> build -> prove -> verify -> audit on a local cluster."""
+"""The built-in demo: synthetic snapshot -> build -> prove -> verify -> audit on a local cluster,
+then the monthly job: two months published into an archive, the chain verified, both regenerated."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from typing import Callable
+from typing import Any, Callable
 
+from jobs.publish import PublishRequest, publish_period
+from jobs.regenerate import regenerate_one
+from pipeline.archive import open_archive
 from pipeline.audit import audit_bundle
 from pipeline.build import build_bundle
 from pipeline.bundle import open_bundle
@@ -15,10 +19,13 @@ from pipeline.errors import InputError
 from pipeline.proofs import make_proof
 from pipeline.secret import read_secret, write_new_secret
 from pipeline.snapshot import plan_snapshot
-from pipeline.synth import write_synth
+from pipeline.history import verify_history
+from pipeline.signing import load_public_key, write_signing_key
+from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
 from pipeline.verify import verify_proof
 
 DEMO_PERIOD = "2026-10"
+DEMO_MONTHS = ("2026-09", "2026-10")
 
 
 def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None] = print) -> None:
@@ -57,4 +64,33 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
         echo("   " + verify_proof(proof, manifest=manifest).summary().replace("\n", "\n   "))
         report = audit_bundle(open_bundle(out), client_mapper(client))
         echo(f"5. audit OK: {report.buckets} buckets, {report.users} users, root matches the manifest")
+        _monthly(workdir, users, secret_path, client, echo)
     echo("demo complete")
+
+
+def _monthly(workdir: str, users: int, secret_path: str, client: Any, echo: Callable[[str], None]) -> None:
+    """Publish two months (reserves at 100-120%, one asset short) and check the archive."""
+    key = os.path.join(workdir, "signing.key")
+    write_signing_key(key)
+    archive_url = os.path.join(workdir, "archive")
+    for i, month in enumerate(DEMO_MONTHS):
+        snap = os.path.join(workdir, f"snapshot-{month}")
+        write_synth(snap, users + 1_000 * i, asset_count=5, files=2, seed=10 + i)
+        assets = plan_snapshot(snap).assets
+        ratios = {a.symbol: 10_000 + 500 * j for j, a in enumerate(assets)}
+        ratios[assets[-1].symbol] = 9_950  # short: flagged in the report
+        reserves = os.path.join(workdir, f"reserves-{month}", "wallets.parquet")
+        write_synth_reserves(reserves, list(assets), snapshot_totals(snap), ratios, seed=i)
+        echo(f"6.{i + 1} publish {month} into {archive_url}:")
+        result = publish_period(client, PublishRequest(month, snap, os.path.dirname(reserves), archive_url,
+                                                       secret_path, key), echo=lambda s: echo(f"     {s}"))
+        flagged = ", ".join(p.symbol for p in result.positions if p.flagged) or "none"
+        echo(f"     ratios: {', '.join(f'{p.symbol} {p.ratio}%' for p in result.positions)}; under 100%: {flagged}")
+    for line in verify_history(open_archive(archive_url), load_public_key(key + ".pub")).lines:
+        echo(f"7. history: {line}")
+    a = open_archive(archive_url)
+    index, _ = a.read_index()
+    for entry in index["publications"]:
+        echo("8. regenerate: " + regenerate_one(client, a, entry, read_secret(secret_path), {}).render()
+             .replace("\n", "\n   "))
+    echo(f"   reports: {os.path.join(archive_url, DEMO_MONTHS[-1], 'public', 'report.html')}")

@@ -232,6 +232,18 @@ def test_single_file_snapshot_with_assets_option(built, tmp_path, scheduler2):
     assert json.loads((out / "manifest.json").read_text())["tree"]["height"] >= 1
 
 
+def test_demo_runs_every_step_with_the_installed_command(tmp_path):
+    proc = subprocess.run([POR, "demo", str(tmp_path / "demo"), "--users", "600", "--workers", "1"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for expected in ("VALID proof for user 'U0000000042'", "5. audit OK", "under 100%: ", "every signature",
+                     "MATCH 2026-09 (revision 1)", "MATCH 2026-10 (revision 1)", "demo complete"):
+        assert expected in out
+    assert "MISMATCH" not in out
+    assert (tmp_path / "demo" / "archive" / "2026-10" / "public" / "report.html").is_file()
+
+
 def test_demo_refuses_a_foreign_directory(tmp_path):
     (tmp_path / "important.txt").write_text("data")
     result = CliRunner().invoke(app, ["demo", str(tmp_path), "--users", "50"])
