@@ -13,6 +13,7 @@ file) and the build reads the copies: what is archived is what was built.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -57,6 +58,8 @@ class PublishResult:
     manifest: dict[str, Any]
     manifest_digest: str
     positions: list[ratios.AssetPosition]
+    seconds: dict[str, float]
+    """Wall time per step (the copy of the inputs counts under validate; the move and index under publish)."""
 
 
 def previous_period(today: dt.date | None = None) -> str:
@@ -82,12 +85,21 @@ class _Publication:
         self.client, self.req, self.echo, self.watch, self.before_step = client, req, echo, watch, before_step
         self.opts = dict(req.storage_options or {})
         self.step_name = "start"
+        self.seconds: dict[str, float] = {}
+        self.clock = time.perf_counter()
 
     def step(self, name: str) -> None:
+        """Enter step ``name`` (``index``: the index write, timed under publish; ``done``: the end)."""
+        now = time.perf_counter()
+        timed = "publish" if self.step_name == "index" else self.step_name
+        if timed in STEPS:
+            self.seconds[timed] = self.seconds.get(timed, 0.0) + now - self.clock
+        self.clock = now
         self.step_name = name
         if name in STEPS:
             self.echo(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {name}")
-        self.before_step(name)
+        if name != "done":
+            self.before_step(name)
 
     def execute(self) -> PublishResult:
         req = self.req
@@ -229,5 +241,6 @@ class _Publication:
         a.write_index({"format": archive.INDEX_FORMAT, "publications": [*index["publications"], entry]})
         self.moved_to = None
         a.remove(self.stage_name)
-        return PublishResult(req.period, slot.revision, slot.directory, manifest, digest, positions)
+        self.step("done")
+        return PublishResult(req.period, slot.revision, slot.directory, manifest, digest, positions, self.seconds)
 

@@ -471,6 +471,7 @@ def publish(
         ratio = f"{p.ratio}%" if p.ratio is not None else "n/a"
         typer.echo(f"{p.symbol:<10} {to_units(p.liabilities, p.decimals):>28} {to_units(p.reserves, p.decimals):>28} "
                    f"{ratio:>9}  {p.status.upper() if p.flagged else p.status}")
+    typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:
         typer.echo(f"WARNING: reserves below 100% for {', '.join(flagged)}", err=True)
