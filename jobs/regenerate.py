@@ -140,6 +140,9 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
         if archived_report.get("assets") != figures:
             bad = [f["symbol"] for f, g in zip(figures, archived_report.get("assets", []), strict=False) if f != g]
             cmp.differences.append(f"report figures differ for {', '.join(bad) or 'the asset list'}")
+        if any(d.startswith("root hash") for d in cmp.differences) and not cmp.differences[0].startswith("manifest"):
+            cmp.notes.append("the root differs although the shape matches: a different master secret, or an "
+                             "archive whose public files were altered")
         cmp.notes.append(f"published by {publication.get('tool', 'an unknown tool')}; root {fresh_manifest['root']['hash']}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

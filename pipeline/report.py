@@ -8,6 +8,7 @@ Content-Security-Policy that forbids every network request, no scripts.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Mapping, Sequence
 
 from .bundle import MANIFEST, SIGNATURE, TOP_TREE, canonical_json
@@ -62,7 +63,8 @@ VERIFY_STEPS = [
     "Get your proof file from your account page (it is yours alone: it holds your balances).",
     "Open verifier.html, published beside this report, in any browser: it works offline. Choose your "
     "proof and this period's manifest.json; every check must pass and the root must equal the one above.",
-    "Or, with Python: `pip install por-pipeline`, then `python -m pipeline.verify PROOF --manifest manifest.json`.",
+    "Or, with the por-pipeline Python package (it needs only blake3): "
+    "`python -m pipeline.verify PROOF --manifest manifest.json`.",
     "Check that the manifest is the one the exchange signed: `por verify PROOF --manifest manifest.json "
     "--public-key exchange.pub` (Ed25519 signature in signature.json).",
 ]
@@ -103,6 +105,11 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
     return "\n".join(lines).encode()
 
 
+def _code_spans(escaped: str) -> str:
+    """Markdown-style `code` spans of already escaped text as <code> elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
 def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) -> bytes:
     esc = html.escape
     rows = []
@@ -126,7 +133,7 @@ def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) ->
         previous = (f"<p>Previous month: {esc(doc['previous']['period'])}, manifest blake3 "
                     f"<code>{esc(doc['previous']['manifest'])}</code></p>")
     src = doc["reserves_source"]
-    steps = "".join(f"<li>{esc(s)}</li>" for s in VERIFY_STEPS)
+    steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in VERIFY_STEPS)
     revision = f" (revision {doc['revision']})" if doc["revision"] > 1 else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">

@@ -467,3 +467,15 @@ def test_regenerate_dispatches_on_the_protocol_version(archive_copy, inputs, sch
                  "--scheduler", scheduler2)
     assert result.exit_code == 1
     assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1'])" in result.output
+
+
+def test_regenerate_with_another_secret_is_a_mismatch(published, scheduler2, tmp_path):
+    other = write_secret(str(tmp_path), "17" * 32)
+    result = por("regenerate", "--period", "2026-08", "--archive", published, "--secret-file", other,
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.startswith("MISMATCH 2026-08 (revision 1)") and "root hash: archived" in out
+    assert "bucket hashes differ: buckets 0" in out and "a different master secret" in out
+    assert "root sum of" not in out  # the same balances: only the hashes differ
+    assert "17" * 32 not in result.output
