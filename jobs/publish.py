@@ -144,6 +144,10 @@ class _Publication:
         if a.exists(slot.directory):
             raise InputError(f"{req.archive}/{slot.directory} exists but is not in {archive.INDEX} "
                              "(left by an interrupted publication?); inspect it and remove it")
+        stale = [e for e in a.entries() if e.startswith(archive.STAGING_PREFIX)]
+        if stale:
+            self.echo(f"warning: staging directories of interrupted publications in {req.archive}: {stale[:5]}; "
+                      "they are not publications and can be removed once no publication is running")
         secret = read_secret(req.secret_file)
         signing_key = load_signing_key(req.signing_key)
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)

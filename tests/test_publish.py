@@ -479,3 +479,21 @@ def test_regenerate_with_another_secret_is_a_mismatch(published, scheduler2, tmp
     assert "bucket hashes differ: buckets 0" in out and "a different master secret" in out
     assert "root sum of" not in out  # the same balances: only the hashes differ
     assert "17" * 32 not in result.output
+
+
+def test_leftovers_of_a_killed_publication_are_named_not_published(archive_copy, inputs, scheduler2, tmp_path):
+    os.makedirs(os.path.join(archive_copy, ".publish-2026-11-0123456789ab", "inputs"))
+    os.makedirs(os.path.join(archive_copy, "2026-11", "public"))  # killed between the move and the index
+    result = por(*publish_args(inputs, "2026-11", archive_copy, scheduler2))
+    assert result.exit_code == 1 and "2026-11 exists but is not in index.json" in result.output
+    shutil.rmtree(os.path.join(archive_copy, "2026-11"))
+    result = por(*publish_args(inputs, "2026-11", archive_copy, scheduler2))
+    assert result.exit_code == 0, result.output
+    assert "warning: staging directories of interrupted publications" in result.output
+    history = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+    assert history.exit_code == 0 and "4 publication(s)" in history.output
+    # a fresh archive whose first publication was interrupted after the move
+    fresh = tmp_path / "fresh"
+    os.makedirs(fresh / "2026-08" / "public")
+    result = por(*publish_args(inputs, "2026-08", str(fresh), scheduler2))
+    assert result.exit_code == 1 and "2026-08 exists but is not in index.json" in result.output
