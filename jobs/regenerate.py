@@ -90,7 +90,7 @@ def _rebuild_v1(client: Any, period_url: str, manifest: Mapping[str, Any], secre
                 opts: Mapping[str, Any]) -> tuple[bundle.Bundle, Any]:
     plan = plan_snapshot(storage.join(period_url, "inputs/snapshot"), storage.join(period_url, "inputs/assets.json"),
                          opts)
-    result = build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"])
+    build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"])
     return bundle.open_bundle(out), plan
 
 

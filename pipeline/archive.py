@@ -28,8 +28,9 @@ from blake3 import blake3
 from fsspec.spec import AbstractFileSystem
 
 from . import storage
-from .bundle import PUBLIC_DIR, canonical_json
-from .errors import BundleError, InputError
+from .bundle import canonical_json
+from .errors import BundleError, InputError, VerificationError
+from .verify import parse_json
 
 INDEX = "index.json"
 INDEX_FORMAT = "por-archive-v1"
@@ -131,9 +132,6 @@ def open_archive(url: str, storage_options: Mapping[str, Any] | None = None) -> 
 
 
 def parse_index(raw: bytes, where: str) -> dict[str, Any]:
-    from .verify import parse_json
-    from .errors import VerificationError
-
     try:
         doc = parse_json(raw, where)
     except VerificationError as exc:
@@ -259,8 +257,6 @@ def check_inputs(fs: AbstractFileSystem, period_root: str, shown: str, recorded_
     got = blake3(raw).hexdigest()
     if recorded_digest is not None and got != recorded_digest:
         raise BundleError(f"{shown}/{INPUTS_DOC}: blake3 {got} differs from the manifest's {recorded_digest}")
-    from .verify import parse_json
-
     doc = parse_json(raw, f"{shown}/{INPUTS_DOC}")
     problems = []
     for name, want in iter_input_files(doc):
@@ -281,8 +277,4 @@ def check_inputs(fs: AbstractFileSystem, period_root: str, shown: str, recorded_
         raise BundleError(f"{shown}: the archived inputs no longer match their recorded digests: "
                           + "; ".join(problems))
     return doc
-
-
-def public_path(period_root: str, name: str) -> str:
-    return storage.join(period_root, PUBLIC_DIR, name)
 

@@ -19,6 +19,12 @@ GREEN = "#067647"
 GREY = "#667085"
 
 
+def plot_coordinate(value: int, decimals: int) -> float:
+    """``value / 10**decimals`` as a plot coordinate: the one place an amount becomes a float.
+    Nothing computed from it is shown as a figure or fed back into a sum."""
+    return float(Decimal(value).scaleb(-decimals))
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -47,7 +53,7 @@ def ratio_chart(positions: Sequence[AssetPosition]) -> str:
     shown = [p for p in positions if p.basis_points is not None]
     fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(shown), 1)))
     if shown:
-        values = [p.basis_points / 100 for p in shown]  # type: ignore[operator]
+        values = [plot_coordinate(p.basis_points, 2) for p in shown]  # type: ignore[arg-type]
         ax.barh([p.symbol for p in shown], values, color=[RED if p.flagged else GREEN for p in shown])
         ax.invert_yaxis()
         for y, p in enumerate(shown):
@@ -78,7 +84,7 @@ def liabilities_chart(history: Sequence[Mapping[str, Any]], decimals: Mapping[st
         for x, h in enumerate(history):
             if symbol in h["liabilities"]:
                 xs.append(x)
-                ys.append(float(Decimal(int(h["liabilities"][symbol])).scaleb(-decimals.get(symbol, 0))))
+                ys.append(plot_coordinate(int(h["liabilities"][symbol]), decimals.get(symbol, 0)))
         ax.plot(xs, ys, marker="o", color="#1849a9", linewidth=1.5)
         ax.set_title(symbol, fontsize=9)
         ax.set_xticks(range(len(periods)), periods, rotation=45, fontsize=7)

@@ -429,6 +429,7 @@ def bench(
 
 
 PeriodOpt = Annotated[str, typer.Option("--period", help="YYYY-MM, or 'previous' for the month before today.")]
+ArchiveOpt = Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")]
 
 
 @app.command()
@@ -437,7 +438,7 @@ def publish(
     period: PeriodOpt,
     snapshot: Annotated[str, typer.Option("--snapshot", help="The liabilities snapshot (Parquet file or directory); '{period}' is replaced by the period.")],
     reserves: Annotated[str, typer.Option("--reserves", help="The reserves (Parquet: chain, address, asset, balance); '{period}' is replaced by the period.")],
-    archive: Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")],
+    archive: ArchiveOpt,
     secret_file: SecretOpt,
     signing_key: Annotated[str, typer.Option("--signing-key", help="Ed25519 signing key (from keygen --signing).")],
     assets: Annotated[Optional[str], typer.Option("--assets", help="Asset file (default: assets.json beside the snapshot).")] = None,
@@ -457,11 +458,11 @@ def publish(
         period = previous_period()
         typer.echo(f"period: {period} (the month before today)")
 
-    def fill(url: str | None) -> str | None:  # "{period}" in an input location names the period's data
-        return None if url is None else url.replace("{period}", period)
+    def fill(url: str) -> str:  # "{period}" in an input location names the period's data
+        return url.replace("{period}", period)
 
-    req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,  # type: ignore[arg-type]
-                         fill(assets), republish, storage_options(storage_option))
+    req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
+                         fill(assets) if assets else None, republish, storage_options(storage_option))
     with cluster_client(workers, scheduler, cluster, cluster_option, performance_report) as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
     from .numbers import to_units
@@ -482,7 +483,7 @@ def publish(
 @app.command()
 @handle_errors
 def regenerate(
-    archive: Annotated[str, typer.Option("--archive", help="The archive (path or fsspec URL).")],
+    archive: ArchiveOpt,
     secret_file: SecretOpt,
     period: Annotated[Optional[str], typer.Option("--period", help="The period to regenerate, YYYY-MM.")] = None,
     all_periods: Annotated[bool, typer.Option("--all", help="Regenerate every publication in the archive.")] = False,

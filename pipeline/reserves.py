@@ -114,8 +114,9 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
                 raise InputError(f"{where}, row {i}: duplicate (chain, address, asset) = {key!r}; "
                                  f"first seen at {seen[key]}")
             seen[key] = f"{path} row {i}"
+        asset_column = table.column("asset")
         for symbol in sorted(set(symbols)):
-            idx = pa.array([i for i, s in enumerate(symbols) if s == symbol], type=pa.int64())
+            idx = pc.indices_nonzero(pc.equal(asset_column, symbol))
             try:
                 words = amounts_to_u128(balance.take(idx), decimals[symbol])
             except RowError as exc:

@@ -497,3 +497,16 @@ def test_leftovers_of_a_killed_publication_are_named_not_published(archive_copy,
     os.makedirs(fresh / "2026-08" / "public")
     result = por(*publish_args(inputs, "2026-08", str(fresh), scheduler2))
     assert result.exit_code == 1 and "2026-08 exists but is not in index.json" in result.output
+
+
+def test_bad_period_and_bad_signing_key_are_refused_before_any_work(archive_copy, inputs, scheduler2, tmp_path):
+    before = tree_state(archive_copy)
+    args = publish_args(inputs, "2026-11", archive_copy, scheduler2)
+    result = por(*[("2026-13" if a == "2026-11" else a) for a in args])
+    assert result.exit_code == 1 and "--period '2026-13' is not YYYY-MM" in result.output
+    (tmp_path / "bad.key").write_text("not a key\n")
+    bad_key = [str(tmp_path / "bad.key") if a == inputs["key"] else a for a in args]
+    result = por(*bad_key)
+    assert result.exit_code == 1 and "failed at step 'validate'" in result.output
+    assert "not an unencrypted PKCS#8 PEM private key" in result.output and "[2/8] build" not in result.output
+    assert tree_state(archive_copy) == before
