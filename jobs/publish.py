@@ -18,23 +18,26 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from pipeline import __version__, archive, bundle, protocol, ratios, storage
-from pipeline.audit import audit_bundle
-from pipeline.build import BuildInterrupted, Watch, build_bundle
+from pipeline import __version__
 from pipeline.cluster import client_mapper
-from pipeline.errors import InputError, PorError
-from pipeline.report import render_reports, report_doc
-from pipeline.reserves import check_reserves, load_reserves
-from pipeline.secret import read_secret
-from pipeline.signing import load_signing_key, sign_manifest, verify_manifest_signature
-from pipeline.snapshot import assets_location, plan_snapshot
+from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
+from pipeline.formats import layout
+from pipeline.formats.canonical import canonical_json, digest
+from pipeline.liabilities.audit import audit_bundle
+from pipeline.liabilities.build import Watch, build_bundle
+from pipeline.liabilities.snapshot import assets_location, plan_snapshot
+from pipeline.protocol.period import is_valid_period
+from pipeline.publication import archive
+from pipeline.publication.report import render_reports, report_doc
+from pipeline.publication.signing import load_signing_key, sign_manifest, verify_manifest_signature
+from pipeline.reserves import ratios
+from pipeline.reserves.input import check_reserves, load_reserves
+from pipeline.storage import bundle
+from pipeline.storage import fs as storage
+from pipeline.storage.secret_file import read_secret
 
 STEPS = ("validate", "build", "audit", "reserves", "ratios", "report", "sign", "publish")
 TOOL = f"por-pipeline {__version__}"
-
-
-class PublishError(PorError):
-    """A publication failed; the archive was left as it was."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,8 @@ class _Publication:
 
     def execute(self) -> PublishResult:
         req = self.req
-        if not protocol.is_valid_period(req.period):
-            raise PublishError(f"--period {req.period!r} is not YYYY-MM; nothing was written")
+        if not is_valid_period(req.period):
+            raise InputError("is not YYYY-MM; nothing was written", parameter="period", value=repr(req.period))
         a = archive.open_archive(req.archive, self.opts)
         existed = storage.retrying(lambda: a.fs.exists(a.path))
         self.archive = a
@@ -118,9 +121,7 @@ class _Publication:
                 raise
             if isinstance(exc, BuildInterrupted) and exc.__cause__ is not None:
                 exc = exc.__cause__  # its advice to --resume does not apply: the staging is gone
-            detail = exc.diagnostics() if isinstance(exc, PorError) else f"{type(exc).__name__}: {exc}"
-            raise PublishError(f"publication of {req.period} failed at step '{self.step_name}': {detail}; "
-                               f"the archive {req.archive} is unchanged") from None
+            raise PublishError(req.period, self.step_name, req.archive, exc) from None
 
     def _clean_up(self, existed: bool) -> None:
         a = self.archive
@@ -162,7 +163,7 @@ class _Publication:
             "reserves": {"source": req.reserves, "files": archive.copy_tree(
                 req.reserves, reserve_files, a.fs, stage, "inputs/reserves", opts)},
         }
-        inputs_bytes = bundle.canonical_json(inputs)
+        inputs_bytes = canonical_json(inputs)
         a.fs.pipe_file(storage.join(stage, archive.INPUTS_DOC), inputs_bytes)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
                              a.url(self.stage_name, "inputs/assets.json"), opts)
@@ -172,7 +173,7 @@ class _Publication:
         out = storage.join(stage, slot.directory)
         out_url = a.url(self.stage_name, slot.directory)
         result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts,
-                              watch=self.watch, public_dir=bundle.PUBLIC_DIR)
+                              watch=self.watch, public_dir=layout.PUBLIC_DIR)
         storage.move_tree(a.fs, storage.join(stage, archive.INPUTS_DIR), storage.join(out, archive.INPUTS_DIR))
         self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
 
@@ -195,7 +196,7 @@ class _Publication:
         self.step("report")
         manifest["previous"] = slot.previous
         manifest["publication"] = {"revision": slot.revision, "supersedes": slot.supersedes,
-                                   "inputs": bundle.digest(inputs_bytes), "tool": TOOL}
+                                   "inputs": digest(inputs_bytes), "tool": TOOL}
         history = [
             {"period": e["period"], "root": e["root"], "liabilities": e["liabilities"]}
             for p, e in sorted(archive.current(index).items()) if p != req.period
@@ -209,20 +210,20 @@ class _Publication:
 
         # 7. sign the publication manifest (RFC 8785 bytes)
         self.step("sign")
-        manifest["files"] = {**result.manifest["files"], **{n: bundle.digest(d) for n, d in reports.items()}}
-        manifest_bytes = bundle.canonical_json(manifest)
+        manifest["files"] = {**result.manifest["files"], **{n: digest(d) for n, d in reports.items()}}
+        manifest_bytes = canonical_json(manifest)
         signature = sign_manifest(signing_key, manifest)
         verify_manifest_signature(signing_key.public_key(), manifest, signature, "fresh signature")
-        fresh.write(bundle.MANIFEST, manifest_bytes)
-        fresh.write(bundle.SIGNATURE, bundle.canonical_json(signature))
-        digest = bundle.digest(manifest_bytes)
+        fresh.write(layout.MANIFEST, manifest_bytes)
+        fresh.write(layout.SIGNATURE, canonical_json(signature))
+        manifest_digest = digest(manifest_bytes)
 
         # 8. publish: move into place, then (last) the index
         self.step("publish")
         now_raw = a.read(archive.INDEX) if a.exists(archive.INDEX) else None
         if now_raw != index_raw:
-            raise PublishError(f"{req.archive}/{archive.INDEX} changed while this publication ran "
-                               "(another publication?); nothing was published")
+            raise BundleError(f"{req.archive}/{archive.INDEX} changed while this publication ran "
+                              "(another publication?); nothing was published")
         if a.exists(slot.directory):
             raise InputError(f"{req.archive}/{slot.directory} appeared while this publication ran")
         self.moved_to = slot.directory
@@ -232,7 +233,7 @@ class _Publication:
             "period": req.period,
             "revision": slot.revision,
             "directory": slot.directory,
-            "manifest": digest,
+            "manifest": manifest_digest,
             "root": manifest["root"]["hash"],
             "protocol": manifest["version"],
             "tool": TOOL,
@@ -246,5 +247,5 @@ class _Publication:
         self.moved_to = None
         a.remove(self.stage_name)
         self.step("done")
-        return PublishResult(req.period, slot.revision, slot.directory, manifest, digest, positions, self.seconds)
+        return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds)
 

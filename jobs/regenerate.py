@@ -16,23 +16,39 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from pipeline import archive, bundle, ratios, storage
-from pipeline.build import build_bundle
 from pipeline.errors import BundleError, InputError
-from pipeline.proofs import load_top_tree
-from pipeline.protocol import SecretKey
-from pipeline.report import REPORT_JSON
-from pipeline.reserves import load_reserves
-from pipeline.snapshot import plan_snapshot
+from pipeline.formats import layout
+from pipeline.liabilities.build import build_bundle
+from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.liabilities.stored import load_top_tree
+from pipeline.protocol.keys import SecretKey
+from pipeline.publication import archive
+from pipeline.publication.report import REPORT_JSON
+from pipeline.reserves import ratios
+from pipeline.reserves.input import load_reserves
+from pipeline.storage import bundle
+from pipeline.storage import fs as storage
 
 COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One thing that differs between the archive and the rebuild: ``what`` names it (``inputs``,
+    ``manifest``, ``root-hash``, ``root-sums``, ``buckets``, ``private-index``, ``top-tree``,
+    ``report``) and ``text`` says how, with both values where there are two."""
+
+    what: str
+    text: str
+    archived: Any = None
+    regenerated: Any = None
 
 
 @dataclass
 class Comparison:
     period: str
     revision: int
-    differences: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -41,15 +57,16 @@ class Comparison:
 
     def render(self) -> str:
         head = f"{'MATCH' if self.match else 'MISMATCH'} {self.period} (revision {self.revision})"
-        return "\n".join([head, *(f"  {d}" for d in self.differences), *(f"  note: {n}" for n in self.notes)])
+        return "\n".join([head, *(f"  {d.text}" for d in self.differences), *(f"  note: {n}" for n in self.notes)])
 
 
-def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], symbols: list[str]) -> list[str]:
+def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], symbols: list[str]) -> list[Difference]:
     """Which buckets (level-0 nodes) differ, by hash and by asset sums; then any higher level."""
-    out: list[str] = []
+    out: list[Difference] = []
     a_levels, f_levels = archived.get("levels", []), fresh.get("levels", [])
+    a_shape, f_shape = [len(lv) for lv in a_levels], [len(lv) for lv in f_levels]
     if len(a_levels) != len(f_levels) or (a_levels and len(a_levels[0]) != len(f_levels[0])):
-        return [f"top tree shape: archived {[len(lv) for lv in a_levels]}, regenerated {[len(lv) for lv in f_levels]}"]
+        return [Difference("top-tree", f"top tree shape: archived {a_shape}, regenerated {f_shape}", a_shape, f_shape)]
     if not a_levels:
         return out
     hashes, sums = [], []
@@ -60,29 +77,33 @@ def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], sym
         if assets:
             sums.append(f"{b} ({', '.join(assets)})")
     if hashes:
-        out.append(f"bucket hashes differ: buckets {', '.join(hashes[:20])}" + (" …" if len(hashes) > 20 else ""))
+        out.append(Difference("buckets", f"bucket hashes differ: buckets {', '.join(hashes[:20])}"
+                              + (" …" if len(hashes) > 20 else "")))
     if sums:
-        out.append(f"bucket sums differ: buckets {'; '.join(sums[:20])}" + (" …" if len(sums) > 20 else ""))
+        out.append(Difference("buckets", f"bucket sums differ: buckets {'; '.join(sums[:20])}"
+                              + (" …" if len(sums) > 20 else "")))
     if not out:
         higher = [j for j in range(1, len(a_levels)) if a_levels[j] != f_levels[j]]
         if higher:
-            out.append(f"top tree levels {higher} differ although the buckets match")
+            out.append(Difference("top-tree", f"top tree levels {higher} differ although the buckets match"))
     return out
 
 
-def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
-    out = [f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}"
+def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[Difference]:
+    out = [Difference("manifest", f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}",
+                      archived.get(key), fresh.get(key))
            for key in COMPARED_FIELDS if archived.get(key) != fresh.get(key)]
     a_root, f_root = archived.get("root", {}), fresh.get("root", {})
     if a_root.get("hash") != f_root.get("hash"):
-        out.append(f"root hash: archived {a_root.get('hash')}, regenerated {f_root.get('hash')}")
+        out.append(Difference("root-hash", f"root hash: archived {a_root.get('hash')}, regenerated {f_root.get('hash')}",
+                              a_root.get("hash"), f_root.get("hash")))
     symbols = [a["symbol"] for a in fresh.get("assets", [])]
     if len(a_root.get("sums", [])) == len(symbols):
         for s, x, y in zip(symbols, a_root["sums"], f_root["sums"], strict=True):
             if x != y:
-                out.append(f"root sum of {s}: archived {x}, regenerated {y}")
+                out.append(Difference("root-sums", f"root sum of {s}: archived {x}, regenerated {y}", x, y))
     elif a_root.get("sums") != f_root.get("sums"):
-        out.append("root sums: the asset lists differ")
+        out.append(Difference("root-sums", "root sums: the asset lists differ", a_root.get("sums"), f_root.get("sums")))
     return out
 
 
@@ -103,7 +124,7 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
                    opts: Mapping[str, Any], workdir: str | None = None) -> Comparison:
     period_url = a.url(entry["directory"])
     old = bundle.open_bundle(period_url, opts)
-    manifest = old.read_json(bundle.MANIFEST)
+    manifest = old.read_json(layout.MANIFEST)
     cmp = Comparison(entry["period"], entry["revision"])
     version = manifest.get("version")
     builder = BUILDERS.get(version)  # type: ignore[arg-type]
@@ -115,32 +136,38 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
         archive.check_inputs(a.fs, a.file(entry["directory"]), f"{a.shown}/{entry['directory']}",
                              publication.get("inputs"))
     except BundleError as exc:
-        cmp.differences.append(f"archived inputs altered, not rebuilt: {exc}")
+        cmp.differences.append(Difference("inputs", f"archived inputs altered, not rebuilt: {exc}"))
         return cmp
     tmp = tempfile.mkdtemp(prefix="por-regenerate-", dir=workdir)
     try:
         fresh, plan = builder(client, period_url, manifest, secret, storage.join(tmp, "bundle"), opts)
-        fresh_manifest = fresh.read_json(bundle.MANIFEST)
+        fresh_manifest = fresh.read_json(layout.MANIFEST)
         cmp.differences += compare_manifests(manifest, fresh_manifest)
         symbols = [x["symbol"] for x in fresh_manifest["assets"]]
-        cmp.differences += compare_top_trees(old.read_json(bundle.TOP_TREE), load_top_tree(fresh, fresh_manifest),
+        cmp.differences += compare_top_trees(old.read_json(layout.TOP_TREE), load_top_tree(fresh, fresh_manifest),
                                              symbols)
-        old_index, new_index = old.read_json(bundle.PRIVATE_INDEX), fresh.read_json(bundle.PRIVATE_INDEX)
+        old_index, new_index = old.read_json(layout.PRIVATE_INDEX), fresh.read_json(layout.PRIVATE_INDEX)
         old_b = {e["bucket"]: (e["users"], e["root"]) for e in old_index.get("buckets", [])}
         new_b = {e["bucket"]: (e["users"], e["root"]) for e in new_index.get("buckets", [])}
         private = sorted(b for b in set(old_b) | set(new_b) if old_b.get(b) != new_b.get(b))
         if private:
-            cmp.differences.append(f"private bucket index differs: buckets {', '.join(map(str, private[:20]))}")
-        if fresh_manifest["files"].get(bundle.TOP_TREE) != manifest.get("files", {}).get(bundle.TOP_TREE):
-            cmp.differences.append("top-tree.json: the regenerated bytes differ from the digest in the archived manifest")
+            cmp.differences.append(Difference(
+                "private-index", f"private bucket index differs: buckets {', '.join(map(str, private[:20]))}"))
+        a_top, f_top = manifest.get("files", {}).get(layout.TOP_TREE), fresh_manifest["files"].get(layout.TOP_TREE)
+        if f_top != a_top:
+            cmp.differences.append(Difference(
+                "top-tree", f"top-tree.json: the regenerated bytes (blake3 {f_top}) differ from the digest in the "
+                f"archived manifest ({a_top})", a_top, f_top))
         reserves = load_reserves(storage.join(period_url, "inputs/reserves"), plan.assets, opts)
         positions = ratios.positions(fresh_manifest["assets"], fresh_manifest["root"]["sums"], reserves.totals)
         archived_report = old.read_json(REPORT_JSON)
         figures = [p.as_json() for p in positions]
         if archived_report.get("assets") != figures:
             bad = [f["symbol"] for f, g in zip(figures, archived_report.get("assets", []), strict=False) if f != g]
-            cmp.differences.append(f"report figures differ for {', '.join(bad) or 'the asset list'}")
-        if any(d.startswith("root hash") for d in cmp.differences) and not cmp.differences[0].startswith("manifest"):
+            cmp.differences.append(Difference("report", f"report figures differ for {', '.join(bad) or 'the asset list'}",
+                                              archived_report.get("assets"), figures))
+        kinds = {d.what for d in cmp.differences}
+        if "root-hash" in kinds and "manifest" not in kinds:
             cmp.notes.append("the root differs although the shape matches: a different master secret, or an "
                              "archive whose public files were altered")
         cmp.notes.append(f"published by {publication.get('tool', 'an unknown tool')}; root {fresh_manifest['root']['hash']}")

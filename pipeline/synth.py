@@ -17,9 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import storage
-from .assets import Asset, protocol_order
 from .errors import InputError
+from .formats.assets import Asset, protocol_order
+from .formats.columns import amounts_to_u128
+from .liabilities.snapshot import WIDE, plan_snapshot
+from .storage import fs as storage
 
 KNOWN = [
     ("BTC", 8), ("ETH", 18), ("USDT", 6), ("USDC", 6), ("BNB", 18), ("XRP", 6), ("SOL", 8),
@@ -198,8 +200,6 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
 def snapshot_totals(url: str, assets_url: str | None = None) -> dict[str, int]:
     """Exact liabilities total per asset of a wide-layout snapshot (smallest units), read
     straight from its Parquet files: what the demo sets its synthetic reserves against."""
-    from .snapshot import WIDE, amounts_to_u128, plan_snapshot
-
     plan = plan_snapshot(url, assets_url)
     if plan.layout != WIDE:
         raise InputError(f"{url}: snapshot_totals reads wide snapshots only")

@@ -1,264 +1,22 @@
-"""Proof verification for por-v1. Depends only on the standard library and ``blake3``.
+"""``python -m pipeline.verify PROOF (--manifest FILE | --root HEX)``: the verifier an end user runs.
 
-The verifier takes the root from the *published manifest* (or a root hash the
-user obtained independently), never from the proof alone, re-adds every sum and
-rejects any non-canonical number. Every failure raises ``VerificationError``
-naming the check (and level, where there is one).
+Standard library and ``blake3`` only (it is installed by a plain ``pip install`` of the project).
+Exit codes as everywhere (``pipeline.errors``): 0 VALID, 1 INVALID proof or unreadable input, 2 usage.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+import argparse
+import sys
 
-from . import protocol
-from .errors import VerificationError
-from .numbers import parse_amount, to_units
+from .errors import PorError, VerificationError, exit_code, one_line
+from .protocol.verify import VerifiedProof, check_manifest, verify_files, verify_proof
 
-_HEX32_RE = re.compile(r"^[0-9a-f]{64}$")
-MAX_HEIGHT = 64
-
-
-@dataclass(frozen=True)
-class VerifiedProof:
-    """What a valid proof establishes."""
-
-    period: str
-    user_id: str
-    assets: tuple[str, ...]
-    decimals: tuple[int, ...] | None
-    balances: tuple[int, ...]
-    root_hash: str
-    root_sums: tuple[int, ...]
-
-    def summary(self) -> str:
-        """A short human summary: period, root, balances (human units when decimals are known)."""
-        lines = [
-            f"VALID proof for user {self.user_id!r} in period {self.period}",
-            f"root {self.root_hash}",
-        ]
-        for i, symbol in enumerate(self.assets):
-            if self.decimals is not None:
-                lines.append(f"  {symbol:<8} {to_units(self.balances[i], self.decimals[i])}")
-            else:
-                lines.append(f"  {symbol:<8} {self.balances[i]} (smallest units)")
-        return "\n".join(lines)
-
-
-def _require(obj: Mapping[str, Any], key: str, kind: type, check: str, what: str) -> Any:
-    if not isinstance(obj, Mapping) or key not in obj:
-        raise VerificationError(check, f"{what} has no field {key!r}")
-    value = obj[key]
-    if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        raise VerificationError(check, f"{what} field {key!r} must be {kind.__name__}")
-    return value
-
-
-def _hex32(value: object, check: str, what: str, level: int | None = None) -> bytes:
-    if not isinstance(value, str) or not _HEX32_RE.match(value):
-        raise VerificationError(check, f"{what} must be 64 lowercase hex characters", level)
-    return bytes.fromhex(value)
-
-
-def _amounts(values: object, m: int, check: str, what: str, level: int | None = None) -> list[int]:
-    if not isinstance(values, list) or len(values) != m:
-        got = len(values) if isinstance(values, list) else type(values).__name__
-        raise VerificationError(check, f"{what} must be a list of {m} amounts, got {got}", level)
-    out = []
-    for i, v in enumerate(values):
-        try:
-            out.append(parse_amount(v))
-        except ValueError as exc:
-            raise VerificationError("number", f"{what}[{i}]: {exc}", level) from None
-    return out
-
-
-def _node(obj: object, m: int, what: str, level: int | None) -> tuple[bytes, list[int]]:
-    if not isinstance(obj, Mapping):
-        raise VerificationError("format", f"{what} must be an object with hash and sums", level)
-    return _hex32(obj.get("hash"), "format", f"{what}.hash", level), _amounts(
-        obj.get("sums"), m, "format", f"{what}.sums", level
-    )
-
-
-def check_manifest(manifest: Mapping[str, Any]) -> None:
-    """Structural checks on a published manifest (raises ``VerificationError('manifest', …)``)."""
-    version = _require(manifest, "version", str, "manifest", "manifest")
-    if version != protocol.VERSION:
-        raise VerificationError("manifest", f"unsupported manifest version {version!r}")
-    period = _require(manifest, "period", str, "manifest", "manifest")
-    if not protocol.is_valid_period(period):
-        raise VerificationError("manifest", f"manifest period {period!r} is not YYYY-MM")
-    assets = _require(manifest, "assets", list, "manifest", "manifest")
-    symbols = []
-    for a in assets:
-        symbols.append(_require(a, "symbol", str, "manifest", "manifest asset"))
-        _require(a, "decimals", int, "manifest", "manifest asset")
-    if symbols != sorted(symbols, key=lambda s: s.encode("utf-8")) or len(set(symbols)) != len(symbols):
-        raise VerificationError("manifest", "manifest assets are not unique and sorted by symbol")
-    tree = _require(manifest, "tree", Mapping, "manifest", "manifest")
-    k = _require(tree, "bucket_bits", int, "manifest", "manifest tree")
-    h = _require(tree, "bucket_height", int, "manifest", "manifest tree")
-    t = _require(tree, "height", int, "manifest", "manifest tree")
-    if k < 0 or h < 0 or t != k + h or t > MAX_HEIGHT:
-        raise VerificationError("manifest", f"inconsistent tree shape k={k} h={h} T={t}")
-    _node(manifest.get("root"), len(symbols), "manifest root", None)
-
-
-def verify_proof(
-    proof: Mapping[str, Any],
-    manifest: Mapping[str, Any] | None = None,
-    root_hash: str | None = None,
-) -> VerifiedProof:
-    """Verify ``proof`` against a published ``manifest`` or an independently obtained ``root_hash``.
-
-    Exactly one of ``manifest`` and ``root_hash`` must be given. Dispatches on
-    the proof's ``version``. Returns what the proof establishes, or raises
-    ``VerificationError`` at the first failed check.
-    """
-    if (manifest is None) == (root_hash is None):
-        raise ValueError("give exactly one of manifest and root_hash")
-    if not isinstance(proof, Mapping):
-        raise VerificationError("format", "proof must be a JSON object")
-    version = _require(proof, "version", str, "version", "proof")
-    if version != protocol.VERSION:
-        raise VerificationError("version", f"unsupported proof version {version!r}")
-    return _verify_v1(proof, manifest, root_hash)
-
-
-def _verify_v1(
-    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, root_hash: str | None
-) -> VerifiedProof:
-    period = _require(proof, "period", str, "format", "proof")
-    if not protocol.is_valid_period(period):
-        raise VerificationError("period", f"proof period {period!r} is not YYYY-MM")
-    assets = _require(proof, "assets", list, "format", "proof")
-    if not all(isinstance(a, str) for a in assets):
-        raise VerificationError("format", "proof assets must be symbols (strings)")
-    m = len(assets)
-    user_id = _require(proof, "user_id", str, "format", "proof")
-    if user_id == "" or "\x00" in user_id:
-        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
-    nonce = _hex32(proof.get("nonce"), "format", "nonce")
-    balances = _amounts(proof.get("balances"), m, "format", "balances")
-    position = _require(proof, "position", int, "format", "proof")
-    path = _require(proof, "path", list, "format", "proof")
-    declared_root = _node(proof.get("root"), m, "proof root", None)
-    if len(path) > MAX_HEIGHT:
-        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
-    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
-
-    decimals: tuple[int, ...] | None = None
-    if manifest is not None:
-        check_manifest(manifest)
-        if period != manifest["period"]:
-            raise VerificationError(
-                "period", f"proof is for {period!r}, manifest for {manifest['period']!r}"
-            )
-        symbols = [a["symbol"] for a in manifest["assets"]]
-        if list(assets) != symbols:
-            raise VerificationError("assets", f"proof assets {assets} differ from manifest {symbols}")
-        decimals = tuple(a["decimals"] for a in manifest["assets"])
-        tree = manifest["tree"]
-        if len(path) != tree["height"]:
-            raise VerificationError(
-                "path-length", f"path has {len(path)} entries, tree height is {tree['height']}"
-            )
-        expected_hash, expected_sums = _node(manifest["root"], m, "manifest root", None)
-    else:
-        expected_hash = _hex32(root_hash, "format", "root")
-        expected_sums = None
-
-    height = len(path)
-    if position < 0 or position >= (1 << height):
-        raise VerificationError("position", f"position {position} is outside [0, 2^{height})")
-
-    uk = protocol.user_key(nonce, period, user_id)
-    if manifest is not None:
-        k, h = manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]
-        if protocol.bucket_of(uk, k) != position >> h:
-            raise VerificationError(
-                "position",
-                f"position {position} is in bucket {position >> h}, the user key is in bucket "
-                f"{protocol.bucket_of(uk, k)}",
-            )
-
-    current_hash = protocol.leaf_hash(uk, balances)
-    current_sums = balances
-    for level, (sib_hash, sib_sums) in enumerate(siblings):
-        if (position >> level) & 1 == 0:
-            left, right = (current_hash, current_sums), (sib_hash, sib_sums)
-        else:
-            left, right = (sib_hash, sib_sums), (current_hash, current_sums)
-        try:
-            current_sums = protocol.add_sums(left[1], right[1])
-        except OverflowError as exc:
-            raise VerificationError("sum-overflow", str(exc), level) from None
-        current_hash = protocol.node_hash(left[0], left[1], right[0], right[1])
-
-    if current_hash != expected_hash:
-        raise VerificationError(
-            "root-hash",
-            f"path folds to {current_hash.hex()}, published root is {expected_hash.hex()}",
-        )
-    if expected_sums is not None and current_sums != expected_sums:
-        raise VerificationError("root-sums", "path sums differ from the published root sums")
-    if declared_root != (expected_hash, current_sums):
-        raise VerificationError("proof-root", "the proof's own root field differs from the published root")
-    return VerifiedProof(
-        period=period,
-        user_id=user_id,
-        assets=tuple(assets),
-        decimals=decimals,
-        balances=tuple(balances),
-        root_hash=expected_hash.hex(),
-        root_sums=tuple(current_sums),
-    )
-
-
-def parse_json(raw: bytes, what: str) -> Any:
-    """A JSON document whose objects have unique keys (an ambiguous proof is rejected)."""
-    import json
-
-    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"duplicate keys in an object: {sorted({k for k in keys if keys.count(k) > 1})}")
-        return dict(pairs)
-
-    try:
-        return json.loads(raw, object_pairs_hook=unique_keys)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VerificationError("input", f"{what}: not valid JSON ({exc})") from None
-
-
-def load_json_file(path: str, what: str) -> Any:
-    """Read a local JSON document; ``VerificationError('input', …)`` names the file when it cannot."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise VerificationError("input", f"{what} {path}: cannot read ({exc.strerror})") from None
-    return parse_json(raw, f"{what} {path}")
-
-
-def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None) -> VerifiedProof:
-    """``verify_proof`` on files: the proof and the published manifest (or a root hash)."""
-    proof = load_json_file(proof_path, "proof")
-    manifest = load_json_file(manifest_path, "manifest") if manifest_path else None
-    return verify_proof(proof, manifest=manifest, root_hash=root_hash)
+__all__ = ["VerifiedProof", "check_manifest", "main", "verify_files", "verify_proof"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.verify PROOF (--manifest FILE | --root HEX)``: standard library + blake3 only."""
-    import argparse
-    import sys
-
+    """Verify a proof against the published manifest (or root hash), offline."""
     parser = argparse.ArgumentParser(prog="python -m pipeline.verify", description=main.__doc__)
     parser.add_argument("proof")
     group = parser.add_mutually_exclusive_group(required=True)
@@ -269,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         result = verify_files(args.proof, args.manifest, args.root)
     except VerificationError as exc:
         print(f"INVALID proof: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
+    except PorError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return exit_code(exc)
     print(result.summary())
     return 0
 

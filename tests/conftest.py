@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from snapshots import EXACT, write_assets, write_secret, write_table
+from tests.support.snapshots import EXACT, write_assets, write_secret, write_table
 
 A = {"BTC": 8, "ETH": 18}
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from snapshots import SECRET_HEX, write_secret
+from tests.support.snapshots import SECRET_HEX, write_secret
 
 POR = shutil.which("por") or os.path.join(os.path.dirname(sys.executable), "por")
 PERIOD = "2026-11"

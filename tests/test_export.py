@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from pipeline import protocol
 from pipeline.cli import app
-from pipeline.export import complete_proof
+from pipeline.liabilities.export import complete_proof
 from pipeline.verify import verify_proof
-from snapshots import SECRET_HEX, write_secret
+from tests.support.snapshots import SECRET_HEX, write_secret
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from cluster_procs import free_port
-from pipeline.build import build_bundle
+from tests.support.cluster_procs import free_port
+from pipeline.liabilities.build import build_bundle
 from pipeline.protocol import SecretKey
-from pipeline.snapshot import plan_snapshot
+from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.synth import write_synth
-from snapshots import EXACT, SECRET_HEX, write_assets, write_secret, write_table
+from tests.support.snapshots import EXACT, SECRET_HEX, write_assets, write_secret, write_table
 
 POR = os.path.join(os.path.dirname(os.sys.executable), "por")
 PERIOD = "2026-11"
@@ -124,7 +124,7 @@ def test_resume_on_s3_ignores_and_prunes_foreign_partials(s3, scheduler2, tmp_pa
 
 def test_publish_history_and_regenerate_on_s3(s3, scheduler2, tmp_path):
     """The monthly job with every input and the archive on object storage."""
-    from pipeline.assets import parse_assets
+    from pipeline.formats.assets import parse_assets
     from pipeline.synth import snapshot_totals, write_synth_reserves
 
     fs = s3["fs"]

@@ -16,14 +16,14 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.build import build_bundle
-from pipeline.bundle import open_bundle
-from pipeline.proofs import make_proof
+from pipeline.liabilities.build import build_bundle
+from pipeline.storage.bundle import open_bundle
+from pipeline.liabilities.proofs import make_proof
 from pipeline.protocol import SecretKey
-from pipeline.snapshot import plan_snapshot
+from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.verify import verify_proof
-from reference import ReferenceTree
-from snapshots import EXACT, SECRET_HEX, amount_array, write_assets, write_table
+from tests.support.reference import ReferenceTree
+from tests.support.snapshots import EXACT, SECRET_HEX, amount_array, write_assets, write_table
 
 SYMBOLS = ["BTC", "ETH", "USDT", "a-b", "Z9"]
 PERIOD = "2026-11"
@@ -135,8 +135,8 @@ def test_proofs_from_checkpointed_buckets_match_reference(client2, tmp_path):
     """Buckets taller than the checkpoint level: proofs fold one chunk plus checkpoint nodes."""
     import pyarrow as pa
 
-    from pipeline.bundle import CHECKPOINT_LEVEL
-    from snapshots import write_table
+    from pipeline.formats.layout import CHECKPOINT_LEVEL
+    from tests.support.snapshots import write_table
 
     n = 1500
     balances = {f"user-{i}": [i * 7919 % 1000003, (i * i) % 17] for i in range(n)}

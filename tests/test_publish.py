@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from jobs.publish import STEPS, PublishError, PublishRequest, previous_period, publish_period
-from pipeline import archive
-from pipeline.assets import parse_assets
-from pipeline.bundle import canonical_json, digest
+from pipeline.publication import archive
+from pipeline.formats.assets import parse_assets
+from pipeline.formats.canonical import canonical_json, digest
 from pipeline.cli import app
 from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
-from snapshots import write_secret
+from tests.support.snapshots import write_secret
 
 MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11")
 RATIOS = {"BTC": 10_500, "ETH": 9_999, "USDC": 20_000}  # USDT: no reserves at all
@@ -378,7 +378,7 @@ def test_previous_period_is_computed_not_configured():
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    from browser import chromium_driver
+    from tests.support.browser import chromium_driver
 
     d = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
     yield d
@@ -428,7 +428,7 @@ def test_report_html_in_headless_chromium(published, driver):
 
 
 def test_archive_documents_match_their_json_schemas(published):
-    from test_vectors import schema_validator
+    from tests.test_vectors import schema_validator
 
     schema_validator("index.schema.json").validate(read_json(published, "index.json"))
     for e in read_json(published, "index.json")["publications"]:
@@ -503,7 +503,7 @@ def test_bad_period_and_bad_signing_key_are_refused_before_any_work(archive_copy
     before = tree_state(archive_copy)
     args = publish_args(inputs, "2026-11", archive_copy, scheduler2)
     result = por(*[("2026-13" if a == "2026-11" else a) for a in args])
-    assert result.exit_code == 1 and "--period '2026-13' is not YYYY-MM" in result.output
+    assert result.exit_code == 1 and "--period '2026-13': is not YYYY-MM" in result.output
     (tmp_path / "bad.key").write_text("not a key\n")
     bad_key = [str(tmp_path / "bad.key") if a == inputs["key"] else a for a in args]
     result = por(*bad_key)

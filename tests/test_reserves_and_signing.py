@@ -12,14 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.assets import Asset
-from snapshots import EXACT
-from pipeline.bundle import canonical_json
+from pipeline.formats.assets import Asset
+from tests.support.snapshots import EXACT
+from pipeline.formats.canonical import canonical_json
 from pipeline.cli import app
 from pipeline.errors import InputError, VerificationError
-from pipeline.ratios import AssetPosition, positions
-from pipeline.reserves import load_reserves
-from pipeline.signing import load_public_key, load_signing_key, sign_manifest, verify_manifest_signature
+from pipeline.reserves.ratios import AssetPosition, positions
+from pipeline.reserves.input import load_reserves
+from pipeline.publication.signing import load_public_key, load_signing_key, sign_manifest, verify_manifest_signature
 
 ASSETS = [Asset("BTC", 8), Asset("ETH", 18)]
 runner = CliRunner()

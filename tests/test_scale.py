@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -13,12 +12,12 @@ import time
 import pytest
 from distributed import Client
 
-from cluster_procs import dask_processes
-from pipeline.build import build_bundle
+from tests.support.cluster_procs import dask_processes
+from pipeline.liabilities.build import build_bundle
 from pipeline.protocol import SecretKey
-from pipeline.snapshot import plan_snapshot
+from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.synth import write_synth
-from snapshots import SECRET_HEX, write_secret
+from tests.support.snapshots import SECRET_HEX, write_secret
 
 POR = os.path.join(os.path.dirname(os.sys.executable), "por")
 PERIOD = "2026-11"

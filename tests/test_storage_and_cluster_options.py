@@ -9,11 +9,12 @@ import dask.config
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import config, storage
+from pipeline import config
+from pipeline.storage import fs as storage
 from pipeline.cli import app
 from pipeline.cluster import load_cluster_class, parse_options
 from pipeline.errors import InputError
-from snapshots import write_secret
+from tests.support.snapshots import write_secret
 
 POR = os.path.join(os.path.dirname(os.sys.executable), "por")
 

@@ -14,7 +14,7 @@ from referencing import Registry, Resource
 
 from pipeline.errors import VerificationError
 from pipeline.verify import verify_proof
-from reference import ReferenceTree
+from tests.support.reference import ReferenceTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMAS = os.path.join(ROOT, "schemas")

@@ -10,9 +10,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
-from browser import chromium_driver
+from tests.support.browser import chromium_driver
 from pipeline.cli import app
-from pipeline.numbers import to_units
+from pipeline.protocol.amounts import to_units
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPE = os.path.join(ROOT, "schemas", "vectors", "por-v1", "basic")

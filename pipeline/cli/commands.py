@@ -1,0 +1,456 @@
+"""The ``por`` commands. Each parses its options, calls the library or a job, and prints the result.
+
+Every command's help ends with an example; ``tests/test_docs_commands.py`` runs every command
+shown in the README and in ``deploy/`` through this parser.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .app import app, command, fail
+from .options import ArchiveOpt, ForceOpt, PeriodOpt, RunOptions, SecretOpt, terminal_watch, with_run_options
+
+BundleArg = Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle directory or archived period (path or URL).")]
+
+
+@command()
+def keygen(
+    file: Annotated[Optional[str], typer.Argument(metavar="FILE", help="Where to write a new master secret (must not exist).")] = None,
+    signing: Annotated[Optional[str], typer.Option(
+        "--signing", metavar="FILE", help="Instead: write a new Ed25519 signing key here and its public key to FILE.pub.")] = None,
+) -> None:
+    """Write a new master secret (64 hex characters, mode 0600), or with --signing an Ed25519 signing key.
+
+    \b
+    Examples:
+      por keygen /secure/por-master.secret
+      por keygen --signing /secure/signing.key
+    """
+    if (file is None) == (signing is None):
+        raise typer.BadParameter("give either FILE (a master secret) or --signing FILE (a signing key)")
+    if signing is not None:
+        from ..publication.signing import public_key_file, write_signing_key
+
+        kid = write_signing_key(signing)
+        typer.echo(f"wrote an Ed25519 signing key to {signing} (mode 0600; keep it offline) and its public key "
+                   f"to {public_key_file(signing)} (publish it); key id {kid}")
+        return
+    from ..storage.secret_file import write_new_secret
+
+    assert file is not None
+    write_new_secret(file)
+    typer.echo(f"wrote a new master secret to {file} (mode 0600); keep it offline and backed up")
+
+
+@command()
+def synth(
+    out: Annotated[str, typer.Argument(metavar="DIR", help="Snapshot directory to create.")],
+    users: Annotated[int, typer.Option("--users", min=1, metavar="N", help="Number of users.")],
+    assets: Annotated[int, typer.Option("--assets", min=1, max=200, metavar="N", help="Number of assets.")] = 3,
+    files: Annotated[int, typer.Option("--files", min=1, metavar="N", help="Number of Parquet files.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed (same seed, same snapshot).")] = 0,
+    layout: Annotated[str, typer.Option("--layout", metavar="wide|long", help="Snapshot layout.")] = "wide",
+) -> None:
+    """Write a realistic synthetic snapshot and its assets.json.
+
+    \b
+    Example:
+      por synth snap --users 100000 --assets 20 --files 4 --seed 1
+    """
+    from ..synth import write_synth
+
+    if layout not in ("wide", "long"):
+        raise typer.BadParameter("--layout must be 'wide' or 'long'")
+    chosen = write_synth(out, users, assets, files, seed, layout)
+    typer.echo(f"wrote {users} users x {len(chosen)} assets ({layout}, {files} file(s)) to {out}")
+
+
+def print_root(manifest: dict[str, Any]) -> None:
+    from ..protocol.amounts import to_units
+
+    typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
+    for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
+        typer.echo(f"  {asset['symbol']:<8} {to_units(int(total), asset['decimals'])}")
+
+
+@command()
+@with_run_options(report=True)
+def build(
+    snapshot: Annotated[str, typer.Argument(metavar="SNAPSHOT", help="Parquet file or directory (path or URL).")],
+    period: PeriodOpt,
+    secret_file: SecretOpt,
+    out: Annotated[str, typer.Option("--out", metavar="DIR", help="Bundle directory to publish (path or URL).")],
+    run: RunOptions,
+    assets: Annotated[Optional[str], typer.Option(
+        "--assets", metavar="FILE", help="Asset file (default: assets.json beside the snapshot).")] = None,
+    bucket_bits: Annotated[Optional[int], typer.Option(
+        "--bucket-bits", min=0, max=24, metavar="K", help="2^K buckets (default: from the user count).")] = None,
+    force: ForceOpt = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse the verified buckets of an interrupted run.")] = False,
+) -> None:
+    """Build the liabilities tree on Dask and publish the bundle; prints the root and totals.
+
+    \b
+    Example:
+      por build snap --period 2026-11 --secret-file master.secret --out bundles/2026-11 --workers 2
+    """
+    from ..liabilities.build import build_bundle
+    from ..liabilities.snapshot import plan_snapshot
+    from ..storage.bundle import check_output
+    from ..storage.secret_file import read_secret
+
+    secret = read_secret(secret_file)
+    options = run.storage
+    check_output(out, force, resume, options)
+    plan = plan_snapshot(snapshot, assets, options)
+    with run.client() as client:
+        result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
+                              watch=terminal_watch)
+    print_root(result.manifest)
+    reused = f", {result.reused} reused from the interrupted run" if resume else ""
+    typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
+    typer.echo(f"bundle written to {out}")
+
+
+@command()
+@with_run_options(cluster=False)
+def prove(
+    bundle_dir: BundleArg,
+    user: Annotated[str, typer.Option("--user", metavar="ID", help="The user id.")],
+    secret_file: SecretOpt,
+    run: RunOptions,
+    out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Write the proof here (default: stdout).")] = None,
+) -> None:
+    """Print a user's inclusion proof as JSON.
+
+    \b
+    Example:
+      por prove bundles/2026-11 --user 1234567 --secret-file master.secret --out proof.json
+    """
+    from ..liabilities.proofs import make_proof
+    from ..storage.bundle import open_bundle
+    from ..storage.secret_file import read_secret
+
+    secret = read_secret(secret_file)
+    proof = make_proof(open_bundle(bundle_dir, run.storage), user, secret)
+    text = json.dumps(proof, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(out, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise fail(f"--out {out}: already exists; refusing to overwrite") from None
+    typer.echo(f"proof for {user!r} written to {out}", err=True)
+
+
+def _read_document(path: str, what: str, run: RunOptions) -> Any:
+    """A JSON document from a local path (standard library) or an fsspec URL."""
+    from ..protocol.jsonread import load_json_file, parse_json
+
+    if "://" not in path:
+        return load_json_file(path, what)
+    from ..storage.fs import open_fs, read_bytes
+
+    fs, inner = open_fs(path, run.storage)
+    return parse_json(read_bytes(fs, inner, f"{what} {path}"), f"{what} {path}")
+
+
+def _check_signature(manifest_path: str, manifest_doc: Any, public_key: str, signature: str | None,
+                     run: RunOptions) -> str:
+    """Verify the manifest's Ed25519 signature (``signature.json`` beside it by default); returns the key id."""
+    from ..formats.layout import SIGNATURE
+    from ..publication.signing import key_id, load_public_key, verify_manifest_signature
+
+    public = load_public_key(public_key)
+    if signature is None:
+        base = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
+        signature = f"{base}/{SIGNATURE}"
+    verify_manifest_signature(public, manifest_doc, _read_document(signature, "signature", run), signature)
+    return key_id(public)
+
+
+@command()
+@with_run_options(cluster=False)
+def verify(
+    proof: Annotated[str, typer.Argument(metavar="PROOF", help="Proof JSON file (path or URL).")],
+    run: RunOptions,
+    manifest: Annotated[Optional[str], typer.Option("--manifest", metavar="FILE", help="The published manifest.json.")] = None,
+    root: Annotated[Optional[str], typer.Option("--root", metavar="HEX", help="The published root hash.")] = None,
+    public_key: Annotated[Optional[str], typer.Option(
+        "--public-key", metavar="FILE", help="Also check the manifest's Ed25519 signature with this public key (PEM).")] = None,
+    signature: Annotated[Optional[str], typer.Option(
+        "--signature", metavar="FILE", help="The signature file (default: signature.json beside the manifest).")] = None,
+) -> None:
+    """Verify an inclusion proof against the published manifest (or root hash). Offline.
+
+    \b
+    Example:
+      por verify proof.json --manifest manifest.json --public-key signing.key.pub
+    """
+    from ..errors import VerificationError
+    from ..protocol.verify import verify_proof
+
+    if (manifest is None) == (root is None):
+        raise typer.BadParameter("give exactly one of --manifest and --root")
+    if public_key is not None and manifest is None:
+        raise typer.BadParameter("--public-key checks the signature of a manifest: give --manifest")
+    proof_doc = _read_document(proof, "proof", run)
+    manifest_doc = _read_document(manifest, "manifest", run) if manifest else None
+    try:
+        signer = None
+        if public_key is not None:
+            assert manifest is not None
+            signer = _check_signature(manifest, manifest_doc, public_key, signature, run)
+        result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root)
+    except VerificationError as exc:
+        raise fail(f"INVALID proof: {exc}", exc.exit_code) from None
+    typer.echo(result.summary())
+    if signer is not None:
+        typer.echo(f"manifest signature: valid (Ed25519, key id {signer})")
+
+
+@command("export-proofs")
+@with_run_options()
+def export_proofs_command(
+    bundle_dir: BundleArg,
+    out: Annotated[str, typer.Option("--out", metavar="DIR", help="Directory for the exported proofs (path or URL).")],
+    run: RunOptions,
+    fmt: Annotated[str, typer.Option("--format", metavar="jsonl|parquet", help="Record format.")] = "jsonl",
+    force: ForceOpt = False,
+) -> None:
+    """Write every user's proof, keyed by uk and partitioned by bucket, for serving from account pages.
+
+    \b
+    Example:
+      por export-proofs bundles/2026-11 --out s3://exchange-proofs/2026-11 --format parquet
+    """
+    if fmt not in ("jsonl", "parquet"):
+        raise typer.BadParameter("--format must be 'jsonl' or 'parquet'")
+    from ..cluster import client_mapper
+    from ..liabilities.export import export_proofs
+    from ..storage.bundle import check_output, open_bundle
+
+    options = run.storage
+    source = open_bundle(bundle_dir, options)
+    check_output(out, force, False, options)
+    with run.client() as client:
+        summary = export_proofs(source, out, fmt, client_mapper(client), force, options)
+    typer.echo(f"exported {summary['records']} proofs in {len(summary['partitions'])} partitions ({fmt}) to {out}")
+
+
+@command("verifier-page")
+@with_run_options(cluster=False)
+def verifier_page(
+    out: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the HTML page (must not exist).")],
+    run: RunOptions,
+    manifest: Annotated[Optional[str], typer.Option("--manifest", metavar="FILE", help="Embed this period's manifest.json.")] = None,
+) -> None:
+    """Write the offline verifier page: one self-contained HTML file, no network access.
+
+    \b
+    Example:
+      por verifier-page verifier.html --manifest bundles/2026-11/manifest.json
+    """
+    from ..errors import VerificationError
+    from ..formats.verifier_page import render_page
+    from ..protocol.verify import check_manifest
+
+    manifest_doc = None
+    if manifest is not None:
+        try:
+            manifest_doc = _read_document(manifest, "manifest", run)
+            check_manifest(manifest_doc)
+        except VerificationError as exc:
+            raise fail(f"--manifest {manifest}: {exc}") from None
+    try:
+        with open(out, "xb") as f:
+            f.write(render_page(manifest_doc))
+    except FileExistsError:
+        raise fail(f"{out}: already exists; refusing to overwrite") from None
+    embedded = f" with the {manifest_doc['period']} manifest embedded" if manifest_doc else ""
+    typer.echo(f"wrote the offline verifier page to {out}{embedded}")
+
+
+@command()
+@with_run_options(report=True)
+def audit(bundle_dir: BundleArg, run: RunOptions) -> None:
+    """Recompute every bucket and the root from private/ and check every invariant.
+
+    \b
+    Example:
+      por audit bundles/2026-11 --workers 2
+    """
+    from ..cluster import client_mapper
+    from ..liabilities.audit import audit_bundle
+    from ..storage.bundle import open_bundle
+
+    b = open_bundle(bundle_dir, run.storage)
+    with run.client() as client:
+        report = audit_bundle(b, client_mapper(client))
+    typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
+
+
+@command()
+def demo(
+    workdir: Annotated[str, typer.Argument(metavar="DIR", help="Directory for the demo's files.")] = "demo-out",
+    users: Annotated[int, typer.Option("--users", min=1, metavar="N", help="Synthetic users.")] = 20_000,
+    workers: Annotated[int, typer.Option("--workers", min=1, metavar="N", help="Local worker processes.")] = 2,
+) -> None:
+    """Every step once on a local Dask cluster: synthetic snapshot, build, prove, verify, audit, publish.
+
+    \b
+    Example:
+      por demo demo-out --users 20000 --workers 2
+    """
+    from jobs.demo import run_demo
+
+    run_demo(workdir, users, workers, echo=typer.echo)
+
+
+@command()
+def bench(
+    users: Annotated[str, typer.Option("--users", metavar="N,N,…", help="Comma-separated user counts.")] = "100000,1000000",
+    assets: Annotated[int, typer.Option("--assets", min=1, metavar="N", help="Assets per user.")] = 20,
+    workers: Annotated[str, typer.Option("--workers", metavar="N,N,…", help="Comma-separated worker counts.")] = "2",
+    workdir: Annotated[str, typer.Option("--workdir", metavar="DIR", help="Scratch directory.")] = "bench-out",
+) -> None:
+    """Benchmark: build synthetic snapshots and compare with the hashing floor.
+
+    \b
+    Example:
+      por bench --users 1000000,10000000 --workers 1,2
+    """
+    from jobs.bench import run_bench
+
+    try:
+        user_counts = [int(u) for u in users.split(",")]
+        worker_counts = [int(w) for w in workers.split(",")]
+    except ValueError:
+        raise typer.BadParameter("--users and --workers take comma-separated integers") from None
+    run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
+
+
+@command()
+@with_run_options(report=True)
+def publish(
+    period: Annotated[str, typer.Option("--period", metavar="YYYY-MM|previous",
+                                        help="The period, or 'previous' for the month before today.")],
+    snapshot: Annotated[str, typer.Option("--snapshot", metavar="URL", help="The liabilities snapshot (Parquet file or directory); '{period}' is replaced by the period.")],
+    reserves: Annotated[str, typer.Option("--reserves", metavar="URL", help="The reserves (Parquet: chain, address, asset, balance); '{period}' is replaced by the period.")],
+    archive: ArchiveOpt,
+    secret_file: SecretOpt,
+    signing_key: Annotated[str, typer.Option("--signing-key", metavar="FILE", help="Ed25519 signing key (from keygen --signing).")],
+    run: RunOptions,
+    assets: Annotated[Optional[str], typer.Option(
+        "--assets", metavar="FILE", help="Asset file (default: assets.json beside the snapshot).")] = None,
+    republish: Annotated[bool, typer.Option("--republish", help="Publish a new revision of a published period, keeping the old one.")] = False,
+) -> None:
+    """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive.
+
+    \b
+    Example:
+      por publish --period previous --snapshot s3://exchange/liabilities/{period} \\
+          --reserves s3://exchange/reserves/{period} --archive s3://exchange-por/archive \\
+          --secret-file /secure/master.secret --signing-key /secure/signing.key
+    """
+    from jobs.publish import PublishRequest, previous_period, publish_period
+
+    from ..protocol.amounts import to_units
+
+    if period == "previous":
+        period = previous_period()
+        typer.echo(f"period: {period} (the month before today)")
+
+    def fill(url: str) -> str:  # "{period}" in an input location names the period's data
+        return url.replace("{period}", period)
+
+    req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
+                         fill(assets) if assets else None, republish, run.storage)
+    with run.client() as client:
+        result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
+    typer.echo(f"{'asset':<10} {'liabilities':>28} {'reserves':>28} {'ratio':>9}  status")
+    for p in result.positions:
+        ratio = f"{p.ratio}%" if p.ratio is not None else "n/a"
+        typer.echo(f"{p.symbol:<10} {to_units(p.liabilities, p.decimals):>28} {to_units(p.reserves, p.decimals):>28} "
+                   f"{ratio:>9}  {p.status.upper() if p.flagged else p.status}")
+    typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    flagged = [p.symbol for p in result.positions if p.flagged]
+    if flagged:
+        typer.echo(f"WARNING: reserves below 100% for {', '.join(flagged)}", err=True)
+    typer.echo(f"published {result.period} revision {result.revision} at {archive}/{result.directory} "
+               f"(manifest blake3 {result.manifest_digest}, root {result.manifest['root']['hash']})")
+
+
+@command()
+@with_run_options()
+def regenerate(
+    archive: ArchiveOpt,
+    secret_file: SecretOpt,
+    run: RunOptions,
+    period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="The period to regenerate.")] = None,
+    all_periods: Annotated[bool, typer.Option("--all", help="Regenerate every publication in the archive.")] = False,
+) -> None:
+    """Rebuild archived periods from their archived inputs; print MATCH, or MISMATCH and what differs.
+
+    \b
+    Example:
+      por regenerate --period 2026-10 --archive s3://exchange-por/archive --secret-file /secure/master.secret
+    """
+    if (period is None) == (not all_periods):
+        raise typer.BadParameter("give exactly one of --period and --all")
+    from jobs.regenerate import regenerate_one, select
+
+    from ..publication.archive import open_archive
+    from ..storage.secret_file import read_secret
+
+    options = run.storage
+    a = open_archive(archive, options)
+    index, raw = a.read_index()
+    if raw is None:
+        raise fail(f"{archive}: no index.json; nothing was ever published there")
+    entries = select(index, period, all_periods)
+    secret = read_secret(secret_file)
+    mismatches = 0
+    with run.client() as client:
+        for entry in entries:
+            result = regenerate_one(client, a, entry, secret, options)
+            typer.echo(result.render())
+            mismatches += not result.match
+    if mismatches:
+        raise fail(f"{mismatches} of {len(entries)} publication(s) did not regenerate identically")
+
+
+history_app = typer.Typer(help="The archive's month-to-month hash chain.", no_args_is_help=True)
+app.add_typer(history_app, name="history")
+
+
+@command("verify", group=history_app)
+@with_run_options(cluster=False)
+def history_verify(
+    archive: Annotated[str, typer.Argument(metavar="ARCHIVE", help="The archive (path or URL).")],
+    public_key: Annotated[str, typer.Option("--public-key", metavar="FILE", help="The exchange's Ed25519 public key (PEM).")],
+    run: RunOptions,
+) -> None:
+    """Check every month's signature and every link of the chain; exit 1 on a gap, reordering or altered month.
+
+    \b
+    Example:
+      por history verify s3://exchange-por/archive --public-key signing.key.pub
+    """
+    from ..publication.archive import open_archive
+    from ..publication.history import verify_history
+    from ..publication.signing import load_public_key
+
+    public = load_public_key(public_key)
+    report = verify_history(open_archive(archive, run.storage), public)
+    for line in report.lines:
+        typer.echo(line)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)

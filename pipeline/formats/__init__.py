@@ -1,0 +1,9 @@
+"""The formats layer: documents and files to and from bytes. No storage access.
+
+* ``canonical``: RFC 8785 canonical JSON and digests;
+* ``layout``: file names in a bundle and in an archived period;
+* ``assets``: the asset file; ``columns``: amount and id columns of exchange data, exactly;
+* ``nodes``: tree nodes as JSON; ``manifest``: the manifest and top-tree documents;
+* ``bucket_file``: the private per-bucket Parquet files;
+* ``verifier_page``: the offline verifier page.
+"""

@@ -1,0 +1,92 @@
+"""Parquet/Arrow columns of amounts and ids, converted exactly and checked value by value.
+
+Shared by every reader of exchange data (snapshot, reserves): amounts are integer columns
+(smallest units) or decimal columns (whole units, converted exactly with the asset's decimals);
+floats are refused. A bad value raises ``BadValue`` with its index in the array, which the
+caller turns into file, column and row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import BadValue, InputError
+from ..protocol.amounts import U128_LIMIT
+
+
+def is_text(t: pa.DataType) -> bool:
+    """String, large string or dictionary-encoded (categorical) column."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)
+
+
+def check_amount_type(t: pa.DataType, column: str, where: str) -> None:
+    if pa.types.is_floating(t):
+        raise InputError(
+            f"{where}: column {column!r} has floating-point type {t}; amounts must be integers "
+            "(smallest units) or decimals (whole units), never floats"
+        )
+    if not (pa.types.is_integer(t) or pa.types.is_decimal(t)):
+        raise InputError(f"{where}: column {column!r} has type {t}; amounts must be integer or decimal")
+
+
+def first_index(mask: pa.Array | np.ndarray) -> int:
+    arr = mask.to_numpy(zero_copy_only=False) if isinstance(mask, (pa.Array, pa.ChunkedArray)) else mask
+    return int(np.flatnonzero(arr)[0])
+
+
+def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
+    """Exact conversion of an integer (smallest units) or decimal (whole units) array.
+
+    Returns ``(n, 2)`` uint64 ``[hi, lo]``. Raises ``BadValue`` at the first
+    null, negative, over-precise or ``>= 2**128`` value.
+    """
+    n = len(arr)
+    out = np.zeros((n, 2), dtype=np.uint64)
+    if arr.null_count:
+        raise BadValue(first_index(arr.is_null()), "null amount")
+    t = arr.type
+    if pa.types.is_integer(t):
+        values = arr.to_numpy(zero_copy_only=False)
+        if pa.types.is_signed_integer(t):
+            negative = values < 0
+            if negative.any():
+                i = int(np.flatnonzero(negative)[0])
+                raise BadValue(i, f"negative amount {values[i]}")
+        out[:, 1] = values.astype(np.uint64)
+        return out
+    # decimal: whole units -> smallest units, exactly. Unscaled values are
+    # little-endian two's complement words (2 for decimal128, 4 for decimal256).
+    width = t.byte_width // 8
+    words = np.frombuffer(arr.buffers()[1], dtype="<u8")[arr.offset * width : (arr.offset + n) * width]
+    words = words.reshape(n, width)
+    negative = (words[:, -1] >> np.uint64(63)) == 1
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise BadValue(i, f"negative amount {arr[i].as_py()}")
+    if t.scale == decimals:
+        too_big = words[:, 2:].any(axis=1) if width > 2 else np.zeros(n, dtype=bool)
+        if too_big.any():
+            i = int(np.flatnonzero(too_big)[0])
+            raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+        out[:, 0] = words[:, 1]
+        out[:, 1] = words[:, 0]
+        return out
+    # a scale other than the asset's decimals: exact integer rescaling per value
+    raw = words.tobytes()
+    step = 8 * width
+    for i in range(n):
+        value = int.from_bytes(raw[i * step : (i + 1) * step], "little")
+        if decimals > t.scale:
+            value *= 10 ** (decimals - t.scale)
+        else:
+            value, rest = divmod(value, 10 ** (t.scale - decimals))
+            if rest:
+                raise BadValue(
+                    i, f"amount {arr[i].as_py()} has more fractional digits than the asset's {decimals}"
+                )
+        if value >= U128_LIMIT:
+            raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+        out[i, 0] = value >> 64
+        out[i, 1] = value & 0xFFFF_FFFF_FFFF_FFFF
+    return out

@@ -1,0 +1,35 @@
+"""Names in a bundle and in an archived period (``schemas/por-v1.md``, ``schemas/archive.md``).
+
+A bundle directory::
+
+    manifest.json            public, canonical JSON (RFC 8785), written last
+    top-tree.json            public, every node from the bucket roots to the root
+    verifier.html            public, the offline verifier page
+    private/index.json       private, every non-empty bucket: file, users, root, digest
+    private/buckets/NNNNNNNN.parquet
+                             private, one per non-empty bucket: uk, position, balances
+
+An archived period holds the same files with the public ones under ``public/``.
+"""
+
+from __future__ import annotations
+
+MANIFEST = "manifest.json"
+SIGNATURE = "signature.json"
+PUBLIC_DIR = "public"
+PRIVATE_DIR = "private"
+TOP_TREE = "top-tree.json"
+PRIVATE_INDEX = "private/index.json"
+BUCKET_DIR = "private/buckets"
+CHECKPOINT_LEVEL = 8
+"""Buckets taller than this store their nodes at this level, so a proof folds at most
+2^8 leaves and the checkpoint nodes above them instead of the whole bucket."""
+
+
+def checkpoint_level(bucket_height: int) -> int | None:
+    """The level whose nodes a bucket of height ``bucket_height`` stores, or None."""
+    return CHECKPOINT_LEVEL if bucket_height > CHECKPOINT_LEVEL else None
+
+
+def bucket_file(bucket: int) -> str:
+    return f"{BUCKET_DIR}/{bucket:08d}.parquet"

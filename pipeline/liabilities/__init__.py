@@ -1,0 +1,8 @@
+"""The liabilities layer: the snapshot in, the Merkle-sum tree built on Dask, proofs out.
+
+* ``snapshot``: planning from file footers; ``read``: reading one fragment on a worker;
+* ``rows`` and ``shuffle``: rows moving from read tasks to group tasks through storage;
+* ``buckets``: merging groups and building bucket subtrees; ``build``: the stages in order;
+* ``stored``: reading a stored bundle back (manifest, top tree, re-folding a bucket);
+* ``proofs``: one user's proof; ``audit``: every invariant of a bundle; ``export``: every proof.
+"""

@@ -1,0 +1,234 @@
+"""Worker-side work on groups of buckets: merge the shuffled parts, build subtrees.
+
+A *group* is the set of users whose ``uk`` starts with given ``group_bits``
+bits; groups are contiguous ranges of ``uk`` and so of buckets, whatever ``k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from blake3 import blake3
+
+from ..errors import BundleError, Problem, SumOverflow
+from ..formats import bucket_file as bucket_files
+from ..formats import layout
+from ..formats.canonical import digest
+from ..formats.nodes import node_json, nodes_json
+from ..protocol import v1
+from ..protocol.keys import SecretKey
+from ..storage.bundle import Bundle
+from ..tree.fold import build_bucket, leaf_hashes
+from ..tree.shape import key_words, positions, top_bits
+from ..tree.sums import sums_from_ints, sums_to_be_bytes
+from .rows import Part
+from .shuffle import Prepared, read_part, read_prepared, write_prepared
+from .snapshot import LONG
+
+MAX_EXAMPLES = 5
+
+
+def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> np.ndarray:
+    """The order of rows by ``uk`` (then by ``extra`` keys), as a stable permutation.
+
+    Fast path: sort on the first 64 bits; the full lexicographic sort runs only
+    when two rows share those bits (duplicates, long-layout rows of one user).
+    """
+    words = key_words(uk)
+    order = np.argsort(words[:, 0], kind="stable")
+    first = words[order, 0]
+    if len(first) < 2 or (first[1:] != first[:-1]).all():
+        return order
+    return np.lexsort((*extra[::-1], words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+
+
+def _duplicate_report(part: Part, dup: np.ndarray, what: str, files: tuple[str, ...]) -> Problem:
+    """``dup[i]`` true when sorted row ``i`` repeats row ``i - 1``."""
+    starts = np.flatnonzero(dup)
+    ids = part.user_ids
+    examples = []
+    for i in starts[:MAX_EXAMPLES].tolist():
+        a, b = i - 1, i
+        places = [f"{files[part.file_index[r]]} row {part.row[r]}" for r in (a, b)]
+        examples.append(f"{ids[b].as_py()!r} ({' and '.join(places)})")
+    return Problem(f"{len(starts)} duplicate {what}; e.g. " + "; ".join(examples))
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    scratch: Bundle
+    fragments: int
+    layout: str
+    values_shape: tuple[int, ...]
+    m: int
+    files: tuple[str, ...]
+
+
+def prepare_group(group: int, spec: GroupSpec) -> tuple[Problem | None, int]:
+    """Merge one group's parts from every fragment file: sort by ``uk``, reject duplicates,
+    (long layout) fold one row per asset into one row per user, and write the group file.
+    Returns ``(problem, users)``."""
+    merged = Part.concat([read_part(spec.scratch, i, group, spec.values_shape) for i in range(spec.fragments)])
+    prepared, problem = merge_part(merged, spec.layout, spec.m, spec.files)
+    if problem is None:
+        write_prepared(spec.scratch, group, prepared)
+    return problem, prepared.uk.shape[0]
+
+
+def merge_part(merged: Part, layout: str, m: int, files: tuple[str, ...]) -> tuple[Prepared, Problem | None]:
+    n = merged.uk.shape[0]
+    empty = Prepared(np.zeros((0, 32), np.uint8), np.zeros((0, m, 2), np.uint64))
+    if n == 0:
+        return empty, None
+    if layout == LONG:
+        assert merged.asset_index is not None
+        order = _uk_order(merged.uk, merged.asset_index)
+        s = merged.take(order)
+        assert s.asset_index is not None
+        same_user = np.zeros(n, dtype=bool)
+        same_user[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+        dup = same_user.copy()
+        dup[1:] &= s.asset_index[1:] == s.asset_index[:-1]
+        if dup.any():
+            return empty, _duplicate_report(s, dup, "(user_id, asset) rows", files)
+        user_row = np.cumsum(~same_user) - 1
+        users = int(user_row[-1]) + 1
+        sums = np.zeros((users, m, 2), dtype=np.uint64)
+        sums[user_row, s.asset_index] = s.values
+        return Prepared(s.uk[~same_user], sums), None
+    order = _uk_order(merged.uk)
+    s = merged.take(order)
+    dup = np.zeros(n, dtype=bool)
+    dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+    if dup.any():
+        return empty, _duplicate_report(s, dup, "user_id", files)
+    return Prepared(s.uk, s.values), None
+
+
+def bucket_counts(scratch: Bundle, group: int, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(buckets, users)`` for the non-empty buckets of a group (reads only its user keys)."""
+    uk = read_prepared(scratch, group, 0, uk_only=True).uk
+    return np.unique(top_bits(uk, bucket_bits), return_counts=True)
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What a bucket task needs. Holds the per-period padding key, never the master secret."""
+
+    period: str
+    bucket_bits: int
+    bucket_height: int
+    symbols: tuple[str, ...]
+    k_pad: SecretKey
+    staging: Bundle
+    scratch: Bundle
+    mac_key: SecretKey
+    run_key: str
+    resume: bool
+
+
+@dataclass
+class BucketRoot:
+    bucket: int
+    users: int
+    hash: bytes
+    sums: np.ndarray  # (m, 2)
+    file: str
+    digest: str
+
+
+@dataclass
+class UnitResult:
+    roots: list[BucketRoot] = field(default_factory=list)
+    problem: Problem | None = None
+    reused: int = 0
+
+
+MAC_SUFFIX = ".mac"
+
+
+def _mac(spec: BuildSpec, data: bytes) -> str:
+    return blake3(spec.run_key.encode() + data, key=spec.mac_key.reveal()).hexdigest()
+
+
+def reuse_bucket(spec: BuildSpec, bucket: int, users: int, name: str) -> BucketRoot | None:
+    """A bucket file an interrupted run of the same ``run_key`` finished, if its MAC verifies.
+
+    Anything else (missing, stale, tampered, other shape) returns None: recompute.
+    """
+    staging = spec.staging
+    if not (staging.exists(name) and staging.exists(name + MAC_SUFFIX)):
+        return None
+    data = staging.read(name)
+    if staging.read(name + MAC_SUFFIX).decode(errors="replace").strip() != _mac(spec, data):
+        return None
+    try:
+        meta = bucket_files.decode_bucket(data, name).meta
+        root = meta["root"]
+        sums = sums_from_ints([[int(v) for v in root["sums"]]], len(spec.symbols))[0]
+    except (BundleError, KeyError, TypeError, ValueError):
+        return None
+    if (meta.get("bucket"), meta.get("bucket_height"), meta.get("bucket_bits"), meta.get("users")) != (
+        bucket, spec.bucket_height, spec.bucket_bits, users
+    ):
+        return None
+    return BucketRoot(bucket, users, bytes.fromhex(root["hash"]), sums, name, digest(data))
+
+
+def build_unit(groups: list[int], bucket_lo: int, bucket_hi: int, spec: BuildSpec) -> UnitResult:
+    """Build and store every non-empty bucket in ``[bucket_lo, bucket_hi)``.
+
+    Preconditions: ``groups`` are consecutive groups covering exactly that
+    bucket range. Writes one bucket file per non-empty bucket into the staging
+    bundle and returns the bucket roots.
+    """
+    m = len(spec.symbols)
+    prepared = [read_prepared(spec.scratch, g, m) for g in groups]
+    uk = np.concatenate([p.uk for p in prepared])
+    sums = np.concatenate([p.sums for p in prepared])
+    b_of = top_bits(uk, spec.bucket_bits)
+    bounds = np.searchsorted(b_of, np.arange(bucket_lo, bucket_hi + 1))
+    k_pad = spec.k_pad
+    h = spec.bucket_height
+    checkpoint = layout.checkpoint_level(h)
+
+    def padding(level: int, index: int) -> bytes:
+        return v1.padding_hash(k_pad, level, index)
+
+    result = UnitResult()
+    for offset, b in enumerate(range(bucket_lo, bucket_hi)):
+        lo, hi = int(bounds[offset]), int(bounds[offset + 1])
+        if lo == hi:
+            continue
+        name = layout.bucket_file(b)
+        if spec.resume:
+            earlier = reuse_bucket(spec, b, hi - lo, name)
+            if earlier is not None:
+                result.roots.append(earlier)
+                result.reused += 1
+                continue
+        b_uk, b_sums = uk[lo:hi], sums[lo:hi]
+        try:
+            sub = build_bucket(leaf_hashes(b_uk, b_sums), b_sums, b, h, padding, record_level=checkpoint)
+        except SumOverflow as exc:
+            return UnitResult(problem=Problem(
+                f"the total of asset {spec.symbols[exc.asset_index]} overflows 2^128 (bucket {b})"))
+        leaf_positions = positions(b, h, hi - lo)
+        meta = {
+            "version": v1.VERSION,
+            "period": spec.period,
+            "bucket": b,
+            "bucket_bits": spec.bucket_bits,
+            "bucket_height": h,
+            "users": hi - lo,
+            "root": node_json(sub.root_hash, sub.root_sums),
+            "padding": [{"level": lv, "index": ix, "hash": hx.hex()} for lv, ix, hx in sub.padding],
+        }
+        if sub.recorded is not None:
+            meta["checkpoint"] = {"level": checkpoint, "nodes": nodes_json(*sub.recorded)}
+        data = bucket_files.encode_bucket(b_uk, leaf_positions, sums_to_be_bytes(b_sums), meta)
+        spec.staging.write(name, data)
+        spec.staging.write(name + MAC_SUFFIX, _mac(spec, data).encode())
+        result.roots.append(BucketRoot(b, hi - lo, sub.root_hash, sub.root_sums, name, digest(data)))
+    return result

@@ -1,0 +1,310 @@
+"""Orchestration of ``por build`` on a Dask cluster.
+
+Stages (few, fat tasks; keys are named ``por-<stage>-<run>-<i>``):
+
+1. *read*: one task per fragment (row groups of one file): validate, convert,
+   compute ``uk``, and write the rows split by the first ``g`` bits of ``uk``
+   to the fragment's shuffle file (``pipeline.shuffle``).
+2. *shuffle*: one task per group reads its batch from every shuffle file,
+   sorts by ``uk``, rejects duplicates (long layout: folds rows into users) and
+   writes the group file.
+3. *count*: users per bucket, once ``k`` is known (``k`` needs the user count).
+4. *buckets*: one task per unit (a group, or a bucket spanning several groups)
+   builds each bucket's subtree and writes its private file.
+5. *merge*: the client folds the ``2^k`` bucket roots into the root and writes
+   ``top-tree.json``, ``private/index.json`` and, last, ``manifest.json``.
+
+Data moves between stages through storage (a hidden scratch sibling of the
+output), so each task's memory is bounded by a fragment or a group and the
+cluster holds nothing between stages. Nothing observable depends on ``g``, the
+fragments or the workers: groups are contiguous ``uk`` ranges, and bucket
+contents are sorted by ``uk``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from blake3 import blake3
+
+from .. import config
+from ..errors import BadInputData, BuildInterrupted, InputError, Problem, SumOverflow
+from ..formats import layout
+from ..formats.canonical import canonical_json, digest
+from ..formats.manifest import manifest_for, top_tree_json
+from ..formats.nodes import node_json
+from ..formats.verifier_page import PAGE_NAME, render_page
+from ..protocol import shape, v1
+from ..protocol.keys import SecretKey, period_keys, resume_key
+from ..protocol.period import is_valid_period
+from ..storage import bundle
+from ..tree.fold import build_top
+from .buckets import BucketRoot, BuildSpec, GroupSpec, UnitResult, bucket_counts, build_unit, prepare_group
+from .read import FragmentResult, ReadSpec, read_fragment
+from .snapshot import LONG, SnapshotPlan
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: dict[str, Any]
+    users: int
+    out: str
+    stages: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall seconds per stage (read, shuffle, count, buckets, merge), for benchmarks."""
+    buckets: int = 0
+    reused: int = 0
+    """Non-empty buckets, and how many of them a ``resume`` build took from an earlier run."""
+
+
+def choose_group_bits(total_rows: int, workers: int) -> int:
+    """``g``: at least two groups per worker, about ``por.rows-per-group`` rows each."""
+    wanted = max(2 * max(workers, 1), -(-total_rows // config.get("rows-per-group")))
+    return min(config.get("max-group-bits"), (wanted - 1).bit_length())
+
+
+Watch = Callable[[str, list[Any]], None]
+"""``watch(stage, futures)``: called before waiting on a stage's futures (progress display)."""
+
+
+def build_bundle(
+    client: Any,
+    plan: SnapshotPlan,
+    period: str,
+    secret: SecretKey,
+    out: str,
+    bucket_bits: int | None = None,
+    force: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+    resume: bool = False,
+    watch: Watch | None = None,
+    public_dir: str = "",
+) -> BuildResult:
+    """Build the bundle for ``plan`` and publish it atomically at ``out``.
+
+    Preconditions: ``plan`` comes from ``plan_snapshot``; ``client`` is a
+    ``distributed.Client``. Bad input (``InputError``) removes everything the
+    build wrote. Any other failure keeps the finished buckets (with their MACs)
+    where a ``resume`` build of the same snapshot and parameters reuses them;
+    nothing appears at ``out`` either way. ``public_dir="public"`` writes the
+    archived-period arrangement (``pipeline.archive``).
+    """
+    if not is_valid_period(period):
+        raise InputError("is not YYYY-MM", parameter="period", value=repr(period))
+    if bucket_bits is not None and not 0 <= bucket_bits <= shape.MAX_BUCKET_BITS:
+        raise InputError(f"is outside [0, {shape.MAX_BUCKET_BITS}]", parameter="bucket_bits", value=bucket_bits)
+    bundle.check_output(out, force, resume, storage_options)
+    keys = _Keys(*period_keys(secret, period), resume_key(secret, period))
+    return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
+                watch or (lambda stage, futures: None), public_dir).run()
+
+
+def _first_problem(problems: list[Problem | None]) -> None:
+    for problem in problems:
+        if problem is not None:
+            raise BadInputData(problem)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    nonce: SecretKey
+    pad: SecretKey
+    resume: SecretKey
+
+
+@dataclass
+class _Run:
+    """One build: the stages in order; intermediate futures are dropped as soon as the next stage holds them."""
+
+    client: Any
+    plan: SnapshotPlan
+    period: str
+    keys: _Keys
+    out: str
+    bucket_bits: int | None
+    force: bool
+    resume: bool
+    storage_options: Mapping[str, Any] | None
+    watch: Watch
+    public_dir: str = ""
+
+    def __post_init__(self) -> None:
+        self.tag = uuid.uuid4().hex[:8]
+        self.stages: dict[str, float] = {}
+        self.clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = now - self.clock
+        self.clock = now
+
+    def gather(self, stage: str, futures: list[Any]) -> list[Any]:
+        self.watch(stage, futures)
+        return self.client.gather(futures)  # type: ignore[no-any-return]
+
+    def run(self) -> BuildResult:
+        scratch = bundle.start_scratch(self.out, self.tag, self.storage_options)
+        try:
+            return self._stages(scratch)
+        finally:
+            bundle.remove_tree(scratch)
+
+    def _stages(self, scratch: bundle.Bundle) -> BuildResult:
+        client, plan, tag = self.client, self.plan, self.tag
+        m = len(plan.assets)
+        workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
+        g = choose_group_bits(plan.total_rows, workers)
+        spec = ReadSpec(dataclasses.replace(plan, fragments=()), self.period, self.keys.nonce, g, scratch)
+        [spec_f] = client.scatter([spec], broadcast=True, hash=False)
+
+        # 1. read: each task writes its rows, split by group, to one shuffle file
+        statuses: list[FragmentResult] = self.gather("read", [
+            client.submit(read_fragment, frag, i, spec_f, key=f"por-read-{tag}-{i}")
+            for i, frag in enumerate(plan.fragments)])
+        _first_problem([r.problem for r in statuses])
+        if plan.layout == LONG:
+            seen = frozenset().union(*(r.assets_seen for r in statuses))
+            missing = sorted({a.symbol for a in plan.assets} - seen)
+            if missing:
+                raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
+        run_key = self.run_key([r.digest for r in statuses])
+        self.lap("read")
+
+        # 2. shuffle: one merge task per group reads its batch of every shuffle file
+        group_spec = GroupSpec(scratch, len(plan.fragments), plan.layout, (m, 2) if plan.layout != LONG else (2,),
+                               m, plan.shown_files)
+        merged = self.gather("shuffle", [client.submit(prepare_group, gi, group_spec, key=f"por-shuffle-{tag}-{gi}")
+                                         for gi in range(1 << g)])
+        _first_problem([p for p, _ in merged])
+        users = sum(n for _, n in merged)
+        if users == 0:
+            raise InputError("the snapshot holds no users (empty snapshot)")
+        self.lap("shuffle")
+
+        # 3. shape
+        if self.bucket_bits is None:
+            k = shape.default_bucket_bits(users, config.get("bucket-target-log2"), config.get("max-bucket-bits"))
+        else:
+            k = self.bucket_bits
+        counts = self.gather("count", [client.submit(bucket_counts, scratch, gi, k, key=f"por-count-{tag}-{gi}")
+                                       for gi in range(1 << g)])
+        per_bucket: dict[int, int] = {}
+        for buckets, users_in in counts:  # with k < g a bucket spans several groups
+            for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
+                per_bucket[b] = per_bucket.get(b, 0) + c
+        h = shape.height_for(max(per_bucket.values()))
+        if k + h > shape.MAX_HEIGHT:
+            raise InputError(f"tree height {k + h} exceeds {shape.MAX_HEIGHT}")
+        self.lap("count")
+
+        # 4. buckets, into the staging area (all input is valid from here on, but for overflow)
+        staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options,
+                                       self.public_dir)
+        try:
+            build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
+                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume)
+            if k >= g:
+                per = 1 << (k - g)
+                units = [([gi], gi * per, (gi + 1) * per) for gi in range(1 << g)]
+            else:
+                span = 1 << (g - k)
+                units = [(list(range(b * span, (b + 1) * span)), b, b + 1) for b in range(1 << k)]
+            results: list[UnitResult] = self.gather("buckets", [
+                client.submit(build_unit, groups, lo, hi, build_spec, key=f"por-buckets-{tag}-{i}")
+                for i, (groups, lo, hi) in enumerate(units)])
+            _first_problem([r.problem for r in results])
+            roots: list[BucketRoot] = [r for res in results for r in res.roots]
+            # keep only this run's bucket files: MACs are resume aids, and a resumed prefix may
+            # hold files of another run
+            keep = {r.file for r in roots}
+            staging.bundle.remove([f for f in staging.bundle.listdir(layout.BUCKET_DIR) if f not in keep])
+            self.lap("buckets")
+
+            # 5. merge
+            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users)
+            bundle.publish(staging)
+            self.lap("merge")
+        except InputError:
+            bundle.abandon(staging)
+            raise
+        except Exception as exc:
+            raise BuildInterrupted(self.out, exc) from exc
+        reused = sum(r.reused for r in results)
+        return dataclasses.replace(result, out=self.out, stages=self.stages, reused=reused,
+                                   buckets=len(roots))
+
+    def run_key(self, fragment_digests: list[str]) -> str:
+        """Digest of the snapshot's content and every parameter that shapes the bucket files."""
+        doc = {
+            "version": v1.VERSION,
+            "period": self.period,
+            "layout": self.plan.layout,
+            "assets": [[a.symbol, a.decimals] for a in self.plan.assets],
+            "bucket_bits": self.bucket_bits if self.bucket_bits is not None
+            else ["default", config.get("bucket-target-log2"), config.get("max-bucket-bits")],
+            "checkpoint": layout.CHECKPOINT_LEVEL,
+            "fragments": fragment_digests,
+            "key": blake3(self.keys.resume.reveal()).hexdigest(),
+        }
+        return digest(canonical_json(doc))
+
+
+def _merge(
+    plan: SnapshotPlan,
+    period: str,
+    k: int,
+    h: int,
+    k_pad: SecretKey,
+    out: bundle.Bundle,
+    roots: list[BucketRoot],
+    users: int,
+) -> BuildResult:
+    m = len(plan.assets)
+    count = 1 << k
+    hashes = np.zeros((count, 32), dtype=np.uint8)
+    sums = np.zeros((count, m, 2), dtype=np.uint64)
+    empty = np.ones(count, dtype=bool)
+    for r in roots:
+        hashes[r.bucket] = np.frombuffer(r.hash, dtype=np.uint8)
+        sums[r.bucket] = r.sums
+        empty[r.bucket] = False
+    for b in np.flatnonzero(empty).tolist():
+        hashes[b] = np.frombuffer(v1.padding_hash(k_pad, h, b), dtype=np.uint8)
+
+    def padding(level: int, index: int) -> bytes:
+        return v1.padding_hash(k_pad, level, index)
+
+    try:
+        levels = build_top(hashes, sums, empty, h, padding)
+    except SumOverflow as exc:
+        raise InputError(
+            f"the total of asset {plan.assets[exc.asset_index].symbol} overflows 2^128"
+        ) from None
+    root_hash, root_sums = levels[-1]
+    root = node_json(root_hash[0].tobytes(), root_sums[0])
+
+    top_bytes = canonical_json(top_tree_json(period, k, h, levels))
+    out.write(layout.TOP_TREE, top_bytes)
+    page = render_page()
+    out.write(PAGE_NAME, page)
+    index = {
+        "version": v1.VERSION,
+        "period": period,
+        "bucket_bits": k,
+        "bucket_height": h,
+        "users": users,
+        "buckets": [
+            {"bucket": r.bucket, "users": r.users, "file": r.file, "digest": r.digest,
+             "root": node_json(r.hash, r.sums)}
+            for r in sorted(roots, key=lambda r: r.bucket)
+        ],
+    }
+    out.write(layout.PRIVATE_INDEX, canonical_json(index))
+    manifest = manifest_for(period, plan.assets, k, h, root,
+                            {layout.TOP_TREE: digest(top_bytes), PAGE_NAME: digest(page)})
+    out.write(layout.MANIFEST, canonical_json(manifest))
+    return BuildResult(manifest, users, out.shown)

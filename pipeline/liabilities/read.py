@@ -1,0 +1,165 @@
+"""Reading one fragment of the snapshot (worker side): validate, convert, key, split by group.
+
+Amounts are converted exactly to smallest units as two ``uint64`` lanes, every user's key
+``uk`` is computed, and the rows are split by the first ``group_bits`` bits of ``uk`` into
+the fragment's shuffle file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from blake3 import blake3
+
+from ..errors import BadValue, Problem
+from ..formats.columns import amounts_to_u128, first_index
+from ..protocol import v1
+from ..protocol.keys import SecretKey
+from ..storage import fs as storage
+from ..storage.bundle import Bundle
+from ..tree.shape import top_bits
+from .rows import Part
+from .shuffle import write_parts
+from .snapshot import LONG, WIDE, Fragment, SnapshotPlan
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """Everything a read task needs. Holds the per-period nonce key, never the master secret."""
+
+    plan: SnapshotPlan
+    period: str
+    k_nonce: SecretKey
+    group_bits: int
+    scratch: Bundle
+    """Where the shuffle files go."""
+
+
+@dataclass
+class FragmentResult:
+    problem: Problem | None = None
+    """Bad input found in the fragment (file, column, row): returned, not raised, so that
+    workers never log user data."""
+    assets_seen: frozenset[str] = frozenset()
+    digest: str = ""
+    """blake3 of the fragment's converted content (user keys, amounts, assets): keys resumable runs."""
+
+
+def _user_ids(column: pa.Array) -> pa.Array:
+    if pa.types.is_integer(column.type):
+        if column.null_count:
+            raise BadValue(first_index(column.is_null()), "null user_id")
+        return pc.cast(column, pa.string())
+    column = column.cast(pa.string())
+    column.validate(full=True)
+    if column.null_count:
+        raise BadValue(first_index(column.is_null()), "null user_id")
+    empty = pc.equal(pc.binary_length(column), 0)
+    if pc.any(empty).as_py():
+        raise BadValue(first_index(empty), "empty user_id")
+    nul = pc.match_substring(column, "\x00")
+    if pc.any(nul).as_py():
+        raise BadValue(first_index(nul), "user_id contains a NUL character")
+    return column
+
+
+def user_keys(user_ids: pa.Array, period: str, k_nonce: SecretKey) -> np.ndarray:
+    """``uk`` for every id of a UTF-8 string array, as ``(n, 32)`` uint8 (the bytes of
+    ``protocol.user_key``); the ids are sliced straight from the Arrow buffers."""
+    ids = user_ids.cast(pa.large_string()) if user_ids.type != pa.large_string() else user_ids
+    n = len(ids)
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1].tolist()
+    data = ids.buffers()[2].to_pybytes() if n else b""
+    key = k_nonce.reveal()
+    prefix = v1.period_prefix(period)
+    h = blake3
+    digests = b"".join([
+        h(prefix + u, key=h(u, key=key).digest()).digest()
+        for u in [data[offsets[i] : offsets[i + 1]] for i in range(n)]
+    ])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
+
+
+def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentResult:
+    """Read, validate and convert fragment number ``index``; split its rows by group of
+    ``uk`` into the shuffle file of the fragment (``shuffle.write_parts``).
+
+    Invalid data is returned as ``FragmentResult.problem`` (naming file, column,
+    row and value), not raised, so that workers do not log user data.
+    """
+    plan = spec.plan
+    where = plan.shown_files[fragment.file_index]
+    try:
+        def read() -> pa.Table:
+            with plan.fs.open(plan.files[fragment.file_index], "rb") as f:
+                return pq.ParquetFile(f).read_row_groups(list(fragment.row_groups))
+
+        table = storage.retrying(read)
+    except (pa.ArrowException, OSError) as exc:
+        return FragmentResult(Problem(f"cannot read row groups {list(fragment.row_groups)} ({exc})", where))
+    table = table.combine_chunks()
+    n = table.num_rows
+    column = "user_id"
+    try:
+        ids = _user_ids(table.column("user_id").chunk(0) if n else pa.array([], pa.string()))
+        symbols = [a.symbol for a in plan.assets]
+        m = len(symbols)
+        assets_seen: frozenset[str] = frozenset(symbols)
+        asset_index = None
+        if plan.layout == WIDE:
+            values = np.zeros((n, m, 2), dtype=np.uint64)
+            for j, asset in enumerate(plan.assets):
+                column = asset.symbol
+                values[:, j, :] = amounts_to_u128(table.column(asset.symbol).chunk(0), asset.decimals)
+        else:
+            column = "asset"
+            asset_col = table.column("asset").chunk(0).cast(pa.string())
+            if asset_col.null_count:
+                raise BadValue(first_index(asset_col.is_null()), "null asset")
+            found = pc.index_in(asset_col, value_set=pa.array(symbols, pa.string()))
+            if found.null_count:
+                i = first_index(found.is_null())
+                raise BadValue(i, f"asset {asset_col[i].as_py()!r} is not declared in the asset file")
+            asset_index = found.to_numpy(zero_copy_only=False).astype(np.int32)
+            assets_seen = frozenset(symbols[j] for j in np.unique(asset_index).tolist())
+            column = "amount"
+            amounts = table.column("amount").chunk(0)
+            values = np.zeros((n, 2), dtype=np.uint64)
+            for j, asset in enumerate(plan.assets):
+                idx = np.flatnonzero(asset_index == j)
+                if len(idx):
+                    try:
+                        values[idx] = amounts_to_u128(amounts.take(pa.array(idx)), asset.decimals)
+                    except BadValue as exc:
+                        raise BadValue(int(idx[exc.index]), exc.reason) from None
+    except BadValue as exc:
+        return FragmentResult(Problem(exc.reason, where, column, fragment.first_row + exc.index))
+
+    if plan.layout == LONG:
+        encoded = ids.dictionary_encode()
+        uniq = user_keys(encoded.dictionary, spec.period, spec.k_nonce)
+        uk = uniq[encoded.indices.to_numpy(zero_copy_only=False)]
+    else:
+        uk = user_keys(ids, spec.period, spec.k_nonce)
+    content = blake3(np.ascontiguousarray(uk).data.cast("B"))
+    content.update(np.ascontiguousarray(values).data.cast("B"))
+    if asset_index is not None:
+        content.update(np.ascontiguousarray(asset_index).data.cast("B"))
+    groups = top_bits(uk, spec.group_bits)
+    order = np.argsort(groups, kind="stable")
+    whole = Part(
+        uk,
+        values,
+        asset_index,
+        ids,
+        np.full(n, fragment.file_index, dtype=np.int32),
+        np.arange(fragment.first_row, fragment.first_row + n, dtype=np.int64),
+    ).take(order)
+    bounds = np.searchsorted(groups[order], np.arange((1 << spec.group_bits) + 1))
+    parts = [whole.slice(int(bounds[g]), int(bounds[g + 1])) for g in range(1 << spec.group_bits)]
+    write_parts(spec.scratch, index, parts)
+    return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest())

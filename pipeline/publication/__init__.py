@@ -1,0 +1,7 @@
+"""The publication layer: the monthly archive, its signed hash chain and the reports.
+
+* ``archive``: the archive's index, slots, archived inputs;
+* ``signing``: Ed25519 over RFC 8785 manifests, key files;
+* ``history``: verifying every signature and link of an archive;
+* ``report`` and ``charts``: report.json, .md and .html.
+"""

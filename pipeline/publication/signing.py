@@ -1,0 +1,128 @@
+"""Ed25519 signatures over manifests (``cryptography``), and the signing key files.
+
+What is signed: the RFC 8785 canonical JSON bytes of the manifest (``formats.canonical``),
+which are also the exact bytes of a published ``manifest.json``. The signature lives beside
+it in ``signature.json``::
+
+    {"algorithm": "Ed25519", "signed": "manifest.json", "canonicalization": "RFC 8785",
+     "public_key": "<32 bytes hex>", "key_id": "<blake3 of the public key, 16 hex>",
+     "signature": "<64 bytes hex>"}
+
+Key files: the private key as unencrypted PKCS#8 PEM, mode 0600; the public key as
+SubjectPublicKeyInfo PEM in ``FILE.pub``. Errors name the file, never its content.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from blake3 import blake3
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import InputError, VerificationError
+from ..formats.canonical import canonical_json
+from ..formats.layout import MANIFEST
+from ..storage.private import create_private_file
+
+ALGORITHM = "Ed25519"
+RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
+def public_key_file(path: str) -> str:
+    return f"{path}.pub"
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    return blake3(public.public_bytes(*RAW)).hexdigest()[:16]
+
+
+def write_signing_key(path: str) -> str:
+    """Create a new Ed25519 key at ``path`` (0600) and its public key at ``path.pub``.
+
+    Refuses if either file exists; writes neither then. Returns the key id.
+    """
+    pub_path = public_key_file(path)
+    for p in (path, pub_path):
+        if os.path.lexists(p):
+            raise InputError(f"{p}: already exists; refusing to overwrite a key")
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    create_private_file(path, private_pem, "a key")
+    try:
+        with open(pub_path, "xb") as f:
+            f.write(public_pem)
+    except OSError as exc:
+        os.unlink(path)
+        raise InputError(f"{pub_path}: cannot create ({exc.strerror})") from None
+    return key_id(key.public_key())
+
+
+def _read_pem(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(1 << 16)
+    except FileNotFoundError:
+        raise InputError(f"{what} {path}: not found") from None
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot read ({exc.strerror})") from None
+
+
+def load_signing_key(path: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in ``path`` (PKCS#8 PEM, as written by ``por keygen --signing``)."""
+    data = _read_pem(path, "signing key")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise InputError(f"signing key {path}: not an unencrypted PKCS#8 PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"signing key {path}: is a {type(key).__name__}, not an Ed25519 key")
+    return key
+
+
+def load_public_key(path: str) -> Ed25519PublicKey:
+    """The Ed25519 public key in ``path`` (SubjectPublicKeyInfo PEM, ``FILE.pub`` of ``keygen --signing``)."""
+    data = _read_pem(path, "public key")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise InputError(f"public key {path}: not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InputError(f"public key {path}: is a {type(key).__name__}, not an Ed25519 key")
+    return key
+
+
+def sign_manifest(key: Ed25519PrivateKey, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``signature.json`` document for ``manifest``."""
+    public = key.public_key()
+    return {
+        "algorithm": ALGORITHM,
+        "signed": MANIFEST,
+        "canonicalization": "RFC 8785",
+        "public_key": public.public_bytes(*RAW).hex(),
+        "key_id": key_id(public),
+        "signature": key.sign(canonical_json(manifest)).hex(),
+    }
+
+
+def verify_manifest_signature(public: Ed25519PublicKey, manifest: Mapping[str, Any], signature: Any,
+                              where: str) -> None:
+    """Raise ``VerificationError('signature', …)`` unless ``signature`` (a parsed ``signature.json``)
+    is a valid signature by ``public`` over the canonical bytes of ``manifest``."""
+    if not isinstance(signature, Mapping) or signature.get("algorithm") != ALGORITHM:
+        raise VerificationError("signature", f"{where}: not an {ALGORITHM} signature document")
+    want = public.public_bytes(*RAW).hex()
+    if signature.get("public_key") != want:
+        raise VerificationError(
+            "signature", f"{where}: signed by key {str(signature.get('key_id'))!r}, not by the given public key "
+            f"(key id {key_id(public)})")
+    try:
+        raw = bytes.fromhex(str(signature.get("signature")))
+        public.verify(raw, canonical_json(manifest))
+    except (ValueError, InvalidSignature):
+        raise VerificationError("signature", f"{where}: the signature does not match the manifest") from None

@@ -1,0 +1,188 @@
+"""Bundles on storage: reading a bundle, and assembling one so that it appears complete or not at all.
+
+File names are in ``pipeline.formats.layout``. An archived period (``pipeline.publication.archive``)
+holds the same files with the public ones under ``public/``; ``open_bundle`` accepts either.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from fsspec.spec import AbstractFileSystem
+
+from ..errors import BundleError, InputError, Remedy
+from ..formats.layout import MANIFEST, PUBLIC_DIR
+from . import fs as storage
+
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle directory on some filesystem."""
+
+    fs: AbstractFileSystem
+    path: str
+    shown: str
+    public_dir: str = ""
+    """``"public"`` for an archived period: files outside ``private/`` live in that folder."""
+
+    def file(self, name: str) -> str:
+        if self.public_dir and not name.startswith("private/"):
+            name = f"{self.public_dir}/{name}"
+        return storage.join(self.path, name)
+
+    def public_names(self) -> set[str]:
+        """Names of the public files, the manifest and its signature included."""
+        if self.public_dir:
+            return {p.rsplit("/", 1)[-1] for p in _listing(self.fs, storage.join(self.path, self.public_dir))}
+        return {p.rsplit("/", 1)[-1] for p in _listing(self.fs, self.path)} - {"private"}
+
+    def read(self, name: str) -> bytes:
+        try:
+            return storage.retrying(lambda: self.fs.cat_file(self.file(name)))
+        except FileNotFoundError:
+            raise BundleError(f"{self.shown}: missing {name}") from None
+
+    def exists(self, name: str) -> bool:
+        return bool(storage.retrying(lambda: self.fs.exists(self.file(name))))
+
+    def read_json(self, name: str) -> Any:
+        raw = self.read(name)
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{self.shown}/{name}: not valid JSON ({exc})") from None
+
+    def listdir(self, name: str) -> list[str]:
+        """Names (relative to the bundle) of the files directly in ``name``; [] if absent."""
+        return [f"{name}/{p.rsplit('/', 1)[-1]}" for p in _listing(self.fs, self.file(name))]
+
+    def remove(self, names: list[str]) -> None:
+        paths = [self.file(n) for n in names]
+        if paths:
+            storage.retrying(lambda: self.fs.rm(paths))
+
+    def write(self, name: str, data: bytes) -> None:
+        target = self.file(name)
+
+        def put() -> None:
+            if storage.is_local(self.fs):
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.pipe_file(target, data)
+
+        storage.retrying(put)
+
+
+def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
+    """An existing, complete bundle (flat, or an archived period with ``public/``):
+    refuses a directory without ``manifest.json``."""
+    fs, path = storage.open_fs(url, storage_options)
+    if storage.retrying(lambda: fs.exists(storage.join(path, MANIFEST))):
+        return Bundle(fs, path, url)
+    if storage.retrying(lambda: fs.exists(storage.join(path, PUBLIC_DIR, MANIFEST))):
+        return Bundle(fs, path, url, PUBLIC_DIR)
+    raise BundleError(f"{url}: not a bundle (no {MANIFEST}; an unfinished build is never a bundle)")
+
+
+@dataclass(frozen=True)
+class Staging:
+    """Where a bundle is assembled before it appears at its final place.
+
+    On a local filesystem: a hidden sibling directory named after the run key,
+    renamed into place when complete. On object storage (no atomic rename): the
+    final prefix itself, with ``manifest.json`` written last; readers treat a
+    prefix without a manifest as absent.
+    """
+
+    bundle: Bundle
+    final_path: str
+    in_place: bool
+
+
+def _listing(fs: AbstractFileSystem, path: str) -> list[str]:
+    try:
+        return list(storage.retrying(lambda: fs.ls(path, detail=False)))
+    except FileNotFoundError:
+        return []
+
+
+def check_output(url: str, force: bool, resume: bool = False,
+                 storage_options: Mapping[str, Any] | None = None) -> None:
+    """Refuse an existing non-empty output ``url`` unless ``force`` (before any work is done).
+
+    With ``resume``, an unfinished bundle (no manifest) on object storage is accepted.
+    """
+    fs, path = storage.open_fs(url, storage_options)
+    if storage.is_local(fs) and fs.exists(path) and not fs.isdir(path):
+        raise InputError("exists and is not a directory", parameter="out", value=url)
+    entries = _listing(fs, path)
+    if not entries or force:
+        return
+    has_manifest = storage.retrying(lambda: fs.exists(storage.join(path, MANIFEST)))
+    if resume and not has_manifest and not storage.is_local(fs):
+        return
+    raise InputError("exists and is not empty", parameter="out", value=url, remedy=Remedy("force", "to replace it"))
+
+
+def start_staging(url: str, run_key: str, resume: bool, force: bool,
+                  storage_options: Mapping[str, Any] | None = None, public_dir: str = "") -> Staging:
+    """The place to assemble the bundle of run ``run_key`` (hex), keeping earlier partial
+    results of the same run only when ``resume``. ``public_dir``: see ``Bundle``."""
+    fs, path = storage.open_fs(url, storage_options)
+    if storage.is_local(fs):
+        parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+        tmp = storage.join(parent, f".{name}.partial-{run_key[:24]}")
+        if fs.exists(tmp) and not resume:
+            fs.rm(tmp, recursive=True)
+        fs.makedirs(tmp, exist_ok=True)
+        return Staging(Bundle(fs, tmp, f"{url} (staging)", public_dir), path, in_place=False)
+    manifest = storage.join(path, MANIFEST)
+    if force and storage.retrying(lambda: fs.exists(manifest)):
+        storage.retrying(lambda: fs.rm_file(manifest))  # the old bundle is absent from here on
+    if _listing(fs, path) and not resume:
+        storage.retrying(lambda: fs.rm(path, recursive=True))
+    return Staging(Bundle(fs, path, url, public_dir), path, in_place=True)
+
+
+def start_scratch(url: str, tag: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
+    """A hidden sibling of ``url`` for the shuffle files of one build (removed when it ends)."""
+    fs, path = storage.open_fs(url, storage_options)
+    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    scratch = storage.join(parent, f".{name}.scratch-{tag}")
+    if storage.is_local(fs):
+        fs.makedirs(scratch, exist_ok=False)
+    return Bundle(fs, scratch, f"{url} (scratch)")
+
+
+def remove_tree(b: Bundle) -> None:
+    if storage.retrying(lambda: b.fs.exists(b.path)):
+        storage.retrying(lambda: b.fs.rm(b.path, recursive=True))
+
+
+def abandon(staging: Staging) -> None:
+    """Remove everything a failed build wrote: nothing half-written remains."""
+    remove_tree(staging.bundle)
+
+
+def publish(staging: Staging) -> None:
+    """Make the complete bundle appear at its final place.
+
+    Local: an existing final directory (empty, or replaced under ``--force``)
+    is first moved aside and removed only after the new bundle is in place.
+    Object storage: nothing to move; the manifest, written last, published it.
+    """
+    if staging.in_place:
+        return
+    fs = staging.bundle.fs
+    final = staging.final_path
+    aside = None
+    if fs.exists(final):
+        parent, name = final.rsplit("/", 1) if "/" in final else (".", final)
+        aside = storage.join(parent, f".{name}.replaced-{uuid.uuid4().hex[:12]}")
+        fs.mv(final, aside, recursive=True)
+    fs.mv(staging.bundle.path, final, recursive=True)
+    if aside is not None:
+        fs.rm(aside, recursive=True)

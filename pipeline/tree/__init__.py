@@ -1,0 +1,16 @@
+"""The tree layer: por-v1's sum arithmetic and folding over numpy arrays. Pure: no I/O.
+
+* ``sums``: exact 128-bit amounts as two uint64 lanes, conversions, addition with carry;
+* ``fold``: leaf and node hashes in bulk, bucket subtrees, the top tree, sibling paths;
+* ``shape``: the protocol's shape rules over arrays of user keys.
+"""
+
+from .fold import Subtree, build_bucket, build_top, hash_pairs, hash_rows, leaf_hashes, sibling_path
+from .shape import key_words, positions, top_bits
+from .sums import add_sums, ints_from_sums, sums_from_be_bytes, sums_from_ints, sums_to_be_bytes
+
+__all__ = [
+    "Subtree", "add_sums", "build_bucket", "build_top", "hash_pairs", "hash_rows", "ints_from_sums", "key_words",
+    "leaf_hashes", "positions", "sibling_path", "sums_from_be_bytes", "sums_from_ints", "sums_to_be_bytes",
+    "top_bits",
+]

@@ -1,0 +1,167 @@
+"""Folding por-v1 subtrees over numpy arrays. Pure: no I/O.
+
+``hashes`` are ``uint8`` arrays of shape ``(n, 32)``; ``sums`` as in ``pipeline.tree.sums``.
+The messages are assembled in bulk from ``pipeline.protocol.v1``'s tags and sizes, so the bytes
+hashed are exactly the protocol's; the golden vectors and the reference-builder property tests
+hold the two together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from blake3 import blake3
+
+from ..errors import SumOverflow
+from ..protocol import shape, v1
+from .sums import add_sums
+
+PaddingFn = Callable[[int, int], bytes]
+"""``(level, index) -> hash`` of the padding node at that place."""
+
+_LEAF_TAG = v1.LEAF_TAG[0]
+_NODE_TAG = v1.NODE_TAG[0]
+_D = v1.DIGEST_SIZE
+_S = v1.SUM_SIZE
+
+
+def hash_rows(messages: np.ndarray) -> np.ndarray:
+    """BLAKE3-256 of every row of a C-contiguous 2-d ``uint8`` array, as ``(n, 32)``."""
+    n, width = messages.shape
+    if n == 0:
+        return np.zeros((0, _D), dtype=np.uint8)
+    data = np.ascontiguousarray(messages).data.cast("B")
+    h = blake3
+    digests = b"".join([h(data[i : i + width]).digest() for i in range(0, n * width, width)])
+    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
+
+
+def leaf_hashes(uks: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """Leaf hashes ``H(0x00 ‖ uk ‖ u128be(b_1..m))`` for ``(n, 32)`` user keys."""
+    n, m = sums.shape[0], sums.shape[1]
+    messages = np.empty((n, v1.leaf_size(m)), dtype=np.uint8)
+    messages[:, 0] = _LEAF_TAG
+    messages[:, 1 : 1 + _D] = uks
+    messages[:, 1 + _D :].view(">u8").reshape(n, m, 2)[...] = sums
+    return hash_rows(messages)
+
+
+def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parents of consecutive pairs ``(2i, 2i+1)`` of nodes at ``level``.
+
+    Precondition: an even number of nodes. Raises ``SumOverflow``. Each message
+    ``0x01 ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in one buffer;
+    the big-endian conversion happens while copying the sums in.
+    """
+    n = hashes.shape[0]
+    if n == 0:
+        return hashes[:0], sums[:0]
+    m = sums.shape[1]
+    parent_sums, overflow = add_sums(sums[0::2], sums[1::2])
+    if overflow.any():
+        raise SumOverflow(int(np.argwhere(overflow)[0][1]), level + 1)
+    record = _D + _S * m
+    messages = np.empty((n // 2, v1.node_size(m)), dtype=np.uint8)
+    messages[:, 0] = _NODE_TAG
+    children = messages[:, 1:].reshape(n // 2, 2, record)
+    children[:, :, :_D] = hashes.reshape(n // 2, 2, _D)
+    children[:, :, _D:].view(">u8").reshape(n // 2, 2, m, 2)[...] = sums.reshape(n // 2, 2, m, 2)
+    return hash_rows(messages), parent_sums
+
+
+@dataclass
+class Subtree:
+    """A subtree: its root, the padding nodes it used, optionally its levels."""
+
+    root_hash: bytes
+    root_sums: np.ndarray  # (m, 2)
+    padding: list[tuple[int, int, bytes]] = field(default_factory=list)
+    levels: list[tuple[np.ndarray, np.ndarray]] | None = None
+    """With ``keep_levels``: every level from ``base_level`` to the root, padding node included."""
+    recorded: tuple[np.ndarray, np.ndarray] | None = None
+    """With ``record_level``: the real nodes of that level (no padding)."""
+
+
+def build_bucket(
+    nodes: np.ndarray,
+    sums: np.ndarray,
+    bucket: int,
+    height: int,
+    padding: PaddingFn,
+    keep_levels: bool = False,
+    base_level: int = 0,
+    record_level: int | None = None,
+) -> Subtree:
+    """Fold left-packed nodes at ``base_level`` into the subtree root at level ``height``.
+
+    ``bucket`` is the index of that root within level ``height``; a node ``j``
+    of level ``L`` below it has the global index ``(bucket << (height - L)) + j``.
+    Preconditions: ``nodes`` (n, 32) are in ascending ``uk`` order (leaf hashes
+    when ``base_level`` is 0), ``n <= 2**(height - base_level)``. Padding
+    siblings are taken from ``padding``; an empty subtree's root is the padding
+    node ``(height, bucket)``.
+    """
+    n, m = sums.shape[0], sums.shape[1]
+    if n > (1 << (height - base_level)):
+        raise ValueError(f"bucket {bucket} holds {n} nodes at level {base_level}, more than fit below level {height}")
+    if n == 0:
+        return Subtree(padding(height, bucket), np.zeros((m, 2), dtype=np.uint64))
+    used: list[tuple[int, int, bytes]] = []
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    recorded = None
+    hashes, level_sums = nodes, sums
+    for level in range(base_level, height):
+        if level == record_level:
+            recorded = (hashes, level_sums)
+        count = hashes.shape[0]
+        if count % 2 == 1:
+            index = shape.node_index(bucket, height, level, count)
+            pad = padding(level, index)
+            used.append((level, index, pad))
+            hashes = np.vstack([hashes, np.frombuffer(pad, dtype=np.uint8)[None, :]])
+            level_sums = np.concatenate([level_sums, np.zeros((1, m, 2), dtype=np.uint64)])
+        if keep_levels:
+            levels.append((hashes, level_sums))
+        hashes, level_sums = hash_pairs(hashes, level_sums, level)
+    if keep_levels:
+        levels.append((hashes, level_sums))
+    if record_level == height:
+        recorded = (hashes, level_sums)
+    return Subtree(hashes[0].tobytes(), level_sums[0], used, levels if keep_levels else None, recorded)
+
+
+def build_top(
+    bucket_hashes: np.ndarray,
+    bucket_sums: np.ndarray,
+    empty: np.ndarray,
+    bucket_height: int,
+    padding: PaddingFn,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fold the ``2**k`` bucket roots into the root; returns every level, bucket level first.
+
+    ``empty[b]`` is true for buckets without users; their given hash must be
+    the padding node ``(bucket_height, b)``. A parent both of whose children
+    are empty is itself a padding node, taken from ``padding``.
+    """
+    levels = [(bucket_hashes, bucket_sums)]
+    hashes, sums, is_empty = bucket_hashes, bucket_sums, empty
+    level = bucket_height
+    while hashes.shape[0] > 1:
+        hashes, sums = hash_pairs(hashes, sums, level)
+        level += 1
+        is_empty = is_empty[0::2] & is_empty[1::2]
+        if is_empty.any():
+            hashes = hashes.copy()
+            for index in np.flatnonzero(is_empty).tolist():
+                hashes[index] = np.frombuffer(padding(level, index), dtype=np.uint8)
+        levels.append((hashes, sums))
+    return levels
+
+
+def sibling_path(levels: Sequence[tuple[np.ndarray, np.ndarray]], index: int) -> list[tuple[bytes, np.ndarray]]:
+    """Siblings of node ``index`` (at the first level given) on the way up, lowest first."""
+    below = levels[:-1]
+    return [(hashes[sib].tobytes(), sums[sib])
+            for (hashes, sums), sib in zip(below, shape.sibling_indices(index, len(below)), strict=True)]

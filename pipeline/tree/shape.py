@@ -1,0 +1,24 @@
+"""The protocol's shape rules (``pipeline.protocol.shape``) over whole arrays of user keys."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def top_bits(uks: np.ndarray, bits: int) -> np.ndarray:
+    """The first ``bits`` bits of every ``(n, 32)`` user key as int64: the bucket of each key when
+    ``bits`` is ``k`` (``protocol.shape.bucket_of``), its shuffle group when ``bits`` is ``g``."""
+    top = np.ascontiguousarray(uks[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+    if bits == 0:
+        return np.zeros(len(top), dtype=np.int64)
+    return (top >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def positions(bucket: int, bucket_height: int, count: int) -> np.ndarray:
+    """``protocol.shape.position(bucket, h, rank)`` for ranks ``0 … count-1``, as uint64."""
+    return (np.uint64(bucket) << np.uint64(bucket_height)) + np.arange(count, dtype=np.uint64)
+
+
+def key_words(uks: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` uint64 big-endian words of each key: comparing them compares the keys."""
+    return np.ascontiguousarray(uks).view(">u8").reshape(-1, 4).astype(np.uint64)
