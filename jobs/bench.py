@@ -19,12 +19,12 @@ from typing import Callable
 
 from blake3 import blake3
 
-from pipeline.liabilities.build import build_bundle
-from pipeline.storage.bundle import open_bundle
 from pipeline.cluster import client_mapper, dask_client
+from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.export import export_proofs
-from pipeline.protocol import SecretKey, period_prefix
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol import SecretKey, period_prefix
+from pipeline.storage.bundle import open_bundle
 from pipeline.synth import write_synth
 
 PERIOD = "2026-11"

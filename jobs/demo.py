@@ -10,19 +10,19 @@ from typing import Any, Callable
 
 from jobs.publish import PublishRequest, publish_period
 from jobs.regenerate import regenerate_one
-from pipeline.publication.archive import open_archive
-from pipeline.liabilities.audit import audit_bundle
-from pipeline.liabilities.build import build_bundle
-from pipeline.storage.bundle import open_bundle
 from pipeline.cluster import client_mapper, dask_client
 from pipeline.errors import InputError
+from pipeline.liabilities.audit import audit_bundle
+from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.proofs import make_proof
-from pipeline.storage.secret_file import read_secret, write_new_secret
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol.verify import verify_proof
+from pipeline.publication.archive import open_archive
 from pipeline.publication.history import verify_history
 from pipeline.publication.signing import load_public_key, write_signing_key
+from pipeline.storage.bundle import open_bundle
+from pipeline.storage.secret_file import read_secret, write_new_secret
 from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
-from pipeline.protocol.verify import verify_proof
 
 DEMO_PERIOD = "2026-10"
 DEMO_MONTHS = ("2026-09", "2026-10")

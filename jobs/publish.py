@@ -29,7 +29,11 @@ from pipeline.liabilities.snapshot import assets_location, plan_snapshot
 from pipeline.protocol.period import is_valid_period
 from pipeline.publication import archive
 from pipeline.publication.report import render_reports, report_doc
-from pipeline.publication.signing import load_signing_key, sign_manifest, verify_manifest_signature
+from pipeline.publication.signing import (
+    load_signing_key,
+    sign_manifest,
+    verify_manifest_signature,
+)
 from pipeline.reserves import ratios
 from pipeline.reserves.input import check_reserves, load_reserves
 from pipeline.storage import bundle

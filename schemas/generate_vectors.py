@@ -26,11 +26,11 @@ import pyarrow.parquet as pq
 from blake3 import blake3
 
 from pipeline import protocol
-from pipeline.liabilities.build import build_bundle
-from pipeline.storage.bundle import open_bundle
 from pipeline.cluster import dask_client
+from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.proofs import make_proof
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.storage.bundle import open_bundle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "vectors", "por-v1")

@@ -5,7 +5,6 @@ import logging
 import pytest
 
 
-
 @pytest.fixture(scope="session")
 def cluster2():
     """A real LocalCluster: 2 worker processes, one thread each."""

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from tests.support.snapshots import EXACT, write_assets, write_secret, write_table
 
+pytestmark = pytest.mark.integration
+
 A = {"BTC": 8, "ETH": 18}
 
 

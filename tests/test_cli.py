@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from tests.support.snapshots import SECRET_HEX, write_secret
 
+pytestmark = pytest.mark.integration
+
 POR = shutil.which("por") or os.path.join(os.path.dirname(sys.executable), "por")
 PERIOD = "2026-11"
 

@@ -15,6 +15,8 @@ from pipeline.liabilities.export import complete_proof
 from pipeline.verify import verify_proof
 from tests.support.snapshots import SECRET_HEX, write_secret
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory, scheduler2):

@@ -8,7 +8,10 @@ import os
 import shutil
 import subprocess
 
+import pytest
 from blake3 import blake3
+
+pytestmark = pytest.mark.e2e
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VECTORS = os.path.join(ROOT, "schemas", "vectors", "por-v1")

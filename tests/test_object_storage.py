@@ -10,12 +10,20 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from tests.support.cluster_procs import free_port
 from pipeline.liabilities.build import build_bundle
-from pipeline.protocol import SecretKey
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol import SecretKey
 from pipeline.synth import write_synth
-from tests.support.snapshots import EXACT, SECRET_HEX, write_assets, write_secret, write_table
+from tests.support.cluster_procs import free_port
+from tests.support.snapshots import (
+    EXACT,
+    SECRET_HEX,
+    write_assets,
+    write_secret,
+    write_table,
+)
+
+pytestmark = pytest.mark.e2e
 
 POR = os.path.join(os.path.dirname(os.sys.executable), "por")
 PERIOD = "2026-11"

@@ -13,17 +13,24 @@ import tempfile
 from decimal import Decimal
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.liabilities.build import build_bundle
-from pipeline.storage.bundle import open_bundle
 from pipeline.liabilities.proofs import make_proof
-from pipeline.protocol import SecretKey
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol import SecretKey
+from pipeline.storage.bundle import open_bundle
 from pipeline.verify import verify_proof
 from tests.support.reference import ReferenceTree
-from tests.support.snapshots import EXACT, SECRET_HEX, amount_array, write_assets, write_table
+from tests.support.snapshots import (
+    EXACT,
+    SECRET_HEX,
+    amount_array,
+    write_assets,
+    write_table,
+)
 
 SYMBOLS = ["BTC", "ETH", "USDT", "a-b", "Z9"]
 PERIOD = "2026-11"
@@ -32,6 +39,8 @@ SECRET = bytes.fromhex(SECRET_HEX)
 user_ids_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=10
 )
+
+pytestmark = pytest.mark.integration
 amounts = st.one_of(st.just(0), st.integers(0, 1000), st.integers(0, 1 << 63), st.integers(0, 1 << 122))
 
 

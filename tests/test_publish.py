@@ -14,13 +14,21 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from jobs.publish import STEPS, PublishError, PublishRequest, previous_period, publish_period
-from pipeline.publication import archive
+from jobs.publish import (
+    STEPS,
+    PublishError,
+    PublishRequest,
+    previous_period,
+    publish_period,
+)
+from pipeline.cli import app
 from pipeline.formats.assets import parse_assets
 from pipeline.formats.canonical import canonical_json, digest
-from pipeline.cli import app
+from pipeline.publication import archive
 from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
 from tests.support.snapshots import write_secret
+
+pytestmark = pytest.mark.integration
 
 MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11")
 RATIOS = {"BTC": 10_500, "ETH": 9_999, "USDC": 20_000}  # USDT: no reserves at all

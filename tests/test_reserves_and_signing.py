@@ -12,14 +12,21 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.formats.assets import Asset
-from tests.support.snapshots import EXACT
-from pipeline.formats.canonical import canonical_json
 from pipeline.cli import app
 from pipeline.errors import InputError, VerificationError
-from pipeline.reserves.ratios import AssetPosition, positions
+from pipeline.formats.assets import Asset
+from pipeline.formats.canonical import canonical_json
+from pipeline.publication.signing import (
+    load_public_key,
+    load_signing_key,
+    sign_manifest,
+    verify_manifest_signature,
+)
 from pipeline.reserves.input import load_reserves
-from pipeline.publication.signing import load_public_key, load_signing_key, sign_manifest, verify_manifest_signature
+from pipeline.reserves.ratios import AssetPosition, positions
+from tests.support.snapshots import EXACT
+
+pytestmark = pytest.mark.integration
 
 ASSETS = [Asset("BTC", 8), Asset("ETH", 18)]
 runner = CliRunner()

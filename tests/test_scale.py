@@ -6,20 +6,22 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
-import time
+import sys
 
 import pytest
 from distributed import Client
 
-from tests.support.cluster_procs import dask_processes
 from pipeline.liabilities.build import build_bundle
-from pipeline.protocol import SecretKey
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol import SecretKey
 from pipeline.synth import write_synth
+from tests.support.cluster_procs import dask_processes
 from tests.support.snapshots import SECRET_HEX, write_secret
 
-POR = os.path.join(os.path.dirname(os.sys.executable), "por")
+POR = os.path.join(os.path.dirname(sys.executable), "por")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = pytest.mark.e2e
 PERIOD = "2026-11"
 
 
@@ -51,55 +53,63 @@ def test_build_on_dask_scheduler_and_worker_processes(snap, local_manifest, tmp_
 
 
 def test_killed_worker_mid_build_gives_the_same_root(snap, local_manifest, tmp_path):
+    """A worker is SIGKILLed at a fixed point of the build: when the shuffle stage's tasks have been
+    submitted and before any of its results is gathered (the build's own stage hook, no polling)."""
     with dask_processes(3) as (address, workers), Client(address, set_as_default=False) as client:
-        killed = threading.Event()
+        stages: list[str] = []
 
-        def kill_one_busy_worker() -> None:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not killed.is_set():
-                busy = {w: keys for w, keys in client.processing().items()
-                        if any(k.startswith(("por-shuffle", "por-buckets")) for k in map(str, keys))}
-                for worker_addr in busy:
-                    name = client.scheduler_info()["workers"][worker_addr]["name"]
-                    workers[int(str(name)[1:])].send_signal(signal.SIGKILL)
-                    killed.set()
-                    return
-                time.sleep(0.01)
+        def kill_one_worker_at_the_shuffle(stage: str, futures: list) -> None:
+            stages.append(stage)
+            if stage == "shuffle":
+                workers[0].send_signal(signal.SIGKILL)
+                workers[0].wait()
 
-        killer = threading.Thread(target=kill_one_busy_worker)
-        killer.start()
         out = tmp_path / "bundle"
         build_bundle(client, plan_snapshot(str(snap / "snap")), PERIOD, SecretKey(bytes.fromhex(SECRET_HEX)),
-                     str(out), bucket_bits=5)
-        killer.join()
-        assert killed.is_set(), "no worker was killed: the build finished too fast to test"
-        assert sum(p.poll() is not None for p in workers) == 1
+                     str(out), bucket_bits=5, watch=kill_one_worker_at_the_shuffle)
+        assert stages == ["read", "shuffle", "count", "buckets"]
+        assert [p.poll() is not None for p in workers] == [True, False, False]
     assert (out / "manifest.json").read_bytes() == local_manifest
 
 
+CLIENT_KILLED_AFTER_THE_BUCKETS = """
+import os, signal, sys
+from distributed import Client
+from pipeline.liabilities.build import build_bundle
+from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol import SecretKey
+
+
+snapshot, out, address, secret = sys.argv[1:]
+
+def die_when_every_bucket_is_written(stage, futures):
+    if stage == "buckets":
+        client.gather(futures)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+with Client(address, set_as_default=False) as client:
+    build_bundle(client, plan_snapshot(snapshot), "2026-11", SecretKey(bytes.fromhex(secret)), out,
+                 bucket_bits=5, watch=die_when_every_bucket_is_written)
+"""
+
+
 def test_resume_after_the_client_is_killed(snap, local_manifest, tmp_path):
+    """The client is SIGKILLed at a fixed point (every bucket written, before the merge); a --resume
+    build reuses every verified bucket and recomputes the one tampered with, byte for byte."""
     secret = write_secret(str(tmp_path))
     out = tmp_path / "bundle"
     args = [POR, "build", str(snap / "snap"), "--period", PERIOD, "--secret-file", secret, "--out", str(out),
             "--bucket-bits", "5"]
     with dask_processes(2) as (address, _):
-        client_proc = subprocess.Popen([*args, "--scheduler", address], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        macs: list[str] = []
-        while time.monotonic() < deadline and client_proc.poll() is None:
-            macs = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs if f.endswith(".mac")]
-            if macs:
-                client_proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.005)
-        client_proc.wait()
-        assert macs, "the build finished before any bucket was observed"
+        killed = subprocess.run([sys.executable, "-c", CLIENT_KILLED_AFTER_THE_BUCKETS, str(snap / "snap"), str(out),
+                                 address, SECRET_HEX], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                cwd=ROOT)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert not (out / "manifest.json").exists()
         staging = [p for p in tmp_path.iterdir() if ".partial-" in p.name]
         assert len(staging) == 1
-        time.sleep(1)  # let tasks of the dead client settle
         done = sorted((staging[0] / "private" / "buckets").glob("*.mac"))
+        assert len(done) == 32  # 2^5 buckets, every one finished and authenticated
         # tamper with one finished bucket: it must be recomputed, never trusted
         tampered = done[0].with_suffix("")
         raw = bytearray(tampered.read_bytes())
@@ -108,9 +118,7 @@ def test_resume_after_the_client_is_killed(snap, local_manifest, tmp_path):
         proc = subprocess.run([*args, "--scheduler", address, "--resume"], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, proc.stderr
-    reused = int(proc.stdout.split(" reused")[0].rsplit(", ", 1)[1])
-    buckets = int(proc.stdout.split(" non-empty buckets")[0].rsplit(" in ", 1)[1])
-    assert 1 <= len(done) and 0 <= reused <= buckets - 1  # the tampered bucket is never reused
+    assert "32 non-empty buckets, 31 reused from the interrupted run" in proc.stdout
     assert (out / "manifest.json").read_bytes() == local_manifest
     name = tampered.relative_to(staging[0])
     assert (out / name).read_bytes() == (snap / "local-bundle" / name).read_bytes()

@@ -10,11 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import config
-from pipeline.storage import fs as storage
 from pipeline.cli import app
 from pipeline.cluster import load_cluster_class, parse_options
 from pipeline.errors import InputError
+from pipeline.storage import fs as storage
 from tests.support.snapshots import write_secret
+
+pytestmark = pytest.mark.integration
 
 POR = os.path.join(os.path.dirname(os.sys.executable), "por")
 

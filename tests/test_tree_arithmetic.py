@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline import protocol
-from pipeline.tree import add_sums, hash_pairs, ints_from_sums, leaf_hashes, sums_from_ints
+from pipeline.tree import (
+    add_sums,
+    hash_pairs,
+    ints_from_sums,
+    leaf_hashes,
+    sums_from_ints,
+)
 
 U128 = st.one_of(st.integers(0, (1 << 128) - 1), st.sampled_from([0, 1, (1 << 64) - 1, 1 << 64, (1 << 128) - 1]))
 

@@ -46,6 +46,7 @@ def test_shapes_cover_the_edge_cases():
     assert (1 << 128) - near <= 1 << 102
 
 
+@pytest.mark.integration
 def test_generator_reproduces_committed_vectors(tmp_path):
     subprocess.run([sys.executable, os.path.join(SCHEMAS, "generate_vectors.py"), str(tmp_path)],
                    check=True, capture_output=True)

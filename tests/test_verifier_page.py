@@ -10,9 +10,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
-from tests.support.browser import chromium_driver
 from pipeline.cli import app
 from pipeline.protocol.amounts import to_units
+from tests.support.browser import chromium_driver
+
+pytestmark = pytest.mark.e2e
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPE = os.path.join(ROOT, "schemas", "vectors", "por-v1", "basic")

@@ -15,7 +15,10 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 from typer import core as typer_core
-from typer._click.exceptions import ClickException, UsageError  # typer's own click (pinned typer range)
+from typer._click.exceptions import (  # typer's own click (pinned typer range)
+    ClickException,
+    UsageError,
+)
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, exit_code, one_line

@@ -13,7 +13,15 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .app import app, command, fail
-from .options import ArchiveOpt, ForceOpt, PeriodOpt, RunOptions, SecretOpt, terminal_watch, with_run_options
+from .options import (
+    ArchiveOpt,
+    ForceOpt,
+    PeriodOpt,
+    RunOptions,
+    SecretOpt,
+    terminal_watch,
+    with_run_options,
+)
 
 BundleArg = Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle directory or archived period (path or URL).")]
 

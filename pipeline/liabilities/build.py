@@ -44,7 +44,15 @@ from ..protocol.keys import SecretKey, period_keys, resume_key
 from ..protocol.period import is_valid_period
 from ..storage import bundle
 from ..tree.fold import build_top
-from .buckets import BucketRoot, BuildSpec, GroupSpec, UnitResult, bucket_counts, build_unit, prepare_group
+from .buckets import (
+    BucketRoot,
+    BuildSpec,
+    GroupSpec,
+    UnitResult,
+    bucket_counts,
+    build_unit,
+    prepare_group,
+)
 from .read import FragmentResult, ReadSpec, read_fragment
 from .snapshot import LONG, SnapshotPlan
 

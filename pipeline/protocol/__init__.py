@@ -16,9 +16,26 @@ from .amounts import U128_LIMIT, format_amount, parse_amount, to_units
 from .keys import SECRET_SIZE, SecretKey, period_keys, resume_key
 from .period import is_valid_period, month_after, month_before
 from .shape import MAX_HEIGHT, bucket_of, default_bucket_bits, height_for, position
-from .v1 import (DIGEST_SIZE, HASH_NAME, LEAF_TAG, NODE_TAG, PADDING_TAG, VERSION, add_sums, encode_sums,
-                 leaf_hash, node_hash, padding_hash, padding_message, period_prefix, u8, u64be, u128be, user_key,
-                 user_nonce)
+from .v1 import (
+                 DIGEST_SIZE,
+                 HASH_NAME,
+                 LEAF_TAG,
+                 NODE_TAG,
+                 PADDING_TAG,
+                 VERSION,
+                 add_sums,
+                 encode_sums,
+                 leaf_hash,
+                 node_hash,
+                 padding_hash,
+                 padding_message,
+                 period_prefix,
+                 u8,
+                 u64be,
+                 u128be,
+                 user_key,
+                 user_nonce,
+)
 
 __all__ = [
     "DIGEST_SIZE", "HASH_NAME", "LEAF_TAG", "MAX_HEIGHT", "NODE_TAG", "PADDING_TAG", "SECRET_SIZE", "U128_LIMIT",

@@ -18,7 +18,6 @@ from ..formats.layout import MANIFEST, PUBLIC_DIR
 from . import fs as storage
 
 
-
 @dataclass(frozen=True)
 class Bundle:
     """A bundle directory on some filesystem."""

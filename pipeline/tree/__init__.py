@@ -5,9 +5,23 @@
 * ``shape``: the protocol's shape rules over arrays of user keys.
 """
 
-from .fold import Subtree, build_bucket, build_top, hash_pairs, hash_rows, leaf_hashes, sibling_path
+from .fold import (
+    Subtree,
+    build_bucket,
+    build_top,
+    hash_pairs,
+    hash_rows,
+    leaf_hashes,
+    sibling_path,
+)
 from .shape import key_words, positions, top_bits
-from .sums import add_sums, ints_from_sums, sums_from_be_bytes, sums_from_ints, sums_to_be_bytes
+from .sums import (
+    add_sums,
+    ints_from_sums,
+    sums_from_be_bytes,
+    sums_from_ints,
+    sums_to_be_bytes,
+)
 
 __all__ = [
     "Subtree", "add_sums", "build_bucket", "build_top", "hash_pairs", "hash_rows", "ints_from_sums", "key_words",

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from typing import Iterator
 
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
@@ -38,16 +37,9 @@ def dask_processes(workers: int, env: dict[str, str] | None = None) -> Iterator[
     try:
         from distributed import Client
 
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with Client(address, timeout=5, set_as_default=False) as client:
-                    client.wait_for_workers(workers, timeout=60)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        # the client retries its connection until the scheduler listens (or the timeout passes)
+        with Client(address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=60)
         yield address, worker_procs
     finally:
         # workers first: a worker whose scheduler is gone waits to reconnect before it exits

@@ -1,0 +1,146 @@
+"""Pure tests, no Dask and no storage: the tree layer folds exactly the reference tree, and the verifier
+rejects every change to a committed byte of a valid proof."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import VerificationError
+from pipeline.protocol import shape, v1
+from pipeline.protocol.keys import SecretKey, period_keys
+from pipeline.protocol.verify import verify_proof
+from pipeline.tree import (
+    build_bucket,
+    build_top,
+    leaf_hashes,
+    sibling_path,
+    sums_from_ints,
+)
+from tests.support.reference import ReferenceTree
+
+PERIOD = "2026-11"
+VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas", "vectors", "por-v1")
+
+users_st = st.dictionaries(
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=12),
+    st.lists(st.integers(0, (1 << 100) - 1), min_size=2, max_size=2),
+    min_size=1, max_size=40)
+
+
+def fold_with_the_tree_layer(users: dict[str, list[int]], secret: SecretKey, bucket_bits: int):
+    """The tree layer's pieces in the order the build uses them, in one process."""
+    k_nonce, k_pad = period_keys(secret, PERIOD)
+    keyed = sorted((v1.user_key(v1.user_nonce(k_nonce, uid), PERIOD, uid), uid) for uid in users)
+    buckets: dict[int, list[tuple[bytes, str]]] = {}
+    for uk, uid in keyed:
+        buckets.setdefault(shape.bucket_of(uk, bucket_bits), []).append((uk, uid))
+    h = shape.height_for(max(len(v) for v in buckets.values()))
+
+    def padding(level: int, index: int) -> bytes:
+        return v1.padding_hash(k_pad, level, index)
+
+    m = len(next(iter(users.values())))
+    count = 1 << bucket_bits
+    hashes = np.zeros((count, 32), np.uint8)
+    sums = np.zeros((count, m, 2), np.uint64)
+    empty = np.ones(count, bool)
+    paths = {}
+    for b in range(count):
+        members = buckets.get(b, [])
+        uks = np.frombuffer(b"".join(uk for uk, _ in members), np.uint8).reshape(-1, 32)
+        bal = sums_from_ints([users[uid] for _, uid in members], m)
+        sub = build_bucket(leaf_hashes(uks, bal), bal, b, h, padding, keep_levels=bool(members))
+        hashes[b] = np.frombuffer(sub.root_hash, np.uint8)
+        sums[b] = sub.root_sums
+        empty[b] = not members
+        for rank, (_, uid) in enumerate(members):
+            paths[uid] = (shape.position(b, h, rank), sibling_path(sub.levels, rank))
+    levels = build_top(hashes, sums, empty, h, padding)
+    for uid, (pos, lower) in paths.items():
+        paths[uid] = (pos, lower + sibling_path(levels, shape.bucket_of_position(pos, h)))
+    return levels[-1][0][0].tobytes(), levels[-1][1][0], h, paths
+
+
+@settings(max_examples=60, deadline=None)
+@given(users=users_st, bucket_bits=st.integers(0, 3), secret=st.binary(min_size=32, max_size=32))
+def test_tree_layer_folds_the_reference_tree(users, bucket_bits, secret):
+    root_hash, root_sums, h, paths = fold_with_the_tree_layer(users, SecretKey(secret), bucket_bits)
+    ref = ReferenceTree(users, secret, PERIOD, bucket_bits)
+    want_hash, want_sums = ref.root()
+    assert (root_hash, [(int(a) << 64) | int(b) for a, b in root_sums]) == (want_hash, want_sums)
+    assert h == ref.h
+    for uid, (pos, path) in paths.items():
+        assert pos == ref.position[uid]
+        assert [(hx, [(int(a) << 64) | int(b) for a, b in sx]) for hx, sx in path] == ref.path(uid)
+
+
+# ------------------------------------------------------------------ fuzzing the verifier
+
+
+def _vector(shape_name: str):
+    with open(os.path.join(VECTORS, shape_name, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(VECTORS, shape_name, "proofs.json")) as f:
+        proofs = json.load(f)
+    return manifest, proofs
+
+
+def committed_fields(proof) -> list[tuple]:
+    """Every place of a proof whose value the root commits to: (path to the value, kind)."""
+    places = [(("nonce",), "hex"), (("user_id",), "text"), (("position",), "int"), (("period",), "period")]
+    places += [(("balances", i), "amount") for i in range(len(proof["balances"]))]
+    for level, node in enumerate(proof["path"]):
+        places.append((("path", level, "hash"), "hex"))
+        places += [(("path", level, "sums", i), "amount") for i in range(len(node["sums"]))]
+    places += [(("root", "hash"), "hex")] + [(("root", "sums", i), "amount") for i in range(len(proof["root"]["sums"]))]
+    return places
+
+
+def mutate(value, kind: str, choice: int):
+    if kind == "hex":
+        i = choice % len(value)
+        digit = int(value[i], 16) ^ (1 << (choice // len(value) % 4))
+        return value[:i] + format(digit, "x") + value[i + 1:]
+    if kind == "amount":
+        n = int(value)
+        return str(n + 1) if choice % 2 or n == 0 else str(n - 1)
+    if kind == "int":
+        return value ^ (1 << (choice % 8))
+    if kind == "period":
+        return "2025-01" if value != "2025-01" else "2025-02"
+    return value + "x" if choice % 2 else value[:-1] + chr(ord(value[-1]) ^ 1)
+
+
+def put(doc, where, value):
+    target = doc
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+
+
+def get(doc, where):
+    for key in where:
+        doc = doc[key]
+    return doc
+
+
+SHAPES = ("basic", "m22", "near-u128-limit", "empty-buckets")
+
+
+@settings(max_examples=400, deadline=None)
+@given(shape_name=st.sampled_from(SHAPES), pick=st.integers(0, 10**6), choice=st.integers(0, 10**6))
+def test_every_change_to_a_committed_byte_is_rejected(shape_name, pick, choice):
+    manifest, proofs = _vector(shape_name)
+    proof = copy.deepcopy(proofs[pick % len(proofs)])
+    verify_proof(proof, manifest=manifest)  # the untouched proof is valid
+    where, kind = committed_fields(proof)[choice % len(committed_fields(proof))]
+    put(proof, where, mutate(get(proof, where), kind, pick))
+    with pytest.raises(VerificationError):
+        verify_proof(proof, manifest=manifest)
