@@ -142,12 +142,32 @@ def test_daskcluster_workers_are_sized_and_single_threaded():
     assert 8786 in ports
 
 
-@pytest.mark.parametrize("section", ["Scaling out", "Publishing every month"])
-def test_readme_commands_exist(section):
-    readme = open(os.path.join(os.path.dirname(DEPLOY), "README.md")).read()
-    part = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", part, re.S)
+README = os.path.join(os.path.dirname(DEPLOY), "README.md")
+
+
+def test_every_por_command_in_the_readme_exists():
+    """Every ``por …`` in a shell block of the README, and every command of its command table."""
+    readme = open(README).read()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
     commands = [c for b in blocks for c in por_commands_in_shell(b.replace("\\\n", " "))]
-    assert commands
+    assert len(commands) >= 15
     for args in commands:
         check_por(args)
+    table = re.findall(r"^\| `por ([a-z-]+(?: verify)?)[ `]", readme, re.M)
+    assert len(table) >= 12
+    for name in table:
+        check_por(name.split())
+
+
+def test_readme_kubernetes_steps_match_the_manifests():
+    """The README creates every Secret the manifests mount, and re-runs the CronJob that exists."""
+    readme = open(README).read()
+    created = set(re.findall(r"kubectl -n por create secret generic (\S+)", readme))
+    mounted = {v["secret"]["secretName"] for _, d in k8s_docs() if d["kind"] == "CronJob"
+               for v in d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"] if "secret" in v}
+    env = {e["secretRef"]["name"] for _, d in k8s_docs() if d["kind"] == "CronJob"
+           for c in d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"] for e in c.get("envFrom", [])}
+    assert mounted | env <= created, sorted((mounted | env) - created)
+    [cron] = [d for _, d in k8s_docs() if d["kind"] == "CronJob"]
+    reruns = re.findall(r"--from=cronjob/(\S+)", readme)
+    assert reruns and set(reruns) == {cron["metadata"]["name"]}

@@ -46,3 +46,16 @@ def test_leaf_and_node_messages_match_the_protocol(rows):
             want = protocol.node_hash(leaves[2 * i].tobytes(), left, leaves[2 * i + 1].tobytes(), right)
             assert parents[i].tobytes() == want
             assert ints_from_sums(parent_sums[i : i + 1])[0] == [x + y for x, y in zip(left, right, strict=True)]
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=30), st.integers(0, 24),
+       st.integers(0, 40))
+def test_vectorised_shape_rules_are_the_protocols(keys, bits, height):
+    """``tree.shape`` applies ``protocol.shape``'s rules to arrays: same bucket, same positions."""
+    from pipeline.protocol import shape
+    from pipeline.tree.shape import positions, top_bits
+
+    uks = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32)
+    assert top_bits(uks, bits).tolist() == [shape.bucket_of(k, bits) for k in keys]
+    bucket = shape.bucket_of(keys[0], min(bits, 64 - height))
+    assert positions(bucket, height, len(keys)).tolist() == [shape.position(bucket, height, r) for r in range(len(keys))]
