@@ -15,6 +15,7 @@ import typer
 from .app import app, command, fail
 from .options import (
     ArchiveOpt,
+    AssetsOpt,
     ForceOpt,
     PeriodOpt,
     RunOptions,
@@ -94,8 +95,7 @@ def build(
     secret_file: SecretOpt,
     out: Annotated[str, typer.Option("--out", metavar="DIR", help="Bundle directory to publish (path or URL).")],
     run: RunOptions,
-    assets: Annotated[Optional[str], typer.Option(
-        "--assets", metavar="FILE", help="Asset file (default: assets.json beside the snapshot).")] = None,
+    assets: AssetsOpt = None,
     bucket_bits: Annotated[Optional[int], typer.Option(
         "--bucket-bits", min=0, max=24, metavar="K", help="2^K buckets (default: from the user count).")] = None,
     force: ForceOpt = False,
@@ -356,8 +356,7 @@ def publish(
     secret_file: SecretOpt,
     signing_key: Annotated[str, typer.Option("--signing-key", metavar="FILE", help="Ed25519 signing key (from keygen --signing).")],
     run: RunOptions,
-    assets: Annotated[Optional[str], typer.Option(
-        "--assets", metavar="FILE", help="Asset file (default: assets.json beside the snapshot).")] = None,
+    assets: AssetsOpt = None,
     republish: Annotated[bool, typer.Option("--republish", help="Publish a new revision of a published period, keeping the old one.")] = False,
 ) -> None:
     """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive.

@@ -30,6 +30,8 @@ SecretOpt = Annotated[str, typer.Option(
 PeriodOpt = Annotated[str, typer.Option("--period", metavar="YYYY-MM", help="The period, e.g. 2026-11.")]
 ArchiveOpt = Annotated[str, typer.Option("--archive", metavar="URL", help="The archive (path or fsspec URL).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing non-empty output.")]
+AssetsOpt = Annotated[Optional[str], typer.Option(
+    "--assets", metavar="FILE", help="Asset file (default: assets.json beside the snapshot).")]
 
 
 def _storage_options(pairs: list[str] | None) -> dict[str, Any]:
