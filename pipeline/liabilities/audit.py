@@ -56,8 +56,9 @@ def audit_bucket(b: Bundle, entry: Mapping[str, Any], period: str, k: int, h: in
     except BundleError as exc:
         out.problems.append(str(exc))
         return out
-    if digest(raw) != entry["digest"]:
-        out.problems.append(f"{where}: digest differs from private/index.json")
+    got = digest(raw)
+    if got != entry["digest"]:
+        out.problems.append(f"{where}: blake3 {got} differs from private/index.json's {entry['digest']}")
     try:
         data = decode_bucket(raw, where)
     except BundleError as exc:
@@ -115,7 +116,8 @@ def audit_bucket(b: Bundle, entry: Mapping[str, Any], period: str, k: int, h: in
         out.problems.append(f"{where}: stores padding nodes the shape does not use: {unused[:5]}")
     out.root = node_json(sub.root_hash, sub.root_sums)
     if out.root != meta.get("root") or out.root != entry.get("root"):
-        out.problems.append(f"{where}: leaves fold to {out.root['hash']}, stored root differs")
+        out.problems.append(f"{where}: leaves fold to {out.root}, stored root is {meta.get('root')} "
+                            f"(index: {entry.get('root')})")
     return out
 
 
@@ -175,7 +177,8 @@ def audit_bundle(b: Bundle, mapper: Mapper = _local_map) -> AuditReport:
         users += r.users
         largest = max(largest, r.users)
         if r.root is not None and levels[0][r.bucket] != r.root:
-            problems.append(f"{layout.TOP_TREE}: bucket {r.bucket} root differs from its re-folded leaves")
+            problems.append(f"{layout.TOP_TREE}: bucket {r.bucket} root {levels[0][r.bucket]} differs from its "
+                            f"re-folded leaves {r.root}")
     if users != index.get("users"):
         problems.append(f"{layout.PRIVATE_INDEX}: says {index.get('users')} users, the buckets hold {users}")
     if shape.height_for(largest) != h:
@@ -202,7 +205,7 @@ def audit_bundle(b: Bundle, mapper: Mapper = _local_map) -> AuditReport:
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
         problems.append(f"{layout.TOP_TREE}: malformed ({exc})")
     if levels[-1][0] != manifest["root"]:
-        problems.append(f"{layout.TOP_TREE}: root differs from the manifest's root")
+        problems.append(f"{layout.TOP_TREE}: root {levels[-1][0]} differs from the manifest's root {manifest['root']}")
     if problems:
         shown = problems[:MAX_PROBLEMS]
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""

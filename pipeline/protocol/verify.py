@@ -213,7 +213,10 @@ def _verify_v1(
         raise VerificationError("root-sums", "path sums differ from the published root sums (" + "; ".join(differ) + ")",
                                 expected=expected_sums, got=current_sums)
     if declared_root != (expected_hash, current_sums):
-        raise VerificationError("proof-root", "the proof's own root field differs from the published root")
+        raise VerificationError(
+            "proof-root", f"the proof's own root field {{hash {declared_root[0].hex()}, sums {declared_root[1]}}} differs "
+            f"from the published root {{hash {expected_hash.hex()}, sums {current_sums}}}",
+            expected=(expected_hash.hex(), current_sums), got=(declared_root[0].hex(), declared_root[1]))
     return VerifiedProof(
         period=period,
         user_id=user_id,

@@ -116,7 +116,8 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
             problems.append(f"{label}: links to a {before} manifest {str(previous.get('manifest'))[:16]}… that is "
                             f"not any published revision of {before} (altered or replaced month)")
     if e.get("root") != manifest.get("root", {}).get("hash"):
-        problems.append(f"{label}: the index's root differs from the manifest's")
+        problems.append(f"{label}: the index's root {e.get('root')} differs from the manifest's "
+                        f"{manifest.get('root', {}).get('hash')}")
     files = manifest.get("files") or {}
     for name, want in sorted(files.items()):
         try:
