@@ -36,7 +36,7 @@ from pipeline.publication.signing import (
 )
 from pipeline.reserves import ratios
 from pipeline.reserves.input import check_reserves, load_reserves
-from pipeline.storage import bundle
+from pipeline.storage import bundle, private
 from pipeline.storage import fs as storage
 from pipeline.storage.secret_file import read_secret
 
@@ -144,15 +144,18 @@ class _Publication:
 
         # 1. validate: everything cheap, before any copy or build
         self.step("validate")
+        private.make_dirs(a.fs, a.path, private=False)
+        private.make_dirs(a.fs, stage, private=True)  # the run's inputs and proof store until published
         index, index_raw = a.read_index()
         slot = archive.plan_slot(index, req.period, req.republish)
         if a.exists(slot.directory):
             raise InputError(f"{req.archive}/{slot.directory} exists but is not in {archive.INDEX} "
                              "(left by an interrupted publication?); inspect it and remove it")
-        stale = [e for e in a.entries() if e.startswith(archive.STAGING_PREFIX)]
+        stale = [e for e in a.staging_leftovers() if e != self.stage_name]
         if stale:
             self.echo(f"warning: staging directories of interrupted publications in {req.archive}: {stale[:5]}; "
-                      "they are not publications and can be removed once no publication is running")
+                      f"they are not publications: 'por clean {req.archive}' removes them once no publication "
+                      "is running")
         secret = read_secret(req.secret_file)
         signing_key = load_signing_key(req.signing_key)
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)
@@ -168,7 +171,7 @@ class _Publication:
                 req.reserves, reserve_files, a.fs, stage, "inputs/reserves", opts)},
         }
         inputs_bytes = canonical_json(inputs)
-        a.fs.pipe_file(storage.join(stage, archive.INPUTS_DOC), inputs_bytes)
+        private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
                              a.url(self.stage_name, "inputs/assets.json"), opts)
 

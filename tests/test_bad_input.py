@@ -218,6 +218,7 @@ def test_bad_secret_file(tmp_path, scheduler2, value):
     write_table(f"{snap}/p.parquet", ok_table())
     secret = tmp_path / "bad.secret"
     secret.write_text(value)
+    secret.chmod(0o600)
     result, out = run_build(tmp_path, scheduler2, snap, secret=str(secret))
     assert result.exit_code == 1 and "must hold exactly 64 hex characters" in result.stderr
     if value:

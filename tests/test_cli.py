@@ -94,6 +94,7 @@ def test_prove_to_stdout_and_unknown_user(built):
 def test_prove_with_another_secret_finds_nobody(built, tmp_path):
     other = tmp_path / "other.secret"
     other.write_text("11" * 32)
+    other.chmod(0o600)
     result = CliRunner().invoke(app, ["prove", str(built["bundle"]), "--user", "U0000000001",
                                       "--secret-file", str(other)])
     assert result.exit_code == 1 and "not in the bundle" in result.stderr
@@ -340,8 +341,9 @@ def test_unreadable_proof_is_not_an_invalid_proof(tmp_path):
 
 
 def test_every_command_has_an_example_and_placeholders_without_type_tags():
-    from pipeline.cli.app import app as the_app
     import typer.main
+
+    from pipeline.cli.app import app as the_app
 
     group = typer.main.get_command(the_app)
     commands = [(name, cmd) for name, cmd in group.commands.items() if name != "history"]

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 
-import pytest
 import typer.main
 import yaml
 from distributed.cli.dask_scheduler import main as scheduler_cli

@@ -518,3 +518,22 @@ def test_bad_period_and_bad_signing_key_are_refused_before_any_work(archive_copy
     assert result.exit_code == 1 and "failed at step 'validate'" in result.output
     assert "not an unencrypted PKCS#8 PEM private key" in result.output and "[2/8] build" not in result.output
     assert tree_state(archive_copy) == before
+
+
+def test_archive_inputs_and_proof_store_are_owner_only(published):
+    """The archived snapshot holds every user id and balance: inputs/ and private/ are 0700, their
+    files 0600; public/ and the index stay readable."""
+    import stat as st
+
+    def mode(*parts):
+        return st.S_IMODE(os.stat(os.path.join(published, *parts)).st_mode)
+
+    assert mode() == 0o755 and mode("index.json") & 0o044 == 0o044
+    for month in MONTHS[:3]:
+        assert mode(month) == 0o755 and mode(month, "public") == 0o755
+        assert mode(month, "public", "manifest.json") == 0o644
+        for part in ("inputs", "private"):
+            for base, dirs, files in os.walk(os.path.join(published, month, part)):
+                assert st.S_IMODE(os.stat(base).st_mode) == 0o700, base
+                for name in files:
+                    assert st.S_IMODE(os.stat(os.path.join(base, name)).st_mode) == 0o600, (base, name)

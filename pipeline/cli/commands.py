@@ -115,6 +115,7 @@ def build(
     secret = read_secret(secret_file)
     options = run.storage
     check_output(out, force, resume, options)
+    _warn_about_leftovers(out, resume, options)
     plan = plan_snapshot(snapshot, assets, options)
     with run.client() as client:
         result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
@@ -123,6 +124,46 @@ def build(
     reused = f", {result.reused} reused from the interrupted run" if resume else ""
     typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
     typer.echo(f"bundle written to {out}")
+
+
+def _warn_about_leftovers(out: str, resume: bool, options: dict[str, Any]) -> None:
+    from ..storage.bundle import PARTIAL, leftovers
+
+    found = leftovers(out, options)
+    if not found:
+        return
+    names = ", ".join(path.rsplit("/", 1)[-1] for _, path in found)
+    reuse = (" this --resume build reuses the verified buckets of its own partial run" if resume and
+             any(kind == PARTIAL for kind, _ in found) else "")
+    typer.echo(f"warning: leftovers of interrupted runs beside {out}: {names} (private data, owner-only);"
+               f"{reuse} 'por clean {out}' removes them", err=True)
+
+
+@command()
+@with_run_options(cluster=False)
+def clean(
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="A bundle's or an export's --out, or an archive.")],
+    run: RunOptions,
+) -> None:
+    """Remove what interrupted runs left: a build's partial results and scratch files beside TARGET,
+    a replaced bundle, and an archive's unfinished publication staging. Never a published file.
+
+    \b
+    Examples:
+      por clean bundles/2026-11
+      por clean s3://exchange-por/archive
+    """
+    from ..publication.archive import open_archive
+    from ..storage.bundle import remove_leftovers
+
+    removed = remove_leftovers(target, run.storage)
+    a = open_archive(target, run.storage)
+    for name in a.staging_leftovers():
+        a.remove(name)
+        removed.append(a.file(name))
+    for path in removed:
+        typer.echo(f"removed {path}")
+    typer.echo(f"{len(removed)} leftover(s) removed" if removed else f"nothing to clean for {target}")
 
 
 @command()

@@ -108,7 +108,7 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
     h = manifest["tree"]["bucket_height"]
     m = len(manifest["assets"])
     bundle.check_output(out, force, False, storage_options)
-    staging = bundle.start_staging(out, uuid.uuid4().hex, False, force, storage_options)
+    staging = bundle.start_staging(out, uuid.uuid4().hex, False, force, storage_options, all_private=True)
     try:
         above = {entry["bucket"]: ",".join(json.dumps(node, separators=(",", ":"))
                                            for node in top_path(top["levels"], entry["bucket"]))

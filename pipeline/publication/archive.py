@@ -32,6 +32,7 @@ from ..formats.canonical import canonical_json, digest
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
 from ..storage import fs as storage
+from ..storage import private
 
 INDEX = "index.json"
 INDEX_FORMAT = "por-archive-v1"
@@ -109,6 +110,10 @@ class Archive:
             self.fs.mv(tmp, target)
         else:
             storage.retrying(lambda: self.fs.pipe_file(target, data))
+
+    def staging_leftovers(self) -> list[str]:
+        """Staging directories of publications that did not finish (``.publish-*``)."""
+        return [e for e in self.entries() if e.startswith(STAGING_PREFIX)]
 
     def remove(self, name: str) -> None:
         if self.exists(name):
@@ -193,10 +198,11 @@ def plan_slot(index: Mapping[str, Any], period: str, republish: bool) -> Slot:
 
 
 def copy_file(src_fs: AbstractFileSystem, src: str, dst_fs: AbstractFileSystem, dst: str) -> str:
-    """Copy one file in chunks; returns the blake3 of its bytes."""
+    """Copy one input file in chunks, owner-only (inputs hold user ids and balances); returns the
+    blake3 of its bytes."""
     hasher = blake3()
-    if storage.is_local(dst_fs):
-        dst_fs.makedirs(dst.rsplit("/", 1)[0], exist_ok=True)
+    private.make_dirs(dst_fs, dst.rsplit("/", 1)[0], private=True)
+    private.write_file(dst_fs, dst, b"", private=True)
     with src_fs.open(src, "rb") as fin, dst_fs.open(dst, "wb") as fout:
         while chunk := fin.read(COPY_CHUNK):
             hasher.update(chunk)

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from ..errors import InputError, VerificationError
 from ..formats.canonical import canonical_json
 from ..formats.layout import MANIFEST
-from ..storage.private import create_private_file
+from ..storage.private import check_owner_only, create_private_file
 
 ALGORITHM = "Ed25519"
 RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -78,6 +78,7 @@ def _read_pem(path: str, what: str) -> bytes:
 
 def load_signing_key(path: str) -> Ed25519PrivateKey:
     """The Ed25519 private key in ``path`` (PKCS#8 PEM, as written by ``por keygen --signing``)."""
+    check_owner_only(path, "signing key")
     data = _read_pem(path, "signing key")
     try:
         key = serialization.load_pem_private_key(data, password=None)

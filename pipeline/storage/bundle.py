@@ -16,6 +16,12 @@ from fsspec.spec import AbstractFileSystem
 from ..errors import BundleError, InputError, Remedy
 from ..formats.layout import MANIFEST, PUBLIC_DIR
 from . import fs as storage
+from . import private
+
+PARTIAL = "partial"
+SCRATCH = "scratch"
+REPLACED = "replaced"
+LEFTOVER_KINDS = (PARTIAL, SCRATCH, REPLACED)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,11 @@ class Bundle:
     shown: str
     public_dir: str = ""
     """``"public"`` for an archived period: files outside ``private/`` live in that folder."""
+    all_private: bool = False
+    """Scratch space and exports: every file is owner-only (otherwise only ``private/``)."""
+
+    def is_private(self, name: str) -> bool:
+        return self.all_private or name.startswith("private/")
 
     def file(self, name: str) -> str:
         if self.public_dir and not name.startswith("private/"):
@@ -65,12 +76,13 @@ class Bundle:
             storage.retrying(lambda: self.fs.rm(paths))
 
     def write(self, name: str, data: bytes) -> None:
+        """Write ``name``: owner-only (0600 in 0700 directories) when private, whatever the umask."""
         target = self.file(name)
+        secret = self.is_private(name)
 
         def put() -> None:
-            if storage.is_local(self.fs):
-                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.pipe_file(target, data)
+            private.make_dirs(self.fs, target.rsplit("/", 1)[0], secret)
+            private.write_file(self.fs, target, data, secret)
 
         storage.retrying(put)
 
@@ -126,34 +138,66 @@ def check_output(url: str, force: bool, resume: bool = False,
     raise InputError("exists and is not empty", parameter="out", value=url, remedy=Remedy("force", "to replace it"))
 
 
+def leftover_name(path: str, kind: str, tag: str) -> str:
+    """The hidden sibling of ``path`` that a run uses while it works: ``.NAME.KIND-TAG``."""
+    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    return storage.join(parent, f".{name}.{kind}-{tag}")
+
+
+def leftovers(url: str, storage_options: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """``(kind, path)`` of every hidden sibling of ``url`` left by runs that did not finish
+    (a killed build's partial results and scratch, a replaced bundle not yet removed)."""
+    fs, path = storage.open_fs(url, storage_options)
+    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
+    found = []
+    for entry in _listing(fs, parent):
+        base = entry.rstrip("/").rsplit("/", 1)[-1]
+        for kind in LEFTOVER_KINDS:
+            if base.startswith(f".{name}.{kind}-"):
+                found.append((kind, storage.join(parent, base)))
+    return sorted(found)
+
+
+def remove_leftovers(url: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """Remove every leftover of ``url`` (see ``leftovers``); returns the paths removed."""
+    fs, _ = storage.open_fs(url, storage_options)
+    removed = []
+    for _, path in leftovers(url, storage_options):
+        storage.retrying(lambda: fs.rm(path, recursive=True))
+        removed.append(path)
+    return removed
+
+
 def start_staging(url: str, run_key: str, resume: bool, force: bool,
-                  storage_options: Mapping[str, Any] | None = None, public_dir: str = "") -> Staging:
+                  storage_options: Mapping[str, Any] | None = None, public_dir: str = "",
+                  all_private: bool = False) -> Staging:
     """The place to assemble the bundle of run ``run_key`` (hex), keeping earlier partial
-    results of the same run only when ``resume``. ``public_dir``: see ``Bundle``."""
+    results of the same run only when ``resume``. ``public_dir``, ``all_private``: see ``Bundle``."""
     fs, path = storage.open_fs(url, storage_options)
     if storage.is_local(fs):
-        parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
-        tmp = storage.join(parent, f".{name}.partial-{run_key[:24]}")
+        tmp = leftover_name(path, PARTIAL, run_key[:24])
         if fs.exists(tmp) and not resume:
             fs.rm(tmp, recursive=True)
-        fs.makedirs(tmp, exist_ok=True)
-        return Staging(Bundle(fs, tmp, f"{url} (staging)", public_dir), path, in_place=False)
+        private.make_dirs(fs, tmp, private=True)  # holds private files until it is published
+        private.set_mode(fs, tmp, private=True, directory=True)
+        return Staging(Bundle(fs, tmp, f"{url} (staging)", public_dir, all_private), path, in_place=False)
     manifest = storage.join(path, MANIFEST)
     if force and storage.retrying(lambda: fs.exists(manifest)):
         storage.retrying(lambda: fs.rm_file(manifest))  # the old bundle is absent from here on
     if _listing(fs, path) and not resume:
         storage.retrying(lambda: fs.rm(path, recursive=True))
-    return Staging(Bundle(fs, path, url, public_dir), path, in_place=True)
+    return Staging(Bundle(fs, path, url, public_dir, all_private), path, in_place=True)
 
 
 def start_scratch(url: str, tag: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:
     """A hidden sibling of ``url`` for the shuffle files of one build (removed when it ends)."""
     fs, path = storage.open_fs(url, storage_options)
-    parent, name = path.rsplit("/", 1) if "/" in path else (".", path)
-    scratch = storage.join(parent, f".{name}.scratch-{tag}")
+    scratch = leftover_name(path, SCRATCH, tag)
     if storage.is_local(fs):
+        private.make_dirs(fs, scratch.rsplit("/", 1)[0], private=False)
         fs.makedirs(scratch, exist_ok=False)
-    return Bundle(fs, scratch, f"{url} (scratch)")
+        private.set_mode(fs, scratch, private=True, directory=True)
+    return Bundle(fs, scratch, f"{url} (scratch)", all_private=True)
 
 
 def remove_tree(b: Bundle) -> None:
@@ -179,9 +223,10 @@ def publish(staging: Staging) -> None:
     final = staging.final_path
     aside = None
     if fs.exists(final):
-        parent, name = final.rsplit("/", 1) if "/" in final else (".", final)
-        aside = storage.join(parent, f".{name}.replaced-{uuid.uuid4().hex[:12]}")
+        aside = leftover_name(final, REPLACED, uuid.uuid4().hex[:12])
         fs.mv(final, aside, recursive=True)
+    # a bundle's top directory holds its public files; an export is private throughout
+    private.set_mode(fs, staging.bundle.path, private=staging.bundle.all_private, directory=True)
     fs.mv(staging.bundle.path, final, recursive=True)
     if aside is not None:
         fs.rm(aside, recursive=True)

@@ -7,13 +7,15 @@ import secrets
 
 from ..errors import InputError
 from ..protocol.keys import SECRET_SIZE, SecretKey
-from .private import create_private_file
+from .private import check_owner_only, create_private_file
 
 _HEX_RE = re.compile(rb"^[0-9a-fA-F]{64}$")
 
 
 def read_secret(path: str) -> SecretKey:
-    """Load the master secret. Errors name the file and the problem, never the content."""
+    """Load the master secret. Errors name the file and the problem, never the content; a file
+    that others may read is refused (with the chmod to run)."""
+    check_owner_only(path, "secret file")
     try:
         with open(path, "rb") as f:
             raw = f.read(4096)

@@ -16,8 +16,9 @@ SECRET_HEX = "5e" * 32  # a test-only secret; never a production value
 
 def write_secret(directory: str, value: str = SECRET_HEX) -> str:
     path = os.path.join(directory, "secret.hex")
-    with open(path, "w") as f:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(value + "\n")
+    os.chmod(path, 0o600)
     return path
 
 
