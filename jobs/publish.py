@@ -160,15 +160,21 @@ class _Publication:
         signing_key = load_signing_key(req.signing_key)
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)
         reserve_files = check_reserves(req.reserves, opts)
+        load_reserves(req.reserves, source_plan.assets, opts)  # every row checked now, not after the build
+        for what, names in (("snapshot", source_plan.ignored), ("reserves", reserve_files.ignored)):
+            if names:
+                self.echo(f"      {what}: passed over (hidden names, recorded in inputs.json): {', '.join(names)}")
         assets_fs, assets_path, _ = assets_location(req.snapshot, req.assets, opts)
         inputs = {
             "format": archive.INPUTS_FORMAT,
             "snapshot": {"source": req.snapshot, "files": archive.copy_tree(
-                req.snapshot, list(source_plan.files), a.fs, stage, "inputs/snapshot", opts)},
+                req.snapshot, list(source_plan.files), a.fs, stage, "inputs/snapshot", opts),
+                "ignored": list(source_plan.ignored)},
             "assets": {"source": req.assets or "assets.json beside the snapshot", "files": {
                 "inputs/assets.json": archive.copy_file(assets_fs, assets_path, a.fs, storage.join(stage, "inputs/assets.json"))}},
             "reserves": {"source": req.reserves, "files": archive.copy_tree(
-                req.reserves, reserve_files, a.fs, stage, "inputs/reserves", opts)},
+                req.reserves, reserve_files.files, a.fs, stage, "inputs/reserves", opts),
+                "ignored": reserve_files.ignored},
         }
         inputs_bytes = canonical_json(inputs)
         private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)

@@ -120,7 +120,42 @@ def case_long_missing_asset(d):
                                             "amount": pa.array([1, 2], pa.int64())}))
 
 
+def case_other_suffixes(d):
+    write_table(f"{d}/p.parquet", ok_table())
+    for name in ("x.PARQUET", "y.parq", "z.parquet.gz"):
+        write_table(f"{d}/{name}", ok_table(("q", "r", "s")))
+
+
+def case_link_outside(d):
+    write_table(f"{d}/p.parquet", ok_table())
+    outside = os.path.join(os.path.dirname(d), "elsewhere.parquet")
+    write_table(outside, ok_table(("q", "r", "s")))
+    os.symlink(outside, f"{d}/linked.parquet")
+
+
+def case_long_user_id(d):
+    write_table(f"{d}/p.parquet", ok_table(("a", "u" * 257, "c")))
+
+
+def case_not_nfc_user_id(d):
+    write_table(f"{d}/p.parquet", ok_table(("a", "b", "cafe\u0301")))
+
+
+def case_invisible_user_id(d):
+    write_table(f"{d}/p.parquet", ok_table(("a", "b\u200b", "c")))
+
+
+def case_control_user_id(d):
+    write_table(f"{d}/p.parquet", ok_table(("a\n", "b", "c")))
+
+
 CASES = [
+    (case_other_suffixes, ["neither *.parquet data nor hidden", "x.PARQUET", "y.parq", "z.parquet.gz"]),
+    (case_link_outside, ["linked.parquet is a link to", "outside the snapshot"]),
+    (case_long_user_id, ["'user_id'", "row 1", "257 bytes", "more than 256"]),
+    (case_not_nfc_user_id, ["'user_id'", "row 2", "NFC"]),
+    (case_invisible_user_id, ["'user_id'", "row 1", "invisible format character U+200B"]),
+    (case_control_user_id, ["'user_id'", "row 0", "control character U+000A"]),
     (case_negative_int, ["p.parquet", "'BTC'", "row 1", "negative amount -5"]),
     (case_negative_decimal, ["'ETH'", "row 1", "negative amount -0.1"]),
     (case_float, ["'BTC'", "floating-point"]),
@@ -246,3 +281,33 @@ def test_usage_errors_exit_2(tmp_path):
     assert result.exit_code == 2
     result = CliRunner().invoke(app, ["verify", "proof.json"])
     assert result.exit_code == 2
+
+
+def test_hidden_names_are_passed_over_and_listed(tmp_path, scheduler2):
+    snap = tmp_path / "snap"
+    write_assets(str(snap), A)
+    write_table(f"{snap}/p.parquet", ok_table())
+    (snap / "_SUCCESS").write_text("")
+    (snap / ".p.parquet.crc").write_text("")
+    result, out = run_build(tmp_path, scheduler2, snap)
+    assert result.exit_code == 0, result.output
+    assert "passed over (hidden names): .p.parquet.crc, _SUCCESS" in result.stderr
+
+
+def test_assets_file_given_elsewhere_makes_the_one_beside_the_snapshot_unread(tmp_path, scheduler2):
+    snap = tmp_path / "snap"
+    write_assets(str(snap), A)
+    write_table(f"{snap}/p.parquet", ok_table())
+    elsewhere = write_assets(str(tmp_path / "meta"), A)
+    result, out = run_build(tmp_path, scheduler2, snap, "--assets", elsewhere)
+    assert result.exit_code == 1 and "assets.json" in result.stderr and "neither" in result.stderr
+
+
+def test_single_input_file_must_be_parquet(tmp_path):
+    from pipeline.errors import InputError
+    from pipeline.reserves.input import check_reserves
+
+    path = tmp_path / "reserves.bin"
+    write_table(str(path), pa.table({"x": [1]}))
+    with pytest.raises(InputError, match=r"reserves .*reserves.bin: not a \*.parquet file"):
+        check_reserves(str(path))

@@ -72,3 +72,48 @@ def test_export_refuses_existing_output(bundle_dir, tmp_path, scheduler2):
     result = CliRunner().invoke(app, ["export-proofs", str(bundle_dir), "--out", str(tmp_path / "p2"),
                                       "--format", "xml"])
     assert result.exit_code == 2
+
+
+def test_export_refuses_a_manifest_that_is_not_its_proof_stores(bundle_dir, tmp_path, scheduler2):
+    """Security finding 8: a manifest claiming another shape (k=24 over k=2 private files) is refused,
+    nothing is exported."""
+    import json
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["tree"] = {"bucket_bits": 24, "bucket_height": 0, "height": 24}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "export"
+    result = CliRunner().invoke(app, ["export-proofs", str(copy), "--out", str(out), "--scheduler", scheduler2])
+    assert result.exit_code == 1, result.output
+    assert "not this manifest's proof store" in result.stderr and "bucket_bits is 2, the manifest says 24" in result.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_audit_refuses_a_bucket_file_with_an_extra_column(bundle_dir, tmp_path, scheduler2):
+    import io
+    import json
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from blake3 import blake3
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, copy)
+    path = sorted((copy / "private" / "buckets").glob("*.parquet"))[0]
+    table = pq.read_table(path)
+    table = table.append_column("user_id", pa.array([f"user-{i}" for i in range(table.num_rows)]))
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    path.write_bytes(sink.getvalue())
+    index = json.loads((copy / "private" / "index.json").read_text())
+    for entry in index["buckets"]:
+        if entry["file"].endswith(path.name):
+            entry["digest"] = blake3(sink.getvalue()).hexdigest()  # an index that agrees: only the columns are wrong
+    (copy / "private" / "index.json").write_text(json.dumps(index))
+    result = CliRunner().invoke(app, ["audit", str(copy), "--scheduler", scheduler2])
+    assert result.exit_code == 1 and "FAILED" in result.stderr
+    assert "not a valid bucket file" in result.stderr and "'user_id'" in result.stderr

@@ -117,6 +117,8 @@ def build(
     check_output(out, force, resume, options)
     _warn_about_leftovers(out, resume, options)
     plan = plan_snapshot(snapshot, assets, options)
+    if plan.ignored:
+        typer.echo(f"passed over (hidden names): {', '.join(plan.ignored)}", err=True)
     with run.client() as client:
         result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
                               watch=terminal_watch)

@@ -18,14 +18,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import BundleError, InputError
 from ..formats import layout
 from ..formats.bucket_file import decode_bucket
 from ..formats.canonical import canonical_json
 from ..storage import bundle
 from ..storage.bundle import Bundle
 from ..tree.sums import ints_from_sums, sums_from_be_bytes
-from .stored import fold_bucket, load_manifest, load_top_tree, top_path
+from .stored import (fold_bucket, load_manifest, load_private_index, load_top_tree, shape_disagreements,
+                     top_path)
 
 FORMATS = ("jsonl", "parquet")
 INDEX = "index.json"
@@ -43,6 +44,7 @@ class ExportSpec:
     bucket_height: int
     m: int
     above: dict[int, str]  # bucket -> JSON text of the path entries above the bucket
+    manifest: dict[str, Any]
 
 
 def _node_texts(hashes: np.ndarray, sums: np.ndarray) -> list[str]:
@@ -57,6 +59,10 @@ def export_bucket(entry: Mapping[str, Any], spec: ExportSpec) -> tuple[int, str]
     bucket = entry["bucket"]
     where = f"{spec.source.shown}/{entry['file']}"
     data = decode_bucket(spec.source.read(entry["file"]), where)
+    differ = shape_disagreements(data.meta, spec.manifest)
+    if differ or data.meta.get("bucket") != bucket:
+        raise BundleError(f"{where}: not a bucket of this manifest's tree: "
+                          + "; ".join(differ + [f"bucket is {data.meta.get('bucket')!r}, expected {bucket}"]))
     sums = sums_from_be_bytes(data.sums_be, spec.m)
     sub, _ = fold_bucket(data, bucket, spec.bucket_height, spec.m, where, keep_levels=True)
     assert sub.levels is not None
@@ -104,7 +110,11 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
         raise InputError(f"must be one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
     manifest = load_manifest(source)
     top = load_top_tree(source, manifest)
-    index = source.read_json(layout.PRIVATE_INDEX)
+    index = load_private_index(source, manifest)
+    top_shape = len(top["levels"]) - 1
+    if top_shape != manifest["tree"]["bucket_bits"]:
+        raise BundleError(f"{source.shown}/{layout.TOP_TREE}: has {top_shape} levels above the buckets, the manifest "
+                          f"says bucket_bits {manifest['tree']['bucket_bits']}")
     h = manifest["tree"]["bucket_height"]
     m = len(manifest["assets"])
     bundle.check_output(out, force, False, storage_options)
@@ -113,7 +123,7 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
         above = {entry["bucket"]: ",".join(json.dumps(node, separators=(",", ":"))
                                            for node in top_path(top["levels"], entry["bucket"]))
                  for entry in index["buckets"]}
-        spec = ExportSpec(source, staging.bundle, fmt, h, m, above)
+        spec = ExportSpec(source, staging.bundle, fmt, h, m, above, manifest)
         results = mapper(lambda e: export_bucket(e, spec), index["buckets"])
         summary = {
             "version": manifest["version"],

@@ -13,15 +13,17 @@ from ..formats.bucket_file import decode_bucket
 from ..formats.nodes import node_json
 from ..protocol import shape, v1
 from ..protocol.keys import SecretKey, period_keys
+from ..protocol.userid import user_id_problem
 from ..storage.bundle import Bundle
 from ..tree.sums import sums_from_be_bytes
 from .stored import bucket_path, load_manifest, load_top_tree, top_path
 
 
 def check_user_id(user_id: str) -> None:
-    """A user id the protocol accepts: non-empty, no NUL."""
-    if user_id == "" or "\x00" in user_id:
-        raise InputError("must be non-empty and contain no NUL", parameter="user")
+    """A user id the protocol accepts (``pipeline.protocol.userid``)."""
+    problem = user_id_problem(user_id)
+    if problem is not None:
+        raise InputError(problem, parameter="user", value=repr(user_id))
 
 
 def make_proof(b: Bundle, user_id: str, secret: SecretKey) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..errors import BadValue, Problem
 from ..formats.columns import amounts_to_u128, first_index
 from ..protocol import v1
 from ..protocol.keys import SecretKey
+from ..protocol.userid import MAX_USER_ID_BYTES, user_id_problem
 from ..storage import fs as storage
 from ..storage.bundle import Bundle
 from ..tree.shape import top_bits
@@ -55,16 +56,31 @@ def _user_ids(column: pa.Array) -> pa.Array:
             raise BadValue(first_index(column.is_null()), "null user_id")
         return pc.cast(column, pa.string())
     column = column.cast(pa.string())
-    column.validate(full=True)
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        raw = column.cast(pa.binary()).to_pylist()
+        bad = next(i for i, b in enumerate(raw) if b is not None and not _is_utf8(b))
+        raise BadValue(bad, "user_id is not valid UTF-8") from None
     if column.null_count:
         raise BadValue(first_index(column.is_null()), "null user_id")
-    empty = pc.equal(pc.binary_length(column), 0)
-    if pc.any(empty).as_py():
-        raise BadValue(first_index(empty), "empty user_id")
-    nul = pc.match_substring(column, "\x00")
-    if pc.any(nul).as_py():
-        raise BadValue(first_index(nul), "user_id contains a NUL character")
+    # the rule of pipeline.protocol.userid, on the whole column; the first offender is named by it
+    bad = pc.or_(pc.or_(pc.equal(pc.binary_length(column), 0),
+                        pc.greater(pc.binary_length(column), MAX_USER_ID_BYTES)),
+                 pc.or_(pc.match_substring_regex(column, r"[\p{Cc}\p{Cf}]"),
+                        pc.not_equal(pc.utf8_normalize(column, form="NFC"), column)))
+    if pc.any(bad).as_py():
+        i = first_index(bad)
+        raise BadValue(i, user_id_problem(column[i].as_py()) or "invalid user_id")
     return column
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def user_keys(user_ids: pa.Array, period: str, k_nonce: SecretKey) -> np.ndarray:

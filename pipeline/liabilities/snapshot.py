@@ -45,6 +45,8 @@ class SnapshotPlan:
     assets: tuple[Asset, ...]
     fragments: tuple[Fragment, ...]
     total_rows: int
+    ignored: tuple[str, ...] = ()
+    """Hidden names below the snapshot directory that were passed over (relative paths)."""
 
 
 def _describe(path: str, root: str, shown_root: str) -> str:
@@ -86,7 +88,8 @@ def plan_snapshot(
     if fragment_rows is None:
         fragment_rows = int(config.get("fragment-rows"))
     fs, root = storage.open_fs(url, storage_options)
-    files = storage.list_parquet(fs, root, url)
+    listing = storage.list_inputs(fs, root, url, companions=("assets.json",) if assets_url is None else ())
+    files = listing.files
     shown = [_describe(p, root, url) for p in files]
     assets_fs, assets_path, assets_shown = assets_location(url, assets_url, storage_options)
     assets = parse_assets(storage.read_bytes(assets_fs, assets_path, assets_shown), assets_shown)
@@ -153,4 +156,5 @@ def plan_snapshot(
             check_amount_type(first_types[symbol], symbol, first_where)
     if total == 0:
         raise InputError(f"snapshot {url}: no rows (empty snapshot)")
-    return SnapshotPlan(fs, tuple(files), tuple(shown), layout, tuple(assets), tuple(fragments), total)
+    return SnapshotPlan(fs, tuple(files), tuple(shown), layout, tuple(assets), tuple(fragments), total,
+                        tuple(listing.ignored))

@@ -43,6 +43,32 @@ def load_top_tree(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]:
     return b.read_json(layout.TOP_TREE)  # type: ignore[no-any-return]
 
 
+SHAPE_FIELDS = ("period", "bucket_bits", "bucket_height")
+
+
+def shape_of(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields every private document of a bundle must share with its manifest."""
+    return {"period": manifest["period"], "bucket_bits": manifest["tree"]["bucket_bits"],
+            "bucket_height": manifest["tree"]["bucket_height"]}
+
+
+def shape_disagreements(doc: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[str]:
+    """``field: X, the manifest says Y`` for each shape field of ``doc`` that differs from the manifest's."""
+    want = shape_of(manifest)
+    return [f"{key} is {doc.get(key)!r}, the manifest says {want[key]!r}" for key in SHAPE_FIELDS
+            if doc.get(key) != want[key]]
+
+
+def load_private_index(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """``private/index.json``, refused when its shape disagrees with the manifest's (a proof store
+    that is not the published tree's)."""
+    index = b.read_json(layout.PRIVATE_INDEX)
+    differ = shape_disagreements(index, manifest)
+    if differ:
+        raise BundleError(f"{b.shown}/{layout.PRIVATE_INDEX}: not this manifest's proof store: " + "; ".join(differ))
+    return index  # type: ignore[no-any-return]
+
+
 def top_path(levels: list[list[dict[str, Any]]], bucket: int) -> list[dict[str, Any]]:
     """The path entries above ``bucket``: its siblings in the top tree's levels, lowest first."""
     below = levels[:-1]

@@ -53,19 +53,19 @@ def _check_schema(schema: pa.Schema, where: str) -> None:
             raise InputError(f"{where}: column {c!r} has type {schema.field(c).type}; expected string or binary")
 
 
-def check_reserves(url: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+def check_reserves(url: str, storage_options: Mapping[str, Any] | None = None) -> storage.InputFiles:
     """Cheap checks from file footers (files exist, are Parquet, have the right columns and
     types); returns the files. Run before a long build so a typo fails in seconds."""
     fs, root = storage.open_fs(url, storage_options)
-    files = storage.list_parquet(fs, root, url, "reserves")
-    for path in files:
+    listing = storage.list_inputs(fs, root, url, "reserves")
+    for path in listing.files:
         try:
             with fs.open(path, "rb") as f:
                 schema = pq.ParquetFile(f).schema_arrow
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise InputError(f"reserves {path}: not a readable Parquet file ({exc})") from None
         _check_schema(schema, f"reserves {path}")
-    return files
+    return listing
 
 
 def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[str, Any] | None = None) -> Reserves:
@@ -82,7 +82,7 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
     per_asset: dict[str, int] = {}
     signed = 0
     rows = 0
-    for path in check_reserves(url, storage_options):
+    for path in check_reserves(url, storage_options).files:
         where = f"reserves {path}"
         with fs.open(path, "rb") as f:
             table = pq.read_table(f)

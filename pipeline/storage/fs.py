@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TypeVar
 
 import fsspec
@@ -79,24 +80,56 @@ def is_hidden(relative: str) -> bool:
     return any(part.startswith((".", "_")) for part in relative.split("/") if part)
 
 
-def list_parquet(fs: AbstractFileSystem, root: str, shown: str, what: str = "snapshot") -> list[str]:
-    """The snapshot's data files: ``root`` itself, or every ``*.parquet`` below it.
+DATA_SUFFIX = ".parquet"
 
-    Hidden files and directories (names starting with ``.`` or ``_``) are
-    ignored. The result is sorted so that planning is deterministic.
+
+@dataclass(frozen=True)
+class InputFiles:
+    """The data files of an input (sorted, so planning is deterministic) and the hidden names that
+    were passed over (listed in the build's output and recorded in the archive)."""
+
+    files: list[str]
+    ignored: list[str]
+
+
+def list_inputs(fs: AbstractFileSystem, root: str, shown: str, what: str = "snapshot",
+                companions: tuple[str, ...] = ()) -> InputFiles:
+    """Every file of an input: ``root`` itself (it must end in ``.parquet``), or every file below it.
+
+    Below a directory each file is read (``*.parquet``, exactly that suffix), is one of the
+    ``companions`` at the top (``assets.json`` beside a snapshot), is hidden (a name starting with
+    ``.`` or ``_``, as Spark and Dask write ``_SUCCESS`` and ``.crc`` files: passed over and listed),
+    or is refused by name: no file is ever silently skipped. A symbolic link that leads outside
+    ``root`` is refused.
     """
     if not fs.exists(root):
         raise InputError(f"{what} {shown}: no such file or directory")
     if fs.isfile(root):
-        return [root]
-    files = []
+        if not root.endswith(DATA_SUFFIX):
+            raise InputError(f"{what} {shown}: not a *{DATA_SUFFIX} file (the name must end in {DATA_SUFFIX})")
+        return InputFiles([root], [])
+    files, ignored, refused = [], [], []
+    real_root = os.path.realpath(root) if is_local(fs) else None
     for path in fs.find(root):
         relative = posixpath.relpath(path, root)
-        if path.endswith(".parquet") and not is_hidden(relative):
+        if real_root is not None:
+            real = os.path.realpath(path)
+            if real != real_root and not real.startswith(real_root + os.sep):
+                raise InputError(f"{what} {shown}: {relative} is a link to {real}, outside the {what}; "
+                                 "copy the file in instead")
+        if is_hidden(relative):
+            ignored.append(relative)
+        elif path.endswith(DATA_SUFFIX):
             files.append(path)
+        elif relative not in companions:
+            refused.append(relative)
+    if refused:
+        raise InputError(f"{what} {shown}: file(s) that are neither *{DATA_SUFFIX} data nor hidden: "
+                         f"{sorted(refused)[:10]}{' …' if len(refused) > 10 else ''}; rename or remove them "
+                         "(names starting with . or _ are passed over)")
     if not files:
-        raise InputError(f"{what} {shown}: no *.parquet files in the directory (empty {what})")
-    return sorted(files)
+        raise InputError(f"{what} {shown}: no *{DATA_SUFFIX} files in the directory (empty {what})")
+    return InputFiles(sorted(files), sorted(ignored))
 
 
 def read_bytes(fs: AbstractFileSystem, path: str, shown: str) -> bytes:
