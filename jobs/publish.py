@@ -28,6 +28,7 @@ from pipeline.liabilities.build import Watch, build_bundle
 from pipeline.liabilities.snapshot import assets_location, plan_snapshot
 from pipeline.protocol.period import is_valid_period
 from pipeline.publication import archive
+from pipeline.publication.history import signed_history
 from pipeline.publication.report import render_reports, report_doc
 from pipeline.publication.signing import (
     load_signing_key,
@@ -210,11 +211,10 @@ class _Publication:
         manifest["previous"] = slot.previous
         manifest["publication"] = {"revision": slot.revision, "supersedes": slot.supersedes,
                                    "inputs": digest(inputs_bytes), "tool": TOOL}
-        history = [
-            {"period": e["period"], "root": e["root"], "liabilities": e["liabilities"]}
-            for p, e in sorted(archive.current(index).items()) if p != req.period
-        ] + [{"period": req.period, "root": manifest["root"]["hash"],
-              "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
+        # earlier months from their signed manifests, never from the index's copies of the figures
+        history = signed_history(a, index, signing_key.public_key(), req.period) + [
+            {"period": req.period, "root": manifest["root"]["hash"],
+             "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
         history.sort(key=lambda h: h["period"])
         doc = report_doc(manifest, positions, reserves, history)
         reports = render_reports(doc, positions)

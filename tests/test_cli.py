@@ -216,12 +216,17 @@ def test_hidden_and_underscore_files_are_ignored(built, tmp_path, scheduler2):
     (snap / ".part-9.parquet").write_bytes(b"not parquet")
     (snap / "_temporary").mkdir()
     (snap / "_temporary" / "part-9.parquet").write_bytes(b"not parquet")
-    (snap / "notes.txt").write_text("ignored: not *.parquet")
     out = tmp_path / "bundle"
     result = CliRunner().invoke(app, ["build", str(snap), "--period", PERIOD, "--secret-file", built["secret"],
                                       "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2"])
     assert result.exit_code == 0, result.stderr
+    assert "passed over (hidden names): .part-9.parquet, _SUCCESS, _temporary/part-9.parquet" in result.stderr
     assert (out / "manifest.json").read_bytes() == (built["bundle"] / "manifest.json").read_bytes()
+    (snap / "notes.txt").write_text("not data: refused by name, never silently skipped")
+    shutil.rmtree(out)
+    refused = CliRunner().invoke(app, ["build", str(snap), "--period", PERIOD, "--secret-file", built["secret"],
+                                       "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2"])
+    assert refused.exit_code == 1 and "['notes.txt']" in refused.stderr
 
 
 def test_single_file_snapshot_with_assets_option(built, tmp_path, scheduler2):

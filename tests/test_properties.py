@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 import tempfile
 from decimal import Decimal
 
@@ -36,8 +37,9 @@ SYMBOLS = ["BTC", "ETH", "USDT", "a-b", "Z9"]
 PERIOD = "2026-11"
 SECRET = bytes.fromhex(SECRET_HEX)
 
-user_ids_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=10
+user_ids_text = st.text(  # any id the protocol accepts (pipeline.protocol.userid): NFC, no Cc/Cf characters
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf")), min_size=1, max_size=10
+).map(lambda s: unicodedata.normalize("NFC", s)
 )
 
 pytestmark = pytest.mark.integration

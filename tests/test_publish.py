@@ -315,7 +315,8 @@ def test_gap_and_bad_reserves_are_refused_with_the_archive_unchanged(archive_cop
     result = por(*publish_args(inputs, "2026-11", archive_copy, scheduler2)[:5], "--reserves", str(bad),
                  *publish_args(inputs, "2026-11", archive_copy, scheduler2)[7:])
     assert result.exit_code == 1, result.output
-    assert "failed at step 'reserves'" in result.output and "duplicate (chain, address, asset)" in result.output
+    # every reserves row is checked at validate, before the inputs are copied or anything is built
+    assert "failed at step 'validate'" in result.output and "duplicate (chain, address, asset)" in result.output
     assert f"row {table.num_rows}:" in result.output and "first seen at" in result.output and "the archive" in result.output and "is unchanged" in result.output
     assert tree_state(archive_copy) == before
 
@@ -513,6 +514,7 @@ def test_bad_period_and_bad_signing_key_are_refused_before_any_work(archive_copy
     result = por(*[("2026-13" if a == "2026-11" else a) for a in args])
     assert result.exit_code == 1 and "--period '2026-13': is not YYYY-MM" in result.output
     (tmp_path / "bad.key").write_text("not a key\n")
+    (tmp_path / "bad.key").chmod(0o600)
     bad_key = [str(tmp_path / "bad.key") if a == inputs["key"] else a for a in args]
     result = por(*bad_key)
     assert result.exit_code == 1 and "failed at step 'validate'" in result.output
@@ -537,3 +539,58 @@ def test_archive_inputs_and_proof_store_are_owner_only(published):
                 assert st.S_IMODE(os.stat(base).st_mode) == 0o700, base
                 for name in files:
                     assert st.S_IMODE(os.stat(os.path.join(base, name)).st_mode) == 0o600, (base, name)
+
+
+def test_edited_index_figures_never_reach_a_signed_report(archive_copy, inputs, scheduler2):
+    """Security finding 5: figures edited in index.json fail `history verify` (they differ from the
+    signed report), and the next publication takes its history from the signed manifests."""
+    index_path = os.path.join(archive_copy, "index.json")
+    index = json.loads(open(index_path).read())
+    first = index["publications"][0]
+    symbol = sorted(first["liabilities"])[0]
+    first["liabilities"][symbol] = "1"
+    first["reserves"][symbol] = "999999999999"
+    first["ratios"][symbol] = "999.99"
+    open(index_path, "w").write(json.dumps(index))
+    result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+    assert result.exit_code == 1
+    assert "index.json: liabilities" in result.stderr and "differ from the signed report" in result.stderr
+    result = por(*publish_args(inputs, MONTHS[3], archive_copy, scheduler2))
+    assert result.exit_code == 0, result.output
+    report = json.loads(open(os.path.join(archive_copy, MONTHS[3], "public", "report.json")).read())
+    [old] = [h for h in report["history"] if h["period"] == first["period"]]
+    assert old["liabilities"][symbol] != "1"
+    manifest = json.loads(open(os.path.join(archive_copy, first["directory"], "public", "manifest.json")).read())
+    assert old["liabilities"] == {a["symbol"]: s for a, s in zip(manifest["assets"], manifest["root"]["sums"])}
+
+
+def test_history_verify_refolds_the_top_tree_and_checks_the_report(archive_copy, inputs):
+    """A top tree or a report whose figures disagree with the signed manifest fails, even with
+    digests made to match (a manifest re-signed by an attacker would fail its signature instead)."""
+    month = MONTHS[1]
+    top_path = os.path.join(archive_copy, month, "public", "top-tree.json")
+    top = json.loads(open(top_path).read())
+    top["levels"][0][0]["sums"][0] = str(int(top["levels"][0][0]["sums"][0]) + 1)
+    open(top_path, "w").write(json.dumps(top))
+    from pipeline.publication.archive import open_archive
+    from pipeline.publication.history import _refold_top_tree
+
+    manifest = json.loads(open(os.path.join(archive_copy, month, "public", "manifest.json")).read())
+    problems = _refold_top_tree(open_archive(archive_copy), month, manifest, manifest["files"])
+    assert problems and ("its sums are not its children's sums" in problems[0]
+                         or ("folds to" in problems[0] and "the manifest's root" in problems[0]))
+    result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
+    assert result.exit_code == 1 and "top-tree.json" in result.stderr
+
+
+def test_audit_checks_the_signature_and_the_announced_root(published, inputs, scheduler2, tmp_path):
+    month = os.path.join(published, MONTHS[0])
+    root = read_json(published, MONTHS[0], "public", "manifest.json")["root"]["hash"]
+    ok = por("audit", month, "--scheduler", scheduler2, "--public-key", inputs["pub"], "--root", root)
+    assert ok.exit_code == 0, ok.output
+    assert "manifest signature: valid" in ok.stdout and "root: the announced value" in ok.stdout
+    por("keygen", "--signing", str(tmp_path / "other.key"))
+    other = por("audit", month, "--scheduler", scheduler2, "--public-key", str(tmp_path / "other.key.pub"))
+    assert other.exit_code == 1 and "signature" in other.stderr
+    wrong = por("audit", month, "--scheduler", scheduler2, "--root", "ab" * 32)
+    assert wrong.exit_code == 1 and f"the root is {root}, not the announced" in wrong.stderr

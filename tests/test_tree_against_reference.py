@@ -144,3 +144,32 @@ def test_every_change_to_a_committed_byte_is_rejected(shape_name, pick, choice):
     put(proof, where, mutate(get(proof, where), kind, pick))
     with pytest.raises(VerificationError):
         verify_proof(proof, manifest=manifest)
+
+
+def test_refolding_a_top_tree_finds_each_kind_of_tampering():
+    """``history verify``'s re-fold of a published top tree (pure: no archive needed)."""
+    from pipeline.formats.manifest import top_tree_json
+    from pipeline.formats.nodes import node_json
+    from pipeline.publication.history import refold_top_tree
+
+    k_pad = SecretKey(bytes(range(32)))
+    m, k, h = 2, 2, 3
+    hashes = np.frombuffer(bytes(range(128)), np.uint8).reshape(4, 32).copy()
+    sums = sums_from_ints([[5, 1], [0, 0], [7, 2], [1, 1]], m)
+    empty = np.array([False, True, False, False])
+    hashes[1] = np.frombuffer(v1.padding_hash(k_pad, h, 1), np.uint8)
+    levels = build_top(hashes, sums, empty, h, lambda level, index: v1.padding_hash(k_pad, level, index))
+    top = top_tree_json("2026-11", k, h, levels)
+    manifest = {"assets": [{"symbol": "A", "decimals": 0}, {"symbol": "B", "decimals": 0}],
+                "tree": {"bucket_bits": k, "bucket_height": h, "height": k + h},
+                "root": node_json(levels[-1][0][0].tobytes(), levels[-1][1][0])}
+    assert refold_top_tree(top, manifest) == []
+    bad_sum = copy.deepcopy(top)
+    bad_sum["levels"][1][0]["sums"][0] = "6"
+    assert "its sums are not its children's sums" in refold_top_tree(bad_sum, manifest)[0]
+    bad_hash = copy.deepcopy(top)
+    bad_hash["levels"][1][1]["hash"] = "00" * 32
+    assert "is not the hash of its children" in refold_top_tree(bad_hash, manifest)[0]
+    other_root = copy.deepcopy(manifest)
+    other_root["root"]["sums"] = ["13", "5"]
+    assert "the manifest's root" in refold_top_tree(top, other_root)[0]

@@ -331,21 +331,43 @@ def verifier_page(
 
 @command()
 @with_run_options(report=True)
-def audit(bundle_dir: BundleArg, run: RunOptions) -> None:
-    """Recompute every bucket and the root from private/ and check every invariant.
+def audit(
+    bundle_dir: BundleArg,
+    run: RunOptions,
+    public_key: Annotated[Optional[str], typer.Option(
+        "--public-key", metavar="FILE", help="Also check the manifest's signature by the exchange's key (PEM).")] = None,
+    root: Annotated[Optional[str], typer.Option(
+        "--root", metavar="HEX", help="Also check that the root is this announced value.")] = None,
+) -> None:
+    """Recompute every bucket and the root from private/ and check every invariant; with --public-key
+    and --root, also that this is the month the exchange signed and announced.
 
     \b
     Example:
-      por audit bundles/2026-11 --workers 2
+      por audit archive/2026-11 --public-key signing.key.pub --root 9f2c…e1 --workers 2
     """
     from ..cluster import client_mapper
+    from ..errors import VerificationError
+    from ..formats.layout import MANIFEST, SIGNATURE
     from ..liabilities.audit import audit_bundle
+    from ..publication.signing import key_id, load_public_key, verify_manifest_signature
     from ..storage.bundle import open_bundle
 
     b = open_bundle(bundle_dir, run.storage)
+    public = load_public_key(public_key) if public_key is not None else None
     with run.client() as client:
         report = audit_bundle(b, client_mapper(client))
     typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
+    if public is not None:
+        try:
+            verify_manifest_signature(public, b.read_json(MANIFEST), b.read_json(SIGNATURE), f"{b.shown}/{SIGNATURE}")
+        except VerificationError as exc:
+            raise fail(f"audit of {b.shown}: {exc}") from None
+        typer.echo(f"manifest signature: valid (Ed25519, key id {key_id(public)})")
+    if root is not None:
+        if root != report.root["hash"]:
+            raise fail(f"audit of {b.shown}: the root is {report.root['hash']}, not the announced {root}")
+        typer.echo("root: the announced value")
 
 
 @command()

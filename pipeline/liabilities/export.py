@@ -25,8 +25,14 @@ from ..formats.canonical import canonical_json
 from ..storage import bundle
 from ..storage.bundle import Bundle
 from ..tree.sums import ints_from_sums, sums_from_be_bytes
-from .stored import (fold_bucket, load_manifest, load_private_index, load_top_tree, shape_disagreements,
-                     top_path)
+from .stored import (
+    fold_bucket,
+    load_manifest,
+    load_private_index,
+    load_top_tree,
+    shape_disagreements,
+    top_path,
+)
 
 FORMATS = ("jsonl", "parquet")
 INDEX = "index.json"

@@ -12,15 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..errors import AuditError, BundleError, VerificationError
+from ..errors import AuditError, BundleError, SumOverflow, VerificationError
 from ..formats.canonical import canonical_json, digest
-from ..formats.layout import MANIFEST, PUBLIC_DIR, SIGNATURE
+from ..formats.layout import MANIFEST, PUBLIC_DIR, SIGNATURE, TOP_TREE
+from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
+from ..reserves.ratios import AssetPosition
 from ..storage import fs as storage
+from ..tree.fold import hash_pairs
+from ..tree.sums import ints_from_sums
 from . import archive
+from .report import REPORT_JSON
 from .signing import key_id, verify_manifest_signature
 
 
@@ -69,6 +75,102 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
     report.lines.append(f"{len(pubs)} publication(s) of {len(new_months)} month(s), {new_months[0]} to "
                         f"{new_months[-1]}: every signature (key id {key_id(public)}) and link verified")
     return report
+
+
+def _refold_top_tree(a: archive.Archive, directory: str, manifest: Mapping[str, Any],
+                     files: Mapping[str, Any]) -> list[str]:
+    if TOP_TREE not in files:
+        return [f"the manifest lists no {TOP_TREE}"]
+    try:
+        _, top = _read_json(a, directory, TOP_TREE)
+    except BundleError as exc:
+        return [str(exc)]
+    return refold_top_tree(top, manifest)
+
+
+def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[str]:
+    """Fold a top tree level by level up to the manifest's root: every parent's sums are its
+    children's sums, and its hash is their node hash unless it is a padding node (all sums zero:
+    padding hashes are keyed, and only the exchange can recompute them)."""
+    try:
+        m = len(manifest["assets"])
+        levels = [nodes_from_json(level, m) for level in top["levels"]]
+        h = manifest["tree"]["bucket_height"]
+        if len(levels) != manifest["tree"]["bucket_bits"] + 1:
+            return [f"{TOP_TREE} has {len(levels)} levels, the manifest's shape needs {manifest['tree']['bucket_bits'] + 1}"]
+        for j in range(len(levels) - 1):
+            (hashes, sums), (p_hashes, p_sums) = levels[j], levels[j + 1]
+            folded_hashes, folded_sums = hash_pairs(hashes, sums, h + j)
+            if (folded_sums != p_sums).any():
+                node = int(np.flatnonzero((folded_sums != p_sums).reshape(len(p_sums), -1).any(axis=1))[0])
+                return [f"{TOP_TREE} level {h + j + 1} node {node}: its sums are not its children's sums"]
+            padding = ~p_sums.reshape(len(p_sums), -1).any(axis=1)
+            wrong = ((folded_hashes != p_hashes).any(axis=1)) & ~padding
+            if wrong.any():
+                return [f"{TOP_TREE} level {h + j + 1} node {int(np.flatnonzero(wrong)[0])} is not the hash of its children"]
+        root_hash, root_sums = levels[-1]
+        root = {"hash": root_hash[0].tobytes().hex(), "sums": [str(v) for v in ints_from_sums(root_sums)[0]]}
+    except (KeyError, TypeError, ValueError, IndexError, SumOverflow) as exc:
+        return [f"{TOP_TREE} cannot be re-folded ({exc})"]
+    if root != manifest.get("root"):
+        return [f"{TOP_TREE} folds to {root}, the manifest's root is {manifest.get('root')}"]
+    return []
+
+
+def _check_figures(a: archive.Archive, e: Mapping[str, Any], manifest: Mapping[str, Any],
+                   files: Mapping[str, Any]) -> list[str]:
+    """The signed report's figures against the manifest (liabilities are its root sums, ratios follow
+    from the figures), and the index's copies of them against the signed report."""
+    if REPORT_JSON not in files:
+        return []
+    try:
+        _, report = _read_json(a, e["directory"], REPORT_JSON)
+        rows = report["assets"]
+        symbols = [x["symbol"] for x in manifest["assets"]]
+        problems = []
+        if [r["symbol"] for r in rows] != symbols or [r["decimals"] for r in rows] != [
+                x["decimals"] for x in manifest["assets"]]:
+            problems.append(f"{REPORT_JSON}: its assets are not the manifest's")
+            return problems
+        for row, total in zip(rows, manifest["root"]["sums"], strict=True):
+            want = AssetPosition(row["symbol"], row["decimals"], int(total), int(row["reserves"])).as_json()
+            if row != want:
+                bad = sorted(k for k in want if row.get(k) != want[k])
+                problems.append(f"{REPORT_JSON}: {row['symbol']}: {', '.join(bad)} differ from the manifest's "
+                                f"figures (report {[row.get(k) for k in bad]}, recomputed {[want[k] for k in bad]})")
+        signed = {
+            "liabilities": {r["symbol"]: r["liabilities"] for r in rows},
+            "reserves": {r["symbol"]: r["reserves"] for r in rows},
+            "ratios": {r["symbol"]: r["ratio_percent"] for r in rows},
+            "under_100_percent": [r["symbol"] for r in rows if r["flagged"]],
+        }
+        for key, value in signed.items():
+            if key in e and e[key] != value:
+                problems.append(f"{archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
+        return problems
+    except (BundleError, KeyError, TypeError, ValueError) as exc:
+        return [f"{REPORT_JSON} cannot be checked ({exc})"]
+
+
+def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519PublicKey,
+                   exclude: str) -> list[dict[str, Any]]:
+    """``{"period", "root", "liabilities"}`` of every current publication but ``exclude``'s, taken from
+    its signed manifest (digest as the index records it, signature by ``public``), never from the
+    index's own copies of the figures."""
+    out = []
+    for period, e in sorted(archive.current(index).items()):
+        if period == exclude:
+            continue
+        raw, manifest = _read_json(a, e["directory"], MANIFEST)
+        _, signature = _read_json(a, e["directory"], SIGNATURE)
+        if digest(raw) != e["manifest"]:
+            raise BundleError(f"{e['directory']}/{PUBLIC_DIR}/{MANIFEST}: blake3 {digest(raw)} differs from the "
+                              f"index's {e['manifest']}")
+        verify_manifest_signature(public, manifest, signature, f"{e['directory']}/{PUBLIC_DIR}/{SIGNATURE}")
+        out.append({"period": period, "root": manifest["root"]["hash"],
+                    "liabilities": {x["symbol"]: s for x, s in zip(manifest["assets"], manifest["root"]["sums"],
+                                                                   strict=True)}})
+    return out
 
 
 def _read_json(a: archive.Archive, directory: str, name: str) -> tuple[bytes, Any]:
@@ -133,6 +235,8 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
     except FileNotFoundError:
         present = set()
     extra = sorted(present - set(files) - {MANIFEST, SIGNATURE})
+    problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
+    problems += [f"{label}: {p}" for p in _check_figures(a, e, manifest, files)]
     if extra:
         problems.append(f"{label}: public files not covered by the manifest: {extra}")
     return manifest
