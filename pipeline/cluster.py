@@ -5,6 +5,12 @@ connects to a running scheduler; ``--cluster module:Class`` with
 ``--cluster-option key=value`` creates any Dask cluster class (KubeCluster,
 dask-cloudprovider's classes, …); otherwise a LocalCluster of worker processes
 with one thread each (``por.local-cluster`` in the Dask config).
+
+What crosses the network: the tasks of a build carry the period's keys (the nonce key, the padding
+key and the resume MAC key; never the master secret), and workers see every user id and balance.
+A scheduler reached over the network must therefore speak TLS (``tls://``, certificates from
+``--tls-*`` files or Dask's ``distributed.comm.tls`` configuration); plain ``tcp://`` is accepted on
+the loopback interface only.
 """
 
 from __future__ import annotations
@@ -40,6 +46,41 @@ def parse_options(pairs: Sequence[str], flag: str) -> dict[str, Any]:
     return out
 
 
+LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def check_transport(address: str) -> None:
+    """Refuse a plain-text scheduler address off the loopback interface: the period's keys would
+    cross the network in the clear."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme == "tls" or scheme == "inproc":
+        return
+    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 or rest.startswith("[") else rest
+    if host.startswith(LOOPBACK):
+        return
+    raise InputError(f"{scheme}:// sends the period's keys and the users' data to {host} unencrypted; use "
+                     "tls://HOST:PORT with the cluster's certificates (plain tcp:// is for 127.0.0.1 only)",
+                     parameter="scheduler", value=address)
+
+
+def make_security(ca_file: str | None, cert: str | None, key: str | None) -> Any:
+    """Dask's TLS settings from certificate files (all three, or none: then Dask's configuration)."""
+    given = [x for x in (ca_file, cert, key) if x]
+    if not given:
+        return None
+    if len(given) != 3:
+        raise InputError("TLS needs the CA file, the client certificate and its key together",
+                         parameter="tls_ca_file")
+    for path in (ca_file, cert, key):
+        if not os.path.isfile(str(path)):
+            raise InputError(f"TLS file {path}: not found")
+    from distributed.security import Security
+
+    return Security(tls_ca_file=ca_file, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+
+
 def load_cluster_class(spec: str) -> Callable[..., Any]:
     module_name, sep, class_name = spec.partition(":")
     if not sep or not module_name or not class_name:
@@ -61,14 +102,18 @@ def dask_client(
     cluster: str | None = None,
     cluster_options: Mapping[str, Any] | None = None,
     announce: Callable[[str], None] | None = None,
+    security: Any = None,
 ) -> Iterator[Any]:
-    """A ``distributed.Client`` on the chosen cluster; ``announce`` receives the dashboard address."""
+    """A ``distributed.Client`` on the chosen cluster; ``announce`` receives the dashboard address;
+    ``security`` (``make_security``) for a ``tls://`` scheduler."""
     from distributed import Client, LocalCluster
 
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler, set_as_default=False))
+            check_transport(scheduler)
+            extra = {"security": security} if security is not None else {}
+            client = stack.enter_context(Client(scheduler, set_as_default=False, **extra))
         elif cluster:
             made = stack.enter_context(load_cluster_class(cluster)(**dict(cluster_options or {})))
             client = stack.enter_context(Client(made, set_as_default=False))

@@ -68,10 +68,15 @@ def test_docker_compose():
     check_dask("scheduler", services["scheduler"]["command"])
     assert services["worker"]["entrypoint"] == ["dask", "worker"]
     check_dask("worker", services["worker"]["command"][1:])
-    assert services["worker"]["command"][0] == "tcp://scheduler:8786"
+    # TLS everywhere: the build's tasks carry the period's keys
+    assert services["worker"]["command"][0] == "tls://scheduler:8786"
+    assert services["scheduler"]["command"][services["scheduler"]["command"].index("--protocol") + 1] == "tls"
+    assert "ports" not in services["scheduler"] or all("8786" not in p for p in services["scheduler"]["ports"])
     job = services["job"]["command"]
     check_por(job)
-    assert job[job.index("--scheduler") + 1] == "tcp://scheduler:8786"
+    assert job[job.index("--scheduler") + 1] == "tls://scheduler:8786"
+    for flag in ("--tls-ca-file", "--tls-cert", "--tls-key"):
+        assert job[job.index(flag) + 1].startswith("/run/secrets/")
     secret_path = job[job.index("--secret-file") + 1]
     assert secret_path.startswith("/run/secrets/") and services["job"]["secrets"]
     assert all("file" in s for s in doc["secrets"].values())
@@ -139,6 +144,24 @@ def test_daskcluster_workers_are_sized_and_single_threaded():
     check_dask("scheduler", scheduler["args"])
     ports = {p["port"] for p in cluster["spec"]["scheduler"]["service"]["ports"]}
     assert 8786 in ports
+    assert cluster["spec"]["scheduler"]["service"]["type"] == "ClusterIP"
+    for container in (worker, scheduler):
+        assert "--tls-ca-file" in container["args"] and "--tls-key" in container["args"]
+    assert scheduler["args"][scheduler["args"].index("--protocol") + 1] == "tls"
+
+
+def test_network_policy_admits_only_the_por_pods():
+    policies = [d for _, d in k8s_docs() if d["kind"] == "NetworkPolicy"]
+    selected = {tuple(sorted(p["spec"]["podSelector"]["matchLabels"].items())) for p in policies}
+    assert (("dask.org/cluster-name", "por"), ("dask.org/component", "scheduler")) in selected
+    assert (("dask.org/cluster-name", "por"), ("dask.org/component", "worker")) in selected
+    [cron] = [d for _, d in k8s_docs() if d["kind"] == "CronJob"]
+    job_labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    [scheduler_policy] = [p for p in policies if p["spec"]["podSelector"]["matchLabels"].get("dask.org/component") == "scheduler"]
+    sources = [f["podSelector"]["matchLabels"] for rule in scheduler_policy["spec"]["ingress"] for f in rule["from"]]
+    assert any(all(job_labels.get(k) == v for k, v in s.items()) for s in sources)
+    script = " ".join(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "--scheduler tls://" in script and "tcp://" not in script
 
 
 README = os.path.join(os.path.dirname(DEPLOY), "README.md")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
 import tempfile
+import unicodedata
 from decimal import Decimal
 
 import pyarrow as pa

@@ -50,6 +50,9 @@ class RunOptions:
     cluster_option: list[str] = field(default_factory=list)
     storage_option: list[str] = field(default_factory=list)
     performance_report: str | None = None
+    tls_ca_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def check(self) -> None:
         """Usage errors (exit 2) before any work: one way to choose the cluster."""
@@ -59,6 +62,14 @@ class RunOptions:
             raise typer.BadParameter(f"give only one of --workers, --scheduler and --cluster (got {', '.join(chosen)})")
         if self.cluster_option and not self.cluster:
             raise typer.BadParameter("--cluster-option needs --cluster")
+        if self.scheduler:
+            from ..cluster import check_transport
+            from ..errors import InputError
+
+            try:
+                check_transport(self.scheduler)
+            except InputError as exc:
+                raise typer.BadParameter(exc.diagnostics(flag_of)) from None
 
     @property
     def storage(self) -> dict[str, Any]:
@@ -68,11 +79,12 @@ class RunOptions:
     @contextlib.contextmanager
     def client(self) -> Iterator[Any]:
         """The Dask client for the command, announcing the dashboard on stderr."""
-        from ..cluster import dask_client, parse_options
+        from ..cluster import dask_client, make_security, parse_options
 
         options = parse_options(self.cluster_option, "--cluster-option")
+        security = make_security(self.tls_ca_file, self.tls_cert, self.tls_key)
         with dask_client(self.workers, self.scheduler, self.cluster, options,
-                         announce=lambda s: typer.echo(s, err=True)) as client:
+                         announce=lambda s: typer.echo(s, err=True), security=security) as client:
             if not self.performance_report:
                 yield client
                 return
@@ -92,7 +104,7 @@ _WORKERS = Annotated[Optional[int], typer.Option(
     "--workers", min=1, metavar="N", help="Local worker processes (default: CPU count).")]
 _SCHEDULER = Annotated[Optional[str], typer.Option(
     "--scheduler", envvar="DASK_SCHEDULER_ADDRESS", metavar="ADDRESS",
-    help="Connect to a running Dask scheduler (tcp://host:8786 or tls://host:8786).")]
+    help="Connect to a running Dask scheduler: tls://host:8786 (tcp:// on 127.0.0.1 only).")]
 _CLUSTER = Annotated[Optional[str], typer.Option(
     "--cluster", metavar="MODULE:CLASS", help="Create a Dask cluster of this class.")]
 _CLUSTER_OPTION = Annotated[Optional[list[str]], typer.Option(
@@ -102,8 +114,19 @@ _STORAGE_OPTION = Annotated[Optional[list[str]], typer.Option(
 _REPORT = Annotated[Optional[str], typer.Option(
     "--performance-report", metavar="FILE", help="Write Dask's HTML performance report here.")]
 
+_TLS_CA = Annotated[Optional[str], typer.Option(
+    "--tls-ca-file", envvar="DASK_DISTRIBUTED__COMM__TLS__CA_FILE", metavar="FILE",
+    help="CA certificate of a tls:// scheduler (or Dask's distributed.comm.tls config).")]
+_TLS_CERT = Annotated[Optional[str], typer.Option(
+    "--tls-cert", envvar="DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT", metavar="FILE",
+    help="This client's certificate for a tls:// scheduler.")]
+_TLS_KEY = Annotated[Optional[str], typer.Option(
+    "--tls-key", envvar="DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY", metavar="FILE",
+    help="This client's private key for a tls:// scheduler.")]
+
 _CLUSTER_PARAMS = (("workers", _WORKERS), ("scheduler", _SCHEDULER), ("cluster", _CLUSTER),
-                   ("cluster_option", _CLUSTER_OPTION))
+                   ("cluster_option", _CLUSTER_OPTION), ("tls_ca_file", _TLS_CA), ("tls_cert", _TLS_CERT),
+                   ("tls_key", _TLS_KEY))
 _STORAGE_PARAMS = (("storage_option", _STORAGE_OPTION),)
 _REPORT_PARAMS = (("performance_report", _REPORT),)
 

@@ -20,16 +20,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dask_processes(workers: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[subprocess.Popen]]]:
-    """A scheduler and ``workers`` single-threaded worker processes (no nanny: a kill is final)."""
+def dask_processes(workers: int, env: dict[str, str] | None = None,
+                   tls: dict[str, str] | None = None) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """A scheduler and ``workers`` single-threaded worker processes (no nanny: a kill is final);
+    with ``tls`` (paths ``ca``, ``cert``, ``key``) they speak only TLS, with mutual authentication."""
     port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
+    scheme = "tls" if tls else "tcp"
+    address = f"{scheme}://127.0.0.1:{port}"
     full_env = {**os.environ, **(env or {})}
-    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+    security = ["--tls-ca-file", tls["ca"], "--tls-cert", tls["cert"], "--tls-key", tls["key"]] if tls else []
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+                               "--protocol", scheme, *security],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)]
     worker_procs = [
         subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                          "--host", "127.0.0.1", "--name", f"w{i}"],
+                          "--host", "127.0.0.1", "--name", f"w{i}", *security],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)
         for i in range(workers)
     ]
@@ -38,7 +43,13 @@ def dask_processes(workers: int, env: dict[str, str] | None = None) -> Iterator[
         from distributed import Client
 
         # the client retries its connection until the scheduler listens (or the timeout passes)
-        with Client(address, timeout=60, set_as_default=False) as client:
+        extra = {}
+        if tls:
+            from distributed.security import Security
+
+            extra["security"] = Security(tls_ca_file=tls["ca"], tls_client_cert=tls["cert"],
+                                         tls_client_key=tls["key"], require_encryption=True)
+        with Client(address, timeout=60, set_as_default=False, **extra) as client:
             client.wait_for_workers(workers, timeout=60)
         yield address, worker_procs
     finally:
