@@ -29,7 +29,7 @@ from pipeline.reserves.input import load_reserves
 from pipeline.storage import bundle
 from pipeline.storage import fs as storage
 
-COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree")
+COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree", "commitment")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], sym
 
 
 def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[Difference]:
-    out = [Difference("manifest", f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}",
+    out = [Difference("commitment" if key == "commitment" else "manifest",
+                      f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}",
                       archived.get(key), fresh.get(key))
            for key in COMPARED_FIELDS if archived.get(key) != fresh.get(key)]
     a_root, f_root = archived.get("root", {}), fresh.get("root", {})
@@ -107,15 +108,22 @@ def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> 
     return out
 
 
-def _rebuild_v1(client: Any, period_url: str, manifest: Mapping[str, Any], secret: SecretKey, out: str,
+def _rebuild(protocol: str) -> Callable[..., tuple[bundle.Bundle, Any]]:
+    """Rebuild a period published with ``protocol`` (por-v1 and por-v2 share the tree; v2 adds the
+    announced value), with its recorded shape."""
+
+    def rebuild(client: Any, period_url: str, manifest: Mapping[str, Any], secret: SecretKey, out: str,
                 opts: Mapping[str, Any]) -> tuple[bundle.Bundle, Any]:
-    plan = plan_snapshot(storage.join(period_url, "inputs/snapshot"), storage.join(period_url, "inputs/assets.json"),
-                         opts)
-    build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"])
-    return bundle.open_bundle(out), plan
+        plan = plan_snapshot(storage.join(period_url, "inputs/snapshot"),
+                             storage.join(period_url, "inputs/assets.json"), opts)
+        build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"], protocol=protocol)
+        return bundle.open_bundle(out), plan
+
+    return rebuild
 
 
-BUILDERS: dict[str, Callable[..., tuple[bundle.Bundle, Any]]] = {"por-v1": _rebuild_v1}
+BUILDERS: dict[str, Callable[..., tuple[bundle.Bundle, Any]]] = {"por-v1": _rebuild("por-v1"),
+                                                                  "por-v2": _rebuild("por-v2")}
 """Protocol version -> how to rebuild a period published with it. A new protocol adds an
 entry; old ones stay, so archived periods keep regenerating after the code moves on."""
 

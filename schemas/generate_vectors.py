@@ -1,12 +1,13 @@
-"""Generate the por-v1 golden vectors in schemas/vectors/por-v1/ (never edit them by hand).
+"""Generate the golden vectors in schemas/vectors/por-v1/ and por-v2/ (never edit them by hand).
 
-    python schemas/generate_vectors.py [OUT_DIR]
+    python schemas/generate_vectors.py [VECTORS_DIR]
 
-For each shape (``SHAPES``: several assets and k, k = 0 with one user, empty
-buckets, 22 assets, totals near 2^128) builds a small fixed snapshot with the real
-pipeline (a one-worker LocalCluster), proves every user, and derives named
-mutations of one proof, each with the verdict and the failing check a correct
-verifier must report. The secret is a
+For each protocol version and each shape (``SHAPES``: several assets and k, k = 0 with one user,
+empty buckets, 22 assets, totals near 2^128) builds a small fixed snapshot with the real pipeline
+(a one-worker LocalCluster), proves every user, and derives named mutations of one proof, each
+with the verdict and the failing check a correct verifier must report against the manifest
+(``expected``) and, for por-v2, against the announced value alone (``expected_announced``: the
+check the reference verifier reports; every implementation must report the same). The secret is a
 public, test-only value derived from a fixed label; it protects nothing.
 """
 
@@ -27,13 +28,16 @@ from blake3 import blake3
 
 from pipeline import protocol
 from pipeline.cluster import dask_client
+from pipeline.errors import VerificationError
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.proofs import make_proof
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.protocol.verify import verify_proof
 from pipeline.storage.bundle import open_bundle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(HERE, "vectors", "por-v1")
+DEFAULT_OUT = os.path.join(HERE, "vectors")
+VERSIONS = ("por-v1", "por-v2")
 PERIOD = "2026-11"
 TEST_SECRET = blake3(b"por-v1 golden vectors: public test secret, never use in production").digest()
 U128 = 1 << 128
@@ -99,6 +103,77 @@ def _changed(value: str) -> str:
     """An amount changed by one, staying a valid amount."""
     v = int(value)
     return str(v - 1 if v > 0 else v + 1)
+
+
+def _v2_mutations(proof: dict[str, Any], manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """por-v1's mutations on a por-v2 proof, and what por-v2 adds: labels, decimals, order and shape
+    are pinned. Against the manifest the check is stated; against the announced value alone it is
+    the reference verifier's (every mutation must fail there too)."""
+    v1_style = copy.deepcopy(proof)
+    v1_style["assets"] = [a["symbol"] for a in proof["assets"]]
+    out = []
+    for mutation in _mutations(v1_style, manifest):
+        mutated = mutation["proof"]
+        if mutation["name"] == "wrong-version":
+            mutated["version"] = "por-v0"
+        if isinstance(mutated.get("assets"), list) and all(isinstance(a, str) for a in mutated["assets"]):
+            decimals = {a["symbol"]: a["decimals"] for a in proof["assets"]}
+            mutated["assets"] = [{"symbol": a, "decimals": decimals[a]} for a in mutated["assets"]]
+        if mutation["name"] == "root-from-proof":
+            mutated["commitment"] = _commitment(mutated, mutated["root"])
+        expected = dict(mutation["expected"])
+        if mutation["name"] == "wrong-asset-order":
+            expected["check"] = "format"  # por-v2 proofs carry their assets in protocol order, or are malformed
+        out.append({"name": mutation["name"], "proof": mutated, "expected": expected})
+
+    def add(name: str, mutated: dict[str, Any], check: str) -> None:
+        out.append({"name": name, "proof": mutated, "expected": {"valid": False, "check": check, "level": None}})
+
+    p = copy.deepcopy(proof)
+    p["assets"][-1]["symbol"] += "X"  # still the greatest symbol: the order stays valid
+    add("label-renamed", p, "assets")
+    if len(proof["assets"]) >= 2:
+        p = copy.deepcopy(proof)
+        first, second = p["assets"][0]["decimals"], p["assets"][1]["decimals"]
+        p["assets"][0]["decimals"], p["assets"][1]["decimals"] = second, first
+        add("labels-swapped-decimals", p, "assets" if first != second else "format")
+        p = copy.deepcopy(proof)
+        p["assets"] = [{"symbol": proof["assets"][0]["symbol"], "decimals": a["decimals"]} for a in proof["assets"]]
+        add("all-labels-the-same", p, "format")
+    p = copy.deepcopy(proof)
+    p["assets"][0]["decimals"] = (proof["assets"][0]["decimals"] + 2) % 39
+    add("decimals-changed", p, "assets")
+    for name, value in (("decimals-negative", -1), ("decimals-39", 39), ("decimals-2^53", 1 << 53),
+                        ("decimals-not-integer", "8")):
+        p = copy.deepcopy(proof)
+        p["assets"][0]["decimals"] = value
+        add(name, p, "format")
+    k, h = proof["tree"]["bucket_bits"], proof["tree"]["bucket_height"]
+    if h > 0:
+        p = copy.deepcopy(proof)
+        p["tree"] = {"bucket_bits": k + 1, "bucket_height": h - 1}
+        add("shape-changed", p, "shape")
+    p = copy.deepcopy(proof)
+    raw = bytearray(bytes.fromhex(proof["commitment"]))
+    raw[0] ^= 1
+    p["commitment"] = raw.hex()
+    add("commitment-field-differs", p, "proof-root")
+    for m in out:
+        try:
+            verify_proof(m["proof"], root_hash=proof["commitment"])
+        except VerificationError as exc:
+            m["expected_announced"] = {"valid": False, "check": exc.check, "level": exc.level}
+        else:
+            raise AssertionError(f"mutation {m['name']} verifies against the announced value")
+    return out
+
+
+def _commitment(proof: dict[str, Any], root: dict[str, Any]) -> str:
+    from pipeline.protocol import v2
+
+    return v2.commitment(proof["period"], [(a["symbol"], a["decimals"]) for a in proof["assets"]],
+                         proof["tree"]["bucket_bits"], proof["tree"]["bucket_height"], bytes.fromhex(root["hash"]),
+                         [int(s) for s in root["sums"]]).hex()
 
 
 def _mutations(proof: dict[str, Any], manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -240,51 +315,78 @@ def _worked_example(shape: Shape, manifest: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _worked_example_v2(manifest: dict[str, Any]) -> str:
+    """The announced value of the ``basic`` shape, byte by byte, as Markdown."""
+    from pipeline.protocol import v2
+
+    assets = [(a["symbol"], a["decimals"]) for a in manifest["assets"]]
+    k, h = manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]
+    root_hash, root_sums = bytes.fromhex(manifest["root"]["hash"]), [int(x) for x in manifest["root"]["sums"]]
+    rows = [("0x03 (tag)", "03"), ('lp("por-v2")', v2.lp(v2.VERSION).hex()), (f'lp("{PERIOD}")', v2.lp(PERIOD).hex()),
+            (f"u8(m) = {len(assets)}", protocol.u8(len(assets)).hex())]
+    rows += [(f'lp("{s}") ‖ u8({d})', (v2.lp(s) + protocol.u8(d)).hex()) for s, d in assets]
+    rows += [(f"u8(k) = {k} ‖ u8(h) = {h}", (protocol.u8(k) + protocol.u8(h)).hex()), ("root hash", root_hash.hex()),
+             ("u128be(root sums)", protocol.encode_sums(root_sums).hex()),
+             ("C = H(message)", v2.commitment(PERIOD, assets, k, h, root_hash, root_sums).hex()),
+             ("manifest commitment", manifest["commitment"])]
+    lines = ["# por-v2 worked example: the announced value (generated by schemas/generate_vectors.py; do not edit)",
+             "", "The tree is por-v1's (see ../por-v1/worked-example.md for the same snapshot's leaves and nodes).",
+             "The announced value of `basic/manifest.json`, field by field:", "", "| part | bytes (hex) |", "|---|---|"]
+    lines += [f"| {name} | `{value}` |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
 def _dump(path: str, obj: Any) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def _build(client: Any, tmp: str, shape: Shape) -> tuple[bytes, bytes, list[dict[str, Any]]]:
+def _build(client: Any, tmp: str, shape: Shape, version: str) -> tuple[bytes, bytes, list[dict[str, Any]]]:
     secret = protocol.SecretKey(TEST_SECRET)
-    snap = os.path.join(tmp, shape.name, "snapshot")
+    snap = os.path.join(tmp, version, shape.name, "snapshot")
     os.makedirs(snap)
     pq.write_table(_snapshot_table(shape), os.path.join(snap, "users.parquet"))
     with open(os.path.join(snap, "assets.json"), "w") as f:
         json.dump(shape.assets, f)
-    bundle_dir = os.path.join(tmp, shape.name, "bundle")
-    build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, shape.bucket_bits)
+    bundle_dir = os.path.join(tmp, version, shape.name, "bundle")
+    build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, shape.bucket_bits, protocol=version)
     b = open_bundle(bundle_dir)
     proofs = [make_proof(b, uid, secret) for uid in sorted(shape.users)]
     return b.read("manifest.json"), b.read("top-tree.json"), proofs
 
 
-def generate(out: str) -> None:
-    os.makedirs(out, exist_ok=True)
+def generate(root: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, dask_client(workers=1) as client:
-        for shape in SHAPES:
-            manifest_bytes, top_bytes, proofs = _build(client, tmp, shape)
-            target = os.path.join(out, shape.name)
-            os.makedirs(target, exist_ok=True)
-            with open(os.path.join(target, "manifest.json"), "wb") as f:
-                f.write(manifest_bytes)
-            with open(os.path.join(target, "top-tree.json"), "wb") as f:
-                f.write(top_bytes)
-            manifest = json.loads(manifest_bytes)
-            _dump(os.path.join(target, "snapshot.json"), {
-                "period": PERIOD,
-                "bucket_bits": shape.bucket_bits,
-                "secret_hex": TEST_SECRET.hex(),
-                "secret_note": "public test-only secret: blake3 of a fixed label; it protects nothing",
-                "assets": shape.assets,
-                "users": [{"user_id": u, "balances": [str(v) for v in bal]} for u, bal in shape.users.items()],
-            })
-            _dump(os.path.join(target, "proofs.json"), proofs)
-            focus = next(p for p in proofs if p["user_id"] == shape.focus)
-            _dump(os.path.join(target, "mutations.json"), _mutations(focus, manifest))
-            if shape.name == "basic":
-                with open(os.path.join(out, "worked-example.md"), "w", encoding="utf-8") as f:
-                    f.write(_worked_example(shape, manifest))
+        for version in VERSIONS:
+            _generate_version(client, tmp, os.path.join(root, version), version)
+
+
+def _generate_version(client: Any, tmp: str, out: str, version: str) -> None:
+    os.makedirs(out, exist_ok=True)
+    for shape in SHAPES:
+        manifest_bytes, top_bytes, proofs = _build(client, tmp, shape, version)
+        target = os.path.join(out, shape.name)
+        os.makedirs(target, exist_ok=True)
+        with open(os.path.join(target, "manifest.json"), "wb") as f:
+            f.write(manifest_bytes)
+        with open(os.path.join(target, "top-tree.json"), "wb") as f:
+            f.write(top_bytes)
+        manifest = json.loads(manifest_bytes)
+        _dump(os.path.join(target, "snapshot.json"), {
+            "period": PERIOD,
+            "bucket_bits": shape.bucket_bits,
+            "secret_hex": TEST_SECRET.hex(),
+            "secret_note": "public test-only secret: blake3 of a fixed label; it protects nothing",
+            "assets": shape.assets,
+            "users": [{"user_id": u, "balances": [str(v) for v in bal]} for u, bal in shape.users.items()],
+        })
+        _dump(os.path.join(target, "proofs.json"), proofs)
+        focus = next(p for p in proofs if p["user_id"] == shape.focus)
+        mutations = _mutations(focus, manifest) if version == "por-v1" else _v2_mutations(focus, manifest)
+        _dump(os.path.join(target, "mutations.json"), mutations)
+        if shape.name == "basic":
+            with open(os.path.join(out, "worked-example.md"), "w", encoding="utf-8") as f:
+                f.write(_worked_example(shape, manifest) if version == "por-v1" else _worked_example_v2(manifest))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def test_build_prints_root_and_human_totals(built):
     out = built["build_output"]
     assert manifest["root"]["hash"] in out
     assert "BTC" in out and "." in out.split("BTC", 1)[1].splitlines()[0]
-    assert manifest["version"] == "por-v1" and manifest["hash"] == "blake3"
+    assert manifest["version"] == "por-v2" and manifest["hash"] == "blake3"  # the default for new builds
+    assert f"announced value (por-v2) {manifest['commitment']}" in out
     assert [a["symbol"] for a in manifest["assets"]] == sorted(a["symbol"] for a in manifest["assets"])
 
 
@@ -71,9 +72,11 @@ def test_prove_verify_roundtrip_installed_command(built, tmp_path):
     manifest = built["bundle"] / "manifest.json"
     ok = por("verify", str(proof_path), "--manifest", str(manifest), check=0)
     assert "VALID" in ok.stdout and PERIOD in ok.stdout
-    root = json.loads(manifest.read_text())["root"]["hash"]
-    por("verify", str(proof_path), "--root", root, check=0)
-    por("verify", str(proof_path), "--root", "00" * 32, check=1)
+    published = json.loads(manifest.read_text())
+    announced = por("verify", str(proof_path), "--root", published["commitment"], check=0)
+    assert f"announced value (por-v2) {published['commitment']}" in announced.stdout
+    wrong = por("verify", str(proof_path), "--root", published["root"]["hash"], check=1)  # the root is not the value
+    assert "INVALID proof: commitment" in wrong.stderr
     proof["balances"][0] = str(int(proof["balances"][0]) + 1)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(proof))
@@ -358,3 +361,24 @@ def test_every_command_has_an_example_and_placeholders_without_type_tags():
         assert "Example" in text and f"por {name}" in text, name
         for tag in (" TEXT", " INTEGER", " PATH"):
             assert tag not in text, (name, tag)
+
+
+def test_protocol_v1_still_builds_exactly_as_before(built, tmp_path, scheduler2):
+    """``--protocol por-v1``: the same tree (same root) in the por-v1 format, proved and verified as v1,
+    whose verifier says where the labels come from."""
+    out = tmp_path / "v1"
+    result = CliRunner().invoke(app, ["build", str(built["snap"]), "--period", PERIOD, "--secret-file", built["secret"],
+                                      "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2",
+                                      "--protocol", "por-v1"])
+    assert result.exit_code == 0, result.output
+    v1 = json.loads((out / "manifest.json").read_text())
+    v2 = json.loads((built["bundle"] / "manifest.json").read_text())
+    assert v1["version"] == "por-v1" and "commitment" not in v1 and v1["root"] == v2["root"]
+    proof = tmp_path / "p.json"
+    por("prove", str(out), "--user", "U0000000042", "--secret-file", built["secret"], "--out", str(proof), check=0)
+    assert json.loads(proof.read_text())["version"] == "por-v1"
+    ok = por("verify", str(proof), "--manifest", str(out / "manifest.json"), check=0)
+    assert "pinned only by its signature" in ok.stdout
+    bad = CliRunner().invoke(app, ["build", str(built["snap"]), "--period", PERIOD, "--secret-file", built["secret"],
+                                   "--out", str(tmp_path / "v3"), "--scheduler", scheduler2, "--protocol", "por-v3"])
+    assert bad.exit_code == 1 and "--protocol 'por-v3': is not one of por-v1, por-v2" in bad.stderr

@@ -84,6 +84,9 @@ def test_export_refuses_a_manifest_that_is_not_its_proof_stores(bundle_dir, tmp_
     shutil.copytree(bundle_dir, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["tree"] = {"bucket_bits": 24, "bucket_height": 0, "height": 24}
+    from pipeline.protocol.verify import manifest_commitment
+
+    manifest["commitment"] = manifest_commitment(manifest).hex()  # self-consistent, as a forger would make it
     (copy / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "export"
     result = CliRunner().invoke(app, ["export-proofs", str(copy), "--out", str(out), "--scheduler", scheduler2])

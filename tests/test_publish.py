@@ -441,7 +441,7 @@ def test_archive_documents_match_their_json_schemas(published):
 
     schema_validator("index.schema.json").validate(read_json(published, "index.json"))
     for e in read_json(published, "index.json")["publications"]:
-        for schema, parts in (("manifest.schema.json", ("public", "manifest.json")),
+        for schema, parts in (("manifest-v2.schema.json", ("public", "manifest.json")),
                               ("signature.schema.json", ("public", "signature.json")),
                               ("report.schema.json", ("public", "report.json")),
                               ("inputs.schema.json", ("inputs", "inputs.json"))):
@@ -475,7 +475,7 @@ def test_regenerate_dispatches_on_the_protocol_version(archive_copy, inputs, sch
     result = por("regenerate", "--period", "2026-08", "--archive", archive_copy, "--secret-file", inputs["secret"],
                  "--scheduler", scheduler2)
     assert result.exit_code == 1
-    assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1'])" in result.output
+    assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1', 'por-v2'])" in result.output
 
 
 def test_regenerate_with_another_secret_is_a_mismatch(published, scheduler2, tmp_path):

@@ -18,12 +18,17 @@ from tests.support.reference import ReferenceTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMAS = os.path.join(ROOT, "schemas")
-VECTORS = os.path.join(SCHEMAS, "vectors", "por-v1")
+ALL_VECTORS = os.path.join(SCHEMAS, "vectors")
+VECTORS = os.path.join(ALL_VECTORS, "por-v1")
 SHAPES = sorted(d for d in os.listdir(VECTORS) if os.path.isdir(os.path.join(VECTORS, d)))
+VERSIONS = ("por-v1", "por-v2")
+CASES = [(v, s) for v in VERSIONS for s in SHAPES]
+SCHEMA_FILES = {"por-v1": ("proof.schema.json", "manifest.schema.json"),
+                "por-v2": ("proof-v2.schema.json", "manifest-v2.schema.json")}
 
 
-def load(shape, name):
-    with open(os.path.join(VECTORS, shape, name), encoding="utf-8") as f:
+def load(shape, name, version="por-v1"):
+    with open(os.path.join(ALL_VECTORS, version, shape, name), encoding="utf-8") as f:
         return json.load(f)
 
 
@@ -48,63 +53,112 @@ def test_shapes_cover_the_edge_cases():
 
 @pytest.mark.integration
 def test_generator_reproduces_committed_vectors(tmp_path):
+    """Both versions; por-v1's vectors are the ones published before por-v2 existed, byte for byte."""
     subprocess.run([sys.executable, os.path.join(SCHEMAS, "generate_vectors.py"), str(tmp_path)],
                    check=True, capture_output=True)
-    committed = sorted(os.path.relpath(os.path.join(r, f), VECTORS) for r, _, fs in os.walk(VECTORS) for f in fs)
-    fresh = sorted(os.path.relpath(os.path.join(r, f), tmp_path) for r, _, fs in os.walk(tmp_path) for f in fs)
-    assert fresh == committed
+
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(r, f), root) for r, _, fs in os.walk(root) for f in fs)
+
+    committed = files(ALL_VECTORS)
+    assert files(tmp_path) == committed and {c.split("/")[0] for c in committed} == set(VERSIONS)
     for name in committed:
-        with open(os.path.join(VECTORS, name), "rb") as a, open(tmp_path / name, "rb") as b:
+        with open(os.path.join(ALL_VECTORS, name), "rb") as a, open(tmp_path / name, "rb") as b:
             assert a.read() == b.read(), f"{name} differs: re-run schemas/generate_vectors.py and review"
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_vectors_match_the_json_schemas(shape):
-    proof_schema, manifest_schema = schema_validator("proof.schema.json"), schema_validator("manifest.schema.json")
-    manifest_schema.validate(load(shape, "manifest.json"))
-    for proof in load(shape, "proofs.json"):
+@pytest.mark.parametrize("version, shape", CASES)
+def test_vectors_match_the_json_schemas(version, shape):
+    proof_file, manifest_file = SCHEMA_FILES[version]
+    proof_schema, manifest_schema = schema_validator(proof_file), schema_validator(manifest_file)
+    manifest_schema.validate(load(shape, "manifest.json", version))
+    for proof in load(shape, "proofs.json", version):
         proof_schema.validate(proof)
-    failing = [m["name"] for m in load(shape, "mutations.json") if not proof_schema.is_valid(m["proof"])]
-    assert all(n.startswith(("balance-", "path[0].sums-", "wrong-version")) for n in failing), failing
+    failing = [m["name"] for m in load(shape, "mutations.json", version) if not proof_schema.is_valid(m["proof"])]
+    assert all(n.startswith(("balance-", "path[0].sums-", "wrong-version", "decimals-", "all-labels"))
+               for n in failing), failing
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_reference_builder_agrees_with_vectors(shape):
-    snap = load(shape, "snapshot.json")
-    manifest = load(shape, "manifest.json")
+@pytest.mark.parametrize("version, shape", CASES)
+def test_reference_builder_agrees_with_vectors(version, shape):
+    snap = load(shape, "snapshot.json", version)
+    manifest = load(shape, "manifest.json", version)
     users = {u["user_id"]: [int(v) for v in u["balances"]] for u in snap["users"]}
     ref = ReferenceTree(users, bytes.fromhex(snap["secret_hex"]), snap["period"], snap["bucket_bits"])
     root_hash, root_sums = ref.root()
     assert manifest["root"] == {"hash": root_hash.hex(), "sums": [str(s) for s in root_sums]}
-    for proof in load(shape, "proofs.json"):
+    for proof in load(shape, "proofs.json", version):
         uid = proof["user_id"]
         assert [(bytes.fromhex(p["hash"]), [int(s) for s in p["sums"]]) for p in proof["path"]] == ref.path(uid)
         assert proof["nonce"] == ref.nonces[uid].hex()
         assert proof["position"] == ref.position[uid]
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_every_vector_proof_verifies(shape):
-    manifest = load(shape, "manifest.json")
-    snap = {u["user_id"]: u["balances"] for u in load(shape, "snapshot.json")["users"]}
-    proofs = load(shape, "proofs.json")
+@pytest.mark.parametrize("version, shape", CASES)
+def test_every_vector_proof_verifies(version, shape):
+    manifest = load(shape, "manifest.json", version)
+    snap = {u["user_id"]: u["balances"] for u in load(shape, "snapshot.json", version)["users"]}
+    proofs = load(shape, "proofs.json", version)
     assert len(proofs) == len(snap)
+    announced = manifest["commitment"] if version == "por-v2" else manifest["root"]["hash"]
     for proof in proofs:
         result = verify_proof(proof, manifest=manifest)
         assert [str(b) for b in result.balances] == snap[proof["user_id"]]
-        assert verify_proof(proof, root_hash=manifest["root"]["hash"]).root_sums == result.root_sums
+        assert verify_proof(proof, root_hash=announced).root_sums == result.root_sums
 
 
-MUTATIONS = [(s, m) for s in SHAPES for m in load(s, "mutations.json")]
+def test_v1_and_v2_share_the_tree():
+    """por-v2 changes what is announced, not the tree: same snapshot, same root, same paths."""
+    for shape in SHAPES:
+        assert load(shape, "manifest.json", "por-v1")["root"] == load(shape, "manifest.json", "por-v2")["root"]
+        one, two = load(shape, "proofs.json", "por-v1"), load(shape, "proofs.json", "por-v2")
+        assert [p["path"] for p in one] == [p["path"] for p in two]
 
 
-@pytest.mark.parametrize("shape, mutation", MUTATIONS, ids=[f"{s}:{m['name']}" for s, m in MUTATIONS])
-def test_mutation_fails_named_check(shape, mutation):
+MUTATIONS = [(v, s, m) for v, s in CASES for m in load(s, "mutations.json", v)]
+
+
+@pytest.mark.parametrize("version, shape, mutation", MUTATIONS, ids=[f"{v}:{s}:{m['name']}" for v, s, m in MUTATIONS])
+def test_mutation_fails_named_check(version, shape, mutation):
+    manifest = load(shape, "manifest.json", version)
     with pytest.raises(VerificationError) as info:
-        verify_proof(mutation["proof"], manifest=load(shape, "manifest.json"))
+        verify_proof(mutation["proof"], manifest=manifest)
     assert info.value.check == mutation["expected"]["check"], str(info.value)
     if mutation["expected"]["level"] is not None:
         assert info.value.level == mutation["expected"]["level"]
+    if version == "por-v2":  # against the announced value alone, every mutation fails too
+        with pytest.raises(VerificationError) as info:
+            verify_proof(mutation["proof"], root_hash=manifest["commitment"])
+        assert info.value.check == mutation["expected_announced"]["check"], str(info.value)
+
+
+def test_v2_mutations_cover_the_label_attacks():
+    names = {m["name"] for m in load("basic", "mutations.json", "por-v2")}
+    assert {"label-renamed", "labels-swapped-decimals", "all-labels-the-same", "decimals-changed",
+            "wrong-asset-order", "shape-changed", "decimals-2^53", "decimals-negative"} <= names
+    by_name = {m["name"]: m for m in load("basic", "mutations.json", "por-v2")}
+    # the attacks of the security audit: against the announced value alone, each is a wrong value
+    for name in ("label-renamed", "decimals-changed", "labels-swapped-decimals"):
+        assert by_name[name]["expected_announced"]["check"] == "commitment"
+
+
+def test_a_v2_manifest_with_another_decimals_is_refused_even_with_the_same_root():
+    """Security finding 1: a manifest with the same root but BTC decimals 6 makes no verifier print VALID."""
+    manifest = load("basic", "manifest.json", "por-v2")
+    proof = load("basic", "proofs.json", "por-v2")[0]
+    tailored = json.loads(json.dumps(manifest))
+    tailored["assets"][0]["decimals"] = 6
+    with pytest.raises(VerificationError) as info:
+        verify_proof(proof, manifest=tailored)
+    assert info.value.check == "manifest"  # its stored announced value is not the value of its fields
+    tailored["commitment"] = "00" * 32
+    from pipeline.protocol.verify import manifest_commitment
+
+    tailored["commitment"] = manifest_commitment(tailored).hex()  # made consistent: a different announced value
+    assert tailored["commitment"] != manifest["commitment"]
+    with pytest.raises(VerificationError) as info:
+        verify_proof(proof, manifest=tailored)
+    assert info.value.check == "assets"
 
 
 def test_mutation_names_cover_the_attacks():

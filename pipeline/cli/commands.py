@@ -82,6 +82,8 @@ def synth(
 def print_root(manifest: dict[str, Any]) -> None:
     from ..protocol.amounts import to_units
 
+    if "commitment" in manifest:
+        typer.echo(f"announced value ({manifest['version']}) {manifest['commitment']}")
     typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
     for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
         typer.echo(f"  {asset['symbol']:<8} {to_units(int(total), asset['decimals'])}")
@@ -100,8 +102,11 @@ def build(
         "--bucket-bits", min=0, max=24, metavar="K", help="2^K buckets (default: from the user count).")] = None,
     force: ForceOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the verified buckets of an interrupted run.")] = False,
+    protocol: Annotated[str, typer.Option(
+        "--protocol", metavar="por-v2|por-v1", help="Protocol version of the bundle (por-v1 for old periods).")] = "por-v2",
 ) -> None:
-    """Build the liabilities tree on Dask and publish the bundle; prints the root and totals.
+    """Build the liabilities tree on Dask and publish the bundle; prints the announced value, the root
+    and the totals.
 
     \b
     Example:
@@ -121,7 +126,7 @@ def build(
         typer.echo(f"passed over (hidden names): {', '.join(plan.ignored)}", err=True)
     with run.client() as client:
         result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
-                              watch=terminal_watch)
+                              watch=terminal_watch, protocol=protocol)
     print_root(result.manifest)
     reused = f", {result.reused} reused from the interrupted run" if resume else ""
     typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
@@ -233,7 +238,8 @@ def verify(
     proof: Annotated[str, typer.Argument(metavar="PROOF", help="Proof JSON file (path or URL).")],
     run: RunOptions,
     manifest: Annotated[Optional[str], typer.Option("--manifest", metavar="FILE", help="The published manifest.json.")] = None,
-    root: Annotated[Optional[str], typer.Option("--root", metavar="HEX", help="The published root hash.")] = None,
+    root: Annotated[Optional[str], typer.Option(
+        "--root", metavar="HEX", help="The announced value (por-v2) or root hash (por-v1), obtained independently.")] = None,
     public_key: Annotated[Optional[str], typer.Option(
         "--public-key", metavar="FILE", help="Also check the manifest's Ed25519 signature with this public key (PEM).")] = None,
     signature: Annotated[Optional[str], typer.Option(

@@ -6,9 +6,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..protocol import v1
+from ..protocol import v1, v2
 from .assets import Asset
 from .nodes import node_json
+
+PROTOCOLS = (v1.VERSION, v2.VERSION)
+DEFAULT_PROTOCOL = v2.VERSION
 
 
 def manifest_for(
@@ -18,10 +21,12 @@ def manifest_for(
     bucket_height: int,
     root: dict[str, Any],
     files: Mapping[str, str],
+    version: str = DEFAULT_PROTOCOL,
 ) -> dict[str, Any]:
-    """The public manifest: protocol, period, assets, shape, root and public file digests."""
-    return {
-        "version": v1.VERSION,
+    """The public manifest: protocol, period, assets, shape, root, (por-v2) the announced value, and
+    the public file digests."""
+    manifest = {
+        "version": version,
         "period": period,
         "hash": v1.HASH_NAME,
         "assets": [{"symbol": a.symbol, "decimals": a.decimals} for a in assets],
@@ -29,13 +34,18 @@ def manifest_for(
         "root": root,
         "files": dict(files),
     }
+    if version == v2.VERSION:
+        manifest["commitment"] = v2.commitment(
+            period, [(a.symbol, a.decimals) for a in assets], bucket_bits, bucket_height,
+            bytes.fromhex(root["hash"]), [int(s) for s in root["sums"]]).hex()
+    return manifest
 
 
 def top_tree_json(period: str, bucket_bits: int, bucket_height: int,
-                  levels: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+                  levels: list[tuple[np.ndarray, np.ndarray]], version: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
     """Every node from the ``2^k`` bucket roots up to the root, level by level."""
     return {
-        "version": v1.VERSION,
+        "version": version,
         "period": period,
         "bucket_bits": bucket_bits,
         "bucket_height": bucket_height,

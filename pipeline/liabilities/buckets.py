@@ -126,6 +126,7 @@ class BuildSpec:
     mac_key: SecretKey
     run_key: str
     resume: bool
+    version: str
 
 
 @dataclass
@@ -216,7 +217,7 @@ def build_unit(groups: list[int], bucket_lo: int, bucket_hi: int, spec: BuildSpe
                 f"the total of asset {spec.symbols[exc.asset_index]} overflows 2^128 (bucket {b})"))
         leaf_positions = positions(b, h, hi - lo)
         meta = {
-            "version": v1.VERSION,
+            "version": spec.version,
             "period": spec.period,
             "bucket": b,
             "bucket_bits": spec.bucket_bits,

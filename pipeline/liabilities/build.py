@@ -36,7 +36,7 @@ from .. import config
 from ..errors import BadInputData, BuildInterrupted, InputError, Problem, SumOverflow
 from ..formats import layout
 from ..formats.canonical import canonical_json, digest
-from ..formats.manifest import manifest_for, top_tree_json
+from ..formats.manifest import DEFAULT_PROTOCOL, PROTOCOLS, manifest_for, top_tree_json
 from ..formats.nodes import node_json
 from ..formats.verifier_page import PAGE_NAME, render_page
 from ..protocol import shape, v1
@@ -91,6 +91,7 @@ def build_bundle(
     resume: bool = False,
     watch: Watch | None = None,
     public_dir: str = "",
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> BuildResult:
     """Build the bundle for ``plan`` and publish it atomically at ``out``.
 
@@ -103,12 +104,14 @@ def build_bundle(
     """
     if not is_valid_period(period):
         raise InputError("is not YYYY-MM", parameter="period", value=repr(period))
+    if protocol not in PROTOCOLS:
+        raise InputError(f"is not one of {', '.join(PROTOCOLS)}", parameter="protocol", value=repr(protocol))
     if bucket_bits is not None and not 0 <= bucket_bits <= shape.MAX_BUCKET_BITS:
         raise InputError(f"is outside [0, {shape.MAX_BUCKET_BITS}]", parameter="bucket_bits", value=bucket_bits)
     bundle.check_output(out, force, resume, storage_options)
     keys = _Keys(*period_keys(secret, period), resume_key(secret, period))
     return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
-                watch or (lambda stage, futures: None), public_dir).run()
+                watch or (lambda stage, futures: None), public_dir, protocol).run()
 
 
 def _first_problem(problems: list[Problem | None]) -> None:
@@ -139,6 +142,7 @@ class _Run:
     storage_options: Mapping[str, Any] | None
     watch: Watch
     public_dir: str = ""
+    protocol: str = DEFAULT_PROTOCOL
 
     def __post_init__(self) -> None:
         self.tag = uuid.uuid4().hex[:8]
@@ -214,7 +218,7 @@ class _Run:
                                        self.public_dir)
         try:
             build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
-                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume)
+                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume, self.protocol)
             if k >= g:
                 per = 1 << (k - g)
                 units = [([gi], gi * per, (gi + 1) * per) for gi in range(1 << g)]
@@ -233,7 +237,7 @@ class _Run:
             self.lap("buckets")
 
             # 5. merge
-            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users)
+            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users, self.protocol)
             bundle.publish(staging)
             self.lap("merge")
         except InputError:
@@ -248,7 +252,7 @@ class _Run:
     def run_key(self, fragment_digests: list[str]) -> str:
         """Digest of the snapshot's content and every parameter that shapes the bucket files."""
         doc = {
-            "version": v1.VERSION,
+            "version": self.protocol,
             "period": self.period,
             "layout": self.plan.layout,
             "assets": [[a.symbol, a.decimals] for a in self.plan.assets],
@@ -270,6 +274,7 @@ def _merge(
     out: bundle.Bundle,
     roots: list[BucketRoot],
     users: int,
+    protocol: str,
 ) -> BuildResult:
     m = len(plan.assets)
     count = 1 << k
@@ -295,12 +300,12 @@ def _merge(
     root_hash, root_sums = levels[-1]
     root = node_json(root_hash[0].tobytes(), root_sums[0])
 
-    top_bytes = canonical_json(top_tree_json(period, k, h, levels))
+    top_bytes = canonical_json(top_tree_json(period, k, h, levels, protocol))
     out.write(layout.TOP_TREE, top_bytes)
     page = render_page()
     out.write(PAGE_NAME, page)
     index = {
-        "version": v1.VERSION,
+        "version": protocol,
         "period": period,
         "bucket_bits": k,
         "bucket_height": h,
@@ -313,6 +318,6 @@ def _merge(
     }
     out.write(layout.PRIVATE_INDEX, canonical_json(index))
     manifest = manifest_for(period, plan.assets, k, h, root,
-                            {layout.TOP_TREE: digest(top_bytes), PAGE_NAME: digest(page)})
+                            {layout.TOP_TREE: digest(top_bytes), PAGE_NAME: digest(page)}, protocol)
     out.write(layout.MANIFEST, canonical_json(manifest))
     return BuildResult(manifest, users, out.shown)

@@ -22,6 +22,7 @@ from ..errors import BundleError, InputError
 from ..formats import layout
 from ..formats.bucket_file import decode_bucket
 from ..formats.canonical import canonical_json
+from ..protocol import v2
 from ..storage import bundle
 from ..storage.bundle import Bundle
 from ..tree.sums import ints_from_sums, sums_from_be_bytes
@@ -137,6 +138,8 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
             "assets": [a["symbol"] for a in manifest["assets"]],
             "root": manifest["root"],
             "tree": manifest["tree"],
+            "asset_decimals": [a["decimals"] for a in manifest["assets"]],
+            "commitment": manifest.get("commitment"),
             "format": fmt,
             "records": sum(n for n, _ in results),
             "partitions": {str(e["bucket"]): name for e, (_, name) in zip(index["buckets"], results, strict=True)},
@@ -151,11 +154,28 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
 
 
 def complete_proof(record: Mapping[str, Any], summary: Mapping[str, Any], user_id: str, nonce: bytes) -> dict[str, Any]:
-    """The full por-v1 proof of ``user_id`` from an exported record (serving side)."""
+    """The full proof of ``user_id`` (in the period's protocol version) from an exported record
+    (serving side)."""
     balances = record["balances"]
     path = record["path"]
     if isinstance(balances, str):
         balances, path = json.loads(balances), json.loads(path)
+    if summary["version"] == v2.VERSION:
+        return {
+            "version": summary["version"],
+            "period": summary["period"],
+            "assets": [{"symbol": s, "decimals": d}
+                       for s, d in zip(summary["assets"], summary["asset_decimals"], strict=True)],
+            "tree": {"bucket_bits": summary["tree"]["bucket_bits"],
+                     "bucket_height": summary["tree"]["bucket_height"]},
+            "user_id": user_id,
+            "nonce": nonce.hex(),
+            "balances": balances,
+            "position": int(record["position"]),
+            "path": path,
+            "root": summary["root"],
+            "commitment": summary["commitment"],
+        }
     return {
         "version": summary["version"],
         "period": summary["period"],

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import SumOverflow, VerificationError
-from . import shape, v1
+from . import shape, v1, v2
 from .amounts import parse_amount, to_units
 from .jsonread import load_json_file
 from .period import is_valid_period
 
-_HEX32_RE = re.compile(r"^[0-9a-f]{64}$")
+_HEX32_RE = re.compile(r"[0-9a-f]{64}")
 MAX_HEIGHT = shape.MAX_HEIGHT
+VERSIONS = (v1.VERSION, v2.VERSION)
+V1_LABELS_NOTE = ("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are "
+                  "pinned only by its signature (por-v2 pins them in the announced value)")
 
 
 @dataclass(frozen=True)
@@ -33,18 +36,23 @@ class VerifiedProof:
     balances: tuple[int, ...]
     root_hash: str
     root_sums: tuple[int, ...]
+    version: str = v1.VERSION
+    commitment: str | None = None
+    """por-v2: the announced value, recomputed from what the user was shown."""
 
     def summary(self) -> str:
-        """A short human summary: period, root, balances (human units when decimals are known)."""
-        lines = [
-            f"VALID proof for user {self.user_id!r} in period {self.period}",
-            f"root {self.root_hash}",
-        ]
+        """A short human summary: period, announced value or root, balances in human units when known."""
+        lines = [f"VALID proof for user {self.user_id!r} in period {self.period}"]
+        if self.commitment is not None:
+            lines.append(f"announced value ({self.version}) {self.commitment}")
+        lines.append(f"root {self.root_hash}")
         for i, symbol in enumerate(self.assets):
             if self.decimals is not None:
                 lines.append(f"  {symbol:<8} {to_units(self.balances[i], self.decimals[i])}")
             else:
                 lines.append(f"  {symbol:<8} {self.balances[i]} (smallest units)")
+        if self.version == v1.VERSION:
+            lines.append(V1_LABELS_NOTE)
         return "\n".join(lines)
 
 
@@ -62,7 +70,7 @@ def _require(obj: Mapping[str, Any], key: str, kind: type, check: str, what: str
 
 
 def _hex32(value: object, check: str, what: str, level: int | None = None) -> bytes:
-    if not isinstance(value, str) or not _HEX32_RE.match(value):
+    if not isinstance(value, str) or not _HEX32_RE.fullmatch(value):
         raise VerificationError(check, f"{what} must be 64 lowercase hex characters", level)
     return bytes.fromhex(value)
 
@@ -88,11 +96,44 @@ def _node(obj: object, m: int, what: str, level: int | None) -> tuple[bytes, lis
     )
 
 
+def _decimals(value: object, check: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= v2.MAX_DECIMALS:
+        raise VerificationError(check, f"{what} must be an integer in [0, {v2.MAX_DECIMALS}], got {value!r}")
+    return value
+
+
+def _asset_list(assets: object, check: str, what: str) -> list[tuple[str, int]]:
+    """por-v2's ``[{symbol, decimals}]``: unique symbols in protocol order, bounded decimals."""
+    if not isinstance(assets, list) or not 1 <= len(assets) <= v2.MAX_ASSETS:
+        raise VerificationError(check, f"{what} must be a list of 1 to {v2.MAX_ASSETS} assets")
+    out = []
+    for a in assets:
+        symbol = _require(a, "symbol", str, check, f"{what} asset")
+        if symbol == "" or len(symbol.encode("utf-8", "surrogatepass")) > 32:
+            raise VerificationError(check, f"{what} symbol {symbol!r} must be 1 to 32 bytes")
+        out.append((symbol, _decimals(a.get("decimals"), check, f"{what} decimals of {symbol!r}")))
+    symbols = [s for s, _ in out]
+    if symbols != sorted(symbols, key=lambda x: x.encode("utf-8", "surrogatepass")) or len(set(symbols)) != len(symbols):
+        raise VerificationError(check, f"{what} assets are not unique and sorted by symbol")
+    return out
+
+
+def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
+    """por-v2: the announced value recomputed from the manifest's own fields (never its stored copy).
+    Precondition: ``check_manifest`` passed."""
+    root_hash, root_sums = _node(manifest["root"], len(manifest["assets"]), "manifest root", None)
+    return v2.commitment(manifest["period"], [(a["symbol"], a["decimals"]) for a in manifest["assets"]],
+                         manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"], root_hash, root_sums)
+
+
 def check_manifest(manifest: Mapping[str, Any]) -> None:
-    """Structural checks on a published manifest (raises ``VerificationError('manifest', …)``)."""
+    """Structural checks on a published manifest (raises ``VerificationError('manifest', …)``); for
+    por-v2, its ``commitment`` must be the value recomputed from its fields."""
     version = _require(manifest, "version", str, "manifest", "manifest")
-    if version != v1.VERSION:
+    if version not in VERSIONS:
         raise VerificationError("manifest", f"unsupported manifest version {version!r}")
+    if version == v2.VERSION:
+        _asset_list(manifest.get("assets"), "manifest", "manifest")
     period = _require(manifest, "period", str, "manifest", "manifest")
     if not is_valid_period(period):
         raise VerificationError("manifest", f"manifest period {period!r} is not YYYY-MM")
@@ -110,6 +151,13 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
     if k < 0 or h < 0 or t != k + h or t > MAX_HEIGHT:
         raise VerificationError("manifest", f"inconsistent tree shape k={k} h={h} T={t}")
     _node(manifest.get("root"), len(symbols), "manifest root", None)
+    if version == v2.VERSION:
+        stored = _hex32(manifest.get("commitment"), "manifest", "manifest commitment")
+        recomputed = manifest_commitment(manifest)
+        if stored != recomputed:
+            raise VerificationError(
+                "manifest", f"the manifest's commitment {stored.hex()} is not the value of its own fields "
+                f"({recomputed.hex()})", expected=recomputed.hex(), got=stored.hex())
 
 
 def verify_proof(
@@ -128,9 +176,120 @@ def verify_proof(
     if not isinstance(proof, Mapping):
         raise VerificationError("format", "proof must be a JSON object")
     version = _require(proof, "version", str, "version", "proof")
-    if version != v1.VERSION:
-        raise VerificationError("version", f"unsupported proof version {version!r}")
-    return _verify_v1(proof, manifest, root_hash)
+    if version == v1.VERSION:
+        return _verify_v1(proof, manifest, root_hash)
+    if version == v2.VERSION:
+        return _verify_v2(proof, manifest, root_hash)
+    raise VerificationError("version", f"unsupported proof version {version!r}")
+
+
+def _fold(uk: bytes, balances: list[int], siblings: list[tuple[bytes, list[int]]], position: int
+          ) -> tuple[bytes, list[int]]:
+    """Walk the path up from the leaf: the root hash and sums it folds to."""
+    current_hash = v1.leaf_hash(uk, balances)
+    current_sums = balances
+    for level, (sib_hash, sib_sums) in enumerate(siblings):
+        if (position >> level) & 1 == 0:
+            left, right = (current_hash, current_sums), (sib_hash, sib_sums)
+        else:
+            left, right = (sib_hash, sib_sums), (current_hash, current_sums)
+        try:
+            current_sums = v1.add_sums(left[1], right[1])
+        except SumOverflow as exc:
+            raise VerificationError("sum-overflow", str(exc), level) from None
+        current_hash = v1.node_hash(left[0], left[1], right[0], right[1])
+    return current_hash, current_sums
+
+
+def _check_root(current_hash: bytes, current_sums: list[int], expected_hash: bytes,
+                expected_sums: list[int] | None) -> None:
+    if current_hash != expected_hash:
+        raise VerificationError(
+            "root-hash",
+            f"path folds to {current_hash.hex()}, published root is {expected_hash.hex()}",
+            expected=expected_hash.hex(), got=current_hash.hex())
+    if expected_sums is not None and current_sums != expected_sums:
+        differ = [f"asset #{i}: expected {e}, got {g}"
+                  for i, (e, g) in enumerate(zip(expected_sums, current_sums, strict=True)) if e != g]
+        raise VerificationError("root-sums", "path sums differ from the published root sums (" + "; ".join(differ) + ")",
+                                expected=expected_sums, got=current_sums)
+
+
+def _verify_v2(
+    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, announced: str | None
+) -> VerifiedProof:
+    """por-v2: the proof carries the labels, decimals and shape it is read with; the announced value
+    pins them. Against a manifest, they must be the manifest's, whose announced value is recomputed
+    from its own fields; against an announced value alone, the value is recomputed from the proof."""
+    period = _require(proof, "period", str, "format", "proof")
+    if not is_valid_period(period):
+        raise VerificationError("period", f"proof period {period!r} is not YYYY-MM")
+    assets = _asset_list(proof.get("assets"), "format", "proof")
+    m = len(assets)
+    tree = _require(proof, "tree", Mapping, "format", "proof")
+    k = _require(tree, "bucket_bits", int, "format", "proof tree")
+    h = _require(tree, "bucket_height", int, "format", "proof tree")
+    if not (0 <= k <= shape.MAX_BUCKET_BITS and 0 <= h <= MAX_HEIGHT and k + h <= MAX_HEIGHT):
+        raise VerificationError("format", f"proof tree shape k={k} h={h} is outside the protocol's bounds")
+    user_id = _require(proof, "user_id", str, "format", "proof")
+    if user_id == "" or "\x00" in user_id:
+        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
+    nonce = _hex32(proof.get("nonce"), "format", "nonce")
+    balances = _amounts(proof.get("balances"), m, "format", "balances")
+    position = _require(proof, "position", int, "format", "proof")
+    path = _require(proof, "path", list, "format", "proof")
+    declared_root = _node(proof.get("root"), m, "proof root", None)
+    declared_commitment = _hex32(proof.get("commitment"), "format", "proof commitment")
+    if len(path) > MAX_HEIGHT:
+        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
+    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
+
+    expected_sums: list[int] | None = None
+    if manifest is not None:
+        check_manifest(manifest)
+        if manifest["version"] != v2.VERSION:
+            raise VerificationError("version", f"a {v2.VERSION} proof against a {manifest['version']} manifest")
+        if period != manifest["period"]:
+            raise VerificationError("period", f"proof is for {period!r}, manifest for {manifest['period']!r}")
+        published = [(a["symbol"], a["decimals"]) for a in manifest["assets"]]
+        if assets != published:
+            raise VerificationError("assets", f"proof assets {assets} differ from the manifest's {published}",
+                                    expected=published, got=assets)
+        if (k, h) != (manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]):
+            raise VerificationError("shape", f"proof shape k={k} h={h} differs from the manifest's k="
+                                    f"{manifest['tree']['bucket_bits']} h={manifest['tree']['bucket_height']}")
+        expected_hash, expected_sums = _node(manifest["root"], m, "manifest root", None)
+        expected_commitment = manifest_commitment(manifest)
+    else:
+        expected_commitment = _hex32(announced, "format", "announced value")
+        expected_hash = declared_root[0]
+    if len(path) != k + h:
+        raise VerificationError("path-length", f"path has {len(path)} entries, tree height is {k + h}")
+    if position < 0 or position >= (1 << (k + h)):
+        raise VerificationError("position", f"position {position} is outside [0, 2^{k + h})")
+    uk = v1.user_key(nonce, period, user_id)
+    in_bucket, key_bucket = shape.bucket_of_position(position, h), shape.bucket_of(uk, k)
+    if key_bucket != in_bucket:
+        raise VerificationError(
+            "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
+            expected=key_bucket, got=in_bucket)
+    current_hash, current_sums = _fold(uk, balances, siblings, position)
+    if manifest is not None:
+        _check_root(current_hash, current_sums, expected_hash, expected_sums)
+    got_commitment = v2.commitment(period, assets, k, h, current_hash, current_sums)
+    if got_commitment != expected_commitment:
+        raise VerificationError(
+            "commitment", f"the proof's labels, decimals, shape and path give {got_commitment.hex()}, the "
+            f"announced value is {expected_commitment.hex()}",
+            expected=expected_commitment.hex(), got=got_commitment.hex())
+    if declared_root != (current_hash, current_sums) or declared_commitment != got_commitment:
+        raise VerificationError("proof-root", "the proof's own root or commitment field differs from what its path "
+                                "folds to", expected=(current_hash.hex(), got_commitment.hex()),
+                                got=(declared_root[0].hex(), declared_commitment.hex()))
+    return VerifiedProof(period=period, user_id=user_id, assets=tuple(s for s, _ in assets),
+                         decimals=tuple(d for _, d in assets), balances=tuple(balances),
+                         root_hash=current_hash.hex(), root_sums=tuple(current_sums), version=v2.VERSION,
+                         commitment=got_commitment.hex())
 
 
 def _verify_v1(
@@ -158,6 +317,8 @@ def _verify_v1(
     decimals: tuple[int, ...] | None = None
     if manifest is not None:
         check_manifest(manifest)
+        if manifest["version"] != v1.VERSION:
+            raise VerificationError("version", f"a {v1.VERSION} proof against a {manifest['version']} manifest")
         if period != manifest["period"]:
             raise VerificationError(
                 "period", f"proof is for {period!r}, manifest for {manifest['period']!r}"
@@ -189,29 +350,8 @@ def _verify_v1(
                 "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
                 expected=key_bucket, got=in_bucket)
 
-    current_hash = v1.leaf_hash(uk, balances)
-    current_sums = balances
-    for level, (sib_hash, sib_sums) in enumerate(siblings):
-        if (position >> level) & 1 == 0:
-            left, right = (current_hash, current_sums), (sib_hash, sib_sums)
-        else:
-            left, right = (sib_hash, sib_sums), (current_hash, current_sums)
-        try:
-            current_sums = v1.add_sums(left[1], right[1])
-        except SumOverflow as exc:
-            raise VerificationError("sum-overflow", str(exc), level) from None
-        current_hash = v1.node_hash(left[0], left[1], right[0], right[1])
-
-    if current_hash != expected_hash:
-        raise VerificationError(
-            "root-hash",
-            f"path folds to {current_hash.hex()}, published root is {expected_hash.hex()}",
-            expected=expected_hash.hex(), got=current_hash.hex())
-    if expected_sums is not None and current_sums != expected_sums:
-        differ = [f"asset #{i}: expected {e}, got {g}"
-                  for i, (e, g) in enumerate(zip(expected_sums, current_sums, strict=True)) if e != g]
-        raise VerificationError("root-sums", "path sums differ from the published root sums (" + "; ".join(differ) + ")",
-                                expected=expected_sums, got=current_sums)
+    current_hash, current_sums = _fold(uk, balances, siblings, position)
+    _check_root(current_hash, current_sums, expected_hash, expected_sums)
     if declared_root != (expected_hash, current_sums):
         raise VerificationError(
             "proof-root", f"the proof's own root field {{hash {declared_root[0].hex()}, sums {declared_root[1]}}} differs "
