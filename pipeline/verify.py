@@ -20,11 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.verify", description=main.__doc__)
     parser.add_argument("proof")
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--manifest")
-    group.add_argument("--root")
+    group.add_argument("--manifest", help="the published manifest.json")
+    group.add_argument("--root", help="the announced value (por-v2) or root hash (por-v1)")
+    parser.add_argument("--user", help="your account id: the proof must be for it")
     args = parser.parse_args(argv)
     try:
-        result = verify_files(args.proof, args.manifest, args.root)
+        result = verify_files(args.proof, args.manifest, args.root, args.user)
     except VerificationError as exc:
         print(f"INVALID proof: {exc}", file=sys.stderr)
         return exc.exit_code

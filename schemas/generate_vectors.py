@@ -349,7 +349,9 @@ def _build(client: Any, tmp: str, shape: Shape, version: str) -> tuple[bytes, by
     with open(os.path.join(snap, "assets.json"), "w") as f:
         json.dump(shape.assets, f)
     bundle_dir = os.path.join(tmp, version, shape.name, "bundle")
-    build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, shape.bucket_bits, protocol=version)
+    # without the verifier page: its digest would change the vectors with every release of the page
+    build_bundle(client, plan_snapshot(snap), PERIOD, secret, bundle_dir, shape.bucket_bits, protocol=version,
+                 verifier_page=False)
     b = open_bundle(bundle_dir)
     proofs = [make_proof(b, uid, secret) for uid in sorted(shape.users)]
     return b.read("manifest.json"), b.read("top-tree.json"), proofs

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from blake3 import blake3
@@ -48,25 +49,32 @@ def test_blake3_official_vectors(tmp_path):
     assert f"{3 * len(OFFICIAL_LENGTHS)} passed, 0 failed" in proc.stdout
 
 
-def test_same_verdict_as_python_on_every_golden_vector():
-    proc = node(os.path.join(ROOT, "tests", "js", "run_vectors.mjs"), VECTORS)
+@pytest.mark.parametrize("version", ["por-v1", "por-v2"])
+def test_same_verdict_as_python_on_every_golden_vector(version):
+    vectors = os.path.join(ROOT, "schemas", "vectors", version)
+    proc = node(os.path.join(ROOT, "tests", "js", "run_vectors.mjs"), vectors)
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(line) for line in proc.stdout.splitlines()]
+    modes = ["manifest"] + (["announced"] if version == "por-v2" else [])
     seen = 0
-    for shape in sorted(os.listdir(VECTORS)):
-        if not os.path.isdir(os.path.join(VECTORS, shape)):
+    for shape in sorted(os.listdir(vectors)):
+        if not os.path.isdir(os.path.join(vectors, shape)):
             continue
-        by_name = {r["name"]: r for r in results if r["shape"] == shape}
-        for proof in json.load(open(os.path.join(VECTORS, shape, "proofs.json"))):
-            r = by_name[f"valid:{proof['user_id']}"]
-            assert r["valid"] and r["balances"] == proof["balances"], r
-            seen += 1
-        for m in json.load(open(os.path.join(VECTORS, shape, "mutations.json"))):
-            r = by_name[m["name"]]
-            assert not r["valid"] and r["check"] == m["expected"]["check"], (shape, m["name"], r)
-            if m["expected"]["level"] is not None:
-                assert r["level"] == m["expected"]["level"]
-            seen += 1
+        manifest = json.load(open(os.path.join(vectors, shape, "manifest.json")))
+        for mode in modes:
+            by_name = {r["name"]: r for r in results if r["shape"] == shape and r["mode"] == mode}
+            for proof in json.load(open(os.path.join(vectors, shape, "proofs.json"))):
+                r = by_name[f"valid:{proof['user_id']}"]
+                assert r["valid"] and r["balances"] == proof["balances"], r
+                assert r["commitment"] == manifest.get("commitment"), r
+                seen += 1
+            for m in json.load(open(os.path.join(vectors, shape, "mutations.json"))):
+                r = by_name[m["name"]]
+                expected = m["expected"] if mode == "manifest" else m["expected_announced"]
+                assert not r["valid"] and r["check"] == expected["check"], (shape, mode, m["name"], r)
+                if expected["level"] is not None:
+                    assert r["level"] == expected["level"]
+                seen += 1
     assert seen == len(results) > 100
 
 
@@ -84,3 +92,27 @@ def test_node_cli(tmp_path):
     assert failed.returncode == 1 and "INVALID proof: root-hash" in failed.stderr
     usage = node(os.path.join(WEB, "verify-cli.mjs"))
     assert usage.returncode == 2
+
+
+def test_node_cli_takes_the_announced_value_and_the_user_id(tmp_path):
+    shape = os.path.join(ROOT, "schemas", "vectors", "por-v2", "basic")
+    manifest = json.load(open(os.path.join(shape, "manifest.json")))
+    proof = json.load(open(os.path.join(shape, "proofs.json")))[0]
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(proof))
+    cli = os.path.join(WEB, "verify-cli.mjs")
+    ok = node(cli, str(path), "--root", manifest["commitment"], "--user", proof["user_id"])
+    assert ok.returncode == 0 and f"announced value (por-v2) {manifest['commitment']}" in ok.stdout, ok.stderr
+    other = node(cli, str(path), os.path.join(shape, "manifest.json"), "--user", "someone-else")
+    assert other.returncode == 1 and "INVALID proof: user-id" in other.stderr
+    wrong = node(cli, str(path), "--root", manifest["root"]["hash"])
+    assert wrong.returncode == 1 and "INVALID proof: commitment" in wrong.stderr
+    usage = node(cli, str(path), os.path.join(shape, "manifest.json"), "--root", manifest["commitment"])
+    assert usage.returncode == 2
+    missing = node(cli, str(tmp_path / "absent.json"), "--root", manifest["commitment"])
+    assert missing.returncode == 1 and "cannot read" in missing.stderr and "INVALID" not in missing.stderr
+    # the Python verifiers say the same
+    for cmd in ([sys.executable, "-m", "pipeline.verify"], [os.path.join(os.path.dirname(sys.executable), "por"), "verify"]):
+        same = subprocess.run([*cmd, str(path), "--manifest", os.path.join(shape, "manifest.json"), "--user",
+                               "someone-else"], capture_output=True, text=True, cwd=ROOT)
+        assert same.returncode == 1 and "INVALID proof: user-id" in same.stderr, same.stderr

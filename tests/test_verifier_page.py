@@ -100,3 +100,31 @@ def test_page_with_embedded_manifest(driver, tmp_path):
     assert severe_console_errors(driver) == []
     refused = CliRunner().invoke(app, ["verifier-page", str(page)])
     assert refused.exit_code == 1 and "already exists" in refused.stderr
+
+
+def set_user(driver, user):
+    driver.execute_script("document.getElementById('user-id').value = arguments[0];", user)
+
+
+def test_page_shows_the_account_and_checks_the_id_entered(driver, tmp_path):
+    """Security finding 2: the page shows whose proof it is, and a proof for another id fails its own check."""
+    shape = os.path.join(ROOT, "schemas", "vectors", "por-v2", "basic")
+    manifest = json.load(open(os.path.join(shape, "manifest.json")))
+    proof = json.load(open(os.path.join(shape, "proofs.json")))[0]
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    set_user(driver, proof["user_id"])
+    verdict, checks = verify_in_page(driver, proof, manifest)
+    assert verdict == "valid" and checks["user-id"] == "pass" and checks["commitment"] == "pass"
+    assert driver.find_element(By.ID, "account").text == proof["user_id"]
+    assert driver.find_element(By.ID, "announced").text == manifest["commitment"]
+    set_user(driver, proof["user_id"] + "-someone-else")
+    verdict, checks = verify_in_page(driver, proof, manifest)
+    assert verdict == "invalid" and checks["user-id"] == "fail"
+    tailored = json.loads(json.dumps(manifest))
+    tailored["assets"][0]["decimals"] = 6  # the audit's attack: same root, balance shown 100x too large
+    set_user(driver, "")
+    verdict, checks = verify_in_page(driver, proof, tailored)
+    assert verdict == "invalid"
+    assert not severe_console_errors(driver)

@@ -244,12 +244,14 @@ def verify(
         "--public-key", metavar="FILE", help="Also check the manifest's Ed25519 signature with this public key (PEM).")] = None,
     signature: Annotated[Optional[str], typer.Option(
         "--signature", metavar="FILE", help="The signature file (default: signature.json beside the manifest).")] = None,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", metavar="ID", help="Your account id: the proof must be for it.")] = None,
 ) -> None:
     """Verify an inclusion proof against the published manifest (or root hash). Offline.
 
     \b
     Example:
-      por verify proof.json --manifest manifest.json --public-key signing.key.pub
+      por verify proof.json --manifest manifest.json --user 1234567 --public-key signing.key.pub
     """
     from ..errors import VerificationError
     from ..protocol.verify import verify_proof
@@ -265,7 +267,7 @@ def verify(
         if public_key is not None:
             assert manifest is not None
             signer = _check_signature(manifest, manifest_doc, public_key, signature, run)
-        result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root)
+        result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root, user_id=user)
     except VerificationError as exc:
         raise fail(f"INVALID proof: {exc}", exc.exit_code) from None
     typer.echo(result.summary())

@@ -92,6 +92,7 @@ def build_bundle(
     watch: Watch | None = None,
     public_dir: str = "",
     protocol: str = DEFAULT_PROTOCOL,
+    verifier_page: bool = True,
 ) -> BuildResult:
     """Build the bundle for ``plan`` and publish it atomically at ``out``.
 
@@ -111,7 +112,7 @@ def build_bundle(
     bundle.check_output(out, force, resume, storage_options)
     keys = _Keys(*period_keys(secret, period), resume_key(secret, period))
     return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
-                watch or (lambda stage, futures: None), public_dir, protocol).run()
+                watch or (lambda stage, futures: None), public_dir, protocol, verifier_page).run()
 
 
 def _first_problem(problems: list[Problem | None]) -> None:
@@ -143,6 +144,7 @@ class _Run:
     watch: Watch
     public_dir: str = ""
     protocol: str = DEFAULT_PROTOCOL
+    verifier_page: bool = True
 
     def __post_init__(self) -> None:
         self.tag = uuid.uuid4().hex[:8]
@@ -237,7 +239,8 @@ class _Run:
             self.lap("buckets")
 
             # 5. merge
-            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users, self.protocol)
+            result = _merge(plan, self.period, k, h, self.keys.pad, staging.bundle, roots, users, self.protocol,
+                            self.verifier_page)
             bundle.publish(staging)
             self.lap("merge")
         except InputError:
@@ -275,6 +278,7 @@ def _merge(
     roots: list[BucketRoot],
     users: int,
     protocol: str,
+    verifier_page: bool,
 ) -> BuildResult:
     m = len(plan.assets)
     count = 1 << k
@@ -302,8 +306,11 @@ def _merge(
 
     top_bytes = canonical_json(top_tree_json(period, k, h, levels, protocol))
     out.write(layout.TOP_TREE, top_bytes)
-    page = render_page()
-    out.write(PAGE_NAME, page)
+    files = {layout.TOP_TREE: digest(top_bytes)}
+    if verifier_page:
+        page = render_page()
+        out.write(PAGE_NAME, page)
+        files[PAGE_NAME] = digest(page)
     index = {
         "version": protocol,
         "period": period,
@@ -317,7 +324,6 @@ def _merge(
         ],
     }
     out.write(layout.PRIVATE_INDEX, canonical_json(index))
-    manifest = manifest_for(period, plan.assets, k, h, root,
-                            {layout.TOP_TREE: digest(top_bytes), PAGE_NAME: digest(page)}, protocol)
+    manifest = manifest_for(period, plan.assets, k, h, root, files, protocol)
     out.write(layout.MANIFEST, canonical_json(manifest))
     return BuildResult(manifest, users, out.shown)

@@ -164,6 +164,7 @@ def verify_proof(
     proof: Mapping[str, Any],
     manifest: Mapping[str, Any] | None = None,
     root_hash: str | None = None,
+    user_id: str | None = None,
 ) -> VerifiedProof:
     """Verify ``proof`` against a published ``manifest`` or an independently obtained ``root_hash``.
 
@@ -177,9 +178,9 @@ def verify_proof(
         raise VerificationError("format", "proof must be a JSON object")
     version = _require(proof, "version", str, "version", "proof")
     if version == v1.VERSION:
-        return _verify_v1(proof, manifest, root_hash)
+        return _verify_v1(proof, manifest, root_hash, user_id)
     if version == v2.VERSION:
-        return _verify_v2(proof, manifest, root_hash)
+        return _verify_v2(proof, manifest, root_hash, user_id)
     raise VerificationError("version", f"unsupported proof version {version!r}")
 
 
@@ -215,8 +216,16 @@ def _check_root(current_hash: bytes, current_sums: list[int], expected_hash: byt
                                 expected=expected_sums, got=current_sums)
 
 
+def _check_user(user_id: str, expected: str | None) -> None:
+    """The proof is for the account the user states (two users with equal balances never share a leaf,
+    but a verifier that does not look at the id could be shown another user's proof)."""
+    if expected is not None and user_id != expected:
+        raise VerificationError("user-id", f"the proof is for user {user_id!r}, not for {expected!r}",
+                                expected=expected, got=user_id)
+
+
 def _verify_v2(
-    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, announced: str | None
+    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, announced: str | None, expected_user: str | None
 ) -> VerifiedProof:
     """por-v2: the proof carries the labels, decimals and shape it is read with; the announced value
     pins them. Against a manifest, they must be the manifest's, whose announced value is recomputed
@@ -234,6 +243,7 @@ def _verify_v2(
     user_id = _require(proof, "user_id", str, "format", "proof")
     if user_id == "" or "\x00" in user_id:
         raise VerificationError("format", "user_id must be non-empty and contain no NUL")
+    _check_user(user_id, expected_user)
     nonce = _hex32(proof.get("nonce"), "format", "nonce")
     balances = _amounts(proof.get("balances"), m, "format", "balances")
     position = _require(proof, "position", int, "format", "proof")
@@ -293,7 +303,7 @@ def _verify_v2(
 
 
 def _verify_v1(
-    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, root_hash: str | None
+    proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, root_hash: str | None, expected_user: str | None
 ) -> VerifiedProof:
     period = _require(proof, "period", str, "format", "proof")
     if not is_valid_period(period):
@@ -305,6 +315,7 @@ def _verify_v1(
     user_id = _require(proof, "user_id", str, "format", "proof")
     if user_id == "" or "\x00" in user_id:
         raise VerificationError("format", "user_id must be non-empty and contain no NUL")
+    _check_user(user_id, expected_user)
     nonce = _hex32(proof.get("nonce"), "format", "nonce")
     balances = _amounts(proof.get("balances"), m, "format", "balances")
     position = _require(proof, "position", int, "format", "proof")
@@ -368,8 +379,9 @@ def _verify_v1(
     )
 
 
-def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None) -> VerifiedProof:
-    """``verify_proof`` on files: the proof and the published manifest (or a root hash)."""
+def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None,
+                 user_id: str | None = None) -> VerifiedProof:
+    """``verify_proof`` on files: the proof and the published manifest (or an announced value)."""
     proof = load_json_file(proof_path, "proof")
     manifest = load_json_file(manifest_path, "manifest") if manifest_path else None
-    return verify_proof(proof, manifest=manifest, root_hash=root_hash)
+    return verify_proof(proof, manifest=manifest, root_hash=root_hash, user_id=user_id)

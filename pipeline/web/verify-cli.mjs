@@ -1,28 +1,55 @@
 #!/usr/bin/env node
-// node verify-cli.mjs PROOF MANIFEST: exit 0 and a summary when the proof is valid against the
-// published manifest, exit 1 and the failing check when not. Reads only local files.
+// node verify-cli.mjs PROOF (MANIFEST | --root VALUE) [--user ID]: exit 0 and a summary when the proof
+// is valid against the published manifest (or the announced value), exit 1 and the failing check when
+// not, exit 2 on usage errors. Reads only local files.
 import { readFileSync } from "node:fs";
 import { toUnits, verifyProof, VerificationError } from "./verify.mjs";
 
+const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST | --root VALUE) [--user ID]";
+
 function load(path, what) {
+  let text;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    console.error(`INVALID proof: input: ${what} ${path}: ${e.message}`);
+    console.error(`error: ${what} ${path}: cannot read (${e.code ?? e.message})`);
+    process.exit(1);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    console.error(`INVALID proof: input: ${what} ${path}: not valid JSON (${e.message})`);
     process.exit(1);
   }
 }
 
-const [proofPath, manifestPath] = process.argv.slice(2);
-if (!proofPath || !manifestPath) {
-  console.error("usage: node verify-cli.mjs PROOF MANIFEST");
+const args = process.argv.slice(2);
+const option = (name) => {
+  const i = args.indexOf(name);
+  if (i < 0) return null;
+  const value = args[i + 1];
+  args.splice(i, 2);
+  return value ?? "";
+};
+const root = option("--root");
+const user = option("--user");
+const [proofPath, manifestPath] = args;
+if (!proofPath || (manifestPath === undefined) === (root === null) || args.length > 2 || root === "" || user === "") {
+  console.error(USAGE);
   process.exit(2);
 }
 try {
-  const r = verifyProof(load(proofPath, "proof"), load(manifestPath, "manifest"));
+  const manifest = manifestPath === undefined ? null : load(manifestPath, "manifest");
+  const r = verifyProof(load(proofPath, "proof"), manifest, root, () => {}, user);
   console.log(`VALID proof for user ${JSON.stringify(r.userId)} in period ${r.period}`);
+  if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
   console.log(`root ${r.rootHash}`);
-  r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${toUnits(r.balances[i], r.decimals[i])}`));
+  r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null
+    ? `${r.balances[i]} (smallest units)` : toUnits(r.balances[i], r.decimals[i])}`));
+  if (r.version === "por-v1") {
+    console.log("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are " +
+      "pinned only by its signature (por-v2 pins them in the announced value)");
+  }
 } catch (e) {
   if (!(e instanceof VerificationError)) throw e;
   console.error(`INVALID proof: ${e.message}`);

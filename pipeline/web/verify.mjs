@@ -176,6 +176,9 @@ export function blake3DeriveKey(context, material, length = 32) {
 // ---------------------------------------------------------------------------- por-v1 checks
 
 export const VERSION = "por-v1";
+export const VERSION_V2 = "por-v2";
+const VERSIONS = [VERSION, VERSION_V2];
+const MAX_DECIMALS = 38, MAX_ASSETS = 255, MAX_BUCKET_BITS = 24;
 const U128 = 1n << 128n;
 const MAX_HEIGHT = 64;
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -249,10 +252,58 @@ function node(obj, m, what, level) {
   return [hex32(obj.hash, "format", `${what}.hash`, level), amounts(obj.sums, m, `${what}.sums`, level)];
 }
 
-/** Structural checks on a published manifest. */
+function decimalsOf(value, check, what) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_DECIMALS) {
+    fail(check, `${what} must be an integer in [0, ${MAX_DECIMALS}], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** por-v2's `[{symbol, decimals}]`: unique symbols in protocol order, bounded decimals. */
+function assetList(assets, check, what) {
+  if (!Array.isArray(assets) || assets.length < 1 || assets.length > MAX_ASSETS) {
+    fail(check, `${what} must be a list of 1 to ${MAX_ASSETS} assets`);
+  }
+  const out = assets.map((a) => {
+    const symbol = field(a, "symbol", "string", check, `${what} asset`);
+    if (symbol === "" || utf8(symbol).length > 32) fail(check, `${what} symbol '${symbol}' must be 1 to 32 bytes`);
+    return [symbol, decimalsOf(a.decimals, check, `${what} decimals of '${symbol}'`)];
+  });
+  const symbols = out.map(([s]) => s);
+  const sorted = [...symbols].sort((a, b) => compareBytes(utf8(a), utf8(b)));
+  if (sorted.some((s, i) => s !== symbols[i]) || new Set(symbols).size !== symbols.length) {
+    fail(check, `${what} assets are not unique and sorted by symbol`);
+  }
+  return out;
+}
+
+/** ``lp(x) = u8(len(UTF-8(x))) ‖ UTF-8(x)``. */
+function lp(text) {
+  const raw = utf8(text);
+  if (raw.length > 255) throw new Error("label longer than 255 bytes");
+  return concat(Uint8Array.of(raw.length), raw);
+}
+
+/** por-v2's announced value C over the labels, decimals, shape and root node (schemas/por-v2.md). */
+export function commitment(period, assets, k, h, rootHash, rootSums) {
+  const parts = [Uint8Array.of(3), lp(VERSION_V2), lp(period), Uint8Array.of(assets.length)];
+  for (const [symbol, decimals] of assets) parts.push(lp(symbol), Uint8Array.of(decimals));
+  parts.push(Uint8Array.of(k), Uint8Array.of(h), rootHash, encodeSums(rootSums));
+  return blake3(concat(...parts));
+}
+
+/** por-v2: the announced value recomputed from the manifest's own fields. */
+export function manifestCommitment(manifest) {
+  const [rootHash, rootSums] = node(manifest.root, manifest.assets.length, "manifest root", null);
+  return commitment(manifest.period, manifest.assets.map((a) => [a.symbol, a.decimals]),
+    manifest.tree.bucket_bits, manifest.tree.bucket_height, rootHash, rootSums);
+}
+
+/** Structural checks on a published manifest; for por-v2, its commitment must be its fields' value. */
 export function checkManifest(manifest) {
   const version = field(manifest, "version", "string", "manifest", "manifest");
-  if (version !== VERSION) fail("manifest", `unsupported manifest version '${version}'`);
+  if (!VERSIONS.includes(version)) fail("manifest", `unsupported manifest version '${version}'`);
+  if (version === VERSION_V2) assetList(manifest.assets, "manifest", "manifest");
   const period = field(manifest, "period", "string", "manifest", "manifest");
   if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
   const assets = field(manifest, "assets", "array", "manifest", "manifest");
@@ -270,6 +321,13 @@ export function checkManifest(manifest) {
   const t = field(tree, "height", "integer", "manifest", "manifest tree");
   if (k < 0 || h < 0 || t !== k + h || t > MAX_HEIGHT) fail("manifest", `inconsistent tree shape k=${k} h=${h} T=${t}`);
   node(manifest.root, symbols.length, "manifest root", null);
+  if (version === VERSION_V2) {
+    const stored = hex32(manifest.commitment, "manifest", "manifest commitment");
+    const recomputed = manifestCommitment(manifest);
+    if (bytesToHex(stored) !== bytesToHex(recomputed)) {
+      fail("manifest", `the manifest's commitment ${bytesToHex(stored)} is not the value of its own fields (${bytesToHex(recomputed)})`);
+    }
+  }
 }
 
 function compareBytes(a, b) {
@@ -297,10 +355,11 @@ function bucketOf(uk, k) {
  * root hash `rootHash` obtained independently). Returns what the proof establishes; throws a
  * VerificationError naming the first failed check. `onCheck(name)` is called as each check passes.
  */
-export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}) {
+export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}, expectedUser = null) {
   if ((manifest === null) === (rootHash === null)) throw new Error("give exactly one of manifest and rootHash");
   if (!isObject(proof)) fail("format", "proof must be a JSON object");
   const version = field(proof, "version", "string", "version", "proof");
+  if (version === VERSION_V2) return verifyV2(proof, manifest, rootHash, onCheck, expectedUser);
   if (version !== VERSION) fail("version", `unsupported proof version '${version}'`);
   onCheck("version");
   const period = field(proof, "period", "string", "format", "proof");
@@ -310,6 +369,8 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
   const m = assets.length;
   const userId = field(proof, "user_id", "string", "format", "proof");
   if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
+  checkUser(userId, expectedUser);
+  if (expectedUser !== null) onCheck("user-id");
   const nonce = hex32(proof.nonce, "format", "nonce");
   const balances = amounts(proof.balances, m, "balances");
   const position = field(proof, "position", "integer", "format", "proof");
@@ -322,6 +383,7 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
   let decimals = null, expectedHash, expectedSums = null;
   if (manifest !== null) {
     checkManifest(manifest);
+    if (manifest.version !== VERSION) fail("version", `a ${VERSION} proof against a ${manifest.version} manifest`);
     if (period !== manifest.period) fail("period", `proof is for '${period}', manifest for '${manifest.period}'`);
     onCheck("period");
     const symbols = manifest.assets.map((a) => a.symbol);
@@ -350,18 +412,7 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
   }
   onCheck("position");
 
-  let currentHash = leafHash(uk, balances);
-  let currentSums = balances;
-  siblings.forEach(([sibHash, sibSums], level) => {
-    const left = ((pos >> BigInt(level)) & 1n) === 0n;
-    const [lh, ls, rh, rs] = left ? [currentHash, currentSums, sibHash, sibSums] : [sibHash, sibSums, currentHash, currentSums];
-    currentSums = ls.map((v, i) => {
-      const s = v + rs[i];
-      if (s >= U128) fail("sum-overflow", `sum of asset #${i} reaches 2^128 (${s})`, level);
-      return s;
-    });
-    currentHash = nodeHash(lh, ls, rh, rs);
-  });
+  const [currentHash, currentSums] = fold(uk, balances, siblings, pos);
   onCheck("sums");
   if (bytesToHex(currentHash) !== bytesToHex(expectedHash)) {
     fail("root-hash", `path folds to ${bytesToHex(currentHash)}, published root is ${bytesToHex(expectedHash)}`);
@@ -375,7 +426,116 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
     fail("proof-root", "the proof's own root field differs from the published root");
   }
   onCheck("proof-root");
-  return { period, userId, assets, decimals, balances, rootHash: bytesToHex(expectedHash), rootSums: currentSums };
+  return { version, period, userId, assets, decimals, balances, rootHash: bytesToHex(expectedHash),
+    rootSums: currentSums, commitment: null };
+}
+
+/** Walk the path up from the leaf: the root hash and sums it folds to. */
+function fold(uk, balances, siblings, pos) {
+  let currentHash = leafHash(uk, balances);
+  let currentSums = balances;
+  siblings.forEach(([sibHash, sibSums], level) => {
+    const left = ((pos >> BigInt(level)) & 1n) === 0n;
+    const [lh, ls, rh, rs] = left ? [currentHash, currentSums, sibHash, sibSums] : [sibHash, sibSums, currentHash, currentSums];
+    currentSums = ls.map((v, i) => {
+      const s = v + rs[i];
+      if (s >= U128) fail("sum-overflow", `sum of asset #${i} reaches 2^128 (${s})`, level);
+      return s;
+    });
+    currentHash = nodeHash(lh, ls, rh, rs);
+  });
+  return [currentHash, currentSums];
+}
+
+/**
+ * por-v2: the proof carries the labels, decimals and shape it is read with; the announced value pins
+ * them. Against a manifest they must be the manifest's, whose announced value is recomputed from its
+ * own fields; against an announced value alone (`announced`), it is recomputed from the proof.
+ * The checks, and their order, are the Python verifier's.
+ */
+function checkUser(userId, expected) {
+  if (expected !== null && userId !== expected) {
+    fail("user-id", `the proof is for user ${JSON.stringify(userId)}, not for ${JSON.stringify(expected)}`);
+  }
+}
+
+function verifyV2(proof, manifest, announced, onCheck, expectedUser) {
+  onCheck("version");
+  const period = field(proof, "period", "string", "format", "proof");
+  if (!PERIOD.test(period)) fail("period", `proof period '${period}' is not YYYY-MM`);
+  const assets = assetList(proof.assets, "format", "proof");
+  const m = assets.length;
+  const tree = field(proof, "tree", "object", "format", "proof");
+  const k = field(tree, "bucket_bits", "integer", "format", "proof tree");
+  const h = field(tree, "bucket_height", "integer", "format", "proof tree");
+  if (!(k >= 0 && k <= MAX_BUCKET_BITS && h >= 0 && h <= MAX_HEIGHT && k + h <= MAX_HEIGHT)) {
+    fail("format", `proof tree shape k=${k} h=${h} is outside the protocol's bounds`);
+  }
+  const userId = field(proof, "user_id", "string", "format", "proof");
+  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
+  checkUser(userId, expectedUser);
+  if (expectedUser !== null) onCheck("user-id");
+  const nonce = hex32(proof.nonce, "format", "nonce");
+  const balances = amounts(proof.balances, m, "balances");
+  const position = field(proof, "position", "integer", "format", "proof");
+  const path = field(proof, "path", "array", "format", "proof");
+  const declaredRoot = node(proof.root, m, "proof root", null);
+  const declaredCommitment = hex32(proof.commitment, "format", "proof commitment");
+  if (path.length > MAX_HEIGHT) fail("path-length", `path has ${path.length} entries, at most ${MAX_HEIGHT}`);
+  const siblings = path.map((entry, level) => node(entry, m, `path[${level}]`, level));
+  onCheck("format");
+
+  let expectedHash = null, expectedSums = null, expectedCommitment;
+  if (manifest !== null) {
+    checkManifest(manifest);
+    if (manifest.version !== VERSION_V2) fail("version", `a ${VERSION_V2} proof against a ${manifest.version} manifest`);
+    if (period !== manifest.period) fail("period", `proof is for '${period}', manifest for '${manifest.period}'`);
+    onCheck("period");
+    const published = manifest.assets.map((a) => [a.symbol, a.decimals]);
+    if (published.length !== assets.length || published.some(([s, d], i) => s !== assets[i][0] || d !== assets[i][1])) {
+      fail("assets", `proof assets ${JSON.stringify(assets)} differ from the manifest's ${JSON.stringify(published)}`);
+    }
+    onCheck("assets");
+    if (k !== manifest.tree.bucket_bits || h !== manifest.tree.bucket_height) {
+      fail("shape", `proof shape k=${k} h=${h} differs from the manifest's k=${manifest.tree.bucket_bits} h=${manifest.tree.bucket_height}`);
+    }
+    onCheck("shape");
+    [expectedHash, expectedSums] = node(manifest.root, m, "manifest root", null);
+    expectedCommitment = manifestCommitment(manifest);
+  } else {
+    expectedCommitment = hex32(announced, "format", "announced value");
+  }
+  if (path.length !== k + h) fail("path-length", `path has ${path.length} entries, tree height is ${k + h}`);
+  onCheck("path-length");
+  const pos = BigInt(position);
+  if (pos < 0n || pos >= 1n << BigInt(k + h)) fail("position", `position ${position} is outside [0, 2^${k + h})`);
+  const uk = userKey(nonce, period, userId);
+  if (bucketOf(uk, k) !== pos >> BigInt(h)) {
+    fail("position", `position ${position} is in bucket ${pos >> BigInt(h)}, the user key is in bucket ${bucketOf(uk, k)}`);
+  }
+  onCheck("position");
+  const [currentHash, currentSums] = fold(uk, balances, siblings, pos);
+  onCheck("sums");
+  if (manifest !== null) {
+    if (bytesToHex(currentHash) !== bytesToHex(expectedHash)) {
+      fail("root-hash", `path folds to ${bytesToHex(currentHash)}, published root is ${bytesToHex(expectedHash)}`);
+    }
+    onCheck("root-hash");
+    if (currentSums.some((s, i) => s !== expectedSums[i])) fail("root-sums", "path sums differ from the published root sums");
+    onCheck("root-sums");
+  }
+  const got = commitment(period, assets, k, h, currentHash, currentSums);
+  if (bytesToHex(got) !== bytesToHex(expectedCommitment)) {
+    fail("commitment", `the proof's labels, decimals, shape and path give ${bytesToHex(got)}, the announced value is ${bytesToHex(expectedCommitment)}`);
+  }
+  onCheck("commitment");
+  if (bytesToHex(declaredRoot[0]) !== bytesToHex(currentHash) || declaredRoot[1].some((s, i) => s !== currentSums[i])
+      || bytesToHex(declaredCommitment) !== bytesToHex(got)) {
+    fail("proof-root", "the proof's own root or commitment field differs from what its path folds to");
+  }
+  onCheck("proof-root");
+  return { version: VERSION_V2, period, userId, assets: assets.map(([s]) => s), decimals: assets.map(([, d]) => d),
+    balances, rootHash: bytesToHex(currentHash), rootSums: currentSums, commitment: bytesToHex(got) };
 }
 
 /** `value` smallest units as whole units with exactly `decimals` fractional digits. */

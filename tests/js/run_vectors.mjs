@@ -1,10 +1,22 @@
-// node run_vectors.mjs VECTORS_DIR: the verdict of verify.mjs on every golden vector, as JSON lines.
+// node run_vectors.mjs VECTORS_DIR: the verdict of verify.mjs on every golden vector, as JSON lines:
+// against the manifest, and for por-v2 also against the announced value alone (mode "announced").
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { verifyProof, VerificationError } from "../../pipeline/web/verify.mjs";
 
 const dir = process.argv[2];
 const load = (...p) => JSON.parse(readFileSync(join(dir, ...p), "utf8"));
+
+function verdict(proof, manifest, announced) {
+  try {
+    const r = verifyProof(proof, manifest, announced);
+    return { valid: true, balances: r.balances.map(String), root: r.rootHash, commitment: r.commitment };
+  } catch (e) {
+    if (!(e instanceof VerificationError)) throw e;
+    return { valid: false, check: e.check, level: e.level };
+  }
+}
+
 for (const shape of readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory()).sort()) {
   const manifest = load(shape, "manifest.json");
   const cases = [
@@ -12,14 +24,9 @@ for (const shape of readdirSync(dir).filter((d) => statSync(join(dir, d)).isDire
     ...load(shape, "mutations.json").map((m) => ({ name: m.name, proof: m.proof })),
   ];
   for (const { name, proof } of cases) {
-    let verdict;
-    try {
-      const r = verifyProof(proof, manifest);
-      verdict = { valid: true, balances: r.balances.map(String), root: r.rootHash };
-    } catch (e) {
-      if (!(e instanceof VerificationError)) throw e;
-      verdict = { valid: false, check: e.check, level: e.level };
+    console.log(JSON.stringify({ shape, name, mode: "manifest", ...verdict(proof, manifest, null) }));
+    if (manifest.commitment !== undefined) {
+      console.log(JSON.stringify({ shape, name, mode: "announced", ...verdict(proof, null, manifest.commitment) }));
     }
-    console.log(JSON.stringify({ shape, name, ...verdict }));
   }
 }
