@@ -56,12 +56,16 @@ class VerifiedProof:
         return "\n".join(lines)
 
 
+MAX_SAFE_INTEGER = (1 << 53) - 1
+"""Integer fields are bounded as JavaScript's exact integers, so every verifier reads the same values."""
+
+
 def _require(obj: Mapping[str, Any], key: str, kind: type, check: str, what: str) -> Any:
     if not isinstance(obj, Mapping) or key not in obj:
         raise VerificationError(check, f"{what} has no field {key!r}")
     value = obj[key]
     if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_SAFE_INTEGER
     else:
         ok = isinstance(value, kind)
     if not ok:
@@ -141,7 +145,7 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
     symbols = []
     for a in assets:
         symbols.append(_require(a, "symbol", str, "manifest", "manifest asset"))
-        _require(a, "decimals", int, "manifest", "manifest asset")
+        _decimals(_require(a, "decimals", int, "manifest", "manifest asset"), "manifest", "manifest asset decimals")
     if symbols != sorted(symbols, key=lambda s: s.encode("utf-8")) or len(set(symbols)) != len(symbols):
         raise VerificationError("manifest", "manifest assets are not unique and sorted by symbol")
     tree = _require(manifest, "tree", Mapping, "manifest", "manifest")

@@ -3,24 +3,19 @@
 // is valid against the published manifest (or the announced value), exit 1 and the failing check when
 // not, exit 2 on usage errors. Reads only local files.
 import { readFileSync } from "node:fs";
-import { toUnits, verifyProof, VerificationError } from "./verify.mjs";
+import { parseDocument, toUnits, verifyProof, VerificationError } from "./verify.mjs";
 
 const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST | --root VALUE) [--user ID]";
 
 function load(path, what) {
-  let text;
+  let raw;
   try {
-    text = readFileSync(path, "utf8");
+    raw = readFileSync(path);
   } catch (e) {
     console.error(`error: ${what} ${path}: cannot read (${e.code ?? e.message})`);
     process.exit(1);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    console.error(`INVALID proof: input: ${what} ${path}: not valid JSON (${e.message})`);
-    process.exit(1);
-  }
+  return parseDocument(raw, `${what} ${path}`);  // strict, as the Python verifier reads it
 }
 
 const args = process.argv.slice(2);

@@ -254,7 +254,7 @@ function node(obj, m, what, level) {
 
 function decimalsOf(value, check, what) {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_DECIMALS) {
-    fail(check, `${what} must be an integer in [0, ${MAX_DECIMALS}], got ${JSON.stringify(value)}`);
+    fail(check, `${what} must be an integer in [0, ${MAX_DECIMALS}], got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
   }
   return value;
 }
@@ -299,6 +299,125 @@ export function manifestCommitment(manifest) {
     manifest.tree.bucket_bits, manifest.tree.bucket_height, rootHash, rootSums);
 }
 
+// ---------------------------------------------------------------------------- strict JSON
+
+export const MAX_DOCUMENT_BYTES = 16 << 20;
+export const MAX_DEPTH = 32;
+
+/**
+ * Read a JSON document strictly, exactly as the Python verifier does (pipeline/protocol/jsonread.py):
+ * `input` is raw bytes (a Uint8Array) or a string. Refused with the check "input": more than
+ * MAX_DOCUMENT_BYTES, a byte-order mark, bytes that are not UTF-8, nesting deeper than MAX_DEPTH,
+ * duplicate keys, any number with a fraction or an exponent, a lone surrogate, trailing garbage.
+ * Integers beyond JavaScript's exact range are kept as BigInt (and refused where an integer is read).
+ */
+export function parseDocument(input, what) {
+  const bad = (reason) => fail("input", `${what}: not valid JSON (${reason})`);
+  let text = input;
+  if (typeof input !== "string") {
+    if (input.length > MAX_DOCUMENT_BYTES) bad(`${input.length} bytes, more than ${MAX_DOCUMENT_BYTES}`);
+    if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) bad("starts with a byte-order mark");
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(input);
+    } catch {
+      bad("not UTF-8");
+    }
+  } else {
+    if (utf8(text).length > MAX_DOCUMENT_BYTES) bad(`more than ${MAX_DOCUMENT_BYTES} bytes`);
+    if (text.charCodeAt(0) === 0xfeff) bad("starts with a byte-order mark");
+  }
+  let i = 0, depth = 0;
+  const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
+  const expect = (ch) => { if (text[i] !== ch) bad(`expected '${ch}' at character ${i}`); i++; };
+  function string() {
+    expect('"');
+    let out = "";
+    for (;;) {
+      if (i >= text.length) bad("unterminated string");
+      const c = text.charCodeAt(i);
+      if (c === 0x22) { i++; break; }
+      if (c < 0x20) bad(`control character in a string at character ${i}`);
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+        if (e in simple) { out += simple[e]; i += 2; continue; }
+        if (e !== "u" || !/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) bad(`invalid escape at character ${i}`);
+        out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+        i += 6;
+        continue;
+      }
+      out += text[i];
+      i++;
+    }
+    for (let j = 0; j < out.length; j++) {
+      const c = out.charCodeAt(j);
+      if (c >= 0xd800 && c <= 0xdbff && j + 1 < out.length) {
+        const d = out.charCodeAt(j + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) { j++; continue; }
+      }
+      if (c >= 0xd800 && c <= 0xdfff) bad("a string holds a lone surrogate");
+    }
+    return out;
+  }
+  function number() {
+    const m = /^-?(0|[1-9][0-9]*)([.eE][-+0-9.eE]*)?/.exec(text.slice(i));
+    if (!m) bad(`unexpected character at character ${i}`);
+    if (m[2] !== undefined) bad(`number ${m[0]} has a fraction or an exponent; only integers are allowed`);
+    i += m[0].length;
+    const n = BigInt(m[0]);
+    return n >= -BigInt(Number.MAX_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  }
+  function value() {
+    ws();
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      if (++depth > MAX_DEPTH) bad(`nested deeper than ${MAX_DEPTH}`);
+      i++;
+      ws();
+      let result;
+      if (c === "{") {
+        result = {};
+        const keys = new Set();
+        if (text[i] === "}") i++;
+        else for (;;) {
+          ws();
+          const key = string();
+          if (keys.has(key)) bad(`duplicate keys in an object: ['${key}']`);
+          keys.add(key);
+          ws();
+          expect(":");
+          Object.defineProperty(result, key, { value: value(), enumerable: true, writable: true, configurable: true });
+          ws();
+          if (text[i] === ",") { i++; continue; }
+          expect("}");
+          break;
+        }
+      } else {
+        result = [];
+        if (text[i] === "]") i++;
+        else for (;;) {
+          result.push(value());
+          ws();
+          if (text[i] === ",") { i++; continue; }
+          expect("]");
+          break;
+        }
+      }
+      depth--;
+      return result;
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+      if (text.startsWith(word, i)) { i += word.length; return v; }
+    }
+    return number();
+  }
+  const doc = value();
+  ws();
+  if (i !== text.length) bad(`extra data at character ${i}`);
+  return doc;
+}
+
 /** Structural checks on a published manifest; for por-v2, its commitment must be its fields' value. */
 export function checkManifest(manifest) {
   const version = field(manifest, "version", "string", "manifest", "manifest");
@@ -308,8 +427,9 @@ export function checkManifest(manifest) {
   if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
   const assets = field(manifest, "assets", "array", "manifest", "manifest");
   const symbols = assets.map((a) => {
-    field(a, "decimals", "integer", "manifest", "manifest asset");
-    return field(a, "symbol", "string", "manifest", "manifest asset");
+    const symbol = field(a, "symbol", "string", "manifest", "manifest asset");
+    decimalsOf(field(a, "decimals", "integer", "manifest", "manifest asset"), "manifest", "manifest asset decimals");
+    return symbol;
   });
   const sorted = [...symbols].sort((a, b) => compareBytes(utf8(a), utf8(b)));
   if (sorted.some((s, i) => s !== symbols[i]) || new Set(symbols).size !== symbols.length) {
