@@ -23,6 +23,7 @@ from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
+from pipeline.formats.verifier_page import render_page
 from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import Watch, build_bundle
 from pipeline.liabilities.snapshot import assets_location, plan_snapshot
@@ -32,6 +33,7 @@ from pipeline.publication.history import signed_history
 from pipeline.publication.report import render_reports, report_doc
 from pipeline.publication.signing import (
     load_signing_key,
+    public_key_pem,
     sign_manifest,
     verify_manifest_signature,
 )
@@ -186,7 +188,8 @@ class _Publication:
         self.step("build")
         out = storage.join(stage, slot.directory)
         out_url = a.url(self.stage_name, slot.directory)
-        result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts,
+        # the month's verifier page embeds the signed manifest: it is written after signing (step 7)
+        result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts, verifier_page=False,
                               watch=self.watch, public_dir=layout.PUBLIC_DIR)
         storage.move_tree(a.fs, storage.join(stage, archive.INPUTS_DIR), storage.join(out, archive.INPUTS_DIR))
         self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
@@ -221,14 +224,18 @@ class _Publication:
         for name, data in reports.items():
             fresh.write(name, data)
 
-        # 7. sign the publication manifest (RFC 8785 bytes)
+        # 7. sign the publication manifest (RFC 8785 bytes); the exchange's public key is published with it
         self.step("sign")
-        manifest["files"] = {**result.manifest["files"], **{n: digest(d) for n, d in reports.items()}}
+        public_pem = public_key_pem(signing_key.public_key())
+        fresh.write(layout.PUBLIC_KEY, public_pem)
+        manifest["files"] = {**result.manifest["files"], **{n: digest(d) for n, d in reports.items()},
+                             layout.PUBLIC_KEY: digest(public_pem)}
         manifest_bytes = canonical_json(manifest)
         signature = sign_manifest(signing_key, manifest)
         verify_manifest_signature(signing_key.public_key(), manifest, signature, "fresh signature")
         fresh.write(layout.MANIFEST, manifest_bytes)
         fresh.write(layout.SIGNATURE, canonical_json(signature))
+        fresh.write(layout.VERIFIER_PAGE, render_page(manifest, signature, public_pem.decode("ascii")))
         manifest_digest = digest(manifest_bytes)
 
         # 8. publish: move into place, then (last) the index

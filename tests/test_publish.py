@@ -31,6 +31,7 @@ from tests.support.snapshots import write_secret
 pytestmark = pytest.mark.integration
 
 MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATIOS = {"BTC": 10_500, "ETH": 9_999, "USDC": 20_000}  # USDT: no reserves at all
 runner = CliRunner()
 
@@ -118,7 +119,9 @@ def test_three_months_form_a_signed_chain(published, inputs):
         assert manifest["publication"]["revision"] == 1 and manifest["publication"]["tool"].startswith("por-pipeline")
         inputs_raw = open(os.path.join(published, e["directory"], "inputs", "inputs.json"), "rb").read()
         assert manifest["publication"]["inputs"] == digest(inputs_raw)
-        assert set(manifest["files"]) == {"top-tree.json", "verifier.html", "report.json", "report.md", "report.html"}
+        assert set(manifest["files"]) == {"top-tree.json", "public-key.pem", "report.json", "report.md", "report.html"}
+        # the month's verifier page embeds the signed manifest, so the manifest cannot list it
+        assert os.path.exists(os.path.join(published, e["directory"], "public", "verifier.html"))
         previous = {"period": e["period"], "manifest": e["manifest"]}
         # the archived copies are byte-identical to the sources
         for name, recorded in archive.iter_input_files(json.loads(inputs_raw)):
@@ -594,3 +597,79 @@ def test_audit_checks_the_signature_and_the_announced_root(published, inputs, sc
     assert other.exit_code == 1 and "signature" in other.stderr
     wrong = por("audit", month, "--scheduler", scheduler2, "--root", "ab" * 32)
     assert wrong.exit_code == 1 and f"the root is {root}, not the announced" in wrong.stderr
+
+
+def test_node_checks_the_manifest_signature_with_the_published_key(published, inputs, tmp_path):
+    """Security finding 1's remedy on the Node side: the archived month's signature, checked with
+    Node's WebCrypto against the public key the archive publishes: valid, one byte altered, another key."""
+    import shutil as sh
+    import subprocess
+
+    node = sh.which("node")
+    public = os.path.join(published, MONTHS[0], "public")
+    proof = tmp_path / "proof.json"
+    result = por("prove", os.path.join(published, MONTHS[0]), "--user", "U0000000007", "--secret-file",
+                 inputs["secret"], "--out", str(proof))
+    assert result.exit_code == 0, result.output
+    cli = os.path.join(ROOT, "pipeline", "web", "verify-cli.mjs")
+    key = os.path.join(public, "public-key.pem")
+    assert open(key).read() == open(inputs["pub"]).read()
+    ok = subprocess.run([node, cli, str(proof), os.path.join(public, "manifest.json"), "--public-key", key],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "manifest signature: valid" in ok.stdout, ok.stderr
+    altered = tmp_path / "manifest.json"
+    text = open(os.path.join(public, "manifest.json")).read()
+    altered.write_text(text.replace('"revision":1', '"revision":2'))
+    sh.copy(os.path.join(public, "signature.json"), tmp_path / "signature.json")
+    bad = subprocess.run([node, cli, str(proof), str(altered), "--public-key", key], capture_output=True, text=True)
+    assert bad.returncode == 1 and "INVALID proof: signature" in bad.stderr
+    por("keygen", "--signing", str(tmp_path / "other.key"))
+    other = subprocess.run([node, cli, str(proof), os.path.join(public, "manifest.json"), "--public-key",
+                            str(tmp_path / "other.key.pub")], capture_output=True, text=True)
+    assert other.returncode == 1 and "INVALID proof: signature" in other.stderr and "not by the given" in other.stderr
+    for args in ([str(proof), os.path.join(public, "manifest.json"), "--public-key", key],):  # Python agrees
+        assert por("verify", args[0], "--manifest", args[1], "--public-key", args[3]).exit_code == 0
+    assert por("verify", str(proof), "--manifest", str(altered), "--public-key", key).exit_code == 1
+
+
+def test_archived_verifier_page_checks_the_signature_in_chromium(published, inputs, driver, tmp_path):
+    """The month's verifier.html embeds its manifest, signature and the exchange's key: valid as
+    published; a manifest altered by one byte, or a page carrying another key, fails the signature check."""
+    import shutil as sh
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    proof = tmp_path / "proof.json"
+    assert por("prove", os.path.join(published, MONTHS[1]), "--user", "U0000000003", "--secret-file",
+               inputs["secret"], "--out", str(proof)).exit_code == 0
+    page = os.path.join(published, MONTHS[1], "public", "verifier.html")
+
+    def verify(path, manifest_text=None):
+        driver.get(f"file://{path}")
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+        driver.execute_script("document.getElementById('proof').value = arguments[0];", proof.read_text())
+        if manifest_text is not None:
+            driver.execute_script("document.getElementById('manifest').value = arguments[0];", manifest_text)
+        driver.find_element(By.ID, "verify").click()
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"))
+        checks = {li.get_attribute("data-check"): li.get_attribute("class")
+                  for li in driver.find_elements(By.CSS_SELECTOR, "#checks li")}
+        return driver.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"), checks
+
+    verdict, checks = verify(page)
+    assert verdict == "valid" and checks["signature"] == "pass", checks
+    manifest_text = open(os.path.join(published, MONTHS[1], "public", "manifest.json")).read()
+    one_byte = manifest_text.replace('"revision":1', '"revision":3')
+    verdict, checks = verify(page, one_byte)
+    assert verdict == "invalid" and checks["signature"] == "fail", checks
+    por("keygen", "--signing", str(tmp_path / "other.key"))
+    other_page = tmp_path / "verifier.html"
+    text = open(page).read()
+    own_pem = open(inputs["pub"]).read()
+    other_pem = open(tmp_path / "other.key.pub").read()
+    other_page.write_text(text.replace(json.dumps(own_pem)[1:-1], json.dumps(other_pem)[1:-1]))
+    assert other_page.read_text() != text
+    verdict, checks = verify(other_page)
+    assert verdict == "invalid" and checks["signature"] == "fail", checks
+    del sh

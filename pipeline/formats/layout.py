@@ -16,6 +16,12 @@ from __future__ import annotations
 
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"
+VERIFIER_PAGE = "verifier.html"
+PUBLIC_KEY = "public-key.pem"
+"""An archived month publishes the exchange's Ed25519 public key beside its manifest."""
+OUTSIDE_MANIFEST = frozenset({MANIFEST, SIGNATURE, VERIFIER_PAGE})
+"""Public files the manifest cannot list: itself, its signature, and an archived month's verifier page
+(which embeds the signed manifest)."""
 PUBLIC_DIR = "public"
 PRIVATE_DIR = "private"
 TOP_TREE = "top-tree.json"

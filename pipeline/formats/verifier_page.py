@@ -11,8 +11,10 @@ import json
 import os
 from typing import Any, Mapping
 
+from .layout import VERIFIER_PAGE
+
 WEB = os.path.join(os.path.dirname(os.path.dirname(__file__)), "web")
-PAGE_NAME = "verifier.html"
+PAGE_NAME = VERIFIER_PAGE
 
 
 def _read(name: str) -> str:
@@ -20,11 +22,19 @@ def _read(name: str) -> str:
         return f.read()
 
 
-def render_page(manifest: Mapping[str, Any] | None = None) -> bytes:
-    """The page's bytes; with ``manifest``, that manifest is pre-loaded."""
+def _embed(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True).replace("</", "<\\/")
+
+
+def render_page(manifest: Mapping[str, Any] | None = None, signature: Mapping[str, Any] | None = None,
+                public_key_pem: str | None = None) -> bytes:
+    """The page's bytes; with ``manifest``, that manifest is pre-loaded; with ``signature`` and
+    ``public_key_pem`` too (an archived month's page), the page checks the manifest's signature by
+    that key before anything else."""
     module = base64.b64encode(_read("verify.mjs").encode("utf-8")).decode("ascii")
     page = _read(PAGE_NAME).replace("/*POR-VERIFY-MODULE*/", module)
     if manifest is not None:
-        text = json.dumps(manifest, sort_keys=True).replace("</", "<\\/")
-        page = page.replace("/*POR-EMBEDDED-MANIFEST*/", text)
+        page = page.replace("/*POR-EMBEDDED-MANIFEST*/", _embed(manifest))
+    if signature is not None and public_key_pem is not None:
+        page = page.replace("/*POR-EMBEDDED-SIGNATURE*/", _embed({"signature": signature, "public_key": public_key_pem}))
     return page.encode("utf-8")

@@ -146,7 +146,7 @@ def audit_bundle(b: Bundle, mapper: Mapper = _local_map) -> AuditReport:
             continue
         if got != want:
             problems.append(f"{b.shown}/{name}: blake3 {got} differs from the manifest's {want}")
-    public = b.public_names() - {layout.MANIFEST, layout.SIGNATURE}
+    public = b.public_names() - layout.OUTSIDE_MANIFEST
     unlisted = sorted(public - set(files))
     if unlisted:
         problems.append(f"{b.shown}: public files not covered by the manifest: {unlisted}")

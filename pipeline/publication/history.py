@@ -9,6 +9,7 @@ the next month recorded, and carry a valid Ed25519 signature by the given key.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -17,7 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..errors import AuditError, BundleError, SumOverflow, VerificationError
 from ..formats.canonical import canonical_json, digest
-from ..formats.layout import MANIFEST, PUBLIC_DIR, SIGNATURE, TOP_TREE
+from ..formats.layout import (
+    MANIFEST,
+    OUTSIDE_MANIFEST,
+    PUBLIC_DIR,
+    SIGNATURE,
+    TOP_TREE,
+    VERIFIER_PAGE,
+)
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
@@ -75,6 +83,22 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
     report.lines.append(f"{len(pubs)} publication(s) of {len(new_months)} month(s), {new_months[0]} to "
                         f"{new_months[-1]}: every signature (key id {key_id(public)}) and link verified")
     return report
+
+
+def _check_page(a: archive.Archive, directory: str, manifest_raw: bytes) -> list[str]:
+    """An archived month's verifier page embeds exactly that month's signed manifest."""
+    page = a.read(directory, PUBLIC_DIR, VERIFIER_PAGE).decode("utf-8", "replace")
+    start = page.find('id="por-embedded-manifest">')
+    if start < 0:
+        return [f"public/{VERIFIER_PAGE} embeds no manifest"]
+    body = page[start + len('id="por-embedded-manifest">'):page.index("</script>", start)]
+    try:
+        embedded = json.loads(body.replace("<\\/", "</"))
+    except ValueError:
+        return [f"public/{VERIFIER_PAGE}: its embedded manifest is not JSON"]
+    if canonical_json(embedded) != manifest_raw:
+        return [f"public/{VERIFIER_PAGE} embeds another manifest than public/{MANIFEST}"]
+    return []
 
 
 def _refold_top_tree(a: archive.Archive, directory: str, manifest: Mapping[str, Any],
@@ -234,7 +258,9 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
             lambda: a.fs.ls(a.file(e["directory"], PUBLIC_DIR), detail=False))}
     except FileNotFoundError:
         present = set()
-    extra = sorted(present - set(files) - {MANIFEST, SIGNATURE})
+    extra = sorted(present - set(files) - OUTSIDE_MANIFEST)
+    if VERIFIER_PAGE in present and VERIFIER_PAGE not in files:
+        problems += [f"{label}: {p}" for p in _check_page(a, e["directory"], raw)]
     problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
     problems += [f"{label}: {p}" for p in _check_figures(a, e, manifest, files)]
     if extra:

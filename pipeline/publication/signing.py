@@ -42,6 +42,11 @@ def key_id(public: Ed25519PublicKey) -> str:
     return blake3(public.public_bytes(*RAW)).hexdigest()[:16]
 
 
+def public_key_pem(public: Ed25519PublicKey) -> bytes:
+    """The public key as SubjectPublicKeyInfo PEM (what ``FILE.pub`` and an archive's public-key.pem hold)."""
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def write_signing_key(path: str) -> str:
     """Create a new Ed25519 key at ``path`` (0600) and its public key at ``path.pub``.
 
@@ -54,8 +59,7 @@ def write_signing_key(path: str) -> str:
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = public_key_pem(key.public_key())
     create_private_file(path, private_pem, "a key")
     try:
         with open(pub_path, "xb") as f:

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// node verify-cli.mjs PROOF (MANIFEST | --root VALUE) [--user ID]: exit 0 and a summary when the proof
-// is valid against the published manifest (or the announced value), exit 1 and the failing check when
-// not, exit 2 on usage errors. Reads only local files.
+// node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]:
+// exit 0 and a summary when the proof is valid against the published manifest (or the announced value),
+// and with --public-key when the manifest carries the exchange's signature; exit 1 and the failing check
+// when not, exit 2 on usage errors. Reads only local files.
 import { readFileSync } from "node:fs";
-import { parseDocument, toUnits, verifyProof, VerificationError } from "./verify.mjs";
+import { dirname, join } from "node:path";
+import {
+  parseDocument, publicKeyFromPem, toUnits, verifyManifestSignature, verifyProof, VerificationError,
+} from "./verify.mjs";
 
-const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST | --root VALUE) [--user ID]";
+const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]";
 
 function load(path, what) {
   let raw;
@@ -28,19 +32,39 @@ const option = (name) => {
 };
 const root = option("--root");
 const user = option("--user");
+const publicKeyPath = option("--public-key");
+const signaturePath = option("--signature");
 const [proofPath, manifestPath] = args;
-if (!proofPath || (manifestPath === undefined) === (root === null) || args.length > 2 || root === "" || user === "") {
+if (!proofPath || (manifestPath === undefined) === (root === null) || args.length > 2 || root === "" || user === ""
+    || ((publicKeyPath !== null || signaturePath !== null) && manifestPath === undefined) || publicKeyPath === ""
+    || (signaturePath !== null && publicKeyPath === null)) {
   console.error(USAGE);
   process.exit(2);
 }
+function readKey(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    console.error(`error: public key ${path}: cannot read (${e.code ?? e.message})`);
+    process.exit(1);
+  }
+}
 try {
   const manifest = manifestPath === undefined ? null : load(manifestPath, "manifest");
+  let signer = null;
+  if (publicKeyPath !== null) {
+    const key = publicKeyFromPem(readKey(publicKeyPath));
+    const signature = load(signaturePath ?? join(dirname(manifestPath), "signature.json"), "signature");
+    await verifyManifestSignature(manifest, signature, key);
+    signer = signature.key_id;
+  }
   const r = verifyProof(load(proofPath, "proof"), manifest, root, () => {}, user);
   console.log(`VALID proof for user ${JSON.stringify(r.userId)} in period ${r.period}`);
   if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
   console.log(`root ${r.rootHash}`);
   r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null
     ? `${r.balances[i]} (smallest units)` : toUnits(r.balances[i], r.decimals[i])}`));
+  if (signer !== null) console.log(`manifest signature: valid (Ed25519, key id ${signer})`);
   if (r.version === "por-v1") {
     console.log("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are " +
       "pinned only by its signature (por-v2 pins them in the announced value)");

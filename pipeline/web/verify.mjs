@@ -418,6 +418,55 @@ export function parseDocument(input, what) {
   return doc;
 }
 
+// ------------------------------------------------------------------- manifest signatures
+
+/** RFC 8785 canonical JSON of a document of this protocol (objects, arrays, strings, integers, booleans). */
+export function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));  // UTF-16 code units
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  if (typeof value === "bigint") return value.toString();
+  return JSON.stringify(value);
+}
+
+const SPKI_ED25519 = "302a300506032b6570032100";
+
+/** The 32 raw bytes of an Ed25519 public key in SubjectPublicKeyInfo PEM (``por keygen --signing``'s FILE.pub). */
+export function publicKeyFromPem(pem) {
+  const body = String(pem).replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
+  let der;
+  try {
+    der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+  } catch {
+    fail("signature", "the public key is not a PEM public key");
+  }
+  if (der.length !== 44 || bytesToHex(der.subarray(0, 12)) !== SPKI_ED25519) {
+    fail("signature", "the public key is not an Ed25519 public key");
+  }
+  return der.subarray(12);
+}
+
+/**
+ * The manifest's Ed25519 signature (``signature.json``) by the exchange's key, checked with WebCrypto
+ * (the browser's, or Node's): over the manifest's RFC 8785 bytes, as the Python verifier checks it.
+ * Throws VerificationError("signature", …).
+ */
+export async function verifyManifestSignature(manifest, signature, publicKey) {
+  if (!isObject(signature) || signature.algorithm !== "Ed25519") fail("signature", "not an Ed25519 signature document");
+  if (signature.public_key !== bytesToHex(publicKey)) {
+    fail("signature", `signed by key '${signature.key_id}', not by the given public key`);
+  }
+  if (typeof signature.signature !== "string" || !/^[0-9a-f]{128}$/.test(signature.signature)) {
+    fail("signature", "the signature does not match the manifest");
+  }
+  const subtle = globalThis.crypto.subtle;
+  const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+  const ok = await subtle.verify({ name: "Ed25519" }, key, hexToBytes(signature.signature), utf8(canonicalJson(manifest)));
+  if (!ok) fail("signature", "the signature does not match the manifest");
+}
+
 /** Structural checks on a published manifest; for por-v2, its commitment must be its fields' value. */
 export function checkManifest(manifest) {
   const version = field(manifest, "version", "string", "manifest", "manifest");
