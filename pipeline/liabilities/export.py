@@ -22,7 +22,7 @@ from ..errors import BundleError, InputError
 from ..formats import layout
 from ..formats.bucket_file import decode_bucket
 from ..formats.canonical import canonical_json
-from ..protocol import v2
+from ..formats.proof import proof_document
 from ..storage import bundle
 from ..storage.bundle import Bundle
 from ..tree.sums import ints_from_sums, sums_from_be_bytes
@@ -160,30 +160,6 @@ def complete_proof(record: Mapping[str, Any], summary: Mapping[str, Any], user_i
     path = record["path"]
     if isinstance(balances, str):
         balances, path = json.loads(balances), json.loads(path)
-    if summary["version"] == v2.VERSION:
-        return {
-            "version": summary["version"],
-            "period": summary["period"],
-            "assets": [{"symbol": s, "decimals": d}
-                       for s, d in zip(summary["assets"], summary["asset_decimals"], strict=True)],
-            "tree": {"bucket_bits": summary["tree"]["bucket_bits"],
-                     "bucket_height": summary["tree"]["bucket_height"]},
-            "user_id": user_id,
-            "nonce": nonce.hex(),
-            "balances": balances,
-            "position": int(record["position"]),
-            "path": path,
-            "root": summary["root"],
-            "commitment": summary["commitment"],
-        }
-    return {
-        "version": summary["version"],
-        "period": summary["period"],
-        "assets": list(summary["assets"]),
-        "user_id": user_id,
-        "nonce": nonce.hex(),
-        "balances": balances,
-        "position": int(record["position"]),
-        "path": path,
-        "root": summary["root"],
-    }
+    published = {**summary, "assets": [{"symbol": s, "decimals": d}
+                                       for s, d in zip(summary["assets"], summary["asset_decimals"], strict=True)]}
+    return proof_document(published, user_id, nonce, balances, int(record["position"]), path)

@@ -11,10 +11,10 @@ from ..errors import BundleError, InputError
 from ..formats import layout
 from ..formats.bucket_file import decode_bucket
 from ..formats.nodes import node_json
-from ..protocol import shape, v1, v2
+from ..formats.proof import proof_document
+from ..protocol import shape, v1
 from ..protocol.keys import SecretKey, period_keys
 from ..protocol.userid import user_id_problem
-from ..protocol.verify import manifest_commitment
 from ..storage.bundle import Bundle
 from ..tree.sums import sums_from_be_bytes
 from .stored import bucket_path, load_manifest, load_top_tree, top_path
@@ -59,29 +59,5 @@ def make_proof(b: Bundle, user_id: str, secret: SecretKey) -> dict[str, Any]:
                           f"{stored_root.get('hash')}")
     path = [node_json(hx, sx) for hx, sx in lower_path] + top_path(top["levels"], bucket)
     balances = node_json(b"", sums_from_be_bytes(data.sums_be[rank : rank + 1], len(symbols))[0])["sums"]
-    root = {"hash": manifest["root"]["hash"], "sums": list(manifest["root"]["sums"])}
-    if manifest["version"] == v2.VERSION:
-        return {
-            "version": v2.VERSION,
-            "period": period,
-            "assets": [{"symbol": a["symbol"], "decimals": a["decimals"]} for a in manifest["assets"]],
-            "tree": {"bucket_bits": k, "bucket_height": h},
-            "user_id": user_id,
-            "nonce": nonce.hex(),
-            "balances": balances,
-            "position": shape.position(bucket, h, rank),
-            "path": path,
-            "root": root,
-            "commitment": manifest_commitment(manifest).hex(),
-        }
-    return {
-        "version": v1.VERSION,
-        "period": period,
-        "assets": symbols,
-        "user_id": user_id,
-        "nonce": nonce.hex(),
-        "balances": balances,
-        "position": shape.position(bucket, h, rank),
-        "path": path,
-        "root": root,
-    }
+    # load_manifest checked that a por-v2 manifest's commitment is the value of its own fields
+    return proof_document(manifest, user_id, nonce, balances, shape.position(bucket, h, rank), path)

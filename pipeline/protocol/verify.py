@@ -220,12 +220,40 @@ def _check_root(current_hash: bytes, current_sums: list[int], expected_hash: byt
                                 expected=expected_sums, got=current_sums)
 
 
+def _check_bucket(uk: bytes, position: int, k: int, h: int) -> None:
+    """The leaf's position lies in the bucket of the user key (the shape rule of ``protocol.shape``)."""
+    in_bucket, key_bucket = shape.bucket_of_position(position, h), shape.bucket_of(uk, k)
+    if key_bucket != in_bucket:
+        raise VerificationError(
+            "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
+            expected=key_bucket, got=in_bucket)
+
+
 def _check_user(user_id: str, expected: str | None) -> None:
     """The proof is for the account the user states (two users with equal balances never share a leaf,
     but a verifier that does not look at the id could be shown another user's proof)."""
     if expected is not None and user_id != expected:
         raise VerificationError("user-id", f"the proof is for user {user_id!r}, not for {expected!r}",
                                 expected=expected, got=user_id)
+
+
+def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None
+                   ) -> tuple[str, bytes, list[int], int, list[Any], list[tuple[bytes, list[int]]], tuple[bytes, list[int]]]:
+    """The fields every version's proof shares, read and checked in one order: user id (and the
+    ``user-id`` check), nonce, balances, position, path, the proof's own root."""
+    user_id = _require(proof, "user_id", str, "format", "proof")
+    if user_id == "" or "\x00" in user_id:
+        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
+    _check_user(user_id, expected_user)
+    nonce = _hex32(proof.get("nonce"), "format", "nonce")
+    balances = _amounts(proof.get("balances"), m, "format", "balances")
+    position = _require(proof, "position", int, "format", "proof")
+    path = _require(proof, "path", list, "format", "proof")
+    declared_root = _node(proof.get("root"), m, "proof root", None)
+    if len(path) > MAX_HEIGHT:
+        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
+    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
+    return user_id, nonce, balances, position, path, siblings, declared_root
 
 
 def _verify_v2(
@@ -244,19 +272,8 @@ def _verify_v2(
     h = _require(tree, "bucket_height", int, "format", "proof tree")
     if not (0 <= k <= shape.MAX_BUCKET_BITS and 0 <= h <= MAX_HEIGHT and k + h <= MAX_HEIGHT):
         raise VerificationError("format", f"proof tree shape k={k} h={h} is outside the protocol's bounds")
-    user_id = _require(proof, "user_id", str, "format", "proof")
-    if user_id == "" or "\x00" in user_id:
-        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
-    _check_user(user_id, expected_user)
-    nonce = _hex32(proof.get("nonce"), "format", "nonce")
-    balances = _amounts(proof.get("balances"), m, "format", "balances")
-    position = _require(proof, "position", int, "format", "proof")
-    path = _require(proof, "path", list, "format", "proof")
-    declared_root = _node(proof.get("root"), m, "proof root", None)
+    user_id, nonce, balances, position, path, siblings, declared_root = _leaf_and_path(proof, m, expected_user)
     declared_commitment = _hex32(proof.get("commitment"), "format", "proof commitment")
-    if len(path) > MAX_HEIGHT:
-        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
-    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
 
     expected_sums: list[int] | None = None
     if manifest is not None:
@@ -282,11 +299,7 @@ def _verify_v2(
     if position < 0 or position >= (1 << (k + h)):
         raise VerificationError("position", f"position {position} is outside [0, 2^{k + h})")
     uk = v1.user_key(nonce, period, user_id)
-    in_bucket, key_bucket = shape.bucket_of_position(position, h), shape.bucket_of(uk, k)
-    if key_bucket != in_bucket:
-        raise VerificationError(
-            "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
-            expected=key_bucket, got=in_bucket)
+    _check_bucket(uk, position, k, h)
     current_hash, current_sums = _fold(uk, balances, siblings, position)
     if manifest is not None:
         _check_root(current_hash, current_sums, expected_hash, expected_sums)
@@ -316,18 +329,7 @@ def _verify_v1(
     if not all(isinstance(a, str) for a in assets):
         raise VerificationError("format", "proof assets must be symbols (strings)")
     m = len(assets)
-    user_id = _require(proof, "user_id", str, "format", "proof")
-    if user_id == "" or "\x00" in user_id:
-        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
-    _check_user(user_id, expected_user)
-    nonce = _hex32(proof.get("nonce"), "format", "nonce")
-    balances = _amounts(proof.get("balances"), m, "format", "balances")
-    position = _require(proof, "position", int, "format", "proof")
-    path = _require(proof, "path", list, "format", "proof")
-    declared_root = _node(proof.get("root"), m, "proof root", None)
-    if len(path) > MAX_HEIGHT:
-        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
-    siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
+    user_id, nonce, balances, position, path, siblings, declared_root = _leaf_and_path(proof, m, expected_user)
 
     decimals: tuple[int, ...] | None = None
     if manifest is not None:
@@ -359,11 +361,7 @@ def _verify_v1(
     uk = v1.user_key(nonce, period, user_id)
     if manifest is not None:
         k, h = manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]
-        in_bucket, key_bucket = shape.bucket_of_position(position, h), shape.bucket_of(uk, k)
-        if key_bucket != in_bucket:
-            raise VerificationError(
-                "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
-                expected=key_bucket, got=in_bucket)
+        _check_bucket(uk, position, k, h)
 
     current_hash, current_sums = _fold(uk, balances, siblings, position)
     _check_root(current_hash, current_sums, expected_hash, expected_sums)

@@ -536,17 +536,7 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
   const assets = field(proof, "assets", "array", "format", "proof");
   if (!assets.every((a) => typeof a === "string")) fail("format", "proof assets must be symbols (strings)");
   const m = assets.length;
-  const userId = field(proof, "user_id", "string", "format", "proof");
-  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
-  checkUser(userId, expectedUser);
-  if (expectedUser !== null) onCheck("user-id");
-  const nonce = hex32(proof.nonce, "format", "nonce");
-  const balances = amounts(proof.balances, m, "balances");
-  const position = field(proof, "position", "integer", "format", "proof");
-  const path = field(proof, "path", "array", "format", "proof");
-  const declaredRoot = node(proof.root, m, "proof root", null);
-  if (path.length > MAX_HEIGHT) fail("path-length", `path has ${path.length} entries, at most ${MAX_HEIGHT}`);
-  const siblings = path.map((entry, level) => node(entry, m, `path[${level}]`, level));
+  const { userId, nonce, balances, position, path, siblings, declaredRoot } = leafAndPath(proof, m, expectedUser, onCheck);
   onCheck("format");
 
   let decimals = null, expectedHash, expectedSums = null;
@@ -622,6 +612,22 @@ function fold(uk, balances, siblings, pos) {
  * own fields; against an announced value alone (`announced`), it is recomputed from the proof.
  * The checks, and their order, are the Python verifier's.
  */
+/** The fields every version's proof shares, read and checked in the Python verifier's order. */
+function leafAndPath(proof, m, expectedUser, onCheck) {
+  const userId = field(proof, "user_id", "string", "format", "proof");
+  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
+  checkUser(userId, expectedUser);
+  if (expectedUser !== null) onCheck("user-id");
+  const nonce = hex32(proof.nonce, "format", "nonce");
+  const balances = amounts(proof.balances, m, "balances");
+  const position = field(proof, "position", "integer", "format", "proof");
+  const path = field(proof, "path", "array", "format", "proof");
+  const declaredRoot = node(proof.root, m, "proof root", null);
+  if (path.length > MAX_HEIGHT) fail("path-length", `path has ${path.length} entries, at most ${MAX_HEIGHT}`);
+  const siblings = path.map((entry, level) => node(entry, m, `path[${level}]`, level));
+  return { userId, nonce, balances, position, path, siblings, declaredRoot };
+}
+
 function checkUser(userId, expected) {
   if (expected !== null && userId !== expected) {
     fail("user-id", `the proof is for user ${JSON.stringify(userId)}, not for ${JSON.stringify(expected)}`);
@@ -640,18 +646,8 @@ function verifyV2(proof, manifest, announced, onCheck, expectedUser) {
   if (!(k >= 0 && k <= MAX_BUCKET_BITS && h >= 0 && h <= MAX_HEIGHT && k + h <= MAX_HEIGHT)) {
     fail("format", `proof tree shape k=${k} h=${h} is outside the protocol's bounds`);
   }
-  const userId = field(proof, "user_id", "string", "format", "proof");
-  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
-  checkUser(userId, expectedUser);
-  if (expectedUser !== null) onCheck("user-id");
-  const nonce = hex32(proof.nonce, "format", "nonce");
-  const balances = amounts(proof.balances, m, "balances");
-  const position = field(proof, "position", "integer", "format", "proof");
-  const path = field(proof, "path", "array", "format", "proof");
-  const declaredRoot = node(proof.root, m, "proof root", null);
+  const { userId, nonce, balances, position, path, siblings, declaredRoot } = leafAndPath(proof, m, expectedUser, onCheck);
   const declaredCommitment = hex32(proof.commitment, "format", "proof commitment");
-  if (path.length > MAX_HEIGHT) fail("path-length", `path has ${path.length} entries, at most ${MAX_HEIGHT}`);
-  const siblings = path.map((entry, level) => node(entry, m, `path[${level}]`, level));
   onCheck("format");
 
   let expectedHash = null, expectedSums = null, expectedCommitment;
