@@ -56,3 +56,79 @@ def test_plain_tcp_off_the_loopback_is_refused_before_connecting(tmp_path, addre
     result = CliRunner().invoke(app, ["audit", str(tmp_path), "--scheduler", address])
     assert result.exit_code == 2 and "unencrypted" in result.stderr and "tls://" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+class Recorder:
+    """A TCP forwarder on 127.0.0.1 that keeps every byte the client sends to the scheduler."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+        import threading
+
+        self.target_port = target_port
+        self.sent = bytearray()
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src, dst, record: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if record:
+                    self.sent += data
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_the_period_keys_never_cross_the_network_in_the_clear(tmp_path):
+    """Finding 7, reproduced through a recording proxy: over plain TCP the client sends the period's
+    nonce key to the scheduler as raw bytes (the recorder sees them); over TLS it never does."""
+    from pipeline.protocol.keys import SecretKey, period_keys
+    from tests.support.snapshots import SECRET_HEX
+
+    certs = make_certificates(str(tmp_path))
+    write_synth(str(tmp_path / "snap"), 1500, asset_count=2, files=1, seed=9)
+    secret = write_secret(str(tmp_path))
+    k_nonce, k_pad = period_keys(SecretKey(bytes.fromhex(SECRET_HEX)), "2026-11")
+    seen = {}
+    for tls in (None, certs):
+        with dask_processes(2, tls=tls) as (address, _):
+            recorder = Recorder(int(address.rsplit(":", 1)[1]))
+            via = f"{address.split('://')[0]}://127.0.0.1:{recorder.port}"
+            extra = ["--tls-ca-file", certs["ca"], "--tls-cert", certs["cert"], "--tls-key", certs["key"]] if tls else []
+            out = tmp_path / ("tls" if tls else "tcp")
+            build = subprocess.run([POR, "build", str(tmp_path / "snap"), "--period", "2026-11", "--secret-file", secret,
+                                    "--out", str(out), "--scheduler", via, *extra],
+                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+            recorder.close()
+            assert build.returncode == 0, build.stderr
+            sent = bytes(recorder.sent)
+            assert len(sent) > 1000
+            seen["tls" if tls else "tcp"] = (k_nonce.reveal() in sent, k_pad.reveal() in sent)
+    assert seen["tcp"][0], "the recorder must see the key in plain TCP, or this test proves nothing"
+    assert seen["tls"] == (False, False)
