@@ -45,10 +45,21 @@ class Remedy:
     text: str
 
 
+def _restore(cls: type, state: dict[str, object], args: tuple[object, ...]) -> "PorError":
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error  # type: ignore[no-any-return]
+
+
 class PorError(Exception):
     """Base class of every error the pipeline raises on purpose (exit 1 unless a subclass says otherwise)."""
 
     exit_code = EXIT_INVALID
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Errors cross process boundaries (Dask workers) with their fields intact."""
+        return (_restore, (type(self), dict(self.__dict__), self.args))
 
     def __init__(self, message: str, *, parameter: str | None = None, value: object = None,
                  remedy: Remedy | None = None) -> None:

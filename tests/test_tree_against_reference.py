@@ -173,3 +173,30 @@ def test_refolding_a_top_tree_finds_each_kind_of_tampering():
     other_root = copy.deepcopy(manifest)
     other_root["root"]["sums"] = ["13", "5"]
     assert "the manifest's root" in refold_top_tree(top, other_root)[0]
+
+
+def test_every_error_crosses_a_process_boundary_with_its_fields():
+    """Errors raised on a Dask worker are pickled to the client: each keeps its class, fields and text."""
+    import pickle
+
+    from pipeline import errors
+
+    samples = [
+        errors.InputError("is not YYYY-MM", parameter="period", value="'2026-13'",
+                          remedy=errors.Remedy("force", "to replace it")),
+        errors.BadInputData(errors.Problem("negative amount -5", "p.parquet", "BTC", 3)),
+        errors.BadValue(7, "null amount"),
+        errors.BundleError("b: missing x"),
+        errors.AuditError("audit FAILED", ["one", "two"]),
+        errors.VerificationError("root-sums", "differ", 2, expected=[1], got=[2]),
+        errors.SumOverflow(1, 4, 1 << 128),
+        errors.BuildInterrupted("out", ValueError("boom")),
+        errors.PublishError("2026-11", "build", "arch", errors.StorageError("gone", "s3://x")),
+        errors.StorageError("gone", "s3://x"),
+    ]
+    for error in samples:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and back.__dict__.keys() == error.__dict__.keys()
+        assert str(back) == str(error) and back.diagnostics(lambda p: "--" + p) == error.diagnostics(lambda p: "--" + p)
+        assert errors.exit_code(back) == errors.exit_code(error)
+    assert pickle.loads(pickle.dumps(samples[1])).problem.row == 3
