@@ -13,7 +13,8 @@ Exit codes (one table for every entry point: ``por``, ``python -m pipeline.verif
 0     success
 1     invalid input, or a check that failed (INVALID proof, audit, MISMATCH)
 2     usage error (options missing, contradictory or malformed)
-3     storage failure (a file system or object store that stays unavailable or refuses access)
+3     storage failure (an ``OSError`` that outlived the retries of ``storage.fs.retrying``: a file system
+      or object store that stays unavailable or refuses access)
 4     internal error (a bug: please report it; ``POR_DEBUG=1`` shows the traceback)
 ====  ==================================================================
 """
@@ -187,16 +188,6 @@ class PublishError(PorError):
         cause = self.cause
         detail = cause.diagnostics(flag_of) if isinstance(cause, PorError) else f"{type(cause).__name__}: {cause}"
         return f"{self.message}: {detail}; the archive {self.archive} is unchanged"
-
-
-class StorageError(PorError):
-    """Storage that stays unavailable after retries, or refuses access (exit 3)."""
-
-    exit_code = EXIT_STORAGE
-
-    def __init__(self, message: str, path: str | None = None) -> None:
-        self.path = path
-        super().__init__(message)
 
 
 def exit_code(exc: BaseException) -> int:
