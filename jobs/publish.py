@@ -42,6 +42,7 @@ from pipeline.reserves.input import check_reserves, load_reserves
 from pipeline.storage import bundle, private
 from pipeline.storage import fs as storage
 from pipeline.storage.secret_file import read_secret
+from pipeline.webmodule import ensure_browser_module
 
 STEPS = ("validate", "build", "audit", "reserves", "ratios", "report", "sign", "publish")
 TOOL = f"por-pipeline {__version__}"
@@ -147,6 +148,7 @@ class _Publication:
 
         # 1. validate: everything cheap, before any copy or build
         self.step("validate")
+        ensure_browser_module()  # the month's verifier.html embeds it: fail now, not after the build
         private.make_dirs(a.fs, a.path, private=False)
         private.make_dirs(a.fs, stage, private=True)  # the run's inputs and proof store until published
         index, index_raw = a.read_index()

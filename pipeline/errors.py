@@ -173,6 +173,16 @@ class BuildInterrupted(PorError):
             "were kept", remedy=Remedy("resume", "with the same command to reuse them"))
 
 
+class SetupError(PorError):
+    """A part the tool runs (``part``: the browser BLAKE3 module, Node, …) is missing and could not be
+    installed from its pinned files; ``detail`` is what the installer said."""
+
+    def __init__(self, part: str, detail: str, remedy: str) -> None:
+        self.part = part
+        self.detail = detail
+        super().__init__(f"{part} is not installed: {detail}; {remedy}")
+
+
 class PublishError(PorError):
     """A publication failed at ``step`` because of ``cause``; the archive was left as it was."""
 

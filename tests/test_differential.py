@@ -8,14 +8,13 @@ import base64
 import json
 import os
 import random
-import shutil
-import subprocess
 
 import pytest
 
 from pipeline.errors import VerificationError
 from pipeline.protocol.jsonread import parse_json
 from pipeline.protocol.verify import verify_proof
+from tests.support.node import node
 
 pytestmark = pytest.mark.e2e
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,8 +134,6 @@ def _cases(rng: random.Random):
 
 
 def test_python_and_node_give_the_same_verdict_and_check(tmp_path):
-    node = shutil.which("node")
-    assert node, "Node is needed for the JavaScript verifier (installed by the test set-up)"
     cases = list(_cases(random.Random(20261122)))
     path = tmp_path / "cases.jsonl"
     with open(path, "w") as f:
@@ -144,8 +141,7 @@ def test_python_and_node_give_the_same_verdict_and_check(tmp_path):
             f.write(json.dumps({**c, "proof": base64.b64encode(c["proof"]).decode(),
                                 "manifest": None if c["manifest"] is None else base64.b64encode(c["manifest"]).decode()})
                     + "\n")
-    proc = subprocess.run([node, os.path.join(ROOT, "tests", "js", "differential.mjs"), str(path)],
-                          capture_output=True, text=True, timeout=600)
+    proc = node(os.path.join(ROOT, "tests", "js", "differential.mjs"), str(path), timeout=600)
     assert proc.returncode == 0, proc.stderr
     js = {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
     disagreements, checks = [], {}
@@ -191,8 +187,6 @@ def _named_cases():
 
 
 def test_each_audit_reproduction_fails_the_same_named_check_in_python_and_node(tmp_path):
-    node = shutil.which("node")
-    assert node
     cases, manifest = _named_cases()
     path = tmp_path / "named.jsonl"
     with open(path, "w") as f:
@@ -200,8 +194,7 @@ def test_each_audit_reproduction_fails_the_same_named_check_in_python_and_node(t
             man = man if man is not None else json.dumps(manifest).encode()
             f.write(json.dumps({"id": i, "proof": base64.b64encode(proof).decode(),
                                 "manifest": base64.b64encode(man).decode(), "announced": None, "user": None}) + "\n")
-    proc = subprocess.run([node, os.path.join(ROOT, "tests", "js", "differential.mjs"), str(path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = node(os.path.join(ROOT, "tests", "js", "differential.mjs"), str(path), timeout=120)
     assert proc.returncode == 0, proc.stderr
     js = {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
     for i, (name, proof, man, check) in enumerate(cases):

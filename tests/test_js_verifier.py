@@ -5,48 +5,43 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
-from blake3 import blake3
+
+from tests.support.node import node, official_blake3_cases
 
 pytestmark = pytest.mark.e2e
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VECTORS = os.path.join(ROOT, "schemas", "vectors", "por-v1")
 WEB = os.path.join(ROOT, "pipeline", "web")
-NODE = shutil.which("node")
-
-# the official BLAKE3 test-vector recipe (BLAKE3 repository, test_vectors/test_vectors.json)
-OFFICIAL_KEY = b"whats the Elvish word for friend"
-OFFICIAL_CONTEXT = "BLAKE3 2019-12-27 16:29:52 test vectors context"
-OFFICIAL_LENGTHS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025, 2048, 2049, 3072,
-                    3073, 4096, 4097, 5120, 5121, 6144, 6145, 7168, 7169, 8192, 8193, 16384, 31744, 102400]
-
-
-def node(*args, **kw):
-    assert NODE, "node is required (CI installs it)"
-    return subprocess.run([NODE, *args], capture_output=True, text=True, **kw)
 
 
 def test_blake3_official_vectors(tmp_path):
-    """Expected values come from the official implementation (the blake3 package wraps it)."""
-    cases = []
-    for n in OFFICIAL_LENGTHS:
-        data = bytes(i % 251 for i in range(n))
-        cases.append({
-            "input_len": n,
-            "hash": blake3(data).hexdigest(length=131),
-            "keyed_hash": blake3(data, key=OFFICIAL_KEY).hexdigest(length=131),
-            "derive_key": blake3(data, derive_key_context=OFFICIAL_CONTEXT).hexdigest(length=131),
-        })
+    """verify.mjs's BLAKE3 (the pinned @noble/hashes) on the official recipe, in every mode."""
     path = tmp_path / "vectors.json"
-    path.write_text(json.dumps({"key": OFFICIAL_KEY.decode(), "context_string": OFFICIAL_CONTEXT, "cases": cases}))
+    doc = official_blake3_cases()
+    path.write_text(json.dumps(doc))
     proc = node(os.path.join(ROOT, "tests", "js", "blake3_vectors.mjs"), str(path))
     assert proc.returncode == 0, proc.stderr
-    assert f"{3 * len(OFFICIAL_LENGTHS)} passed, 0 failed" in proc.stdout
+    assert f"{3 * len(doc['cases'])} passed, 0 failed" in proc.stdout
+
+
+def test_verify_module_takes_blake3_from_the_pinned_package_only():
+    """No hand-rolled BLAKE3 left in the module: its one import is @noble/hashes, at the locked version."""
+    with open(os.path.join(WEB, "verify.mjs"), encoding="utf-8") as f:
+        source = f.read()
+    imports = [line for line in source.splitlines() if line.startswith("import ")]
+    assert imports == ['import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";']
+    for word in ("MSG_PERMUTATION", "compress(", "0x6a09e667"):
+        assert word not in source
+    with open(os.path.join(WEB, "package-lock.json"), encoding="utf-8") as f:
+        lock = json.load(f)["packages"]["node_modules/@noble/hashes"]
+    with open(os.path.join(WEB, "node_modules", "@noble", "hashes", "package.json"), encoding="utf-8") as f:
+        installed = json.load(f)["version"]
+    assert installed == lock["version"] and lock["integrity"].startswith("sha512-")
 
 
 @pytest.mark.parametrize("version", ["por-v1", "por-v2"])

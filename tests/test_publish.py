@@ -603,9 +603,9 @@ def test_node_checks_the_manifest_signature_with_the_published_key(published, in
     """Security finding 1's remedy on the Node side: the archived month's signature, checked with
     Node's WebCrypto against the public key the archive publishes: valid, one byte altered, another key."""
     import shutil as sh
-    import subprocess
 
-    node = sh.which("node")
+    from tests.support.node import node
+
     public = os.path.join(published, MONTHS[0], "public")
     proof = tmp_path / "proof.json"
     result = por("prove", os.path.join(published, MONTHS[0]), "--user", "U0000000007", "--secret-file",
@@ -614,18 +614,16 @@ def test_node_checks_the_manifest_signature_with_the_published_key(published, in
     cli = os.path.join(ROOT, "pipeline", "web", "verify-cli.mjs")
     key = os.path.join(public, "public-key.pem")
     assert open(key).read() == open(inputs["pub"]).read()
-    ok = subprocess.run([node, cli, str(proof), os.path.join(public, "manifest.json"), "--public-key", key],
-                        capture_output=True, text=True)
+    ok = node(cli, str(proof), os.path.join(public, "manifest.json"), "--public-key", key)
     assert ok.returncode == 0 and "manifest signature: valid" in ok.stdout, ok.stderr
     altered = tmp_path / "manifest.json"
     text = open(os.path.join(public, "manifest.json")).read()
     altered.write_text(text.replace('"revision":1', '"revision":2'))
     sh.copy(os.path.join(public, "signature.json"), tmp_path / "signature.json")
-    bad = subprocess.run([node, cli, str(proof), str(altered), "--public-key", key], capture_output=True, text=True)
+    bad = node(cli, str(proof), str(altered), "--public-key", key)
     assert bad.returncode == 1 and "INVALID proof: signature" in bad.stderr
     por("keygen", "--signing", str(tmp_path / "other.key"))
-    other = subprocess.run([node, cli, str(proof), os.path.join(public, "manifest.json"), "--public-key",
-                            str(tmp_path / "other.key.pub")], capture_output=True, text=True)
+    other = node(cli, str(proof), os.path.join(public, "manifest.json"), "--public-key", str(tmp_path / "other.key.pub"))
     assert other.returncode == 1 and "INVALID proof: signature" in other.stderr and "not by the given" in other.stderr
     for args in ([str(proof), os.path.join(public, "manifest.json"), "--public-key", key],):  # Python agrees
         assert por("verify", args[0], "--manifest", args[1], "--public-key", args[3]).exit_code == 0

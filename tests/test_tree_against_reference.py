@@ -192,6 +192,7 @@ def test_every_error_crosses_a_process_boundary_with_its_fields():
         errors.SumOverflow(1, 4, 1 << 128),
         errors.BuildInterrupted("out", ValueError("boom")),
         errors.PublishError("2026-11", "build", "arch", ConnectionResetError(104, "reset")),
+        errors.SetupError("the browser BLAKE3 module", "npm ci exited 1", "run it again online"),
     ]
     for error in samples:
         back = pickle.loads(pickle.dumps(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -12,7 +13,9 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.protocol.amounts import to_units
+from pipeline.webmodule import ensure_browser_module
 from tests.support.browser import chromium_driver
+from tests.support.node import official_blake3_cases
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +131,44 @@ def test_page_shows_the_account_and_checks_the_id_entered(driver, tmp_path):
     verdict, checks = verify_in_page(driver, proof, tailored)
     assert verdict == "invalid"
     assert not severe_console_errors(driver)
+
+
+def test_official_blake3_vectors_run_against_what_the_page_embeds(driver, tmp_path):
+    """The page's BLAKE3 is the pinned @noble/hashes bundle, mapped by the page's import map; the
+    official recipe runs through the module the page itself imports, in Chromium, in every mode;
+    the package's licence is on the page."""
+    page = tmp_path / "verifier.html"
+    result = CliRunner().invoke(app, ["verifier-page", str(page)])
+    assert result.exit_code == 0, result.output
+    open_page(driver, page)
+    mapped = driver.execute_script(
+        "return JSON.parse(document.querySelector('script[type=importmap]').textContent).imports;")
+    assert list(mapped) == ["@noble/hashes/blake3.js"]
+    with open(ensure_browser_module(), encoding="utf-8") as f:
+        bundle = f.read()
+    assert base64.b64decode(mapped["@noble/hashes/blake3.js"].split(",", 1)[1]).decode("utf-8") == bundle
+    doc = official_blake3_cases()
+    outcome = driver.execute_async_script("""
+        const [doc, done] = arguments;
+        const source = document.getElementById('por-verify-module').textContent.trim();
+        Promise.all([import('data:text/javascript;base64,' + source), import('@noble/hashes/blake3.js')])
+          .then(([m, noble]) => {
+            const key = new TextEncoder().encode(doc.key);
+            const failures = [];
+            for (const c of doc.cases) {
+              const input = Uint8Array.from({length: c.input_len}, (_, i) => i % 251);
+              const got = {
+                hash: m.bytesToHex(m.blake3(input, c.hash.length / 2)),
+                keyed_hash: m.bytesToHex(m.blake3Keyed(key, input, c.keyed_hash.length / 2)),
+                derive_key: m.bytesToHex(m.blake3DeriveKey(doc.context_string, input, c.derive_key.length / 2)),
+              };
+              for (const mode of ['hash', 'keyed_hash', 'derive_key'])
+                if (got[mode] !== c[mode]) failures.push(c.input_len + ' ' + mode);
+            }
+            done({failures, checked: doc.cases.length * 3, noble: typeof noble._BLAKE3});
+          }, (e) => done({error: String(e)}));
+    """, doc)
+    assert outcome == {"failures": [], "checked": 3 * len(doc["cases"]), "noble": "function"}
+    licence = driver.find_element(By.ID, "licence").get_attribute("textContent")
+    assert "@noble/hashes 2." in licence and "Paul Miller" in licence and "MIT License" in licence
+    assert severe_console_errors(driver) == []

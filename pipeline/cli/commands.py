@@ -320,7 +320,9 @@ def verifier_page(
     from ..errors import VerificationError
     from ..formats.verifier_page import render_page
     from ..protocol.verify import check_manifest
+    from ..webmodule import ensure_browser_module
 
+    ensure_browser_module()
     manifest_doc = None
     if manifest is not None:
         try:

@@ -1,7 +1,10 @@
 """The offline verifier page: one self-contained HTML file (no network, works from ``file://``).
 
 The page embeds ``web/verify.mjs`` verbatim (base64, imported as a ``data:`` module), so the
-browser runs exactly the module that Node runs; optionally it embeds a period's manifest.
+browser runs exactly the module that Node runs. That module's one import, BLAKE3 from
+``@noble/hashes``, is mapped by an import map to the pinned bundle ``webmodule`` builds (also a
+``data:`` module), and the package's licence is shown on the page. Optionally the page embeds a
+period's manifest, its signature and the exchange's public key.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import os
 from typing import Any, Mapping
 
+from ..webmodule import ENTRY, PACKAGE, browser_module_source
 from .layout import VERIFIER_PAGE
 
 WEB = os.path.join(os.path.dirname(os.path.dirname(__file__)), "web")
@@ -20,6 +24,16 @@ PAGE_NAME = VERIFIER_PAGE
 def _read(name: str) -> str:
     with open(os.path.join(WEB, name), encoding="utf-8") as f:
         return f.read()
+
+
+def _data_url(source: str) -> str:
+    return "data:text/javascript;base64," + base64.b64encode(source.encode("utf-8")).decode("ascii")
+
+
+def _licence(bundle: str) -> str:
+    """The licence comment the bundle opens with, as page text."""
+    text = bundle[len("/*! "):bundle.index("*/")].strip()
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _embed(doc: Any) -> str:
@@ -32,7 +46,10 @@ def render_page(manifest: Mapping[str, Any] | None = None, signature: Mapping[st
     ``public_key_pem`` too (an archived month's page), the page checks the manifest's signature by
     that key before anything else."""
     module = base64.b64encode(_read("verify.mjs").encode("utf-8")).decode("ascii")
-    page = _read(PAGE_NAME).replace("/*POR-VERIFY-MODULE*/", module)
+    bundle = browser_module_source()
+    imports = json.dumps({"imports": {f"{PACKAGE}/{ENTRY}": _data_url(bundle)}})
+    page = (_read(PAGE_NAME).replace("/*POR-VERIFY-MODULE*/", module)
+            .replace("/*POR-IMPORT-MAP*/", imports).replace("/*POR-LICENCE*/", _licence(bundle)))
     if manifest is not None:
         page = page.replace("/*POR-EMBEDDED-MANIFEST*/", _embed(manifest))
     if signature is not None and public_key_pem is not None:

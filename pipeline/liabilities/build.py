@@ -44,6 +44,7 @@ from ..protocol.keys import SecretKey, period_keys, resume_key
 from ..protocol.period import is_valid_period
 from ..storage import bundle
 from ..tree.fold import build_top
+from ..webmodule import ensure_browser_module
 from .buckets import (
     BucketRoot,
     BuildSpec,
@@ -110,6 +111,8 @@ def build_bundle(
     if bucket_bits is not None and not 0 <= bucket_bits <= shape.MAX_BUCKET_BITS:
         raise InputError(f"is outside [0, {shape.MAX_BUCKET_BITS}]", parameter="bucket_bits", value=bucket_bits)
     bundle.check_output(out, force, resume, storage_options)
+    if verifier_page:
+        ensure_browser_module()  # before the long work: the page embeds the pinned BLAKE3 module
     keys = _Keys(*period_keys(secret, period), resume_key(secret, period))
     return _Run(client, plan, period, keys, out, bucket_bits, force, resume, storage_options,
                 watch or (lambda stage, futures: None), public_dir, protocol, verifier_page).run()

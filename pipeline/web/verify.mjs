@@ -1,176 +1,28 @@
-// por-v1 proof verification, as one self-contained ES module (no imports): it runs unchanged in
-// Node (verify-cli.mjs) and in the browser (the offline verifier page). It contains its own
-// BLAKE3 (hash, keyed and derive-key modes, extendable output), written from the BLAKE3
-// specification and checked against the official test-vector recipe in the test suite.
-// Nothing here touches the network.
+// por-v1 and por-v2 proof verification, as one ES module: it runs unchanged in Node (verify-cli.mjs)
+// and in the browser (the offline verifier page). Its one import is BLAKE3 from the audited
+// @noble/hashes package, pinned in package.json / package-lock.json: Node resolves it from
+// node_modules (`npm ci` here), the page maps it to the bundle it embeds (pipeline/webmodule.py).
+// The official BLAKE3 test vectors run against it in the test suite, in Node and in the page.
+// Ed25519 comes from WebCrypto (the browser's, or Node's). Nothing here touches the network.
 
-// ------------------------------------------------------------------------------------ BLAKE3
-
-const IV = new Uint32Array([
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-]);
-const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-const CHUNK_START = 1, CHUNK_END = 2, PARENT = 4, ROOT = 8;
-const KEYED_HASH = 16, DERIVE_KEY_CONTEXT = 32, DERIVE_KEY_MATERIAL = 64;
-const BLOCK_LEN = 64, CHUNK_LEN = 1024;
-
-function g(s, a, b, c, d, x, y) {
-  s[a] = (s[a] + s[b] + x) | 0;
-  s[d] ^= s[a]; s[d] = (s[d] >>> 16) | (s[d] << 16);
-  s[c] = (s[c] + s[d]) | 0;
-  s[b] ^= s[c]; s[b] = (s[b] >>> 12) | (s[b] << 20);
-  s[a] = (s[a] + s[b] + y) | 0;
-  s[d] ^= s[a]; s[d] = (s[d] >>> 8) | (s[d] << 24);
-  s[c] = (s[c] + s[d]) | 0;
-  s[b] ^= s[c]; s[b] = (s[b] >>> 7) | (s[b] << 25);
-}
-
-function compress(cv, block, counter, blockLen, flags) {
-  const s = new Uint32Array(16);
-  s.set(cv, 0);
-  s.set(IV.subarray(0, 4), 8);
-  s[12] = counter % 0x100000000;
-  s[13] = Math.floor(counter / 0x100000000);
-  s[14] = blockLen;
-  s[15] = flags;
-  let m = Uint32Array.from(block);
-  for (let round = 0; round < 7; round++) {
-    g(s, 0, 4, 8, 12, m[0], m[1]); g(s, 1, 5, 9, 13, m[2], m[3]);
-    g(s, 2, 6, 10, 14, m[4], m[5]); g(s, 3, 7, 11, 15, m[6], m[7]);
-    g(s, 0, 5, 10, 15, m[8], m[9]); g(s, 1, 6, 11, 12, m[10], m[11]);
-    g(s, 2, 7, 8, 13, m[12], m[13]); g(s, 3, 4, 9, 14, m[14], m[15]);
-    if (round < 6) m = Uint32Array.from(MSG_PERMUTATION, (i) => m[i]);
-  }
-  for (let i = 0; i < 8; i++) {
-    s[i] ^= s[i + 8];
-    s[i + 8] ^= cv[i];
-  }
-  return s;
-}
-
-function wordsFromBytes(bytes, offset, count) {
-  const words = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
-    const j = offset + 4 * i;
-    words[i] = (bytes[j] | (bytes[j + 1] << 8) | (bytes[j + 2] << 16) | (bytes[j + 3] << 24)) >>> 0;
-  }
-  return words;
-}
-
-class Output {
-  constructor(cv, block, counter, blockLen, flags) {
-    Object.assign(this, { cv, block, counter, blockLen, flags });
-  }
-  chainingValue() {
-    return compress(this.cv, this.block, this.counter, this.blockLen, this.flags).slice(0, 8);
-  }
-  rootBytes(length) {
-    const out = new Uint8Array(length);
-    for (let blockIndex = 0, pos = 0; pos < length; blockIndex++) {
-      const words = compress(this.cv, this.block, blockIndex, this.blockLen, this.flags | ROOT);
-      for (let w = 0; w < 16 && pos < length; w++) {
-        for (let b = 0; b < 4 && pos < length; b++) out[pos++] = (words[w] >>> (8 * b)) & 0xff;
-      }
-    }
-    return out;
-  }
-}
-
-class ChunkState {
-  constructor(key, counter, flags) {
-    this.cv = Uint32Array.from(key);
-    this.counter = counter;
-    this.flags = flags;
-    this.block = new Uint8Array(BLOCK_LEN);
-    this.blockLen = 0;
-    this.blocksCompressed = 0;
-  }
-  len() {
-    return BLOCK_LEN * this.blocksCompressed + this.blockLen;
-  }
-  startFlag() {
-    return this.blocksCompressed === 0 ? CHUNK_START : 0;
-  }
-  update(input, offset, end) {
-    while (offset < end) {
-      if (this.blockLen === BLOCK_LEN) {
-        const words = wordsFromBytes(this.block, 0, 16);
-        this.cv = compress(this.cv, words, this.counter, BLOCK_LEN, this.flags | this.startFlag()).slice(0, 8);
-        this.blocksCompressed++;
-        this.block = new Uint8Array(BLOCK_LEN);
-        this.blockLen = 0;
-      }
-      const take = Math.min(BLOCK_LEN - this.blockLen, end - offset);
-      this.block.set(input.subarray(offset, offset + take), this.blockLen);
-      this.blockLen += take;
-      offset += take;
-    }
-  }
-  output() {
-    const words = wordsFromBytes(this.block, 0, 16);
-    return new Output(this.cv, words, this.counter, this.blockLen, this.flags | this.startFlag() | CHUNK_END);
-  }
-}
-
-function parentOutput(left, right, key, flags) {
-  const block = new Uint32Array(16);
-  block.set(left, 0);
-  block.set(right, 8);
-  return new Output(key, block, 0, BLOCK_LEN, PARENT | flags);
-}
-
-class Blake3 {
-  constructor(key, flags) {
-    this.key = key;
-    this.flags = flags;
-    this.chunk = new ChunkState(key, 0, flags);
-    this.stack = [];
-  }
-  update(input) {
-    let offset = 0;
-    while (offset < input.length) {
-      if (this.chunk.len() === CHUNK_LEN) {
-        let cv = this.chunk.output().chainingValue();
-        let total = this.chunk.counter + 1;
-        while ((total & 1) === 0) {
-          cv = parentOutput(this.stack.pop(), cv, this.key, this.flags).chainingValue();
-          total = Math.floor(total / 2);
-        }
-        this.stack.push(cv);
-        this.chunk = new ChunkState(this.key, this.chunk.counter + 1, this.flags);
-      }
-      const take = Math.min(CHUNK_LEN - this.chunk.len(), input.length - offset);
-      this.chunk.update(input, offset, offset + take);
-      offset += take;
-    }
-    return this;
-  }
-  digest(length = 32) {
-    let output = this.chunk.output();
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      output = parentOutput(this.stack[i], output.chainingValue(), this.key, this.flags);
-    }
-    return output.rootBytes(length);
-  }
-}
+import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 
 const utf8 = (text) => new TextEncoder().encode(text);
 
 /** BLAKE3 of `data` (Uint8Array); `length` bytes of output (default 32). */
 export function blake3(data, length = 32) {
-  return new Blake3(IV, 0).update(data).digest(length);
+  return nobleBlake3(data, { dkLen: length });
 }
 
 /** BLAKE3 keyed mode with a 32-byte key. */
 export function blake3Keyed(key, data, length = 32) {
   if (key.length !== 32) throw new Error("a BLAKE3 key is 32 bytes");
-  return new Blake3(wordsFromBytes(key, 0, 8), KEYED_HASH).update(data).digest(length);
+  return nobleBlake3(data, { key, dkLen: length });
 }
 
 /** BLAKE3 derive-key mode: `context` is a string, `material` bytes. */
 export function blake3DeriveKey(context, material, length = 32) {
-  const contextKey = new Blake3(IV, DERIVE_KEY_CONTEXT).update(utf8(context)).digest(32);
-  return new Blake3(wordsFromBytes(contextKey, 0, 8), DERIVE_KEY_MATERIAL).update(material).digest(length);
+  return nobleBlake3(material, { context: utf8(context), dkLen: length });
 }
 
 // ---------------------------------------------------------------------------- por-v1 checks
