@@ -1,0 +1,212 @@
+"""The Bitcoin family (BTC, LTC, DOGE, BCH legacy addresses, DASH): addresses, ``signmessage``
+(BIP-137 headers) and m-of-n multisig by redeem or witness script, BIP-322 simple.
+
+Rules (``schemas/reserves.md`` has them in prose):
+
+* A single-key address is proven by one 65-byte compact recoverable signature, base64, over
+  ``sha256d(varint(len(prefix)) ‖ prefix ‖ varint(len(message)) ‖ message)``; its header byte says
+  which address the recovered key must give: 27–30 P2PKH from the uncompressed key, 31–34 P2PKH
+  compressed, 35–38 P2SH-P2WPKH, 39–42 P2WPKH. Any other header, or a header naming another type
+  than the address's, is invalid.
+* A script address (P2SH, P2WSH, P2SH-P2WSH) is proven by its script, which must hash to the
+  address and be a standard ``OP_m <keys> OP_n OP_CHECKMULTISIG``, and by signatures (headers
+  27–34) whose recovered keys are in the script: at least m distinct keys, each counted once.
+* P2WPKH and P2TR addresses may instead carry a BIP-322 simple signature (checked by ``bip322``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+import base58
+from coincurve import PublicKey
+from embit import bech32
+
+from .chains import Chain, Refused
+
+P2PKH, P2SH, P2WPKH, P2WSH, P2TR = "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr"
+OP_CHECKMULTISIG = 0xAE
+MAX_SCRIPT_BYTES = 10_000
+
+
+@dataclass(frozen=True)
+class Address:
+    kind: str
+    payload: bytes
+    canonical: str
+
+
+def sha256d(data: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+
+
+def hash160(data: bytes) -> bytes:
+    return hashlib.new("ripemd160", hashlib.sha256(data).digest()).digest()
+
+
+def decode_address(chain: Chain, text: str) -> Address:
+    """The address's type and hash, or ``Refused`` naming why it is not an address of ``chain``."""
+    if chain.hrp is not None and text.lower().startswith(chain.hrp + "1"):
+        if text != text.lower() and text != text.upper():
+            raise Refused("bech32 address in mixed case")
+        canonical = text.lower()
+        version, program = bech32.decode(chain.hrp, canonical)
+        if version is None or program is None:
+            raise Refused(f"not a valid {chain.name} segwit address (bech32/bech32m checksum or length)")
+        program = bytes(program)
+        if version == 0 and len(program) == 20:
+            return Address(P2WPKH, program, canonical)
+        if version == 0 and len(program) == 32:
+            return Address(P2WSH, program, canonical)
+        if version == 1 and len(program) == 32:
+            return Address(P2TR, program, canonical)
+        raise Refused(f"segwit version {version} with a {len(program)}-byte program is not supported")
+    try:
+        raw = base58.b58decode_check(text)
+    except ValueError:
+        raise Refused(f"not a valid {chain.name} address (base58check)") from None
+    if len(raw) == 21 and raw[0] == chain.p2pkh:
+        return Address(P2PKH, raw[1:], text)
+    if len(raw) == 21 and raw[0] == chain.p2sh:
+        return Address(P2SH, raw[1:], text)
+    raise Refused(f"version byte {raw[0]:#04x} is not a {chain.name} mainnet address "
+                  f"(P2PKH {chain.p2pkh:#04x}, P2SH {chain.p2sh:#04x})" if raw else "empty address")
+
+
+def _varint(n: int) -> bytes:
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    return b"\xfe" + n.to_bytes(4, "little")
+
+
+def message_hash(chain: Chain, message: str) -> bytes:
+    prefix = (chain.message_prefix or "").encode("utf-8")
+    data = message.encode("utf-8")
+    return sha256d(_varint(len(prefix)) + prefix + _varint(len(data)) + data)
+
+
+def _compact(signature: str) -> bytes:
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refused("signature is not base64") from None
+    if len(raw) != 65:
+        raise Refused(f"signature is {len(raw)} bytes, not a 65-byte compact signature")
+    return raw
+
+
+def recover(chain: Chain, message: str, signature: str) -> tuple[int, PublicKey]:
+    """The BIP-137 header byte and the key that made ``signature`` over ``message``."""
+    raw = _compact(signature)
+    header = raw[0]
+    if not 27 <= header <= 42:
+        raise Refused(f"header byte {header} is outside BIP-137's 27..42")
+    try:
+        key = PublicKey.from_signature_and_message(raw[1:] + bytes([(header - 27) % 4]),
+                                                   message_hash(chain, message), hasher=None)
+    except Exception:  # libsecp256k1 refuses the point: no key recovers
+        raise Refused("no public key recovers from the signature") from None
+    return header, key
+
+
+def _key_bytes(header: int, key: PublicKey) -> bytes:
+    return key.format(compressed=header >= 31)
+
+
+def check_single(chain: Chain, address: Address, message: str, signature: str) -> str:
+    """A single-key proof (BIP-137); returns what was proven, or raises ``Refused``."""
+    header, key = recover(chain, message, signature)
+    kind = P2PKH if header <= 34 else P2SH if header <= 38 else P2WPKH
+    if kind != address.kind:
+        raise Refused(f"header byte {header} signs for a {kind} address, but the address is {address.kind}")
+    public = _key_bytes(header, key)
+    if kind == P2PKH:
+        derived = hash160(public)
+    elif kind == P2SH:
+        derived = hash160(b"\x00\x14" + hash160(public))
+    else:
+        derived = hash160(public)
+    if derived != address.payload:
+        raise Refused("the recovered key does not give this address (signed by another key or over another text)")
+    return f"{kind} signmessage"
+
+
+def parse_multisig(script: bytes) -> tuple[int, list[bytes]]:
+    """``(m, keys)`` of a standard ``OP_m <keys> OP_n OP_CHECKMULTISIG``, or ``Refused``."""
+    if len(script) < 3 or script[-1] != OP_CHECKMULTISIG:
+        raise Refused("the script is not a standard multisig (no OP_CHECKMULTISIG at its end)")
+    m, n = script[0] - 0x50, script[-2] - 0x50
+    if not (1 <= m <= 16 and 1 <= n <= 16 and m <= n):
+        raise Refused(f"the script's m-of-n ({script[0]:#04x}, {script[-2]:#04x}) is not a standard 1 <= m <= n <= 16")
+    keys, at = [], 1
+    while at < len(script) - 2:
+        size = script[at]
+        if size not in (33, 65) or at + 1 + size > len(script) - 2:
+            raise Refused(f"the script has a push of {size} bytes at offset {at} where a public key belongs")
+        key = script[at + 1:at + 1 + size]
+        try:
+            PublicKey(key)
+        except Exception:
+            raise Refused(f"the script's key {len(keys) + 1} is not a valid secp256k1 point") from None
+        keys.append(key)
+        at += 1 + size
+    if len(keys) != n:
+        raise Refused(f"the script announces {n} keys but holds {len(keys)}")
+    return m, keys
+
+
+def check_multisig(chain: Chain, address: Address, message: str, signatures: list[str], script_hex: str) -> str:
+    """An m-of-n script proof; returns what was proven, or raises ``Refused``."""
+    try:
+        script = bytes.fromhex(script_hex)
+    except ValueError:
+        raise Refused("the script is not hex") from None
+    if not script or len(script) > MAX_SCRIPT_BYTES or script.hex() != script_hex.lower():
+        raise Refused("the script is empty, too long or not plain hex")
+    if address.kind == P2WSH:
+        if hashlib.sha256(script).digest() != address.payload:
+            raise Refused("the witness script does not hash to the address")
+        how = "p2wsh"
+    elif address.kind == P2SH:
+        if hash160(script) == address.payload:
+            how = "p2sh"
+        elif hash160(b"\x00\x20" + hashlib.sha256(script).digest()) == address.payload:
+            how = "p2sh-p2wsh"
+        else:
+            raise Refused("the script does not hash to the address (neither P2SH nor P2SH-P2WSH)")
+    else:
+        raise Refused(f"a script was given for a {address.kind} address")
+    m, keys = parse_multisig(script)
+    signers: set[bytes] = set()
+    for i, signature in enumerate(signatures):
+        try:
+            header, key = recover(chain, message, signature)
+        except Refused as exc:
+            raise Refused(f"signature {i + 1}: {exc}") from None
+        if header > 34:
+            raise Refused(f"signature {i + 1}: header byte {header} is for an address, not a script key")
+        public = _key_bytes(header, key)
+        if public not in keys:
+            raise Refused(f"signature {i + 1}: its key is not in the script (or signed another text)")
+        if public in signers:
+            raise Refused(f"signature {i + 1}: a second signature by the same key (a key counts once)")
+        signers.add(public)
+    if len(signers) < m:
+        raise Refused(f"{len(signers)} distinct signing key(s) of the {m} the {m}-of-{len(keys)} script needs")
+    return f"{how} {m}-of-{len(keys)} multisig, {len(signers)} keys signed"
+
+
+def check_bip322(address_text: str, message: str, signature: str) -> str:
+    """A BIP-322 simple signature (P2WPKH, P2TR), checked by the ``bip322`` package."""
+    import bip322
+
+    try:
+        bip322.verify_simple_encoded(address_text, message, signature)
+    except Exception as exc:  # the package raises its own VerificationError, or ValueError on bad input
+        raise Refused(f"BIP-322 signature does not verify ({exc})") from None
+    return "BIP-322 simple"

@@ -1,0 +1,302 @@
+"""Reserve ownership proofs with real key pairs and real signatures (coincurve's libsecp256k1,
+cryptography's Ed25519), every scheme and address type, and each way a proof must fail."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+
+import pytest
+from coincurve import PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import InputError
+from pipeline.ownership import bitcoin as btc
+from pipeline.ownership import sign
+from pipeline.ownership.chains import find_chain
+from pipeline.ownership.challenge import challenge_text
+from pipeline.ownership.check import (
+    BOUND,
+    INVALID,
+    MISSING,
+    OWNERS_NOT_CHECKED,
+    UNBOUND,
+    UNSUPPORTED,
+    ProofRow,
+    check_row,
+)
+
+NOW = challenge_text("Example Exchange", "2026-11", "ab" * 32)
+LAST = challenge_text("Example Exchange", "2026-10", None)
+FIXED = "I am an Example Exchange address"
+BTC, LTC, DOGE, BCH, DASH = (find_chain(n) for n in ("bitcoin", "litecoin", "dogecoin", "bitcoin-cash", "dash"))
+
+
+def key(i: int) -> PrivateKey:
+    return PrivateKey((0x1000 + i).to_bytes(32, "big"))
+
+
+def ed(i: int) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(bytes([i]) * 32)
+
+
+def flip(signature: str) -> str:
+    raw = bytearray(base64.b64decode(signature))
+    raw[20] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def status(row: ProofRow, challenge: str | None = NOW) -> tuple[str, str]:
+    v = check_row(row, challenge)
+    return v.status, v.reason
+
+
+# ------------------------------------------------------------------ Bitcoin family, single key
+
+@pytest.mark.parametrize("chain", [BTC, LTC, DOGE, BCH, DASH], ids=lambda c: c.name)
+def test_p2pkh_signmessage_on_every_network_compressed_and_not(chain):
+    for compressed in (True, False):
+        k = key(1)
+        address = sign.bitcoin_address(chain, k, btc.P2PKH, compressed)
+        sig = sign.sign_bitcoin(chain, k, NOW, btc.P2PKH, compressed)
+        assert status(ProofRow(chain.name, address, (sig,))) == (BOUND, "p2pkh signmessage over this period's challenge")
+        # the same signature on another network's prefix does not verify (each network's message prefix)
+        other = BTC if chain is not BTC and chain.message_prefix != BTC.message_prefix else LTC
+        assert check_row(ProofRow(other.name, sign.bitcoin_address(other, k, btc.P2PKH, compressed), (sig,)), NOW).status == INVALID
+
+
+@pytest.mark.parametrize("kind", [btc.P2SH, btc.P2WPKH])
+@pytest.mark.parametrize("chain", [BTC, LTC], ids=lambda c: c.name)
+def test_segwit_single_key_addresses(chain, kind):
+    k = key(2)
+    address = sign.bitcoin_address(chain, k, kind)
+    assert check_row(ProofRow(chain.name, address, (sign.sign_bitcoin(chain, k, NOW, kind),)), NOW).status == BOUND
+    # a header byte naming another address type is invalid
+    wrong = sign.sign_bitcoin(chain, k, NOW, btc.P2PKH)
+    s, reason = status(ProofRow(chain.name, address, (wrong,)))
+    assert s == INVALID and "header byte 3" in reason
+
+
+def test_bitcoin_single_key_failures():
+    k, other = key(3), key(4)
+    address = sign.bitcoin_address(BTC, k, btc.P2PKH)
+    good = sign.sign_bitcoin(BTC, k, NOW)
+    cases = {
+        "flipped bit": (ProofRow("bitcoin", address, (flip(good),)), "recover"),
+        "another address": (ProofRow("bitcoin", sign.bitcoin_address(BTC, other, btc.P2PKH), (good,)), "does not give this address"),
+        "malformed base64": (ProofRow("bitcoin", address, ("not base64!",)), "not base64"),
+        "short": (ProofRow("bitcoin", address, (base64.b64encode(b"x" * 64).decode(),)), "64 bytes"),
+        "header 43": (ProofRow("bitcoin", address, (base64.b64encode(bytes([43]) + base64.b64decode(good)[1:]).decode(),)), "27..42"),
+        "uncompressed header for a compressed key": (ProofRow("bitcoin", address, (base64.b64encode(bytes([base64.b64decode(good)[0] - 4]) + base64.b64decode(good)[1:]).decode(),)), "does not give"),
+        "testnet address": (ProofRow("bitcoin", "mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn", (good,)), "version byte 0x6f"),
+        "litecoin version byte on bitcoin": (ProofRow("bitcoin", sign.bitcoin_address(LTC, k, btc.P2PKH), (good,)), "version byte 0x30"),
+        "two signatures for one key": (ProofRow("bitcoin", address, (good, good)), "one signature"),
+    }
+    for name, (row, reason) in cases.items():
+        s, why = status(row)
+        assert s == INVALID and reason in why, (name, why)
+    # a flipped bit may also recover some other key: either way it is invalid
+    for i in range(0, 40):
+        raw = bytearray(base64.b64decode(good))
+        raw[1 + i] ^= 0x80
+        assert check_row(ProofRow("bitcoin", address, (base64.b64encode(bytes(raw)).decode(),)), NOW).status == INVALID
+
+
+# ------------------------------------------------------------------ multisig
+
+@pytest.mark.parametrize("how", ["p2sh", "p2wsh", "p2sh-p2wsh"])
+def test_two_of_three_multisig_with_each_pair_of_signers(how):
+    keys = [key(10), key(11), key(12)]
+    script = sign.multisig_script(2, keys)
+    address = sign.script_address(BTC, script, how)
+    for pair in itertools.combinations(keys, 2):
+        sigs = tuple(sign.sign_bitcoin(BTC, k, NOW) for k in pair)
+        s, reason = status(ProofRow("bitcoin", address, sigs, script=script.hex()))
+        assert s == BOUND and f"{how} 2-of-3 multisig" in reason
+        # order of the signatures does not matter
+        assert check_row(ProofRow("bitcoin", address, sigs[::-1], script=script.hex()), NOW).status == BOUND
+
+
+def test_multisig_threshold_and_script_rules():
+    keys = [key(20), key(21), key(22)]
+    script = sign.multisig_script(2, keys)
+    address = sign.script_address(BTC, script, "p2wsh")
+    one = sign.sign_bitcoin(BTC, keys[0], NOW)
+    outsider = sign.sign_bitcoin(BTC, key(99), NOW)
+    cases = {
+        "one signature": ((one,), script, "1 distinct signing key(s) of the 2"),
+        "same key twice": ((one, one), script, "same key"),
+        "same key twice, second signature made anew": ((one, sign.sign_bitcoin(BTC, keys[0], NOW)), script, "same key"),
+        "a key not in the script": ((one, outsider), script, "not in the script"),
+        "script of another address": ((one, sign.sign_bitcoin(BTC, keys[1], NOW)), sign.multisig_script(2, keys[::-1]), "does not hash"),
+    }
+    for name, (sigs, scr, reason) in cases.items():
+        s, why = status(ProofRow("bitcoin", address, sigs, script=scr.hex()))
+        assert s == INVALID and reason in why, (name, why)
+    # a script that is not a standard multisig, even one that hashes to its address
+    odd = bytes([0x52]) + b"\x21" + keys[0].public_key.format() + bytes([0x51, 0xAE])
+    s, why = status(ProofRow("bitcoin", sign.script_address(BTC, odd, "p2wsh"), (one,), script=odd.hex()))
+    assert s == INVALID and "m <= n" in why
+    # a P2WSH address without its script
+    s, why = status(ProofRow("bitcoin", address, (one,)))
+    assert s == INVALID and "witness script" in why
+
+
+def test_a_duplicated_key_in_the_script_still_needs_m_distinct_signers():
+    k = key(30)
+    script = sign.multisig_script(2, [k, k])
+    address = sign.script_address(BTC, script, "p2sh")
+    sig = sign.sign_bitcoin(BTC, k, NOW)
+    assert check_row(ProofRow("bitcoin", address, (sig, sig), script=script.hex()), NOW).status == INVALID
+
+
+# ------------------------------------------------------------------ BIP-322 (published vectors)
+
+BIP322_P2WPKH = "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"
+BIP322_P2TR = "bc1ppv609nr0vr25u07u95waq5lucwfm6tde4nydujnu8npg4q75mr5sxq8lt3"
+# the test vectors published in BIP-322 (message "Hello World")
+BIP322_VECTORS = [
+    (BIP322_P2WPKH, "AkcwRAIgZRfIY3p7/DoVTty6YZbWS71bc5Vct9p9Fia83eRmw2QCICK/ENGfwLtptFluMGs2KsqoNSk89pO7F29zJLUx9a/sASECx/EgAxlkQpQ9hYjgGu6EBCPMVPwVIVJqO4XCsMvViHI="),
+    (BIP322_P2TR, "AUHd69PrJQEv+oKTfZ8l+WROBHuy9HKrbFCJu7U1iK2iiEy1vMU5EfMtjc+VSHM7aU0SDbak5IUZRVno2P5mjSafAQ=="),
+]
+
+
+@pytest.mark.parametrize("address,signature", BIP322_VECTORS)
+def test_bip322_simple_published_vectors(address, signature):
+    row = ProofRow("bitcoin", address, (signature,), message="Hello World")
+    v = check_row(row, None)
+    assert v.status == UNBOUND and "BIP-322 simple" in v.reason
+    assert check_row(ProofRow("bitcoin", address, (signature,), message="Hello World!"), None).status == INVALID
+    assert check_row(ProofRow("bitcoin", address.upper(), (signature,), message="Hello World"), None).canonical == address
+
+
+def test_taproot_without_bip322_is_unsupported_not_valid():
+    sig = sign.sign_bitcoin(BTC, key(1), NOW)
+    assert status(ProofRow("bitcoin", BIP322_P2TR, (sig,)))[0] == UNSUPPORTED
+
+
+# ------------------------------------------------------------------ EVM, TRON
+
+@pytest.mark.parametrize("variant", ["text", "keccak"])
+def test_evm_personal_sign_both_variants_and_eip55(variant):
+    k = key(40)
+    address = sign.evm_address(k)
+    sig = sign.sign_evm(k, NOW, variant=variant)
+    for spelling in (address, address.lower(), "0x" + address[2:].upper()):
+        v = check_row(ProofRow("ethereum", spelling, (sig,)), NOW)
+        assert v.status == BOUND and f"EIP-191 ({variant})" in v.reason and v.canonical == address.lower()
+    broken = address[:-1] + (address[-1].swapcase() if address[-1].isalpha() else "a")
+    if broken[2:] not in (broken[2:].lower(), broken[2:].upper()):
+        s, why = status(ProofRow("ethereum", broken, (sig,)))
+        assert s == INVALID and ("EIP-55" in why or "does not give" in why)
+    assert status(ProofRow("ethereum", sign.evm_address(key(41)), (sig,)))[0] == INVALID
+    assert status(ProofRow("ethereum", address, (sig[:-2] + "1d",)))[0] == INVALID  # v = 29
+    assert status(ProofRow("ethereum", address, ("0x1234",)))[1] == "signature is not 65 bytes of hex"
+
+
+def test_eip55_published_examples_and_a_checksum_error():
+    # the mixed-case examples of EIP-55 itself
+    for address in ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+                    "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"):
+        assert check_row(ProofRow("ethereum", address), NOW).status == MISSING
+        at = next(i for i in range(2, 42) if address[i].isalpha())
+        wrong = address[:at] + address[at].swapcase() + address[at + 1:]
+        s, why = status(ProofRow("ethereum", wrong))
+        assert s == INVALID and "EIP-55" in why
+
+
+def test_contract_wallet_owners():
+    owners = [key(50), key(51)]
+    addresses = tuple(sign.evm_address(k) for k in owners)
+    sigs = tuple(sign.sign_evm(k, NOW, variant="keccak") for k in owners)
+    contract = sign.evm_address(key(52))
+    v = check_row(ProofRow("arbitrum-one", contract, sigs, owners=addresses), NOW)
+    assert v.status == BOUND and v.note == OWNERS_NOT_CHECKED
+    s, why = status(ProofRow("arbitrum-one", contract, sigs[::-1], owners=addresses))
+    assert s == INVALID and "owner 1" in why
+    assert status(ProofRow("arbitrum-one", contract, sigs[:1], owners=addresses))[0] == INVALID
+
+
+@pytest.mark.parametrize("variant", ["text", "keccak"])
+def test_tron_tip191_both_variants(variant):
+    k = key(60)
+    address = sign.tron_address(k)
+    assert address.startswith("T")
+    v = check_row(ProofRow("tron", address, (sign.sign_evm(k, NOW, tron=True, variant=variant),)), NOW)
+    assert v.status == BOUND and f"TIP-191 ({variant})" in v.reason
+    # an Ethereum signature is not a TRON one
+    assert status(ProofRow("tron", address, (sign.sign_evm(k, NOW, variant=variant),)))[0] == INVALID
+    assert status(ProofRow("tron", address[:-1] + ("A" if address[-1] != "A" else "B"),
+                           (sign.sign_evm(k, NOW, tron=True),)))[1] == "not a TRON address (base58check)"
+
+
+# ------------------------------------------------------------------ Ed25519
+
+def test_solana_and_aptos():
+    k = ed(7)
+    sol = sign.solana_address(k)
+    assert check_row(ProofRow("solana", sol, (sign.sign_ed25519(k, NOW, base58_encoded=True),)), NOW).status == BOUND
+    assert check_row(ProofRow("solana", sol, (sign.sign_ed25519(k, NOW),)), NOW).status == BOUND
+    assert status(ProofRow("solana", sign.solana_address(ed(8)), (sign.sign_ed25519(k, NOW),)))[0] == INVALID
+    apt = sign.aptos_address(k)
+    public = sign.ed25519_public(k).hex()
+    assert check_row(ProofRow("aptos", apt, (sign.sign_ed25519(k, NOW),), script=public), NOW).status == BOUND
+    s, why = status(ProofRow("aptos", apt, (sign.sign_ed25519(ed(8), NOW),), script=sign.ed25519_public(ed(8)).hex()))
+    assert s == INVALID and "does not derive the address" in why
+    assert status(ProofRow("aptos", apt, (sign.sign_ed25519(k, NOW),)))[0] == INVALID  # no public key
+    flipped = bytearray(bytes.fromhex(sign.sign_ed25519(k, NOW)))
+    flipped[3] ^= 1
+    assert status(ProofRow("aptos", apt, (bytes(flipped).hex(),), script=public))[0] == INVALID
+
+
+# ------------------------------------------------------------------ binding, statuses
+
+def test_fixed_sentence_and_last_month_are_unbound():
+    k = key(70)
+    address = sign.evm_address(k)
+    fixed = check_row(ProofRow("ethereum", address, (sign.sign_evm(k, FIXED),), message=FIXED), NOW)
+    assert fixed.status == UNBOUND and "replayable" in fixed.reason
+    last = check_row(ProofRow("ethereum", address, (sign.sign_evm(k, LAST),), message=LAST), NOW)
+    assert last.status == UNBOUND
+    # last month's signature presented as this month's (no message column): invalid, not bound
+    assert check_row(ProofRow("ethereum", address, (sign.sign_evm(k, LAST),)), NOW).status == INVALID
+    assert check_row(ProofRow("ethereum", address), NOW).status == MISSING
+
+
+def test_unknown_chain_is_unsupported_and_spellings_are_refused():
+    assert status(ProofRow("ton", "UQB1CKrUWm7qf41Z1GeEE6AgVVj5cH6y6x1aRmWe6q4mj1fn", ("00",)))[0] == UNSUPPORTED
+    address = sign.bitcoin_address(BTC, key(1), btc.P2WPKH)
+    for chain, spelling, reason in [("bitcoin", address + " ", "surrounding spaces"),
+                                    ("bitcoin", address[:5] + "\u200b" + address[5:], "U+200B"),
+                                    ("bitcoin", address[:3] + "\u0430" + address[4:], "U+0430"),
+                                    (" bitcoin", address, "surrounding spaces")]:
+        s, why = status(ProofRow(chain, spelling))
+        assert s == INVALID and reason in why
+    assert check_row(ProofRow("Bitcoin", address.upper()), NOW).canonical == address
+    assert check_row(ProofRow("BTC", address), NOW).chain == "bitcoin"
+    assert status(ProofRow("bitcoin", address[:-1] + ("q" if address[-1] != "q" else "p")))[0] == INVALID
+
+
+def test_challenge_text_names_exchange_period_and_chain_head():
+    assert NOW == ("Proof of reserves por-reserves-challenge-v1: Example Exchange controls this address for "
+                   "period 2026-11. Previous manifest: " + "ab" * 32 + ".")
+    assert "Previous manifest: none." in LAST
+    for bad in ("", " X", "X ", "A\nB", "Ex\u200bchange", "a" * 65, 'say "hi"'):
+        with pytest.raises(InputError):
+            challenge_text(bad, "2026-11", None)
+    with pytest.raises(InputError):
+        challenge_text("X", "2026-13", None)
+    with pytest.raises(InputError):
+        challenge_text("X", "2026-11", "AB" * 32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=1, max_size=40), st.text(max_size=80))
+def test_any_other_message_is_never_bound(secret, message):
+    """Property: whatever the key and text, a proof is bound only over the challenge itself."""
+    k = PrivateKey.from_int(int.from_bytes(secret, "big") % (2**255) + 1)
+    address = sign.evm_address(k)
+    v = check_row(ProofRow("ethereum", address, (sign.sign_evm(k, message),), message=message), NOW)
+    assert v.status == (BOUND if message == NOW else UNBOUND)
