@@ -154,17 +154,76 @@ def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: 
     })
 
 
-CHAINS = ("bitcoin", "ethereum", "tron", "solana")
+OTHER_CHAINS = ("ethereum", "tron", "solana", "aptos", "bsc", "arbitrum-one")
+FIXED_SENTENCE = "I am a reserve address of the exchange"
 _EXACT = Context(prec=100)
 
 
+def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str | None) -> dict[str, Any]:
+    """A reserve address with a real key pair (derived from the seed) and its proof over
+    ``message`` (or ``challenge``); Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH."""
+    import hashlib
+
+    from coincurve import PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from .ownership import bitcoin as btc
+    from .ownership import sign
+    from .ownership.chains import find_chain
+
+    def secret(n: int) -> bytes:
+        return hashlib.sha256(f"por-synth-reserves|{seed}|{symbol}|{i}|{n}".encode()).digest()
+
+    text = message if message is not None else challenge
+    row: dict[str, Any] = {"signatures": [], "message": message, "script": None, "owners": []}
+    if symbol == "BTC":
+        chain = find_chain("bitcoin")
+        assert chain is not None
+        row["chain"] = "bitcoin"
+        if i % 3 == 2:
+            keys = [PrivateKey(secret(n)) for n in range(3)]
+            script = sign.multisig_script(2, keys)
+            row["address"] = sign.script_address(chain, script, "p2wsh")
+            row["script"] = script.hex()
+            if text is not None:
+                row["signatures"] = [sign.sign_bitcoin(chain, k, text) for k in keys[:2]]
+        else:
+            kind = btc.P2PKH if i % 3 == 0 else btc.P2WPKH
+            k = PrivateKey(secret(0))
+            row["address"] = sign.bitcoin_address(chain, k, kind)
+            if text is not None:
+                row["signatures"] = [sign.sign_bitcoin(chain, k, text, kind)]
+        return row
+    name = OTHER_CHAINS[(len(symbol) + i) % len(OTHER_CHAINS)]
+    row["chain"] = name
+    if name in ("solana", "aptos"):
+        e = Ed25519PrivateKey.from_private_bytes(secret(0))
+        row["address"] = sign.solana_address(e) if name == "solana" else sign.aptos_address(e)
+        row["script"] = None if name == "solana" else sign.ed25519_public(e).hex()
+        if text is not None:
+            row["signatures"] = [sign.sign_ed25519(e, text, base58_encoded=name == "solana")]
+        return row
+    k = PrivateKey(secret(0))
+    tron = name == "tron"
+    row["address"] = sign.tron_address(k) if tron else sign.evm_address(k)
+    if text is not None:
+        row["signatures"] = [sign.sign_evm(k, text, tron=tron, variant="keccak" if i % 2 else "text")]
+    return row
+
+
 def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str, int], basis_points: Mapping[str, int],
-                         addresses_per_asset: int = 3, seed: int = 0) -> dict[str, int]:
+                         addresses_per_asset: int = 3, seed: int = 0, challenge: str | None = None,
+                         fixed_sentence_rows: int = 0) -> dict[str, int]:
     """Write a reserves Parquet file holding, per asset, ``liabilities * bp / 10000`` smallest
     units (rounded down) spread over ``addresses_per_asset`` addresses; assets missing from
-    ``basis_points`` get no reserves. Integer arithmetic only. Returns the totals written."""
+    ``basis_points`` get no reserves. Integer arithmetic only. Returns the totals written.
+
+    Every address comes from a real key pair (derived from ``seed``) and, with ``challenge``, carries
+    a real ownership proof over it (the last ``fixed_sentence_rows`` rows sign a fixed sentence
+    instead: ``unbound``); without, the proofs are ``missing``."""
     rng = np.random.default_rng(seed)
-    rows: dict[str, list[Any]] = {"chain": [], "address": [], "asset": [], "balance": [], "signature": [], "message": []}
+    rows: dict[str, list[Any]] = {k: [] for k in ("chain", "address", "asset", "balance", "height", "signatures",
+                                                  "message", "script", "owners")}
     totals: dict[str, int] = {}
     for a in assets:
         if a.symbol not in basis_points:
@@ -173,21 +232,27 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
         cuts = sorted(total * int(x) >> 32 for x in rng.integers(0, 1 << 32, size=addresses_per_asset - 1))
         parts = [hi - lo for lo, hi in zip([0, *cuts], [*cuts, total], strict=True)]
         for i, part in enumerate(parts):
-            chain = CHAINS[(len(a.symbol) + i) % len(CHAINS)]
-            rows["chain"].append(chain)
-            rows["address"].append(f"{chain[:3]}-{a.symbol.lower()}-{i:04d}-{int(rng.integers(1 << 40)):010x}")
+            proof = _proof(a.symbol, i, seed, challenge, None)
+            for k in ("chain", "address", "signatures", "message", "script", "owners"):
+                rows[k].append(proof[k])
             rows["asset"].append(a.symbol)
             rows["balance"].append(Decimal(part).scaleb(-a.decimals, _EXACT))  # whole units, exact
-            rows["signature"].append(None)
-            rows["message"].append(None)
+            rows["height"].append(900_000 + 1_000 * seed + len(proof["chain"]))
         totals[a.symbol] = total
+    for back in range(1, min(fixed_sentence_rows, len(rows["asset"])) + 1):
+        symbol = rows["asset"][-back]
+        proof = _proof(symbol, addresses_per_asset - back, seed, challenge, FIXED_SENTENCE)
+        rows["signatures"][-back], rows["message"][-back] = proof["signatures"], FIXED_SENTENCE
     table = pa.table({
         "chain": pa.array(rows["chain"], pa.string()),
         "address": pa.array(rows["address"], pa.string()),
         "asset": pa.array(rows["asset"], pa.string()),
         "balance": pa.array(rows["balance"], pa.decimal256(76, 38)),
-        "signature": pa.array(rows["signature"], pa.string()),
+        "height": pa.array(rows["height"], pa.int64()),
+        "signatures": pa.array(rows["signatures"], pa.list_(pa.string())),
         "message": pa.array(rows["message"], pa.string()),
+        "script": pa.array(rows["script"], pa.string()),
+        "owners": pa.array(rows["owners"], pa.list_(pa.string())),
     })
     fs, path = storage.open_fs(out)
     if storage.is_local(fs):

@@ -536,3 +536,103 @@ def history_verify(
         typer.echo(line)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
+
+
+reserves_app = typer.Typer(help="Reserve addresses: ownership proofs and the text they sign.", no_args_is_help=True)
+app.add_typer(reserves_app, name="reserves")
+
+
+def _challenge(period: str | None, exchange: str | None, archive: str | None, challenge: str | None,
+               run: RunOptions) -> str | None:
+    """The period's challenge text from the options (usage errors exit 2), None when none is asked for."""
+    if challenge is not None:
+        if period or exchange or archive:
+            raise typer.BadParameter("give either --challenge or --period/--exchange[/--archive], not both")
+        return challenge
+    if period is None and exchange is None:
+        if archive is not None:
+            raise typer.BadParameter("--archive needs --period and --exchange")
+        return None
+    if period is None or exchange is None:
+        raise typer.BadParameter("--period and --exchange go together")
+    from ..ownership.challenge import challenge_text
+
+    head = None
+    if archive is not None:
+        from ..publication.archive import chain_head, open_archive
+
+        index, _ = open_archive(archive, run.storage).read_index()
+        head = chain_head(index, period)
+    return challenge_text(exchange, period, head)
+
+
+ExchangeOpt = Annotated[Optional[str], typer.Option("--exchange", metavar="NAME", help="The exchange's name as it signs.")]
+ChallengeArchiveOpt = Annotated[Optional[str], typer.Option(
+    "--archive", metavar="URL", help="The publication archive: the challenge names its previous manifest.")]
+
+
+@command("challenge", group=reserves_app)
+@with_run_options(cluster=False)
+def reserves_challenge(
+    run: RunOptions,
+    period: Annotated[str, typer.Option("--period", metavar="YYYY-MM", help="The period the reserves are proven for.")],
+    exchange: Annotated[str, typer.Option("--exchange", metavar="NAME", help="The exchange's name.")],
+    archive: ChallengeArchiveOpt = None,
+) -> None:
+    """Print the exact text every reserve key signs for a period (format por-reserves-challenge-v1).
+
+    \b
+    Example:
+      por reserves challenge --period 2026-11 --exchange "Example Exchange" --archive s3://por/archive
+    """
+    text = _challenge(period, exchange, archive, None, run)
+    typer.echo(text)
+
+
+@command("verify", group=reserves_app)
+@with_run_options()
+def reserves_verify(
+    reserves: Annotated[str, typer.Argument(metavar="RESERVES", help="Reserves Parquet file/directory, or a CSV with --format okx-csv.")],
+    run: RunOptions,
+    fmt: Annotated[str, typer.Option("--format", metavar="parquet|okx-csv", help="The input layout.")] = "parquet",
+    period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="Bind to this period's challenge.")] = None,
+    exchange: ExchangeOpt = None,
+    archive: ChallengeArchiveOpt = None,
+    challenge: Annotated[Optional[str], typer.Option("--challenge", metavar="TEXT", help="The challenge text itself.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Per-row results: .parquet or .jsonl.")] = None,
+) -> None:
+    """Verify the ownership proof of every reserve row on the cluster: counts per status and per
+    asset; exit 1 when any row is invalid (up to five named).
+
+    \b
+    Example:
+      por reserves verify reserves.csv --format okx-csv --period 2026-11 --exchange "Example Exchange" \\
+          --archive s3://por/archive --out results.parquet --workers 2
+    """
+    from ..cluster import client_mapper
+    from ..ownership.check import STATUSES
+    from ..reserves.ownership import FORMATS, verify_reserves, write_results
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if out is not None and not out.endswith((".parquet", ".jsonl")):
+        raise typer.BadParameter("--out must end with .parquet or .jsonl")
+    text = _challenge(period, exchange, archive, challenge, run)
+    with run.client() as client:
+        result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage)
+    typer.echo(f"challenge: {text}" if text else "challenge: none given (a valid proof is reported as unbound)")
+    counts = result.counts()
+    typer.echo(f"{len(result.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+    units = "whole units" if fmt == "okx-csv" else "as written in the file"
+    for asset, per in sorted(result.per_asset().items()):
+        typer.echo(f"  {asset} ({units}): " + ", ".join(f"{s} {per[s]}" for s in STATUSES if per[s] or s == "bound"))
+    for line in result.totals_disagreements:
+        typer.echo(f"TOTALS DISAGREE: {line}", err=True)
+    if out is not None:
+        write_results(result, out, run.storage)
+        typer.echo(f"per-row results: {out}")
+    invalid = result.invalid()
+    if invalid:
+        for r in invalid[:5]:
+            typer.echo(f"INVALID row {r['row']} ({r['file']}) {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}", err=True)
+        raise typer.Exit(1)

@@ -194,6 +194,18 @@ def plan_slot(index: Mapping[str, Any], period: str, republish: bool) -> Slot:
     return Slot(period, revision, period_directory(period, revision), previous, supersedes)
 
 
+def chain_head(index: Mapping[str, Any], period: str) -> str | None:
+    """The manifest digest a publication of ``period`` links to (the previous month's current
+    publication), None for the archive's first month; the reserves challenge names it."""
+    latest = current(index)
+    before = month_before(period)
+    if before in latest:
+        return str(latest[before]["manifest"])
+    if any(month < period for month in latest):
+        raise InputError(f"the archive has no publication for {before}, the month before {period}")
+    return None
+
+
 # ------------------------------------------------------------------ inputs
 
 

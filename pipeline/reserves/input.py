@@ -1,10 +1,13 @@
-"""The reserves input: Parquet rows ``chain, address, asset, balance[, signature, message]``.
+"""The reserves input: Parquet rows ``chain, address, asset, balance`` and the ownership proof
+columns ``height, signatures, message, script, owners`` (``schemas/reserves.md``).
 
 ``balance`` is an integer in the asset's smallest units or a decimal in whole
 units (converted exactly with the asset's decimals from the asset file; floats
-are refused). ``signature`` and ``message`` (an ownership proof for the address)
-are optional, carried through and counted; nothing verifies them yet (the report says so).
-Every (chain, address, asset) appears once.
+are refused). ``signatures`` is a list of strings (one per signing key), ``owners`` a list of
+contract-wallet owner addresses, ``script`` the redeem/witness script or public key (hex),
+``message`` the signed text (null: this period's challenge), ``height`` the snapshot block height.
+``pipeline.reserves.ownership`` verifies the proofs, and finds one wallet listed twice however
+it is spelled; here every exact (chain, address, asset) appears once.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from ..protocol.amounts import U128_LIMIT
 from ..storage import fs as storage
 
 REQUIRED = ("chain", "address", "asset", "balance")
-OPTIONAL = ("signature", "message")
+OPTIONAL = ("height", "signatures", "message", "script", "owners")
+_TEXT = ("message", "script")
+_LISTS = ("signatures", "owners")
 
 
 @dataclass
@@ -32,8 +37,9 @@ class Reserves:
 
     totals: dict[str, int]
     addresses: int
-    with_ownership_proof: int
     per_asset_addresses: dict[str, int] = field(default_factory=dict)
+    amounts: list[tuple[str, int]] = field(default_factory=list)
+    """(asset, smallest units) of every row, in input order (files sorted, rows in file order)."""
 
 
 def _check_schema(schema: pa.Schema, where: str) -> None:
@@ -48,9 +54,16 @@ def _check_schema(schema: pa.Schema, where: str) -> None:
         if not is_text(schema.field(c).type):
             raise InputError(f"{where}: column {c!r} has type {schema.field(c).type}; expected string")
     check_amount_type(schema.field("balance").type, "balance", where)
-    for c in OPTIONAL:
-        if c in names and not (is_text(schema.field(c).type) or pa.types.is_binary(schema.field(c).type)):
-            raise InputError(f"{where}: column {c!r} has type {schema.field(c).type}; expected string or binary")
+    for c in _TEXT:
+        if c in names and not is_text(schema.field(c).type):
+            raise InputError(f"{where}: column {c!r} has type {schema.field(c).type}; expected string")
+    for c in _LISTS:
+        if c in names:
+            t = schema.field(c).type
+            if not ((pa.types.is_list(t) or pa.types.is_large_list(t)) and is_text(t.value_type)):
+                raise InputError(f"{where}: column {c!r} has type {t}; expected a list of strings")
+    if "height" in names and not pa.types.is_integer(schema.field("height").type):
+        raise InputError(f"{where}: column 'height' has type {schema.field('height').type}; expected an integer")
 
 
 def check_reserves(url: str, storage_options: Mapping[str, Any] | None = None) -> storage.InputFiles:
@@ -80,7 +93,7 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
     seen: dict[tuple[str, str, str], str] = {}
     totals: dict[str, int] = {}
     per_asset: dict[str, int] = {}
-    signed = 0
+    amounts: list[tuple[str, int]] = []
     rows = 0
     for path in check_reserves(url, storage_options).files:
         where = f"reserves {path}"
@@ -107,19 +120,23 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
                                  f"first seen at {seen[key]}")
             seen[key] = f"{path} row {i}"
         asset_column = table.column("asset")
+        row_amounts: dict[int, int] = {}
+        if "height" in table.column_names and table.column("height").null_count == 0 and table.num_rows:
+            if pc.min(table.column("height")).as_py() < 0:
+                raise InputError(f"{where}: a negative snapshot height")
         for symbol in sorted(set(symbols)):
             idx = pc.indices_nonzero(pc.equal(asset_column, symbol))
             try:
                 words = amounts_to_u128(balance.take(idx), decimals[symbol])
             except BadValue as exc:
                 raise InputError(f"{where}, row {idx[exc.index].as_py()}: balance of {symbol}: {exc.reason}") from None
-            total = totals.get(symbol, 0) + sum((int(hi) << 64) | int(lo) for hi, lo in words.tolist())
+            values = [(int(hi) << 64) | int(lo) for hi, lo in words.tolist()]
+            row_amounts.update(zip(idx.to_pylist(), values))
+            total = totals.get(symbol, 0) + sum(values)
             if total >= U128_LIMIT:
                 raise InputError(f"reserves: the total of {symbol} overflows 2^128")
             totals[symbol] = total
             per_asset[symbol] = per_asset.get(symbol, 0) + len(idx)
-        if "signature" in table.column_names and "message" in table.column_names:
-            both = pc.and_(table.column("signature").is_valid(), table.column("message").is_valid())
-            signed += pc.sum(both.cast(pa.int64())).as_py() or 0
+        amounts.extend((symbols[i], row_amounts[i]) for i in range(table.num_rows))
         rows += table.num_rows
-    return Reserves(totals, rows, signed, per_asset)
+    return Reserves(totals, rows, per_asset, amounts)

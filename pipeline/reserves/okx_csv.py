@@ -1,0 +1,137 @@
+"""The reserves file layout a major exchange publishes (``--format okx-csv``), read and written.
+
+A totals block (header ``coin,snapshot height,amount``; rows such as ``BTC,763861,449.5140`` per
+coin-network and ``ETH(ALL),-,6`` across networks), a blank line, then one row per address:
+
+    coin[,type],network,snapshot height,address,amount,message,signature1,signature2,
+    redeem script / public key,eoa1,eoa2
+
+Amounts are decimals in whole units. Header names are matched without surrounding spaces and
+letter case. The asset of a row is its coin up to the first ``-`` (``USDT-TRC20`` -> USDT); its
+chain is its network (``chains.find_chain`` decides whether it is on the list).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ..errors import InputError
+
+ADDRESS_HEADER = ["coin", "network", "snapshot height", "address", "amount", "message", "signature1",
+                  "signature2", "redeem script/ public key", "eoa1", "eoa2"]
+TOTALS_HEADER = ["coin", "snapshot height", "amount"]
+
+
+@dataclass
+class OkxFile:
+    rows: list[dict[str, object]]
+    """Per address row: coin, chain, address, asset, balance (decimal string), height, signatures,
+    message, script, owners, line (1-based line in the file)."""
+    totals: dict[str, tuple[str, Decimal, int]]
+    """coin -> (height text, amount, line) from the totals block."""
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.strip().lower().replace("/ ", "/").split())
+
+
+def _decimal(text: str, where: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InputError(f"{where}: amount {text!r} is not a decimal number") from None
+    if not value.is_finite() or value < 0 or "e" in text.lower():
+        raise InputError(f"{where}: amount {text!r} is not a non-negative plain decimal")
+    return value
+
+
+def read_okx_csv(data: bytes, shown: str) -> OkxFile:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or [_norm(c) for c in lines[0]] != TOTALS_HEADER:
+        raise InputError(f"{shown}, line 1: expected the totals header {','.join(TOTALS_HEADER)}")
+    totals: dict[str, tuple[str, Decimal, int]] = {}
+    at = 1
+    while at < len(lines) and any(c.strip() for c in lines[at]):
+        where = f"{shown}, line {at + 1}"
+        if len(lines[at]) != 3:
+            raise InputError(f"{where}: a totals row has 3 fields, not {len(lines[at])}")
+        coin, height, amount = (c.strip() for c in lines[at])
+        if coin in totals:
+            raise InputError(f"{where}: coin {coin!r} appears twice in the totals block")
+        totals[coin] = (height, _decimal(amount, where), at + 1)
+        at += 1
+    at += 1
+    if at >= len(lines):
+        raise InputError(f"{shown}: no address rows after the totals block and its blank line")
+    header = [_norm(c) for c in lines[at]]
+    typed = header[:2] == ["coin", "type"]
+    expected = ADDRESS_HEADER[:1] + (["type"] if typed else []) + ADDRESS_HEADER[1:]
+    if header != [_norm(c) for c in expected]:
+        raise InputError(f"{shown}, line {at + 1}: expected the address header {','.join(expected)}")
+    rows: list[dict[str, object]] = []
+    for n, fields in enumerate(lines[at + 1:], start=at + 2):
+        where = f"{shown}, line {n}"
+        if not any(c.strip() for c in fields):
+            raise InputError(f"{where}: blank line inside the address rows")
+        if len(fields) != len(expected):
+            raise InputError(f"{where}: {len(fields)} fields where the header has {len(expected)}")
+        if typed:
+            fields = fields[:1] + fields[2:]
+        coin, network, height, address, amount, message, sig1, sig2, script, eoa1, eoa2 = fields
+        if not coin.strip():
+            raise InputError(f"{where}: empty coin")
+        height_text = height.strip()
+        if not height_text.isdigit():
+            raise InputError(f"{where}: snapshot height {height!r} is not a block number")
+        rows.append({
+            "coin": coin.strip(), "chain": network, "address": address, "asset": coin.strip().split("-")[0],
+            "balance": str(_decimal(amount, where)), "height": int(height_text),
+            "signatures": [s for s in (sig1.strip(), sig2.strip()) if s], "message": message if message else None,
+            "script": script.strip() or None, "owners": [o.strip() for o in (eoa1, eoa2) if o.strip()], "line": n,
+        })
+    return OkxFile(rows, totals)
+
+
+def totals_disagreements(okx: OkxFile) -> list[str]:
+    """Each totals-block figure that the address rows do not add up to (compared at the figure's
+    own number of decimal places: the block rounds)."""
+    sums: dict[str, Decimal] = {}
+    for r in okx.rows:
+        sums[str(r["coin"])] = sums.get(str(r["coin"]), Decimal(0)) + Decimal(str(r["balance"]))
+    out = []
+    for coin, (_, amount, line) in okx.totals.items():
+        if coin.endswith("(ALL)"):
+            base = coin[:-5]
+            total = sum((v for c, v in sums.items() if c == base or c.startswith(base + "-")), Decimal(0))
+        else:
+            total = sums.get(coin, Decimal(0))
+        places = -amount.as_tuple().exponent if isinstance(amount.as_tuple().exponent, int) else 0
+        if total.quantize(Decimal(1).scaleb(-max(places, 0))) != amount:
+            out.append(f"totals block line {line}: {coin} is {amount}, the rows add up to {total}")
+    return out
+
+
+def write_okx_csv(rows: list[dict[str, object]], totals: dict[str, str], heights: dict[str, str]) -> bytes:
+    """The published layout: the totals block (exact, every digit), a blank line, the rows."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(TOTALS_HEADER)
+    for coin in sorted(totals):
+        w.writerow([coin, heights.get(coin, "-"), totals[coin]])
+    w.writerow([])
+    w.writerow(ADDRESS_HEADER)
+    for r in rows:
+        sigs = list(r["signatures"]) + ["", ""]  # type: ignore[call-overload]
+        owners = list(r["owners"]) + ["", ""]  # type: ignore[call-overload]
+        if len(r["signatures"]) > 2 or len(r["owners"]) > 2:  # type: ignore[arg-type]
+            raise InputError(f"row {r['row']}: the published CSV layout holds two signatures and two owners")
+        w.writerow([r["coin"], r["chain"], "" if r["height"] is None else r["height"], r["address"], r["balance"],
+                    r["message"] or "", sigs[0], sigs[1], r["script"] or "", owners[0], owners[1]])
+    return out.getvalue().encode("utf-8")

@@ -1,0 +1,174 @@
+"""Every reserve row's ownership proof, verified on the Dask cluster in chunks of rows.
+
+The worker side reads its own chunk (row groups of a Parquet file, or rows parsed from the
+published CSV layout) and runs the pure ``ownership.check`` on each row; the client gathers one
+small record per row, then finds the same wallet listed twice (same chain, canonical address and
+asset, however it was spelled): the later row is ``invalid``, naming the first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+from ..ownership.check import INVALID, STATUSES, ProofRow, check_row
+from ..storage import fs as storage
+from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
+
+Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
+CHUNK_ROWS = 20_000
+RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
+FORMATS = ("parquet", "okx-csv")
+
+
+@dataclass
+class Ownership:
+    """One record per input row, in input order (``row`` is 0-based over all files)."""
+
+    records: list[dict[str, Any]]
+    totals_disagreements: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATUSES, 0)
+        for r in self.records:
+            out[r["status"]] += 1
+        return out
+
+    def per_asset(self) -> dict[str, dict[str, Decimal]]:
+        """asset -> status -> amount (as written in the input: whole units, or smallest units for
+        an integer column), exact."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for r in self.records:
+            per = out.setdefault(r["asset"], dict.fromkeys(STATUSES, Decimal(0)))
+            per[r["status"]] += Decimal(r["balance"])
+        return out
+
+    def invalid(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["status"] == INVALID]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _check_rows(rows: list[dict[str, Any]], challenge: str | None) -> list[dict[str, Any]]:
+    """Worker side: the verdict of each row, with the canonical key used to find duplicates."""
+    out = []
+    for r in rows:
+        v = check_row(ProofRow(r["chain"], r["address"], tuple(r.get("signatures") or ()), r.get("message"),
+                               r.get("script"), tuple(r.get("owners") or ())), challenge)
+        out.append({"status": v.status, "reason": v.reason, "note": v.note,
+                    "key": f"{v.chain}|{v.canonical}|{r['asset']}" if v.canonical else ""})
+    return out
+
+
+def _parquet_chunk(task: tuple[str, Mapping[str, Any], list[int], str | None]) -> list[dict[str, Any]]:
+    path, options, groups, challenge = task
+    fs, _ = storage.open_fs(path, options)
+    with fs.open(path, "rb") as f:
+        table = pq.ParquetFile(f).read_row_groups(groups)
+    rows = table.to_pylist()
+    for r in rows:
+        r["balance"] = _text(r["balance"])
+    verdicts = _check_rows(rows, challenge)
+    return [{"chain": r["chain"], "address": r["address"], "asset": r["asset"], "balance": r["balance"],
+             "height": r.get("height"), **v} for r, v in zip(rows, verdicts, strict=True)]
+
+
+def _okx_chunk(task: tuple[list[dict[str, Any]], str | None]) -> list[dict[str, Any]]:
+    rows, challenge = task
+    return [{**{k: r[k] for k in ("chain", "address", "asset", "balance", "height")}, **v}
+            for r, v in zip(rows, _check_rows(rows, challenge), strict=True)]
+
+
+def _mark_duplicates(records: list[dict[str, Any]]) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    for r in records:
+        key = r.pop("key")
+        if not key:
+            continue
+        if key in first:
+            seen = first[key]
+            r["status"], r["note"] = INVALID, ""
+            r["reason"] = (f"the same wallet as row {seen['row']} ({seen['file']}: {seen['chain']} {seen['address']!r}); "
+                           "one address, one row")
+        else:
+            first[key] = r
+
+
+def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = "parquet",
+                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS) -> Ownership:
+    """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file)."""
+    if fmt not in FORMATS:
+        raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
+    opts = dict(storage_options or {})
+    records: list[dict[str, Any]] = []
+    disagreements: list[str] = []
+    if fmt == "okx-csv":
+        okx = read_okx(url, opts)
+        disagreements = totals_disagreements(okx)
+        chunks = [okx.rows[i:i + chunk_rows] for i in range(0, len(okx.rows), chunk_rows)]
+        results = mapper(_okx_chunk, [(c, challenge) for c in chunks])
+        for chunk, result in zip(chunks, results, strict=True):
+            for r, res in zip(chunk, result, strict=True):
+                records.append({"row": len(records), "file": f"line {r['line']}", **res})
+    else:
+        from .input import check_reserves
+
+        fs, _ = storage.open_fs(url, opts)
+        tasks: list[tuple[str, Mapping[str, Any], list[int], str | None]] = []
+        for path in check_reserves(url, opts).files:
+            with fs.open(path, "rb") as f:
+                meta = pq.ParquetFile(f).metadata
+            groups: list[int] = []
+            size = 0
+            for g in range(meta.num_row_groups):
+                groups.append(g)
+                size += meta.row_group(g).num_rows
+                if size >= chunk_rows:
+                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge))
+                    groups, size = [], 0
+            if groups:
+                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge))
+        for (path, _, _, _), result in zip(tasks, mapper(_parquet_chunk, tasks), strict=True):
+            for res in result:
+                records.append({"row": len(records), "file": path, **res})
+    _mark_duplicates(records)
+    return Ownership(records, disagreements)
+
+
+def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxFile:
+    fs, path = storage.open_fs(url, storage_options)
+    if fs.isdir(path):
+        raise InputError(f"{url}: --format okx-csv reads one CSV file, not a directory")
+    with fs.open(path, "rb") as f:
+        return read_okx_csv(f.read(), url)
+
+
+def write_results(ownership: Ownership, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Per-row results to ``out``: Parquet (``.parquet``) or JSON lines (``.jsonl``), never over a file."""
+    fs, path = storage.open_fs(out, storage_options)
+    if fs.exists(path):
+        raise InputError(f"{out}: already exists; refusing to overwrite", parameter="out")
+    rows = [{k: r[k] for k in RESULT_FIELDS} for r in ownership.records]
+    if out.endswith(".parquet"):
+        table = pa.Table.from_pylist(rows, schema=pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]]))
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        data = sink.getvalue().to_pybytes()
+    elif out.endswith(".jsonl"):
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
+    else:
+        raise InputError("must end with .parquet or .jsonl", parameter="out", value=repr(out))
+    partial = path + ".partial"
+    with fs.open(partial, "wb") as f:
+        f.write(data)
+    fs.mv(partial, path)
