@@ -16,8 +16,9 @@ from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.proofs import make_proof
 from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.ownership.challenge import challenge_text
 from pipeline.protocol.verify import verify_proof
-from pipeline.publication.archive import open_archive
+from pipeline.publication.archive import chain_head, open_archive
 from pipeline.publication.history import verify_history
 from pipeline.publication.signing import load_public_key, write_signing_key
 from pipeline.storage.bundle import open_bundle
@@ -26,6 +27,7 @@ from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
 
 DEMO_PERIOD = "2026-10"
 DEMO_MONTHS = ("2026-09", "2026-10")
+DEMO_EXCHANGE = "Demo Exchange"
 
 
 def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None] = print) -> None:
@@ -80,10 +82,15 @@ def _monthly(workdir: str, users: int, secret_path: str, client: Any, echo: Call
         ratios = {a.symbol: 10_000 + 500 * j for j, a in enumerate(assets)}
         ratios[assets[-1].symbol] = 9_950  # short: flagged in the report
         reserves = os.path.join(workdir, f"reserves-{month}", "wallets.parquet")
-        write_synth_reserves(reserves, list(assets), snapshot_totals(snap), ratios, seed=i)
-        echo(f"6.{i + 1} publish {month} into {archive_url}:")
+        index = open_archive(archive_url).read_index()[0] if os.path.exists(archive_url) else {"publications": []}
+        challenge = challenge_text(DEMO_EXCHANGE, month, chain_head(index, month))
+        echo(f"6.{i + 1} reserve keys sign: {challenge}")
+        write_synth_reserves(reserves, list(assets), snapshot_totals(snap), ratios, seed=i, challenge=challenge,
+                             fixed_sentence_rows=1, showcase=True)
+        echo(f"    publish {month} into {archive_url}:")
         result = publish_period(client, PublishRequest(month, snap, os.path.dirname(reserves), archive_url,
-                                                       secret_path, key), echo=lambda s: echo(f"     {s}"))
+                                                       secret_path, key, exchange=DEMO_EXCHANGE),
+                                echo=lambda s: echo(f"     {s}"))
         flagged = ", ".join(p.symbol for p in result.positions if p.flagged) or "none"
         echo(f"     ratios: {', '.join(f'{p.symbol} {p.ratio}%' for p in result.positions)}; under 100%: {flagged}")
     for line in verify_history(open_archive(archive_url), load_public_key(key + ".pub")).lines:

@@ -27,18 +27,21 @@ from pipeline.formats.verifier_page import render_page
 from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import Watch, build_bundle
 from pipeline.liabilities.snapshot import assets_location, plan_snapshot
+from pipeline.ownership.challenge import challenge_text
 from pipeline.protocol.period import is_valid_period
 from pipeline.publication import archive
 from pipeline.publication.history import signed_history
-from pipeline.publication.report import render_reports, report_doc
+from pipeline.publication.report import render_reports, report_doc, reserves_status
 from pipeline.publication.signing import (
     load_signing_key,
     public_key_pem,
     sign_manifest,
     verify_manifest_signature,
 )
+from pipeline.reserves import public as public_reserves
 from pipeline.reserves import ratios
 from pipeline.reserves.input import check_reserves, load_reserves
+from pipeline.reserves.ownership import verify_reserves
 from pipeline.storage import bundle, private
 from pipeline.storage import fs as storage
 from pipeline.storage.secret_file import read_secret
@@ -59,6 +62,8 @@ class PublishRequest:
     assets: str | None = None
     republish: bool = False
     storage_options: Mapping[str, Any] | None = None
+    exchange: str | None = None
+    """The exchange's name as its reserve keys sign it (the challenge); None: no reserve row can be bound."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,19 @@ class _Publication:
         private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
                              a.url(self.stage_name, "inputs/assets.json"), opts)
+        # every reserve row's ownership proof, before the build: an invalid one refuses the month
+        challenge = (challenge_text(req.exchange, req.period, slot.previous["manifest"] if slot.previous else None)
+                     if req.exchange else None)
+        ownership = verify_reserves(client_mapper(self.client), a.url(self.stage_name, "inputs/reserves"),
+                                    challenge, "parquet", opts)
+        counts = ownership.counts()
+        self.echo("      reserve ownership: " + ", ".join(f"{counts[s]} {s}" for s in counts)
+                  + ("" if challenge else " (no --exchange: nothing can be bound)"))
+        invalid = ownership.invalid()
+        if invalid:
+            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}"
+                              for r in invalid[:5])
+            raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
 
         # 2. build, from the archived copy, into the staging directory
         self.step("build")
@@ -204,7 +222,11 @@ class _Publication:
 
         # 4. reserves, from the archived copy
         self.step("reserves")
-        reserves = load_reserves(a.url(self.stage_name, slot.directory, "inputs/reserves"), plan.assets, opts)
+        reserves_url = a.url(self.stage_name, slot.directory, "inputs/reserves")
+        reserves = load_reserves(reserves_url, plan.assets, opts)
+        by_status = public_reserves.status_totals(reserves, ownership)
+        reserve_files = public_reserves.public_files(reserves, ownership, public_reserves.read_rows(reserves_url, opts),
+                                                     {x.symbol: x.decimals for x in plan.assets})
 
         # 5. ratios
         self.step("ratios")
@@ -221,8 +243,9 @@ class _Publication:
             {"period": req.period, "root": manifest["root"]["hash"],
              "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
         history.sort(key=lambda h: h["period"])
-        doc = report_doc(manifest, positions, reserves, history)
-        reports = render_reports(doc, positions)
+        doc = report_doc(manifest, positions, reserves, history,
+                         reserves_status(ownership, by_status, req.exchange, challenge))
+        reports = {**render_reports(doc, positions), **reserve_files}
         for name, data in reports.items():
             fresh.write(name, data)
 

@@ -174,6 +174,7 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
             bad = [f["symbol"] for f, g in zip(figures, archived_report.get("assets", []), strict=False) if f != g]
             cmp.differences.append(Difference("report", f"report figures differ for {', '.join(bad) or 'the asset list'}",
                                               archived_report.get("assets"), figures))
+        cmp.differences += _compare_statuses(client, old, archived_report, storage.join(period_url, "inputs/reserves"), opts)
         kinds = {d.what for d in cmp.differences}
         if "root-hash" in kinds and "manifest" not in kinds:
             cmp.notes.append("the root differs although the shape matches: a different master secret, or an "
@@ -182,6 +183,31 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return cmp
+
+
+def _compare_statuses(client: Any, old: bundle.Bundle, report: Mapping[str, Any], reserves_url: str,
+                      opts: Mapping[str, Any]) -> list[Difference]:
+    """Re-verify every reserve row against the month's challenge; compare with the published statuses."""
+    ownership_doc = report.get("ownership")
+    if not ownership_doc:
+        return []
+    import io
+
+    import pyarrow.parquet as pq
+
+    from pipeline.cluster import client_mapper
+    from pipeline.reserves.ownership import verify_reserves
+    from pipeline.reserves.public import PARQUET_NAME
+
+    fresh = verify_reserves(client_mapper(client), reserves_url, ownership_doc.get("challenge"), "parquet", opts)
+    published = pq.read_table(io.BytesIO(old.read(PARQUET_NAME)), columns=["status"]).column("status").to_pylist()
+    now = [r["status"] for r in fresh.records]
+    if published == now:
+        return []
+    bad = [i for i, (a, b) in enumerate(zip(published, now, strict=False)) if a != b][:5]
+    return [Difference("reserves-status", f"reserve ownership statuses differ from public/{PARQUET_NAME} "
+                       f"(rows {bad or 'count'}: published {[published[i] for i in bad]}, now {[now[i] for i in bad]})",
+                       published, now)]
 
 
 def select(index: Mapping[str, Any], period: str | None, all_periods: bool) -> list[Mapping[str, Any]]:

@@ -213,14 +213,16 @@ def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str |
 
 def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str, int], basis_points: Mapping[str, int],
                          addresses_per_asset: int = 3, seed: int = 0, challenge: str | None = None,
-                         fixed_sentence_rows: int = 0) -> dict[str, int]:
+                         fixed_sentence_rows: int = 0, showcase: bool = False) -> dict[str, int]:
     """Write a reserves Parquet file holding, per asset, ``liabilities * bp / 10000`` smallest
     units (rounded down) spread over ``addresses_per_asset`` addresses; assets missing from
     ``basis_points`` get no reserves. Integer arithmetic only. Returns the totals written.
 
     Every address comes from a real key pair (derived from ``seed``) and, with ``challenge``, carries
     a real ownership proof over it (the last ``fixed_sentence_rows`` rows sign a fixed sentence
-    instead: ``unbound``); without, the proofs are ``missing``."""
+    instead: ``unbound``); without, the proofs are ``missing``. ``showcase`` (the demo) also leaves
+    one row without a proof and puts one on a chain this tool cannot check, so every status but
+    ``invalid`` appears."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list[Any]] = {k: [] for k in ("chain", "address", "asset", "balance", "height", "signatures",
                                                   "message", "script", "owners")}
@@ -243,6 +245,10 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
         symbol = rows["asset"][-back]
         proof = _proof(symbol, addresses_per_asset - back, seed, challenge, FIXED_SENTENCE)
         rows["signatures"][-back], rows["message"][-back] = proof["signatures"], FIXED_SENTENCE
+    if showcase and len(rows["asset"]) > 2 * addresses_per_asset:
+        rows["signatures"][addresses_per_asset - 1] = []  # missing
+        at = 2 * addresses_per_asset - 1  # unsupported: a chain that is not on the list
+        rows["chain"][at], rows["address"][at] = "ton", f"EQ{rows['address'][at][-46:]:0>46}"
     table = pa.table({
         "chain": pa.array(rows["chain"], pa.string()),
         "address": pa.array(rows["address"], pa.string()),

@@ -433,6 +433,9 @@ def publish(
     run: RunOptions,
     assets: AssetsOpt = None,
     republish: Annotated[bool, typer.Option("--republish", help="Publish a new revision of a published period, keeping the old one.")] = False,
+    exchange: Annotated[Optional[str], typer.Option(
+        "--exchange", metavar="NAME", help="The exchange's name in the reserves challenge (see 'por reserves challenge'); "
+        "without it no reserve row counts as bound.")] = None,
 ) -> None:
     """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive.
 
@@ -454,7 +457,7 @@ def publish(
         return url.replace("{period}", period)
 
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
-                         fill(assets) if assets else None, republish, run.storage)
+                         fill(assets) if assets else None, republish, run.storage, exchange)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
     typer.echo(f"{'asset':<10} {'liabilities':>28} {'reserves':>28} {'ratio':>9}  status")

@@ -24,8 +24,29 @@ REPORT_FORMAT = "por-report-v1"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
+RATIO_WORDS = {
+    "ratio_bound_percent": "bound reserves / liabilities: only addresses whose ownership proof signs this "
+                           "period's challenge (cannot be replayed or lent from another month or exchange)",
+    "ratio_percent": "declared reserves / liabilities: every address the exchange lists, whatever its proof",
+}
+
+
+def reserves_status(ownership: Any, by_status: Mapping[str, Mapping[str, int]], exchange: str | None,
+                    challenge: str | None) -> dict[str, Any]:
+    """The report's ownership section: counts per status, sums per asset and status (smallest
+    units, decimal strings), the challenge and where the address list is published."""
+    return {
+        "exchange": exchange,
+        "challenge": challenge,
+        "counts": ownership.counts(),
+        "by_asset": {symbol: {status: str(v) for status, v in per.items()} for symbol, per in sorted(by_status.items())},
+        "files": {"csv": "reserves.csv", "parquet": "reserves.parquet"},
+        "ratios": RATIO_WORDS,
+    }
+
+
 def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], reserves: Reserves,
-               history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+               history: Sequence[Mapping[str, Any]], ownership: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The machine-readable report.
 
     Preconditions: ``manifest`` is the publication manifest without its ``files``
@@ -47,13 +68,38 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
         "reserves_only": [p.symbol for p in positions if p.status == RESERVES_ONLY],
         "reserves_source": {
             "addresses": reserves.addresses,
-            "with_ownership_proof": reserves.with_ownership_proof,
-            "ownership_verified": False,
+            "ownership_verified": ownership is not None,
         },
+        "ownership": dict(ownership) if ownership is not None else None,
+        "bound_ratios": {p.symbol: _bound_ratio(p, ownership) for p in positions},
         "history": list(history),
         "links": {"manifest": MANIFEST, "signature": SIGNATURE, "top_tree": TOP_TREE, "verifier": PAGE_NAME,
                   "report_markdown": REPORT_MD, "report_html": REPORT_HTML},
     }
+
+
+def _bound_ratio(p: AssetPosition, ownership: Mapping[str, Any] | None) -> str | None:
+    from ..reserves.public import bound_ratio
+
+    per = (ownership or {}).get("by_asset", {}).get(p.symbol)
+    return bound_ratio(p.liabilities, {k: int(v) for k, v in per.items()} if per else None)
+
+
+def _ownership_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Plain-language lines on the reserves' ownership proofs (Markdown and HTML share them)."""
+    src, own = doc["reserves_source"], doc.get("ownership")
+    if not own:
+        return [f"Reserves are drawn from {src['addresses']} address balances; their ownership proofs were not verified."]
+    c = own["counts"]
+    lines = [f"Reserves are drawn from {src['addresses']} addresses, each checked offline: {c['bound']} bound "
+             f"(signed this period's challenge), {c['unbound']} unbound (a valid signature over another text: "
+             f"replayable), {c['missing']} without a proof, {c['unsupported']} not checkable by this tool."]
+    lines.append("Ratio (bound) counts only bound reserves; Ratio (declared) counts every listed address.")
+    if own.get("challenge"):
+        lines.append(f"Challenge signed this period: \"{own['challenge']}\"")
+    lines.append("Every address, balance and proof: reserves.csv and reserves.parquet beside this report "
+                 "(re-check them with `por reserves verify reserves.parquet --period P --exchange NAME --archive URL`).")
+    return lines
 
 
 def report_json(doc: Mapping[str, Any]) -> bytes:
@@ -77,11 +123,13 @@ def _status_text(p: Mapping[str, Any]) -> str:
 
 
 def render_markdown(doc: Mapping[str, Any]) -> bytes:
-    rows = ["| Asset | Liabilities | Reserves | Ratio | Status |", "|---|---:|---:|---:|---|"]
+    rows = ["| Asset | Liabilities | Reserves | Ratio (bound) | Ratio (declared) | Status |",
+            "|---|---:|---:|---:|---:|---|"]
     for p in doc["assets"]:
         ratio = f"{p['ratio_percent']}%" if p["ratio_percent"] is not None else "n/a"
-        rows.append(f"| {p['symbol']} | {p['liabilities_units']} | {p['reserves_units']} | {ratio} | "
-                    f"{_status_text(p)} |")
+        bound = doc.get("bound_ratios", {}).get(p["symbol"])
+        rows.append(f"| {p['symbol']} | {p['liabilities_units']} | {p['reserves_units']} | "
+                    f"{bound + '%' if bound is not None else 'n/a'} | {ratio} | {_status_text(p)} |")
     lines = [
         f"# Proof of reserves: {doc['period']}" + (f" (revision {doc['revision']})" if doc["revision"] > 1 else ""),
         "",
@@ -97,9 +145,8 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
         lines += [f"Liabilities without any reserves: {', '.join(doc['liabilities_only'])}.", ""]
     if doc["reserves_only"]:
         lines += [f"Reserves without liabilities: {', '.join(doc['reserves_only'])}.", ""]
-    src = doc["reserves_source"]
-    lines += [f"Reserves are drawn from {src['addresses']} address balances "
-              f"({src['with_ownership_proof']} carry an ownership signature, not yet verified by this report).", ""]
+    for line in _ownership_lines(doc):
+        lines += [line, ""]
     lines += ["## Verify your balance", ""] + [f"{i}. {s}" for i, s in enumerate(VERIFY_STEPS, 1)] + [""]
     lines += ["## Liabilities across published periods", "", "| Period | Root |", "|---|---|"]
     lines += [f"| {h['period']} | `{h['root']}` |" for h in doc["history"]] + [""]
@@ -116,11 +163,13 @@ def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) ->
     rows = []
     for p in doc["assets"]:
         ratio = f"{p['ratio_percent']}%" if p["ratio_percent"] is not None else "n/a"
+        bound = doc.get("bound_ratios", {}).get(p["symbol"])
         cls = ' class="flagged"' if p["flagged"] else ""
         rows.append(
             f'<tr data-symbol="{esc(p["symbol"])}"{cls}><th scope="row">{esc(p["symbol"])}</th>'
             f'<td class="liabilities">{esc(p["liabilities_units"])}</td>'
             f'<td class="reserves">{esc(p["reserves_units"])}</td>'
+            f'<td class="ratio-bound">{esc(bound + "%" if bound is not None else "n/a")}</td>'
             f'<td class="ratio">{esc(ratio)}</td><td class="status">{esc(_status_text(p))}</td></tr>')
     notes = []
     if doc["under_100_percent"]:
@@ -133,7 +182,7 @@ def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) ->
     if doc["previous"]:
         previous = (f"<p>Previous month: {esc(doc['previous']['period'])}, manifest blake3 "
                     f"<code>{esc(doc['previous']['manifest'])}</code></p>")
-    src = doc["reserves_source"]
+    ownership_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>' for line in _ownership_lines(doc))
     steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in VERIFY_STEPS)
     revision = f" (revision {doc['revision']})" if doc["revision"] > 1 else ""
     page = f"""<!DOCTYPE html>
@@ -161,14 +210,14 @@ svg {{ max-width: 100%; height: auto; }}
 {previous}
 <table id="assets">
 <thead><tr><th scope="col">Asset</th><th scope="col">Liabilities</th><th scope="col">Reserves</th>
-<th scope="col">Ratio</th><th scope="col">Status</th></tr></thead>
+<th scope="col">Ratio (bound)</th><th scope="col">Ratio (declared)</th><th scope="col">Status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>
 {chr(10).join(notes)}
-<p>Reserves are drawn from {src['addresses']} address balances ({src['with_ownership_proof']} carry an ownership
-signature, not yet verified by this report). Ratios are rounded down to two decimals.</p>
+{ownership_html}
+<p>Ratios are rounded down to two decimals.</p>
 <figure>{ratio_svg}</figure>
 <figure>{liabilities_svg}</figure>
 <h2>Verify your balance</h2>

@@ -27,6 +27,9 @@ from ..storage import fs as storage
 
 REQUIRED = ("chain", "address", "asset", "balance")
 OPTIONAL = ("height", "signatures", "message", "script", "owners")
+PUBLISHED = ("row", "status", "reason", "note")
+"""Columns of a published ``reserves.parquet`` (the statuses it was published with): read past on
+input, so that anyone can re-verify the published file; the statuses are always recomputed."""
 _TEXT = ("message", "script")
 _LISTS = ("signatures", "owners")
 
@@ -47,7 +50,7 @@ def _check_schema(schema: pa.Schema, where: str) -> None:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(f"{where}: reserves need column(s) {missing} (columns: {names})")
-    unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL))
+    unknown = sorted(set(names) - set(REQUIRED) - set(OPTIONAL) - set(PUBLISHED))
     if unknown:
         raise InputError(f"{where}: unknown reserves column(s) {unknown}; expected {list(REQUIRED + OPTIONAL)}")
     for c in ("chain", "address", "asset"):

@@ -88,11 +88,11 @@ def read_okx_csv(data: bytes, shown: str) -> OkxFile:
         if not coin.strip():
             raise InputError(f"{where}: empty coin")
         height_text = height.strip()
-        if not height_text.isdigit():
+        if height_text and not (height_text.isascii() and height_text.isdigit()):
             raise InputError(f"{where}: snapshot height {height!r} is not a block number")
         rows.append({
             "coin": coin.strip(), "chain": network, "address": address, "asset": coin.strip().split("-")[0],
-            "balance": str(_decimal(amount, where)), "height": int(height_text),
+            "balance": str(_decimal(amount, where)), "height": int(height_text) if height_text else None,
             "signatures": [s for s in (sig1.strip(), sig2.strip()) if s], "message": message if message else None,
             "script": script.strip() or None, "owners": [o.strip() for o in (eoa1, eoa2) if o.strip()], "line": n,
         })
