@@ -354,8 +354,10 @@ def test_every_command_has_an_example_and_placeholders_without_type_tags():
     from pipeline.cli.app import app as the_app
 
     group = typer.main.get_command(the_app)
-    commands = [(name, cmd) for name, cmd in group.commands.items() if name != "history"]
-    commands += [(f"history {name}", cmd) for name, cmd in group.commands["history"].commands.items()]
+    groups = ("history", "reserves")
+    commands = [(name, cmd) for name, cmd in group.commands.items() if name not in groups]
+    for g in groups:
+        commands += [(f"{g} {name}", cmd) for name, cmd in group.commands[g].commands.items()]
     for name, _ in commands:
         text = CliRunner().invoke(app, [*name.split(), "--help"]).stdout
         assert "Example" in text and f"por {name}" in text, name

@@ -49,10 +49,11 @@ def test_integer_and_decimal_balances_are_exact(tmp_path):
                                   pa.array([1, 2**62], pa.uint64())))
     big = Decimal("123456789012345678.123456789012345678")  # 36 significant digits: a float would lose them
     write(d / "b.parquet", **rows(["ethereum"], ["0xabc"], ["ETH"], pa.array([big], pa.decimal128(38, 18))),
-          signature=pa.array(["0xsig"], pa.string()), message=pa.array(["I own 0xabc"], pa.string()))
+          signatures=pa.array([["0xsig"]], pa.list_(pa.string())), message=pa.array(["I own 0xabc"], pa.string()))
     r = load_reserves(str(d), ASSETS)
     assert r.totals == {"BTC": 1 + 2**62, "ETH": 123456789012345678123456789012345678}
-    assert (r.addresses, r.with_ownership_proof, r.per_asset_addresses) == (3, 1, {"BTC": 2, "ETH": 1})
+    assert (r.addresses, r.per_asset_addresses) == (3, {"BTC": 2, "ETH": 1})
+    assert r.amounts == [("BTC", 1), ("BTC", 2**62), ("ETH", 123456789012345678123456789012345678)]
 
 
 @pytest.mark.parametrize("case, columns, message", [

@@ -601,7 +601,7 @@ def reserves_verify(
     period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="Bind to this period's challenge.")] = None,
     exchange: ExchangeOpt = None,
     archive: ChallengeArchiveOpt = None,
-    challenge: Annotated[Optional[str], typer.Option("--challenge", metavar="TEXT", help="The challenge text itself.")] = None,
+    challenge: Annotated[Optional[str], typer.Option("--challenge", metavar="SENTENCE", help="The challenge text itself.")] = None,
     out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Per-row results: .parquet or .jsonl.")] = None,
 ) -> None:
     """Verify the ownership proof of every reserve row on the cluster: counts per status and per
