@@ -119,7 +119,8 @@ def test_three_months_form_a_signed_chain(published, inputs):
         assert manifest["publication"]["revision"] == 1 and manifest["publication"]["tool"].startswith("por-pipeline")
         inputs_raw = open(os.path.join(published, e["directory"], "inputs", "inputs.json"), "rb").read()
         assert manifest["publication"]["inputs"] == digest(inputs_raw)
-        assert set(manifest["files"]) == {"top-tree.json", "public-key.pem", "report.json", "report.md", "report.html"}
+        assert set(manifest["files"]) == {"top-tree.json", "public-key.pem", "report.json", "report.md", "report.html",
+                                          "reserves.csv", "reserves.parquet"}
         # the month's verifier page embeds the signed manifest, so the manifest cannot list it
         assert os.path.exists(os.path.join(published, e["directory"], "public", "verifier.html"))
         previous = {"period": e["period"], "manifest": e["manifest"]}

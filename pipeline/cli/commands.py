@@ -403,8 +403,10 @@ def bench(
     assets: Annotated[int, typer.Option("--assets", min=1, metavar="N", help="Assets per user.")] = 20,
     workers: Annotated[str, typer.Option("--workers", metavar="N,N,…", help="Comma-separated worker counts.")] = "2",
     workdir: Annotated[str, typer.Option("--workdir", metavar="DIR", help="Scratch directory.")] = "bench-out",
+    reserves: Annotated[int, typer.Option("--reserves", min=0, metavar="N", help="Also verify N signed reserve rows (0: skip).")] = 0,
 ) -> None:
-    """Benchmark: build synthetic snapshots and compare with the hashing floor.
+    """Benchmark: build synthetic snapshots and compare with the hashing floor; with --reserves,
+    ownership proofs per second per core against the bare signature checks.
 
     \b
     Example:
@@ -417,7 +419,12 @@ def bench(
         worker_counts = [int(w) for w in workers.split(",")]
     except ValueError:
         raise typer.BadParameter("--users and --workers take comma-separated integers") from None
-    run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
+    if user_counts != [0]:
+        run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
+    if reserves:
+        from jobs.bench_reserves import run_reserves_bench
+
+        run_reserves_bench(reserves, worker_counts, workdir, echo=typer.echo)
 
 
 @command()

@@ -70,12 +70,17 @@ def _check_rows(rows: list[dict[str, Any]], challenge: str | None) -> list[dict[
     return out
 
 
-def _parquet_chunk(task: tuple[str, Mapping[str, Any], list[int], str | None]) -> list[dict[str, Any]]:
-    path, options, groups, challenge = task
+ParquetTask = tuple[str, Mapping[str, Any], list[int], str | None, int, int]
+
+
+def _parquet_chunk(task: ParquetTask) -> list[dict[str, Any]]:
+    """Rows ``start:stop`` of the given row groups (a large row group is shared by several tasks:
+    the worker holds one row group's columns at a time)."""
+    path, options, groups, challenge, start, stop = task
     fs, _ = storage.open_fs(path, options)
     with fs.open(path, "rb") as f:
         table = pq.ParquetFile(f).read_row_groups(groups)
-    rows = table.to_pylist()
+    rows = table.slice(start, stop - start).to_pylist()
     for r in rows:
         r["balance"] = _text(r["balance"])
     verdicts = _check_rows(rows, challenge)
@@ -124,21 +129,30 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
         from .input import check_reserves
 
         fs, _ = storage.open_fs(url, opts)
-        tasks: list[tuple[str, Mapping[str, Any], list[int], str | None]] = []
+        tasks: list[ParquetTask] = []
         for path in check_reserves(url, opts).files:
             with fs.open(path, "rb") as f:
                 meta = pq.ParquetFile(f).metadata
             groups: list[int] = []
             size = 0
             for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                if n > chunk_rows:  # one large row group: several tasks, each a slice of it
+                    if groups:
+                        tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
+                        groups, size = [], 0
+                    tasks += [(fs.unstrip_protocol(path), opts, [g], challenge, a, min(a + chunk_rows, n))
+                              for a in range(0, n, chunk_rows)]
+                    continue
                 groups.append(g)
-                size += meta.row_group(g).num_rows
+                size += n
                 if size >= chunk_rows:
-                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge))
+                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
                     groups, size = [], 0
             if groups:
-                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge))
-        for (path, _, _, _), result in zip(tasks, mapper(_parquet_chunk, tasks), strict=True):
+                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
+        for task, result in zip(tasks, mapper(_parquet_chunk, tasks), strict=True):
+            path = task[0]
             for res in result:
                 records.append({"row": len(records), "file": path, **res})
     _mark_duplicates(records)
