@@ -9,8 +9,10 @@ with modes 0700 (directories) and 0600 (files) whatever the umask; public files 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import uuid
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
@@ -81,10 +83,19 @@ def write_file(fs: AbstractFileSystem, path: str, data: bytes, private: bool) ->
         fs.pipe_file(path, data)
         return
     mode = PRIVATE_FILE if private else PUBLIC_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    os.fchmod(fd, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    # a fresh name, then an atomic rename: a reader never sees a half-written file, even when a
+    # re-run task (a worker was lost) rewrites a file that another task is reading
+    partial = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
 
 
 def check_owner_only(path: str, what: str) -> None:
