@@ -124,13 +124,8 @@ def check_single(chain: Chain, address: Address, message: str, signature: str) -
     kind = P2PKH if header <= 34 else P2SH if header <= 38 else P2WPKH
     if kind != address.kind:
         raise Refused(f"header byte {header} signs for a {kind} address, but the address is {address.kind}")
-    public = _key_bytes(header, key)
-    if kind == P2PKH:
-        derived = hash160(public)
-    elif kind == P2SH:
-        derived = hash160(b"\x00\x14" + hash160(public))
-    else:
-        derived = hash160(public)
+    key_hash = hash160(_key_bytes(header, key))
+    derived = hash160(b"\x00\x14" + key_hash) if kind == P2SH else key_hash
     if derived != address.payload:
         raise Refused("the recovered key does not give this address (signed by another key or over another text)")
     return f"{kind} signmessage"

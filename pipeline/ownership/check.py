@@ -109,12 +109,10 @@ def _prove(chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[s
     if chain.family == TRON:
         return evm.check_signed(evm.decode_tron(row.address), message, _one(row), tron=True), ""
     signature = _one(row)
-    if chain.family == SOLANA:
-        if row.script and row.script != row.address:
-            public = ed25519.check_signed(row.script, message, signature)
-            if public != ed25519.decode_solana(row.address):
-                raise Refused("the public key does not derive the address")
-        ed25519.check_signed(row.address, message, signature)
+    if chain.family == SOLANA:  # the address is the public key; a given key must be the same one
+        public = ed25519.check_signed(row.script or row.address, message, signature)
+        if public != ed25519.decode_solana(row.address):
+            raise Refused("the public key does not derive the address")
         return "Ed25519 (Solana)", ""
     if not row.script:
         raise Refused("an Aptos address is proven with its public key (script column); none given")
