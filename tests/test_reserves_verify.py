@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -167,6 +168,26 @@ def test_publish_with_signed_reserves(tmp_path, scheduler2):
     assert again.exit_code == 0, again.output
     assert [json.loads(line)["status"] for line in out.read_text().splitlines()] == published
     assert por("history", "verify", arch, "--public-key", str(tmp_path / "sign.key.pub")).exit_code == 0
+    regen = ["regenerate", "--period", "2026-11", "--secret-file", secret, "--scheduler", scheduler2, "--archive"]
+    same = por(*regen, arch)
+    assert same.exit_code == 0 and "MATCH" in same.output, same.output
+    # a copy whose public address list was altered: history verify names the file; regenerate
+    # re-verifies every row and names the statuses that differ from the published ones
+    tampered = str(tmp_path / "tampered")
+    shutil.copytree(arch, tampered)
+    csv_path = os.path.join(tampered, "2026-11", "public", "reserves.csv")
+    text = open(csv_path).read()
+    open(csv_path, "w").write("".join(text.splitlines(keepends=True)[:-1]))  # one address dropped
+    hv = por("history", "verify", tampered, "--public-key", str(tmp_path / "sign.key.pub"))
+    assert hv.exit_code == 1 and "reserves.csv" in hv.output, hv.output
+    pq_path = os.path.join(tampered, "2026-11", "public", "reserves.parquet")
+    statuses = pq.read_table(pq_path)
+    flipped = ["unbound" if i == 2 else s for i, s in enumerate(statuses.column("status").to_pylist())]
+    assert flipped != statuses.column("status").to_pylist()
+    pq.write_table(statuses.set_column(statuses.column_names.index("status"), "status", pa.array(flipped)), pq_path)
+    differ = por(*regen, tampered)
+    assert differ.exit_code == 1 and "MISMATCH" in differ.output, differ.output
+    assert "reserve ownership statuses differ from public/reserves.parquet (rows [2]" in differ.output
     # next month: one flipped signature refuses the publication, archive unchanged
     before = sorted(os.listdir(arch)), open(os.path.join(arch, "index.json")).read()
     snap2 = str(tmp_path / "snap2")

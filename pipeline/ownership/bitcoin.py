@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -47,8 +48,12 @@ def hash160(data: bytes) -> bytes:
     return hashlib.new("ripemd160", hashlib.sha256(data).digest()).digest()
 
 
+@functools.lru_cache(maxsize=8)
 def decode_address(chain: Chain, text: str) -> Address:
-    """The address's type and hash, or ``Refused`` naming why it is not an address of ``chain``."""
+    """The address's type and hash, or ``Refused`` naming why it is not an address of ``chain``.
+
+    Cached for the few most recent addresses: a row's address is decoded for its canonical
+    spelling and again for its proof."""
     if chain.hrp is not None and text.lower().startswith(chain.hrp + "1"):
         if text != text.lower() and text != text.upper():
             raise Refused("bech32 address in mixed case")
@@ -84,7 +89,9 @@ def _varint(n: int) -> bytes:
     return b"\xfe" + n.to_bytes(4, "little")
 
 
+@functools.lru_cache(maxsize=64)
 def message_hash(chain: Chain, message: str) -> bytes:
+    """The digest a signmessage signature signs (cached: a chunk of rows signs a handful of texts)."""
     prefix = (chain.message_prefix or "").encode("utf-8")
     data = message.encode("utf-8")
     return sha256d(_varint(len(prefix)) + prefix + _varint(len(data)) + data)

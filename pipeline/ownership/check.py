@@ -45,6 +45,8 @@ class Verdict:
 
 def _spelling(text: str, what: str) -> str | None:
     """Why ``text`` is not a plain spelling (None when it is)."""
+    if text and text.isascii() and text.isprintable() and " " not in text:
+        return None  # the common case, without a loop per character
     if text != text.strip():
         return f"{what} {text!r} has surrounding spaces"
     for ch in text:

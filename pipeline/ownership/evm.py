@@ -15,6 +15,7 @@ with version byte 0x41 for TRON.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import base58
@@ -65,11 +66,13 @@ def tron_address(raw: bytes) -> str:
     return base58.b58encode_check(bytes([TRON_VERSION]) + raw).decode("ascii")
 
 
-def message_digests(prefix: bytes, message: str) -> list[tuple[str, bytes]]:
+@functools.lru_cache(maxsize=64)
+def message_digests(prefix: bytes, message: str) -> tuple[tuple[str, bytes], ...]:
+    """The two digests of EIP-191/TIP-191 (over the text, over its keccak); cached per text."""
     text = message.encode("utf-8")
     hashed = keccak256(text)
-    return [("text", keccak256(prefix + str(len(text)).encode("ascii") + text)),
-            ("keccak", keccak256(prefix + b"32" + hashed))]
+    return (("text", keccak256(prefix + str(len(text)).encode("ascii") + text)),
+            ("keccak", keccak256(prefix + b"32" + hashed)))
 
 
 def _signer(digest: bytes, signature: bytes) -> bytes:
