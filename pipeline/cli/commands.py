@@ -646,3 +646,96 @@ def reserves_verify(
         for r in invalid[:5]:
             typer.echo(f"INVALID row {r['row']} ({r['file']}) {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}", err=True)
         raise typer.Exit(1)
+
+
+RpcOpt = Annotated[Optional[list[str]], typer.Option(
+    "--rpc", metavar="CHAIN=URL", help="A node for a chain (EVM JSON-RPC, or Bitcoin Core RPC); repeat per chain.")]
+TokenOpt = Annotated[Optional[list[str]], typer.Option(
+    "--token", metavar="ASSET@CHAIN=CONTRACT", help="An ERC-20 contract for an asset on an EVM chain; repeat.")]
+
+
+def _nodes_and_tokens(rpc: list[str] | None, token: list[str] | None) -> tuple[list[Any], dict[tuple[str, str], bytes]]:
+    from ..errors import InputError
+    from ..reserves.balances import parse_rpc, parse_token
+
+    try:
+        nodes = [parse_rpc(s) for s in rpc or []]
+        tokens = dict(parse_token(s) for s in token or [])
+    except InputError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return nodes, tokens
+
+
+def echo_balances(check: Any, decimals: dict[str, int]) -> None:
+    """Counts per status, totals per asset (whole units when the decimals are known), failing rows."""
+    from ..onchain.compare import STATUSES
+    from ..reserves.balances import whole_units
+
+    counts = check.counts()
+    typer.echo(f"{len(check.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+    for chain, c in check.per_chain().items():
+        node = f"node {check.nodes[chain]}" if chain in check.nodes else "no node"
+        heights = ", ".join(map(str, c["heights"])) or "-"
+        typer.echo(f"  {chain} ({node}; heights {heights}): " + ", ".join(f"{c['counts'][s]} {s}" for s in STATUSES if c["counts"][s]))
+    for asset, t in sorted(check.totals().items()):
+        d = decimals.get(asset)
+        shown = (lambda v: whole_units(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
+        typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
+                   f"matching {shown(t['matching'])}")
+    for r in check.failing()[:5]:
+        typer.echo(f"{r['status'].upper()} row {r['row']} ({r['file']}) {r['chain']} {r['address']!r} {r['asset']} "
+                   f"at height {r['height']}: {r['reason']}", err=True)
+
+
+@command("check-balances", group=reserves_app)
+@with_run_options()
+def reserves_check_balances(
+    reserves: Annotated[str, typer.Argument(metavar="RESERVES", help="Reserves Parquet file/directory, or a CSV with --format okx-csv.")],
+    run: RunOptions,
+    rpc: RpcOpt = None,
+    token: TokenOpt = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="parquet|okx-csv", help="The input layout.")] = "parquet",
+    assets: Annotated[Optional[str], typer.Option(
+        "--assets", metavar="FILE", help="Asset file (decimals of tokens; default: the chain's coin, or the contract).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Per-row results: .parquet or .jsonl.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, metavar="N",
+                                             help="JSON-RPC batches in flight per worker (EVM).")] = 4,
+) -> None:
+    """Compare every reserve row's balance with its chain at the row's snapshot height: match,
+    mismatch, unchecked (no node for the chain) or error (the node's answer); exit 1 when a row
+    mismatches or could not be read from its node (up to five named).
+
+    \b
+    Example:
+      por reserves check-balances public/reserves.parquet --rpc ethereum=http://127.0.0.1:8545 \\
+          --rpc bitcoin=http://user:pass@127.0.0.1:8332 --token USDT@ethereum=0xdAC17F958D2ee523a2206206994597C13D831ec7 \\
+          --out balances.parquet --workers 2
+    """
+    from ..cluster import client_mapper
+    from ..formats.assets import parse_assets
+    from ..reserves.balances import FORMATS, check_balances, write_results
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if out is not None and not out.endswith((".parquet", ".jsonl")):
+        raise typer.BadParameter("--out must end with .parquet or .jsonl")
+    nodes, tokens = _nodes_and_tokens(rpc, token)
+    if not nodes:
+        raise typer.BadParameter("give at least one --rpc CHAIN=URL")
+    decimals: dict[str, int] = {}
+    if assets is not None:
+        from ..storage import fs as storage
+
+        fs, path = storage.open_fs(assets, run.storage)
+        decimals = {a.symbol: a.decimals for a in parse_assets(storage.read_bytes(fs, path, assets), assets)}
+    with run.client() as client:
+        check = check_balances(client_mapper(client), reserves, nodes, tokens, fmt, decimals or None, run.storage,
+                               concurrency=concurrency)
+    from ..ownership.chains import CHAINS
+
+    echo_balances(check, {**{c.native[0]: c.native[1] for c in CHAINS if c.native}, **check.decimals(), **decimals})
+    if out is not None:
+        write_results(check, out, run.storage)
+        typer.echo(f"per-row results: {out}")
+    if check.failing():
+        raise typer.Exit(1)

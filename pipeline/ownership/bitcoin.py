@@ -81,6 +81,17 @@ def decode_address(chain: Chain, text: str) -> Address:
                   f"(P2PKH {chain.p2pkh:#04x}, P2SH {chain.p2sh:#04x})" if raw else "empty address")
 
 
+def script_pubkey(address: Address) -> bytes:
+    """The output script an address pays to (what a UTXO set scan reports as ``scriptPubKey``)."""
+    h = address.payload
+    if address.kind == P2PKH:
+        return b"\x76\xa9\x14" + h + b"\x88\xac"
+    if address.kind == P2SH:
+        return b"\xa9\x14" + h + b"\x87"
+    version = 1 if address.kind == P2TR else 0
+    return bytes([0x50 + version if version else 0, len(h)]) + h
+
+
 def _varint(n: int) -> bytes:
     if n < 0xFD:
         return bytes([n])

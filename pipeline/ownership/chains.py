@@ -29,24 +29,27 @@ class Chain:
     """Human-readable part of bech32/bech32m (segwit) addresses, None where the chain has none."""
     message_prefix: str | None = None
     """The text the family's ``signmessage`` puts before the message (Bitcoin family)."""
+    native: tuple[str, int] | None = None
+    """The chain's own coin: (asset symbol, decimals). Balance checks read it with the chain's native
+    balance call; every other asset on the chain is a token with a configured contract."""
 
 
 CHAINS: tuple[Chain, ...] = (
-    Chain("bitcoin", BITCOIN, ("btc",), 0x00, 0x05, "bc", "Bitcoin Signed Message:\n"),
-    Chain("litecoin", BITCOIN, ("ltc",), 0x30, 0x32, "ltc", "Litecoin Signed Message:\n"),
-    Chain("dogecoin", BITCOIN, ("doge",), 0x1E, 0x16, None, "Dogecoin Signed Message:\n"),
-    Chain("bitcoin-cash", BITCOIN, ("bch",), 0x00, 0x05, None, "Bitcoin Signed Message:\n"),
-    Chain("dash", BITCOIN, (), 0x4C, 0x10, None, "DarkCoin Signed Message:\n"),
-    Chain("ethereum", EVM, ("eth", "erc20")),
-    Chain("arbitrum-one", EVM, ("arbitrum", "eth-arbitrum")),
-    Chain("optimism", EVM, ("op", "eth-optimism")),
-    Chain("base", EVM),
-    Chain("polygon", EVM, ("matic", "poly", "polygon-pos")),
-    Chain("bsc", EVM, ("bnb-smart-chain", "bep20")),
-    Chain("avalanche-c", EVM, ("avaxc", "avax-c")),
-    Chain("tron", TRON, ("trx", "trc20")),
-    Chain("solana", SOLANA, ("sol",)),
-    Chain("aptos", APTOS, ("apt",)),
+    Chain("bitcoin", BITCOIN, ("btc",), 0x00, 0x05, "bc", "Bitcoin Signed Message:\n", ("BTC", 8)),
+    Chain("litecoin", BITCOIN, ("ltc",), 0x30, 0x32, "ltc", "Litecoin Signed Message:\n", ("LTC", 8)),
+    Chain("dogecoin", BITCOIN, ("doge",), 0x1E, 0x16, None, "Dogecoin Signed Message:\n", ("DOGE", 8)),
+    Chain("bitcoin-cash", BITCOIN, ("bch",), 0x00, 0x05, None, "Bitcoin Signed Message:\n", ("BCH", 8)),
+    Chain("dash", BITCOIN, (), 0x4C, 0x10, None, "DarkCoin Signed Message:\n", ("DASH", 8)),
+    Chain("ethereum", EVM, ("eth", "erc20"), native=("ETH", 18)),
+    Chain("arbitrum-one", EVM, ("arbitrum", "eth-arbitrum"), native=("ETH", 18)),
+    Chain("optimism", EVM, ("op", "eth-optimism"), native=("ETH", 18)),
+    Chain("base", EVM, native=("ETH", 18)),
+    Chain("polygon", EVM, ("matic", "poly", "polygon-pos"), native=("POL", 18)),
+    Chain("bsc", EVM, ("bnb-smart-chain", "bep20"), native=("BNB", 18)),
+    Chain("avalanche-c", EVM, ("avaxc", "avax-c"), native=("AVAX", 18)),
+    Chain("tron", TRON, ("trx", "trc20"), native=("TRX", 6)),
+    Chain("solana", SOLANA, ("sol",), native=("SOL", 9)),
+    Chain("aptos", APTOS, ("apt",), native=("APT", 8)),
 )
 
 _BY_NAME = {key: c for c in CHAINS for key in (c.name, *c.aliases)}

@@ -8,7 +8,6 @@ asset, however it was spelled): the later row is ``invalid``, naming the first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
@@ -20,10 +19,12 @@ from ..errors import InputError
 from ..ownership.check import INVALID, STATUSES, ProofRow, check_row
 from ..storage import fs as storage
 from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
+from .results import write_rows
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 CHUNK_ROWS = 20_000
 RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
+RESULT_SCHEMA = pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]])
 FORMATS = ("parquet", "okx-csv")
 
 
@@ -168,21 +169,5 @@ def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxF
 
 
 def write_results(ownership: Ownership, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
-    """Per-row results to ``out``: Parquet (``.parquet``) or JSON lines (``.jsonl``), never over a file."""
-    fs, path = storage.open_fs(out, storage_options)
-    if fs.exists(path):
-        raise InputError(f"{out}: already exists; refusing to overwrite", parameter="out")
-    rows = [{k: r[k] for k in RESULT_FIELDS} for r in ownership.records]
-    if out.endswith(".parquet"):
-        table = pa.Table.from_pylist(rows, schema=pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]]))
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        data = sink.getvalue().to_pybytes()
-    elif out.endswith(".jsonl"):
-        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
-    else:
-        raise InputError("must end with .parquet or .jsonl", parameter="out", value=repr(out))
-    partial = path + ".partial"
-    with fs.open(partial, "wb") as f:
-        f.write(data)
-    fs.mv(partial, path)
+    """Per-row results (row, file, chain, address, asset, status, reason, note) to ``out``."""
+    write_rows(out, ownership.records, RESULT_SCHEMA, storage_options)

@@ -1,7 +1,7 @@
 """A real headless Chromium (Debian's chromium + chromedriver) driven by Selenium.
 
-The test set-up installs the Debian packages when they are missing (root, apt); Selenium is
-given the driver's path so it never downloads anything.
+The test set-up installs the Debian packages when they are missing (root, apt), saying so on the
+terminal; Selenium is given the driver's path so it never downloads anything.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ def ensure_chromium() -> None:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise RuntimeError("Chromium is missing and cannot be installed here (needs root and apt-get)")
+    from tests.support.install import announce
+
+    announce("installing Chromium and chromedriver from Debian (apt-get install chromium chromium-driver)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, env=env,

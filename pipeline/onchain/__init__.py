@@ -1,0 +1,8 @@
+"""Reserve balances against the chain: the pure half (no network, no files).
+
+``evm`` builds the JSON-RPC calls (``eth_getBalance``, ``balanceOf`` through ``eth_call``) and
+reads their answers strictly; ``bitcoin`` builds ``scantxoutset`` descriptors, sums the reported
+outputs per address exactly and refuses a scan taken at another height; ``compare`` turns a
+published amount and an on-chain amount into one status. The HTTP client and the cluster work
+live in ``pipeline.reserves.balances``.
+"""

@@ -1,0 +1,381 @@
+"""Every reserve row's balance against its chain's node, at the row's snapshot height, on the cluster.
+
+The client reads the rows (our reserves Parquet, or the CSV layout a major exchange publishes),
+decides per row what can be checked (a node for the chain, the native coin or a configured token
+contract, a snapshot height, an address that decodes), and sends chunks of rows to the workers:
+
+* EVM chains: one task per chunk of rows at one height; inside, JSON-RPC batches of ``batch``
+  calls, at most ``concurrency`` batches in flight per task (so at most workers x concurrency
+  requests hit the node at once).
+* Bitcoin family: one task per node, scanning ``scan_chunk`` addresses per ``scantxoutset``, one
+  scan after another (a node runs one scan at a time).
+
+Each row comes back with one status (``pipeline.onchain.compare``); totals per asset say what was
+published, what was checked against a node and what matched.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+from ..onchain import bitcoin as btc_scan
+from ..onchain import evm as evm_rpc
+from ..onchain.compare import (
+    ERROR,
+    MATCH,
+    MISMATCH,
+    STATUSES,
+    UNCHECKED,
+    NotChecked,
+    compare,
+    smallest_units,
+)
+from ..ownership import bitcoin as btc_address
+from ..ownership import evm as evm_address
+from ..ownership.chains import BITCOIN, EVM, Chain, Refused, find_chain
+from ..ownership.check import canonical_address
+from ..storage import fs as storage
+from .results import write_rows
+from .rpc import JsonRpc, NodeUnreachable, shown
+
+Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
+FORMATS = ("parquet", "okx-csv")
+CHUNK_ROWS = 2_000
+BATCH = 100
+CONCURRENCY = 4
+SCAN_CHUNK = 500
+RESULT_SCHEMA = pa.schema([("row", pa.int64()), ("file", pa.string()), ("chain", pa.string()), ("address", pa.string()),
+                           ("asset", pa.string()), ("height", pa.int64()), ("published", pa.string()),
+                           ("on-chain", pa.string()), ("status", pa.string()), ("reason", pa.string())])
+CHECKED_FAMILIES = (EVM, BITCOIN)
+
+
+@dataclass(frozen=True)
+class Node:
+    chain: Chain
+    url: str
+
+
+def parse_rpc(spec: str) -> Node:
+    """``CHAIN=URL`` (an EVM or Bitcoin-family chain from the documented list)."""
+    name, sep, url = spec.partition("=")
+    chain = find_chain(name.strip())
+    if not sep or not url.strip():
+        raise InputError("expected CHAIN=URL", parameter="rpc", value=repr(spec))
+    if chain is None:
+        raise InputError(f"chain {name!r} is not on the supported list (schemas/reserves.md)", parameter="rpc")
+    if chain.family not in CHECKED_FAMILIES:
+        raise InputError(f"chain {chain.name} ({chain.family} family) has no balance client yet; "
+                         "EVM chains and the Bitcoin family do", parameter="rpc")
+    if not url.strip().startswith(("http://", "https://")):
+        raise InputError(f"the node URL for {chain.name} must be http:// or https://", parameter="rpc",
+                         value=repr(shown(url.strip())))
+    return Node(chain, url.strip())
+
+
+def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
+    """``ASSET@CHAIN=CONTRACT`` -> ((asset, chain name), contract address bytes)."""
+    left, sep, contract = spec.partition("=")
+    asset, at, name = left.partition("@")
+    chain = find_chain(name.strip())
+    if not sep or not at or not asset.strip() or not contract.strip():
+        raise InputError("expected ASSET@CHAIN=CONTRACT", parameter="token", value=repr(spec))
+    if chain is None or chain.family != EVM:
+        raise InputError(f"{name!r} is not an EVM chain on the supported list", parameter="token", value=repr(spec))
+    try:
+        raw = evm_address.decode_evm(contract.strip())
+    except Refused as exc:
+        raise InputError(f"contract {contract!r}: {exc}", parameter="token") from None
+    return (asset.strip(), chain.name), raw
+
+
+@dataclass
+class BalanceCheck:
+    """One record per input row, in input order; which chains were checked, at which heights."""
+
+    records: list[dict[str, Any]]
+    nodes: dict[str, str] = field(default_factory=dict)
+    """chain -> the node as shown (no credentials)."""
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATUSES, 0)
+        for r in self.records:
+            out[r["status"]] += 1
+        return out
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """asset -> published / checked / matching, in smallest units (rows whose amount converts)."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.records:
+            t = out.setdefault(r["asset"], {"published": 0, "checked": 0, "matching": 0})
+            units = r.get("units")
+            if units is None:
+                continue
+            t["published"] += units
+            if r["status"] in (MATCH, MISMATCH):
+                t["checked"] += units
+            if r["status"] == MATCH:
+                t["matching"] += units
+        return out
+
+    def decimals(self) -> dict[str, int]:
+        """asset -> decimals, as known (asset file, the chain's coin) or read from a token contract."""
+        return {r["asset"]: r["decimals"] for r in self.records if r.get("decimals") is not None}
+
+    def failing(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["status"] in (MISMATCH, ERROR)]
+
+    def per_chain(self) -> dict[str, dict[str, Any]]:
+        """chain -> {node, heights, counts}: what ``report.json`` records."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in self.records:
+            c = out.setdefault(r["chain"], {"node": r["chain"] in self.nodes, "heights": set(),
+                                            "counts": dict.fromkeys(STATUSES, 0)})
+            c["counts"][r["status"]] += 1
+            if r["status"] in (MATCH, MISMATCH) and r["height"] is not None:
+                c["heights"].add(r["height"])
+        return {k: {**v, "heights": sorted(v["heights"])} for k, v in sorted(out.items())}
+
+
+# ---------------------------------------------------------------- reading the rows
+
+def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from .input import check_reserves
+
+    fs, _ = storage.open_fs(url, opts)
+    rows: list[dict[str, Any]] = []
+    for path in check_reserves(url, opts).files:
+        with fs.open(path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            names = pf.schema_arrow.names
+            table = pf.read(columns=[c for c in ("chain", "address", "asset", "balance", "height") if c in names])
+        integer = pa.types.is_integer(table.schema.field("balance").type)
+        heights = table.column("height").to_pylist() if "height" in names else [None] * table.num_rows
+        balances = table.column("balance").to_pylist()
+        for i, (chain, address, asset, balance, height) in enumerate(zip(
+                table.column("chain").to_pylist(), table.column("address").to_pylist(),
+                table.column("asset").to_pylist(), balances, heights, strict=True)):
+            text = None if balance is None else (str(balance) if integer else format(balance, "f"))
+            rows.append({"file": fs.unstrip_protocol(path), "chain": chain, "address": address, "asset": asset,
+                         "balance": text, "integer": integer, "height": height})
+    return rows
+
+
+def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from .ownership import read_okx
+
+    return [{"file": f"line {r['line']}", "chain": r["chain"], "address": r["address"], "asset": r["asset"],
+             "balance": r["balance"], "integer": False, "height": r["height"]} for r in read_okx(url, opts).rows]
+
+
+# ---------------------------------------------------------------- worker side
+
+def _units(item: Mapping[str, Any], decimals: int | None) -> int:
+    return smallest_units(item["balance"], decimals, item["integer"])
+
+
+def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list[dict[str, Any]]:
+    """One chunk of rows of one EVM chain at one height: [{row, status, on_chain, units, reason}]."""
+    chain, url, height, items, batch, concurrency = task
+    node = JsonRpc(url)
+    out: dict[int, dict[str, Any]] = {}
+    head = node.call("eth_blockNumber", [])
+    try:
+        if head.error is not None:
+            raise NotChecked(evm_rpc.explain(head.error, height))
+        tip = evm_rpc.quantity(head.result)
+        if height > tip:
+            raise NotChecked(f"block {height} is beyond the node's head ({tip}): the node is behind, or the "
+                             "snapshot height is wrong")
+    except (NotChecked, NodeUnreachable) as exc:
+        return [{"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)} for it in items]
+    decimals: dict[str, int | None] = {}
+    for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
+                            and not it["integer"]}):
+        answer = node.call(*evm_rpc.decimals_of(bytes.fromhex(contract), height))
+        try:
+            if answer.error is not None:
+                raise NotChecked(evm_rpc.explain(answer.error, height))
+            decimals[contract] = evm_rpc.word(answer.result, bytes.fromhex(contract), height)
+        except NotChecked:
+            decimals[contract] = None
+
+    def one_batch(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        calls = [evm_rpc.balance_of(bytes.fromhex(it["contract"]), bytes.fromhex(it["canonical"][2:]), height)
+                 if it["contract"] else evm_rpc.get_balance(bytes.fromhex(it["canonical"][2:]), height) for it in part]
+        try:
+            answers = node.batch(calls)
+        except NodeUnreachable as exc:
+            return [{"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)} for it in part]
+        results = []
+        for it, answer in zip(part, answers, strict=True):
+            units = None
+            try:
+                d = it["decimals"] if it["decimals"] is not None else decimals.get(it["contract"])
+                units = _units(it, d)
+                if answer.error is not None:
+                    raise NotChecked(evm_rpc.explain(answer.error, height))
+                on_chain = (evm_rpc.word(answer.result, bytes.fromhex(it["contract"]), height) if it["contract"]
+                            else evm_rpc.quantity(answer.result))
+                o = compare(units, on_chain)
+                results.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
+                                "reason": o.reason, "decimals": d})
+            except NotChecked as exc:
+                results.append({"row": it["row"], "status": ERROR, "on_chain": None, "units": units, "reason": str(exc)})
+        return results
+
+    parts = [items[i:i + batch] for i in range(0, len(items), batch)]
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for results in pool.map(one_batch, parts):
+            for r in results:
+                out[r["row"]] = r
+    return [out[it["row"]] for it in items]
+
+
+def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int]) -> list[dict[str, Any]]:
+    """Every row of one Bitcoin-family node: scans of ``scan_chunk`` addresses, one after another."""
+    chain, url, items, scan_chunk = task
+    node = JsonRpc(url)
+    out = []
+    by_height: dict[int, list[dict[str, Any]]] = {}
+    for it in items:
+        by_height.setdefault(it["height"], []).append(it)
+    for height, group in sorted(by_height.items()):
+        for i in range(0, len(group), scan_chunk):
+            part = group[i:i + scan_chunk]
+            scripts = {it["script"]: it["canonical"] for it in part}
+            try:
+                answer = node.call(*btc_scan.scan_request(sorted(set(scripts.values()))))
+                if answer.error is not None:
+                    raise NotChecked(f"the node answered error {answer.error}")
+                totals = btc_scan.sum_outputs(answer.result, scripts, height, chain)
+            except (NotChecked, NodeUnreachable) as exc:
+                for it in part:
+                    out.append({"row": it["row"], "status": ERROR, "on_chain": None,
+                                "units": _safe_units(it, it["decimals"]), "reason": str(exc)})
+                continue
+            for it in part:
+                try:
+                    units = _units(it, it["decimals"])
+                except NotChecked as exc:
+                    out.append({"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)})
+                    continue
+                o = compare(units, totals[it["canonical"]])
+                out.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
+                            "reason": o.reason})
+    order = {it["row"]: n for n, it in enumerate(items)}
+    return sorted(out, key=lambda r: order[r["row"]])
+
+
+def _safe_units(item: Mapping[str, Any], decimals: int | None) -> int | None:
+    try:
+        return _units(item, decimals)
+    except NotChecked:
+        return None
+
+
+# ---------------------------------------------------------------- client side
+
+def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapping[tuple[str, str], bytes] | None = None,
+                   fmt: str = "parquet", decimals: Mapping[str, int] | None = None,
+                   storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
+                   batch: int = BATCH, concurrency: int = CONCURRENCY, scan_chunk: int = SCAN_CHUNK) -> BalanceCheck:
+    """Check every row of the reserves at ``url`` against the given nodes."""
+    if fmt not in FORMATS:
+        raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
+    by_chain = {}
+    for n in nodes:
+        if n.chain.name in by_chain:
+            raise InputError(f"two nodes given for {n.chain.name}", parameter="rpc")
+        by_chain[n.chain.name] = n
+    tokens = dict(tokens or {})
+    opts = dict(storage_options or {})
+    rows = _okx_rows(url, opts) if fmt == "okx-csv" else _parquet_rows(url, opts)
+    records: list[dict[str, Any]] = []
+    evm_groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    btc_groups: dict[str, list[dict[str, Any]]] = {}
+    for i, r in enumerate(rows):
+        rec = {"row": i, "file": r["file"], "chain": r["chain"], "address": r["address"], "asset": r["asset"],
+               "height": r["height"], "published": r["balance"], "on-chain": None, "status": UNCHECKED,
+               "reason": "", "units": None, "decimals": None}
+        records.append(rec)
+        chain = find_chain(r["chain"] or "")
+        known = (decimals or {}).get(r["asset"])
+        if chain is not None and chain.native and chain.native[0] == r["asset"] and known is None:
+            known = chain.native[1]
+        rec["units"] = _safe_units(r, known) if r["balance"] is not None else None
+        rec["decimals"] = known
+        if chain is None:
+            rec["reason"] = f"chain {r['chain']!r} is not on the supported list"
+            continue
+        rec["chain"] = chain.name
+        node = by_chain.get(chain.name)
+        if chain.family not in CHECKED_FAMILIES:
+            rec["reason"] = f"no balance client for the {chain.family} family yet"
+            continue
+        if node is None:
+            rec["reason"] = f"no node given for {chain.name} (--rpc {chain.name}=URL)"
+            continue
+        native = chain.native is not None and chain.native[0] == r["asset"]
+        contract = tokens.get((r["asset"], chain.name))
+        if not native and contract is None:
+            rec["reason"] = (f"{r['asset']} on {chain.name} is not the chain's coin and has no token contract configured "
+                             f"(--token {r['asset']}@{chain.name}=CONTRACT)")
+            continue
+        try:
+            canonical = canonical_address(chain, r["address"] or "")
+        except Refused as exc:
+            rec["status"], rec["reason"] = ERROR, f"the address does not decode: {exc}"
+            continue
+        if r["height"] is None:
+            rec["status"], rec["reason"] = ERROR, "the row has no snapshot height"
+            continue
+        if r["balance"] is None:
+            rec["status"], rec["reason"] = ERROR, "the row has no balance"
+            continue
+        item = {"row": i, "canonical": canonical, "balance": r["balance"], "integer": r["integer"], "decimals": known,
+                "contract": contract.hex() if contract is not None else None}
+        if chain.family == EVM:
+            evm_groups.setdefault((chain.name, r["height"]), []).append(item)
+        else:
+            item["script"] = btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex()
+            item["height"] = r["height"]
+            btc_groups.setdefault(chain.name, []).append(item)
+    tasks: list[tuple[Callable[..., Any], Any]] = []
+    for (name, height), items in sorted(evm_groups.items()):
+        for a in range(0, len(items), chunk_rows):
+            tasks.append((_evm_task, (name, by_chain[name].url, height, items[a:a + chunk_rows], batch, concurrency)))
+    for name, items in sorted(btc_groups.items()):
+        tasks.append((_bitcoin_task, (name, by_chain[name].url, items, scan_chunk)))
+    for fn in (_evm_task, _bitcoin_task):
+        args = [a for f, a in tasks if f is fn]
+        for results in mapper(fn, args) if args else []:
+            for res in results:
+                rec = records[res["row"]]
+                rec["status"], rec["reason"] = res["status"], res["reason"]
+                rec["on-chain"] = None if res["on_chain"] is None else str(res["on_chain"])
+                if res["units"] is not None:
+                    rec["units"] = res["units"]
+                if res.get("decimals") is not None:
+                    rec["decimals"] = res["decimals"]
+    for rec in records:
+        if rec["units"] is not None:
+            rec["published"] = str(rec["units"])
+    return BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()})
+
+
+def write_results(check: BalanceCheck, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Per-row results (amounts as decimal strings in smallest units) to ``out``."""
+    write_rows(out, check.records, RESULT_SCHEMA, storage_options)
+
+
+def whole_units(units: int, decimals: int) -> str:
+    """Smallest units as a whole-unit decimal string (exact)."""
+    return format(Decimal(units).scaleb(-decimals), "f") if decimals else str(units)

@@ -1,0 +1,33 @@
+"""Per-row results written for an auditor: Parquet (``.parquet``) or JSON lines (``.jsonl``) by the
+file's extension, written under a temporary name and moved into place, never over an existing file."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+from ..storage import fs as storage
+
+
+def write_rows(out: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema,
+               storage_options: Mapping[str, Any] | None = None) -> None:
+    fs, path = storage.open_fs(out, storage_options)
+    if fs.exists(path):
+        raise InputError(f"{out}: already exists; refusing to overwrite", parameter="out")
+    picked = [{k: r[k] for k in schema.names} for r in rows]
+    if out.endswith(".parquet"):
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pylist(picked, schema=schema), sink)
+        data = sink.getvalue().to_pybytes()
+    elif out.endswith(".jsonl"):
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in picked).encode("utf-8")
+    else:
+        raise InputError("must end with .parquet or .jsonl", parameter="out", value=repr(out))
+    partial = path + ".partial"
+    with fs.open(partial, "wb") as f:
+        f.write(data)
+    fs.mv(partial, path)
