@@ -23,6 +23,7 @@ from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
+from pipeline.formats.prices import parse_prices, usd_section
 from pipeline.formats.verifier_page import render_page
 from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import Watch, build_bundle
@@ -40,6 +41,7 @@ from pipeline.publication.signing import (
 )
 from pipeline.reserves import public as public_reserves
 from pipeline.reserves import ratios
+from pipeline.reserves.balances import Node, check_balances
 from pipeline.reserves.input import check_reserves, load_reserves
 from pipeline.reserves.ownership import verify_reserves
 from pipeline.storage import bundle, private
@@ -64,6 +66,12 @@ class PublishRequest:
     storage_options: Mapping[str, Any] | None = None
     exchange: str | None = None
     """The exchange's name as its reserve keys sign it (the challenge); None: no reserve row can be bound."""
+    nodes: tuple[Node, ...] = ()
+    """Chain nodes to compare every reserve balance with at its snapshot height (``--rpc``)."""
+    tokens: Mapping[tuple[str, str], bytes] | None = None
+    """(asset, chain) -> ERC-20 contract (``--token``)."""
+    prices: str | None = None
+    """The prices file (``schemas/prices.md``): US-dollar figures in the report."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,13 @@ class _Publication:
                 req.reserves, reserve_files.files, a.fs, stage, "inputs/reserves", opts),
                 "ignored": reserve_files.ignored},
         }
+        prices = None
+        if req.prices is not None:
+            prices_fs, prices_path = storage.open_fs(req.prices, opts)
+            prices = parse_prices(storage.read_bytes(prices_fs, prices_path, req.prices), req.prices,
+                                  [x.symbol for x in source_plan.assets])
+            inputs["prices"] = {"source": req.prices, "files": {archive.PRICES: archive.copy_file(
+                prices_fs, prices_path, a.fs, storage.join(stage, archive.PRICES))}}
         inputs_bytes = canonical_json(inputs)
         private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
@@ -203,6 +218,7 @@ class _Publication:
             named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}"
                               for r in invalid[:5])
             raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
+        balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
 
         # 2. build, from the archived copy, into the staging directory
         self.step("build")
@@ -243,8 +259,19 @@ class _Publication:
             {"period": req.period, "root": manifest["root"]["hash"],
              "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
         history.sort(key=lambda h: h["period"])
+        this_month = next(h for h in history if h["period"] == req.period)
+        usd = None
+        if prices is not None:
+            usd = usd_section(prices, {x.symbol: x.decimals for x in plan.assets},
+                              {p.symbol: p.liabilities for p in positions}, reserves.totals,
+                              {s: per.get("bound", 0) for s, per in by_status.items()})
+            this_month["reserves_usd"] = usd["total"]["reserves"]
+        this_month["ratios"] = {p.symbol: p.ratio for p in positions}
+        this_month["flagged"] = [p.symbol for p in positions if p.flagged]
+        published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         doc = report_doc(manifest, positions, reserves, history,
-                         reserves_status(ownership, by_status, req.exchange, challenge))
+                         reserves_status(ownership, by_status, req.exchange, challenge), usd, balances_doc,
+                         published_at, req.exchange)
         reports = {**render_reports(doc, positions), **reserve_files}
         for name, data in reports.items():
             fresh.write(name, data)
@@ -286,11 +313,28 @@ class _Publication:
             "reserves": {p.symbol: str(p.reserves) for p in positions},
             "ratios": {p.symbol: p.ratio for p in positions},
             "under_100_percent": [p.symbol for p in positions if p.flagged],
-            "published_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "published_at": published_at,
         }
         a.write_index({"format": archive.INDEX_FORMAT, "publications": [*index["publications"], entry]})
         self.moved_to = None
         a.remove(self.stage_name)
         self.step("done")
         return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds)
+
+    def _check_balances(self, reserves_url: str, assets: Any) -> dict[str, Any]:
+        """Every reserve balance against its chain's node at its snapshot height; a mismatch, or a
+        row whose node could not answer, refuses the month."""
+        req = self.req
+        check = check_balances(client_mapper(self.client), reserves_url, req.nodes, req.tokens or {}, "parquet",
+                               {x.symbol: x.decimals for x in assets}, self.opts)
+        counts = check.counts()
+        self.echo("      reserve balances on chain: " + ", ".join(f"{counts[s]} {s}" for s in counts))
+        failing = check.failing()
+        if failing:
+            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']} at height {r['height']}: "
+                              f"{r['status']}: {r['reason']}" for r in failing[:5])
+            raise InputError(f"{len(failing)} reserve balance(s) do not match the chain: {named}")
+        return {"chains": check.per_chain(),
+                "result": "match" if counts["match"] and not counts["unchecked"] else
+                          "match, some chains unchecked" if counts["match"] else "nothing checked"}
 

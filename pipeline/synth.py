@@ -28,6 +28,22 @@ KNOWN = [
     ("DOGE", 8), ("TRX", 6), ("LTC", 8), ("LINK", 18), ("DAI", 18), ("ADA", 6), ("UNI", 18),
     ("BCH", 8), ("AVAX", 18), ("ATOM", 6), ("SHIB", 18), ("FIL", 18), ("APT", 8), ("ARB", 18), ("XLM", 6),
 ]
+PRICES = {"BTC": "91250", "ETH": "3120", "USDT": "1", "USDC": "1", "BNB": "610", "XRP": "2.1", "SOL": "180",
+          "DOGE": "0.21", "TRX": "0.26", "LTC": "95", "LINK": "17", "DAI": "1", "ADA": "0.7", "UNI": "9.5",
+          "BCH": "430", "AVAX": "31", "ATOM": "6.2", "SHIB": "0.000015", "FIL": "4.8", "APT": "8.4", "ARB": "0.55",
+          "XLM": "0.36"}
+"""A plausible US-dollar price per known asset (synthetic months move around these)."""
+STABLE = frozenset({"USDT", "USDC", "DAI"})
+MAX_HOLDING_USD = 40_000_000
+"""The largest synthetic holding of one user in one asset, in dollars: totals stay plausible (the
+BTC a synthetic exchange owes is far below the supply)."""
+CHAINS_OF = {"BTC": ("bitcoin",), "ETH": ("ethereum", "arbitrum-one", "base", "optimism"),
+             "USDT": ("ethereum", "tron", "solana"), "USDC": ("ethereum", "solana", "base"), "BNB": ("bsc",),
+             "SOL": ("solana",), "DOGE": ("dogecoin",), "TRX": ("tron",), "LTC": ("litecoin",), "BCH": ("bitcoin-cash",),
+             "AVAX": ("avalanche-c",), "APT": ("aptos",), "ARB": ("arbitrum-one",), "XRP": ("xrpl",), "ADA": ("cardano",),
+             "ATOM": ("cosmos",), "XLM": ("stellar",), "FIL": ("filecoin",)}
+"""Where each asset's reserves live (ERC-20 tokens not listed: ethereum). Chains that are not on the
+supported list (XRP Ledger, Cardano…) give rows this tool reports as unsupported."""
 CHUNK = 65_536
 ZERO_USERS_PER_MILLE = 20
 
@@ -40,6 +56,41 @@ def synth_assets(count: int) -> list[Asset]:
     for i in range(len(chosen), count):
         chosen.append(Asset(f"T{i + 1:03d}", (6, 8, 18)[i % 3]))
     return chosen
+
+
+def max_exponent(asset: Asset) -> int:
+    """The largest power of ten a holding's 20-bit mantissa is scaled by: about ``MAX_HOLDING_USD``
+    worth of the asset at most (12 for an asset without a known price)."""
+    price = Decimal(PRICES.get(asset.symbol, "1"))
+    cap = (Decimal(MAX_HOLDING_USD) / price).scaleb(asset.decimals)  # smallest units
+    exponent = max(0, len(str(int(cap))) - 7)  # the mantissa is below 2^20 (7 digits)
+    return min(exponent, 18 if asset.decimals >= 18 else 12)
+
+
+def synth_prices(assets: list[Asset], period: str) -> dict[str, Any]:
+    """A prices document (schemas/prices.md) for ``period``: each known asset's price moved by up
+    to +-15% per month (a function of the symbol and the period), unknown assets at 1 dollar."""
+    import hashlib
+
+    prices = {}
+    for a in assets:
+        base = Decimal(PRICES.get(a.symbol, "1"))
+        step = hashlib.sha256(f"{a.symbol}|{period}".encode()).digest()[0] % 31 - 15  # -15..15 %
+        if a.symbol in STABLE:
+            step = 0
+        prices[a.symbol] = format((base * (100 + step) / 100).quantize(Decimal(1).scaleb(-8)).normalize(), "f")
+    year, month = (int(x) for x in period.split("-"))
+    last = 31 if month in (1, 3, 5, 7, 8, 10, 12) else 30 if month != 2 else 29 if year % 4 == 0 else 28
+    return {"format": "por-prices-v1", "source": "synthetic prices (por synth; not market data)",
+            "timestamp": f"{period}-{last:02d}T23:59:59Z", "prices": prices}
+
+
+def write_synth_prices(out: str, assets: list[Asset], period: str) -> None:
+    fs, path = storage.open_fs(out)
+    if storage.is_local(fs) and "/" in path:
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(path, "w") as f:
+        f.write(json.dumps(synth_prices(assets, period), indent=2) + "\n")
 
 
 def is_decimal_column(asset: Asset, order: int) -> bool:
@@ -95,7 +146,7 @@ def write_synth(
         raise InputError(f"{out}: exists and is not empty")
     fs.makedirs(root, exist_ok=True)
     decimal_col = [is_decimal_column(a, j) for j, a in enumerate(assets)]
-    max_exp = [18 if d else 12 for d in decimal_col]
+    max_exp = [max_exponent(a) for a in assets]
     bounds = [users * f // files for f in range(files + 1)]
     writers: dict[int, pq.ParquetWriter] = {}
     try:
@@ -154,7 +205,6 @@ def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: 
     })
 
 
-OTHER_CHAINS = ("ethereum", "tron", "solana", "aptos", "bsc", "arbitrum-one")
 FIXED_SENTENCE = "I am a reserve address of the exchange"
 _EXACT = Context(prec=100)
 
@@ -169,33 +219,35 @@ def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str |
 
     from .ownership import bitcoin as btc
     from .ownership import sign
-    from .ownership.chains import find_chain
+    from .ownership.chains import BITCOIN, find_chain
 
     def secret(n: int) -> bytes:
         return hashlib.sha256(f"por-synth-reserves|{seed}|{symbol}|{i}|{n}".encode()).digest()
 
     text = message if message is not None else challenge
     row: dict[str, Any] = {"signatures": [], "message": message, "script": None, "owners": []}
-    if symbol == "BTC":
-        chain = find_chain("bitcoin")
-        assert chain is not None
-        row["chain"] = "bitcoin"
+    options = CHAINS_OF.get(symbol, ("ethereum",))
+    name = options[i % len(options)]
+    chain = find_chain(name)
+    row["chain"] = name
+    if chain is None:  # a chain this tool does not check: a plausible-looking address, no proof
+        row["address"] = "r" + hashlib.sha256(secret(0)).hexdigest()[:33]
+        return row
+    if chain.family == BITCOIN:
         if i % 3 == 2:
             keys = [PrivateKey(secret(n)) for n in range(3)]
             script = sign.multisig_script(2, keys)
-            row["address"] = sign.script_address(chain, script, "p2wsh")
+            row["address"] = sign.script_address(chain, script, "p2wsh" if chain.hrp else "p2sh")
             row["script"] = script.hex()
             if text is not None:
                 row["signatures"] = [sign.sign_bitcoin(chain, k, text) for k in keys[:2]]
         else:
-            kind = btc.P2PKH if i % 3 == 0 else btc.P2WPKH
+            kind = btc.P2WPKH if i % 3 == 1 and chain.hrp else btc.P2PKH
             k = PrivateKey(secret(0))
             row["address"] = sign.bitcoin_address(chain, k, kind)
             if text is not None:
                 row["signatures"] = [sign.sign_bitcoin(chain, k, text, kind)]
         return row
-    name = OTHER_CHAINS[(len(symbol) + i) % len(OTHER_CHAINS)]
-    row["chain"] = name
     if name in ("solana", "aptos"):
         e = Ed25519PrivateKey.from_private_bytes(secret(0))
         row["address"] = sign.solana_address(e) if name == "solana" else sign.aptos_address(e)

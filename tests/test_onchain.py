@@ -3,7 +3,7 @@ exact amounts, strict readings of node answers."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from embit import bech32 as embit_bech32
@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from pipeline.onchain import bitcoin as scan
 from pipeline.onchain import evm
-from pipeline.onchain.compare import MATCH, MISMATCH, NotChecked, compare, smallest_units
+from pipeline.onchain.compare import (
+    MATCH,
+    MISMATCH,
+    NotChecked,
+    compare,
+    smallest_units,
+)
 from pipeline.ownership import bitcoin
 from pipeline.ownership.chains import find_chain
 
@@ -42,7 +48,7 @@ def test_output_script_of_every_address_type_agrees_with_embit(kind, seed):
 
 @given(units=st.integers(0, 2**128 - 1), decimals=st.integers(0, 38))
 def test_whole_units_convert_exactly_back_to_smallest_units(units, decimals):
-    text = format(Decimal(units).scaleb(-decimals), "f")
+    text = format(Decimal(units).scaleb(-decimals, Context(prec=100)), "f")
     assert smallest_units(text, decimals, integer=False) == units
     assert smallest_units(str(units), None, integer=True) == units
 

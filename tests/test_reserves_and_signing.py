@@ -99,7 +99,7 @@ def test_ratios_round_down_and_flag_exactly():
     ps = positions([{"symbol": "A", "decimals": 2}, {"symbol": "B", "decimals": 0}], ["150", "0"], {"A": 100, "B": 3})
     assert [p.as_json() for p in ps] == [
         {"symbol": "A", "decimals": 2, "liabilities": "150", "reserves": "100", "liabilities_units": "1.50",
-         "reserves_units": "1.00", "ratio_percent": "66.66", "status": "under-collateralised", "flagged": True},
+         "reserves_units": "1.00", "ratio_percent": "66.66", "status": "under-100-percent", "flagged": True},
         {"symbol": "B", "decimals": 0, "liabilities": "0", "reserves": "3", "liabilities_units": "0",
          "reserves_units": "3", "ratio_percent": None, "status": "reserves-only", "flagged": False}]
 

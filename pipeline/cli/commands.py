@@ -427,6 +427,36 @@ def bench(
         run_reserves_bench(reserves, worker_counts, workdir, echo=typer.echo)
 
 
+RpcOpt = Annotated[Optional[list[str]], typer.Option(
+    "--rpc", metavar="CHAIN=URL", help="A node for a chain (EVM JSON-RPC, or Bitcoin Core RPC); repeat per chain.")]
+TokenOpt = Annotated[Optional[list[str]], typer.Option(
+    "--token", metavar="ASSET@CHAIN=CONTRACT", help="An ERC-20 contract for an asset on an EVM chain; repeat.")]
+
+
+def _nodes_and_tokens(rpc: list[str] | None, token: list[str] | None) -> tuple[list[Any], dict[tuple[str, str], bytes]]:
+    from ..errors import InputError
+    from ..reserves.balances import parse_rpc, parse_token
+
+    try:
+        nodes = [parse_rpc(s) for s in rpc or []]
+        tokens = dict(parse_token(s) for s in token or [])
+    except InputError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return nodes, tokens
+
+
+def echo_positions(positions: Any) -> None:
+    """The month's table for the terminal: readable amounts, ratios, one wording per status."""
+    from ..formats import numbers
+    from ..reserves.ratios import STATUS_WORDS
+
+    typer.echo(f"{'asset':<10} {'liabilities':>30} {'reserves':>30} {'ratio':>9}  status")
+    for p in positions:
+        words = STATUS_WORDS[p.status]
+        typer.echo(f"{p.symbol:<10} {numbers.amount(p.liabilities, p.decimals):>30} {numbers.amount(p.reserves, p.decimals):>30} "
+                   f"{numbers.ratio(p.ratio):>9}  {words.upper() if p.flagged else words}")
+
+
 @command()
 @with_run_options(report=True)
 def publish(
@@ -443,6 +473,10 @@ def publish(
     exchange: Annotated[Optional[str], typer.Option(
         "--exchange", metavar="NAME", help="The exchange's name in the reserves challenge (see 'por reserves challenge'); "
         "without it no reserve row counts as bound.")] = None,
+    rpc: RpcOpt = None,
+    token: TokenOpt = None,
+    prices: Annotated[Optional[str], typer.Option(
+        "--prices", metavar="FILE", help="US-dollar prices at the snapshot time (schemas/prices.md); '{period}' is replaced.")] = None,
 ) -> None:
     """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive.
 
@@ -454,7 +488,7 @@ def publish(
     """
     from jobs.publish import PublishRequest, previous_period, publish_period
 
-    from ..protocol.amounts import to_units
+    from ..formats.numbers import UNDER_100
 
     if period == "previous":
         period = previous_period()
@@ -463,19 +497,17 @@ def publish(
     def fill(url: str) -> str:  # "{period}" in an input location names the period's data
         return url.replace("{period}", period)
 
+    nodes, tokens = _nodes_and_tokens(rpc, token)
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
-                         fill(assets) if assets else None, republish, run.storage, exchange)
+                         fill(assets) if assets else None, republish, run.storage, exchange, tuple(nodes), tokens,
+                         fill(prices) if prices else None)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
-    typer.echo(f"{'asset':<10} {'liabilities':>28} {'reserves':>28} {'ratio':>9}  status")
-    for p in result.positions:
-        ratio = f"{p.ratio}%" if p.ratio is not None else "n/a"
-        typer.echo(f"{p.symbol:<10} {to_units(p.liabilities, p.decimals):>28} {to_units(p.reserves, p.decimals):>28} "
-                   f"{ratio:>9}  {p.status.upper() if p.flagged else p.status}")
+    echo_positions(result.positions)
     typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:
-        typer.echo(f"WARNING: reserves below 100% for {', '.join(flagged)}", err=True)
+        typer.echo(f"WARNING: {UNDER_100}: {', '.join(flagged)}", err=True)
     typer.echo(f"published {result.period} revision {result.revision} at {archive}/{result.directory} "
                f"(manifest blake3 {result.manifest_digest}, root {result.manifest['root']['hash']})")
 
@@ -648,28 +680,10 @@ def reserves_verify(
         raise typer.Exit(1)
 
 
-RpcOpt = Annotated[Optional[list[str]], typer.Option(
-    "--rpc", metavar="CHAIN=URL", help="A node for a chain (EVM JSON-RPC, or Bitcoin Core RPC); repeat per chain.")]
-TokenOpt = Annotated[Optional[list[str]], typer.Option(
-    "--token", metavar="ASSET@CHAIN=CONTRACT", help="An ERC-20 contract for an asset on an EVM chain; repeat.")]
-
-
-def _nodes_and_tokens(rpc: list[str] | None, token: list[str] | None) -> tuple[list[Any], dict[tuple[str, str], bytes]]:
-    from ..errors import InputError
-    from ..reserves.balances import parse_rpc, parse_token
-
-    try:
-        nodes = [parse_rpc(s) for s in rpc or []]
-        tokens = dict(parse_token(s) for s in token or [])
-    except InputError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return nodes, tokens
-
-
 def echo_balances(check: Any, decimals: dict[str, int]) -> None:
     """Counts per status, totals per asset (whole units when the decimals are known), failing rows."""
+    from ..formats.numbers import amount
     from ..onchain.compare import STATUSES
-    from ..reserves.balances import whole_units
 
     counts = check.counts()
     typer.echo(f"{len(check.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
@@ -679,7 +693,7 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
         typer.echo(f"  {chain} ({node}; heights {heights}): " + ", ".join(f"{c['counts'][s]} {s}" for s in STATUSES if c["counts"][s]))
     for asset, t in sorted(check.totals().items()):
         d = decimals.get(asset)
-        shown = (lambda v: whole_units(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
+        shown = (lambda v: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")
     for r in check.failing()[:5]:

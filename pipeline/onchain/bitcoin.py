@@ -9,12 +9,13 @@ at any other height than the snapshot's is refused: the UTXO set has moved since
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Mapping, Sequence
 
 from .compare import NotChecked
 
 COIN_DECIMALS = 8
+_EXACT = Context(prec=200)
 
 
 def scan_request(addresses: Sequence[str]) -> tuple[str, list[Any]]:
@@ -48,7 +49,7 @@ def sum_outputs(result: Any, scripts: Mapping[str, str], height: int, chain: str
             raise NotChecked(f"the scan reported an output not asked for: {str(u)[:160]}")
         if not isinstance(amount, (Decimal, int)) or isinstance(amount, bool):
             raise NotChecked(f"output amount {amount!r} is not an exact number (read the answer with decimals)")
-        units = Decimal(amount).scaleb(COIN_DECIMALS)
+        units = Decimal(amount).scaleb(COIN_DECIMALS, _EXACT)
         if units < 0 or units != units.to_integral_value():
             raise NotChecked(f"output amount {amount} is not a whole number of smallest units")
         totals[scripts[script.lower()]] += int(units)

@@ -245,10 +245,14 @@ def copy_tree(src_url: str, files: list[str], dst_fs: AbstractFileSystem, dst_ro
     return digests
 
 
+PRICES = "inputs/prices.json"
+
+
 def iter_input_files(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """``(archived path, recorded blake3)`` for every file an ``inputs.json`` lists."""
-    for part in ("snapshot", "assets", "reserves"):
-        yield from sorted(doc[part]["files"].items())
+    for part in ("snapshot", "assets", "reserves", "prices"):
+        if part in doc:  # prices: only months published with prices
+            yield from sorted(doc[part]["files"].items())
 
 
 def check_inputs(fs: AbstractFileSystem, period_root: str, shown: str, recorded_digest: str | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from ..formats.numbers import scale
 from ..reserves.ratios import AssetPosition
 
 RED = "#b42318"
@@ -67,13 +68,23 @@ def ratio_chart(positions: Sequence[AssetPosition]) -> str:
     return _svg(fig, "chart-ratios", "Reserve ratio per asset")
 
 
+def _human_axis(ax: Any, largest: float, unit: str) -> str:
+    """Axis ticks in thousands/millions/billions with separators, never an offset or ``1e18``;
+    returns the label's unit words (``"millions of BTC"``)."""
+    from matplotlib.ticker import FuncFormatter
+
+    divisor, word = scale(largest)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / divisor:,.{0 if divisor > 1 or largest >= 100 else 2}f}"))
+    return f"{word} of {unit}" if word else unit
+
+
 def liabilities_chart(history: Sequence[Mapping[str, Any]], decimals: Mapping[str, int]) -> str:
     """Small multiples: each asset's liabilities total (whole units) across every archived period."""
     plt = _pyplot()
     symbols = sorted({s for h in history for s in h["liabilities"]}, key=lambda s: s.encode())
     cols = min(4, max(len(symbols), 1))
     rows = max(1, -(-len(symbols) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols + 0.6, 1.9 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.5 * cols + 0.6, 2.0 * rows + 0.6), squeeze=False)
     periods = [h["period"] for h in history]
     for i, ax in enumerate(axes.flat):
         if i >= len(symbols):
@@ -86,10 +97,65 @@ def liabilities_chart(history: Sequence[Mapping[str, Any]], decimals: Mapping[st
                 xs.append(x)
                 ys.append(plot_coordinate(int(h["liabilities"][symbol]), decimals.get(symbol, 0)))
         ax.plot(xs, ys, marker="o", color="#1849a9", linewidth=1.5)
-        ax.set_title(symbol, fontsize=9)
+        ax.set_title(f"{symbol} ({_human_axis(ax, max(ys, default=0.0), symbol)})", fontsize=8)
         ax.set_xticks(range(len(periods)), periods, rotation=45, fontsize=7)
         ax.set_ylim(bottom=0)
         ax.tick_params(axis="y", labelsize=7)
-    fig.suptitle("Liabilities per asset across all published periods (whole units)")
+    fig.suptitle("Liabilities per asset across all published periods")
     fig.tight_layout()
     return _svg(fig, "chart-liabilities", "Liabilities per asset across all published periods")
+
+
+PALETTE = ("#1849a9", "#067647", "#6938ef", "#b54708", "#0e9384", "#c11574", "#475467", "#2e90fa")
+
+
+def ratio_history_chart(history: Sequence[Mapping[str, Any]], current: str, flagged: set[str]) -> str:
+    """Each asset's reserve ratio (declared) for every published month, the 100% line dashed, the
+    current month shaded; assets under 100% this month drawn in red."""
+    plt = _pyplot()
+    periods = [h["period"] for h in history]
+    symbols = sorted({s for h in history for s in (h.get("ratios") or {})}, key=lambda s: s.encode())
+    fig, ax = plt.subplots(figsize=(7.0, 3.2))
+    if current in periods:
+        x = periods.index(current)
+        ax.axvspan(x - 0.4, x + 0.4, color="#eff8ff", zorder=0)
+    top = 100.0
+    for n, symbol in enumerate(symbols):
+        xs, ys = [], []
+        for x, h in enumerate(history):
+            value = (h.get("ratios") or {}).get(symbol)
+            if value is not None:
+                xs.append(x)
+                ys.append(float(Decimal(value)))  # a plot coordinate only
+        if not xs:
+            continue
+        top = max(top, *ys)
+        red = symbol in flagged
+        ax.plot(xs, ys, marker="o", linewidth=2.2 if red else 1.5, color=RED if red else PALETTE[n % len(PALETTE)],
+                label=f"{symbol} (under 100%)" if red else symbol)
+    ax.axhline(100.0, color=GREY, linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(periods)), periods, rotation=0 if len(periods) < 8 else 45, fontsize=8)
+    ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
+    ax.set_ylim(0, top * 1.1)
+    ax.set_ylabel("reserves / liabilities (%)")
+    if symbols:
+        ax.legend(fontsize=7, ncol=min(4, len(symbols)), loc="lower left", frameon=False)
+    ax.set_title("Reserve ratio per asset, month by month (current month shaded)")
+    return _svg(fig, "chart-ratio-history", "Reserve ratio per asset, month by month")
+
+
+def usd_history_chart(history: Sequence[Mapping[str, Any]], current: str) -> str:
+    """Total reserves in US dollars for every published month that had prices; the current month dark."""
+    plt = _pyplot()
+    months = [(h["period"], float(Decimal(h["reserves_usd"]))) for h in history if h.get("reserves_usd")]
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    if months:
+        xs = range(len(months))
+        ax.bar(xs, [v for _, v in months], color=["#1849a9" if p == current else "#84adff" for p, _ in months])
+        ax.set_xticks(list(xs), [p for p, _ in months], fontsize=8)
+        ax.set_ylabel(f"US dollars ({_human_axis(ax, max(v for _, v in months), 'USD').replace(' of USD', '')})"
+                      if scale(max(v for _, v in months))[1] else "US dollars")
+    else:
+        ax.text(0.5, 0.5, "no month was published with prices", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("Total reserves in US dollars, month by month")
+    return _svg(fig, "chart-usd-history", "Total reserves in US dollars, month by month")

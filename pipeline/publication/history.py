@@ -29,7 +29,7 @@ from ..formats.layout import (
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
-from ..reserves.ratios import AssetPosition
+from ..reserves.ratios import LEGACY_STATUS, AssetPosition
 from ..storage import fs as storage
 from ..tree.fold import hash_pairs
 from ..tree.sums import ints_from_sums
@@ -157,6 +157,7 @@ def _check_figures(a: archive.Archive, e: Mapping[str, Any], manifest: Mapping[s
             problems.append(f"{REPORT_JSON}: its assets are not the manifest's")
             return problems
         for row, total in zip(rows, manifest["root"]["sums"], strict=True):
+            row = {**row, "status": LEGACY_STATUS.get(row.get("status"), row.get("status"))}
             want = AssetPosition(row["symbol"], row["decimals"], int(total), int(row["reserves"])).as_json()
             if row != want:
                 bad = sorted(k for k in want if row.get(k) != want[k])
@@ -191,9 +192,28 @@ def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519
             raise BundleError(f"{e['directory']}/{PUBLIC_DIR}/{MANIFEST}: blake3 {digest(raw)} differs from the "
                               f"index's {e['manifest']}")
         verify_manifest_signature(public, manifest, signature, f"{e['directory']}/{PUBLIC_DIR}/{SIGNATURE}")
-        out.append({"period": period, "root": manifest["root"]["hash"],
-                    "liabilities": {x["symbol"]: s for x, s in zip(manifest["assets"], manifest["root"]["sums"],
-                                                                   strict=True)}})
+        month: dict[str, Any] = {"period": period, "root": manifest["root"]["hash"],
+                                 "liabilities": {x["symbol"]: s for x, s in zip(manifest["assets"], manifest["root"]["sums"],
+                                                                                strict=True)}}
+        month.update(_signed_report_figures(a, e["directory"], manifest))
+        out.append(month)
+    return out
+
+
+def _signed_report_figures(a: archive.Archive, directory: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A past month's ratios, flagged assets and total reserves in US dollars, from its report.json
+    (whose blake3 the signed manifest lists); nothing when the report is not among the signed files."""
+    recorded = manifest.get("files", {}).get(REPORT_JSON)
+    if recorded is None:
+        return {}
+    raw, report = _read_json(a, directory, REPORT_JSON)
+    if digest(raw) != recorded:
+        raise BundleError(f"{directory}/{PUBLIC_DIR}/{REPORT_JSON}: blake3 {digest(raw)} differs from the signed "
+                          f"manifest's {recorded}")
+    out: dict[str, Any] = {"ratios": {r["symbol"]: r["ratio_percent"] for r in report["assets"]},
+                           "flagged": [r["symbol"] for r in report["assets"] if r["flagged"]]}
+    if report.get("usd"):
+        out["reserves_usd"] = report["usd"]["total"]["reserves"]
     return out
 
 

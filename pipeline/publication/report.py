@@ -11,11 +11,17 @@ import html
 import re
 from typing import Any, Mapping, Sequence
 
+from ..formats import numbers
 from ..formats.canonical import canonical_json
-from ..formats.layout import MANIFEST, SIGNATURE, TOP_TREE
+from ..formats.layout import MANIFEST, PUBLIC_KEY, SIGNATURE, TOP_TREE
 from ..formats.verifier_page import PAGE_NAME
 from ..reserves.input import Reserves
-from ..reserves.ratios import LIABILITIES_ONLY, RESERVES_ONLY, AssetPosition
+from ..reserves.ratios import (
+    LIABILITIES_ONLY,
+    RESERVES_ONLY,
+    STATUS_WORDS,
+    AssetPosition,
+)
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -46,19 +52,24 @@ def reserves_status(ownership: Any, by_status: Mapping[str, Mapping[str, int]], 
 
 
 def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], reserves: Reserves,
-               history: Sequence[Mapping[str, Any]], ownership: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               history: Sequence[Mapping[str, Any]], ownership: Mapping[str, Any] | None = None,
+               usd: Mapping[str, Any] | None = None, balances: Mapping[str, Any] | None = None,
+               published_at: str | None = None, exchange: str | None = None) -> dict[str, Any]:
     """The machine-readable report.
 
     Preconditions: ``manifest`` is the publication manifest without its ``files``
     (the report is one of them); ``history`` lists ``{"period", "root",
-    "liabilities": {symbol: decimal string}}`` for every published period up to
-    and including this one, oldest first.
+    "liabilities": {symbol: decimal string}}`` (and, where known, ``ratios``, ``flagged`` and
+    ``reserves_usd``) for every published period up to and including this one, oldest first.
     """
     return {
         "format": REPORT_FORMAT,
         "period": manifest["period"],
         "version": manifest["version"],
         "revision": manifest["publication"]["revision"],
+        "exchange": exchange,
+        "published_at": published_at,
+        "snapshot_time": usd["timestamp"] if usd else None,
         "root": manifest["root"],
         "tree": manifest["tree"],
         "previous": manifest["previous"],
@@ -72,9 +83,12 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
         },
         "ownership": dict(ownership) if ownership is not None else None,
         "bound_ratios": {p.symbol: _bound_ratio(p, ownership) for p in positions},
+        "usd": dict(usd) if usd is not None else None,
+        "balances": dict(balances) if balances is not None else None,
         "history": list(history),
-        "links": {"manifest": MANIFEST, "signature": SIGNATURE, "top_tree": TOP_TREE, "verifier": PAGE_NAME,
-                  "report_markdown": REPORT_MD, "report_html": REPORT_HTML},
+        "links": {"report_json": REPORT_JSON, "manifest": MANIFEST, "signature": SIGNATURE, "public_key": PUBLIC_KEY,
+                  "top_tree": TOP_TREE, "verifier": PAGE_NAME, "report_markdown": REPORT_MD, "report_html": REPORT_HTML,
+                  **({"reserves_csv": "reserves.csv", "reserves_parquet": "reserves.parquet"} if ownership else {})},
     }
 
 
@@ -89,68 +103,146 @@ def _ownership_lines(doc: Mapping[str, Any]) -> list[str]:
     """Plain-language lines on the reserves' ownership proofs (Markdown and HTML share them)."""
     src, own = doc["reserves_source"], doc.get("ownership")
     if not own:
-        return [f"Reserves are drawn from {src['addresses']} address balances; their ownership proofs were not verified."]
+        return [f"Reserves are drawn from {src['addresses']:,} address balances; their ownership proofs were not verified."]
     c = own["counts"]
-    lines = [f"Reserves are drawn from {src['addresses']} addresses, each checked offline: {c['bound']} bound "
-             f"(signed this period's challenge), {c['unbound']} unbound (a valid signature over another text: "
-             f"replayable), {c['missing']} without a proof, {c['unsupported']} not checkable by this tool."]
+    lines = [f"Reserves are drawn from {src['addresses']:,} addresses, each checked offline: {c['bound']:,} bound "
+             f"(signed this period's challenge), {c['unbound']:,} unbound (a valid signature over another text: "
+             f"replayable), {c['missing']:,} without a proof, {c['unsupported']:,} not checkable by this tool."]
     lines.append("Ratio (bound) counts only bound reserves; Ratio (declared) counts every listed address.")
     if own.get("challenge"):
         lines.append(f"Challenge signed this period: \"{own['challenge']}\"")
-    lines.append("Every address, balance and proof: reserves.csv and reserves.parquet beside this report "
-                 "(re-check them with `por reserves verify reserves.parquet --period P --exchange NAME --archive URL`).")
     return lines
+
+
+def _balance_lines(doc: Mapping[str, Any]) -> list[str]:
+    b = doc.get("balances")
+    if not b:
+        return ["Reserve balances were not compared with the chains' nodes before publication; anyone can "
+                "(`por reserves check-balances reserves.parquet --rpc CHAIN=URL`)."]
+    lines = []
+    for chain, c in b["chains"].items():
+        counts = c["counts"]
+        if c["node"]:
+            heights = ", ".join(f"{h:,}" for h in c["heights"]) or "-"
+            lines.append(f"{chain}: {counts['match']:,} of {sum(counts.values()):,} balances match the chain at height "
+                         f"{heights}.")
+        else:
+            lines.append(f"{chain}: {sum(counts.values()):,} balances not compared with a node.")
+    return ["Balances compared with each chain's node at the snapshot height before publication:"] + lines
 
 
 def report_json(doc: Mapping[str, Any]) -> bytes:
     return canonical_json(doc)
 
 
-VERIFY_STEPS = [
-    "Get your proof file from your account page (it is yours alone: it holds your balances).",
-    "Open verifier.html, published beside this report, in any browser: it works offline. Choose your "
-    "proof and this period's manifest.json; every check must pass and the root must equal the one above.",
-    "Or, with the por-pipeline Python package (it needs only blake3): "
-    "`python -m pipeline.verify PROOF --manifest manifest.json`.",
-    "Check that the manifest is the one the exchange signed: `por verify PROOF --manifest manifest.json "
-    "--public-key exchange.pub` (Ed25519 signature in signature.json).",
-]
+def verify_steps(doc: Mapping[str, Any]) -> list[str]:
+    """How to verify, naming only files this month publishes."""
+    steps = [
+        "Get your proof file from your account page (it is yours alone: it holds your balances).",
+        f"Open {PAGE_NAME}, published beside this report, in any browser: it works offline. Choose your "
+        "proof; every check must pass and the root must equal the one above.",
+        "Or, with the por-pipeline Python package (it needs only blake3): "
+        f"`python -m pipeline.verify PROOF --manifest {MANIFEST}`.",
+        f"Check that {MANIFEST} is the one the exchange signed: `por verify PROOF --manifest {MANIFEST} "
+        f"--public-key {PUBLIC_KEY}` (Ed25519 signature in {SIGNATURE}).",
+    ]
+    if doc.get("ownership"):
+        period = doc["period"]
+        exchange = (doc["ownership"].get("exchange") or "NAME").replace('"', "'")
+        steps.append(f"Re-check every reserve address's ownership proof: `por reserves verify reserves.parquet "
+                     f"--period {period} --exchange \"{exchange}\" --archive ARCHIVE`, and its balance on chain: "
+                     "`por reserves check-balances reserves.parquet --rpc CHAIN=URL`.")
+    return steps
 
 
 def _status_text(p: Mapping[str, Any]) -> str:
-    return {"ok": "ok", "under-collateralised": "UNDER 100%", "liabilities-only": "NO RESERVES",
-            "reserves-only": "no liabilities", "neither": "none"}[p["status"]]
+    return STATUS_WORDS.get(p["status"], p["status"])
+
+
+def _shown(p: Mapping[str, Any], side: str) -> str:
+    return numbers.amount(int(p[side]), p["decimals"])
+
+
+def _dates(doc: Mapping[str, Any]) -> str:
+    parts = []
+    if doc.get("snapshot_time"):
+        parts.append(f"Snapshot: {doc['snapshot_time']}")
+    if doc.get("published_at"):
+        parts.append(f"Published: {doc['published_at']}")
+    return " · ".join(parts)
+
+
+def _headline(doc: Mapping[str, Any]) -> list[str]:
+    usd = doc.get("usd")
+    if not usd:
+        return []
+    t = usd["total"]
+    lines = [f"Total reserves: {numbers.usd(t['reserves'])} against {numbers.usd(t['liabilities'])} of liabilities"
+             + (f" ({numbers.usd(t['reserves_bound'])} bound)" if "reserves_bound" in t else "") + "."]
+    lines.append(f"Prices: {usd['source']}, at {usd['timestamp']}. {usd['rounding'][0].upper()}{usd['rounding'][1:]}.")
+    return lines
+
+
+def _title(doc: Mapping[str, Any]) -> str:
+    who = f"{doc['exchange']}: proof" if doc.get("exchange") else "Proof"
+    revision = f" (revision {doc['revision']})" if doc["revision"] > 1 else ""
+    return f"{who} of reserves, {doc['period']}{revision}"
+
+
+def _history_rows(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    symbols = [p["symbol"] for p in doc["assets"]]
+    head = ["Period"] + [f"{s} ratio" for s in symbols] + ["Reserves (USD)"]
+    rows = []
+    for h in doc["history"]:
+        ratios = h.get("ratios") or {}
+        usd = h.get("reserves_usd")
+        rows.append([h["period"]] + [numbers.ratio(ratios.get(s)) if s in ratios else "-" for s in symbols]
+                    + [numbers.usd(usd) if usd else "-"])
+    return head, rows
 
 
 def render_markdown(doc: Mapping[str, Any]) -> bytes:
-    rows = ["| Asset | Liabilities | Reserves | Ratio (bound) | Ratio (declared) | Status |",
-            "|---|---:|---:|---:|---:|---|"]
+    usd = (doc.get("usd") or {}).get("assets", {})
+    rows = ["| Asset | Liabilities | Reserves | Ratio (bound) | Ratio (declared) | Status | Reserves (USD) |",
+            "|---|---:|---:|---:|---:|---|---:|"]
     for p in doc["assets"]:
-        ratio = f"{p['ratio_percent']}%" if p["ratio_percent"] is not None else "n/a"
         bound = doc.get("bound_ratios", {}).get(p["symbol"])
-        rows.append(f"| {p['symbol']} | {p['liabilities_units']} | {p['reserves_units']} | "
-                    f"{bound + '%' if bound is not None else 'n/a'} | {ratio} | {_status_text(p)} |")
-    lines = [
-        f"# Proof of reserves: {doc['period']}" + (f" (revision {doc['revision']})" if doc["revision"] > 1 else ""),
-        "",
-        f"Liabilities root (protocol {doc['version']}): `{doc['root']['hash']}`",
-        "",
-    ]
+        money = numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-"
+        rows.append(f"| {p['symbol']} | {_shown(p, 'liabilities')} | {_shown(p, 'reserves')} | "
+                    f"{numbers.ratio(bound)} | {numbers.ratio(p['ratio_percent'])} | {_status_text(p)} | {money} |")
+    lines = [f"# {_title(doc)}", ""]
+    if _dates(doc):
+        lines += [_dates(doc), ""]
+    lines += [f"**{line}**" if i == 0 else line for i, line in enumerate(_headline(doc))]
+    lines += ["", f"Liabilities root (protocol {doc['version']}): `{doc['root']['hash']}`", ""]
     if doc["previous"]:
         lines += [f"Previous month: {doc['previous']['period']}, manifest blake3 `{doc['previous']['manifest']}`", ""]
     lines += rows + [""]
     if doc["under_100_percent"]:
-        lines += [f"**Under 100%:** {', '.join(doc['under_100_percent'])}.", ""]
+        lines += [f"**{numbers.UNDER_100.capitalize()}:** {', '.join(doc['under_100_percent'])}.", ""]
     if doc["liabilities_only"]:
         lines += [f"Liabilities without any reserves: {', '.join(doc['liabilities_only'])}.", ""]
     if doc["reserves_only"]:
         lines += [f"Reserves without liabilities: {', '.join(doc['reserves_only'])}.", ""]
-    for line in _ownership_lines(doc):
+    lines += ["Ratios are rounded down to two decimals; amounts show at most "
+              f"{numbers.MAX_SHOWN_DECIMALS} decimals (… marks a cut; report.json has every digit).", ""]
+    for line in _ownership_lines(doc) + _balance_lines(doc):
         lines += [line, ""]
-    lines += ["## Verify your balance", ""] + [f"{i}. {s}" for i, s in enumerate(VERIFY_STEPS, 1)] + [""]
-    lines += ["## Liabilities across published periods", "", "| Period | Root |", "|---|---|"]
+    head, hist = _history_rows(doc)
+    lines += ["## History", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(f"**{c}**" if r[0] == doc["period"] else c for c in r) + " |" for r in hist] + [""]
+    lines += ["## Files", ""] + [f"- [{name}]({name})" for name in _published_files(doc)] + [""]
+    lines += ["## Verify", ""] + [f"{i}. {s}" for i, s in enumerate(verify_steps(doc), 1)] + [""]
+    lines += ["## Liabilities roots", "", "| Period | Root |", "|---|---|"]
     lines += [f"| {h['period']} | `{h['root']}` |" for h in doc["history"]] + [""]
     return "\n".join(lines).encode()
+
+
+def _published_files(doc: Mapping[str, Any]) -> list[str]:
+    names = [REPORT_JSON, MANIFEST, SIGNATURE, PUBLIC_KEY]
+    if doc.get("ownership"):
+        names += ["reserves.csv", "reserves.parquet"]
+    return names + [PAGE_NAME, REPORT_MD, TOP_TREE]
 
 
 def _code_spans(escaped: str) -> str:
@@ -158,22 +250,32 @@ def _code_spans(escaped: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
-def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) -> bytes:
+_FILE_WORDS = {REPORT_JSON: "every figure of this report", MANIFEST: "the signed publication manifest (root, totals, files)",
+               SIGNATURE: "the exchange's Ed25519 signature of the manifest", PUBLIC_KEY: "the exchange's public key",
+               "reserves.csv": "every reserve address, balance and proof (the layout existing tools read)",
+               "reserves.parquet": "the same, with each row's ownership status", PAGE_NAME: "verify your proof, offline",
+               REPORT_MD: "this report as Markdown", TOP_TREE: "the top of the liabilities tree"}
+
+
+def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
     esc = html.escape
+    usd = (doc.get("usd") or {}).get("assets", {})
     rows = []
     for p in doc["assets"]:
-        ratio = f"{p['ratio_percent']}%" if p["ratio_percent"] is not None else "n/a"
         bound = doc.get("bound_ratios", {}).get(p["symbol"])
         cls = ' class="flagged"' if p["flagged"] else ""
+        money = numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-"
         rows.append(
-            f'<tr data-symbol="{esc(p["symbol"])}"{cls}><th scope="row">{esc(p["symbol"])}</th>'
-            f'<td class="liabilities">{esc(p["liabilities_units"])}</td>'
-            f'<td class="reserves">{esc(p["reserves_units"])}</td>'
-            f'<td class="ratio-bound">{esc(bound + "%" if bound is not None else "n/a")}</td>'
-            f'<td class="ratio">{esc(ratio)}</td><td class="status">{esc(_status_text(p))}</td></tr>')
+            f'<tr data-symbol="{esc(p["symbol"])}" data-status="{esc(p["status"])}"{cls}><th scope="row">{esc(p["symbol"])}</th>'
+            f'<td class="liabilities" title="{esc(p["liabilities_units"])}">{esc(_shown(p, "liabilities"))}</td>'
+            f'<td class="reserves" title="{esc(p["reserves_units"])}">{esc(_shown(p, "reserves"))}</td>'
+            f'<td class="ratio-bound">{esc(numbers.ratio(bound))}</td>'
+            f'<td class="ratio">{esc(numbers.ratio(p["ratio_percent"]))}</td><td class="status">{esc(_status_text(p))}</td>'
+            f'<td class="usd">{esc(money)}</td></tr>')
     notes = []
     if doc["under_100_percent"]:
-        notes.append(f'<p class="alert" id="under">Under 100%: {esc(", ".join(doc["under_100_percent"]))}</p>')
+        notes.append(f'<p class="alert" id="under">{esc(numbers.UNDER_100.capitalize())}: '
+                     f'{esc(", ".join(doc["under_100_percent"]))}</p>')
     if doc["liabilities_only"]:
         notes.append(f"<p>Liabilities without any reserves: {esc(', '.join(doc['liabilities_only']))}</p>")
     if doc["reserves_only"]:
@@ -182,46 +284,80 @@ def render_html(doc: Mapping[str, Any], ratio_svg: str, liabilities_svg: str) ->
     if doc["previous"]:
         previous = (f"<p>Previous month: {esc(doc['previous']['period'])}, manifest blake3 "
                     f"<code>{esc(doc['previous']['manifest'])}</code></p>")
-    ownership_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>' for line in _ownership_lines(doc))
-    steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in VERIFY_STEPS)
-    revision = f" (revision {doc['revision']})" if doc["revision"] > 1 else ""
+    headline = _headline(doc)
+    headline_html = ""
+    if headline:
+        t = doc["usd"]["total"]
+        headline_html = (f'<section id="headline"><p class="big">Total reserves <strong id="usd-total">'
+                         f'{esc(numbers.usd(t["reserves"]))}</strong></p><p>{esc(headline[0])}</p>'
+                         f'<p class="small">{esc(headline[1])}</p></section>')
+    chain_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>'
+                           for line in _ownership_lines(doc) + _balance_lines(doc))
+    head, hist = _history_rows(doc)
+    hist_rows = "\n".join(
+        f'<tr{" class=current" if r[0] == doc["period"] else ""} data-period="{esc(r[0])}">'
+        + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in hist)
+    files = "".join(f'<li><a href="{esc(n)}">{esc(n)}</a>: {esc(_FILE_WORDS[n])}</li>' for n in _published_files(doc))
+    steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in verify_steps(doc))
+    dates = f'<p class="dates" id="dates">{esc(_dates(doc))}</p>' if _dates(doc) else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Proof of reserves {esc(doc['period'])}</title>
+<title>{esc(_title(doc))}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 1rem auto; padding: 0 1rem; color: #101828; }}
+body {{ font-family: system-ui, sans-serif; max-width: 62rem; margin: 1rem auto; padding: 0 1rem; color: #101828; }}
 code {{ word-break: break-all; font-size: 0.9em; }}
-table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
+table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; font-variant-numeric: tabular-nums; }}
 th, td {{ border-bottom: 1px solid #d0d5dd; padding: 0.35rem 0.5rem; text-align: right; }}
-th:first-child, td.status {{ text-align: left; }}
+th:first-child, td:first-child, td.status {{ text-align: left; }}
 tr.flagged {{ background: #fef3f2; }}
+tr.flagged td.status {{ color: #b42318; font-weight: 600; }}
+tr.current {{ background: #eff8ff; font-weight: 600; }}
 .alert {{ color: #b42318; font-weight: 600; }}
+#headline {{ background: #f9fafb; border: 1px solid #eaecf0; border-radius: 8px; padding: 0.5rem 1rem; }}
+#headline .big {{ font-size: 1.6rem; margin: 0.3rem 0; }}
+.small, .dates {{ color: #475467; font-size: 0.9em; }}
+.scroll {{ overflow-x: auto; }}
 figure {{ margin: 1rem 0; overflow-x: auto; }}
 svg {{ max-width: 100%; height: auto; }}
 </style>
 </head>
 <body>
-<h1>Proof of reserves: {esc(doc['period'])}{revision}</h1>
+<h1>{esc(_title(doc))}</h1>
+{dates}
+{headline_html}
 <p>Liabilities root (protocol {esc(doc['version'])}): <code id="root">{esc(doc['root']['hash'])}</code></p>
 {previous}
-<table id="assets">
+<div class="scroll"><table id="assets">
 <thead><tr><th scope="col">Asset</th><th scope="col">Liabilities</th><th scope="col">Reserves</th>
-<th scope="col">Ratio (bound)</th><th scope="col">Ratio (declared)</th><th scope="col">Status</th></tr></thead>
+<th scope="col">Ratio (bound)</th><th scope="col">Ratio (declared)</th><th scope="col">Status</th><th scope="col">Reserves (USD)</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
-</table>
+</table></div>
 {chr(10).join(notes)}
-{ownership_html}
-<p>Ratios are rounded down to two decimals.</p>
-<figure>{ratio_svg}</figure>
-<figure>{liabilities_svg}</figure>
-<h2>Verify your balance</h2>
-<ol>{steps}</ol>
+<p class="small">Ratios are rounded down to two decimals. Amounts show at most {numbers.MAX_SHOWN_DECIMALS} decimals
+(… marks a cut; hover for every digit; report.json has them all).</p>
+<figure>{charts['ratios']}</figure>
+<h2>History</h2>
+<figure>{charts['ratio_history']}</figure>
+<figure>{charts['usd_history']}</figure>
+<div class="scroll"><table id="history">
+<thead><tr>{''.join(f'<th scope="col">{esc(h)}</th>' for h in head)}</tr></thead>
+<tbody>
+{hist_rows}
+</tbody>
+</table></div>
+<figure>{charts['liabilities']}</figure>
+<h2>Reserves on chain</h2>
+{chain_html}
+<h2>Files</h2>
+<ul id="files">{files}</ul>
+<h2>Verify</h2>
+<ol id="verify">{steps}</ol>
 </body>
 </html>
 """
@@ -230,8 +366,17 @@ svg {{ max-width: 100%; height: auto; }}
 
 def render_reports(doc: Mapping[str, Any], positions: Sequence[AssetPosition]) -> dict[str, bytes]:
     """``{file name: bytes}`` for the three report files."""
-    from .charts import liabilities_chart, ratio_chart
+    from .charts import (
+        liabilities_chart,
+        ratio_chart,
+        ratio_history_chart,
+        usd_history_chart,
+    )
 
     decimals = {p.symbol: p.decimals for p in positions}
-    html_page = render_html(doc, ratio_chart(positions), liabilities_chart(doc["history"], decimals))
-    return {REPORT_JSON: report_json(doc), REPORT_MD: render_markdown(doc), REPORT_HTML: html_page}
+    flagged = set(doc["under_100_percent"])
+    charts = {"ratios": ratio_chart(positions),
+              "ratio_history": ratio_history_chart(doc["history"], doc["period"], flagged),
+              "usd_history": usd_history_chart(doc["history"], doc["period"]),
+              "liabilities": liabilities_chart(doc["history"], decimals)}
+    return {REPORT_JSON: report_json(doc), REPORT_MD: render_markdown(doc), REPORT_HTML: render_html(doc, charts)}

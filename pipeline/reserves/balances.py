@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
@@ -374,8 +373,3 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
 def write_results(check: BalanceCheck, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
     """Per-row results (amounts as decimal strings in smallest units) to ``out``."""
     write_rows(out, check.records, RESULT_SCHEMA, storage_options)
-
-
-def whole_units(units: int, decimals: int) -> str:
-    """Smallest units as a whole-unit decimal string (exact)."""
-    return format(Decimal(units).scaleb(-decimals), "f") if decimals else str(units)

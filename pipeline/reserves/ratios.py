@@ -11,13 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from ..formats.numbers import UNDER_100
 from ..protocol.amounts import to_units
 
 OK = "ok"
-UNDER = "under-collateralised"
+UNDER = "under-100-percent"
 LIABILITIES_ONLY = "liabilities-only"
 RESERVES_ONLY = "reserves-only"
 NEITHER = "neither"
+STATUS_WORDS = {OK: "ok", UNDER: UNDER_100, LIABILITIES_ONLY: "no reserves", RESERVES_ONLY: "no liabilities",
+                NEITHER: "none"}
+"""How each status is written for people, everywhere (terminal, Markdown, HTML)."""
+LEGACY_STATUS = {"under-collateralised": UNDER}
+"""Status names of reports published before 2026-11 (same meaning)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,54 @@
+"""How figures are written for people (terminal, Markdown, HTML): thousands separators, decimals
+trimmed, one wording for a flagged asset. ``report.json`` keeps every digit; these are views.
+
+* Amounts: ``12,345.678`` — trailing zeros trimmed; at most ``MAX_SHOWN_DECIMALS`` decimals,
+  the rest cut (rounded toward zero, marked with ``…``) so a figure never overstates.
+* Dollars: ``$1,234,567.89`` (always cents).
+* Ratios: ``99.99%``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+MAX_SHOWN_DECIMALS = 8
+UNDER_100 = "under 100%"
+"""The one wording for reserves below liabilities (JSON status ``under-100-percent``)."""
+
+
+def group(digits: str) -> str:
+    """Thousands separators in a string of digits."""
+    head = len(digits) % 3 or 3
+    return ",".join([digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)])
+
+
+def amount(units: int, decimals: int) -> str:
+    """Smallest units as a readable whole-unit figure."""
+    whole, frac = divmod(units, 10**decimals) if decimals else (units, 0)
+    text = group(str(whole))
+    if not decimals or not frac:
+        return text
+    digits = f"{frac:0{decimals}d}".rstrip("0")
+    if len(digits) > MAX_SHOWN_DECIMALS:
+        return f"{text}.{digits[:MAX_SHOWN_DECIMALS]}…"
+    return f"{text}.{digits}"
+
+
+def usd(text: str) -> str:
+    """A dollar figure (decimal string with cents) with separators: ``$1,234.50``."""
+    value = Decimal(text)
+    sign = "-" if value < 0 else ""
+    whole, _, cents = format(abs(value), "f").partition(".")
+    return f"{sign}${group(whole)}.{(cents + '00')[:2]}"
+
+
+def ratio(percent: str | None) -> str:
+    return "n/a" if percent is None else f"{percent}%"
+
+
+def scale(value: float) -> tuple[float, str]:
+    """A divisor and its word for an axis (chart coordinates only): thousands, millions, billions."""
+    for divisor, word in ((1e12, "trillions"), (1e9, "billions"), (1e6, "millions"), (1e3, "thousands")):
+        if abs(value) >= divisor:
+            return divisor, word
+    return 1.0, ""
