@@ -198,3 +198,49 @@ def test_usage_errors_exit_2(tmp_path):
     bad_token = por("reserves", "check-balances", str(tmp_path), "--rpc", "ethereum=http://127.0.0.1:1",
                     "--token", "USDT@ethereum=0xdAC17F958D2ee523a2206206994597C13D831eC7")
     assert bad_token.exit_code == 2 and "EIP-55" in bad_token.stderr
+
+
+def test_publish_checks_balances_on_chain_and_records_them(tmp_path, evm_chain, scheduler2):
+    """`por publish --rpc`: the month publishes when every balance matches (report.json says which
+    chains were checked, at which heights); one unit off refuses the month, the archive unchanged."""
+    from pipeline.synth import write_synth
+    from tests.support.bitcoind_standin import BitcoindStandIn
+    from tests.support.snapshots import write_secret
+
+    c = evm_chain
+    secret = write_secret(str(tmp_path))
+    assert por("keygen", "--signing", str(tmp_path / "sign.key")).exit_code == 0
+    snap = str(tmp_path / "snap")
+    write_synth(snap, 300, asset_count=3, files=1, seed=3)  # BTC, ETH, USDT
+    btc = BitcoindStandIn(height=870_000)
+    try:
+        btc.utxos = {"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2": [250_000_000]}
+        f, h = c["fresh"], c["height"]
+        rows = [("ethereum", f[0], "ETH", Decimal("5.000000000000000001"), h),
+                ("ethereum", f[1], "USDT", Decimal("777"), h),
+                ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "BTC", Decimal("2.5"), 870_000)]
+        arch = str(tmp_path / "archive")
+        args = ["publish", "--period", "2026-11", "--snapshot", snap, "--reserves", str(tmp_path / "res"),
+                "--archive", arch, "--secret-file", secret, "--signing-key", str(tmp_path / "sign.key"),
+                "--scheduler", scheduler2, "--rpc", f"ethereum={c['node'].url}", "--rpc", f"bitcoin={btc.url}",
+                "--token", f"USDT@ethereum={c['token']}"]
+        write_reserves(str(tmp_path / "bad" / "r.parquet"), [rows[0], rows[1], (*rows[2][:3], Decimal("2.50000001"), 870_000)])
+        refused = por(*[a if a != str(tmp_path / "res") else str(tmp_path / "bad") for a in args])
+        assert refused.exit_code == 1
+        assert "1 reserve balance(s) do not match the chain: row 2 bitcoin" in refused.stderr
+        assert "published 250000001, on chain 250000000" in refused.stderr
+        assert not os.path.exists(arch) or not os.path.exists(os.path.join(arch, "index.json"))
+        write_reserves(str(tmp_path / "res" / "r.parquet"), rows)
+        result = por(*args)
+        assert result.exit_code == 0, result.output + result.stderr
+        assert "reserve balances on chain: 3 match, 0 mismatch, 0 unchecked, 0 error" in result.output
+    finally:
+        btc.close()
+    report = json.load(open(os.path.join(arch, "2026-11", "public", "report.json")))
+    assert report["balances"]["result"] == "match"
+    assert report["balances"]["chains"] == {
+        "bitcoin": {"node": True, "heights": [870_000], "counts": {"match": 1, "mismatch": 0, "unchecked": 0, "error": 0}},
+        "ethereum": {"node": True, "heights": [h], "counts": {"match": 2, "mismatch": 0, "unchecked": 0, "error": 0}}}
+    assert "stand-in-password" not in json.dumps(report) and c["node"].url not in json.dumps(report)
+    page = open(os.path.join(arch, "2026-11", "public", "report.html")).read()
+    assert f"ethereum: 2 of 2 balances match the chain at height {h:,}." in page

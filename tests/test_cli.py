@@ -249,10 +249,23 @@ def test_demo_runs_every_step_with_the_installed_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for expected in ("VALID proof for user 'U0000000042'", "5. audit OK", "under 100%: ", "every signature",
-                     "MATCH 2026-09 (revision 1)", "MATCH 2026-10 (revision 1)", "demo complete"):
+                     "MATCH 2026-08 (revision 1)", "MATCH 2026-09 (revision 1)", "MATCH 2026-10 (revision 1)",
+                     "demo complete"):
         assert expected in out
     assert "MISMATCH" not in out
-    assert (tmp_path / "demo" / "archive" / "2026-10" / "public" / "report.html").is_file()
+    public = tmp_path / "demo" / "archive" / "2026-10" / "public"
+    assert f"report         {public / 'report.html'}" in out and (public / "report.html").is_file()
+    # one month, one root: the command the demo ends with verifies its proof against the published month
+    command = next(line for line in out.splitlines() if line.strip().startswith("verify ")).split(None, 1)[1]
+    assert command.startswith("por verify ") and str(public / "manifest.json") in command
+    check = subprocess.run([POR, *command.split()[1:]], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert check.returncode == 0 and "VALID proof for user 'U0000000042' in period 2026-10" in check.stdout
+    report = json.loads((public / "report.json").read_text())
+    assert report["usd"]["total"]["reserves"] and len(report["history"]) == 3
+    assert {"bound", "unbound", "missing", "unsupported"} <= {s for s, n in report["ownership"]["counts"].items() if n}
+    again = subprocess.run([POR, "demo", str(tmp_path / "demo"), "--users", "300", "--workers", "1"],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert again.returncode == 0 and again.stdout.startswith(f"replacing the previous demo in {tmp_path / 'demo'}")
 
 
 def test_demo_refuses_a_foreign_directory(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import pytest
 from typer.testing import CliRunner
@@ -22,10 +23,16 @@ from jobs.publish import (
     publish_period,
 )
 from pipeline.cli import app
+from pipeline.formats import numbers
 from pipeline.formats.assets import parse_assets
 from pipeline.formats.canonical import canonical_json, digest
 from pipeline.publication import archive
-from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
+from pipeline.synth import (
+    snapshot_totals,
+    write_synth,
+    write_synth_prices,
+    write_synth_reserves,
+)
 from tests.support.snapshots import write_secret
 
 pytestmark = pytest.mark.integration
@@ -33,7 +40,9 @@ pytestmark = pytest.mark.integration
 MONTHS = ("2026-08", "2026-09", "2026-10", "2026-11")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATIOS = {"BTC": 10_500, "ETH": 9_999, "USDC": 20_000}  # USDT: no reserves at all
+MOVES = {"BTC": 150, "ETH": 0, "USDC": -2_500}  # basis points per month: ratios move, ETH stays short
 runner = CliRunner()
+EXACT = Context(prec=200)
 
 
 def por(*args: str):
@@ -66,8 +75,9 @@ def inputs(tmp_path_factory):
         write_synth(snap, 900 + 150 * i, asset_count=4, files=2, seed=40 + i)
         assets = parse_assets(open(os.path.join(snap, "assets.json")).read(), "assets.json")
         totals = snapshot_totals(snap)
-        reserves = write_synth_reserves(str(d / f"reserves-{month}" / "wallets.parquet"), assets, totals, RATIOS,
-                                        seed=i)
+        reserves = write_synth_reserves(str(d / f"reserves-{month}" / "wallets.parquet"), assets, totals,
+                                        {s: bp + MOVES[s] * i for s, bp in RATIOS.items()}, seed=i)
+        write_synth_prices(str(d / f"prices-{month}.json"), assets, month)
         expected[month] = (totals, reserves)
     return {"dir": d, "secret": secret, "key": str(d / "sign.key"), "pub": str(d / "sign.key.pub"),
             "expected": expected}
@@ -77,7 +87,8 @@ def publish_args(inputs, month: str, archive_dir: str, scheduler: str, *extra: s
     d = inputs["dir"]
     return ["publish", "--period", month, "--snapshot", str(d / f"snap-{month}"),
             "--reserves", str(d / f"reserves-{month}"), "--archive", archive_dir,
-            "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler, *extra]
+            "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler,
+            "--prices", str(d / f"prices-{month}.json"), *extra]
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +175,25 @@ def test_reserves_ratios_and_reports(published, inputs):
         assert report["root"]["hash"] in md and "**Under 100%:** ETH, USDT." in md
         page = open(os.path.join(published, e["directory"], "public", "report.html"), encoding="utf-8").read()
         assert 'id="chart-ratios"' in page and 'id="chart-liabilities"' in page
+        # US dollars: exact products of the archived prices, rounded to cents once
+        prices = json.loads((inputs["dir"] / f"prices-{e['period']}.json").read_text())["prices"]
+        usd = report["usd"]
+        for symbol, liabilities in totals.items():
+            value = (Decimal(liabilities) * Decimal(prices[symbol])).scaleb(-by_symbol[symbol]["decimals"], EXACT)
+            assert usd["assets"][symbol]["liabilities"] == str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+        total = sum((Decimal(reserves.get(s, 0)) * Decimal(prices[s])).scaleb(-by_symbol[s]["decimals"], EXACT) for s in totals)
+        assert usd["total"]["reserves"] == str(total.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+        assert report["snapshot_time"] == usd["timestamp"] and usd["source"].startswith("synthetic prices")
+        assert f"Total reserves: {numbers.usd(usd['total']['reserves'])}" in md
+        # the history: every month's ratios from its signed report, this month's included
+        months = [m for m in MONTHS if m <= e["period"]]
+        btc = [next(a for a in read_json(published, m, "public", "report.json")["assets"] if a["symbol"] == "BTC")
+               for m in months]
+        assert [h["ratios"]["BTC"] for h in report["history"]] == [a["ratio_percent"] for a in btc]
+        assert len({a["ratio_percent"] for a in btc}) == len(months)  # the ratios moved month to month
+        assert all(h["reserves_usd"] for h in report["history"])
+        archived = read_json(published, e["directory"], "inputs", "inputs.json")["prices"]["files"]
+        assert list(archived) == ["inputs/prices.json"]
         assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
 
 
@@ -392,8 +422,9 @@ def test_previous_period_is_computed_not_configured():
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     from tests.support.browser import chromium_driver
+    from tests.support.install import required
 
-    d = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    d = required("Chromium (headless browser)", lambda: chromium_driver(str(tmp_path_factory.mktemp("chromium-profile"))))
     yield d
     d.quit()
 
@@ -418,13 +449,31 @@ def test_report_html_in_headless_chromium(published, driver):
     shown = [(r.get_attribute("data-symbol"), r.find_element(By.CSS_SELECTOR, "td.liabilities").text,
               r.find_element(By.CSS_SELECTOR, "td.reserves").text, r.find_element(By.CSS_SELECTOR, "td.ratio").text,
               "flagged" in (r.get_attribute("class") or "")) for r in rows]
-    want = [(a["symbol"], a["liabilities_units"], a["reserves_units"],
+    want = [(a["symbol"], numbers.amount(int(a["liabilities"]), a["decimals"]), numbers.amount(int(a["reserves"]), a["decimals"]),
              f"{a['ratio_percent']}%" if a["ratio_percent"] is not None else "n/a", a["flagged"])
             for a in report["assets"]]
-    assert shown == want
-    assert "ETH, USDT" in driver.find_element(By.ID, "under").text
+    assert shown == want and any("," in row[1] for row in shown)  # thousands separators
+    assert "Under 100%: ETH, USDT" in driver.find_element(By.ID, "under").text
+    # the headline in dollars, the dates, the history with this month highlighted
+    assert driver.find_element(By.ID, "usd-total").text == numbers.usd(report["usd"]["total"]["reserves"])
+    dates = driver.find_element(By.ID, "dates").text
+    assert report["snapshot_time"] in dates and report["published_at"] in dates
+    history = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+    assert [r.get_attribute("data-period") for r in history] == list(MONTHS[:3])
+    assert [r.get_attribute("class") for r in history] == ["", "", "current"]
+    assert history[-1].find_elements(By.TAG_NAME, "td")[-1].text == numbers.usd(report["usd"]["total"]["reserves"])
+    # every link and every file the verify steps name is published beside the report
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#files a")]
+    assert {"report.json", "manifest.json", "signature.json", "public-key.pem", "reserves.csv", "reserves.parquet",
+            "verifier.html"} <= {href.rsplit("/", 1)[-1] for href in links}
+    assert all(os.path.exists(href.removeprefix("file://")) for href in links)
+    import re as _re
 
-    for chart_id, min_marks in (("chart-ratios", len(RATIOS)), ("chart-liabilities", 3 * len(report["assets"]))):
+    named = set(_re.findall(r"[\w-]+\.(?:json|pem|html|csv|parquet)", driver.find_element(By.ID, "verify").text))
+    assert named and all(os.path.exists(os.path.join(directory, n)) for n in named), named
+
+    for chart_id, min_marks in (("chart-ratios", len(RATIOS)), ("chart-liabilities", 3 * len(report["assets"])),
+                                ("chart-ratio-history", 3 * len(RATIOS)), ("chart-usd-history", 3)):
         chart = driver.find_element(By.ID, chart_id)
         box = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];",
                                     chart)
@@ -435,9 +484,23 @@ def test_report_html_in_headless_chromium(published, driver):
         colours = pixels.getcolors(maxcolors=1 << 20) or []
         assert len(colours) > 20, f"{chart_id} looks blank ({len(colours)} colours)"  # drawn, not an empty box
     # ETH is under 100%: its bar is drawn in the flag colour
-    red = [c for _, c in Image.open(io.BytesIO(driver.find_element(By.ID, "chart-ratios").screenshot_as_png))
-           .convert("RGB").getcolors(maxcolors=1 << 20) if c == (0xB4, 0x23, 0x18)]
-    assert red
+    for chart_id in ("chart-ratios", "chart-ratio-history"):  # ETH's bar and ETH's line
+        driver.execute_script("arguments[0].scrollIntoView();", driver.find_element(By.ID, chart_id))
+        red = [c for _, c in Image.open(io.BytesIO(driver.find_element(By.ID, chart_id).screenshot_as_png))
+               .convert("RGB").getcolors(maxcolors=1 << 20) if c == (0xB4, 0x23, 0x18)]
+        assert red, chart_id
+    # on a phone: nothing but the tables' own scroll boxes is wider than the screen
+    driver.set_window_size(400, 900)
+    assert driver.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    # the whole page as a person sees it, kept as a test artefact (tests/artifacts/)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1100, height + 200)
+    artefacts = os.path.join(ROOT, "tests", "artifacts")
+    os.makedirs(artefacts, exist_ok=True)
+    shot = os.path.join(artefacts, "report-three-months.png")
+    assert driver.save_screenshot(shot)
+    page = Image.open(shot).convert("RGB")
+    assert page.size[1] > 1500 and len(page.getcolors(maxcolors=1 << 22) or []) > 100
 
 
 def test_archive_documents_match_their_json_schemas(published):

@@ -15,6 +15,7 @@ from pipeline.cli import app
 from pipeline.protocol.amounts import to_units
 from pipeline.webmodule import ensure_browser_module
 from tests.support.browser import chromium_driver
+from tests.support.install import required
 from tests.support.node import official_blake3_cases
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +26,7 @@ SHAPE = os.path.join(ROOT, "schemas", "vectors", "por-v1", "basic")
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    d = chromium_driver(str(tmp_path_factory.mktemp("chromium-profile")))
+    d = required("Chromium (headless browser)", lambda: chromium_driver(str(tmp_path_factory.mktemp("chromium-profile"))))
     yield d
     d.quit()
 

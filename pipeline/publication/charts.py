@@ -74,7 +74,9 @@ def _human_axis(ax: Any, largest: float, unit: str) -> str:
     from matplotlib.ticker import FuncFormatter
 
     divisor, word = scale(largest)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / divisor:,.{0 if divisor > 1 or largest >= 100 else 2}f}"))
+    top = largest / divisor
+    places = 0 if top >= 20 else 1 if top >= 2 else 2
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / divisor:,.{places}f}"))
     return f"{word} of {unit}" if word else unit
 
 
@@ -139,7 +141,7 @@ def ratio_history_chart(history: Sequence[Mapping[str, Any]], current: str, flag
     ax.set_ylim(0, top * 1.1)
     ax.set_ylabel("reserves / liabilities (%)")
     if symbols:
-        ax.legend(fontsize=7, ncol=min(4, len(symbols)), loc="lower left", frameon=False)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Reserve ratio per asset, month by month (current month shaded)")
     return _svg(fig, "chart-ratio-history", "Reserve ratio per asset, month by month")
 

@@ -178,7 +178,8 @@ def _headline(doc: Mapping[str, Any]) -> list[str]:
         return []
     t = usd["total"]
     lines = [f"Total reserves: {numbers.usd(t['reserves'])} against {numbers.usd(t['liabilities'])} of liabilities"
-             + (f" ({numbers.usd(t['reserves_bound'])} bound)" if "reserves_bound" in t else "") + "."]
+             + (f"; {numbers.usd(t['reserves_bound'])} of it in addresses proven for this period (bound)"
+                if doc.get("ownership") and doc["ownership"].get("challenge") else "") + "."]
     lines.append(f"Prices: {usd['source']}, at {usd['timestamp']}. {usd['rounding'][0].upper()}{usd['rounding'][1:]}.")
     return lines
 
@@ -310,6 +311,7 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 62rem; margin: 1rem auto; padding: 0 1rem; color: #101828; }}
 code {{ word-break: break-all; font-size: 0.9em; }}
+p, li {{ overflow-wrap: anywhere; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; font-variant-numeric: tabular-nums; }}
 th, td {{ border-bottom: 1px solid #d0d5dd; padding: 0.35rem 0.5rem; text-align: right; }}
 th:first-child, td:first-child, td.status {{ text-align: left; }}
