@@ -84,6 +84,8 @@ class PublishResult:
     positions: list[ratios.AssetPosition]
     seconds: dict[str, float]
     """Wall time per step (the copy of the inputs counts under validate; the move and index under publish)."""
+    usd: dict[str, Any] | None = None
+    """The report's dollar figures (with ``--prices``)."""
 
 
 def previous_period(today: dt.date | None = None) -> str:
@@ -264,7 +266,7 @@ class _Publication:
         if prices is not None:
             usd = usd_section(prices, {x.symbol: x.decimals for x in plan.assets},
                               {p.symbol: p.liabilities for p in positions}, reserves.totals,
-                              {s: per.get("bound", 0) for s, per in by_status.items()})
+                              {s: per.get("bound", 0) for s, per in by_status.items()} if challenge else None)
             this_month["reserves_usd"] = usd["total"]["reserves"]
         this_month["ratios"] = {p.symbol: p.ratio for p in positions}
         this_month["flagged"] = [p.symbol for p in positions if p.flagged]
@@ -319,7 +321,8 @@ class _Publication:
         self.moved_to = None
         a.remove(self.stage_name)
         self.step("done")
-        return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds)
+        return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds,
+                             usd)
 
     def _check_balances(self, reserves_url: str, assets: Any) -> dict[str, Any]:
         """Every reserve balance against its chain's node at its snapshot height; a mismatch, or a

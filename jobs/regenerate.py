@@ -175,6 +175,7 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
             cmp.differences.append(Difference("report", f"report figures differ for {', '.join(bad) or 'the asset list'}",
                                               archived_report.get("assets"), figures))
         cmp.differences += _compare_statuses(client, old, archived_report, storage.join(period_url, "inputs/reserves"), opts)
+        cmp.differences += _compare_usd(archived_report, figures, storage.join(period_url, archive.PRICES), opts)
         kinds = {d.what for d in cmp.differences}
         if "root-hash" in kinds and "manifest" not in kinds:
             cmp.notes.append("the root differs although the shape matches: a different master secret, or an "
@@ -183,6 +184,27 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return cmp
+
+
+def _compare_usd(report: Mapping[str, Any], figures: list[dict[str, Any]], prices_url: str,
+                 opts: Mapping[str, Any]) -> list[Difference]:
+    """The dollar figures recomputed from the archived prices file and the regenerated amounts."""
+    usd = report.get("usd")
+    if not usd:
+        return []
+    from pipeline.formats.prices import parse_prices, usd_section
+
+    fs, path = storage.open_fs(prices_url, opts)
+    prices = parse_prices(storage.read_bytes(fs, path, prices_url), prices_url, [f["symbol"] for f in figures])
+    own = report.get("ownership")
+    bound = ({s: int(v.get("bound", 0)) for s, v in own["by_asset"].items()} if own and own.get("challenge") else None)
+    fresh = usd_section(prices, {f["symbol"]: f["decimals"] for f in figures},
+                        {f["symbol"]: int(f["liabilities"]) for f in figures},
+                        {f["symbol"]: int(f["reserves"]) for f in figures}, bound)
+    if {k: usd.get(k) for k in fresh} == fresh:
+        return []
+    return [Difference("report-usd", "report dollar figures differ from those recomputed from the archived prices",
+                       usd, fresh)]
 
 
 def _compare_statuses(client: Any, old: bundle.Bundle, report: Mapping[str, Any], reserves_url: str,

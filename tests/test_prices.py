@@ -103,3 +103,20 @@ def test_publish_refuses_bad_prices_with_the_archive_unchanged(tmp_path, schedul
     assert result.exit_code == 1
     assert f"{tmp_path / 'prices.json'}: prices.ETH = '-1' is not a non-negative decimal string" in result.stderr
     assert not arch.exists() or sorted(p.name for p in arch.iterdir()) == []
+
+
+def test_a_report_whose_dollars_do_not_follow_from_its_prices_is_named():
+    from pipeline.formats.prices import report_usd_problems
+
+    rows = [{"symbol": "BTC", "decimals": 8, "liabilities": "150000000", "reserves": "160000000"},
+            {"symbol": "ETH", "decimals": 18, "liabilities": str(10**18), "reserves": "0"},
+            {"symbol": "USDT", "decimals": 6, "liabilities": "1", "reserves": "1"}]
+    p = parse_prices(doc(), "p", SYMBOLS)
+    good = usd_section(p, {r["symbol"]: r["decimals"] for r in rows}, {r["symbol"]: int(r["liabilities"]) for r in rows},
+                       {r["symbol"]: int(r["reserves"]) for r in rows})
+    assert good["assets"]["BTC"] == {"price": "91234.56", "liabilities": "136851.84", "reserves": "145975.30"}
+    assert report_usd_problems(good, rows, None) == []
+    inflated = {**good, "total": {**good["total"], "reserves": "999999999.00"}}
+    assert report_usd_problems(inflated, rows, None) == [
+        f"usd.total differs from the figures recomputed from the report's own prices and amounts "
+        f"(report {inflated['total']}, recomputed {good['total']})"]

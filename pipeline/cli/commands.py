@@ -504,6 +504,12 @@ def publish(
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
     echo_positions(result.positions)
+    if result.usd:
+        from ..formats.numbers import usd as dollars
+
+        typer.echo(f"total reserves {dollars(result.usd['total']['reserves'])} against "
+                   f"{dollars(result.usd['total']['liabilities'])} of liabilities "
+                   f"(prices: {result.usd['source']}, {result.usd['timestamp']})")
     typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:

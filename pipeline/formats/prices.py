@@ -116,3 +116,19 @@ def usd_section(prices: Prices, decimals: Mapping[str, int], liabilities: Mappin
         assets[symbol] = {"price": format(price, "f"), **{k: cents(v) for k, v in values.items()}}
     total = {k: cents(v) for k, v in totals.items() if bound is not None or k != "reserves_bound"}
     return {"source": prices.source, "timestamp": prices.timestamp, "rounding": ROUNDING, "assets": assets, "total": total}
+
+
+def report_usd_problems(usd: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+                        bound: Mapping[str, Mapping[str, str]] | None) -> list[str]:
+    """A report's dollar figures recomputed from its own prices and amounts (``rows``: the report's
+    assets; ``bound``: its ownership sums per asset and status). Empty when they agree."""
+    prices = Prices(usd["source"], usd["timestamp"], {k: Decimal(v["price"]) for k, v in usd["assets"].items()})
+    want = usd_section(prices, {r["symbol"]: r["decimals"] for r in rows},
+                       {r["symbol"]: int(r["liabilities"]) for r in rows}, {r["symbol"]: int(r["reserves"]) for r in rows},
+                       {s: int(v.get("bound", 0)) for s, v in bound.items()} if bound is not None else None)
+    problems = []
+    for key in ("assets", "total", "rounding"):
+        if usd.get(key) != want[key]:
+            problems.append(f"usd.{key} differs from the figures recomputed from the report's own prices and amounts "
+                            f"(report {usd.get(key)}, recomputed {want[key]})")
+    return problems

@@ -27,6 +27,7 @@ from ..formats.layout import (
     VERIFIER_PAGE,
 )
 from ..formats.nodes import nodes_from_json
+from ..formats.prices import report_usd_problems
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
 from ..reserves.ratios import LEGACY_STATUS, AssetPosition
@@ -172,6 +173,10 @@ def _check_figures(a: archive.Archive, e: Mapping[str, Any], manifest: Mapping[s
         for key, value in signed.items():
             if key in e and e[key] != value:
                 problems.append(f"{archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
+        if report.get("usd"):
+            own = report.get("ownership")
+            problems += [f"{REPORT_JSON}: {p}" for p in report_usd_problems(
+                report["usd"], rows, own["by_asset"] if own and own.get("challenge") else None)]
         return problems
     except (BundleError, KeyError, TypeError, ValueError) as exc:
         return [f"{REPORT_JSON} cannot be checked ({exc})"]
