@@ -25,7 +25,7 @@ from pipeline.ownership.challenge import challenge_text
 from pipeline.reserves.ownership import verify_reserves
 from pipeline.synth import write_synth_reserves
 
-ASSETS = [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6), Asset("USDC", 6), Asset("SOL", 9)]
+ASSETS = [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6), Asset("USDC", 6), Asset("BNB", 18)]
 CHALLENGE = challenge_text("Bench Exchange", "2026-11", None)
 
 

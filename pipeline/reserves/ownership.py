@@ -71,17 +71,30 @@ def _check_rows(rows: list[dict[str, Any]], challenge: str | None) -> list[dict[
     return out
 
 
-ParquetTask = tuple[str, Mapping[str, Any], list[int], str | None, int, int]
+ParquetTask = tuple[str, Mapping[str, Any], list[int], str | None, int, int, int]
+"""(file, storage options, row groups, challenge, start, stop, step): rows ``start:stop`` of the
+groups; a slice of one large group starts at a multiple of ``step`` and spans at most ``step`` rows."""
 
 
 def _parquet_chunk(task: ParquetTask) -> list[dict[str, Any]]:
     """Rows ``start:stop`` of the given row groups (a large row group is shared by several tasks:
     the worker holds one row group's columns at a time)."""
-    path, options, groups, challenge, start, stop = task
+    path, options, groups, challenge, start, stop, step = task
     fs, _ = storage.open_fs(path, options)
     with fs.open(path, "rb") as f:
-        table = pq.ParquetFile(f).read_row_groups(groups)
-    rows = table.slice(start, stop - start).to_pylist()
+        pf = pq.ParquetFile(f)
+        if len(groups) == 1 and (start or stop < pf.metadata.row_group(groups[0]).num_rows):
+            # a slice of one large row group: stream it in batches of the slice's size and keep the
+            # one wanted (slices start at multiples of their size), never the whole group in memory
+            table = None
+            for i, batch in enumerate(pf.iter_batches(batch_size=step, row_groups=groups)):
+                if i == start // step:
+                    table = pa.Table.from_batches([batch])
+                    break
+            assert table is not None and table.num_rows == stop - start, (path, groups, start, stop)
+        else:
+            table = pf.read_row_groups(groups).slice(start, stop - start)
+    rows = table.to_pylist()
     for r in rows:
         r["balance"] = _text(r["balance"])
     verdicts = _check_rows(rows, challenge)
@@ -140,18 +153,18 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
                 n = meta.row_group(g).num_rows
                 if n > chunk_rows:  # one large row group: several tasks, each a slice of it
                     if groups:
-                        tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
+                        tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
                         groups, size = [], 0
-                    tasks += [(fs.unstrip_protocol(path), opts, [g], challenge, a, min(a + chunk_rows, n))
+                    tasks += [(fs.unstrip_protocol(path), opts, [g], challenge, a, min(a + chunk_rows, n), chunk_rows)
                               for a in range(0, n, chunk_rows)]
                     continue
                 groups.append(g)
                 size += n
                 if size >= chunk_rows:
-                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
+                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
                     groups, size = [], 0
             if groups:
-                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size))
+                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
         for task, result in zip(tasks, mapper(_parquet_chunk, tasks), strict=True):
             path = task[0]
             for res in result:
