@@ -1,7 +1,8 @@
 """``por synth``: realistic synthetic snapshots for demos, tests and benchmarks.
 
-Heavy-tailed balances (a uniform 20-bit mantissa times a geometric power of
-ten), most users holding 1-3 assets, about 2 % holding nothing, a mix of
+Heavy-tailed balances (a uniform 20-bit mantissa times a power of ten a geometric
+number of steps below the asset's largest plausible holding, about ``MAX_HOLDING_USD``),
+most users holding 1-3 assets, about 2 % holding nothing, a mix of
 6/8/18-decimal assets stored as integer (smallest units) and decimal (whole
 units) columns. Integer arithmetic only. The content is a function of
 ``(users, assets, seed, layout)`` alone; ``files`` only changes the layout on disk.
@@ -34,6 +35,8 @@ PRICES = {"BTC": "91250", "ETH": "3120", "USDT": "1", "USDC": "1", "BNB": "610",
           "XLM": "0.36"}
 """A plausible US-dollar price per known asset (synthetic months move around these)."""
 STABLE = frozenset({"USDT", "USDC", "DAI"})
+WHALE_GAP = 4
+"""Powers of ten between an ordinary user's holdings and the largest plausible one."""
 MAX_HOLDING_USD = 40_000_000
 """The largest synthetic holding of one user in one asset, in dollars: totals stay plausible (the
 BTC a synthetic exchange owes is far below the supply)."""
@@ -85,6 +88,18 @@ def synth_prices(assets: list[Asset], period: str) -> dict[str, Any]:
             "timestamp": f"{period}-{last:02d}T23:59:59Z", "prices": prices}
 
 
+def month_ratios(assets: list[Asset], period: str, seed: int = 0) -> dict[str, int]:
+    """Reserve ratios in basis points that differ between assets and months: most assets 100-125%,
+    about one in six just under 100% (a function of the symbol, the period and the seed)."""
+    import hashlib
+
+    out = {}
+    for a in assets:
+        h = hashlib.sha256(f"{a.symbol}|{period}|{seed}".encode()).digest()
+        out[a.symbol] = 9_900 + h[1] % 80 if h[0] % 6 == 0 else 10_000 + int.from_bytes(h[1:3], "big") % 2_500
+    return out
+
+
 def write_synth_prices(out: str, assets: list[Asset], period: str) -> None:
     fs, path = storage.open_fs(out)
     if storage.is_local(fs) and "/" in path:
@@ -116,7 +131,11 @@ def _chunk(rng: np.random.Generator, n: int, assets: list[Asset], max_exp: list[
     rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
     held = rank < count[:, None]
     mantissa = rng.integers(1, 1 << 20, size=(n, m), dtype=np.uint64)
-    exponent = np.minimum(rng.geometric(0.35, size=(n, m)) - 1, np.array(max_exp)[None, :]).astype(np.uint64)
+    top = np.array(max_exp, dtype=np.int64)[None, :]
+    # most holdings four or more powers of ten below the asset's largest (a few thousand dollars and
+    # less); about one in 500 is a whale, up to the largest
+    drop = rng.geometric(0.3, size=(n, m)) - 1 + np.where(rng.integers(0, 500, size=(n, m)) == 0, 0, WHALE_GAP)
+    exponent = (top - np.minimum(drop, top)).astype(np.uint64)
     x = mantissa * (np.uint64(5) ** exponent)  # < 2^62
     lo = np.where(held, x << exponent, 0).astype(np.uint64)
     hi = np.where(held & (exponent > 0), x >> (np.uint64(64) - exponent), 0).astype(np.uint64)

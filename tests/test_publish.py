@@ -462,6 +462,10 @@ def test_report_html_in_headless_chromium(published, driver):
     assert [r.get_attribute("data-period") for r in history] == list(MONTHS[:3])
     assert [r.get_attribute("class") for r in history] == ["", "", "current"]
     assert history[-1].find_elements(By.TAG_NAME, "td")[-1].text == numbers.usd(report["usd"]["total"]["reserves"])
+    eth = 1 + [a["symbol"] for a in report["assets"]].index("ETH")  # under 100% every month: red in every row
+    assert all(r.find_elements(By.TAG_NAME, "td")[eth].get_attribute("class") == "under" for r in history)
+    btc = 1 + [a["symbol"] for a in report["assets"]].index("BTC")
+    assert all(r.find_elements(By.TAG_NAME, "td")[btc].get_attribute("class") != "under" for r in history)
     # every link and every file the verify steps name is published beside the report
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#files a")]
     assert {"report.json", "manifest.json", "signature.json", "public-key.pem", "reserves.csv", "reserves.parquet",

@@ -64,19 +64,54 @@ def synth(
     files: Annotated[int, typer.Option("--files", min=1, metavar="N", help="Number of Parquet files.")] = 1,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed (same seed, same snapshot).")] = 0,
     layout: Annotated[str, typer.Option("--layout", metavar="wide|long", help="Snapshot layout.")] = "wide",
+    period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="The month (for --reserves/--prices).")] = None,
+    reserves: Annotated[Optional[str], typer.Option(
+        "--reserves", metavar="DIR", help="Also write signed reserves for the month (ratios vary by asset and month).")] = None,
+    prices: Annotated[Optional[str], typer.Option("--prices", metavar="FILE", help="Also write the month's prices file.")] = None,
+    exchange: Annotated[str, typer.Option("--exchange", metavar="NAME", help="Who signs the reserves' challenge.")] = "Synthetic Exchange",
+    archive: Annotated[Optional[str], typer.Option(
+        "--archive", metavar="URL", help="The archive whose chain head the reserves' challenge names.")] = None,
 ) -> None:
-    """Write a realistic synthetic snapshot and its assets.json.
+    """Write a realistic synthetic snapshot and its assets.json; with --period, also the month's
+    signed reserves and prices, so that `por publish` has a whole month to publish.
 
     \b
     Example:
       por synth snap --users 100000 --assets 20 --files 4 --seed 1
+      por synth in/2026-11/snap --users 20000 --assets 5 --period 2026-11 --reserves in/2026-11/reserves \\
+          --prices in/2026-11/prices.json --exchange "Example Exchange" --archive archive
     """
-    from ..synth import write_synth
+    from ..protocol.period import is_valid_period
+    from ..synth import (
+        month_ratios,
+        snapshot_totals,
+        write_synth,
+        write_synth_prices,
+        write_synth_reserves,
+    )
 
     if layout not in ("wide", "long"):
         raise typer.BadParameter("--layout must be 'wide' or 'long'")
+    if (reserves or prices) and (period is None or not is_valid_period(period)):
+        raise typer.BadParameter("--reserves and --prices need --period YYYY-MM")
     chosen = write_synth(out, users, assets, files, seed, layout)
     typer.echo(f"wrote {users} users x {len(chosen)} assets ({layout}, {files} file(s)) to {out}")
+    if reserves and period:
+        from ..ownership.challenge import challenge_text
+
+        head = None
+        if archive is not None:
+            from ..publication.archive import chain_head, open_archive
+
+            head = chain_head(open_archive(archive).read_index()[0], period)
+        ratios = month_ratios(chosen, period, seed)
+        write_synth_reserves(f"{reserves.rstrip('/')}/wallets.parquet", chosen, snapshot_totals(out), ratios,
+                             seed=seed, challenge=challenge_text(exchange, period, head))
+        typer.echo(f"wrote reserves signed by {exchange!r} for {period} to {reserves} (ratios: "
+                   + ", ".join(f"{s} {bp / 100:.2f}%" for s, bp in ratios.items()) + ")")
+    if prices and period:
+        write_synth_prices(prices, chosen, period)
+        typer.echo(f"wrote prices for {period} to {prices}")
 
 
 def print_root(manifest: dict[str, Any]) -> None:

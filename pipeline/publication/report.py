@@ -295,9 +295,16 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
     chain_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>'
                            for line in _ownership_lines(doc) + _balance_lines(doc))
     head, hist = _history_rows(doc)
+    symbols = [p["symbol"] for p in doc["assets"]]
+    flagged_of = {h["period"]: set(h.get("flagged") or ()) for h in doc["history"]}
+
+    def cell(period: str, column: int, text: str) -> str:
+        under = 0 < column <= len(symbols) and symbols[column - 1] in flagged_of.get(period, set())
+        return f'<td class="under">{esc(text)}</td>' if under else f"<td>{esc(text)}</td>"
+
     hist_rows = "\n".join(
         f'<tr{" class=current" if r[0] == doc["period"] else ""} data-period="{esc(r[0])}">'
-        + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in hist)
+        + "".join(cell(r[0], i, c) for i, c in enumerate(r)) + "</tr>" for r in hist)
     files = "".join(f'<li><a href="{esc(n)}">{esc(n)}</a>: {esc(_FILE_WORDS[n])}</li>' for n in _published_files(doc))
     steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in verify_steps(doc))
     dates = f'<p class="dates" id="dates">{esc(_dates(doc))}</p>' if _dates(doc) else ""
@@ -318,6 +325,7 @@ th:first-child, td:first-child, td.status {{ text-align: left; }}
 tr.flagged {{ background: #fef3f2; }}
 tr.flagged td.status {{ color: #b42318; font-weight: 600; }}
 tr.current {{ background: #eff8ff; font-weight: 600; }}
+td.under {{ color: #b42318; font-weight: 600; }}
 .alert {{ color: #b42318; font-weight: 600; }}
 #headline {{ background: #f9fafb; border: 1px solid #eaecf0; border-radius: 8px; padding: 0.5rem 1rem; }}
 #headline .big {{ font-size: 1.6rem; margin: 0.3rem 0; }}
