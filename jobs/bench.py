@@ -6,6 +6,10 @@ keyed nonce hash (``U``), one keyed user-key hash (``u8(len P) ‖ P ‖ U``), o
 leaf (``1 + 32 + 16 m`` bytes) and one internal node (``1 + 2 (32 + 16 m)``
 bytes). With ``W`` workers the floor is that time divided by ``W``. Floor and
 build are measured in the same run, so their ratio holds on a noisy machine.
+
+The *batch floor* is the same messages hashed by the batch hasher (``pipeline.tree.blake3_batch``,
+many messages per call, compiled), after one warm-up call: the new floor. The hasher's start-up in a
+fresh process (importing numba, loading the cached machine code) is measured and printed apart.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Row:
     wall: float  # cluster start-up + build
     build: float  # build only
     floor: float
+    batch_floor: float
     rss_mib: float
     stages: dict[str, float]
     export: float  # seconds to export every proof (jsonl) on the same cluster
@@ -45,6 +50,10 @@ class Row:
     @property
     def ratio(self) -> float:
         return self.wall / (self.floor / self.workers)
+
+    @property
+    def batch_ratio(self) -> float:
+        return self.wall / (self.batch_floor / self.workers)
 
 
 FLOOR_CHUNK = 1_000_000
@@ -81,6 +90,50 @@ def hashing_floor(users: int, assets: int, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+def batch_floor(users: int, assets: int, repeats: int = 3) -> float:
+    """The same messages as ``hashing_floor``, through the batch hasher (median of ``repeats``)."""
+    import numpy as np
+
+    from pipeline.tree import blake3_batch
+
+    chunk = min(users, FLOOR_CHUNK)
+    ids = b"".join(f"U{i:010d}".encode() for i in range(chunk))
+    offsets = np.arange(chunk + 1, dtype=np.int64) * 11
+    prefix = period_prefix(PERIOD)
+    with_prefix = b"".join(prefix + ids[i * 11:(i + 1) * 11] for i in range(chunk))
+    uk_offsets = np.arange(chunk + 1, dtype=np.int64) * (11 + len(prefix))
+    rng = np.random.default_rng(0)
+    leaves = rng.integers(0, 256, size=(chunk, 1 + 32 + 16 * assets), dtype=np.uint8)
+    nodes = rng.integers(0, 256, size=(chunk, 1 + 2 * (32 + 16 * assets)), dtype=np.uint8)
+    blake3_batch.hash_rows(nodes[:2])  # compiled (or loaded from the cache) before timing
+    times = []
+    for _ in range(repeats):
+        elapsed = 0.0
+        for start in range(0, users, chunk):
+            n = min(chunk, users - start)
+            t0 = time.perf_counter()
+            nonces = blake3_batch.hash_ragged(ids, offsets[:n + 1], key=bytes(32))
+            blake3_batch.hash_ragged(with_prefix, uk_offsets[:n + 1], key=nonces)
+            blake3_batch.hash_rows(leaves[:n])
+            blake3_batch.hash_rows(nodes[:n])
+            elapsed += time.perf_counter() - t0
+        times.append(elapsed)
+    return statistics.median(times)
+
+
+def hasher_start_up() -> float:
+    """Seconds a fresh Python process spends importing the batch hasher and making its first calls
+    (numba import and the cached kernels' load; a compile when the cache is cold)."""
+    import subprocess
+    import sys
+
+    code = ("import time; t = time.perf_counter(); import numpy as np; from pipeline.tree import blake3_batch as b; "
+            "b.hash_rows(np.zeros((2, 705), np.uint8)); b.hash_ragged(np.zeros(4, np.uint8), np.array([0, 2, 4]), "
+            "key=np.zeros((2, 32), np.uint8)); print(time.perf_counter() - t)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
 def _peak_rss_kib() -> int:
     """The worker's peak resident set (VmHWM): unlike ``ru_maxrss`` it starts afresh at exec,
     so it does not inherit the benchmark process's own peak through fork."""
@@ -91,7 +144,7 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float) -> Row:
+def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float, batch: float) -> Row:
     snap = os.path.join(workdir, f"snap-{users}-{assets}")
     if not os.path.exists(os.path.join(snap, "assets.json")):
         write_synth(snap, users, asset_count=assets, files=max(1, users // 250_000), seed=1)
@@ -104,7 +157,7 @@ def bench_build(users: int, assets: int, workers: int, workdir: str, floor: floa
         rss = max(client.run(_peak_rss_kib).values())  # the build's peak, before the export
         export_proofs(open_bundle(out), out + "-proofs", "jsonl", client_mapper(client), force=True)
         t3 = time.perf_counter()
-    return Row(users, workers, t2 - t0, t2 - t1, floor, rss / 1024, result.stages, t3 - t2)
+    return Row(users, workers, t2 - t0, t2 - t1, floor, batch, rss / 1024, result.stages, t3 - t2)
 
 
 def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], workdir: str,
@@ -113,7 +166,9 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
     os.makedirs(workdir, exist_ok=True)
     rows = []
     echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; worker processes with 1 thread each")
-    header = ("| users | workers | wall s | build s | floor s (1 proc) | floor/W s | ratio | users/s | users/s/core "
+    echo(f"batch hasher start-up in a fresh process: {hasher_start_up():.2f} s (numba import, cached kernels)")
+    header = ("| users | workers | wall s | build s | floor s (1 proc) | floor/W s | ratio | batch floor s | batch ratio "
+              "| users/s | users/s/core "
               "| peak RSS/worker MiB | read | shuffle | count | buckets | merge | export proofs/s/core |")
     echo(header)
     echo("|" + "---|" * (header.count("|") - 1))
@@ -122,12 +177,13 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
         if not os.path.exists(os.path.join(snap, "assets.json")):
             write_synth(snap, n, asset_count=assets, files=max(1, n // 250_000), seed=1)
         floor = hashing_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
+        batch = batch_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
         for workers in worker_counts:
-            r = bench_build(n, assets, workers, workdir, floor)
+            r = bench_build(n, assets, workers, workdir, floor, batch)
             rows.append(r)
             s = r.stages
             echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} "
-                 f"| {r.ratio:.2f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
+                 f"| {r.ratio:.2f} | {r.batch_floor:.2f} | {r.batch_ratio:.1f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
                  f"| {s.get('read', 0):.1f} | {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} "
                  f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} | {n / r.export / workers:,.0f} |")
         if len(worker_counts) > 1:
@@ -135,6 +191,7 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
             base = by_w[min(by_w)]
             echo(f"scaling at {n:,} users: " + ", ".join(
                 f"{w} workers {base / t:.2f}x" for w, t in sorted(by_w.items())) + f" (vs {min(by_w)} worker)")
-    echo("wall = cluster start-up + build; ratio = wall / (floor / workers); stages in seconds; "
+    echo("wall = cluster start-up + build; ratio = wall / (floor / workers); batch ratio = wall / (batch floor / "
+         "workers); stages in seconds; "
          "export = every proof written as JSON lines on the same cluster")
     return rows

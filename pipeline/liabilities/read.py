@@ -22,6 +22,7 @@ from ..protocol.keys import SecretKey
 from ..protocol.userid import MAX_USER_ID_BYTES, user_id_problem
 from ..storage import fs as storage
 from ..storage.bundle import Bundle
+from ..tree import blake3_batch
 from ..tree.shape import top_bits
 from .rows import Part
 from .shuffle import write_parts
@@ -90,14 +91,21 @@ def user_keys(user_ids: pa.Array, period: str, k_nonce: SecretKey) -> np.ndarray
     n = len(ids)
     offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1].tolist()
     data = ids.buffers()[2].to_pybytes() if n else b""
-    key = k_nonce.reveal()
-    prefix = v1.period_prefix(period)
-    h = blake3
-    digests = b"".join([
-        h(prefix + u, key=h(u, key=key).digest()).digest()
-        for u in [data[offsets[i] : offsets[i + 1]] for i in range(n)]
-    ])
-    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
+    if n == 0:
+        return np.zeros((0, 32), dtype=np.uint8)
+    bounds = np.asarray(offsets, dtype=np.int64)
+    bounds = bounds - bounds[0]
+    raw = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    nonces = blake3_batch.hash_ragged(raw, bounds, key=k_nonce.reveal())  # nonce = Hk(K_nonce, U)
+    # uk = Hk(nonce, prefix ‖ U): the same ids with the period prefix in front, each keyed by its nonce
+    prefix = np.frombuffer(v1.period_prefix(period), dtype=np.uint8)
+    p = prefix.size
+    lengths = np.diff(bounds)
+    starts = bounds[:-1] + p * np.arange(n, dtype=np.int64)
+    messages = np.empty(raw.size + p * n, dtype=np.uint8)
+    messages[(starts[:, None] + np.arange(p)[None, :]).reshape(-1)] = np.tile(prefix, n)
+    messages[np.arange(raw.size) + p * (np.repeat(np.arange(n, dtype=np.int64), lengths) + 1)] = raw
+    return blake3_batch.hash_ragged(messages, np.append(starts, starts[-1] + p + lengths[-1]), key=nonces)
 
 
 def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentResult:
