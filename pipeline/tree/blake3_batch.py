@@ -175,19 +175,22 @@ def _compress_lanes(cv, m, s, block_len, flags):  # type: ignore[no-untyped-def]
             cv[j, lane] = s[j, lane] ^ s[j + 8, lane]
 
 
+@njit(cache=True)
+def _lane_state(blocks):  # type: ignore[no-untyped-def]
+    """Scratch for 16 messages of ``blocks`` blocks: message bytes (and the same memory as words),
+    the state, the message words, chaining values, block lengths and flags per lane."""
+    buf = np.zeros((LANES, blocks * 64), dtype=np.uint8)
+    return (buf, buf.view(np.uint32), np.zeros((16, LANES), dtype=np.uint32), np.zeros((16, LANES), dtype=np.uint32),
+            np.zeros((8, LANES), dtype=np.uint32), np.zeros(LANES, dtype=np.uint32), np.zeros(LANES, dtype=np.uint32))
+
+
 @njit(cache=True, nogil=True)
 def _hash_rows_lanes(rows, keys, flags, out):  # type: ignore[no-untyped-def]
     """Equal-length messages (the rows of ``rows``, each ≤ 1 024 bytes), 16 at a time; ``keys``
     (1 or n, 8) uint32 chaining values; ``out`` (n, 8) uint32 digests (little-endian words)."""
     n, width = rows.shape
     blocks = max(1, (width + 63) // 64)
-    buf = np.zeros((LANES, blocks * 64), dtype=np.uint8)
-    words = buf.view(np.uint32)
-    s = np.zeros((16, LANES), dtype=np.uint32)
-    m = np.zeros((16, LANES), dtype=np.uint32)
-    cv = np.zeros((8, LANES), dtype=np.uint32)
-    block_len = np.zeros(LANES, dtype=np.uint32)
-    f = np.zeros(LANES, dtype=np.uint32)
+    buf, words, s, m, cv, block_len, f = _lane_state(blocks)
     per_row = keys.shape[0] > 1
     for first in range(0, n, LANES):
         count = min(LANES, n - first)
@@ -219,13 +222,7 @@ def _hash_short_lanes(data, starts, lengths, keys, flags, out):  # type: ignore[
     """Messages of at most 64 bytes (one block each: nonces, user keys), 16 at a time, each with its
     own length; ``keys`` (1 or n, 8) uint32; ``out`` (n, 8) uint32."""
     n = starts.shape[0]
-    buf = np.zeros((LANES, 64), dtype=np.uint8)
-    words = buf.view(np.uint32)
-    s = np.zeros((16, LANES), dtype=np.uint32)
-    m = np.zeros((16, LANES), dtype=np.uint32)
-    cv = np.zeros((8, LANES), dtype=np.uint32)
-    block_len = np.zeros(LANES, dtype=np.uint32)
-    f = np.zeros(LANES, dtype=np.uint32)
+    buf, words, s, m, cv, block_len, f = _lane_state(1)
     per_row = keys.shape[0] > 1
     for lane in range(LANES):
         f[lane] = flags | CHUNK_START | CHUNK_END | ROOT
