@@ -7,6 +7,7 @@ holds the same files with the public ones under ``public/``; ``open_bundle`` acc
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -205,9 +206,22 @@ def remove_tree(b: Bundle) -> None:
         storage.retrying(lambda: b.fs.rm(b.path, recursive=True))
 
 
-def abandon(staging: Staging) -> None:
-    """Remove everything a failed build wrote: nothing half-written remains."""
-    remove_tree(staging.bundle)
+def abandon(staging: Staging, attempts: int = 5) -> None:
+    """Remove everything a failed build wrote: nothing half-written remains.
+
+    Called while an error propagates, perhaps while cluster tasks of the failed run are still
+    writing into the staging directory (removing it then fails with "directory not empty"): it
+    tries again, and if the directory still cannot be removed it stays under its hidden
+    leftover name (``por clean`` and the next run's leftover check find it) rather than replacing
+    the error that caused the abandon."""
+    for attempt in range(attempts):
+        try:
+            remove_tree(staging.bundle)
+            return
+        except OSError:
+            if attempt == attempts - 1:
+                return
+            time.sleep(0.5 * (attempt + 1))
 
 
 def publish(staging: Staging) -> None:
