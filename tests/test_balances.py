@@ -237,6 +237,9 @@ def test_publish_checks_balances_on_chain_and_records_them(tmp_path, evm_chain, 
     finally:
         btc.close()
     report = json.load(open(os.path.join(arch, "2026-11", "public", "report.json")))
+    from tests.test_vectors import schema_validator
+
+    schema_validator("report.schema.json").validate(report)
     assert report["balances"]["result"] == "match"
     assert report["balances"]["chains"] == {
         "bitcoin": {"node": True, "heights": [870_000], "counts": {"match": 1, "mismatch": 0, "unchecked": 0, "error": 0}},
