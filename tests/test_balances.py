@@ -247,3 +247,26 @@ def test_publish_checks_balances_on_chain_and_records_them(tmp_path, evm_chain, 
     assert "stand-in-password" not in json.dumps(report) and c["node"].url not in json.dumps(report)
     page = open(os.path.join(arch, "2026-11", "public", "report.html")).read()
     assert f"ethereum: 2 of 2 balances match the chain at height {h:,}." in page
+
+
+def test_a_node_that_never_answers_gives_row_errors_without_its_credentials(tmp_path, scheduler2):
+    """Connection refused on every attempt (retried with backoff): each row is an `error` naming the
+    node by scheme, host and port only; the command exits 1; an asset whose decimals are unknown is
+    not totalled (said so), never totalled as zero."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    address = checksum_address(os.urandom(20))
+    write_reserves(str(tmp_path / "r.parquet"), [("ethereum", address, "ETH", Decimal("1"), 100),
+                                                 ("ethereum", address, "USDT", Decimal("5"), 100)])
+    out = tmp_path / "b.jsonl"
+    result = por("reserves", "check-balances", str(tmp_path / "r.parquet"), "--out", str(out),
+                 "--rpc", f"ethereum=http://user:hunter2@127.0.0.1:{port}/v3/KEY", "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    rows = results(out)
+    assert rows[0]["status"] == "error" and f"node http://127.0.0.1:{port} did not answer after 5 attempts" in rows[0]["reason"]
+    assert rows[1]["status"] == "unchecked" and "--token USDT@ethereum=CONTRACT" in rows[1]["reason"]
+    assert "hunter2" not in result.output + result.stderr and "KEY" not in result.output + result.stderr
+    assert "USDT: not totalled" in result.output and "ETH: published 1, checked 0, matching 0" in result.output

@@ -732,8 +732,13 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
         node = f"node {check.nodes[chain]}" if chain in check.nodes else "no node"
         heights = ", ".join(map(str, c["heights"])) or "-"
         typer.echo(f"  {chain} ({node}; heights {heights}): " + ", ".join(f"{c['counts'][s]} {s}" for s in STATUSES if c["counts"][s]))
+    unconverted = {r["asset"] for r in check.records if r.get("units") is None}
     for asset, t in sorted(check.totals().items()):
         d = decimals.get(asset)
+        if asset in unconverted:
+            typer.echo(f"  {asset}: not totalled: some amounts cannot be put in smallest units (decimals unknown: "
+                       "give --assets FILE, or --token for a token, whose contract reports them)")
+            continue
         shown = (lambda v: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")

@@ -185,8 +185,8 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
     chain, url, height, items, batch, concurrency = task
     node = JsonRpc(url)
     out: dict[int, dict[str, Any]] = {}
-    head = node.call("eth_blockNumber", [])
     try:
+        head = node.call("eth_blockNumber", [])
         if head.error is not None:
             raise NotChecked(evm_rpc.explain(head.error, height))
         tip = evm_rpc.quantity(head.result)
@@ -198,12 +198,12 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
     decimals: dict[str, int | None] = {}
     for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
                             and not it["integer"]}):
-        answer = node.call(*evm_rpc.decimals_of(bytes.fromhex(contract), height))
         try:
+            answer = node.call(*evm_rpc.decimals_of(bytes.fromhex(contract), height))
             if answer.error is not None:
                 raise NotChecked(evm_rpc.explain(answer.error, height))
             decimals[contract] = evm_rpc.word(answer.result, bytes.fromhex(contract), height)
-        except NotChecked:
+        except (NotChecked, NodeUnreachable):
             decimals[contract] = None
 
     def one_batch(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
