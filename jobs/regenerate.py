@@ -192,15 +192,11 @@ def _compare_usd(report: Mapping[str, Any], figures: list[dict[str, Any]], price
     usd = report.get("usd")
     if not usd:
         return []
-    from pipeline.formats.prices import parse_prices, usd_section
+    from pipeline.formats.prices import parse_prices, report_usd
 
     fs, path = storage.open_fs(prices_url, opts)
     prices = parse_prices(storage.read_bytes(fs, path, prices_url), prices_url, [f["symbol"] for f in figures])
-    own = report.get("ownership")
-    bound = ({s: int(v.get("bound", 0)) for s, v in own["by_asset"].items()} if own and own.get("challenge") else None)
-    fresh = usd_section(prices, {f["symbol"]: f["decimals"] for f in figures},
-                        {f["symbol"]: int(f["liabilities"]) for f in figures},
-                        {f["symbol"]: int(f["reserves"]) for f in figures}, bound)
+    fresh = report_usd(prices, figures, report.get("ownership"))
     if {k: usd.get(k) for k in fresh} == fresh:
         return []
     return [Difference("report-usd", "report dollar figures differ from those recomputed from the archived prices",

@@ -10,6 +10,8 @@ units) columns. Integer arithmetic only. The content is a function of
 
 from __future__ import annotations
 
+import calendar
+import hashlib
 import json
 from decimal import Context, Decimal
 from typing import Any, Mapping
@@ -21,6 +23,7 @@ import pyarrow.parquet as pq
 from .errors import InputError
 from .formats.assets import Asset, protocol_order
 from .formats.columns import amounts_to_u128
+from .formats.prices import FORMAT as PRICES_FORMAT
 from .liabilities.snapshot import WIDE, plan_snapshot
 from .storage import fs as storage
 
@@ -73,8 +76,6 @@ def max_exponent(asset: Asset) -> int:
 def synth_prices(assets: list[Asset], period: str) -> dict[str, Any]:
     """A prices document (schemas/prices.md) for ``period``: each known asset's price moved by up
     to +-15% per month (a function of the symbol and the period), unknown assets at 1 dollar."""
-    import hashlib
-
     prices = {}
     for a in assets:
         base = Decimal(PRICES.get(a.symbol, "1"))
@@ -83,16 +84,14 @@ def synth_prices(assets: list[Asset], period: str) -> dict[str, Any]:
             step = 0
         prices[a.symbol] = format((base * (100 + step) / 100).quantize(Decimal(1).scaleb(-8)).normalize(), "f")
     year, month = (int(x) for x in period.split("-"))
-    last = 31 if month in (1, 3, 5, 7, 8, 10, 12) else 30 if month != 2 else 29 if year % 4 == 0 else 28
-    return {"format": "por-prices-v1", "source": "synthetic prices (por synth; not market data)",
+    last = calendar.monthrange(year, month)[1]
+    return {"format": PRICES_FORMAT, "source": "synthetic prices (por synth; not market data)",
             "timestamp": f"{period}-{last:02d}T23:59:59Z", "prices": prices}
 
 
 def month_ratios(assets: list[Asset], period: str, seed: int = 0) -> dict[str, int]:
     """Reserve ratios in basis points that differ between assets and months: most assets 100-125%,
     about one in six just under 100% (a function of the symbol, the period and the seed)."""
-    import hashlib
-
     out = {}
     for a in assets:
         h = hashlib.sha256(f"{a.symbol}|{period}|{seed}".encode()).digest()
@@ -231,8 +230,6 @@ _EXACT = Context(prec=100)
 def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str | None) -> dict[str, Any]:
     """A reserve address with a real key pair (derived from the seed) and its proof over
     ``message`` (or ``challenge``); Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH."""
-    import hashlib
-
     from coincurve import PrivateKey
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -176,7 +176,7 @@ def test_bitcoin_scan_on_the_stand_in_node(tmp_path, scheduler2):
         assert result.exit_code == 0, result.output
         assert [r["status"] for r in results(out)] == ["match"] * 3
         assert results(out)[1]["on-chain"] == "2099999999999999"
-        assert node.scans[-1] == [legacy, segwit, empty] or sorted(node.scans[-1]) == sorted([legacy, segwit, empty])
+        assert node.scans == [sorted([legacy, segwit, empty])]  # one scan (the busy answer and the 503 were retried)
         assert "password" not in result.output
         node.height = 900_003  # the node moved on: its scan is not the snapshot's UTXO set
         result = por(*args, str(tmp_path / "b2.jsonl"))

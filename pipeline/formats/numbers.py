@@ -16,17 +16,11 @@ UNDER_100 = "under 100%"
 """The one wording for reserves below liabilities (JSON status ``under-100-percent``)."""
 
 
-def group(digits: str) -> str:
-    """Thousands separators in a string of digits."""
-    head = len(digits) % 3 or 3
-    return ",".join([digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)])
-
-
 def amount(units: int, decimals: int) -> str:
     """Smallest units as a readable whole-unit figure."""
     whole, frac = divmod(units, 10**decimals) if decimals else (units, 0)
-    text = group(str(whole))
-    if not decimals or not frac:
+    text = f"{whole:,}"
+    if not frac:
         return text
     digits = f"{frac:0{decimals}d}".rstrip("0")
     if len(digits) > MAX_SHOWN_DECIMALS:
@@ -35,11 +29,9 @@ def amount(units: int, decimals: int) -> str:
 
 
 def usd(text: str) -> str:
-    """A dollar figure (decimal string with cents) with separators: ``$1,234.50``."""
+    """A dollar figure (a decimal string in dollars and cents) with separators: ``$1,234.50``."""
     value = Decimal(text)
-    sign = "-" if value < 0 else ""
-    whole, _, cents = format(abs(value), "f").partition(".")
-    return f"{sign}${group(whole)}.{(cents + '00')[:2]}"
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
 def ratio(percent: str | None) -> str:

@@ -118,17 +118,21 @@ def usd_section(prices: Prices, decimals: Mapping[str, int], liabilities: Mappin
     return {"source": prices.source, "timestamp": prices.timestamp, "rounding": ROUNDING, "assets": assets, "total": total}
 
 
-def report_usd_problems(usd: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
-                        bound: Mapping[str, Mapping[str, str]] | None) -> list[str]:
-    """A report's dollar figures recomputed from its own prices and amounts (``rows``: the report's
-    assets; ``bound``: its ownership sums per asset and status). Empty when they agree."""
-    prices = Prices(usd["source"], usd["timestamp"], {k: Decimal(v["price"]) for k, v in usd["assets"].items()})
-    want = usd_section(prices, {r["symbol"]: r["decimals"] for r in rows},
+def report_usd(prices: Prices, rows: Sequence[Mapping[str, Any]], ownership: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A report's dollar section recomputed from its asset rows (``symbol, decimals, liabilities,
+    reserves``) and its ownership sums (bound reserves count when the month had a challenge)."""
+    bound = ({s: int(v.get("bound", 0)) for s, v in ownership["by_asset"].items()}
+             if ownership and ownership.get("challenge") else None)
+    return usd_section(prices, {r["symbol"]: r["decimals"] for r in rows},
                        {r["symbol"]: int(r["liabilities"]) for r in rows}, {r["symbol"]: int(r["reserves"]) for r in rows},
-                       {s: int(v.get("bound", 0)) for s, v in bound.items()} if bound is not None else None)
-    problems = []
-    for key in ("assets", "total", "rounding"):
-        if usd.get(key) != want[key]:
-            problems.append(f"usd.{key} differs from the figures recomputed from the report's own prices and amounts "
-                            f"(report {usd.get(key)}, recomputed {want[key]})")
-    return problems
+                       bound)
+
+
+def report_usd_problems(usd: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+                        ownership: Mapping[str, Any] | None) -> list[str]:
+    """A report's dollar figures recomputed from its own prices and amounts. Empty when they agree."""
+    prices = Prices(usd["source"], usd["timestamp"], {k: Decimal(v["price"]) for k, v in usd["assets"].items()})
+    want = report_usd(prices, rows, ownership)
+    return [f"usd.{key} differs from the figures recomputed from the report's own prices and amounts "
+            f"(report {usd.get(key)}, recomputed {want[key]})" for key in ("assets", "total", "rounding")
+            if usd.get(key) != want[key]]

@@ -84,28 +84,25 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+def _ragged(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes and offsets (from 0) of a ``large_binary`` array, straight from its Arrow buffers."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    buffer = array.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    return data[offsets[0]:offsets[-1]], offsets - offsets[0]
+
+
 def user_keys(user_ids: pa.Array, period: str, k_nonce: SecretKey) -> np.ndarray:
     """``uk`` for every id of a UTF-8 string array, as ``(n, 32)`` uint8 (the bytes of
-    ``protocol.user_key``); the ids are sliced straight from the Arrow buffers."""
-    ids = user_ids.cast(pa.large_string()) if user_ids.type != pa.large_string() else user_ids
-    n = len(ids)
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1].tolist()
-    data = ids.buffers()[2].to_pybytes() if n else b""
-    if n == 0:
+    ``protocol.user_key``), hashed in bulk from the Arrow buffers: ``nonce = Hk(K_nonce, U)``,
+    then ``uk = Hk(nonce, u8(len P) ‖ P ‖ U)``."""
+    ids = user_ids.cast(pa.large_binary())
+    if len(ids) == 0:
         return np.zeros((0, 32), dtype=np.uint8)
-    bounds = np.asarray(offsets, dtype=np.int64)
-    bounds = bounds - bounds[0]
-    raw = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
-    nonces = blake3_batch.hash_ragged(raw, bounds, key=k_nonce.reveal())  # nonce = Hk(K_nonce, U)
-    # uk = Hk(nonce, prefix ‖ U): the same ids with the period prefix in front, each keyed by its nonce
-    prefix = np.frombuffer(v1.period_prefix(period), dtype=np.uint8)
-    p = prefix.size
-    lengths = np.diff(bounds)
-    starts = bounds[:-1] + p * np.arange(n, dtype=np.int64)
-    messages = np.empty(raw.size + p * n, dtype=np.uint8)
-    messages[(starts[:, None] + np.arange(p)[None, :]).reshape(-1)] = np.tile(prefix, n)
-    messages[np.arange(raw.size) + p * (np.repeat(np.arange(n, dtype=np.int64), lengths) + 1)] = raw
-    return blake3_batch.hash_ragged(messages, np.append(starts, starts[-1] + p + lengths[-1]), key=nonces)
+    nonces = blake3_batch.hash_ragged(*_ragged(ids), key=k_nonce.reveal())
+    prefix = pa.scalar(v1.period_prefix(period), pa.large_binary())
+    messages = pc.binary_join_element_wise(prefix, ids, pa.scalar(b"", pa.large_binary()))
+    return blake3_batch.hash_ragged(*_ragged(messages), key=nonces)
 
 
 def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentResult:

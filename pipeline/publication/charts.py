@@ -155,8 +155,7 @@ def usd_history_chart(history: Sequence[Mapping[str, Any]], current: str) -> str
         xs = range(len(months))
         ax.bar(xs, [v for _, v in months], color=["#1849a9" if p == current else "#84adff" for p, _ in months])
         ax.set_xticks(list(xs), [p for p, _ in months], fontsize=8)
-        ax.set_ylabel(f"US dollars ({_human_axis(ax, max(v for _, v in months), 'USD').replace(' of USD', '')})"
-                      if scale(max(v for _, v in months))[1] else "US dollars")
+        ax.set_ylabel(_human_axis(ax, max(v for _, v in months), "US dollars"))
     else:
         ax.text(0.5, 0.5, "no month was published with prices", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Total reserves in US dollars, month by month")

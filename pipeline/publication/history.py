@@ -174,9 +174,7 @@ def _check_figures(a: archive.Archive, e: Mapping[str, Any], manifest: Mapping[s
             if key in e and e[key] != value:
                 problems.append(f"{archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
         if report.get("usd"):
-            own = report.get("ownership")
-            problems += [f"{REPORT_JSON}: {p}" for p in report_usd_problems(
-                report["usd"], rows, own["by_asset"] if own and own.get("challenge") else None)]
+            problems += [f"{REPORT_JSON}: {p}" for p in report_usd_problems(report["usd"], rows, report.get("ownership"))]
         return problems
     except (BundleError, KeyError, TypeError, ValueError) as exc:
         return [f"{REPORT_JSON} cannot be checked ({exc})"]

@@ -16,6 +16,7 @@ from ..formats.canonical import canonical_json
 from ..formats.layout import MANIFEST, PUBLIC_KEY, SIGNATURE, TOP_TREE
 from ..formats.verifier_page import PAGE_NAME
 from ..reserves.input import Reserves
+from ..reserves.public import CSV_NAME, PARQUET_NAME
 from ..reserves.ratios import (
     LIABILITIES_ONLY,
     RESERVES_ONLY,
@@ -46,7 +47,7 @@ def reserves_status(ownership: Any, by_status: Mapping[str, Mapping[str, int]], 
         "challenge": challenge,
         "counts": ownership.counts(),
         "by_asset": {symbol: {status: str(v) for status, v in per.items()} for symbol, per in sorted(by_status.items())},
-        "files": {"csv": "reserves.csv", "parquet": "reserves.parquet"},
+        "files": {"csv": CSV_NAME, "parquet": PARQUET_NAME},
         "ratios": RATIO_WORDS,
     }
 
@@ -88,7 +89,7 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
         "history": list(history),
         "links": {"report_json": REPORT_JSON, "manifest": MANIFEST, "signature": SIGNATURE, "public_key": PUBLIC_KEY,
                   "top_tree": TOP_TREE, "verifier": PAGE_NAME, "report_markdown": REPORT_MD, "report_html": REPORT_HTML,
-                  **({"reserves_csv": "reserves.csv", "reserves_parquet": "reserves.parquet"} if ownership else {})},
+                  **({"reserves_csv": CSV_NAME, "reserves_parquet": PARQUET_NAME} if ownership else {})},
     }
 
 
@@ -118,7 +119,7 @@ def _balance_lines(doc: Mapping[str, Any]) -> list[str]:
     b = doc.get("balances")
     if not b:
         return ["Reserve balances were not compared with the chains' nodes before publication; anyone can "
-                "(`por reserves check-balances reserves.parquet --rpc CHAIN=URL`)."]
+                f"(`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL`)."]
     lines = []
     for chain, c in b["chains"].items():
         counts = c["counts"]
@@ -149,9 +150,9 @@ def verify_steps(doc: Mapping[str, Any]) -> list[str]:
     if doc.get("ownership"):
         period = doc["period"]
         exchange = (doc["ownership"].get("exchange") or "NAME").replace('"', "'")
-        steps.append(f"Re-check every reserve address's ownership proof: `por reserves verify reserves.parquet "
+        steps.append(f"Re-check every reserve address's ownership proof: `por reserves verify {PARQUET_NAME} "
                      f"--period {period} --exchange \"{exchange}\" --archive ARCHIVE`, and its balance on chain: "
-                     "`por reserves check-balances reserves.parquet --rpc CHAIN=URL`.")
+                     f"`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL`.")
     return steps
 
 
@@ -240,10 +241,8 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
 
 
 def _published_files(doc: Mapping[str, Any]) -> list[str]:
-    names = [REPORT_JSON, MANIFEST, SIGNATURE, PUBLIC_KEY]
-    if doc.get("ownership"):
-        names += ["reserves.csv", "reserves.parquet"]
-    return names + [PAGE_NAME, REPORT_MD, TOP_TREE]
+    """Every file the month publishes beside this report (its ``links``), the HTML page itself aside."""
+    return [name for name in doc["links"].values() if name != REPORT_HTML]
 
 
 def _code_spans(escaped: str) -> str:
@@ -253,8 +252,8 @@ def _code_spans(escaped: str) -> str:
 
 _FILE_WORDS = {REPORT_JSON: "every figure of this report", MANIFEST: "the signed publication manifest (root, totals, files)",
                SIGNATURE: "the exchange's Ed25519 signature of the manifest", PUBLIC_KEY: "the exchange's public key",
-               "reserves.csv": "every reserve address, balance and proof (the layout existing tools read)",
-               "reserves.parquet": "the same, with each row's ownership status", PAGE_NAME: "verify your proof, offline",
+               CSV_NAME: "every reserve address, balance and proof (the layout existing tools read)",
+               PARQUET_NAME: "the same, with each row's ownership status", PAGE_NAME: "verify your proof, offline",
                REPORT_MD: "this report as Markdown", TOP_TREE: "the top of the liabilities tree"}
 
 

@@ -41,7 +41,7 @@ from ..ownership import evm as evm_address
 from ..ownership.chains import BITCOIN, EVM, Chain, Refused, find_chain
 from ..ownership.check import canonical_address
 from ..storage import fs as storage
-from .results import write_rows
+from .results import status_counts, write_rows
 from .rpc import JsonRpc, NodeUnreachable, shown
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
@@ -104,10 +104,7 @@ class BalanceCheck:
     """chain -> the node as shown (no credentials)."""
 
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STATUSES, 0)
-        for r in self.records:
-            out[r["status"]] += 1
-        return out
+        return status_counts(self.records, STATUSES)
 
     def totals(self) -> dict[str, dict[str, int]]:
         """asset -> published / checked / matching, in smallest units (rows whose amount converts)."""
@@ -176,6 +173,11 @@ def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- worker side
 
+def _failed(item: Mapping[str, Any], reason: object, units: int | None = None) -> dict[str, Any]:
+    """A row the node could not confirm (status ``error``), with the reason."""
+    return {"row": item["row"], "status": ERROR, "on_chain": None, "units": units, "reason": str(reason)}
+
+
 def _units(item: Mapping[str, Any], decimals: int | None) -> int:
     return smallest_units(item["balance"], decimals, item["integer"])
 
@@ -194,7 +196,7 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
             raise NotChecked(f"block {height} is beyond the node's head ({tip}): the node is behind, or the "
                              "snapshot height is wrong")
     except (NotChecked, NodeUnreachable) as exc:
-        return [{"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)} for it in items]
+        return [_failed(it, exc) for it in items]
     decimals: dict[str, int | None] = {}
     for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
                             and not it["integer"]}):
@@ -212,7 +214,7 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
         try:
             answers = node.batch(calls)
         except NodeUnreachable as exc:
-            return [{"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)} for it in part]
+            return [_failed(it, exc) for it in part]
         results = []
         for it, answer in zip(part, answers, strict=True):
             units = None
@@ -227,7 +229,7 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
                 results.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
                                 "reason": o.reason, "decimals": d})
             except NotChecked as exc:
-                results.append({"row": it["row"], "status": ERROR, "on_chain": None, "units": units, "reason": str(exc)})
+                results.append(_failed(it, exc, units))
         return results
 
     parts = [items[i:i + batch] for i in range(0, len(items), batch)]
@@ -256,21 +258,24 @@ def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int]) -> list[dict
                     raise NotChecked(f"the node answered error {answer.error}")
                 totals = btc_scan.sum_outputs(answer.result, scripts, height, chain)
             except (NotChecked, NodeUnreachable) as exc:
-                for it in part:
-                    out.append({"row": it["row"], "status": ERROR, "on_chain": None,
-                                "units": _safe_units(it, it["decimals"]), "reason": str(exc)})
+                out += [_failed(it, exc, _safe_units(it, it["decimals"])) for it in part]
                 continue
             for it in part:
                 try:
                     units = _units(it, it["decimals"])
                 except NotChecked as exc:
-                    out.append({"row": it["row"], "status": ERROR, "on_chain": None, "units": None, "reason": str(exc)})
+                    out.append(_failed(it, exc))
                     continue
                 o = compare(units, totals[it["canonical"]])
                 out.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
                             "reason": o.reason})
     order = {it["row"]: n for n, it in enumerate(items)}
     return sorted(out, key=lambda r: order[r["row"]])
+
+
+def _run_task(task: tuple[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+    family, args = task
+    return _evm_task(args) if family == EVM else _bitcoin_task(args)  # type: ignore[arg-type]
 
 
 def _safe_units(item: Mapping[str, Any], decimals: int | None) -> int | None:
@@ -347,23 +352,19 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
             item["script"] = btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex()
             item["height"] = r["height"]
             btc_groups.setdefault(chain.name, []).append(item)
-    tasks: list[tuple[Callable[..., Any], Any]] = []
-    for (name, height), items in sorted(evm_groups.items()):
-        for a in range(0, len(items), chunk_rows):
-            tasks.append((_evm_task, (name, by_chain[name].url, height, items[a:a + chunk_rows], batch, concurrency)))
-    for name, items in sorted(btc_groups.items()):
-        tasks.append((_bitcoin_task, (name, by_chain[name].url, items, scan_chunk)))
-    for fn in (_evm_task, _bitcoin_task):
-        args = [a for f, a in tasks if f is fn]
-        for results in mapper(fn, args) if args else []:
-            for res in results:
-                rec = records[res["row"]]
-                rec["status"], rec["reason"] = res["status"], res["reason"]
-                rec["on-chain"] = None if res["on_chain"] is None else str(res["on_chain"])
-                if res["units"] is not None:
-                    rec["units"] = res["units"]
-                if res.get("decimals") is not None:
-                    rec["decimals"] = res["decimals"]
+    tasks: list[tuple[str, tuple[Any, ...]]] = [
+        (EVM, (name, by_chain[name].url, height, items[a:a + chunk_rows], batch, concurrency))
+        for (name, height), items in sorted(evm_groups.items()) for a in range(0, len(items), chunk_rows)]
+    tasks += [(BITCOIN, (name, by_chain[name].url, items, scan_chunk)) for name, items in sorted(btc_groups.items())]
+    for results in mapper(_run_task, tasks) if tasks else []:  # EVM chunks and Bitcoin nodes side by side
+        for res in results:
+            rec = records[res["row"]]
+            rec["status"], rec["reason"] = res["status"], res["reason"]
+            rec["on-chain"] = None if res["on_chain"] is None else str(res["on_chain"])
+            if res["units"] is not None:
+                rec["units"] = res["units"]
+            if res.get("decimals") is not None:
+                rec["decimals"] = res["decimals"]
     for rec in records:
         if rec["units"] is not None:
             rec["published"] = str(rec["units"])

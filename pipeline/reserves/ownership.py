@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..ownership.check import INVALID, STATUSES, ProofRow, check_row
 from ..storage import fs as storage
 from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
-from .results import write_rows
+from .results import status_counts, write_rows
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 CHUNK_ROWS = 20_000
@@ -36,10 +36,7 @@ class Ownership:
     totals_disagreements: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STATUSES, 0)
-        for r in self.records:
-            out[r["status"]] += 1
-        return out
+        return status_counts(self.records, STATUSES)
 
     def per_asset(self) -> dict[str, dict[str, Decimal]]:
         """asset -> status -> amount (as written in the input: whole units, or smallest units for

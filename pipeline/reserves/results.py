@@ -13,6 +13,14 @@ from ..errors import InputError
 from ..storage import fs as storage
 
 
+def status_counts(records: Sequence[Mapping[str, Any]], statuses: Sequence[str]) -> dict[str, int]:
+    """How many records have each status (every status present, zeros included)."""
+    out = dict.fromkeys(statuses, 0)
+    for r in records:
+        out[r["status"]] += 1
+    return out
+
+
 def write_rows(out: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema,
                storage_options: Mapping[str, Any] | None = None) -> None:
     fs, path = storage.open_fs(out, storage_options)

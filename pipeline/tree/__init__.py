@@ -1,6 +1,7 @@
 """The tree layer: por-v1's sum arithmetic and folding over numpy arrays. Pure: no I/O.
 
 * ``sums``: exact 128-bit amounts as two uint64 lanes, conversions, addition with carry;
+* ``blake3_batch``: BLAKE3 over many short messages per call (compiled with numba);
 * ``fold``: leaf and node hashes in bulk, bucket subtrees, the top tree, sibling paths;
 * ``shape``: the protocol's shape rules over arrays of user keys.
 """
