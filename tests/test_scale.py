@@ -53,21 +53,22 @@ def test_build_on_dask_scheduler_and_worker_processes(snap, local_manifest, tmp_
 
 
 def test_killed_worker_mid_build_gives_the_same_root(snap, local_manifest, tmp_path):
-    """A worker is SIGKILLed at a fixed point of the build: when the shuffle stage's tasks have been
-    submitted and before any of its results is gathered (the build's own stage hook, no polling)."""
+    """A worker is SIGKILLed at a fixed point of the build: when the bucket stage's tasks (which read
+    the shuffle files every read task wrote) have been submitted and before any of its results is
+    gathered (the build's own stage hook, no polling)."""
     with dask_processes(3) as (address, workers), Client(address, set_as_default=False) as client:
         stages: list[str] = []
 
-        def kill_one_worker_at_the_shuffle(stage: str, futures: list) -> None:
+        def kill_one_worker_at_the_buckets(stage: str, futures: list) -> None:
             stages.append(stage)
-            if stage == "shuffle":
+            if stage == "buckets":
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait()
 
         out = tmp_path / "bundle"
         build_bundle(client, plan_snapshot(str(snap / "snap")), PERIOD, SecretKey(bytes.fromhex(SECRET_HEX)),
-                     str(out), bucket_bits=5, watch=kill_one_worker_at_the_shuffle)
-        assert stages == ["read", "shuffle", "count", "buckets"]
+                     str(out), bucket_bits=5, watch=kill_one_worker_at_the_buckets)
+        assert stages == ["read", "buckets"]  # wide layout: counts come with the read
         assert [p.poll() is not None for p in workers] == [True, False, False]
     assert (out / "manifest.json").read_bytes() == local_manifest
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import protocol
@@ -59,3 +59,29 @@ def test_vectorised_shape_rules_are_the_protocols(keys, bits, height):
     assert top_bits(uks, bits).tolist() == [shape.bucket_of(k, bits) for k in keys]
     bucket = shape.bucket_of(keys[0], min(bits, 64 - height))
     assert positions(bucket, height, len(keys)).tolist() == [shape.position(bucket, height, r) for r in range(len(keys))]
+
+
+@given(st.lists(st.tuples(st.binary(min_size=32, max_size=32), st.lists(U128, min_size=2, max_size=2)),
+                min_size=2, max_size=10).filter(lambda nodes: len(nodes) % 2 == 0))
+@settings(deadline=None)  # the first call loads (or compiles) the kernels
+def test_compiled_messages_are_the_protocols_bytes(nodes):
+    """``tree.messages`` (compiled) builds leaf and node messages byte for byte as ``protocol.v1`` does,
+    adds the parent sums exactly, and names the first (pair, asset) whose total reaches 2^128."""
+    from pipeline.protocol import v1
+    from pipeline.tree.messages import leaf_messages, node_messages
+
+    hashes = np.frombuffer(b"".join(h for h, _ in nodes), np.uint8).reshape(-1, 32)
+    rows = [s for _, s in nodes]
+    sums = sums_from_ints(rows, 2)
+    leaves = leaf_messages(hashes, sums)
+    for i, (h, s) in enumerate(nodes):
+        assert leaves[i].tobytes() == v1.LEAF_TAG + h + v1.encode_sums(s)
+    messages, parent_sums, overflow = node_messages(hashes, sums)
+    totals = [[a + b for a, b in zip(rows[2 * i], rows[2 * i + 1], strict=True)] for i in range(len(rows) // 2)]
+    first = next((j for row in totals for j, t in enumerate(row) if t >= 1 << 128), -1)
+    assert overflow == first
+    for i in range(len(rows) // 2):
+        (hl, sl), (hr, sr) = nodes[2 * i], nodes[2 * i + 1]
+        assert messages[i].tobytes() == v1.NODE_TAG + hl + v1.encode_sums(sl) + hr + v1.encode_sums(sr)
+        if all(t < 1 << 128 for t in totals[i]):
+            assert ints_from_sums(parent_sums[i : i + 1])[0] == totals[i]

@@ -22,9 +22,10 @@ from ..storage.bundle import Bundle
 from ..tree.fold import build_bucket, leaf_hashes
 from ..tree.shape import key_words, positions, top_bits
 from ..tree.sums import sums_from_ints, sums_to_be_bytes
-from .rows import Part
+from .read import user_id_at
+from .rows import Part, SparseAmounts
 from .shuffle import Prepared, read_part, read_prepared, write_prepared
-from .snapshot import LONG
+from .snapshot import LONG, SnapshotPlan
 
 MAX_EXAMPLES = 5
 
@@ -43,40 +44,49 @@ def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> np.ndarray:
     return np.lexsort((*extra[::-1], words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
 
 
-def _duplicate_report(part: Part, dup: np.ndarray, what: str, files: tuple[str, ...]) -> Problem:
-    """``dup[i]`` true when sorted row ``i`` repeats row ``i - 1``."""
+def _duplicate_report(part: Part, dup: np.ndarray, what: str, plan: SnapshotPlan) -> Problem:
+    """``dup[i]`` true when sorted row ``i`` repeats row ``i - 1``. The ids quoted are read back
+    from the snapshot (they do not travel through the shuffle)."""
     starts = np.flatnonzero(dup)
-    ids = part.user_ids
+    files = plan.shown_files
     examples = []
     for i in starts[:MAX_EXAMPLES].tolist():
         a, b = i - 1, i
         places = [f"{files[part.file_index[r]]} row {part.row[r]}" for r in (a, b)]
-        examples.append(f"{ids[b].as_py()!r} ({' and '.join(places)})")
+        user = user_id_at(plan, int(part.file_index[b]), int(part.row[b]))
+        examples.append(f"{user!r} ({' and '.join(places)})")
     return Problem(f"{len(starts)} duplicate {what}; e.g. " + "; ".join(examples))
 
 
 @dataclass(frozen=True)
 class GroupSpec:
+    """What merging a group's rows needs: where the shuffle files are and how many, the layout."""
+
     scratch: Bundle
     fragments: int
     layout: str
-    values_shape: tuple[int, ...]
     m: int
-    files: tuple[str, ...]
+    plan: SnapshotPlan
+    """For naming rows in error messages (``fragments=()``: the files only)."""
+
+
+def merge_group(group: int, spec: GroupSpec) -> tuple[Prepared, Problem | None]:
+    """One group's rows from every fragment's shuffle file, merged into users sorted by ``uk``."""
+    m = spec.m if spec.layout != LONG else 0
+    merged = Part.concat([read_part(spec.scratch, i, group, m) for i in range(spec.fragments)])
+    return merge_part(merged, spec.layout, spec.m, spec.plan)
 
 
 def prepare_group(group: int, spec: GroupSpec) -> tuple[Problem | None, int]:
-    """Merge one group's parts from every fragment file: sort by ``uk``, reject duplicates,
-    (long layout) fold one row per asset into one row per user, and write the group file.
-    Returns ``(problem, users)``."""
-    merged = Part.concat([read_part(spec.scratch, i, group, spec.values_shape) for i in range(spec.fragments)])
-    prepared, problem = merge_part(merged, spec.layout, spec.m, spec.files)
+    """Long layout: merge one group (one row per asset folded into one row per user) and write
+    the group file. Returns ``(problem, users)``."""
+    prepared, problem = merge_group(group, spec)
     if problem is None:
         write_prepared(spec.scratch, group, prepared)
     return problem, prepared.uk.shape[0]
 
 
-def merge_part(merged: Part, layout: str, m: int, files: tuple[str, ...]) -> tuple[Prepared, Problem | None]:
+def merge_part(merged: Part, layout: str, m: int, plan: SnapshotPlan) -> tuple[Prepared, Problem | None]:
     n = merged.uk.shape[0]
     empty = Prepared(np.zeros((0, 32), np.uint8), np.zeros((0, m, 2), np.uint64))
     if n == 0:
@@ -91,10 +101,11 @@ def merge_part(merged: Part, layout: str, m: int, files: tuple[str, ...]) -> tup
         dup = same_user.copy()
         dup[1:] &= s.asset_index[1:] == s.asset_index[:-1]
         if dup.any():
-            return empty, _duplicate_report(s, dup, "(user_id, asset) rows", files)
+            return empty, _duplicate_report(s, dup, "(user_id, asset) rows", plan)
         user_row = np.cumsum(~same_user) - 1
         users = int(user_row[-1]) + 1
         sums = np.zeros((users, m, 2), dtype=np.uint64)
+        assert isinstance(s.values, np.ndarray)
         sums[user_row, s.asset_index] = s.values
         return Prepared(s.uk[~same_user], sums), None
     order = _uk_order(merged.uk)
@@ -102,8 +113,9 @@ def merge_part(merged: Part, layout: str, m: int, files: tuple[str, ...]) -> tup
     dup = np.zeros(n, dtype=bool)
     dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
     if dup.any():
-        return empty, _duplicate_report(s, dup, "user_id", files)
-    return Prepared(s.uk, s.values), None
+        return empty, _duplicate_report(s, dup, "user_id", plan)
+    assert isinstance(s.values, SparseAmounts)
+    return Prepared(s.uk, s.values.dense()), None
 
 
 def bucket_counts(scratch: Bundle, group: int, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +139,8 @@ class BuildSpec:
     run_key: str
     resume: bool
     version: str
+    merge: GroupSpec | None = None
+    """Wide layout: merge each group from the shuffle files here; otherwise read its group file."""
 
 
 @dataclass
@@ -185,7 +199,15 @@ def build_unit(groups: list[int], bucket_lo: int, bucket_hi: int, spec: BuildSpe
     bundle and returns the bucket roots.
     """
     m = len(spec.symbols)
-    prepared = [read_prepared(spec.scratch, g, m) for g in groups]
+    prepared = []
+    for g in groups:
+        if spec.merge is None:
+            prepared.append(read_prepared(spec.scratch, g, m))
+            continue
+        merged, problem = merge_group(g, spec.merge)
+        if problem is not None:
+            return UnitResult(problem=problem)
+        prepared.append(merged)
     uk = np.concatenate([p.uk for p in prepared])
     sums = np.concatenate([p.sums for p in prepared])
     b_of = top_bits(uk, spec.bucket_bits)

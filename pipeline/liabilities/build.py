@@ -118,6 +118,15 @@ def build_bundle(
                 watch or (lambda stage, futures: None), public_dir, protocol, verifier_page).run()
 
 
+def _add_counts(counts: list[tuple[Any, Any]]) -> dict[int, int]:
+    """Users per bucket from ``(buckets, users)`` pairs (a bucket may appear in several)."""
+    per_bucket: dict[int, int] = {}
+    for buckets, users_in in counts:
+        for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
+            per_bucket[b] = per_bucket.get(b, 0) + c
+    return per_bucket
+
+
 def _first_problem(problems: list[Problem | None]) -> None:
     for problem in problems:
         if problem is not None:
@@ -175,7 +184,12 @@ class _Run:
         m = len(plan.assets)
         workers = len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1
         g = choose_group_bits(plan.total_rows, workers)
-        spec = ReadSpec(dataclasses.replace(plan, fragments=()), self.period, self.keys.nonce, g, scratch)
+        wide = plan.layout != LONG
+        bare = dataclasses.replace(plan, fragments=())
+        # wide: one row per user, so k is known before reading and the read tasks count the
+        # users per bucket (a duplicate fails the build later, whatever the counts say)
+        k = self.bucket_bits if self.bucket_bits is not None or not wide else self.default_k(plan.total_rows)
+        spec = ReadSpec(bare, self.period, self.keys.nonce, g, scratch, count_bits=k if wide else None)
         [spec_f] = client.scatter([spec], broadcast=True, hash=False)
 
         # 1. read: each task writes its rows, split by group, to one shuffle file
@@ -190,29 +204,28 @@ class _Run:
                 raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
         run_key = self.run_key([r.digest for r in statuses])
         self.lap("read")
+        group_spec = GroupSpec(scratch, len(plan.fragments), plan.layout, m, bare)
 
-        # 2. shuffle: one merge task per group reads its batch of every shuffle file
-        group_spec = GroupSpec(scratch, len(plan.fragments), plan.layout, (m, 2) if plan.layout != LONG else (2,),
-                               m, plan.shown_files)
-        merged = self.gather("shuffle", [client.submit(prepare_group, gi, group_spec, key=f"por-shuffle-{tag}-{gi}")
-                                         for gi in range(1 << g)])
-        _first_problem([p for p, _ in merged])
-        users = sum(n for _, n in merged)
+        if wide:
+            users = plan.total_rows
+            per_bucket = _add_counts([r.buckets for r in statuses if r.buckets is not None])
+        else:
+            # 2. shuffle (long layout): one merge task per group folds its rows into users
+            merged = self.gather("shuffle", [client.submit(prepare_group, gi, group_spec,
+                                                           key=f"por-shuffle-{tag}-{gi}")
+                                             for gi in range(1 << g)])
+            _first_problem([p for p, _ in merged])
+            users = sum(n for _, n in merged)
+            self.lap("shuffle")
+            if k is None:
+                k = self.default_k(users)
+            per_bucket = _add_counts(self.gather("count", [
+                client.submit(bucket_counts, scratch, gi, k, key=f"por-count-{tag}-{gi}")
+                for gi in range(1 << g)]))
         if users == 0:
             raise InputError("the snapshot holds no users (empty snapshot)")
-        self.lap("shuffle")
 
         # 3. shape
-        if self.bucket_bits is None:
-            k = shape.default_bucket_bits(users, config.get("bucket-target-log2"), config.get("max-bucket-bits"))
-        else:
-            k = self.bucket_bits
-        counts = self.gather("count", [client.submit(bucket_counts, scratch, gi, k, key=f"por-count-{tag}-{gi}")
-                                       for gi in range(1 << g)])
-        per_bucket: dict[int, int] = {}
-        for buckets, users_in in counts:  # with k < g a bucket spans several groups
-            for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
-                per_bucket[b] = per_bucket.get(b, 0) + c
         h = shape.height_for(max(per_bucket.values()))
         if k + h > shape.MAX_HEIGHT:
             raise InputError(f"tree height {k + h} exceeds {shape.MAX_HEIGHT}")
@@ -223,7 +236,8 @@ class _Run:
                                        self.public_dir)
         try:
             build_spec = BuildSpec(self.period, k, h, tuple(a.symbol for a in plan.assets), self.keys.pad,
-                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume, self.protocol)
+                                   staging.bundle, scratch, self.keys.resume, run_key, self.resume, self.protocol,
+                                   merge=group_spec if wide else None)
             if k >= g:
                 per = 1 << (k - g)
                 units = [([gi], gi * per, (gi + 1) * per) for gi in range(1 << g)]
@@ -254,6 +268,10 @@ class _Run:
         reused = sum(r.reused for r in results)
         return dataclasses.replace(result, out=self.out, stages=self.stages, reused=reused,
                                    buckets=len(roots))
+
+    @staticmethod
+    def default_k(users: int) -> int:
+        return shape.default_bucket_bits(users, config.get("bucket-target-log2"), config.get("max-bucket-bits"))
 
     def run_key(self, fragment_digests: list[str]) -> str:
         """Digest of the snapshot's content and every parameter that shapes the bucket files."""

@@ -24,7 +24,7 @@ from ..storage import fs as storage
 from ..storage.bundle import Bundle
 from ..tree import blake3_batch
 from ..tree.shape import top_bits
-from .rows import Part
+from .rows import Part, SparseAmounts
 from .shuffle import write_parts
 from .snapshot import LONG, WIDE, Fragment, SnapshotPlan
 
@@ -39,6 +39,8 @@ class ReadSpec:
     group_bits: int
     scratch: Bundle
     """Where the shuffle files go."""
+    count_bits: int | None = None
+    """Wide layout: count users per bucket of these ``k`` bits (``FragmentResult.buckets``)."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class FragmentResult:
     assets_seen: frozenset[str] = frozenset()
     digest: str = ""
     """blake3 of the fragment's converted content (user keys, amounts, assets): keys resumable runs."""
+    buckets: tuple[np.ndarray, np.ndarray] | None = None
+    """With ``ReadSpec.count_bits``: ``(buckets, rows)`` for the fragment's non-empty buckets."""
 
 
 def _user_ids(column: pa.Array) -> pa.Array:
@@ -132,10 +136,12 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         assets_seen: frozenset[str] = frozenset(symbols)
         asset_index = None
         if plan.layout == WIDE:
-            values = np.zeros((n, m, 2), dtype=np.uint64)
+            # asset-major (contiguous writes); rows travel sparse, never as a dense (n, m) copy
+            by_asset = np.empty((m, n, 2), dtype=np.uint64)
             for j, asset in enumerate(plan.assets):
                 column = asset.symbol
-                values[:, j, :] = amounts_to_u128(table.column(asset.symbol).chunk(0), asset.decimals)
+                by_asset[j] = amounts_to_u128(table.column(asset.symbol).chunk(0), asset.decimals)
+            values = by_asset
         else:
             column = "asset"
             asset_col = table.column("asset").chunk(0).cast(pa.string())
@@ -167,20 +173,37 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
     else:
         uk = user_keys(ids, spec.period, spec.k_nonce)
     content = blake3(np.ascontiguousarray(uk).data.cast("B"))
-    content.update(np.ascontiguousarray(values).data.cast("B"))
+    content.update(values.data.cast("B"))
     if asset_index is not None:
         content.update(np.ascontiguousarray(asset_index).data.cast("B"))
-    groups = top_bits(uk, spec.group_bits)
+    groups = top_bits(uk, spec.group_bits).astype(np.uint16)  # g <= 16: a stable sort is a radix sort
     order = np.argsort(groups, kind="stable")
     whole = Part(
         uk,
-        values,
+        values if asset_index is not None else SparseAmounts.from_asset_major(values),
         asset_index,
-        ids,
         np.full(n, fragment.file_index, dtype=np.int32),
         np.arange(fragment.first_row, fragment.first_row + n, dtype=np.int64),
     ).take(order)
     bounds = np.searchsorted(groups[order], np.arange((1 << spec.group_bits) + 1))
     parts = [whole.slice(int(bounds[g]), int(bounds[g + 1])) for g in range(1 << spec.group_bits)]
     write_parts(spec.scratch, index, parts)
-    return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest())
+    buckets = None
+    if spec.count_bits is not None:
+        buckets = np.unique(top_bits(uk, spec.count_bits), return_counts=True)
+    return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest(), buckets=buckets)
+
+
+def user_id_at(plan: SnapshotPlan, file_index: int, row: int) -> str:
+    """The ``user_id`` of row ``row`` of snapshot file ``file_index``, as text (for error messages:
+    rows travel through the shuffle without their ids)."""
+    with plan.fs.open(plan.files[file_index], "rb") as f:
+        parquet = pq.ParquetFile(f)
+        first = 0
+        for group in range(parquet.metadata.num_row_groups):
+            rows = parquet.metadata.row_group(group).num_rows
+            if row < first + rows:
+                column = parquet.read_row_group(group, columns=["user_id"]).column(0)
+                return str(column[row - first].as_py())
+            first += rows
+    raise IndexError(f"row {row} is beyond {plan.shown_files[file_index]}")

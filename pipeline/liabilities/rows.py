@@ -1,11 +1,75 @@
-"""Rows in flight between the read and shuffle stages: a ``Part`` is some rows of one fragment."""
+"""Rows in flight between the read and bucket stages: a ``Part`` is some rows of one fragment.
+
+User ids do not travel: a row is named by its file and row number, and the rare error that
+quotes an id (a duplicate) reads it back from the snapshot (``read.user_id_at``). Wide rows
+carry their amounts sparse (``SparseAmounts``): most users hold a few of the assets.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Union
 
 import numpy as np
-import pyarrow as pa
+
+
+@dataclass
+class SparseAmounts:
+    """Amounts of ``n`` rows × ``m`` assets: ``held[i, j]`` when row ``i`` holds a non-zero amount
+    of asset ``j``; those amounts, row by row and asset by asset, in ``flat`` (``[hi, lo]``)."""
+
+    held: np.ndarray  # (n, m) bool
+    flat: np.ndarray  # (held.sum(), 2) uint64
+
+    @classmethod
+    def from_dense(cls, values: np.ndarray) -> "SparseAmounts":
+        held = (values[..., 0] | values[..., 1]) != 0
+        return cls(held, values[held])
+
+    @classmethod
+    def from_asset_major(cls, by_asset: np.ndarray) -> "SparseAmounts":
+        """From ``(m, n, 2)`` amounts, one asset after the other (as columns are converted)."""
+        held = ((by_asset[..., 0] | by_asset[..., 1]) != 0).T
+        rows, assets = np.nonzero(held)
+        return cls(np.ascontiguousarray(held), by_asset[assets, rows])
+
+    def __len__(self) -> int:
+        return self.held.shape[0]
+
+    @cached_property
+    def _starts(self) -> np.ndarray:
+        """Where each row's amounts start in ``flat`` (and, last, ``len(flat)``)."""
+        starts = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(self.held.sum(axis=1), out=starts[1:])
+        return starts
+
+    def __getitem__(self, rows: slice) -> "SparseAmounts":
+        lo, hi, _ = rows.indices(len(self))
+        return SparseAmounts(self.held[lo:hi], self.flat[self._starts[lo] : self._starts[hi]])
+
+    def take(self, idx: np.ndarray, axis: int = 0) -> "SparseAmounts":
+        """Rows ``idx``, in that order (no dense copy: only the held amounts move)."""
+        starts = self._starts
+        counts = starts[1:][idx] - starts[:-1][idx]
+        new_starts = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_starts[1:])
+        gather = np.repeat(starts[:-1][idx] - new_starts[:-1], counts) + np.arange(new_starts[-1])
+        return SparseAmounts(self.held[idx], self.flat[gather])
+
+    @classmethod
+    def concat(cls, parts: list["SparseAmounts"]) -> "SparseAmounts":
+        return cls(np.concatenate([p.held for p in parts]), np.concatenate([p.flat for p in parts]))
+
+    def dense(self) -> np.ndarray:
+        """``(n, m, 2)`` uint64."""
+        values = np.zeros((*self.held.shape, 2), dtype=np.uint64)
+        values[self.held] = self.flat
+        return values
+
+
+Values = Union[np.ndarray, SparseAmounts]
+"""Wide rows: ``SparseAmounts``; long rows: ``(n, 2)`` uint64, one amount per row."""
 
 
 @dataclass
@@ -13,40 +77,37 @@ class Part:
     """Rows of one fragment that fall into one group, in fragment order."""
 
     uk: np.ndarray  # (n, 32) uint8
-    values: np.ndarray  # wide: (n, m, 2); long: (n, 2) uint64
+    values: Values
     asset_index: np.ndarray | None  # long: (n,) int32
-    user_ids: pa.Array  # for error reports only
     file_index: np.ndarray  # (n,) int32
     row: np.ndarray  # (n,) int64
 
     @classmethod
     def concat(cls, parts: list["Part"]) -> "Part":
+        values = [p.values for p in parts]
         return cls(
             np.concatenate([p.uk for p in parts]),
-            np.concatenate([p.values for p in parts]),
+            SparseAmounts.concat(values) if isinstance(values[0], SparseAmounts) else np.concatenate(values),
             None if parts[0].asset_index is None else np.concatenate([p.asset_index for p in parts]),
-            pa.concat_arrays([p.user_ids for p in parts]),
             np.concatenate([p.file_index for p in parts]),
             np.concatenate([p.row for p in parts]),
         )
 
     def slice(self, lo: int, hi: int) -> "Part":
-        """Rows ``lo:hi`` without copying."""
+        """Rows ``lo:hi``."""
         return Part(
             self.uk[lo:hi],
             self.values[lo:hi],
             None if self.asset_index is None else self.asset_index[lo:hi],
-            self.user_ids.slice(lo, hi - lo),
             self.file_index[lo:hi],
             self.row[lo:hi],
         )
 
     def take(self, idx: np.ndarray) -> "Part":
         return Part(
-            self.uk[idx],
-            self.values[idx],
+            np.take(self.uk, idx, axis=0),
+            self.values.take(idx, axis=0),
             None if self.asset_index is None else self.asset_index[idx],
-            self.user_ids.take(pa.array(idx, type=pa.int64())),
             self.file_index[idx],
             self.row[idx],
         )

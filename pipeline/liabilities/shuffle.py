@@ -1,11 +1,16 @@
-"""The on-storage shuffle: rows move from read tasks to group tasks through files, not memory.
+"""The on-storage shuffle: rows move from read tasks to bucket tasks through files, not memory.
 
 Each read task writes one Arrow IPC file holding one record batch per group
-(``parts/fNNNNNN.arrow``); each group task reads its batch from every such file
-(random access: only that batch's bytes are fetched), merges and sorts them,
-and writes ``groups/gNNNNN.arrow``; the bucket tasks read those. Every task's
-memory is bounded by the size of a fragment or a group, never the snapshot,
-and the cluster holds no data between stages.
+(``parts/fNNNNNN.arrow``); the task that builds a group's buckets reads its batch from every
+such file (random access: only that batch's bytes are fetched), merges and sorts them. The
+long layout, whose rows must first be folded into users, goes through one more step: a task
+per group merges its rows into users and writes ``groups/gNNNNN.arrow``. Every task's memory is
+bounded by the size of a fragment or a group, never the snapshot, and the cluster holds no data
+between stages.
+
+Amounts travel sparse: most users hold a few of the assets, so each row carries a bit mask of
+the assets it holds and only those amounts (a list column), not ``16 m`` bytes of mostly zeros.
+The files are not compressed: what remains is user keys (random) and non-zero amounts.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import pyarrow as pa
 
 from ..storage import fs as storage
 from ..storage.bundle import Bundle
-from .rows import Part
+from .rows import Part, SparseAmounts
 
 
 @dataclass
@@ -27,11 +32,6 @@ class Prepared:
 
     uk: np.ndarray  # (n, 32)
     sums: np.ndarray  # (n, m, 2)
-
-
-IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
-"""Shuffle files are compressed: most users hold a few of the assets, so the dense amount columns
-are mostly zeros (about 8x fewer bytes written and read)."""
 
 
 def fragment_file(index: int) -> str:
@@ -48,73 +48,97 @@ def _fixed(array: np.ndarray, width: int) -> pa.Array:
 
 
 def _unfixed(column: pa.Array, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The fixed-size binary column as a native array of ``shape`` per row (a copy)."""
     width = column.type.byte_width
     n = len(column)
-    raw = np.frombuffer(column.buffers()[1], dtype=np.uint8)[column.offset * width : (column.offset + n) * width]
-    return raw.view(dtype).reshape((n, *shape)).copy()
+    buffer = column.buffers()[1]
+    if buffer is None or n == 0:
+        return np.zeros((n, *shape), dtype=np.dtype(dtype).newbyteorder("="))
+    raw = np.frombuffer(buffer, dtype=np.uint8)[column.offset * width : (column.offset + n) * width]
+    return raw.view(dtype).reshape((n, *shape)).astype(np.dtype(dtype).newbyteorder("="))
+
+
+def sparse_columns(amounts: SparseAmounts) -> dict[str, pa.Array]:
+    """The held assets of each row as a bit mask, and the list of its non-zero amounts."""
+    n, m = amounts.held.shape
+    mask = np.packbits(amounts.held, axis=1, bitorder="little")
+    flat = amounts.flat.astype("<u8")
+    return {
+        "held": _fixed(mask, mask.shape[1]) if n else pa.array([], pa.binary((m + 7) // 8)),
+        "amounts": pa.ListArray.from_arrays(pa.array(amounts._starts.astype(np.int32), pa.int32()),
+                                            _fixed(flat, 16) if len(flat) else pa.array([], pa.binary(16))),
+    }
+
+
+def sparse_amounts(batch: pa.RecordBatch, m: int) -> SparseAmounts:
+    """The inverse of ``sparse_columns``."""
+    n = batch.num_rows
+    if n == 0:
+        return SparseAmounts(np.zeros((0, m), bool), np.zeros((0, 2), np.uint64))
+    held = np.unpackbits(_unfixed(batch.column("held"), "u1", ((m + 7) // 8,)), axis=1, count=m,
+                         bitorder="little").view(bool)
+    amounts = batch.column("amounts")
+    first, last = amounts.offsets[0].as_py(), amounts.offsets[-1].as_py()
+    return SparseAmounts(held, _unfixed(amounts.values.slice(first, last - first), "<u8", (2,)))
 
 
 def _part_batch(part: Part) -> pa.RecordBatch:
-    values = part.values.astype("<u8", copy=False)
-    columns = {
+    columns: dict[str, pa.Array] = {
         "uk": _fixed(part.uk, 32),
-        "values": _fixed(values, 8 * int(np.prod(values.shape[1:]))),
-        "user_id": part.user_ids,
         "file_index": pa.array(part.file_index, pa.int32()),
         "row": pa.array(part.row, pa.int64()),
     }
-    if part.asset_index is not None:
+    if isinstance(part.values, SparseAmounts):
+        columns.update(sparse_columns(part.values))
+    else:
+        columns["amount"] = _fixed(part.values.astype("<u8"), 16)
+        assert part.asset_index is not None
         columns["asset_index"] = pa.array(part.asset_index, pa.int32())
     return pa.RecordBatch.from_pydict(columns)
 
 
-def write_parts(scratch: Bundle, index: int, parts: list[Part]) -> None:
-    """One IPC file, batch ``g`` holding the fragment's rows of group ``g``."""
-    batches = [_part_batch(p) for p in parts]
+def _write(scratch: Bundle, name: str, batches: list[pa.RecordBatch]) -> None:
     sink = io.BytesIO()
-    with pa.ipc.new_file(sink, batches[0].schema, options=IPC_OPTIONS) as writer:
+    with pa.ipc.new_file(sink, batches[0].schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    scratch.write(fragment_file(index), sink.getvalue())
+    scratch.write(name, sink.getvalue())
 
 
-def read_part(scratch: Bundle, index: int, group: int, values_shape: tuple[int, ...]) -> Part:
-    """Group ``group``'s rows of fragment ``index``."""
+def write_parts(scratch: Bundle, index: int, parts: list[Part]) -> None:
+    """One IPC file, batch ``g`` holding the fragment's rows of group ``g``."""
+    _write(scratch, fragment_file(index), [_part_batch(p) for p in parts])
+
+
+def read_part(scratch: Bundle, index: int, group: int, m: int) -> Part:
+    """Group ``group``'s rows of fragment ``index``; ``m`` assets (wide) or 0 (long)."""
 
     def read() -> pa.RecordBatch:
         with scratch.fs.open(scratch.file(fragment_file(index)), "rb") as f:
             return pa.ipc.open_file(f).get_batch(group)
 
     batch = storage.retrying(read)
-    names = batch.schema.names
+    long = "asset_index" in batch.schema.names
     return Part(
         _unfixed(batch.column("uk"), "u1", (32,)),
-        _unfixed(batch.column("values"), "<u8", values_shape).astype(np.uint64),
-        batch.column("asset_index").to_numpy().astype(np.int32) if "asset_index" in names else None,
-        batch.column("user_id"),
+        _unfixed(batch.column("amount"), "<u8", (2,)) if long else sparse_amounts(batch, m),
+        batch.column("asset_index").to_numpy().astype(np.int32) if long else None,
         batch.column("file_index").to_numpy().astype(np.int32),
         batch.column("row").to_numpy().astype(np.int64),
     )
 
 
 def write_prepared(scratch: Bundle, group: int, prepared: Prepared) -> None:
-    m = prepared.sums.shape[1]
-    table = pa.table({"uk": _fixed(prepared.uk, 32), "sums": _fixed(prepared.sums.astype("<u8"), 16 * m)})
-    sink = io.BytesIO()
-    with pa.ipc.new_file(sink, table.schema, options=IPC_OPTIONS) as writer:
-        writer.write_table(table)
-    scratch.write(group_file(group), sink.getvalue())
+    batch = pa.RecordBatch.from_pydict({"uk": _fixed(prepared.uk, 32),
+                                        **sparse_columns(SparseAmounts.from_dense(prepared.sums))})
+    _write(scratch, group_file(group), [batch])
 
 
 def read_prepared(scratch: Bundle, group: int, m: int, uk_only: bool = False) -> Prepared:
-    def read() -> pa.Table:
+    def read() -> pa.RecordBatch:
         with scratch.fs.open(scratch.file(group_file(group)), "rb") as f:
-            return pa.ipc.open_file(f).read_all()
+            return pa.ipc.open_file(f).get_batch(0)
 
-    table = storage.retrying(read).combine_chunks()
-    uk = _unfixed(table.column("uk").chunk(0), "u1", (32,)) if table.num_rows else np.zeros((0, 32), np.uint8)
-    if uk_only:
-        return Prepared(uk, np.zeros((0, m, 2), np.uint64))
-    sums = (_unfixed(table.column("sums").chunk(0), "<u8", (m, 2)).astype(np.uint64)
-            if table.num_rows else np.zeros((0, m, 2), np.uint64))
-    return Prepared(uk, sums)
+    batch = storage.retrying(read)
+    uk = _unfixed(batch.column("uk"), "u1", (32,))
+    return Prepared(uk, np.zeros((0, m, 2), np.uint64) if uk_only else sparse_amounts(batch, m).dense())

@@ -16,16 +16,12 @@ from blake3 import blake3
 
 from ..errors import SumOverflow
 from ..protocol import shape, v1
-from . import blake3_batch
-from .sums import add_sums
+from . import blake3_batch, messages
 
 PaddingFn = Callable[[int, int], bytes]
 """``(level, index) -> hash`` of the padding node at that place."""
 
-_LEAF_TAG = v1.LEAF_TAG[0]
-_NODE_TAG = v1.NODE_TAG[0]
 _D = v1.DIGEST_SIZE
-_S = v1.SUM_SIZE
 
 
 def hash_rows_per_call(messages: np.ndarray) -> np.ndarray:
@@ -47,35 +43,22 @@ def hash_rows(messages: np.ndarray) -> np.ndarray:
 
 def leaf_hashes(uks: np.ndarray, sums: np.ndarray) -> np.ndarray:
     """Leaf hashes ``H(0x00 ‖ uk ‖ u128be(b_1..m))`` for ``(n, 32)`` user keys."""
-    n, m = sums.shape[0], sums.shape[1]
-    messages = np.empty((n, v1.leaf_size(m)), dtype=np.uint8)
-    messages[:, 0] = _LEAF_TAG
-    messages[:, 1 : 1 + _D] = uks
-    messages[:, 1 + _D :].view(">u8").reshape(n, m, 2)[...] = sums
-    return hash_rows(messages)
+    return hash_rows(messages.leaf_messages(uks, sums))
 
 
 def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
     """Parents of consecutive pairs ``(2i, 2i+1)`` of nodes at ``level``.
 
     Precondition: an even number of nodes. Raises ``SumOverflow``. Each message
-    ``0x01 ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in one buffer;
-    the big-endian conversion happens while copying the sums in.
+    ``0x01 ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in compiled code
+    (``pipeline.tree.messages``), the parent sums added on the way.
     """
-    n = hashes.shape[0]
-    if n == 0:
+    if hashes.shape[0] == 0:
         return hashes[:0], sums[:0]
-    m = sums.shape[1]
-    parent_sums, overflow = add_sums(sums[0::2], sums[1::2])
-    if overflow.any():
-        raise SumOverflow(int(np.argwhere(overflow)[0][1]), level + 1)
-    record = _D + _S * m
-    messages = np.empty((n // 2, v1.node_size(m)), dtype=np.uint8)
-    messages[:, 0] = _NODE_TAG
-    children = messages[:, 1:].reshape(n // 2, 2, record)
-    children[:, :, :_D] = hashes.reshape(n // 2, 2, _D)
-    children[:, :, _D:].view(">u8").reshape(n // 2, 2, m, 2)[...] = sums.reshape(n // 2, 2, m, 2)
-    return hash_rows(messages), parent_sums
+    node_messages, parent_sums, overflow = messages.node_messages(hashes, sums)
+    if overflow >= 0:
+        raise SumOverflow(overflow, level + 1)
+    return hash_rows(node_messages), parent_sums
 
 
 @dataclass
