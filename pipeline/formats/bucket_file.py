@@ -39,9 +39,12 @@ def encode_bucket(uks: np.ndarray, positions: np.ndarray, sums_be: np.ndarray, m
         }
     ).replace_schema_metadata({BUCKET_META_KEY: json.dumps(meta, sort_keys=True).encode()})
     sink = io.BytesIO()
-    # uk is random: dictionaries and statistics cost time and save nothing
-    pq.write_table(table, sink, compression="zstd", compression_level=1, use_dictionary=False,
-                   write_statistics=False, row_group_size=1 << 20)
+    # uk is random: compression, dictionaries and statistics cost time and save nothing. Positions
+    # count up by one (delta encoding). Balances are mostly zeros: snappy, which writes them about
+    # twice as fast as zstd for about 30 % more bytes.
+    pq.write_table(table, sink, compression={"uk": "none", "position": "none", "balances": "snappy"},
+                   column_encoding={"uk": "PLAIN", "position": "DELTA_BINARY_PACKED", "balances": "PLAIN"},
+                   use_dictionary=False, write_statistics=False, row_group_size=1 << 20)
     return sink.getvalue()
 
 

@@ -35,14 +35,24 @@ def first_index(mask: pa.Array | np.ndarray) -> int:
     return int(np.flatnonzero(arr)[0])
 
 
-def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
+def amounts_to_u128(arr: pa.Array, decimals: int, out: np.ndarray | None = None) -> np.ndarray:
     """Exact conversion of an integer (smallest units) or decimal (whole units) array.
 
-    Returns ``(n, 2)`` uint64 ``[hi, lo]``. Raises ``BadValue`` at the first
-    null, negative, over-precise or ``>= 2**128`` value.
+    Returns ``(n, 2)`` uint64 ``[hi, lo]`` (written into ``out`` when given). Raises ``BadValue``
+    at the first null, negative, over-precise or ``>= 2**128`` value.
     """
+    lo, hi = amount_words(arr, decimals)
+    if out is None:
+        out = np.empty((len(lo), 2), dtype=np.uint64)
+    out[:, 0] = hi
+    out[:, 1] = lo
+    return out
+
+
+def amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """``amounts_to_u128`` as two uint64 arrays ``(lo, hi)``, without a copy where the column already
+    holds them (integer columns; decimals whose scale is the asset's)."""
     n = len(arr)
-    out = np.zeros((n, 2), dtype=np.uint64)
     if arr.null_count:
         raise BadValue(first_index(arr.is_null()), "null amount")
     t = arr.type
@@ -53,8 +63,7 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
             if negative.any():
                 i = int(np.flatnonzero(negative)[0])
                 raise BadValue(i, f"negative amount {values[i]}")
-        out[:, 1] = values.astype(np.uint64)
-        return out
+        return values.astype(np.uint64, copy=False), np.zeros(n, dtype=np.uint64)
     # decimal: whole units -> smallest units, exactly. Unscaled values are
     # little-endian two's complement words (2 for decimal128, 4 for decimal256).
     width = t.byte_width // 8
@@ -69,10 +78,9 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
         if too_big.any():
             i = int(np.flatnonzero(too_big)[0])
             raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
-        out[:, 0] = words[:, 1]
-        out[:, 1] = words[:, 0]
-        return out
+        return words[:, 0], words[:, 1]
     # a scale other than the asset's decimals: exact integer rescaling per value
+    lo, hi = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     raw = words.tobytes()
     step = 8 * width
     for i in range(n):
@@ -87,6 +95,6 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
                 )
         if value >= U128_LIMIT:
             raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
-        out[i, 0] = value >> 64
-        out[i, 1] = value & 0xFFFF_FFFF_FFFF_FFFF
-    return out
+        hi[i] = value >> 64
+        lo[i] = value & 0xFFFF_FFFF_FFFF_FFFF
+    return lo, hi

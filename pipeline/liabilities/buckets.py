@@ -30,18 +30,20 @@ from .snapshot import LONG, SnapshotPlan
 MAX_EXAMPLES = 5
 
 
-def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> np.ndarray:
-    """The order of rows by ``uk`` (then by ``extra`` keys), as a stable permutation.
+def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The order of rows by ``uk`` (then by ``extra`` keys), as a stable permutation, and whether
+    two rows share their first 64 bits (if not, no two keys are equal).
 
     Fast path: sort on the first 64 bits; the full lexicographic sort runs only
     when two rows share those bits (duplicates, long-layout rows of one user).
     """
-    words = key_words(uk)
-    order = np.argsort(words[:, 0], kind="stable")
-    first = words[order, 0]
+    top = np.ascontiguousarray(uk[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+    order = np.argsort(top, kind="stable")
+    first = top[order]
     if len(first) < 2 or (first[1:] != first[:-1]).all():
-        return order
-    return np.lexsort((*extra[::-1], words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+        return order, False
+    words = key_words(uk)
+    return np.lexsort((*extra[::-1], words[:, 3], words[:, 2], words[:, 1], words[:, 0])), True
 
 
 def _duplicate_report(part: Part, dup: np.ndarray, what: str, plan: SnapshotPlan) -> Problem:
@@ -93,7 +95,7 @@ def merge_part(merged: Part, layout: str, m: int, plan: SnapshotPlan) -> tuple[P
         return empty, None
     if layout == LONG:
         assert merged.asset_index is not None
-        order = _uk_order(merged.uk, merged.asset_index)
+        order, _ = _uk_order(merged.uk, merged.asset_index)
         s = merged.take(order)
         assert s.asset_index is not None
         same_user = np.zeros(n, dtype=bool)
@@ -108,14 +110,15 @@ def merge_part(merged: Part, layout: str, m: int, plan: SnapshotPlan) -> tuple[P
         assert isinstance(s.values, np.ndarray)
         sums[user_row, s.asset_index] = s.values
         return Prepared(s.uk[~same_user], sums), None
-    order = _uk_order(merged.uk)
-    s = merged.take(order)
-    dup = np.zeros(n, dtype=bool)
-    dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
-    if dup.any():
-        return empty, _duplicate_report(s, dup, "user_id", plan)
-    assert isinstance(s.values, SparseAmounts)
-    return Prepared(s.uk, s.values.dense()), None
+    order, ties = _uk_order(merged.uk)
+    if ties:
+        s = merged.take(order)
+        dup = np.zeros(n, dtype=bool)
+        dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+        if dup.any():
+            return empty, _duplicate_report(s, dup, "user_id", plan)
+    assert isinstance(merged.values, SparseAmounts)
+    return Prepared(np.take(merged.uk, order, axis=0), merged.values.dense(order)), None
 
 
 def bucket_counts(scratch: Bundle, group: int, bucket_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,8 +211,8 @@ def build_unit(groups: list[int], bucket_lo: int, bucket_hi: int, spec: BuildSpe
         if problem is not None:
             return UnitResult(problem=problem)
         prepared.append(merged)
-    uk = np.concatenate([p.uk for p in prepared])
-    sums = np.concatenate([p.sums for p in prepared])
+    uk = np.concatenate([p.uk for p in prepared]) if len(prepared) > 1 else prepared[0].uk
+    sums = np.concatenate([p.sums for p in prepared]) if len(prepared) > 1 else prepared[0].sums
     b_of = top_bits(uk, spec.bucket_bits)
     bounds = np.searchsorted(b_of, np.arange(bucket_lo, bucket_hi + 1))
     k_pad = spec.k_pad

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from blake3 import blake3
 
 from ..errors import BadValue, Problem
-from ..formats.columns import amounts_to_u128, first_index
+from ..formats.columns import amount_words, amounts_to_u128, first_index
 from ..protocol import v1
 from ..protocol.keys import SecretKey
 from ..protocol.userid import MAX_USER_ID_BYTES, user_id_problem
@@ -132,16 +132,15 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
     try:
         ids = _user_ids(table.column("user_id").chunk(0) if n else pa.array([], pa.string()))
         symbols = [a.symbol for a in plan.assets]
-        m = len(symbols)
         assets_seen: frozenset[str] = frozenset(symbols)
         asset_index = None
         if plan.layout == WIDE:
-            # asset-major (contiguous writes); rows travel sparse, never as a dense (n, m) copy
-            by_asset = np.empty((m, n, 2), dtype=np.uint64)
-            for j, asset in enumerate(plan.assets):
+            # rows travel sparse (most users hold a few assets), never as a dense (n, m) copy
+            words = []
+            for asset in plan.assets:
                 column = asset.symbol
-                by_asset[j] = amounts_to_u128(table.column(asset.symbol).chunk(0), asset.decimals)
-            values = by_asset
+                words.append(amount_words(table.column(asset.symbol).chunk(0), asset.decimals))
+            values = SparseAmounts.from_columns(words)
         else:
             column = "asset"
             asset_col = table.column("asset").chunk(0).cast(pa.string())
@@ -173,14 +172,18 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
     else:
         uk = user_keys(ids, spec.period, spec.k_nonce)
     content = blake3(np.ascontiguousarray(uk).data.cast("B"))
-    content.update(values.data.cast("B"))
+    if isinstance(values, SparseAmounts):
+        content.update(np.packbits(values.held).data.cast("B"))
+        content.update(values.flat.data.cast("B"))
+    else:
+        content.update(values.data.cast("B"))
     if asset_index is not None:
         content.update(np.ascontiguousarray(asset_index).data.cast("B"))
     groups = top_bits(uk, spec.group_bits).astype(np.uint16)  # g <= 16: a stable sort is a radix sort
     order = np.argsort(groups, kind="stable")
     whole = Part(
         uk,
-        values if asset_index is not None else SparseAmounts.from_asset_major(values),
+        values,
         asset_index,
         np.full(n, fragment.file_index, dtype=np.int32),
         np.arange(fragment.first_row, fragment.first_row + n, dtype=np.int64),

@@ -12,6 +12,8 @@ from functools import cached_property
 from typing import Union
 
 import numpy as np
+from numba import njit
+from numba.typed import List
 
 
 @dataclass
@@ -28,11 +30,20 @@ class SparseAmounts:
         return cls(held, values[held])
 
     @classmethod
-    def from_asset_major(cls, by_asset: np.ndarray) -> "SparseAmounts":
-        """From ``(m, n, 2)`` amounts, one asset after the other (as columns are converted)."""
-        held = ((by_asset[..., 0] | by_asset[..., 1]) != 0).T
-        rows, assets = np.nonzero(held)
-        return cls(np.ascontiguousarray(held), by_asset[assets, rows])
+    def from_columns(cls, columns: list[tuple[np.ndarray, np.ndarray]]) -> "SparseAmounts":
+        """From one ``(lo, hi)`` pair of uint64 arrays per asset (``formats.columns.amount_words``),
+        in compiled code: no dense ``(n, m)`` copy of the amounts is ever made."""
+        n = len(columns[0][0]) if columns else 0
+        los, his = List(), List()
+        for lo, hi in columns:
+            los.append(np.ascontiguousarray(lo, dtype=np.uint64))
+            his.append(np.ascontiguousarray(hi, dtype=np.uint64))
+        held = np.zeros((n, len(columns)), dtype=np.bool_)
+        if n == 0:
+            return cls(held, np.zeros((0, 2), dtype=np.uint64))
+        flat = np.empty((_mark_held(los, his, held), 2), dtype=np.uint64)
+        _gather_held(los, his, held, flat)
+        return cls(held, flat)
 
     def __len__(self) -> int:
         return self.held.shape[0]
@@ -61,11 +72,50 @@ class SparseAmounts:
     def concat(cls, parts: list["SparseAmounts"]) -> "SparseAmounts":
         return cls(np.concatenate([p.held for p in parts]), np.concatenate([p.flat for p in parts]))
 
-    def dense(self) -> np.ndarray:
-        """``(n, m, 2)`` uint64."""
-        values = np.zeros((*self.held.shape, 2), dtype=np.uint64)
-        values[self.held] = self.flat
+    def dense(self, order: np.ndarray | None = None) -> np.ndarray:
+        """``(n, m, 2)`` uint64; with ``order``, row ``i`` is row ``order[i]`` (compiled: the sparse
+        rows are never reordered first)."""
+        if order is None:
+            order = np.arange(len(self))
+        values = np.zeros((len(order), self.held.shape[1], 2), dtype=np.uint64)
+        if len(order):
+            _scatter(self.held, self.flat, self._starts, np.ascontiguousarray(order, dtype=np.int64), values)
         return values
+
+
+@njit(cache=True, nogil=True)
+def _mark_held(los, his, held):  # type: ignore[no-untyped-def]
+    count = 0
+    for j in range(len(los)):
+        lo, hi = los[j], his[j]
+        for i in range(held.shape[0]):
+            if lo[i] | hi[i]:
+                held[i, j] = True
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _gather_held(los, his, held, flat):  # type: ignore[no-untyped-def]
+    k = 0
+    for i in range(held.shape[0]):
+        for j in range(held.shape[1]):
+            if held[i, j]:
+                flat[k, 0] = his[j][i]
+                flat[k, 1] = los[j][i]
+                k += 1
+
+
+@njit(cache=True, nogil=True)
+def _scatter(held, flat, starts, order, out):  # type: ignore[no-untyped-def]
+    for i in range(order.shape[0]):
+        r = order[i]
+        k = starts[r]
+        for j in range(held.shape[1]):
+            if held[r, j]:
+                out[i, j, 0] = flat[k, 0]
+                out[i, j, 1] = flat[k, 1]
+                k += 1
 
 
 Values = Union[np.ndarray, SparseAmounts]
