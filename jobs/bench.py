@@ -45,7 +45,7 @@ class Row:
     batch_floor: float
     rss_mib: float
     stages: dict[str, float]
-    export: float  # seconds to export every proof (jsonl) on the same cluster
+    export: float  # seconds to export every proof on the same cluster (0: not exported)
 
     @property
     def ratio(self) -> float:
@@ -147,7 +147,8 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float, batch: float) -> Row:
+def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float, batch: float,
+                export: str = "jsonl") -> Row:
     snap = os.path.join(workdir, f"snap-{users}-{assets}")
     if not os.path.exists(os.path.join(snap, "assets.json")):
         write_synth(snap, users, asset_count=assets, files=max(1, users // 250_000), seed=1)
@@ -158,14 +159,16 @@ def bench_build(users: int, assets: int, workers: int, workdir: str, floor: floa
         result = build_bundle(client, plan_snapshot(snap), PERIOD, BENCH_SECRET, out, force=True)
         t2 = time.perf_counter()
         rss = max(client.run(_peak_rss_kib).values())  # the build's peak, before the export
-        export_proofs(open_bundle(out), out + "-proofs", "jsonl", client_mapper(client), force=True)
+        if export != "none":
+            export_proofs(open_bundle(out), out + "-proofs", export, client_mapper(client), force=True)
         t3 = time.perf_counter()
     return Row(users, workers, t2 - t0, t2 - t1, floor, batch, rss / 1024, result.stages, t3 - t2)
 
 
 def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], workdir: str,
-              echo: Callable[[str], None] = print) -> list[Row]:
-    """For each user count: the hashing floor once, then a build for each worker count."""
+              echo: Callable[[str], None] = print, export: str = "jsonl") -> list[Row]:
+    """For each user count: the hashing floor once, then a build for each worker count (and, unless
+    ``export`` is ``"none"``, an export of every proof in that format)."""
     os.makedirs(workdir, exist_ok=True)
     rows = []
     echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; worker processes with 1 thread each")
@@ -182,13 +185,14 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
         floor = hashing_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
         batch = batch_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
         for workers in worker_counts:
-            r = bench_build(n, assets, workers, workdir, floor, batch)
+            r = bench_build(n, assets, workers, workdir, floor, batch, export)
             rows.append(r)
             s = r.stages
             echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} "
                  f"| {r.ratio:.2f} | {r.batch_floor:.2f} | {r.batch_ratio:.1f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
                  f"| {s.get('read', 0):.1f} | {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} "
-                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} | {n / r.export / workers:,.0f} |")
+                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} "
+                 f"| {f'{n / r.export / workers:,.0f}' if r.export else '–'} |")
         if len(worker_counts) > 1:
             by_w = {r.workers: r.wall for r in rows if r.users == n}
             base = by_w[min(by_w)]
@@ -196,5 +200,5 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
                 f"{w} workers {base / t:.2f}x" for w, t in sorted(by_w.items())) + f" (vs {min(by_w)} worker)")
     echo("wall = cluster start-up + build; ratio = wall / (floor / workers); batch ratio = wall / (batch floor / "
          "workers); stages in seconds; "
-         "export = every proof written as JSON lines on the same cluster")
+         f"export = every proof written as {export} on the same cluster")
     return rows

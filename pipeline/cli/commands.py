@@ -439,6 +439,8 @@ def bench(
     workers: Annotated[str, typer.Option("--workers", metavar="N,N,…", help="Comma-separated worker counts.")] = "2",
     workdir: Annotated[str, typer.Option("--workdir", metavar="DIR", help="Scratch directory.")] = "bench-out",
     reserves: Annotated[int, typer.Option("--reserves", min=0, metavar="N", help="Also verify N signed reserve rows (0: skip).")] = 0,
+    export: Annotated[str, typer.Option("--export", metavar="jsonl|parquet|none",
+                                        help="Export every proof after each build in this format (none: skip).")] = "jsonl",
 ) -> None:
     """Benchmark: build synthetic snapshots and compare with the hashing floor; with --reserves,
     ownership proofs per second per core against the bare signature checks.
@@ -454,8 +456,10 @@ def bench(
         worker_counts = [int(w) for w in workers.split(",")]
     except ValueError:
         raise typer.BadParameter("--users and --workers take comma-separated integers") from None
+    if export not in ("jsonl", "parquet", "none"):
+        raise typer.BadParameter("--export is jsonl, parquet or none")
     if user_counts != [0]:
-        run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo)
+        run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo, export=export)
     if reserves:
         from jobs.bench_reserves import run_reserves_bench
 
