@@ -118,6 +118,10 @@ def dask_client(
             made = stack.enter_context(load_cluster_class(cluster)(**dict(cluster_options or {})))
             client = stack.enter_context(Client(made, set_as_default=False))
         else:
+            import dask
+
+            environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENVIRON}
+            stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ": environ}))
             local = stack.enter_context(
                 LocalCluster(
                     n_workers=workers or default_workers(),
@@ -135,6 +139,15 @@ def dask_client(
             if link:
                 announce(f"Dask dashboard: {link}")
         yield client
+
+
+WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": "33554432"}
+"""Set in every local worker process before it starts (the deploy files set it for theirs).
+
+Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_``, which turns off glibc's adaptive mmap threshold: every
+array above 128 KiB is then a fresh ``mmap``, page-faulted in and zeroed each time. The build
+allocates tens of MB per task step; with arrays up to 32 MiB reused from the heap, a 1M-user build
+on 2 workers went from 2.6 to 1.9 s (warm workers, measured in one run), at the same peak memory."""
 
 
 def client_mapper(client: Any) -> Callable[[Callable[..., Any], Sequence[Any]], list[Any]]:

@@ -102,3 +102,22 @@ def test_only_one_way_to_choose_a_cluster(tmp_path):
     assert result.exit_code == 2 and "only one of" in result.output
     result = CliRunner().invoke(app, ["audit", str(tmp_path), "--cluster-option", "a=1"])
     assert result.exit_code == 2
+
+
+def _worker_environ() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}
+
+
+def test_local_workers_start_with_the_allocator_settings():
+    """Each local worker process gets ``WORKER_ENVIRON`` on top of Dask's own settings, and the
+    deploy files give their workers the same value."""
+    from pipeline.cluster import WORKER_ENVIRON, dask_client
+
+    with dask_client(1) as client:
+        [env] = client.run(_worker_environ).values()
+    assert env["MALLOC_MMAP_THRESHOLD_"] == WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"]
+    assert env["MALLOC_TRIM_THRESHOLD_"] is not None  # Dask's own setting is kept
+    root = os.path.join(os.path.dirname(__file__), "..", "deploy")
+    for name in ("docker-compose.yml", "kubernetes/daskcluster.yaml"):
+        with open(os.path.join(root, name)) as f:
+            assert WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"] in f.read().split("MALLOC_MMAP_THRESHOLD_", 1)[1][:80]

@@ -4,13 +4,17 @@ Stages (few, fat tasks; keys are named ``por-<stage>-<run>-<i>``):
 
 1. *read*: one task per fragment (row groups of one file): validate, convert,
    compute ``uk``, and write the rows split by the first ``g`` bits of ``uk``
-   to the fragment's shuffle file (``pipeline.shuffle``).
-2. *shuffle*: one task per group reads its batch from every shuffle file,
-   sorts by ``uk``, rejects duplicates (long layout: folds rows into users) and
-   writes the group file.
-3. *count*: users per bucket, once ``k`` is known (``k`` needs the user count).
+   to the fragment's shuffle file (``liabilities.shuffle``). Wide layout (one
+   row per user, so ``k`` follows from the row count): each task also counts
+   its users per bucket, which gives the bucket height ``h``.
+2. *shuffle* (long layout only): one task per group reads its batch from every
+   shuffle file, folds one row per asset into one row per user, rejects
+   duplicates and writes the group file.
+3. *count* (long layout only): users per bucket, once ``k`` is known.
 4. *buckets*: one task per unit (a group, or a bucket spanning several groups)
-   builds each bucket's subtree and writes its private file.
+   reads its groups (wide: merged from every shuffle file, sorted by ``uk``,
+   duplicates rejected; long: the group files), builds each bucket's subtree
+   and writes its private file.
 5. *merge*: the client folds the ``2^k`` bucket roots into the root and writes
    ``top-tree.json``, ``private/index.json`` and, last, ``manifest.json``.
 
