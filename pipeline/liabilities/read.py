@@ -171,14 +171,14 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         uk = uniq[encoded.indices.to_numpy(zero_copy_only=False)]
     else:
         uk = user_keys(ids, spec.period, spec.k_nonce)
-    content = blake3(np.ascontiguousarray(uk).data.cast("B"))
+    content = blake3(_raw(uk))
     if isinstance(values, SparseAmounts):
-        content.update(np.packbits(values.held).data.cast("B"))
-        content.update(values.flat.data.cast("B"))
+        content.update(_raw(np.packbits(values.held)))
+        content.update(_raw(values.flat))
     else:
-        content.update(values.data.cast("B"))
+        content.update(_raw(values))
     if asset_index is not None:
-        content.update(np.ascontiguousarray(asset_index).data.cast("B"))
+        content.update(_raw(asset_index))
     groups = top_bits(uk, spec.group_bits).astype(np.uint16)  # g <= 16: a stable sort is a radix sort
     order = np.argsort(groups, kind="stable")
     whole = Part(
@@ -195,6 +195,11 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
     if spec.count_bits is not None:
         buckets = np.unique(top_bits(uk, spec.count_bits), return_counts=True)
     return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest(), buckets=buckets)
+
+
+def _raw(array: np.ndarray) -> np.ndarray:
+    """An array's bytes as a flat uint8 view (also for empty arrays, which ``memoryview.cast`` refuses)."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
 
 
 def user_id_at(plan: SnapshotPlan, file_index: int, row: int) -> str:
