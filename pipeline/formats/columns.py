@@ -35,15 +35,14 @@ def first_index(mask: pa.Array | np.ndarray) -> int:
     return int(np.flatnonzero(arr)[0])
 
 
-def amounts_to_u128(arr: pa.Array, decimals: int, out: np.ndarray | None = None) -> np.ndarray:
+def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
     """Exact conversion of an integer (smallest units) or decimal (whole units) array.
 
-    Returns ``(n, 2)`` uint64 ``[hi, lo]`` (written into ``out`` when given). Raises ``BadValue``
-    at the first null, negative, over-precise or ``>= 2**128`` value.
+    Returns ``(n, 2)`` uint64 ``[hi, lo]``. Raises ``BadValue`` at the first null, negative,
+    over-precise or ``>= 2**128`` value.
     """
     lo, hi = amount_words(arr, decimals)
-    if out is None:
-        out = np.empty((len(lo), 2), dtype=np.uint64)
+    out = np.empty((len(lo), 2), dtype=np.uint64)
     out[:, 0] = hi
     out[:, 1] = lo
     return out

@@ -20,7 +20,7 @@ from ..protocol import v1
 from ..protocol.keys import SecretKey
 from ..storage.bundle import Bundle
 from ..tree.fold import build_bucket, leaf_hashes
-from ..tree.shape import key_words, positions, top_bits
+from ..tree.shape import first_words, key_words, positions, top_bits
 from ..tree.sums import sums_from_ints, sums_to_be_bytes
 from .read import user_id_at
 from .rows import Part, SparseAmounts
@@ -37,7 +37,7 @@ def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, bool]:
     Fast path: sort on the first 64 bits; the full lexicographic sort runs only
     when two rows share those bits (duplicates, long-layout rows of one user).
     """
-    top = np.ascontiguousarray(uk[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+    top = first_words(uk)
     order = np.argsort(top, kind="stable")
     first = top[order]
     if len(first) < 2 or (first[1:] != first[:-1]).all():

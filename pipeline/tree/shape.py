@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def first_words(uks: np.ndarray) -> np.ndarray:
+    """The first 64 bits of every ``(n, 32)`` user key as uint64: sorting them sorts the keys,
+    unless two keys share them."""
+    return np.ascontiguousarray(uks[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+
+
 def top_bits(uks: np.ndarray, bits: int) -> np.ndarray:
     """The first ``bits`` bits of every ``(n, 32)`` user key as int64: the bucket of each key when
     ``bits`` is ``k`` (``protocol.shape.bucket_of``), its shuffle group when ``bits`` is ``g``."""
-    top = np.ascontiguousarray(uks[:, :8]).view(">u8").reshape(-1).astype(np.uint64)
+    top = first_words(uks)
     if bits == 0:
         return np.zeros(len(top), dtype=np.int64)
     return (top >> np.uint64(64 - bits)).astype(np.int64)
