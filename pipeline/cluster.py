@@ -16,6 +16,7 @@ the loopback interface only.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import importlib
 import logging
 import os
@@ -46,7 +47,28 @@ def parse_options(pairs: Sequence[str], flag: str) -> dict[str, Any]:
     return out
 
 
-LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+LOOPBACK_NAMES = ("localhost", "localhost.")
+"""Host names taken as the loopback interface; any other name (``localhost.evil.example``,
+``127.0.0.1.nip.io``) is a name that DNS may point anywhere."""
+
+
+def _host(rest: str) -> str:
+    """The host of ``HOST[:PORT][/…]`` (``[v6]`` brackets removed)."""
+    rest = rest.split("/", 1)[0]
+    if rest.startswith("["):
+        inside, close, after = rest[1:].partition("]")
+        return inside if close and (not after or after.startswith(":")) else rest
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
+def is_loopback(host: str) -> bool:
+    """Exactly the loopback interface: an IP address in 127.0.0.0/8 or ::1, or the name ``localhost``."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_transport(address: str) -> None:
@@ -57,8 +79,8 @@ def check_transport(address: str) -> None:
         scheme, rest = "tcp", address
     if scheme == "tls" or scheme == "inproc":
         return
-    host = rest.rsplit(":", 1)[0] if rest.count(":") == 1 or rest.startswith("[") else rest
-    if host.startswith(LOOPBACK):
+    host = _host(rest)
+    if is_loopback(host):
         return
     raise InputError(f"{scheme}:// sends the period's keys and the users' data to {host} unencrypted; use "
                      "tls://HOST:PORT with the cluster's certificates (plain tcp:// is for 127.0.0.1 only)",

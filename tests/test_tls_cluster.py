@@ -51,11 +51,22 @@ def test_build_over_tls_matches_a_local_build_and_plain_clients_are_refused(tmp_
         assert stranger.returncode != 0 and "audit OK" not in stranger.stdout
 
 
-@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "scheduler.internal:8786", "tcp://por-scheduler:8786"])
+@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "scheduler.internal:8786", "tcp://por-scheduler:8786",
+                                     "tcp://localhost.evil.example:8786", "tcp://127.0.0.1.nip.io:8786",
+                                     "tcp://127.evil.example:8786", "tcp://[::1].evil.example:8786",
+                                     "tcp://::1.evil:8786", "localhostx:8786"])
 def test_plain_tcp_off_the_loopback_is_refused_before_connecting(tmp_path, address):
     result = CliRunner().invoke(app, ["audit", str(tmp_path), "--scheduler", address])
     assert result.exit_code == 2 and "unencrypted" in result.stderr and "tls://" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://127.4.5.6:8786", "tcp://localhost:8786",
+                                     "tcp://LOCALHOST.:8786", "tcp://[::1]:8786", "127.0.0.1:8786"])
+def test_plain_tcp_on_the_loopback_is_accepted(address):
+    from pipeline.cluster import check_transport
+
+    check_transport(address)  # no exception: these are the loopback interface exactly
 
 
 class Recorder:
