@@ -4,6 +4,13 @@ address must derive from the given public key:
 * Solana: the address is the base58 of the 32-byte public key (no public key needed in the row).
 * Aptos (single-key accounts): the address is ``sha3-256(public key ‖ 0x00)``, written ``0x`` + 64
   lowercase hex digits; shorter spellings with leading zeros dropped are the same address.
+
+Verification is strict (``schemas/reserves.md``, "Ed25519"): RFC 8032 §5.1.7's decoding rules
+(a canonical y below p, a point on the curve, no "negative zero" x) for the public key A and for R,
+S below the group order L, and libsodium's refusal of small-order A and R (the eight points of
+order dividing 8, whatever their spelling). With a small-order A and R, S = 0 satisfies the
+verification equation for every message: a "signature" made without any private key. Only then
+does ``cryptography`` (OpenSSL) check the equation itself.
 """
 
 from __future__ import annotations
@@ -54,10 +61,86 @@ def _bytes(text: str, size: int, what: str) -> bytes:
     return raw
 
 
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, -1, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _sqrt(a: int) -> int | None:
+    """A square root of ``a`` modulo p (p = 5 mod 8), or None."""
+    x = pow(a, (_P + 3) // 8, _P)
+    if (x * x - a) % _P:
+        x = x * _SQRT_M1 % _P
+    return x if (x * x - a) % _P == 0 else None
+
+
+def _x_of(y: int) -> int | None:
+    """An x with (x, y) on the curve -x² + y² = 1 + d·x²·y², or None."""
+    return _sqrt((y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P)
+
+
+def _double(pt: tuple[int, int]) -> tuple[int, int]:
+    x, y = pt
+    t = _D * x * x * y * y % _P
+    return (2 * x * y * pow(1 + t, -1, _P) % _P, (y * y + x * x) * pow(1 - t, -1, _P) % _P)
+
+
+def _torsion_encodings() -> frozenset[bytes]:
+    """The canonical encodings of the eight points P with 8·P = identity. Their y: 1 (the identity),
+    -1 (order 2), 0 (order 4), and the roots of d·y⁴ + 2·y² - 1 = 0 (order 8: 2·P has y = 0)."""
+    root = _sqrt(1 + _D)
+    assert root is not None
+    ys = {0, 1, _P - 1}
+    for y2 in ((-1 + root) * pow(_D, -1, _P) % _P, (-1 - root) * pow(_D, -1, _P) % _P):
+        y = _sqrt(y2)
+        if y is not None:
+            ys |= {y, _P - y}
+    out = set()
+    for y in ys:
+        x = _x_of(y)
+        if x is None:
+            continue
+        for px in {x, (_P - x) % _P}:
+            pt = (px, y)
+            for _ in range(3):
+                pt = _double(pt)
+            if pt == (0, 1):
+                out.add((y | (px & 1) << 255).to_bytes(32, "little"))
+    assert len(out) == 8, "the Ed25519 torsion subgroup has eight points"
+    return frozenset(out)
+
+
+SMALL_ORDER = _torsion_encodings()
+"""Refused as A and as R, like libsodium's blocklist (non-canonical spellings of them are refused
+by the canonical-encoding rule)."""
+
+
+def _check_point(raw: bytes, what: str) -> None:
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _P:
+        raise Refused(f"{what} is not a canonical Ed25519 point encoding (y >= p)")
+    if raw[31] >> 7 and y in (1, _P - 1):
+        raise Refused(f"{what} is not a canonical Ed25519 point encoding (negative zero)")
+    if raw in SMALL_ORDER:
+        raise Refused(f"{what} is a small-order Ed25519 point: such a signature verifies for any message "
+                      "without a private key")
+
+
+def check_strict(public: bytes, signature: bytes) -> None:
+    """The strict rules on A (``public``), R and S; ``Refused`` naming the rule a part breaks. That A
+    and R are on the curve at all is OpenSSL's decoding in ``check_signed``."""
+    _check_point(public, "the public key")
+    _check_point(signature[:32], "the signature's R")
+    if int.from_bytes(signature[32:], "little") >= _L:
+        raise Refused("the signature's S is not below the group order L (non-canonical)")
+
+
 def check_signed(public_text: str, message: str, signature: str) -> bytes:
     """The public key, once ``signature`` over ``message`` verifies under it; else ``Refused``."""
     public = _bytes(public_text, 32, "the public key")
     raw = _bytes(signature, 64, "the signature")
+    check_strict(public, raw)
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(raw, message.encode("utf-8"))
     except (InvalidSignature, ValueError):
