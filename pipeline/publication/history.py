@@ -27,15 +27,15 @@ from ..formats.layout import (
     VERIFIER_PAGE,
 )
 from ..formats.nodes import nodes_from_json
-from ..formats.prices import report_usd_problems
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
-from ..reserves.ratios import LEGACY_STATUS, AssetPosition
+from ..reserves.public import PARQUET_NAME
 from ..storage import fs as storage
 from ..tree.fold import hash_pairs
 from ..tree.sums import ints_from_sums
 from . import archive
-from .report import REPORT_JSON
+from . import recheck
+from .report import REPORT_HTML, REPORT_JSON, REPORT_MD
 from .signing import key_id, verify_manifest_signature
 
 
@@ -56,6 +56,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
     if not pubs:
         raise AuditError(f"{a.shown}/{archive.INDEX}: lists no publication")
     digests: dict[str, list[str]] = {}  # period -> manifest digests of its revisions, in order
+    rows: dict[str, dict[str, Any]] = {}  # period -> its current revision's history row, so far
     new_months: list[str] = []
     for n, e in enumerate(pubs):
         period, revision = e["period"], e["revision"]
@@ -73,6 +74,9 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
         before = len(problems)
         manifest = _check_publication(a, e, label, public, digests, new_months[0], problems)
         digests[period].append(e["manifest"])
+        if manifest is not None:
+            report_doc = _check_report(a, e, label, manifest, rows, problems)
+            rows[period] = recheck.history_row(manifest, report_doc)
         if manifest is not None and len(problems) == before:
             report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  root {manifest['root']['hash'][:16]}…")
     listed = {e["directory"] for e in pubs}
@@ -142,82 +146,74 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
     return []
 
 
-def _check_figures(a: archive.Archive, e: Mapping[str, Any], manifest: Mapping[str, Any],
-                   files: Mapping[str, Any]) -> list[str]:
-    """The signed report's figures against the manifest (liabilities are its root sums, ratios follow
-    from the figures), and the index's copies of them against the signed report."""
+def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
+                  rows: Mapping[str, Mapping[str, Any]], problems: list[str]) -> dict[str, Any] | None:
+    """Every figure of the month's signed report re-derived from its public files and the earlier
+    months' signed reports (``publication.recheck``), and the index's copies of them against the
+    signed report. Returns the report (None when the month has none)."""
+    files = manifest.get("files") or {}
     if REPORT_JSON not in files:
-        return []
+        return None
     try:
         _, report = _read_json(a, e["directory"], REPORT_JSON)
-        rows = report["assets"]
-        symbols = [x["symbol"] for x in manifest["assets"]]
-        problems = []
-        if [r["symbol"] for r in rows] != symbols or [r["decimals"] for r in rows] != [
-                x["decimals"] for x in manifest["assets"]]:
-            problems.append(f"{REPORT_JSON}: its assets are not the manifest's")
-            return problems
-        for row, total in zip(rows, manifest["root"]["sums"], strict=True):
-            row = {**row, "status": LEGACY_STATUS.get(row.get("status"), row.get("status"))}
-            want = AssetPosition(row["symbol"], row["decimals"], int(total), int(row["reserves"])).as_json()
-            if row != want:
-                bad = sorted(k for k in want if row.get(k) != want[k])
-                problems.append(f"{REPORT_JSON}: {row['symbol']}: {', '.join(bad)} differ from the manifest's "
-                                f"figures (report {[row.get(k) for k in bad]}, recomputed {[want[k] for k in bad]})")
+        month = recheck.Month(
+            label, manifest, report,
+            a.url(e["directory"], PUBLIC_DIR, PARQUET_NAME) if PARQUET_NAME in files else None,
+            a.read(e["directory"], PUBLIC_DIR, REPORT_MD) if REPORT_MD in files else None,
+            a.read(e["directory"], PUBLIC_DIR, REPORT_HTML) if REPORT_HTML in files else None)
+    except BundleError as exc:
+        problems.append(f"{label}: {exc}")
+        return None
+    problems += recheck.check_month(month, list(rows.values()), recheck.report_prices(report))
+    try:
+        assets = report["assets"]
         signed = {
-            "liabilities": {r["symbol"]: r["liabilities"] for r in rows},
-            "reserves": {r["symbol"]: r["reserves"] for r in rows},
-            "ratios": {r["symbol"]: r["ratio_percent"] for r in rows},
-            "under_100_percent": [r["symbol"] for r in rows if r["flagged"]],
+            "liabilities": {r["symbol"]: r["liabilities"] for r in assets},
+            "reserves": {r["symbol"]: r["reserves"] for r in assets},
+            "ratios": {r["symbol"]: r["ratio_percent"] for r in assets},
+            "under_100_percent": [r["symbol"] for r in assets if r["flagged"]],
         }
-        for key, value in signed.items():
-            if key in e and e[key] != value:
-                problems.append(f"{archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
-        if report.get("usd"):
-            problems += [f"{REPORT_JSON}: {p}" for p in report_usd_problems(report["usd"], rows, report.get("ownership"))]
-        return problems
-    except (BundleError, KeyError, TypeError, ValueError) as exc:
-        return [f"{REPORT_JSON} cannot be checked ({exc})"]
+    except (KeyError, TypeError) as exc:
+        problems.append(f"{label}: {REPORT_JSON} cannot be read ({exc})")
+        return None
+    for key, value in signed.items():
+        if key in e and e[key] != value:
+            problems.append(f"{label}: {archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
+    return report
 
 
-def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519PublicKey,
+def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519PublicKey | None,
                    exclude: str) -> list[dict[str, Any]]:
-    """``{"period", "root", "liabilities"}`` of every current publication but ``exclude``'s, taken from
-    its signed manifest (digest as the index records it, signature by ``public``), never from the
-    index's own copies of the figures."""
+    """The history row (``recheck.history_row``) of every current publication of ``index`` but
+    ``exclude``'s, taken from its signed manifest (digest as the index records it, signature by
+    ``public`` unless None) and its signed report, never from the index's own copies of the figures.
+    Pass an index cut after entry *n* for the rows that entry *n* was published with."""
     out = []
     for period, e in sorted(archive.current(index).items()):
         if period == exclude:
             continue
         raw, manifest = _read_json(a, e["directory"], MANIFEST)
-        _, signature = _read_json(a, e["directory"], SIGNATURE)
         if digest(raw) != e["manifest"]:
             raise BundleError(f"{e['directory']}/{PUBLIC_DIR}/{MANIFEST}: blake3 {digest(raw)} differs from the "
                               f"index's {e['manifest']}")
-        verify_manifest_signature(public, manifest, signature, f"{e['directory']}/{PUBLIC_DIR}/{SIGNATURE}")
-        month: dict[str, Any] = {"period": period, "root": manifest["root"]["hash"],
-                                 "liabilities": {x["symbol"]: s for x, s in zip(manifest["assets"], manifest["root"]["sums"],
-                                                                                strict=True)}}
-        month.update(_signed_report_figures(a, e["directory"], manifest))
-        out.append(month)
+        if public is not None:
+            _, signature = _read_json(a, e["directory"], SIGNATURE)
+            verify_manifest_signature(public, manifest, signature, f"{e['directory']}/{PUBLIC_DIR}/{SIGNATURE}")
+        out.append(recheck.history_row(manifest, _signed_report(a, e["directory"], manifest)))
     return out
 
 
-def _signed_report_figures(a: archive.Archive, directory: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """A past month's ratios, flagged assets and total reserves in US dollars, from its report.json
-    (whose blake3 the signed manifest lists); nothing when the report is not among the signed files."""
+def _signed_report(a: archive.Archive, directory: str, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A month's report.json, once its blake3 is the one its signed manifest lists (None when the
+    report is not among the signed files)."""
     recorded = manifest.get("files", {}).get(REPORT_JSON)
     if recorded is None:
-        return {}
+        return None
     raw, report = _read_json(a, directory, REPORT_JSON)
     if digest(raw) != recorded:
         raise BundleError(f"{directory}/{PUBLIC_DIR}/{REPORT_JSON}: blake3 {digest(raw)} differs from the signed "
                           f"manifest's {recorded}")
-    out: dict[str, Any] = {"ratios": {r["symbol"]: r["ratio_percent"] for r in report["assets"]},
-                           "flagged": [r["symbol"] for r in report["assets"] if r["flagged"]]}
-    if report.get("usd"):
-        out["reserves_usd"] = report["usd"]["total"]["reserves"]
-    return out
+    return dict(report)
 
 
 def _read_json(a: archive.Archive, directory: str, name: str) -> tuple[bytes, Any]:
@@ -285,7 +281,6 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
     if VERIFIER_PAGE in present and VERIFIER_PAGE not in files:
         problems += [f"{label}: {p}" for p in _check_page(a, e["directory"], raw)]
     problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
-    problems += [f"{label}: {p}" for p in _check_figures(a, e, manifest, files)]
     if extra:
         problems.append(f"{label}: public files not covered by the manifest: {extra}")
     return manifest

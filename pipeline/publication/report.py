@@ -52,6 +52,32 @@ def reserves_status(ownership: Any, by_status: Mapping[str, Mapping[str, int]], 
     }
 
 
+_RENDERER_SOURCES = ("publication/report.py", "publication/charts.py", "formats/numbers.py", "reserves/ratios.py")
+
+
+def renderer_id() -> str:
+    """Which renderer wrote a report's pages: blake3 over this module's, the charts' and the number
+    formats' source and matplotlib's version. A month whose ``report.json`` names this renderer must
+    re-render to the same ``report.md`` and ``report.html`` bytes (``publication.recheck``)."""
+    global _RENDERER
+    if _RENDERER is None:
+        import os
+
+        import blake3
+        import matplotlib
+
+        h = blake3.blake3(f"matplotlib {matplotlib.__version__}\n".encode())
+        root = os.path.dirname(os.path.dirname(__file__))
+        for name in _RENDERER_SOURCES:
+            with open(os.path.join(root, name), "rb") as f:
+                h.update(name.encode() + b"\n" + f.read())
+        _RENDERER = "por-report-render/" + h.hexdigest()[:32]
+    return _RENDERER
+
+
+_RENDERER: str | None = None
+
+
 def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], reserves: Reserves,
                history: Sequence[Mapping[str, Any]], ownership: Mapping[str, Any] | None = None,
                usd: Mapping[str, Any] | None = None, balances: Mapping[str, Any] | None = None,
@@ -65,6 +91,7 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
     """
     return {
         "format": REPORT_FORMAT,
+        "renderer": renderer_id(),
         "period": manifest["period"],
         "version": manifest["version"],
         "revision": manifest["publication"]["revision"],
@@ -242,7 +269,13 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
 
 def _published_files(doc: Mapping[str, Any]) -> list[str]:
     """Every file the month publishes beside this report (its ``links``), the HTML page itself aside."""
-    return [name for name in doc["links"].values() if name != REPORT_HTML]
+    links = doc["links"]
+    return [links[k] for k in _LINK_ORDER if k in links and links[k] != REPORT_HTML]
+
+
+_LINK_ORDER = ("report_json", "manifest", "signature", "public_key", "top_tree", "verifier", "report_markdown",
+               "report_html", "reserves_csv", "reserves_parquet")
+"""The order the pages list the month's files in (``links`` is a JSON object: its order is not kept)."""
 
 
 def _code_spans(escaped: str) -> str:
