@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--root", help="the announced value (por-v2) or root hash (por-v1)")
     parser.add_argument("--user", help="your account id: the proof must be for it")
     args = parser.parse_args(argv)
+    for flag, value in (("--manifest", args.manifest), ("--root", args.root), ("--user", args.user)):
+        if value == "":  # as por verify and the Node CLI: an empty value is a usage error (exit 2)
+            parser.error(f"{flag} is empty")
     try:
         result = verify_files(args.proof, args.manifest, args.root, args.user)
     except VerificationError as exc:

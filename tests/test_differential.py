@@ -201,3 +201,362 @@ def test_each_audit_reproduction_fails_the_same_named_check_in_python_and_node(t
         man = man if man is not None else json.dumps(manifest).encode()
         assert python_verdict(proof, man, None, None) == {"valid": False, "check": check}, name
         assert (js[i]["valid"], js[i]["check"]) == (False, check), (name, js[i])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Issue 20, items 10 to 13: the page is a third verifier in every comparison; user ids, huge integers,
+# signature hex, several faults at once, and the bytes the page's file input reads.
+
+MAX_INTEGER_DIGITS = 40  # schemas/por-v2.md, "Reading documents"
+ZWSP, RLO = "\u200b", "\u202e"
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The offline verifier page, opened from file:// in headless Chromium."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from tests.support.browser import chromium_driver
+    from tests.support.install import required
+
+    driver = required("Chromium (headless browser)",
+                      lambda: chromium_driver(str(tmp_path_factory.mktemp("chromium-profile"))))
+    path = tmp_path_factory.mktemp("page") / "verifier.html"
+    result = CliRunner().invoke(app, ["verifier-page", str(path)])
+    assert result.exit_code == 0, result.output
+    driver.get(f"file://{path}")
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+    driver.set_script_timeout(600)
+    yield driver
+    driver.quit()
+
+
+def page_verdicts(driver, cases: list[dict]) -> dict[int, dict]:
+    """The page's own verification (``window.porVerify``: what its Verify button runs, on the bytes its
+    file inputs read) on each case; ``user`` None is an empty account-id field."""
+    payload = [{"id": c["id"], "proof": base64.b64encode(c["proof"]).decode(),
+                "manifest": base64.b64encode(c["manifest"]).decode(), "user": c["user"] or "",
+                "signed": c.get("signed")} for c in cases]
+    out = driver.execute_async_script("""
+        const [cases, done] = arguments;
+        const bytes = (b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+        (async () => {
+          const out = {};
+          if (typeof window.porVerify !== 'function') return {error: 'the page has no porVerify'};
+          for (const c of cases) {
+            try {
+              const r = await window.porVerify(bytes(c.proof), bytes(c.manifest), c.user, c.signed ?? undefined);
+              out[c.id] = {valid: r.valid, check: r.check, message: r.message};
+            } catch (e) { out[c.id] = {valid: false, check: 'crash:' + e}; }
+          }
+          return out;
+        })().then(done, (e) => done({error: String(e)}));
+    """, payload)
+    assert "error" not in out, out
+    return {int(k): v for k, v in out.items()}
+
+
+def node_verdicts(tmp_path, cases: list[dict], name: str = "cases.jsonl") -> dict[int, dict]:
+    path = tmp_path / name
+    with open(path, "w") as f:
+        for c in cases:
+            f.write(json.dumps({**c, "proof": base64.b64encode(c["proof"]).decode(),
+                                "manifest": None if c["manifest"] is None else base64.b64encode(c["manifest"]).decode()})
+                    + "\n")
+    proc = node(os.path.join(ROOT, "tests", "js", "differential.mjs"), str(path), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
+
+
+def python_verdict_signed(c: dict) -> dict:
+    """As ``python_verdict``, with the manifest's signature checked after both documents are read (the
+    order of ``por verify``, the Node CLI and the page)."""
+    if c.get("signed") is None:
+        return python_verdict(c["proof"], c["manifest"], c["announced"], c["user"])
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from pipeline.publication.signing import verify_manifest_signature
+
+    try:
+        p = parse_json(c["proof"], "proof")
+        m = parse_json(c["manifest"], "manifest")
+        verify_manifest_signature(load_pem_public_key(c["signed"]["public_key"].encode()), m,
+                                  c["signed"]["signature"], "signature")
+        verify_proof(p, manifest=m, root_hash=None, user_id=c["user"])
+    except VerificationError as exc:
+        return {"valid": False, "check": exc.check}
+    return {"valid": True}
+
+
+def three_way(tmp_path, page, cases: list[dict]) -> dict[int, dict]:
+    """Python, Node and the page on every case: the same verdict and the same first failing check. Returns
+    the Python verdicts by case id."""
+    js = node_verdicts(tmp_path, cases)
+    in_page = page_verdicts(page, [c for c in cases if c["manifest"] is not None])
+    disagreements, py = [], {}
+    for c in cases:
+        py[c["id"]] = want = python_verdict_signed(c)
+        got_node = {k: v for k, v in js[c["id"]].items() if k in ("valid", "check")}
+        if got_node != want:
+            disagreements.append(("node", c.get("name", c["id"]), want, js[c["id"]]))
+        if c["manifest"] is not None:
+            got_page = {k: v for k, v in in_page[c["id"]].items() if k == "valid" or (k == "check" and v is not None)}
+            if got_page != want:
+                disagreements.append(("page", c.get("name", c["id"]), want, in_page[c["id"]]))
+    assert not disagreements, f"{len(disagreements)} disagreements of {len(cases)} cases; first: {disagreements[:4]}"
+    return py
+
+
+def single_leaf(version: str, user_id: str) -> tuple[dict, dict]:
+    """A valid one-leaf tree (k = h = 0) for any user id the hash accepts: the proof and its manifest,
+    so that the user-id rule is the only thing that can refuse it."""
+    from pipeline.protocol import v1, v2
+
+    period, nonce, balances = "2026-11", bytes(range(32)), [150000000, 7]
+    assets = [("BTC", 8), ("ETH", 18)]
+    uk = v1.user_key(nonce, period, user_id)
+    root = v1.leaf_hash(uk, balances)
+    root_doc = {"hash": root.hex(), "sums": [str(b) for b in balances]}
+    manifest = {"version": version, "period": period, "assets": [{"symbol": s, "decimals": d} for s, d in assets],
+                "tree": {"bucket_bits": 0, "bucket_height": 0, "height": 0}, "root": root_doc}
+    proof = {"version": version, "period": period, "user_id": user_id, "nonce": nonce.hex(),
+             "balances": [str(b) for b in balances], "position": 0, "path": [], "root": root_doc}
+    if version == "por-v2":
+        c = v2.commitment(period, assets, 0, 0, root, balances).hex()
+        manifest["commitment"] = proof["commitment"] = c
+        proof["assets"] = manifest["assets"]
+        proof["tree"] = {"bucket_bits": 0, "bucket_height": 0}
+    else:
+        proof["assets"] = [s for s, _ in assets]
+    return proof, manifest
+
+
+def dumps(doc) -> bytes:
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+VALID_IDS = ["alice", "jos\u00e9", "a" * 256, "\u00e9" * 128, "\u65e5\u672c", "\U0001f600", "O'Brien", "back\\slash"]
+INVALID_IDS = {
+    "ZWSP": f"ali{ZWSP}ce", "RLO": f"{RLO}ecila", "NFD e+U+0301": "e\u0301", "NFD jose\u0301": "jose\u0301",
+    "NFD A+ring": "A\u030a", "Angstrom sign (not NFC)": "\u212b", "257 bytes": "a" * 257,
+    "257 bytes, two-byte characters": "\u00e9" * 128 + "a", "BEL": "alice\x07", "US": "alice\x1f", "DEL": "alice\x7f",
+    "NEL (C1)": "alice\x85", "BOM inside": "\ufeffalice", "LRI": "alice\u2066", "soft hyphen": "a\u00adb",
+    "word joiner": "a\u2060b", "NUL": "alice\x00", "empty": "", "newline": "alice\n", "tab": "al\tice",
+}
+
+
+def _unicode_id_cases() -> list[dict]:
+    cases = []
+    for version in ("por-v1", "por-v2"):
+        for expect, ids in (("VALID", {i: i for i in VALID_IDS}), ("format", INVALID_IDS)):
+            for name, uid in ids.items():
+                proof, manifest = single_leaf(version, uid)
+                for user in (None, uid):
+                    cases.append({"name": f"{version} id {name!r} user {user is not None}", "expect": expect,
+                                  "proof": dumps(proof), "manifest": dumps(manifest), "announced": None, "user": user})
+                if version == "por-v2":
+                    cases.append({"name": f"{version} id {name!r} announced", "expect": expect, "proof": dumps(proof),
+                                  "manifest": None, "announced": manifest["commitment"], "user": None})
+        # a valid proof, and the account id entered breaks the rule: the user-id check says so
+        proof, manifest = single_leaf(version, "alice")
+        for name, uid in INVALID_IDS.items():
+            cases.append({"name": f"{version} entered id {name!r}", "expect": "user-id" if uid else "user-id",
+                          "proof": dumps(proof), "manifest": dumps(manifest), "announced": None, "user": uid or None})
+    return [c for c in cases if not (c["user"] is None and c["expect"] == "user-id")]
+
+
+def test_unicode_ids_are_refused_alike_by_python_node_and_the_page(tmp_path, page):
+    """Item 10: the protocol's user-id rule (NFC, no Cc/Cf, 1 to 256 bytes) in all three verifiers: an id
+    with U+200B, U+202E or an NFD sequence is ``format``; an entered id that breaks it is ``user-id``."""
+    cases = [{**c, "id": i} for i, c in enumerate(_unicode_id_cases())]
+    py = three_way(tmp_path, page, cases)
+    for c in cases:
+        want = {"valid": True} if c["expect"] == "VALID" else {"valid": False, "check": c["expect"]}
+        assert py[c["id"]] == want, c["name"]
+
+
+def _numeric_holders(doc, prefix=""):
+    """(path, holder, key) of every integer in a document."""
+    if isinstance(doc, dict):
+        items = list(doc.items())
+    elif isinstance(doc, list):
+        items = list(enumerate(doc))
+    else:
+        return []
+    out = []
+    for k, v in items:
+        if isinstance(v, int) and not isinstance(v, bool):
+            out.append((f"{prefix}/{k}", doc, k))
+        else:
+            out += _numeric_holders(v, f"{prefix}/{k}")
+    return out
+
+
+HUGE = {
+    f"{MAX_INTEGER_DIGITS} digits": ("9" * MAX_INTEGER_DIGITS, False),
+    f"-{MAX_INTEGER_DIGITS} digits": ("-" + "9" * MAX_INTEGER_DIGITS, False),
+    f"{MAX_INTEGER_DIGITS + 1} digits": ("1" + "0" * MAX_INTEGER_DIGITS, True),
+    f"-{MAX_INTEGER_DIGITS + 1} digits": ("-1" + "0" * MAX_INTEGER_DIGITS, True),
+    "4300 digits": ("7" * 4300, True),
+    "4301 digits": ("7" * 4301, True),
+    "20000 digits": ("3" * 20000, True),
+}
+
+
+def _huge_integer_cases() -> list[dict]:
+    cases = []
+    for version in ("por-v1", "por-v2"):
+        d = os.path.join(VECTORS, version, "basic")
+        manifest = json.load(open(os.path.join(d, "manifest.json")))
+        proof = json.load(open(os.path.join(d, "proofs.json")))[0]
+        for target, doc in (("proof", proof), ("manifest", manifest)):
+            for path, holder, key in _numeric_holders(doc):
+                for label, (digits, over) in HUGE.items():
+                    saved = holder[key]
+                    holder[key] = "@@HUGE@@"
+                    raw = json.dumps(doc).replace('"@@HUGE@@"', digits).encode()
+                    holder[key] = saved
+                    cases.append({"name": f"{version} {target}{path} = {label}", "over": over,
+                                  "proof": raw if target == "proof" else dumps(proof),
+                                  "manifest": raw if target == "manifest" else dumps(manifest),
+                                  "announced": None, "user": None})
+                    if version == "por-v2" and target == "proof":
+                        cases.append({"name": f"{version} proof{path} = {label} announced", "over": over,
+                                      "proof": raw, "manifest": None, "announced": manifest["commitment"], "user": None})
+    return cases
+
+
+def test_huge_integers_in_every_numeric_field_alike(tmp_path, page):
+    """Item 11: one integer limit in both JSON readers (and the page): at most 40 digits, else ``input``;
+    at the limit the field's own check refuses the value (it is beyond 2^53)."""
+    cases = [{**c, "id": i} for i, c in enumerate(_huge_integer_cases())]
+    assert len(cases) > 150
+    py = three_way(tmp_path, page, cases)
+    for c in cases:
+        assert py[c["id"]]["valid"] is False, c["name"]
+        assert (py[c["id"]]["check"] == "input") == c["over"], (c["name"], py[c["id"]])
+
+
+def _signed_manifest():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pipeline.publication.signing import public_key_pem, sign_manifest
+
+    d = os.path.join(VECTORS, "por-v2", "basic")
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    proof = json.load(open(os.path.join(d, "proofs.json")))[0]
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    return proof, manifest, sign_manifest(key, manifest), public_key_pem(key.public_key()).decode()
+
+
+def signature_variants(sig: str) -> dict[str, tuple[object, str | None]]:
+    """Spellings of one valid signature, and the check each must fail (None: valid)."""
+    return {
+        "as signed": (sig, None), "upper case": (sig.upper(), "signature"), "one upper-case digit": (
+            sig[:-1] + sig[-1].upper() if sig[-1] in "abcdef" else sig[:-2] + "A" + sig[-1], "signature"),
+        "leading space": (" " + sig, "signature"), "trailing space": (sig + " ", "signature"),
+        "trailing newline": (sig + "\n", "signature"), "spaces between bytes": (" ".join(
+            sig[i:i + 2] for i in range(0, len(sig), 2)), "signature"),
+        "one byte short": (sig[:-2], "signature"), "one byte long": (sig + "00", "signature"),
+        "odd length": (sig[:-1], "signature"), "empty": ("", "signature"), "0x prefix": ("0x" + sig[2:], "signature"),
+        "not a string": (int(sig[:8], 16), "signature"), "null": (None, "signature"),
+    }
+
+
+def test_signature_hex_has_one_strict_rule(tmp_path, page):
+    """Item 11: a manifest signature is exactly 128 lower-case hex characters, nothing around it: any other
+    spelling of the same bytes is ``signature`` in Python, Node and the page."""
+    proof, manifest, signature, pem = _signed_manifest()
+    cases = []
+    for name, (value, expected) in signature_variants(signature["signature"]).items():
+        doc = {**signature, "signature": value}
+        for broken_proof in (False, True):
+            p = dict(proof, nonce="zz") if broken_proof else proof
+            cases.append({"id": len(cases), "name": f"{name} proof broken {broken_proof}", "proof": dumps(p),
+                          "manifest": dumps(manifest), "announced": None, "user": None,
+                          "signed": {"signature": doc, "public_key": pem},
+                          "expect": expected or ("format" if broken_proof else None)})
+    py = three_way(tmp_path, page, cases)
+    for c in cases:
+        want = {"valid": True} if c["expect"] is None else {"valid": False, "check": c["expect"]}
+        assert py[c["id"]] == want, c["name"]
+
+
+def _several_wrong_cases():
+    """Documents with two or more faults: the first failing check follows the order of schemas/por-v2.md
+    section 4 (por-v1.md section 5) in every verifier."""
+    v1d = os.path.join(VECTORS, "por-v1", "basic")
+    v2d = os.path.join(VECTORS, "por-v2", "basic")
+    out = []
+    for d in (v1d, v2d):
+        manifest = json.load(open(os.path.join(d, "manifest.json")))
+        proof = json.load(open(os.path.join(d, "proofs.json")))[0]
+        version = manifest["version"]
+
+        def case(name, expect, p=proof, m=manifest, user=None, p_raw=None, m_raw=None):
+            out.append({"name": f"{version}: {name}", "expect": expect, "proof": p_raw or dumps(p),
+                        "manifest": m_raw or dumps(m), "announced": None, "user": user})
+
+        short_path = dict(proof, path=proof["path"][:-1])
+        case("id breaks the rule, and another id entered", "format", dict(proof, user_id=f"al{ZWSP}ice"), user="bob")
+        case("another id entered, and an amount written 01", "user-id", dict(proof, balances=["01"] + proof["balances"][1:]),
+             user="bob")
+        case("id breaks the rule, and the nonce is upper case", "format",
+             dict(proof, user_id="e\u0301", nonce=proof["nonce"].upper()))
+        case("an amount written 01, and 65 path entries", "number",
+             dict(proof, balances=["01"] + proof["balances"][1:], path=proof["path"] * 65))
+        case("malformed manifest, and an id that breaks the rule", "format", dict(proof, user_id=RLO + "x"),
+             dict(manifest, tree={"bucket_bits": -1, "bucket_height": 0, "height": -1}))
+        case("another period, and one path entry missing", "period", dict(short_path, period="2027-01"))
+        case("one path entry missing, and the position out of range", "path-length",
+             dict(short_path, position=1 << 40))
+        case("position out of range, and a sibling hash changed", "position",
+             dict(proof, position=1 << 40, path=[dict(proof["path"][0], hash="00" * 32)] + proof["path"][1:]))
+        case("BOM on the proof and on the manifest", "input", p_raw=b"\xef\xbb\xbf" + dumps(proof),
+             m_raw=b"\xef\xbb\xbf" + dumps(manifest))
+        case("integer over the limit in the proof, invalid UTF-8 in the manifest", "input",
+             p_raw=dumps(proof).replace(b'"position": ', b'"position": 1' + b"0" * 60 + b", \"x\": "),
+             m_raw=dumps(manifest)[:-1] + b', "x": "\xff"}')
+        case("id breaks the rule, and a manifest over the integer limit", "input", dict(proof, user_id="e\u0301"),
+             m_raw=dumps(manifest).replace(b'"period"', b'"n": ' + b"9" * 41 + b', "period"'))
+    return out
+
+
+def test_several_faults_at_once_fail_the_same_first_check(tmp_path, page):
+    """Item 11: the same check order everywhere when several things are wrong in one proof (and manifest),
+    named cases with the documented first check, and random two-to-four-fault mutations."""
+    named = _several_wrong_cases()
+    rng = random.Random(2026_20)
+    sets = []
+    for version in ("por-v1", "por-v2"):
+        for shape in sorted(os.listdir(os.path.join(VECTORS, version))):
+            d = os.path.join(VECTORS, version, shape)
+            if os.path.isdir(d):
+                manifest = json.load(open(os.path.join(d, "manifest.json")))
+                sets += [(proof, manifest) for proof in json.load(open(os.path.join(d, "proofs.json")))]
+    fuzz = []
+    for _ in range(800):
+        proof, manifest = rng.choice(sets)
+        for _ in range(rng.randint(2, 4)):
+            if rng.random() < 0.7:
+                proof = _structural(proof, rng)
+            else:
+                manifest = _structural(manifest, rng)
+        fuzz.append({"name": "random", "proof": json.dumps(proof).encode(), "manifest": json.dumps(manifest).encode(),
+                     "announced": None, "user": rng.choice([None, "alice", "x" + ZWSP])})
+    cases = [{**c, "id": i} for i, c in enumerate(named + fuzz)]
+    py = three_way(tmp_path, page, cases)
+    for c in cases[:len(named)]:
+        assert py[c["id"]] == {"valid": False, "check": c["expect"]}, c["name"]
+    assert len({v.get("check") for v in py.values()}) >= 10
+
+
+def test_fuzz_reaches_the_page_too(tmp_path, page):
+    """The main fuzz's cases that have a manifest, through the page as well (the announced value alone is
+    not one of the page's inputs)."""
+    cases = [c for c in _cases(random.Random(20261123)) if c["manifest"] is not None][:1500]
+    py = three_way(tmp_path, page, cases)
+    assert len({v.get("check", "VALID") for v in py.values()}) >= 12

@@ -111,3 +111,118 @@ def test_node_cli_takes_the_announced_value_and_the_user_id(tmp_path):
         same = subprocess.run([*cmd, str(path), "--manifest", os.path.join(shape, "manifest.json"), "--user",
                                "someone-else"], capture_output=True, text=True, cwd=ROOT)
         assert same.returncode == 1 and "INVALID proof: user-id" in same.stderr, same.stderr
+
+
+# ------------------------------------------------------------------------------------------------------
+# Issue 20, items 10 and 11 at the command lines: `por verify`, `python -m pipeline.verify`, the Node CLI.
+
+POR = os.path.join(os.path.dirname(sys.executable), "por")
+V2_BASIC = os.path.join(ROOT, "schemas", "vectors", "por-v2", "basic")
+
+
+def three_clis(proof: str, manifest: str | None = None, root: str | None = None, user: str | None = None,
+               public_key: str | None = None) -> dict[str, subprocess.CompletedProcess]:
+    """The same verification by the three command lines."""
+    py_args = [proof] + (["--manifest", manifest] if manifest is not None else []) + (
+        ["--root", root] if root is not None else []) + (["--user", user] if user is not None else [])
+    node_args = [proof] + ([manifest] if manifest is not None else []) + (
+        ["--root", root] if root is not None else []) + (["--user", user] if user is not None else [])
+    key = ["--public-key", public_key] if public_key is not None else []
+    out = {"por verify": subprocess.run([POR, "verify", *py_args, *key], capture_output=True, text=True, cwd=ROOT),
+           "node": node(os.path.join(WEB, "verify-cli.mjs"), *node_args, *key)}
+    if public_key is None:
+        out["python -m pipeline.verify"] = subprocess.run([sys.executable, "-m", "pipeline.verify", *py_args],
+                                                          capture_output=True, text=True, cwd=ROOT)
+    return out
+
+
+def invalid_line(proc: subprocess.CompletedProcess) -> str:
+    """The ``INVALID proof: …`` line (por verify puts ``error: `` before it)."""
+    [line] = [ln for ln in proc.stderr.splitlines() if "INVALID proof: " in ln]
+    return line[line.index("INVALID proof: "):]
+
+
+def test_unreadable_content_is_invalid_input_in_every_cli(tmp_path):
+    """Content that is read but is not a JSON document of the strict reader: ``INVALID proof: input:``,
+    exit 1, in all three command lines, for the proof and for the manifest; never ``cannot read``."""
+    manifest = open(os.path.join(V2_BASIC, "manifest.json"), "rb").read()
+    proof = json.dumps(json.load(open(os.path.join(V2_BASIC, "proofs.json")))[0]).encode()
+    contents = {"bom": b"\xef\xbb\xbf" + proof, "not UTF-8": proof.replace(b'"alice"', b'"al\xffice"'),
+                "not JSON": b"proof, please", "empty": b"", "trailing data": proof + b" {}",
+                "41-digit integer": proof.replace(b'"position": ', b'"position": 1' + b"0" * 40 + b', "x": ')}
+    for name, raw in contents.items():
+        for target in ("proof", "manifest"):
+            bad = tmp_path / f"{target}-{name.replace(' ', '_')}.json"
+            bad.write_bytes(raw if target == "proof" else raw.replace(proof, manifest))
+            good = tmp_path / f"{target}-good.json"
+            good.write_bytes(proof if target == "manifest" else manifest)
+            p, m = (str(bad), str(good)) if target == "proof" else (str(good), str(bad))
+            for cli, proc in three_clis(p, m).items():
+                assert proc.returncode == 1, (cli, name, target, proc.stderr)
+                assert invalid_line(proc).startswith(f"INVALID proof: input: {target} {bad}: not valid JSON"), (
+                    cli, name, target, proc.stderr)
+                assert "cannot read" not in proc.stderr
+
+
+def test_empty_option_values_are_usage_errors_in_every_cli(tmp_path):
+    """``--root ""`` (and an empty manifest path or account id) exits 2 in all three command lines."""
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps(json.load(open(os.path.join(V2_BASIC, "proofs.json")))[0]))
+    manifest = os.path.join(V2_BASIC, "manifest.json")
+    for kwargs in ({"root": ""}, {"manifest": ""}, {"manifest": manifest, "user": ""}, {"root": "", "user": "alice"}):
+        for cli, proc in three_clis(str(proof), **kwargs).items():
+            assert proc.returncode == 2, (cli, kwargs, proc.stdout, proc.stderr)
+            assert "INVALID" not in proc.stderr
+
+
+def test_ids_are_printed_the_same_way_by_every_cli(tmp_path):
+    """Item 10: one escaping rule (schemas/por-v2.md, "User ids") in the three command lines: on VALID, in
+    an id that breaks the rule, and in an entered id that differs."""
+    from tests.test_differential import single_leaf
+
+    proof, manifest = single_leaf("por-v2", "jos\u00e9 O'Brien")
+    p, m = tmp_path / "proof.json", tmp_path / "manifest.json"
+    p.write_text(json.dumps(proof), encoding="utf-8")
+    m.write_text(json.dumps(manifest), encoding="utf-8")
+    for cli, proc in three_clis(str(p), str(m), user="jos\u00e9 O'Brien").items():
+        assert proc.returncode == 0, (cli, proc.stderr)
+        assert proc.stdout.splitlines()[0] == "VALID proof for user 'jos\\u{00E9} O\\'Brien' in period 2026-11", cli
+    lines = {cli: invalid_line(proc) for cli, proc in three_clis(str(p), str(m), user="jose\u0301").items()}
+    assert set(lines.values()) == {"INVALID proof: user-id: the account id given, 'jose\\u{0301}', is not a user id: "
+                                   "user_id is not in Unicode normalisation form NFC"}, lines
+    lines = {cli: invalid_line(proc) for cli, proc in three_clis(str(p), str(m), user="jos\u00e9").items()}
+    assert set(lines.values()) == {"INVALID proof: user-id: the proof is for user 'jos\\u{00E9} O\\'Brien', not for "
+                                   "'jos\\u{00E9}'"}, lines
+    for uid, reason in ((f"ali\u200bce", "an invisible format character U+200B"),
+                        ("\u202ealice", "an invisible format character U+202E"), ("alice\x1b", "a control character U+001B")):
+        proof, manifest = single_leaf("por-v1", uid)
+        p.write_text(json.dumps(proof), encoding="utf-8")
+        m.write_text(json.dumps(manifest), encoding="utf-8")
+        shown = "'" + "".join(c if " " <= c <= "~" else f"\\u{{{ord(c):04X}}}" for c in uid) + "'"
+        lines = {cli: invalid_line(proc) for cli, proc in three_clis(str(p), str(m)).items()}
+        assert set(lines.values()) == {f"INVALID proof: format: user_id contains {reason}: {shown}"}, lines
+        assert all(proc.returncode == 1 for proc in three_clis(str(p), str(m)).values())
+
+
+def test_the_signature_is_checked_after_both_documents_are_read(tmp_path):
+    """Item 11, check order at the command lines: the proof and the manifest are read before the signature
+    is checked (a broken proof file is ``input`` even beside a bad signature); the signature's hex is
+    strict in both (an upper-case copy of a valid signature is ``signature``)."""
+    from tests.test_differential import _signed_manifest
+
+    proof, manifest, signature, pem = _signed_manifest()
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "key.pem").write_text(pem)
+    good, bom = tmp_path / "proof.json", tmp_path / "bom.json"
+    good.write_text(json.dumps(proof))
+    bom.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
+    m, key = str(tmp_path / "manifest.json"), str(tmp_path / "key.pem")
+    (tmp_path / "signature.json").write_text(json.dumps(signature))
+    for cli, proc in three_clis(str(good), m, public_key=key).items():
+        assert proc.returncode == 0 and "manifest signature: valid" in proc.stdout, (cli, proc.stderr)
+    for spelling in (signature["signature"].upper(), signature["signature"] + "\n", " " + signature["signature"]):
+        (tmp_path / "signature.json").write_text(json.dumps({**signature, "signature": spelling}))
+        for cli, proc in three_clis(str(good), m, public_key=key).items():
+            assert proc.returncode == 1 and invalid_line(proc).startswith("INVALID proof: signature"), (cli, proc.stderr)
+        for cli, proc in three_clis(str(bom), m, public_key=key).items():
+            assert proc.returncode == 1 and invalid_line(proc).startswith("INVALID proof: input: proof"), (cli, proc.stderr)

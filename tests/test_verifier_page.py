@@ -121,7 +121,7 @@ def test_page_shows_the_account_and_checks_the_id_entered(driver, tmp_path):
     set_user(driver, proof["user_id"])
     verdict, checks = verify_in_page(driver, proof, manifest)
     assert verdict == "valid" and checks["user-id"] == "pass" and checks["commitment"] == "pass"
-    assert driver.find_element(By.ID, "account").text == proof["user_id"]
+    assert driver.find_element(By.ID, "account").text == f"'{proof['user_id']}'"  # as every verifier prints it
     assert driver.find_element(By.ID, "announced").text == manifest["commitment"]
     set_user(driver, proof["user_id"] + "-someone-else")
     verdict, checks = verify_in_page(driver, proof, manifest)
@@ -173,3 +173,87 @@ def test_official_blake3_vectors_run_against_what_the_page_embeds(driver, tmp_pa
     licence = driver.find_element(By.ID, "licence").get_attribute("textContent")
     assert "@noble/hashes 2." in licence and "Paul Miller" in licence and "MIT License" in licence
     assert severe_console_errors(driver) == []
+
+
+def load_file(driver, input_id, area_id, path):
+    """Choose ``path`` in a file input, as a user does, and wait for the page to have read it."""
+    driver.execute_script("document.getElementById(arguments[0]).value = '';"
+                          "document.getElementById(arguments[1]).value = '';", input_id, area_id)
+    driver.find_element(By.ID, input_id).send_keys(str(path))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        "return document.getElementById(arguments[0]).value !== '';", area_id))
+
+
+def click_verify(driver):
+    driver.execute_script("document.body.dataset.verdict = '';")
+    driver.find_element(By.ID, "verify").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"))
+    body = driver.find_element(By.TAG_NAME, "body")
+    return body.get_attribute("data-verdict"), body.get_attribute("data-check")
+
+
+def test_page_reads_files_as_bytes_like_both_command_lines(driver, tmp_path):
+    """Item 12: a file is verified as the bytes it holds (not File.text(), which drops a byte-order mark
+    and replaces bytes that are not UTF-8): a BOM'd or non-UTF-8 proof or manifest is ``input`` on the
+    page as in both CLIs; pasted text is read as its UTF-8 bytes under the same rules."""
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    shape = os.path.join(ROOT, "schemas", "vectors", "por-v2", "basic")
+    with open(os.path.join(shape, "manifest.json"), "rb") as f:
+        manifest = f.read()
+    proof = json.dumps(json.load(open(os.path.join(shape, "proofs.json")))[0]).encode()
+    files = {"proof.json": proof, "manifest.json": manifest, "bom-proof.json": b"\xef\xbb\xbf" + proof,
+             "bom-manifest.json": b"\xef\xbb\xbf" + manifest,
+             "latin1-proof.json": proof.replace(b'"user_id": "', b'"user_id": "\xe9', 1),
+             "overlong-proof.json": proof.replace(b'"user_id": "', b'"user_id": "\xc0\xaf', 1),
+             "surrogate-proof.json": proof.replace(b'"user_id": "', b'"user_id": "\xed\xa0\x80', 1),
+             "truncated-proof.json": proof[:-1] + b"\xe2\x82"}
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+
+    def run(proof_file, manifest_file):
+        load_file(driver, "proof-file", "proof", tmp_path / proof_file)
+        load_file(driver, "manifest-file", "manifest", tmp_path / manifest_file)
+        return click_verify(driver)
+
+    assert run("proof.json", "manifest.json") == ("valid", "")
+    for bad in ("bom-proof.json", "latin1-proof.json", "overlong-proof.json", "surrogate-proof.json",
+                "truncated-proof.json"):
+        assert run(bad, "manifest.json") == ("invalid", "input"), bad
+        assert "the proof: not valid JSON" in driver.find_element(By.ID, "checks").text, bad
+    assert run("proof.json", "bom-manifest.json") == ("invalid", "input")
+    assert "the manifest: not valid JSON (starts with a byte-order mark)" in driver.find_element(By.ID, "checks").text
+    # once the loaded text is edited, the text is what is verified (here: the BOM removed by hand)
+    load_file(driver, "manifest-file", "manifest", tmp_path / "manifest.json")
+    load_file(driver, "proof-file", "proof", tmp_path / "bom-proof.json")
+    assert click_verify(driver) == ("invalid", "input")
+    driver.execute_script("const a = document.getElementById('proof'); a.value = a.value.slice(1);"
+                          "a.dispatchEvent(new Event('input'));")
+    assert click_verify(driver) == ("valid", "")
+    # pasted text: its UTF-8 bytes, under the same rules
+    for text, want in ((proof.decode(), ("valid", "")), ("\ufeff" + proof.decode(), ("invalid", "input")),
+                       (proof.decode().replace('"user_id": "', '"user_id": "@SURROGATE@', 1), ("invalid", "input"))):
+        # a lone surrogate cannot cross WebDriver's JSON: the page's script puts it in place of the marker
+        driver.execute_script("document.getElementById('proof').value = arguments[0].replace('@SURROGATE@', "
+                              "String.fromCharCode(0xd800));", text)
+        assert click_verify(driver) == want, text[:20]
+    assert severe_console_errors(driver) == []
+
+
+def test_page_prints_ids_escaped_as_the_command_lines_do(driver, tmp_path):
+    """Item 10: the account shown, and an id in a failure, escaped by the one rule of schemas/por-v2.md."""
+    from tests.test_differential import single_leaf
+
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    proof, manifest = single_leaf("por-v2", "jos\u00e9 O'Brien")
+    verdict, _ = verify_in_page(driver, proof, manifest)
+    assert verdict == "valid"
+    assert driver.find_element(By.ID, "account").text == "'jos\\u{00E9} O\\'Brien'"
+    proof, manifest = single_leaf("por-v2", "ali\u200bce")
+    verdict, checks = verify_in_page(driver, proof, manifest)
+    assert verdict == "invalid" and checks["format"] == "fail"
+    assert ("format: user_id contains an invisible format character U+200B: 'ali\\u{200B}ce'"
+            in driver.find_element(By.ID, "checks").text)

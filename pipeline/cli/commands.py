@@ -293,11 +293,15 @@ def verify(
 
     if (manifest is None) == (root is None):
         raise typer.BadParameter("give exactly one of --manifest and --root")
+    for flag, value in (("--manifest", manifest), ("--root", root), ("--user", user), ("--public-key", public_key),
+                        ("--signature", signature)):
+        if value == "":  # as python -m pipeline.verify and the Node CLI: an empty value is a usage error
+            raise typer.BadParameter(f"{flag} is empty")
     if public_key is not None and manifest is None:
         raise typer.BadParameter("--public-key checks the signature of a manifest: give --manifest")
-    proof_doc = _read_document(proof, "proof", run)
-    manifest_doc = _read_document(manifest, "manifest", run) if manifest else None
-    try:
+    try:  # a document that is read but unreadable as JSON is an invalid proof (input), as in every verifier
+        proof_doc = _read_document(proof, "proof", run)
+        manifest_doc = _read_document(manifest, "manifest", run) if manifest else None
         signer = None
         if public_key is not None:
             assert manifest is not None

@@ -4,8 +4,11 @@ Standard library only; used for proofs and manifests (where an ambiguous documen
 one) and for every archived document the tool reads back. Refused, with the check ``input``:
 a document over ``MAX_DOCUMENT_BYTES``; a byte-order mark; bytes that are not UTF-8; nesting deeper
 than ``MAX_DEPTH``; duplicate keys in an object; any number with a fraction or an exponent (no
-document of the protocol holds one); a string holding a lone surrogate; anything after the value.
-Integers are kept exactly; the verifiers bound them where they are read.
+document of the protocol holds one); an integer of more than ``MAX_INTEGER_DIGITS`` digits (the
+sign not counted); a string holding a lone surrogate; anything after the value. Integers are kept
+exactly; the verifiers bound them where they are read. The limit does not depend on the interpreter
+(Python's own 4,300-digit limit for ``int`` is configurable, Node has none): both readers refuse the
+same documents (schemas/por-v2.md, "Reading documents").
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from ..errors import InputError, VerificationError
 
 MAX_DOCUMENT_BYTES = 16 << 20
 MAX_DEPTH = 32
+MAX_INTEGER_DIGITS = 40
+"""Digits of the longest integer a document may hold: 2^128 has 39; the protocol's integers fit in 16."""
 BOM = b"\xef\xbb\xbf"
 
 
@@ -29,6 +34,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_fraction(text: str) -> Any:
     raise ValueError(f"number {text} has a fraction or an exponent; only integers are allowed")
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(f"an integer of {digits} digits, more than {MAX_INTEGER_DIGITS}")
+    return int(text)
 
 
 def _no_constant(text: str) -> Any:
@@ -83,7 +95,8 @@ def parse_json(raw: bytes, what: str) -> Any:
     if _depth(text) > MAX_DEPTH:
         raise bad(f"nested deeper than {MAX_DEPTH}")
     try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_float=_no_fraction, parse_constant=_no_constant)
+        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_float=_no_fraction, parse_int=_bounded_int,
+                         parse_constant=_no_constant)
     except ValueError as exc:
         raise bad(str(exc)) from None
     if _lone_surrogate(doc):

@@ -17,6 +17,7 @@ from . import shape, v1, v2
 from .amounts import parse_amount, to_units
 from .jsonread import load_json_file
 from .period import is_valid_period
+from .userid import display_user_id, user_id_problem
 
 _HEX32_RE = re.compile(r"[0-9a-f]{64}")
 MAX_HEIGHT = shape.MAX_HEIGHT
@@ -42,7 +43,7 @@ class VerifiedProof:
 
     def summary(self) -> str:
         """A short human summary: period, announced value or root, balances in human units when known."""
-        lines = [f"VALID proof for user {self.user_id!r} in period {self.period}"]
+        lines = [f"VALID proof for user {display_user_id(self.user_id)} in period {self.period}"]
         if self.commitment is not None:
             lines.append(f"announced value ({self.version}) {self.commitment}")
         lines.append(f"root {self.root_hash}")
@@ -232,9 +233,15 @@ def _check_bucket(uk: bytes, position: int, k: int, h: int) -> None:
 def _check_user(user_id: str, expected: str | None) -> None:
     """The proof is for the account the user states (two users with equal balances never share a leaf,
     but a verifier that does not look at the id could be shown another user's proof)."""
-    if expected is not None and user_id != expected:
-        raise VerificationError("user-id", f"the proof is for user {user_id!r}, not for {expected!r}",
-                                expected=expected, got=user_id)
+    if expected is None:
+        return
+    problem = user_id_problem(expected)
+    if problem is not None:
+        raise VerificationError("user-id", f"the account id given, {display_user_id(expected)}, is not a user id: "
+                                f"{problem}", expected=expected, got=user_id)
+    if user_id != expected:
+        raise VerificationError("user-id", f"the proof is for user {display_user_id(user_id)}, not for "
+                                f"{display_user_id(expected)}", expected=expected, got=user_id)
 
 
 def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None
@@ -242,8 +249,9 @@ def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None
     """The fields every version's proof shares, read and checked in one order: user id (and the
     ``user-id`` check), nonce, balances, position, path, the proof's own root."""
     user_id = _require(proof, "user_id", str, "format", "proof")
-    if user_id == "" or "\x00" in user_id:
-        raise VerificationError("format", "user_id must be non-empty and contain no NUL")
+    problem = user_id_problem(user_id)
+    if problem is not None:  # the protocol's user-id rule (protocol.userid), before any other use of the id
+        raise VerificationError("format", f"{problem}: {display_user_id(user_id)}")
     _check_user(user_id, expected_user)
     nonce = _hex32(proof.get("nonce"), "format", "nonce")
     balances = _amounts(proof.get("balances"), m, "format", "balances")

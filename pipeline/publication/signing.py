@@ -15,6 +15,7 @@ SubjectPublicKeyInfo PEM in ``FILE.pub``. Errors name the file, never its conten
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Mapping
 
 from blake3 import blake3
@@ -32,6 +33,7 @@ from ..storage.private import check_owner_only, create_private_file
 
 ALGORITHM = "Ed25519"
 RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+SIGNATURE_HEX = re.compile(r"[0-9a-f]{128}")
 
 
 def public_key_file(path: str) -> str:
@@ -129,8 +131,10 @@ def verify_manifest_signature(public: Ed25519PublicKey, manifest: Mapping[str, A
         raise VerificationError(
             "signature", f"{where}: signed by key {str(signature.get('key_id'))!r}, not by the given public key "
             f"(key id {key_id(public)})")
-    try:
-        raw = bytes.fromhex(str(signature.get("signature")))
-        public.verify(raw, canonical_json(manifest))
+    value = signature.get("signature")
+    try:  # exactly 128 lower-case hex characters, as the Node module and the page read it (schemas/por-v2.md)
+        if not isinstance(value, str) or not SIGNATURE_HEX.fullmatch(value):
+            raise ValueError("not 128 lower-case hex characters")
+        public.verify(bytes.fromhex(value), canonical_json(manifest))
     except (ValueError, InvalidSignature):
         raise VerificationError("signature", f"{where}: the signature does not match the manifest") from None

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
-  parseDocument, publicKeyFromPem, toUnits, verifyManifestSignature, verifyProof, VerificationError,
+  displayUserId, parseDocument, publicKeyFromPem, toUnits, verifyManifestSignature, verifyProof, VerificationError,
 } from "./verify.mjs";
 
 const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]";
@@ -35,7 +35,9 @@ const user = option("--user");
 const publicKeyPath = option("--public-key");
 const signaturePath = option("--signature");
 const [proofPath, manifestPath] = args;
+// an empty value is a usage error (exit 2), as in por verify and python -m pipeline.verify
 if (!proofPath || (manifestPath === undefined) === (root === null) || args.length > 2 || root === "" || user === ""
+    || manifestPath === "" || signaturePath === ""
     || ((publicKeyPath !== null || signaturePath !== null) && manifestPath === undefined) || publicKeyPath === ""
     || (signaturePath !== null && publicKeyPath === null)) {
   console.error(USAGE);
@@ -50,6 +52,8 @@ function readKey(path) {
   }
 }
 try {
+  // the order of por verify and the page: read the proof, read the manifest, check the signature, verify
+  const proof = load(proofPath, "proof");
   const manifest = manifestPath === undefined ? null : load(manifestPath, "manifest");
   let signer = null;
   if (publicKeyPath !== null) {
@@ -58,8 +62,8 @@ try {
     await verifyManifestSignature(manifest, signature, key);
     signer = signature.key_id;
   }
-  const r = verifyProof(load(proofPath, "proof"), manifest, root, () => {}, user);
-  console.log(`VALID proof for user ${JSON.stringify(r.userId)} in period ${r.period}`);
+  const r = verifyProof(proof, manifest, root, () => {}, user);
+  console.log(`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`);
   if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
   console.log(`root ${r.rootHash}`);
   r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null

@@ -155,28 +155,44 @@ export function manifestCommitment(manifest) {
 
 export const MAX_DOCUMENT_BYTES = 16 << 20;
 export const MAX_DEPTH = 32;
+export const MAX_INTEGER_DIGITS = 40;
+
+/** The UTF-8 bytes of `text`, or null when it holds a lone surrogate (it has no UTF-8 form). */
+export function utf8Strict(text) {
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c >= 0xd800 && c <= 0xdbff && j + 1 < text.length) {
+      const d = text.charCodeAt(j + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) { j++; continue; }
+    }
+    if (c >= 0xd800 && c <= 0xdfff) return null;
+  }
+  return utf8(text);
+}
 
 /**
  * Read a JSON document strictly, exactly as the Python verifier does (pipeline/protocol/jsonread.py):
- * `input` is raw bytes (a Uint8Array) or a string. Refused with the check "input": more than
+ * `input` is raw bytes (a Uint8Array: a file as read) or a string (pasted text, read as its UTF-8 bytes;
+ * one with a lone surrogate has none, and is not UTF-8). Refused with the check "input": more than
  * MAX_DOCUMENT_BYTES, a byte-order mark, bytes that are not UTF-8, nesting deeper than MAX_DEPTH,
- * duplicate keys, any number with a fraction or an exponent, a lone surrogate, trailing garbage.
- * Integers beyond JavaScript's exact range are kept as BigInt (and refused where an integer is read).
+ * duplicate keys, any number with a fraction or an exponent, an integer of more than MAX_INTEGER_DIGITS
+ * digits (the sign not counted), a lone surrogate, trailing garbage. Integers beyond JavaScript's exact
+ * range are kept as BigInt (and refused where an integer is read).
  */
 export function parseDocument(input, what) {
   const bad = (reason) => fail("input", `${what}: not valid JSON (${reason})`);
-  let text = input;
-  if (typeof input !== "string") {
-    if (input.length > MAX_DOCUMENT_BYTES) bad(`${input.length} bytes, more than ${MAX_DOCUMENT_BYTES}`);
-    if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) bad("starts with a byte-order mark");
-    try {
-      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(input);
-    } catch {
-      bad("not UTF-8");
-    }
-  } else {
-    if (utf8(text).length > MAX_DOCUMENT_BYTES) bad(`more than ${MAX_DOCUMENT_BYTES} bytes`);
-    if (text.charCodeAt(0) === 0xfeff) bad("starts with a byte-order mark");
+  let raw = input;
+  if (typeof input === "string") {
+    raw = utf8Strict(input);
+    if (raw === null) bad("not UTF-8: the text holds a lone surrogate");
+  }
+  if (raw.length > MAX_DOCUMENT_BYTES) bad(`${raw.length} bytes, more than ${MAX_DOCUMENT_BYTES}`);
+  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) bad("starts with a byte-order mark");
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+  } catch {
+    bad("not UTF-8");
   }
   let i = 0, depth = 0;
   const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
@@ -211,10 +227,13 @@ export function parseDocument(input, what) {
     }
     return out;
   }
+  const NUMBER = /-?(0|[1-9][0-9]*)([.eE][-+0-9.eE]*)?/y;
   function number() {
-    const m = /^-?(0|[1-9][0-9]*)([.eE][-+0-9.eE]*)?/.exec(text.slice(i));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m) bad(`unexpected character at character ${i}`);
-    if (m[2] !== undefined) bad(`number ${m[0]} has a fraction or an exponent; only integers are allowed`);
+    if (m[2] !== undefined) bad(`number ${m[0].slice(0, 60)} has a fraction or an exponent; only integers are allowed`);
+    if (m[1].length > MAX_INTEGER_DIGITS) bad(`an integer of ${m[1].length} digits, more than ${MAX_INTEGER_DIGITS}`);
     i += m[0].length;
     const n = BigInt(m[0]);
     return n >= -BigInt(Number.MAX_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
@@ -467,7 +486,8 @@ function fold(uk, balances, siblings, pos) {
 /** The fields every version's proof shares, read and checked in the Python verifier's order. */
 function leafAndPath(proof, m, expectedUser, onCheck) {
   const userId = field(proof, "user_id", "string", "format", "proof");
-  if (userId === "" || userId.includes("\u0000")) fail("format", "user_id must be non-empty and contain no NUL");
+  const problem = userIdProblem(userId);  // the protocol's user-id rule, before any other use of the id
+  if (problem !== null) fail("format", `${problem}: ${displayUserId(userId)}`);
   checkUser(userId, expectedUser);
   if (expectedUser !== null) onCheck("user-id");
   const nonce = hex32(proof.nonce, "format", "nonce");
@@ -481,9 +501,53 @@ function leafAndPath(proof, m, expectedUser, onCheck) {
 }
 
 function checkUser(userId, expected) {
-  if (expected !== null && userId !== expected) {
-    fail("user-id", `the proof is for user ${JSON.stringify(userId)}, not for ${JSON.stringify(expected)}`);
+  if (expected === null) return;
+  const problem = userIdProblem(expected);
+  if (problem !== null) fail("user-id", `the account id given, ${displayUserId(expected)}, is not a user id: ${problem}`);
+  if (userId !== expected) {
+    fail("user-id", `the proof is for user ${displayUserId(userId)}, not for ${displayUserId(expected)}`);
   }
+}
+
+// ---------------------------------------------------------------------------- user ids
+
+export const MAX_USER_ID_BYTES = 256;
+const CONTROL_OR_FORMAT = /^[\p{Cc}\p{Cf}]$/u;
+
+/**
+ * Why `userId` is not a valid user id, or null when it is: the protocol's rule and order, as the Python
+ * verifier (pipeline/protocol/userid.py): empty; a lone surrogate; more than 256 bytes of UTF-8; the first
+ * NUL, Cc or Cf character; not in Unicode normalisation form NFC.
+ */
+export function userIdProblem(userId) {
+  if (userId === "") return "empty user_id";
+  const raw = utf8Strict(userId);
+  if (raw === null) return "user_id is not valid Unicode (a lone surrogate)";
+  if (raw.length > MAX_USER_ID_BYTES) return `user_id is ${raw.length} bytes of UTF-8, more than ${MAX_USER_ID_BYTES}`;
+  for (const ch of userId) {
+    if (ch === "\u0000") return "user_id contains a NUL character";
+    if (CONTROL_OR_FORMAT.test(ch)) {
+      const kind = /^\p{Cc}$/u.test(ch) ? "a control" : "an invisible format";
+      return `user_id contains ${kind} character U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    }
+  }
+  if (userId.normalize("NFC") !== userId) return "user_id is not in Unicode normalisation form NFC";
+  return null;
+}
+
+/**
+ * How every verifier prints an id (schemas/por-v2.md, "User ids"): in single quotes; ' and \ preceded by \;
+ * the other printable ASCII characters as themselves; every other code point as \u{X}, X its upper-case
+ * hexadecimal, at least 4 digits. Past 256 code points (never a valid id): the first 256 and "...".
+ */
+export function displayUserId(userId) {
+  const points = Array.from(userId);
+  const shown = points.slice(0, MAX_USER_ID_BYTES).map((ch) => {
+    if (ch === "'" || ch === "\\") return `\\${ch}`;
+    if (ch >= " " && ch <= "~") return ch;
+    return `\\u{${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}}`;
+  });
+  return `'${shown.join("")}'${points.length > MAX_USER_ID_BYTES ? "..." : ""}`;
 }
 
 function verifyV2(proof, manifest, announced, onCheck, expectedUser) {

@@ -1,7 +1,11 @@
 // node differential.mjs CASES.jsonl: for each case (proof and manifest as base64 bytes, or an announced
-// value, and an optional user id), the verdict of the strict reader and verify.mjs, as JSON lines.
+// value, an optional user id and an optional `signed` = {signature: the signature.json document,
+// public_key: PEM}), the verdict of the strict reader and verify.mjs, as JSON lines. The order is the
+// Node CLI's: read the proof, read the manifest, check the manifest's signature, verify the proof.
 import { readFileSync } from "node:fs";
-import { parseDocument, verifyProof, VerificationError } from "../../pipeline/web/verify.mjs";
+import {
+  parseDocument, publicKeyFromPem, verifyManifestSignature, verifyProof, VerificationError,
+} from "../../pipeline/web/verify.mjs";
 
 const bytes = (b64) => new Uint8Array(Buffer.from(b64, "base64"));
 for (const line of readFileSync(process.argv[2], "utf8").split("\n")) {
@@ -11,6 +15,7 @@ for (const line of readFileSync(process.argv[2], "utf8").split("\n")) {
   try {
     const proof = parseDocument(bytes(c.proof), "proof");
     const manifest = c.manifest === null ? null : parseDocument(bytes(c.manifest), "manifest");
+    if (c.signed) await verifyManifestSignature(manifest, c.signed.signature, publicKeyFromPem(c.signed.public_key));
     verifyProof(proof, manifest, c.announced, () => {}, c.user);
     verdict = { valid: true };
   } catch (e) {
