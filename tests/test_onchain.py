@@ -94,17 +94,42 @@ def test_pruned_state_wordings_ask_for_an_archive_node(message):
     assert "archive node" not in evm.explain({"code": -32000, "message": "execution reverted"}, 1)
 
 
+def _utxo(script, amount, txid="aa", vout=0):
+    return {"txid": txid * 32, "vout": vout, "scriptPubKey": script, "amount": amount}
+
+
 def test_scan_results_are_summed_exactly_and_refused_at_another_height():
     script = "0014" + "ab" * 20
-    result = {"success": True, "height": 10, "unspents": [
-        {"scriptPubKey": script, "amount": Decimal("0.1")}, {"scriptPubKey": script.upper(), "amount": Decimal("0.2")}]}
+    result = {"success": True, "height": 10, "bestblock": "cd" * 32, "total_amount": Decimal("0.3"), "unspents": [
+        _utxo(script, Decimal("0.1")), _utxo(script.upper(), Decimal("0.2"), vout=1)]}
     assert scan.sum_outputs(result, {script: "bc1x"}, 10, "bitcoin") == {"bc1x": 30_000_000}
+    assert scan.sum_outputs(result, {script: "bc1x"}, 10, "bitcoin", "cd" * 32) == {"bc1x": 30_000_000}
     with pytest.raises(NotChecked, match="at height 11, but the snapshot is at height 10"):
         scan.sum_outputs({**result, "height": 11}, {script: "bc1x"}, 10, "bitcoin")
     with pytest.raises(NotChecked, match="not an exact number"):  # 0.1 + 0.2 as floats is not 0.3
-        scan.sum_outputs({**result, "unspents": [{"scriptPubKey": script, "amount": 0.1}]}, {script: "bc1x"}, 10, "bitcoin")
+        scan.sum_outputs({**result, "unspents": [_utxo(script, 0.1)]}, {script: "bc1x"}, 10, "bitcoin")
     with pytest.raises(NotChecked, match="not asked for"):
-        scan.sum_outputs({**result, "unspents": [{"scriptPubKey": "00", "amount": Decimal(1)}]}, {script: "bc1x"}, 10, "bitcoin")
+        scan.sum_outputs({**result, "unspents": [_utxo("00", Decimal(1))]}, {script: "bc1x"}, 10, "bitcoin")
     with pytest.raises(NotChecked, match="whole number of smallest units"):
-        scan.sum_outputs({**result, "unspents": [{"scriptPubKey": script, "amount": Decimal("0.000000001")}]},
-                         {script: "bc1x"}, 10, "bitcoin")
+        scan.sum_outputs({**result, "unspents": [_utxo(script, Decimal("0.000000001"))]}, {script: "bc1x"}, 10, "bitcoin")
+
+
+def test_a_scan_that_cannot_be_one_honest_answer_is_refused():
+    """The same coin reported twice (one outpoint), unspents that do not add up to the scan's own
+    total_amount, a scan at another block than the snapshot block, an output without an outpoint."""
+    script = "0014" + "ab" * 20
+    one = _utxo(script, Decimal("1"))
+    honest = {"success": True, "height": 10, "bestblock": "cd" * 32, "total_amount": Decimal("1"), "unspents": [one]}
+    assert scan.sum_outputs(honest, {script: "bc1x"}, 10, "bitcoin", "cd" * 32) == {"bc1x": 100_000_000}
+    twice = {**honest, "unspents": [one, {**one, "txid": one["txid"].upper()}], "total_amount": Decimal("2")}
+    with pytest.raises(NotChecked, match=f"outpoint {'aa' * 32}:0 twice|outpoint {'AA' * 32}:0 twice"):
+        scan.sum_outputs(twice, {script: "bc1x"}, 10, "bitcoin")
+    with pytest.raises(NotChecked, match="add up to 100000000 smallest units, but its total_amount says 100000001"):
+        scan.sum_outputs({**honest, "total_amount": Decimal("1.00000001")}, {script: "bc1x"}, 10, "bitcoin")
+    with pytest.raises(NotChecked, match="no total_amount"):
+        scan.sum_outputs({k: v for k, v in honest.items() if k != "total_amount"}, {script: "bc1x"}, 10, "bitcoin")
+    with pytest.raises(NotChecked, match="not the snapshot block"):
+        scan.sum_outputs(honest, {script: "bc1x"}, 10, "bitcoin", "ef" * 32)
+    for bad in ({**one, "vout": -1}, {**one, "vout": True}, {**one, "txid": "aa"}, {k: v for k, v in one.items() if k != "txid"}):
+        with pytest.raises(NotChecked, match="valid outpoint"):
+            scan.sum_outputs({**honest, "unspents": [bad]}, {script: "bc1x"}, 10, "bitcoin")

@@ -213,7 +213,15 @@ def test_contract_wallet_owners():
     sigs = tuple(sign.sign_evm(k, NOW, variant="keccak") for k in owners)
     contract = sign.evm_address(key(52))
     v = check_row(ProofRow("arbitrum-one", contract, sigs, owners=addresses), NOW)
-    assert v.status == BOUND and v.note == OWNERS_NOT_CHECKED
+    # never bound on the owners' word: any address (another exchange's cold wallet) could be listed
+    assert v.status == UNBOUND and v.note == OWNERS_NOT_CHECKED and v.pending
+    assert "not confirmed on chain" in v.reason and "this period's challenge" in v.reason
+    assert v.signers == tuple(a.lower() for a in addresses)
+    twice = check_row(ProofRow("arbitrum-one", contract, (sigs[0], sigs[0]), owners=(addresses[0], addresses[0].lower())), NOW)
+    assert twice.status == UNBOUND and twice.signers == (addresses[0].lower(),)  # one owner, counted once
+    fixed = tuple(sign.sign_evm(k, "another text") for k in owners)
+    other = check_row(ProofRow("arbitrum-one", contract, fixed, "another text", owners=addresses), NOW)
+    assert other.status == UNBOUND and not other.pending
     s, why = status(ProofRow("arbitrum-one", contract, sigs[::-1], owners=addresses))
     assert s == INVALID and "owner 1" in why
     assert status(ProofRow("arbitrum-one", contract, sigs[:1], owners=addresses))[0] == INVALID

@@ -16,7 +16,10 @@ from .chains import BITCOIN, EVM, SOLANA, TRON, Chain, Refused, find_chain
 
 BOUND, UNBOUND, INVALID, MISSING, UNSUPPORTED = "bound", "unbound", "invalid", "missing", "unsupported"
 STATUSES = (BOUND, UNBOUND, INVALID, MISSING, UNSUPPORTED)
-OWNERS_NOT_CHECKED = "owners not checked on chain"
+OWNERS_NOT_CHECKED = "owners not confirmed on chain"
+"""The note of a contract-wallet row whose owners' signatures verify: on their word alone the row is
+at most ``unbound``; ``pipeline.reserves.ownership`` makes it ``bound`` only when the chain's node
+confirms the owners and the threshold (``pipeline.onchain.safe``)."""
 MAX_SIGNATURES = 16
 
 
@@ -41,6 +44,10 @@ class Verdict:
     canonical: str = ""
     """The address in its chain's canonical spelling ("" when it does not decode)."""
     note: str = ""
+    signers: tuple[str, ...] = ()
+    """Contract wallets: the distinct owners (canonical, ``0x`` + 40 hex) whose signatures verified."""
+    pending: bool = False
+    """A contract wallet signed over this period's challenge: ``bound`` once the chain confirms its owners."""
 
 
 def _spelling(text: str, what: str) -> str | None:
@@ -156,6 +163,14 @@ def check_row(row: ProofRow, challenge: str | None) -> Verdict:
         return Verdict(INVALID, str(exc), chain.name, canonical)
     except _Unsupported as exc:
         return Verdict(UNSUPPORTED, str(exc), chain.name, canonical)
+    if note == OWNERS_NOT_CHECKED:  # never bound on the owners' word: the chain must confirm them
+        signers = tuple(dict.fromkeys("0x" + evm.decode_evm(o).hex() for o in row.owners))
+        over = ("this period's challenge" if challenge is not None and message == challenge
+                else f"another text ({message if len(message) <= 60 else message[:57] + '...'!r})")
+        return Verdict(UNBOUND, f"{proven} over {over}; not bound: that these owners control the contract and meet "
+                       "its threshold was not confirmed on chain (a node for the chain confirms getOwners() and "
+                       "getThreshold() at the snapshot height)", chain.name, canonical, note, signers,
+                       pending=challenge is not None and message == challenge)
     if challenge is not None and message == challenge:
         return Verdict(BOUND, f"{proven} over this period's challenge", chain.name, canonical, note)
     shown = message if len(message) <= 60 else message[:57] + "..."

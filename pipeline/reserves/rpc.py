@@ -45,10 +45,47 @@ class Answer:
 
 
 def shown(url: str) -> str:
-    """The URL without credentials, path or query (where API keys live)."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    """The URL without credentials, path or query (where API keys live); never raises, whatever
+    the URL (an unparseable part is shown as ``?``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "?://?"
+    scheme = parts.scheme if parts.scheme.isascii() and parts.scheme.isalnum() else "?"
+    try:
+        host = parts.hostname or "?"
+    except ValueError:
+        host = "?"
+    if not all(c.isascii() and (c.isalnum() or c in ".-:") for c in host):
+        host = "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = "?"  # type: ignore[assignment]
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def secrets_of(url: str) -> list[str]:
+    """The parts of ``url`` that may hold an API key or a password (user, password, path, query,
+    fragment, and the whole URL), longest first, so they can be cut out of any text."""
+    out = {url}
+    try:
+        parts = urlsplit(url)
+        out |= {parts.username or "", parts.password or "", parts.query, parts.fragment, parts.netloc}
+        if parts.path not in ("", "/"):
+            out |= {parts.path, parts.path.strip("/")}
+        out |= {p for p in parts.path.split("/") if len(p) >= 3}
+    except ValueError:
+        pass
+    return sorted((x for x in out if x), key=len, reverse=True)
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (a node's or a library's message) with every secret part of ``url`` replaced by …"""
+    for secret in secrets_of(url):
+        text = text.replace(secret, "…")
+    return text
 
 
 class JsonRpc:
@@ -63,18 +100,25 @@ class JsonRpc:
         self._id = 0
 
     def _post(self, payload: Any) -> Any:
+        # the exception texts of requests, urllib3 and http.client may hold the whole URL (user,
+        # password, path, query): only the exception's type is kept, never its text
         try:
-            response = self.session.post(self.url, json=payload, timeout=self.timeout)
+            response = self.session.post(self.url, json=payload, timeout=self.timeout, allow_redirects=False)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(f"{type(exc).__name__}") from None
+        except (requests.RequestException, ValueError, OSError, UnicodeError) as exc:
+            raise NodeUnreachable(f"node {shown(self.url)}: the request could not be sent ({type(exc).__name__}; "
+                                  "check the URL)") from None
         if response.status_code in _TRANSIENT_HTTP:
             raise Transient(f"HTTP {response.status_code}")
         if response.status_code != 200:
-            raise NodeUnreachable(f"node {shown(self.url)} answered HTTP {response.status_code}: {response.text[:200]!r}")
+            raise NodeUnreachable(f"node {shown(self.url)} answered HTTP {response.status_code}: "
+                                  f"{redact(response.text[:200], self.url)!r}")
         try:  # amounts (Bitcoin) are JSON numbers with decimals: read them exactly
             return json.loads(response.text, parse_float=Decimal)
         except ValueError:
-            raise NodeUnreachable(f"node {shown(self.url)} answered something that is not JSON: {response.text[:200]!r}") from None
+            raise NodeUnreachable(f"node {shown(self.url)} answered something that is not JSON: "
+                                  f"{redact(response.text[:200], self.url)!r}") from None
 
     def _send(self, payload: Any) -> Any:
         retrying = Retrying(stop=stop_after_attempt(self.attempts), reraise=True,
@@ -87,7 +131,7 @@ class JsonRpc:
                     for item in answer if isinstance(answer, list) else [answer]:
                         error = item.get("error") if isinstance(item, dict) else None
                         if error and any(w in str(error).lower() for w in _TRANSIENT_WORDS):
-                            raise Transient(str(error)[:200])
+                            raise Transient(redact(str(error)[:200], self.url))
                     return answer
         except Transient as exc:
             raise NodeUnreachable(f"node {shown(self.url)} did not answer after {self.attempts} attempts "
@@ -106,9 +150,12 @@ class JsonRpc:
         for i in range(len(calls)):
             item = by_id.get(first + i)
             if item is None:
-                out.append(Answer(error={"code": None, "message": f"no answer for this call in the batch: {str(answer)[:160]}"}))
+                out.append(Answer(error={"code": None, "message": redact(
+                    f"no answer for this call in the batch: {str(answer)[:160]}", self.url)}))
             elif item.get("error") is not None:
-                out.append(Answer(error=item["error"]))
+                error = item["error"]
+                out.append(Answer(error={"code": error.get("code"), "message": redact(str(error.get("message", "")), self.url)}
+                                  if isinstance(error, dict) else redact(str(error), self.url)))
             else:
                 out.append(Answer(result=item.get("result")))
         return out

