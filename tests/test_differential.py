@@ -344,7 +344,7 @@ INVALID_IDS = {
     "NFD A+ring": "A\u030a", "Angstrom sign (not NFC)": "\u212b", "257 bytes": "a" * 257,
     "257 bytes, two-byte characters": "\u00e9" * 128 + "a", "BEL": "alice\x07", "US": "alice\x1f", "DEL": "alice\x7f",
     "NEL (C1)": "alice\x85", "BOM inside": "\ufeffalice", "LRI": "alice\u2066", "soft hyphen": "a\u00adb",
-    "word joiner": "a\u2060b", "NUL": "alice\x00", "empty": "", "newline": "alice\n", "tab": "al\tice",
+    "word joiner": "a\u2060b", "Egyptian format control (Cf since Unicode 15)": "a\U00013439", "NUL": "alice\x00", "empty": "", "newline": "alice\n", "tab": "al\tice",
 }
 
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 import unicodedata
 
 MAX_USER_ID_BYTES = 256
+LATER_FORMAT_CHARACTERS = range(0x13439, 0x13440)
+"""Format characters (Cf) since Unicode 15.0, unassigned in Python 3.11's Unicode 14.0 tables: refused
+here too, so this verifier and Node's (whose tables are newer) refuse the same ids."""
 
 
 def user_id_problem(user_id: str) -> str | None:
@@ -30,7 +33,7 @@ def user_id_problem(user_id: str) -> str | None:
     if size > MAX_USER_ID_BYTES:
         return f"user_id is {size} bytes of UTF-8, more than {MAX_USER_ID_BYTES}"
     for ch in user_id:
-        category = unicodedata.category(ch)
+        category = "Cf" if ord(ch) in LATER_FORMAT_CHARACTERS else unicodedata.category(ch)
         if ch == "\x00":
             return "user_id contains a NUL character"
         if category in ("Cc", "Cf"):
