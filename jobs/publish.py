@@ -23,13 +23,15 @@ from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
-from pipeline.formats.prices import parse_prices, usd_section
+from pipeline.formats.prices import parse_prices, prices_time_problem, usd_section, zero_price_problems
 from pipeline.formats.verifier_page import render_page
 from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import Watch, build_bundle
 from pipeline.liabilities.snapshot import assets_location, plan_snapshot
 from pipeline.ownership.challenge import challenge_text
-from pipeline.protocol.period import is_valid_period
+from pipeline.protocol.jsonread import parse_json
+from pipeline.protocol.keys import secret_id
+from pipeline.protocol.period import is_valid_period, snapshot_time
 from pipeline.publication import archive
 from pipeline.publication.history import signed_history
 from pipeline.publication.report import render_reports, report_doc, reserves_status
@@ -72,6 +74,12 @@ class PublishRequest:
     """(asset, chain) -> ERC-20 contract (``--token``)."""
     prices: str | None = None
     """The prices file (``schemas/prices.md``): US-dollar figures in the report."""
+    allow_open_period: bool = False
+    """Publish a period whose snapshot time is still in the future (tests only: ``--allow-open-period``)."""
+    new_master_secret: bool = False
+    """Accept a master secret other than the previous month's (``--new-master-secret``); the report says so."""
+    now: dt.datetime | None = None
+    """The current time (None: the clock); the open-period check compares the snapshot time with it."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,11 @@ class _Publication:
         req = self.req
         if not is_valid_period(req.period):
             raise InputError("is not YYYY-MM; nothing was written", parameter="period", value=repr(req.period))
+        end, now = snapshot_time(req.period), req.now or dt.datetime.now(dt.timezone.utc)
+        if end > now and not req.allow_open_period:
+            raise InputError(f"has not ended: its snapshot time {end:%Y-%m-%dT%H:%M:%SZ} is after now "
+                             f"({now:%Y-%m-%dT%H:%M:%SZ}); nothing was written", parameter="period",
+                             value=repr(req.period))
         a = archive.open_archive(req.archive, self.opts)
         existed = storage.retrying(lambda: a.fs.exists(a.path))
         self.archive = a
@@ -177,6 +190,7 @@ class _Publication:
                       f"they are not publications: 'por clean {req.archive}' removes them once no publication "
                       "is running")
         secret = read_secret(req.secret_file)
+        self.secret_changed = self._check_secret(a, index, slot, secret_id(secret))
         signing_key = load_signing_key(req.signing_key)
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)
         reserve_files = check_reserves(req.reserves, opts)
@@ -201,6 +215,9 @@ class _Publication:
             prices_fs, prices_path = storage.open_fs(req.prices, opts)
             prices = parse_prices(storage.read_bytes(prices_fs, prices_path, req.prices), req.prices,
                                   [x.symbol for x in source_plan.assets])
+            late = prices_time_problem(prices, req.period)
+            if late:
+                raise InputError(f"{req.prices}: {late}")
             inputs["prices"] = {"source": req.prices, "files": {archive.PRICES: archive.copy_file(
                 prices_fs, prices_path, a.fs, storage.join(stage, archive.PRICES))}}
         inputs_bytes = canonical_json(inputs)
@@ -211,7 +228,7 @@ class _Publication:
         challenge = (challenge_text(req.exchange, req.period, slot.previous["manifest"] if slot.previous else None)
                      if req.exchange else None)
         ownership = verify_reserves(client_mapper(self.client), a.url(self.stage_name, "inputs/reserves"),
-                                    challenge, "parquet", opts)
+                                    challenge, "parquet", opts, nodes=req.nodes, period=req.period)
         counts = ownership.counts()
         self.echo("      reserve ownership: " + ", ".join(f"{counts[s]} {s}" for s in counts)
                   + ("" if challenge else " (no --exchange: nothing can be bound)"))
@@ -250,12 +267,16 @@ class _Publication:
         self.step("ratios")
         manifest = {k: v for k, v in result.manifest.items() if k != "files"}
         positions = ratios.positions(manifest["assets"], manifest["root"]["sums"], reserves.totals)
+        if prices is not None:
+            zero = zero_price_problems(prices, {p.symbol: p.liabilities + p.reserves for p in positions})
+            if zero:
+                raise InputError(f"{req.prices}: " + "; ".join(zero))
 
         # 6. report
         self.step("report")
         manifest["previous"] = slot.previous
         manifest["publication"] = {"revision": slot.revision, "supersedes": slot.supersedes,
-                                   "inputs": digest(inputs_bytes), "tool": TOOL}
+                                   "inputs": digest(inputs_bytes), "tool": TOOL, "secret": secret_id(secret)}
         # earlier months from their signed manifests, never from the index's copies of the figures
         history = signed_history(a, index, signing_key.public_key(), req.period) + [
             {"period": req.period, "root": manifest["root"]["hash"],
@@ -274,6 +295,7 @@ class _Publication:
         doc = report_doc(manifest, positions, reserves, history,
                          reserves_status(ownership, by_status, req.exchange, challenge), usd, balances_doc,
                          published_at, req.exchange)
+        doc["master_secret"] = {"id": manifest["publication"]["secret"], "changed": self.secret_changed}
         reports = {**render_reports(doc, positions), **reserve_files}
         for name, data in reports.items():
             fresh.write(name, data)
@@ -324,12 +346,31 @@ class _Publication:
         return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds,
                              usd)
 
+    def _check_secret(self, a: archive.Archive, index: Mapping[str, Any], slot: archive.Slot, this_id: str) -> bool:
+        """Whether this month's master secret is another than the previous month's (as its signed
+        manifest names it); refused unless ``new_master_secret``."""
+        if slot.previous is None:
+            return False
+        entry = archive.current(index)[slot.previous["period"]]
+        previous = parse_json(a.read(entry["directory"], layout.PUBLIC_DIR, layout.MANIFEST), entry["directory"])
+        before = (previous.get("publication") or {}).get("secret")
+        if before is None or before == this_id:
+            return False
+        if not self.req.new_master_secret:
+            raise InputError(f"the master secret is not the one {slot.previous['period']} was built with (secret id "
+                             f"{this_id}, {slot.previous['period']}'s {before}): the wrong --secret-file? A deliberate "
+                             "change needs --new-master-secret, and the report will say so")
+        self.echo(f"      master secret: a new one (id {this_id}; {slot.previous['period']} used {before})")
+        return True
+
     def _check_balances(self, reserves_url: str, assets: Any) -> dict[str, Any]:
-        """Every reserve balance against its chain's node at its snapshot height; a mismatch, or a
-        row whose node could not answer, refuses the month."""
+        """Every reserve balance against its chain's node at the chain's one snapshot height; a
+        mismatch, a row whose node could not answer, a node on another chain, or a snapshot block
+        outside the window before the period's end refuses the month. ``report.json`` records per
+        chain the height, the block's hash and time and the node's chain id."""
         req = self.req
         check = check_balances(client_mapper(self.client), reserves_url, req.nodes, req.tokens or {}, "parquet",
-                               {x.symbol: x.decimals for x in assets}, self.opts)
+                               {x.symbol: x.decimals for x in assets}, self.opts, period=req.period)
         counts = check.counts()
         self.echo("      reserve balances on chain: " + ", ".join(f"{counts[s]} {s}" for s in counts))
         failing = check.failing()

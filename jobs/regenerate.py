@@ -22,7 +22,7 @@ from pipeline.formats import layout
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.liabilities.stored import load_top_tree
-from pipeline.protocol.keys import SecretKey
+from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.publication import archive
 from pipeline.cluster import client_mapper
 from pipeline.formats.prices import parse_prices
@@ -151,6 +151,12 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
     except BundleError as exc:
         cmp.differences.append(Difference("inputs", f"archived inputs altered, not rebuilt: {exc}"))
         return cmp
+    recorded_secret = publication.get("secret")
+    if recorded_secret is not None and recorded_secret != secret_id(secret):
+        cmp.differences.append(Difference("secret", f"the month was built with another master secret (id "
+                                          f"{recorded_secret}) than the one given ({secret_id(secret)})",
+                                          recorded_secret, secret_id(secret)))
+        return cmp
     tmp = tempfile.mkdtemp(prefix="por-regenerate-", dir=workdir)
     try:
         fresh, plan = builder(client, period_url, manifest, secret, storage.join(tmp, "bundle"), opts)
@@ -193,6 +199,11 @@ def _compare_report(client: Any, a: archive.Archive, entry: Mapping[str, Any], m
     pubs = a.read_index()[0]["publications"]
     n = next(i for i, e in enumerate(pubs) if e["directory"] == entry["directory"])
     earlier = signed_history(a, {"publications": pubs[:n]}, None, entry["period"])
+    previous_secret = None
+    if manifest.get("previous"):
+        before = archive.current({"publications": pubs[:n]}).get(manifest["previous"]["period"])
+        if before is not None:
+            previous_secret = (old_manifest(a, before).get("publication") or {}).get("secret")
     report = old.read_json(REPORT_JSON)
     out: list[Difference] = []
     prices = None
@@ -209,7 +220,7 @@ def _compare_report(client: Any, a: archive.Archive, entry: Mapping[str, Any], m
     label = f"{entry['period']} revision {entry['revision']}"
     month = recheck.Month(label, manifest, report, public_reserves,
                           old.read(REPORT_MD) if REPORT_MD in files else None,
-                          old.read(REPORT_HTML) if REPORT_HTML in files else None)
+                          old.read(REPORT_HTML) if REPORT_HTML in files else None, previous_secret)
     for problem in recheck.check_month(month, earlier, prices, client_mapper(client), opts):
         out.append(Difference("report", problem.removeprefix(f"{label}: ")))
     if public_reserves is not None:
@@ -220,6 +231,10 @@ def _compare_report(client: Any, a: archive.Archive, entry: Mapping[str, Any], m
                                   f"(totals {shown.totals} against {archived.totals}, {shown.addresses} rows against "
                                   f"{archived.addresses})", shown.totals, archived.totals))
     return out
+
+
+def old_manifest(a: archive.Archive, entry: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(bundle.open_bundle(a.url(entry["directory"])).read_json(layout.MANIFEST))
 
 
 def select(index: Mapping[str, Any], period: str | None, all_periods: bool) -> list[Mapping[str, Any]]:

@@ -336,7 +336,8 @@ def test_gap_and_bad_reserves_are_refused_with_the_archive_unchanged(archive_cop
     d = inputs["dir"]
     result = por("publish", "--period", "2026-12", "--snapshot", str(d / "snap-2026-11"),
                  "--reserves", str(d / "reserves-2026-11"), "--archive", archive_copy,
-                 "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler2)
+                 "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler2,
+                 "--allow-open-period")
     assert result.exit_code == 1 and "would leave a gap" in result.output and "publish 2026-11 first" in result.output
     # a duplicate (chain, address, asset) row: found at the reserves step, after the build
     import pyarrow as pa
@@ -555,6 +556,20 @@ def test_regenerate_with_another_secret_is_a_mismatch(published, scheduler2, tmp
                  "--scheduler", scheduler2)
     assert result.exit_code == 1
     out = result.stdout
+    assert out.startswith("MISMATCH 2026-08 (revision 1)")
+    assert "the month was built with another master secret (id " in out  # named before any rebuild
+    assert "17" * 32 not in result.output
+
+
+def test_regenerate_of_a_month_without_a_secret_id_with_another_secret_is_a_root_mismatch(
+        archive_copy, scheduler2, tmp_path):
+    """Months published before the manifest named its secret's id: the rebuild's roots differ."""
+    rewrite_manifest(archive_copy, "2026-08", lambda m: m["publication"].pop("secret"))
+    other = write_secret(str(tmp_path), "17" * 32)
+    result = por("regenerate", "--period", "2026-08", "--archive", archive_copy, "--secret-file", other,
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 1
+    out = result.stdout
     assert out.startswith("MISMATCH 2026-08 (revision 1)") and "root hash: archived" in out
     assert "bucket hashes differ: buckets 0" in out and "a different master secret" in out
     assert "root sum of" not in out  # the same balances: only the hashes differ
@@ -656,15 +671,18 @@ def test_history_verify_refolds_the_top_tree_and_checks_the_report(archive_copy,
 
 def test_audit_checks_the_signature_and_the_announced_root(published, inputs, scheduler2, tmp_path):
     month = os.path.join(published, MONTHS[0])
-    root = read_json(published, MONTHS[0], "public", "manifest.json")["root"]["hash"]
-    ok = por("audit", month, "--scheduler", scheduler2, "--public-key", inputs["pub"], "--root", root)
+    manifest = read_json(published, MONTHS[0], "public", "manifest.json")
+    root, announced = manifest["root"]["hash"], manifest["commitment"]
+    ok = por("audit", month, "--scheduler", scheduler2, "--public-key", inputs["pub"], "--root", announced)
     assert ok.exit_code == 0, ok.output
-    assert "manifest signature: valid" in ok.stdout and "root: the announced value" in ok.stdout
+    assert "manifest signature: valid" in ok.stdout and f"announced value: {announced}, the announced one" in ok.stdout
+    hash_given = por("audit", month, "--scheduler", scheduler2, "--root", root)
+    assert hash_given.exit_code == 2 and "that is the root hash; --root takes the announced value" in hash_given.stderr
     por("keygen", "--signing", str(tmp_path / "other.key"))
     other = por("audit", month, "--scheduler", scheduler2, "--public-key", str(tmp_path / "other.key.pub"))
     assert other.exit_code == 1 and "signature" in other.stderr
     wrong = por("audit", month, "--scheduler", scheduler2, "--root", "ab" * 32)
-    assert wrong.exit_code == 1 and f"the root is {root}, not the announced" in wrong.stderr
+    assert wrong.exit_code == 1 and f"the announced value is {announced}, not the announced {'ab' * 32}" in wrong.stderr
 
 
 def test_node_checks_the_manifest_signature_with_the_published_key(published, inputs, tmp_path):

@@ -386,7 +386,8 @@ def audit(
     public_key: Annotated[Optional[str], typer.Option(
         "--public-key", metavar="FILE", help="Also check the manifest's signature by the exchange's key (PEM).")] = None,
     root: Annotated[Optional[str], typer.Option(
-        "--root", metavar="HEX", help="Also check that the root is this announced value.")] = None,
+        "--root", metavar="HEX", help="Also check that this is the announced value (por-v2's C; the root "
+        "hash of a por-v1 month).")] = None,
 ) -> None:
     """Recompute every bucket and the root from private/ and check every invariant; with --public-key
     and --root, also that this is the month the exchange signed and announced.
@@ -414,9 +415,21 @@ def audit(
             raise fail(f"audit of {b.shown}: {exc}") from None
         typer.echo(f"manifest signature: valid (Ed25519, key id {key_id(public)})")
     if root is not None:
-        if root != report.root["hash"]:
-            raise fail(f"audit of {b.shown}: the root is {report.root['hash']}, not the announced {root}")
-        typer.echo("root: the announced value")
+        from ..formats.manifest import announced_name, announced_value
+
+        manifest = b.read_json(MANIFEST)
+        value, name = announced_value(manifest, report.root), announced_name(manifest)
+        given = root.strip().lower()
+        if manifest.get("version") != "por-v1" and manifest.get("commitment") != value:
+            raise fail(f"audit of {b.shown}: the manifest's announced value {manifest.get('commitment')} is not the "
+                       f"one its fields and the audited root give ({value})")
+        if given != value and given == report.root["hash"]:
+            raise fail(f"--root {root}: that is the root hash; --root takes the {name} the exchange announced "
+                       "(manifest.json's 'commitment', which pins the period, the assets, the shape and the totals)",
+                       code=2)
+        if given != value:
+            raise fail(f"audit of {b.shown}: the {name} is {value}, not the announced {root}")
+        typer.echo(f"{name}: {value}, the announced one")
 
 
 @command()
@@ -520,6 +533,10 @@ def publish(
     token: TokenOpt = None,
     prices: Annotated[Optional[str], typer.Option(
         "--prices", metavar="FILE", help="US-dollar prices at the snapshot time (schemas/prices.md); '{period}' is replaced.")] = None,
+    new_master_secret: Annotated[bool, typer.Option(
+        "--new-master-secret", help="Accept a master secret other than the previous month's (the report says so).")] = False,
+    allow_open_period: Annotated[bool, typer.Option(
+        "--allow-open-period", help="For tests only: publish a period that has not ended yet.")] = False,
 ) -> None:
     """The monthly job: validate, build, audit, reserves, ratios, report, sign, publish into the archive.
 
@@ -543,7 +560,8 @@ def publish(
     nodes, tokens = _nodes_and_tokens(rpc, token)
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
                          fill(assets) if assets else None, republish, run.storage, exchange, tuple(nodes), tokens,
-                         fill(prices) if prices else None)
+                         fill(prices) if prices else None, allow_open_period=allow_open_period,
+                         new_master_secret=new_master_secret)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
     echo_positions(result.positions)
@@ -557,8 +575,12 @@ def publish(
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:
         typer.echo(f"WARNING: {UNDER_100}: {', '.join(flagged)}", err=True)
+    from ..formats.manifest import announced_name, announced_value
+
+    typer.echo(f"{announced_name(result.manifest)} {announced_value(result.manifest)} (announce this value; users "
+               "and auditors compare it)")
     typer.echo(f"published {result.period} revision {result.revision} at {archive}/{result.directory} "
-               f"(manifest blake3 {result.manifest_digest}, root {result.manifest['root']['hash']})")
+               f"(manifest blake3 {result.manifest_digest}, root hash {result.manifest['root']['hash']})")
 
 
 @command()
@@ -691,9 +713,11 @@ def reserves_verify(
     archive: ChallengeArchiveOpt = None,
     challenge: Annotated[Optional[str], typer.Option("--challenge", metavar="SENTENCE", help="The challenge text itself.")] = None,
     out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Per-row results: .parquet or .jsonl.")] = None,
+    rpc: RpcOpt = None,
 ) -> None:
     """Verify the ownership proof of every reserve row on the cluster: counts per status and per
-    asset; exit 1 when any row is invalid (up to five named).
+    asset; exit 1 when any row is invalid (up to five named). A contract wallet is bound only when
+    --rpc gives its chain's node, which confirms its owners and threshold at the snapshot height.
 
     \b
     Example:
@@ -709,8 +733,9 @@ def reserves_verify(
     if out is not None and not out.endswith((".parquet", ".jsonl")):
         raise typer.BadParameter("--out must end with .parquet or .jsonl")
     text = _challenge(period, exchange, archive, challenge, run)
+    nodes, _ = _nodes_and_tokens(rpc, None)
     with run.client() as client:
-        result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage)
+        result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage, nodes=nodes, period=period)
     typer.echo(f"challenge: {text}" if text else "challenge: none given (a valid proof is reported as unbound)")
     counts = result.counts()
     typer.echo(f"{len(result.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
@@ -740,6 +765,8 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
         node = f"node {check.nodes[chain]}" if chain in check.nodes else "no node"
         heights = ", ".join(map(str, c["heights"])) or "-"
         typer.echo(f"  {chain} ({node}; heights {heights}): " + ", ".join(f"{c['counts'][s]} {s}" for s in STATUSES if c["counts"][s]))
+        if c.get("block"):
+            typer.echo(f"    block {c['height']} {c['block']['hash']} at {c['block']['time']}; chain id {c['chain_id']}")
     unconverted = {r["asset"] for r in check.records if r.get("units") is None}
     for asset, t in sorted(check.totals().items()):
         d = decimals.get(asset)
@@ -768,8 +795,10 @@ def reserves_check_balances(
     out: Annotated[Optional[str], typer.Option("--out", metavar="FILE", help="Per-row results: .parquet or .jsonl.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, metavar="N",
                                              help="JSON-RPC batches in flight per worker (EVM).")] = 4,
+    period: Annotated[Optional[str], typer.Option(
+        "--period", metavar="YYYY-MM", help="Each chain's snapshot block must be in the window before this month's end.")] = None,
 ) -> None:
-    """Compare every reserve row's balance with its chain at the row's snapshot height: match,
+    """Compare every reserve row's balance with its chain at the chain's snapshot height: match,
     mismatch, unchecked (no node for the chain) or error (the node's answer); exit 1 when a row
     mismatches or could not be read from its node (up to five named).
 
@@ -790,6 +819,10 @@ def reserves_check_balances(
     nodes, tokens = _nodes_and_tokens(rpc, token)
     if not nodes:
         raise typer.BadParameter("give at least one --rpc CHAIN=URL")
+    from ..protocol.period import is_valid_period
+
+    if period is not None and not is_valid_period(period):
+        raise typer.BadParameter(f"--period must be YYYY-MM, not {period!r}")
     decimals: dict[str, int] = {}
     if assets is not None:
         from ..storage import fs as storage
@@ -798,7 +831,7 @@ def reserves_check_balances(
         decimals = {a.symbol: a.decimals for a in parse_assets(storage.read_bytes(fs, path, assets), assets)}
     with run.client() as client:
         check = check_balances(client_mapper(client), reserves, nodes, tokens, fmt, decimals or None, run.storage,
-                               concurrency=concurrency)
+                               concurrency=concurrency, period=period)
     from ..ownership.chains import CHAINS
 
     echo_balances(check, {**{c.native[0]: c.native[1] for c in CHAINS if c.native}, **check.decimals(), **decimals})

@@ -41,6 +41,24 @@ def manifest_for(
     return manifest
 
 
+def announced_value(manifest: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> str:
+    """The one value users and auditors compare with what the exchange announced: por-v2's ``C``
+    (recomputed from the manifest's fields and ``root``, the manifest's own root by default), or the
+    root hash of a por-v1 month (which has no announced value of its own)."""
+    root = root if root is not None else manifest["root"]
+    if manifest.get("version") != v2.VERSION:
+        return str(root["hash"])
+    return v2.commitment(
+        manifest["period"], [(a["symbol"], a["decimals"]) for a in manifest["assets"]],
+        manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"],
+        bytes.fromhex(root["hash"]), [int(s) for s in root["sums"]]).hex()
+
+
+def announced_name(manifest: Mapping[str, Any]) -> str:
+    """What that value is called: ``announced value`` (por-v2) or ``root hash`` (por-v1)."""
+    return "announced value" if manifest.get("version") == v2.VERSION else "root hash"
+
+
 def top_tree_json(period: str, bucket_bits: int, bucket_height: int,
                   levels: list[tuple[np.ndarray, np.ndarray]], version: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
     """Every node from the ``2^k`` bucket roots up to the root, level by level."""

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError
+from ..protocol.period import snapshot_time
 
 FORMAT = "por-prices-v1"
 ROUNDING = ("US dollars computed exactly from smallest units and the price, then rounded to cents, half to even; "
@@ -87,6 +88,25 @@ def parse_prices(data: bytes, where: str, symbols: Sequence[str]) -> Prices:
     if missing:
         raise InputError(f"{where}: no price for {', '.join(missing)} (every asset of the asset file needs one)")
     return Prices(source.strip(), stamp, out)
+
+
+PRICES_WINDOW = dt.timedelta(hours=24)
+"""The prices' timestamp must lie within this much of the period's snapshot time (either side)."""
+
+
+def prices_time_problem(prices: Prices, period: str) -> str | None:
+    """Why the prices cannot be the period's (their time, the snapshot time and the window), or None."""
+    when, snap = dt.datetime.fromisoformat(prices.timestamp), snapshot_time(period)
+    if abs(when - snap) <= PRICES_WINDOW:
+        return None
+    return (f"the prices' timestamp {prices.timestamp} is not within {PRICES_WINDOW.total_seconds() / 3600:g} hours "
+            f"of the period's snapshot time {snap.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+
+
+def zero_price_problems(prices: Prices, held: Mapping[str, int]) -> list[str]:
+    """Assets priced at zero although something of them is owed or held (``held``: symbol -> units)."""
+    return [f"{symbol} is priced at 0 US dollars but {units} smallest units of it are owed or held"
+            for symbol, units in held.items() if units and prices.prices.get(symbol) == 0]
 
 
 def exact_usd(units: int, decimals: int, price: Decimal) -> Decimal:

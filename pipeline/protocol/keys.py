@@ -14,6 +14,7 @@ SECRET_SIZE = 32
 NONCE_KEY_CONTEXT = "por-v1 user nonce key"
 PADDING_KEY_CONTEXT = "por-v1 padding key"
 RESUME_KEY_CONTEXT = "por pipeline resume mac key"
+SECRET_ID_CONTEXT = "por pipeline master secret id v1"
 
 
 class SecretKey:
@@ -57,3 +58,9 @@ def period_keys(secret: SecretKey, period: str) -> tuple[SecretKey, SecretKey]:
 def resume_key(secret: SecretKey, period: str) -> SecretKey:
     """The key of the MACs over a build's partial results (not a protocol hash)."""
     return _derive(secret, period, RESUME_KEY_CONTEXT)
+
+
+def secret_id(secret: SecretKey) -> str:
+    """A public name of the master secret (blake3 key derivation, one way): two months built with
+    the same secret carry the same id, and nothing about the secret can be learnt from it."""
+    return blake3(secret.reveal(), derive_key_context=SECRET_ID_CONTEXT).hexdigest()[:32]

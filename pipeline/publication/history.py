@@ -57,6 +57,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
         raise AuditError(f"{a.shown}/{archive.INDEX}: lists no publication")
     digests: dict[str, list[str]] = {}  # period -> manifest digests of its revisions, in order
     rows: dict[str, dict[str, Any]] = {}  # period -> its current revision's history row, so far
+    secrets: dict[str, str | None] = {}  # period -> its current revision's master secret id
     new_months: list[str] = []
     for n, e in enumerate(pubs):
         period, revision = e["period"], e["revision"]
@@ -75,8 +76,10 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
         manifest = _check_publication(a, e, label, public, digests, new_months[0], problems)
         digests[period].append(e["manifest"])
         if manifest is not None:
-            report_doc = _check_report(a, e, label, manifest, rows, problems)
+            before = month_before(period) if manifest.get("previous") else None
+            report_doc = _check_report(a, e, label, manifest, rows, problems, secrets.get(before) if before else None)
             rows[period] = recheck.history_row(manifest, report_doc)
+            secrets[period] = (manifest.get("publication") or {}).get("secret")
         if manifest is not None and len(problems) == before:
             report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  root {manifest['root']['hash'][:16]}…")
     listed = {e["directory"] for e in pubs}
@@ -147,7 +150,8 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
 
 
 def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
-                  rows: Mapping[str, Mapping[str, Any]], problems: list[str]) -> dict[str, Any] | None:
+                  rows: Mapping[str, Mapping[str, Any]], problems: list[str],
+                  previous_secret: str | None) -> dict[str, Any] | None:
     """Every figure of the month's signed report re-derived from its public files and the earlier
     months' signed reports (``publication.recheck``), and the index's copies of them against the
     signed report. Returns the report (None when the month has none)."""
@@ -160,7 +164,7 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
             label, manifest, report,
             a.url(e["directory"], PUBLIC_DIR, PARQUET_NAME) if PARQUET_NAME in files else None,
             a.read(e["directory"], PUBLIC_DIR, REPORT_MD) if REPORT_MD in files else None,
-            a.read(e["directory"], PUBLIC_DIR, REPORT_HTML) if REPORT_HTML in files else None)
+            a.read(e["directory"], PUBLIC_DIR, REPORT_HTML) if REPORT_HTML in files else None, previous_secret)
     except BundleError as exc:
         problems.append(f"{label}: {exc}")
         return None

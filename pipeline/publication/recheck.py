@@ -35,7 +35,7 @@ from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
 from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, render_reports, renderer_id, report_doc, reserves_status
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
-LATER_KEYS = frozenset({"exchange", "published_at", "snapshot_time", "bound_ratios", "usd", "balances", "links",
+LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time", "bound_ratios", "usd", "balances", "links",
                         "liabilities_only", "reserves_only", "renderer", "under_100_percent"})
 """Report keys that reports of earlier tool versions may lack: absent, they are not compared (present,
 they are). Every other key must be there and equal."""
@@ -58,6 +58,8 @@ class Month:
     """``public/reserves.parquet`` (None when the month published none)."""
     markdown: bytes | None = None
     html: bytes | None = None
+    previous_secret: str | None = None
+    """The master secret id of the previous month's manifest (None: none recorded, or no previous month)."""
 
 
 @dataclass
@@ -141,6 +143,17 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
                      archived.get("published_at"), archived.get("exchange"))
     if "renderer" in archived:
         doc["renderer"] = archived["renderer"]
+    this_secret = (manifest.get("publication") or {}).get("secret")
+    if this_secret is not None:
+        doc["master_secret"] = {"id": this_secret,
+                                "changed": month.previous_secret is not None and month.previous_secret != this_secret}
+    if prices is not None:
+        from ..formats.prices import prices_time_problem, zero_price_problems
+
+        late = prices_time_problem(prices, manifest["period"])
+        problems += [f"usd: {late}"] if late else []
+        problems += [f"usd: {z}" for z in zero_price_problems(
+            prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
     return Derived(doc, pos, problems)
 
 
@@ -259,6 +272,8 @@ def _markdown_rows(data: bytes) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {}
     columns: list[str] | None = None
     for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("|---"):
+            continue
         m = _MD_ROW.match(line)
         if not m:
             columns = None

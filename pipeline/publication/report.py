@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from ..formats import numbers
 from ..formats.canonical import canonical_json
 from ..formats.layout import MANIFEST, PUBLIC_KEY, SIGNATURE, TOP_TREE
+from ..formats.manifest import announced_name, announced_value
 from ..formats.verifier_page import PAGE_NAME
 from ..reserves.input import Reserves
 from ..reserves.public import CSV_NAME, PARQUET_NAME
@@ -98,6 +99,7 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
         "exchange": exchange,
         "published_at": published_at,
         "snapshot_time": usd["timestamp"] if usd else None,
+        "announced_value": announced_value(manifest),
         "root": manifest["root"],
         "tree": manifest["tree"],
         "previous": manifest["previous"],
@@ -142,6 +144,14 @@ def _ownership_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _secret_lines(doc: Mapping[str, Any]) -> list[str]:
+    secret = doc.get("master_secret")
+    if not secret or not secret.get("changed"):
+        return []
+    return [f"This month was built with a new master secret (id {secret['id']}), not the previous month's: every "
+            "user's key and nonce changed with it. The exchange published it so deliberately (--new-master-secret)."]
+
+
 def _balance_lines(doc: Mapping[str, Any]) -> list[str]:
     b = doc.get("balances")
     if not b:
@@ -168,7 +178,8 @@ def verify_steps(doc: Mapping[str, Any]) -> list[str]:
     steps = [
         "Get your proof file from your account page (it is yours alone: it holds your balances).",
         f"Open {PAGE_NAME}, published beside this report, in any browser: it works offline. Choose your "
-        "proof; every check must pass and the root must equal the one above.",
+        f"proof; every check must pass and the {_value_name(doc)} it shows must equal the one above, and the one "
+        "the exchange announced.",
         "Or, with the por-pipeline Python package (it needs only blake3): "
         f"`python -m pipeline.verify PROOF --manifest {MANIFEST}`.",
         f"Check that {MANIFEST} is the one the exchange signed: `por verify PROOF --manifest {MANIFEST} "
@@ -181,6 +192,16 @@ def verify_steps(doc: Mapping[str, Any]) -> list[str]:
                      f"--period {period} --exchange \"{exchange}\" --archive ARCHIVE`, and its balance on chain: "
                      f"`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL`.")
     return steps
+
+
+def _value_name(doc: Mapping[str, Any]) -> str:
+    return announced_name({"version": doc["version"]})
+
+
+def _announced_lines(doc: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(the value to compare, the root hash as a detail: None when they are the same, por-v1)."""
+    value = doc.get("announced_value") or doc["root"]["hash"]
+    return value, (doc["root"]["hash"] if value != doc["root"]["hash"] else None)
 
 
 def _status_text(p: Mapping[str, Any]) -> str:
@@ -243,7 +264,11 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
     if _dates(doc):
         lines += [_dates(doc), ""]
     lines += [f"**{line}**" if i == 0 else line for i, line in enumerate(_headline(doc))]
-    lines += ["", f"Liabilities root (protocol {doc['version']}): `{doc['root']['hash']}`", ""]
+    value, root_hash = _announced_lines(doc)
+    lines += ["", f"**{_value_name(doc).capitalize()}** (protocol {doc['version']}; compare it with the value the "
+              f"exchange announced): `{value}`", ""]
+    if root_hash:
+        lines += [f"Liabilities root hash (a detail the announced value pins): `{root_hash}`", ""]
     if doc["previous"]:
         lines += [f"Previous month: {doc['previous']['period']}, manifest blake3 `{doc['previous']['manifest']}`", ""]
     lines += rows + [""]
@@ -255,7 +280,7 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
         lines += [f"Reserves without liabilities: {', '.join(doc['reserves_only'])}.", ""]
     lines += ["Ratios are rounded down to two decimals; amounts show at most "
               f"{numbers.MAX_SHOWN_DECIMALS} decimals (… marks a cut; report.json has every digit).", ""]
-    for line in _ownership_lines(doc) + _balance_lines(doc):
+    for line in _secret_lines(doc) + _ownership_lines(doc) + _balance_lines(doc):
         lines += [line, ""]
     head, hist = _history_rows(doc)
     lines += ["## History", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -325,7 +350,7 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
                          f'{esc(numbers.usd(t["reserves"]))}</strong></p><p>{esc(headline[0])}</p>'
                          f'<p class="small">{esc(headline[1])}</p></section>')
     chain_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>'
-                           for line in _ownership_lines(doc) + _balance_lines(doc))
+                           for line in _secret_lines(doc) + _ownership_lines(doc) + _balance_lines(doc))
     head, hist = _history_rows(doc)
     symbols = [p["symbol"] for p in doc["assets"]]
     flagged_of = {h["period"]: set(h.get("flagged") or ()) for h in doc["history"]}
@@ -371,7 +396,9 @@ svg {{ max-width: 100%; height: auto; }}
 <h1>{esc(_title(doc))}</h1>
 {dates}
 {headline_html}
-<p>Liabilities root (protocol {esc(doc['version'])}): <code id="root">{esc(doc['root']['hash'])}</code></p>
+<p class="announced">{esc(_value_name(doc).capitalize())} (protocol {esc(doc['version'])}; compare it with the value
+the exchange announced): <code id="announced">{esc(_announced_lines(doc)[0])}</code></p>
+<p class="small">Liabilities root hash: <code id="root">{esc(doc['root']['hash'])}</code></p>
 {previous}
 <div class="scroll"><table id="assets">
 <thead><tr><th scope="col">Asset</th><th scope="col">Liabilities</th><th scope="col">Reserves</th>

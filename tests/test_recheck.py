@@ -1,0 +1,238 @@
+"""A month re-signed by a publisher holding the signing key, whose figures contradict its own public
+files: `por history verify` and `por regenerate` re-derive every figure and name the month, the field
+and both values (issue 20, "Publication and history"). Each tampering below passed both commands
+before the re-derivation (publication.recheck) existed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from typing import Any, Callable
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from jobs.publish import PublishRequest, publish_period
+from pipeline.cli import app
+from pipeline.formats.canonical import canonical_json, digest
+from pipeline.formats.verifier_page import render_page
+from pipeline.liabilities.snapshot import plan_snapshot
+from pipeline.ownership.challenge import challenge_text
+from pipeline.publication.archive import chain_head, open_archive
+from pipeline.publication.signing import load_signing_key, public_key_pem, sign_manifest
+from pipeline.synth import snapshot_totals, write_synth, write_synth_prices, write_synth_reserves
+from tests.support.snapshots import write_secret
+
+pytestmark = pytest.mark.integration
+
+EXCHANGE = "Recheck Exchange"
+MONTHS = ("2026-08", "2026-09")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def signed_archive(tmp_path_factory, client2):
+    d = tmp_path_factory.mktemp("recheck")
+    secret = write_secret(str(d))
+    assert runner.invoke(app, ["keygen", "--signing", str(d / "sign.key")]).exit_code == 0
+    arch = str(d / "archive")
+    for i, month in enumerate(MONTHS):
+        snap = str(d / f"snap-{month}")
+        write_synth(snap, 400 + 50 * i, asset_count=3, files=1, seed=70 + i)
+        assets = list(plan_snapshot(snap).assets)
+        index = open_archive(arch).read_index()[0] if os.path.exists(arch) else {"publications": []}
+        challenge = challenge_text(EXCHANGE, month, chain_head(index, month))
+        ratios = {a.symbol: 10_100 + 300 * j for j, a in enumerate(assets)}
+        ratios[assets[-1].symbol] = 9_900  # one asset short
+        write_synth_reserves(str(d / f"res-{month}" / "wallets.parquet"), assets, snapshot_totals(snap), ratios,
+                             seed=i, challenge=challenge, fixed_sentence_rows=1)
+        write_synth_prices(str(d / f"prices-{month}.json"), assets, month)
+        publish_period(client2, PublishRequest(month, snap, str(d / f"res-{month}"), arch, secret, str(d / "sign.key"),
+                                               exchange=EXCHANGE, prices=str(d / f"prices-{month}.json")),
+                       echo=lambda s: None)
+    return {"archive": arch, "key": str(d / "sign.key"), "pub": str(d / "sign.key.pub"), "secret": secret}
+
+
+@pytest.fixture()
+def copy(signed_archive, tmp_path):
+    target = str(tmp_path / "archive")
+    shutil.copytree(signed_archive["archive"], target)
+    return {**signed_archive, "archive": target}
+
+
+def public(arch: str, month: str, name: str) -> str:
+    return os.path.join(arch, month, "public", name)
+
+
+def resign(env: dict[str, Any], month: str, edits: dict[str, Callable[[bytes], bytes]]) -> None:
+    """What a publisher holding the key can do: rewrite public files of the newest month, list their new
+    digests in the manifest, sign it again, re-render its verifier page, and update the index."""
+    arch = env["archive"]
+    for name, edit in edits.items():
+        with open(public(arch, month, name), "rb") as f:
+            data = edit(f.read())
+        with open(public(arch, month, name), "wb") as f:
+            f.write(data)
+    manifest = json.load(open(public(arch, month, "manifest.json")))
+    for name in edits:
+        manifest["files"][name] = digest(open(public(arch, month, name), "rb").read())
+    key = load_signing_key(env["key"])
+    raw = canonical_json(manifest)
+    signature = sign_manifest(key, manifest)
+    open(public(arch, month, "manifest.json"), "wb").write(raw)
+    open(public(arch, month, "signature.json"), "wb").write(canonical_json(signature))
+    open(public(arch, month, "verifier.html"), "wb").write(
+        render_page(manifest, signature, public_key_pem(key.public_key()).decode()))
+    index = json.load(open(os.path.join(arch, "index.json")))
+    for e in index["publications"]:
+        if e["directory"] == month:
+            e["manifest"] = digest(raw)
+    open(os.path.join(arch, "index.json"), "wb").write(canonical_json(index))
+
+
+def report_edit(change: Callable[[dict[str, Any]], None]) -> Callable[[bytes], bytes]:
+    def edit(data: bytes) -> bytes:
+        doc = json.loads(data)
+        change(doc)
+        return canonical_json(doc)
+    return edit
+
+
+def history_verify(env) -> Any:
+    return runner.invoke(app, ["history", "verify", env["archive"], "--public-key", env["pub"]])
+
+
+def regenerate(env, month: str) -> Any:
+    return runner.invoke(app, ["regenerate", "--period", month, "--archive", env["archive"], "--secret-file",
+                               env["secret"], "--workers", "1"])
+
+
+def test_the_untouched_archive_verifies_and_regenerates(signed_archive):
+    result = history_verify(signed_archive)
+    assert result.exit_code == 0, result.output
+    for month in MONTHS:
+        result = regenerate(signed_archive, month)
+        assert result.exit_code == 0 and f"MATCH {month}" in result.output, result.output
+
+
+def test_the_resign_helper_alone_changes_nothing_that_is_checked(copy):
+    resign(copy, "2026-09", {"report.json": report_edit(lambda doc: None)})
+    result = history_verify(copy)
+    assert result.exit_code == 0, result.output
+
+
+def _first_asset(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["assets"][0]
+
+
+def inflate(doc: dict[str, Any]) -> None:
+    row = _first_asset(doc)
+    row["reserves"] = str(int(row["reserves"]) * 10)
+
+
+def fake_bound_ratio(doc: dict[str, Any]) -> None:
+    doc["bound_ratios"][_first_asset(doc)["symbol"]] = "250.00"
+
+
+def fake_counts(doc: dict[str, Any]) -> None:
+    doc["ownership"]["counts"]["bound"] += doc["ownership"]["counts"]["unbound"]
+    doc["ownership"]["counts"]["unbound"] = 0
+
+
+def first_month_challenge(doc: dict[str, Any]) -> None:
+    doc["ownership"]["challenge"] = challenge_text(EXCHANGE, doc["period"], None)
+
+
+def fabricate_history(doc: dict[str, Any]) -> None:
+    symbol = _first_asset(doc)["symbol"]
+    doc["history"][0]["ratios"][symbol] = "180.00"
+    doc["history"][0]["flagged"] = []
+
+
+def fake_dollars(doc: dict[str, Any]) -> None:
+    doc["usd"]["total"]["reserves"] = str(int(float(doc["usd"]["total"]["reserves"]) * 3)) + ".00"
+
+
+@pytest.mark.parametrize("change, field", [
+    (inflate, "assets["), (fake_bound_ratio, "bound_ratios."), (fake_counts, "ownership.counts.bound"),
+    (first_month_challenge, "ownership.challenge"), (fabricate_history, "history[2026-08]"),
+    (fake_dollars, "usd.total.reserves")], ids=lambda x: getattr(x, "__name__", x))
+def test_a_resigned_report_that_contradicts_its_files_is_named(copy, change, field):
+    resign(copy, "2026-09", {"report.json": report_edit(change)})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "2026-09" in line and field in line]
+    assert lines and "signed" in lines[0] and "re-derived" in lines[0], result.output
+    regen = regenerate(copy, "2026-09")
+    assert regen.exit_code == 1 and "MISMATCH 2026-09" in regen.output and field in regen.output, regen.output
+
+
+def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
+    def promote(data: bytes) -> bytes:
+        table = pq.read_table(io.BytesIO(data))
+        statuses = ["bound"] * table.num_rows
+        table = table.set_column(table.column_names.index("status"), "status", [statuses])
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+
+    resign(copy, "2026-09", {"reserves.parquet": promote})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "reserves.parquet" in result.output and "re-verified 'unbound'" in result.output
+
+
+def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):
+    doc = json.load(open(public(copy["archive"], "2026-09", "report.json")))
+    row = _first_asset(doc)
+    from pipeline.formats import numbers
+
+    shown = numbers.amount(int(row["reserves"]), row["decimals"])
+    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
+
+    def edit(data: bytes) -> bytes:
+        assert shown.encode() in data
+        return data.replace(shown.encode(), bigger.encode())
+
+    resign(copy, "2026-09", {"report.md": edit, "report.html": edit})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    assert "report.md is not the rendering of report.json" in result.output
+    assert "report.html is not the rendering of report.json" in result.output
+
+
+def test_an_older_renderers_pages_are_read_back(copy):
+    """A month written by another renderer is not re-rendered: the figures its pages show are read
+    back and compared (here: the renderer id changed, then one page's figure altered)."""
+    def older(doc: dict[str, Any]) -> None:
+        doc["renderer"] = "por-report-render/" + "0" * 32
+
+    resign(copy, "2026-09", {"report.json": report_edit(older)})
+    assert history_verify(copy).exit_code == 0
+    doc = json.load(open(public(copy["archive"], "2026-09", "report.json")))
+    row = _first_asset(doc)
+    from pipeline.formats import numbers
+
+    shown = numbers.amount(int(row["reserves"]), row["decimals"])
+    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
+    resign(copy, "2026-09", {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and f"report.html {row['symbol']} reserves: shows {bigger!r}" in result.output
+
+
+def test_a_month_published_before_the_status_rename_verifies_and_regenerates_match(copy):
+    """Reports before 2026-11 wrote `under-collateralised` and recorded no renderer."""
+    def legacy(doc: dict[str, Any]) -> None:
+        doc.pop("renderer")
+        flagged = [r for r in doc["assets"] if r["status"] == "under-100-percent"]
+        assert flagged
+        for r in flagged:
+            r["status"] = "under-collateralised"
+
+    resign(copy, "2026-09", {"report.json": report_edit(legacy)})
+    result = history_verify(copy)
+    assert result.exit_code == 0, result.output
+    regen = regenerate(copy, "2026-09")
+    assert regen.exit_code == 0 and "MATCH 2026-09" in regen.output, regen.output
