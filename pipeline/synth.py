@@ -333,6 +333,13 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     with fs.open(path, "wb") as f:
         pq.write_table(table, f)
+    # one snapshot height per chain, declared beside the file (pipeline/reserves/heights.py)
+    from .ownership.chains import find_chain
+
+    declared = {c.name: h for c, h in ((find_chain(n), h) for n, h in zip(rows["chain"], rows["height"], strict=True))
+                if c is not None}
+    with fs.open(path.rsplit("/", 1)[0] + "/heights.json", "wb") as f:
+        f.write((json.dumps(dict(sorted(declared.items())), indent=1) + "\n").encode())
     return totals
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ownership.chains import Chain
-from ..protocol.period import month_after
+from ..protocol.period import snapshot_time
 from .compare import NotChecked
 
 WINDOW_HOURS = 6
@@ -46,9 +46,9 @@ class Block:
 
 
 def period_end(period: str) -> int:
-    """The period's snapshot time: the first second of the next month, UTC (Unix seconds)."""
-    after = month_after(period)
-    return int(dt.datetime(int(after[:4]), int(after[5:7]), 1, tzinfo=dt.timezone.utc).timestamp())
+    """The period's snapshot time (``protocol.period.snapshot_time``: the first second of the next
+    month, UTC) in Unix seconds."""
+    return int(snapshot_time(period).timestamp())
 
 
 def iso(seconds: int) -> str:

@@ -1,4 +1,10 @@
-"""Every reserve row's balance against its chain's node, at the row's snapshot height, on the cluster.
+"""Every reserve row's balance against its chain's node, at the chain's snapshot height, on the cluster.
+
+Every row of a chain is at the chain's one declared height (``pipeline.reserves.heights``). Before
+any balance is read, one probe per chain proves the node is on the row's chain (its chain id, or
+its genesis and fork blocks) and reads the snapshot block's hash and timestamp; with a period, the
+timestamp must fall in the window before the period's end (``pipeline.onchain.blocks``). The same
+wallet listed twice (however spelled) is an ``error`` on its later row, as ``reserves verify`` rules.
 
 The client reads the rows (our reserves Parquet, or the CSV layout a major exchange publishes),
 decides per row what can be checked (a node for the chain, the native coin or a configured token
@@ -25,6 +31,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..onchain import bitcoin as btc_scan
+from ..onchain import blocks
 from ..onchain import evm as evm_rpc
 from ..onchain.compare import (
     ERROR,
@@ -38,11 +45,17 @@ from ..onchain.compare import (
 )
 from ..ownership import bitcoin as btc_address
 from ..ownership import evm as evm_address
-from ..ownership.chains import BITCOIN, EVM, Chain, Refused, find_chain
+from ..ownership.chains import BITCOIN, EVM, Refused, find_chain
 from ..ownership.check import canonical_address
 from ..storage import fs as storage
+from .heights import hold_rows, okx_declared
+from .input import declared_heights, parquet_files
+from .nodes import CHECKED_FAMILIES, Node, parse_rpc, probe_chains
+from .ownership import duplicate_reason, read_okx, wallet_key
 from .results import status_counts, write_rows
 from .rpc import JsonRpc, NodeUnreachable, shown
+
+__all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck"]
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 FORMATS = ("parquet", "okx-csv")
@@ -53,32 +66,6 @@ SCAN_CHUNK = 500
 RESULT_SCHEMA = pa.schema([("row", pa.int64()), ("file", pa.string()), ("chain", pa.string()), ("address", pa.string()),
                            ("asset", pa.string()), ("height", pa.int64()), ("published", pa.string()),
                            ("on-chain", pa.string()), ("status", pa.string()), ("reason", pa.string())])
-CHECKED_FAMILIES = (EVM, BITCOIN)
-
-
-@dataclass(frozen=True)
-class Node:
-    chain: Chain
-    url: str
-
-
-def parse_rpc(spec: str) -> Node:
-    """``CHAIN=URL`` (an EVM or Bitcoin-family chain from the documented list)."""
-    name, sep, url = spec.partition("=")
-    chain = find_chain(name.strip())
-    if not sep or not url.strip():
-        raise InputError("expected CHAIN=URL", parameter="rpc", value=repr(spec))
-    if chain is None:
-        raise InputError(f"chain {name!r} is not on the supported list (schemas/reserves.md)", parameter="rpc")
-    if chain.family not in CHECKED_FAMILIES:
-        raise InputError(f"chain {chain.name} ({chain.family} family) has no balance client yet; "
-                         "EVM chains and the Bitcoin family do", parameter="rpc")
-    if not url.strip().startswith(("http://", "https://")):
-        raise InputError(f"the node URL for {chain.name} must be http:// or https://", parameter="rpc",
-                         value=repr(shown(url.strip())))
-    return Node(chain, url.strip())
-
-
 def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
     """``ASSET@CHAIN=CONTRACT`` -> ((asset, chain name), contract address bytes)."""
     left, sep, contract = spec.partition("=")
@@ -102,6 +89,10 @@ class BalanceCheck:
     records: list[dict[str, Any]]
     nodes: dict[str, str] = field(default_factory=dict)
     """chain -> the node as shown (no credentials)."""
+    blocks: dict[str, blocks.Block] = field(default_factory=dict)
+    """chain -> its snapshot block as its node reported it (chains whose node was probed)."""
+    heights: dict[str, int] = field(default_factory=dict)
+    """chain -> its declared snapshot height."""
 
     def counts(self) -> dict[str, int]:
         return status_counts(self.records, STATUSES)
@@ -129,11 +120,17 @@ class BalanceCheck:
         return [r for r in self.records if r["status"] in (MISMATCH, ERROR)]
 
     def per_chain(self) -> dict[str, dict[str, Any]]:
-        """chain -> {node, heights, counts}: what ``report.json`` records."""
+        """chain -> {node, heights, counts, height, block, chain_id}: what ``report.json`` records
+        (``block``: the snapshot block's hash, Unix timestamp and UTC time, as the node reported it;
+        ``chain_id``: EVM ``eth_chainId`` in decimal, Bitcoin family the genesis block hash)."""
         out: dict[str, dict[str, Any]] = {}
         for r in self.records:
-            c = out.setdefault(r["chain"], {"node": r["chain"] in self.nodes, "heights": set(),
-                                            "counts": dict.fromkeys(STATUSES, 0)})
+            b = self.blocks.get(r["chain"])
+            c = out.setdefault(r["chain"], {
+                "node": r["chain"] in self.nodes, "heights": set(), "counts": dict.fromkeys(STATUSES, 0),
+                "height": self.heights.get(r["chain"]),
+                "block": None if b is None else {"hash": b.hash, "timestamp": b.timestamp, "time": blocks.iso(b.timestamp)},
+                "chain_id": None if b is None else b.chain_id})
             c["counts"][r["status"]] += 1
             if r["status"] in (MATCH, MISMATCH) and r["height"] is not None:
                 c["heights"].add(r["height"])
@@ -147,7 +144,7 @@ def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     fs, _ = storage.open_fs(url, opts)
     rows: list[dict[str, Any]] = []
-    for path in check_reserves(url, opts).files:
+    for path in parquet_files(check_reserves(url, opts)):
         with fs.open(path, "rb") as f:
             pf = pq.ParquetFile(f)
             names = pf.schema_arrow.names
@@ -161,14 +158,18 @@ def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
             text = None if balance is None else (str(balance) if integer else format(balance, "f"))
             rows.append({"file": fs.unstrip_protocol(path), "chain": chain, "address": address, "asset": asset,
                          "balance": text, "integer": integer, "height": height})
+    declared, source = declared_heights(url, opts)
+    held = hold_rows(rows, declared, source, lambda i, r: f"{r['file']}, row {i}")
+    for r, h in zip(rows, held, strict=True):
+        r["height"] = h
     return rows
 
 
 def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from .ownership import read_okx
-
+    okx = read_okx(url, opts)
+    held = okx_declared(okx.totals, okx.rows, url)
     return [{"file": f"line {r['line']}", "chain": r["chain"], "address": r["address"], "asset": r["asset"],
-             "balance": r["balance"], "integer": False, "height": r["height"]} for r in read_okx(url, opts).rows]
+             "balance": r["balance"], "integer": False, "height": h} for r, h in zip(okx.rows, held, strict=True)]
 
 
 # ---------------------------------------------------------------- worker side
@@ -187,16 +188,6 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
     chain, url, height, items, batch, concurrency = task
     node = JsonRpc(url)
     out: dict[int, dict[str, Any]] = {}
-    try:
-        head = node.call("eth_blockNumber", [])
-        if head.error is not None:
-            raise NotChecked(evm_rpc.explain(head.error, height))
-        tip = evm_rpc.quantity(head.result)
-        if height > tip:
-            raise NotChecked(f"block {height} is beyond the node's head ({tip}): the node is behind, or the "
-                             "snapshot height is wrong")
-    except (NotChecked, NodeUnreachable) as exc:
-        return [_failed(it, exc) for it in items]
     decimals: dict[str, int | None] = {}
     for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
                             and not it["integer"]}):
@@ -240,9 +231,10 @@ def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> lis
     return [out[it["row"]] for it in items]
 
 
-def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int]) -> list[dict[str, Any]]:
-    """Every row of one Bitcoin-family node: scans of ``scan_chunk`` addresses, one after another."""
-    chain, url, items, scan_chunk = task
+def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int, str]) -> list[dict[str, Any]]:
+    """Every row of one Bitcoin-family node: scans of ``scan_chunk`` addresses, one after another,
+    each at the snapshot block ``block_hash``."""
+    chain, url, items, scan_chunk, block_hash = task
     node = JsonRpc(url)
     out = []
     by_height: dict[int, list[dict[str, Any]]] = {}
@@ -256,7 +248,7 @@ def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int]) -> list[dict
                 answer = node.call(*btc_scan.scan_request(sorted(set(scripts.values()))))
                 if answer.error is not None:
                     raise NotChecked(f"the node answered error {answer.error}")
-                totals = btc_scan.sum_outputs(answer.result, scripts, height, chain)
+                totals = btc_scan.sum_outputs(answer.result, scripts, height, chain, block_hash)
             except (NotChecked, NodeUnreachable) as exc:
                 out += [_failed(it, exc, _safe_units(it, it["decimals"])) for it in part]
                 continue
@@ -290,8 +282,10 @@ def _safe_units(item: Mapping[str, Any], decimals: int | None) -> int | None:
 def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapping[tuple[str, str], bytes] | None = None,
                    fmt: str = "parquet", decimals: Mapping[str, int] | None = None,
                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
-                   batch: int = BATCH, concurrency: int = CONCURRENCY, scan_chunk: int = SCAN_CHUNK) -> BalanceCheck:
-    """Check every row of the reserves at ``url`` against the given nodes."""
+                   batch: int = BATCH, concurrency: int = CONCURRENCY, scan_chunk: int = SCAN_CHUNK,
+                   period: str | None = None) -> BalanceCheck:
+    """Check every row of the reserves at ``url`` against the given nodes (with ``period``: each
+    chain's snapshot block must be in the window before the period's end)."""
     if fmt not in FORMATS:
         raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
     by_chain = {}
@@ -305,6 +299,8 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     records: list[dict[str, Any]] = []
     evm_groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     btc_groups: dict[str, list[dict[str, Any]]] = {}
+    first: dict[str, dict[str, Any]] = {}
+    heights: dict[str, int] = {}
     for i, r in enumerate(rows):
         rec = {"row": i, "file": r["file"], "chain": r["chain"], "address": r["address"], "asset": r["asset"],
                "height": r["height"], "published": r["balance"], "on-chain": None, "status": UNCHECKED,
@@ -320,7 +316,19 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
             rec["reason"] = f"chain {r['chain']!r} is not on the supported list"
             continue
         rec["chain"] = chain.name
+        if r["height"] is not None:
+            heights[chain.name] = r["height"]
         node = by_chain.get(chain.name)
+        try:
+            canonical = canonical_address(chain, r["address"] or "")
+        except Refused as exc:
+            canonical, undecodable = None, exc
+        if canonical is not None:  # the same wallet twice, however spelled: one address, one row
+            key = wallet_key(chain.name, canonical, r["asset"])
+            if key in first:
+                rec["status"], rec["reason"] = ERROR, duplicate_reason(first[key])
+                continue
+            first[key] = rec
         if chain.family not in CHECKED_FAMILIES:
             rec["reason"] = f"no balance client for the {chain.family} family yet"
             continue
@@ -333,10 +341,8 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
             rec["reason"] = (f"{r['asset']} on {chain.name} is not the chain's coin and has no token contract configured "
                              f"(--token {r['asset']}@{chain.name}=CONTRACT)")
             continue
-        try:
-            canonical = canonical_address(chain, r["address"] or "")
-        except Refused as exc:
-            rec["status"], rec["reason"] = ERROR, f"the address does not decode: {exc}"
+        if canonical is None:
+            rec["status"], rec["reason"] = ERROR, f"the address does not decode: {undecodable}"
             continue
         if r["height"] is None:
             rec["status"], rec["reason"] = ERROR, "the row has no snapshot height"
@@ -352,10 +358,21 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
             item["script"] = btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex()
             item["height"] = r["height"]
             btc_groups.setdefault(chain.name, []).append(item)
+    wanted = {name: (by_chain[name].url, height) for name, height in evm_groups}
+    wanted |= {name: (by_chain[name].url, items[0]["height"]) for name, items in btc_groups.items()}
+    probed = probe_chains(mapper, wanted, period)
+    refused = {name for name, (_, why) in probed.items() if why}
+    for name, (_, why) in probed.items():  # a node on another chain, behind, or a block out of the window
+        if why:
+            for items in [v for (n, _), v in evm_groups.items() if n == name] + [btc_groups.get(name, [])]:
+                for it in items:
+                    records[it["row"]]["status"], records[it["row"]]["reason"] = ERROR, why
     tasks: list[tuple[str, tuple[Any, ...]]] = [
         (EVM, (name, by_chain[name].url, height, items[a:a + chunk_rows], batch, concurrency))
-        for (name, height), items in sorted(evm_groups.items()) for a in range(0, len(items), chunk_rows)]
-    tasks += [(BITCOIN, (name, by_chain[name].url, items, scan_chunk)) for name, items in sorted(btc_groups.items())]
+        for (name, height), items in sorted(evm_groups.items()) if name not in refused
+        for a in range(0, len(items), chunk_rows)]
+    tasks += [(BITCOIN, (name, by_chain[name].url, items, scan_chunk, probed[name][0].hash))  # type: ignore[union-attr]
+              for name, items in sorted(btc_groups.items()) if name not in refused]
     for results in mapper(_run_task, tasks) if tasks else []:  # EVM chunks and Bitcoin nodes side by side
         for res in results:
             rec = records[res["row"]]
@@ -368,7 +385,8 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     for rec in records:
         if rec["units"] is not None:
             rec["published"] = str(rec["units"])
-    return BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()})
+    return BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()},
+                        {name: b for name, (b, _) in probed.items() if b is not None}, heights)
 
 
 def write_results(check: BalanceCheck, out: str, storage_options: Mapping[str, Any] | None = None) -> None:

@@ -7,7 +7,9 @@ are refused). ``signatures`` is a list of strings (one per signing key), ``owner
 contract-wallet owner addresses, ``script`` the redeem/witness script or public key (hex),
 ``message`` the signed text (null: this period's challenge), ``height`` the snapshot block height.
 ``pipeline.reserves.ownership`` verifies the proofs, and finds one wallet listed twice however
-it is spelled; here every exact (chain, address, asset) appears once.
+it is spelled; here every exact (chain, address, asset) appears once. A reserves directory declares
+one snapshot height per chain in ``heights.json`` at its top (``pipeline.reserves.heights``): every
+row is held to it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..formats.assets import Asset
 from ..formats.columns import amounts_to_u128, check_amount_type, is_text
 from ..protocol.amounts import U128_LIMIT
 from ..storage import fs as storage
+from .heights import HEIGHTS_FILE, hold_rows, parse_heights
 
 REQUIRED = ("chain", "address", "asset", "balance")
 OPTIONAL = ("height", "signatures", "message", "script", "owners")
@@ -69,12 +72,32 @@ def _check_schema(schema: pa.Schema, where: str) -> None:
         raise InputError(f"{where}: column 'height' has type {schema.field('height').type}; expected an integer")
 
 
+def parquet_files(listing: storage.InputFiles) -> list[str]:
+    """The data files of a reserves listing (its ``files`` also hold ``heights.json``, to be archived)."""
+    return [p for p in listing.files if p.endswith(".parquet")]
+
+
+def declared_heights(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[dict[str, int] | None, str]:
+    """The reserves' declaration (chain -> height) and where it is; None for a single file or a
+    directory without ``heights.json`` (then the rows' heights must agree per chain)."""
+    fs, root = storage.open_fs(url, storage_options)
+    path = storage.join(root, HEIGHTS_FILE)
+    if fs.isdir(root) and fs.exists(path):
+        shown = f"{url.rstrip('/')}/{HEIGHTS_FILE}"
+        return parse_heights(storage.read_bytes(fs, path, shown), shown), shown
+    return None, "the rows"
+
+
 def check_reserves(url: str, storage_options: Mapping[str, Any] | None = None) -> storage.InputFiles:
     """Cheap checks from file footers (files exist, are Parquet, have the right columns and
-    types); returns the files. Run before a long build so a typo fails in seconds."""
+    types) and of ``heights.json``; returns the files (``heights.json`` last, when there is one).
+    Run before a long build so a typo fails in seconds."""
     fs, root = storage.open_fs(url, storage_options)
-    listing = storage.list_inputs(fs, root, url, "reserves")
-    for path in listing.files:
+    listing = storage.list_inputs(fs, root, url, "reserves", companions=(HEIGHTS_FILE,))
+    declared, _ = declared_heights(url, storage_options)
+    if declared is not None:
+        listing = storage.InputFiles([*listing.files, storage.join(root, HEIGHTS_FILE)], listing.ignored)
+    for path in parquet_files(listing):
         try:
             with fs.open(path, "rb") as f:
                 schema = pq.ParquetFile(f).schema_arrow
@@ -98,7 +121,8 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
     per_asset: dict[str, int] = {}
     amounts: list[tuple[str, int]] = []
     rows = 0
-    for path in check_reserves(url, storage_options).files:
+    held: list[dict[str, Any]] = []
+    for path in parquet_files(check_reserves(url, storage_options)):
         where = f"reserves {path}"
         with fs.open(path, "rb") as f:
             table = pq.read_table(f)
@@ -124,9 +148,9 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
             seen[key] = f"{path} row {i}"
         asset_column = table.column("asset")
         row_amounts: dict[int, int] = {}
-        if "height" in table.column_names and table.column("height").null_count == 0 and table.num_rows:
-            if pc.min(table.column("height")).as_py() < 0:
-                raise InputError(f"{where}: a negative snapshot height")
+        heights = table.column("height").to_pylist() if "height" in table.column_names else [None] * table.num_rows
+        held += [{"chain": c, "height": h, "where": f"{where}, row {i}"}
+                 for i, (c, h) in enumerate(zip(chains, heights, strict=True))]
         for symbol in sorted(set(symbols)):
             idx = pc.indices_nonzero(pc.equal(asset_column, symbol))
             try:
@@ -142,4 +166,6 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
             per_asset[symbol] = per_asset.get(symbol, 0) + len(idx)
         amounts.extend((symbols[i], row_amounts[i]) for i in range(table.num_rows))
         rows += table.num_rows
+    declared, source = declared_heights(url, storage_options)
+    hold_rows(held, declared, source, lambda i, r: r["where"])
     return Reserves(totals, rows, per_asset, amounts)

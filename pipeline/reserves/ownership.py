@@ -3,7 +3,13 @@
 The worker side reads its own chunk (row groups of a Parquet file, or rows parsed from the
 published CSV layout) and runs the pure ``ownership.check`` on each row; the client gathers one
 small record per row, then finds the same wallet listed twice (same chain, canonical address and
-asset, however it was spelled): the later row is ``invalid``, naming the first.
+asset, however it was spelled): the later row is ``invalid``, naming the first. Every row is held
+to its chain's one snapshot height (``pipeline.reserves.heights``).
+
+A contract wallet signed by its owners over this period's challenge is ``unbound`` on their word;
+with a node for its chain it becomes ``bound`` only when the node confirms, at the chain's snapshot
+height, that the address is a contract whose Safe-compatible ``getOwners()`` holds every signer and
+whose ``getThreshold()`` the distinct signers meet (``pipeline.onchain.safe``).
 """
 
 from __future__ import annotations
@@ -16,10 +22,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..ownership.check import INVALID, STATUSES, ProofRow, check_row
+from ..onchain import safe
+from ..ownership.chains import EVM, find_chain
+from ..ownership.check import BOUND, INVALID, STATUSES, UNBOUND, ProofRow, check_row
 from ..storage import fs as storage
+from .heights import hold_rows, okx_declared
+from .nodes import Node, probe_chains
 from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
 from .results import status_counts, write_rows
+from .rpc import JsonRpc, NodeUnreachable
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 CHUNK_ROWS = 20_000
@@ -64,8 +75,19 @@ def _check_rows(rows: list[dict[str, Any]], challenge: str | None) -> list[dict[
         v = check_row(ProofRow(r["chain"], r["address"], tuple(r.get("signatures") or ()), r.get("message"),
                                r.get("script"), tuple(r.get("owners") or ())), challenge)
         out.append({"status": v.status, "reason": v.reason, "note": v.note,
-                    "key": f"{v.chain}|{v.canonical}|{r['asset']}" if v.canonical else ""})
+                    "key": wallet_key(v.chain, v.canonical, r["asset"]) if v.canonical else "",
+                    "signers": list(v.signers), "pending": v.pending, "canonical": v.canonical})
     return out
+
+
+def wallet_key(chain: str, canonical: str, asset: str) -> str:
+    """One wallet, however it is spelled: the chain's canonical name, the canonical address, the asset."""
+    return f"{chain}|{canonical}|{asset}"
+
+
+def duplicate_reason(first: Mapping[str, Any]) -> str:
+    return (f"the same wallet as row {first['row']} ({first['file']}: {first['chain']} {first['address']!r}); "
+            "one address, one row")
 
 
 ParquetTask = tuple[str, Mapping[str, Any], list[int], str | None, int, int, int]
@@ -112,17 +134,18 @@ def _mark_duplicates(records: list[dict[str, Any]]) -> None:
         if not key:
             continue
         if key in first:
-            seen = first[key]
-            r["status"], r["note"] = INVALID, ""
-            r["reason"] = (f"the same wallet as row {seen['row']} ({seen['file']}: {seen['chain']} {seen['address']!r}); "
-                           "one address, one row")
+            r["status"], r["note"], r["pending"] = INVALID, "", False
+            r["reason"] = duplicate_reason(first[key])
         else:
             first[key] = r
 
 
 def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = "parquet",
-                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS) -> Ownership:
-    """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file)."""
+                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
+                    nodes: Sequence[Node] = (), period: str | None = None) -> Ownership:
+    """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file).
+    ``nodes``: chain nodes that confirm contract wallets' owners (``period``: their snapshot blocks
+    must be in the window before the period's end)."""
     if fmt not in FORMATS:
         raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
     opts = dict(storage_options or {})
@@ -131,17 +154,19 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
     if fmt == "okx-csv":
         okx = read_okx(url, opts)
         disagreements = totals_disagreements(okx)
+        for r, h in zip(okx.rows, okx_declared(okx.totals, okx.rows, url), strict=True):
+            r["height"] = h
         chunks = [okx.rows[i:i + chunk_rows] for i in range(0, len(okx.rows), chunk_rows)]
         results = mapper(_okx_chunk, [(c, challenge) for c in chunks])
         for chunk, result in zip(chunks, results, strict=True):
             for r, res in zip(chunk, result, strict=True):
                 records.append({"row": len(records), "file": f"line {r['line']}", **res})
     else:
-        from .input import check_reserves
+        from .input import check_reserves, parquet_files
 
         fs, _ = storage.open_fs(url, opts)
         tasks: list[ParquetTask] = []
-        for path in check_reserves(url, opts).files:
+        for path in parquet_files(check_reserves(url, opts)):
             with fs.open(path, "rb") as f:
                 meta = pq.ParquetFile(f).metadata
             groups: list[int] = []
@@ -166,8 +191,83 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
             path = task[0]
             for res in result:
                 records.append({"row": len(records), "file": path, **res})
+        from .input import declared_heights
+
+        declared, source = declared_heights(url, opts)
+        held = hold_rows(records, declared, source, lambda i, r: f"{r['file']}, row {r['row']}")
+        for r, h in zip(records, held, strict=True):
+            r["height"] = h
     _mark_duplicates(records)
+    _confirm_owners(mapper, records, nodes, period)
+    for r in records:
+        for k in ("signers", "pending", "canonical"):
+            r.pop(k, None)
     return Ownership(records, disagreements)
+
+
+OwnersTask = tuple[str, str, int, list[tuple[int, str, list[str]]]]
+"""(chain, node URL, snapshot height, [(row, contract address, signers)])."""
+
+
+def _owners_task(task: OwnersTask) -> list[tuple[int, str, str]]:
+    """Worker side: [(row, status, reason)] for contract wallets of one chain, read at its snapshot height."""
+    name, url, height, items = task
+    node = JsonRpc(url)
+    out = []
+    for row, address, signers in items:
+        at = f"{address} at {name} block {height}"
+        try:
+            code, owners, threshold = node.batch(safe.calls(bytes.fromhex(address[2:]), height))
+            if code.error is not None:
+                raise safe.NotConfirmed(f"eth_getCode: {code.error}")
+            if not safe.has_code(code.result):
+                raise safe.NotConfirmed(f"{at} holds no code: an externally owned account, not a contract wallet")
+            for what, answer in (("getOwners()", owners), ("getThreshold()", threshold)):
+                if answer.error is not None or answer.result in (None, "0x"):
+                    raise safe.NotConfirmed(f"{at} does not answer {what} ({answer.error or 'no return data'}): "
+                                            "not a Safe-compatible contract")
+            confirmed = safe.confirm([bytes.fromhex(s[2:]) for s in signers], safe.decode_owners(owners.result),
+                                     safe.decode_threshold(threshold.result))
+        except (safe.NotConfirmed, NodeUnreachable) as exc:
+            out.append((row, UNBOUND, f"not bound: {exc}"))
+            continue
+        out.append((row, BOUND, f"contract wallet (Safe-compatible): {confirmed.signers} distinct owner signature(s) over "
+                                f"this period's challenge, threshold {confirmed.threshold} of {confirmed.owners} owners, "
+                                f"confirmed with getOwners()/getThreshold() at {name} block {height}"))
+    return out
+
+
+def _confirm_owners(mapper: Mapper, records: list[dict[str, Any]], nodes: Sequence[Node], period: str | None) -> None:
+    """Contract wallets pending confirmation: ``bound`` only where a node confirms them; the others
+    stay ``unbound``, their reason saying what was not confirmed."""
+    by_chain = {n.chain.name: n for n in nodes if n.chain.family == EVM}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("pending") and r["status"] == UNBOUND:
+            chain = find_chain(r["chain"])
+            if chain is None or chain.name not in by_chain:
+                continue  # no node: unbound, as check_row said
+            if r.get("height") is None:
+                r["reason"] += f"; no snapshot height declared for {chain.name}, so no block to confirm them at"
+                continue
+            groups.setdefault(chain.name, []).append(r)
+    if not groups:
+        return
+    probed = probe_chains(mapper, {c: (by_chain[c].url, rs[0]["height"]) for c, rs in groups.items()}, period)
+    tasks: list[OwnersTask] = []
+    for name, rs in sorted(groups.items()):
+        why = probed[name][1]
+        if why:
+            for r in rs:
+                r["reason"] = f"not bound: the owners could not be confirmed on chain: {why}"
+            continue
+        tasks.append((name, by_chain[name].url, rs[0]["height"],
+                      [(r["row"], r["canonical"], r["signers"]) for r in rs]))
+    for results in mapper(_owners_task, tasks) if tasks else []:
+        for row, status, reason in results:
+            rec = records[row]
+            rec["status"], rec["reason"] = status, reason
+            rec["note"] = "" if status == BOUND else rec["note"]
 
 
 def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxFile:

@@ -54,7 +54,7 @@ def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mappin
         "address": pa.array([r["address"] for r in rows], pa.string()),
         "asset": pa.array([s for s, _ in reserves.amounts], pa.string()),
         "balance": pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in reserves.amounts], pa.decimal256(76, 38)),
-        "height": pa.array([r.get("height") for r in rows], pa.int64()),
+        "height": pa.array([rec.get("height", r.get("height")) for r, rec in zip(rows, records, strict=True)], pa.int64()),
         "signatures": pa.array([list(r.get("signatures") or []) for r in rows], pa.list_(pa.string())),
         "message": pa.array([r.get("message") for r in rows], pa.string()),
         "script": pa.array([r.get("script") for r in rows], pa.string()),
@@ -70,21 +70,26 @@ def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mappin
     for r, (symbol, amount) in zip(rows, reserves.amounts, strict=True):
         totals[symbol] = totals.get(symbol, 0) + amount
         csv_rows.append({"row": len(csv_rows), "coin": symbol, "chain": r["chain"], "address": r["address"],
-                         "balance": to_units(amount, decimals[symbol]), "height": r.get("height"),
+                         "balance": to_units(amount, decimals[symbol]),
+                         "height": records[len(csv_rows)].get("height", r.get("height")),
                          "message": r.get("message"), "signatures": list(r.get("signatures") or []),
                          "script": r.get("script"), "owners": list(r.get("owners") or [])})
-    csv = write_okx_csv(csv_rows, {s: to_units(v, decimals[s]) for s, v in totals.items()}, {})
+    coin_heights: dict[str, set[Any]] = {}
+    for r in csv_rows:
+        coin_heights.setdefault(str(r["coin"]), set()).add(r["height"])
+    heights = {c: str(next(iter(h))) for c, h in coin_heights.items() if len(h) == 1 and None not in h}
+    csv = write_okx_csv(csv_rows, {s: to_units(v, decimals[s]) for s, v in totals.items()}, heights)
     return {CSV_NAME: csv, PARQUET_NAME: sink.getvalue()}
 
 
 def read_rows(url: str, storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The input rows (proof columns only) in input order, for the public files."""
     from ..storage import fs as storage
-    from .input import check_reserves
+    from .input import check_reserves, parquet_files
 
     fs, _ = storage.open_fs(url, storage_options)
     out: list[dict[str, Any]] = []
-    for path in check_reserves(url, storage_options).files:
+    for path in parquet_files(check_reserves(url, storage_options)):
         with fs.open(path, "rb") as f:
             pf = pq.ParquetFile(f)
             names = [c for c in ("chain", "address", "height", "signatures", "message", "script", "owners")
