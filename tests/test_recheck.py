@@ -236,3 +236,99 @@ def test_a_month_published_before_the_status_rename_verifies_and_regenerates_mat
     assert result.exit_code == 0, result.output
     regen = regenerate(copy, "2026-09")
     assert regen.exit_code == 0 and "MATCH 2026-09" in regen.output, regen.output
+
+
+# --------------------------------------------------------------- periods, prices and secrets tied to time
+
+def month_inputs(d, month: str, i: int, arch: str, price_time: str | None = None, zero: str | None = None):
+    snap = str(d / f"snap-{month}")
+    write_synth(snap, 300, asset_count=3, files=1, seed=90 + i)
+    assets = list(plan_snapshot(snap).assets)
+    index = open_archive(arch).read_index()[0] if os.path.exists(arch) else {"publications": []}
+    challenge = challenge_text(EXCHANGE, month, chain_head(index, month))
+    write_synth_reserves(str(d / f"res-{month}" / "wallets.parquet"), assets, snapshot_totals(snap),
+                         {a.symbol: 10_050 for a in assets}, seed=i, challenge=challenge)
+    prices = str(d / f"prices-{month}.json")
+    write_synth_prices(prices, assets, month)
+    doc = json.load(open(prices))
+    if price_time:
+        doc["timestamp"] = price_time
+    if zero:
+        doc["prices"][zero] = "0"
+    open(prices, "w").write(json.dumps(doc))
+    return snap, str(d / f"res-{month}"), prices
+
+
+def publish(client, env, month, snap, res, prices, secret=None, **options):
+    return publish_period(client, PublishRequest(month, snap, res, env["archive"], secret or env["secret"], env["key"],
+                                                 exchange=EXCHANGE, prices=prices, **options), echo=lambda s: None)
+
+
+def test_a_period_that_has_not_ended_is_refused(copy, client2, tmp_path):
+    import datetime as dt
+
+    from pipeline.errors import InputError
+
+    snap, res, prices = month_inputs(tmp_path, "2026-10", 0, copy["archive"])
+    before = open(os.path.join(copy["archive"], "index.json"), "rb").read()
+    at_end = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    with pytest.raises(InputError, match=r"has not ended: its snapshot time 2026-11-01T00:00:00Z is after now "
+                                           r"\(2026-10-31T23:59:59Z\)"):
+        publish(client2, copy, "2026-10", snap, res, prices, now=at_end - dt.timedelta(seconds=1))
+    assert open(os.path.join(copy["archive"], "index.json"), "rb").read() == before
+    result = publish(client2, copy, "2026-10", snap, res, prices, now=at_end)  # ended at that instant
+    assert result.revision == 1
+
+
+def test_prices_far_from_the_snapshot_time_and_zero_prices_are_refused(copy, client2, tmp_path):
+    from jobs.publish import PublishError
+
+    snap, res, prices = month_inputs(tmp_path / "a", "2026-10", 0, copy["archive"], price_time="2026-10-15T12:00:00Z")
+    with pytest.raises(PublishError, match=r"timestamp 2026-10-15T12:00:00Z is not within 24 hours of the period's "
+                                           r"snapshot time 2026-11-01T00:00:00Z"):
+        publish(client2, copy, "2026-10", snap, res, prices)
+    symbol = list(plan_snapshot(snap).assets)[0].symbol
+    snap, res, prices = month_inputs(tmp_path / "b", "2026-10", 0, copy["archive"], zero=symbol)
+    with pytest.raises(PublishError, match=f"{symbol} is priced at 0 US dollars but"):
+        publish(client2, copy, "2026-10", snap, res, prices)
+    snap, res, prices = month_inputs(tmp_path / "c", "2026-10", 0, copy["archive"], price_time="2026-11-01T23:00:00+00:00")
+    assert publish(client2, copy, "2026-10", snap, res, prices).revision == 1  # 23 h after: within the window
+
+
+def test_a_new_master_secret_needs_the_option_and_the_report_says_so(copy, client2, tmp_path):
+    from jobs.publish import PublishError
+
+    other = write_secret(str(tmp_path), "42" * 32)
+    snap, res, prices = month_inputs(tmp_path, "2026-10", 0, copy["archive"])
+    with pytest.raises(PublishError, match="the master secret is not the one 2026-09 was built with"):
+        publish(client2, copy, "2026-10", snap, res, prices, secret=other)
+    publish(client2, copy, "2026-10", snap, res, prices, secret=other, new_master_secret=True)
+    doc = json.load(open(public(copy["archive"], "2026-10", "report.json")))
+    assert doc["master_secret"]["changed"] is True
+    assert b"built with a new master secret" in open(public(copy["archive"], "2026-10", "report.md"), "rb").read()
+    assert history_verify(copy).exit_code == 0
+    resign(copy, "2026-10", {"report.json": report_edit(lambda d: d["master_secret"].__setitem__("changed", False))})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "master_secret.changed: signed False, re-derived True" in result.output
+
+
+def test_a_resigned_report_with_prices_of_another_time_is_named(copy):
+    def shift(doc):
+        doc["usd"]["timestamp"] = "2026-08-01T00:00:00Z"
+        doc["snapshot_time"] = "2026-08-01T00:00:00Z"
+
+    resign(copy, "2026-09", {"report.json": report_edit(shift)})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "usd: the prices' timestamp 2026-08-01T00:00:00Z is not within 24 hours" in result.output
+
+
+def test_the_report_headlines_the_announced_value(signed_archive):
+    manifest = json.load(open(public(signed_archive["archive"], "2026-09", "manifest.json")))
+    doc = json.load(open(public(signed_archive["archive"], "2026-09", "report.json")))
+    assert doc["announced_value"] == manifest["commitment"] != manifest["root"]["hash"]
+    md = open(public(signed_archive["archive"], "2026-09", "report.md")).read()
+    assert f"**Announced value** (protocol por-v2; compare it with the value the exchange announced): " \
+           f"`{manifest['commitment']}`" in md
+    page = open(public(signed_archive["archive"], "2026-09", "report.html")).read()
+    assert f'<code id="announced">{manifest["commitment"]}</code>' in page
+    assert "announced value it shows must equal the one above" in md
