@@ -24,7 +24,7 @@ from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishEr
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
 from pipeline.formats.prices import parse_prices, prices_time_problem, usd_section, zero_price_problems
-from pipeline.formats.verifier_page import render_page
+from pipeline.formats.verifier_page import page_parts, render_page
 from pipeline.liabilities.audit import audit_bundle
 from pipeline.liabilities.build import Watch, build_bundle
 from pipeline.liabilities.snapshot import assets_location, plan_snapshot
@@ -306,6 +306,7 @@ class _Publication:
         fresh.write(layout.PUBLIC_KEY, public_pem)
         manifest["files"] = {**result.manifest["files"], **{n: digest(d) for n, d in reports.items()},
                              layout.PUBLIC_KEY: digest(public_pem)}
+        manifest["publication"]["verifier"] = digest(page_parts(render_page()).code)  # the page's code, signed
         manifest_bytes = canonical_json(manifest)
         signature = sign_manifest(signing_key, manifest)
         verify_manifest_signature(signing_key.public_key(), manifest, signature, "fresh signature")

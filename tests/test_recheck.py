@@ -332,3 +332,69 @@ def test_the_report_headlines_the_announced_value(signed_archive):
     page = open(public(signed_archive["archive"], "2026-09", "report.html")).read()
     assert f'<code id="announced">{manifest["commitment"]}</code>' in page
     assert "announced value it shows must equal the one above" in md
+
+
+# --------------------------------------------------------------- the verifier page is verifiable
+
+def check_page(path: str, *extra: str):
+    return runner.invoke(app, ["verifier-page", path, "--check", *extra])
+
+
+def test_the_published_page_checks_out_with_the_cli(signed_archive):
+    page = public(signed_archive["archive"], "2026-09", "verifier.html")
+    result = check_page(page, "--public-key", signed_archive["pub"])
+    assert result.exit_code == 0, result.output
+    manifest = json.load(open(public(signed_archive["archive"], "2026-09", "manifest.json")))
+    assert f"page OK: 2026-09, announced value {manifest['commitment']}" in result.output
+    assert "the page this tool renders" in result.output
+    alone = check_page(page)
+    assert alone.exit_code == 0 and "compare this id with the exchange's published public-key.pem" in alone.output
+
+
+def test_a_page_that_says_valid_for_everything_is_detected(copy):
+    page = public(copy["archive"], "2026-09", "verifier.html")
+    data = open(page, "rb").read()
+    evil = data.replace(b'<script type="module">', b'<script type="module">window.__alwaysValid = true;\n', 1)
+    assert evil != data
+    open(page, "wb").write(evil)
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "public/verifier.html: its code was altered" in result.output
+    checked = check_page(page, "--public-key", copy["pub"])
+    assert checked.exit_code == 1 and "its code was altered" in checked.output
+
+
+def test_a_page_embedding_another_manifest_is_detected(copy):
+    manifest = json.load(open(public(copy["archive"], "2026-09", "manifest.json")))
+    signature = json.load(open(public(copy["archive"], "2026-09", "signature.json")))
+    pem = open(public(copy["archive"], "2026-09", "public-key.pem")).read()
+    other = {**manifest, "root": {**manifest["root"], "sums": ["0"] * len(manifest["root"]["sums"])}}
+    open(public(copy["archive"], "2026-09", "verifier.html"), "wb").write(render_page(other, signature, pem))
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "verifier.html embeds another manifest than public/manifest.json" in result.output
+
+
+def test_a_resigned_month_with_its_own_page_code_is_flagged_as_not_this_tools(copy):
+    """The publisher signs the digest of a page of its own: the page matches what is signed, so the
+    chain verifies, but history verify warns and the user's check refuses it (not the page this tool
+    renders)."""
+    from pipeline.formats.verifier_page import page_parts
+
+    arch = copy["archive"]
+    key = load_signing_key(copy["key"])
+    manifest = json.load(open(public(arch, "2026-09", "manifest.json")))
+    evil_code = render_page().replace(b"<title>", b"<title>Trust us: ", 1)
+    manifest["publication"]["verifier"] = digest(page_parts(evil_code).code)
+    raw, signature = canonical_json(manifest), sign_manifest(key, manifest)
+    pem = public_key_pem(key.public_key()).decode()
+    open(public(arch, "2026-09", "manifest.json"), "wb").write(raw)
+    open(public(arch, "2026-09", "signature.json"), "wb").write(canonical_json(signature))
+    page = render_page(manifest, signature, pem).replace(b"<title>", b"<title>Trust us: ", 1)
+    open(public(arch, "2026-09", "verifier.html"), "wb").write(page)
+    index = json.load(open(os.path.join(arch, "index.json")))
+    index["publications"][-1]["manifest"] = digest(raw)
+    open(os.path.join(arch, "index.json"), "wb").write(canonical_json(index))
+    result = history_verify(copy)
+    assert result.exit_code == 0, result.output
+    assert "verifier.html: its code" in result.output and "is not the page this tool renders" in result.output
+    checked = check_page(public(arch, "2026-09", "verifier.html"), "--public-key", copy["pub"])
+    assert checked.exit_code == 1 and "is not the page this tool renders" in checked.output

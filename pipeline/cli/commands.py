@@ -343,18 +343,72 @@ def export_proofs_command(
     typer.echo(f"exported {summary['records']} proofs in {len(summary['partitions'])} partitions ({fmt}) to {out}")
 
 
+def _check_page_file(path: str, public_key: Optional[str]) -> None:
+    """``por verifier-page PAGE --check``: exit 1 naming what is wrong, else what the page is."""
+    from ..errors import VerificationError
+    from ..formats.canonical import digest
+    from ..formats.manifest import announced_name, announced_value
+    from ..formats.verifier_page import PageError, page_parts
+    from ..protocol.jsonread import parse_json
+    from ..publication.history import page_problems, this_tool_page_code
+    from ..publication.signing import key_id, load_public_key, public_key_from_pem, public_key_pem, verify_manifest_signature
+
+    try:
+        with open(path, "rb") as f:
+            page = f.read()
+    except OSError as exc:
+        raise fail(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        parts = page_parts(page)
+        manifest = parse_json(parts.manifest.replace("<\\/", "</").encode("utf-8"), f"{path}: embedded manifest")
+        signed = parse_json(parts.signature.replace("<\\/", "</").encode("utf-8"), f"{path}: embedded signature")
+        signature, pem = signed["signature"], signed["public_key"]
+        embedded_key = public_key_from_pem(pem.encode("ascii"), f"embedded in {path}")
+    except (PageError, VerificationError, KeyError, TypeError, AttributeError, UnicodeEncodeError) as exc:
+        raise fail(f"{path}: not a published month's verifier page ({exc})") from None
+    key = load_public_key(public_key) if public_key is not None else embedded_key
+    if public_key_pem(key).decode("ascii") != pem:
+        raise fail(f"{path}: the page embeds another public key (key id {key_id(embedded_key)}) than {public_key} "
+                   f"(key id {key_id(key)})")
+    try:
+        verify_manifest_signature(key, manifest, signature, f"{path}: embedded signature")
+    except VerificationError as exc:
+        raise fail(str(exc)) from None
+    problems, _ = page_problems(page, manifest, signature, pem)
+    if (manifest.get("publication") or {}).get("verifier") is None:
+        problems.append("its signed manifest records no code digest (published before pages were checkable)")
+    if problems:
+        raise fail(f"{path}: " + "; ".join(problems))
+    typer.echo(f"page OK: {manifest['period']}, {announced_name(manifest)} {announced_value(manifest)}; signed by key id "
+               f"{key_id(key)}" + ("" if public_key else " (the key the page embeds: compare this id with the "
+                                   "exchange's published public-key.pem, or give --public-key)"))
+    code, ours = digest(parts.code), this_tool_page_code()
+    if code != ours:
+        raise fail(f"{path}: its code (blake3 {code}, as signed) is not the page this tool renders ({ours}); it was "
+                   f"published by {(manifest.get('publication') or {}).get('tool')}: check it with that version")
+    typer.echo(f"code blake3 {code}: the page this tool renders")
+
+
 @command("verifier-page")
 @with_run_options(cluster=False)
 def verifier_page(
-    out: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the HTML page (must not exist).")],
+    out: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the HTML page (must not exist); "
+                                       "with --check, the downloaded page to check.")],
     run: RunOptions,
     manifest: Annotated[Optional[str], typer.Option("--manifest", metavar="FILE", help="Embed this period's manifest.json.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Check a downloaded page instead: its code is the one its signed "
+                                        "manifest records and this tool renders, its embedded manifest and signature are "
+                                        "exactly the rendered ones, and the signature verifies.")] = False,
+    public_key: Annotated[Optional[str], typer.Option(
+        "--public-key", metavar="PEM", help="With --check: the exchange's public key, obtained independently.")] = None,
 ) -> None:
-    """Write the offline verifier page: one self-contained HTML file, no network access.
+    """Write the offline verifier page: one self-contained HTML file, no network access; or, with
+    --check, check a downloaded month's page.
 
     \b
     Example:
       por verifier-page verifier.html --manifest bundles/2026-11/manifest.json
+      por verifier-page archive/2026-11/public/verifier.html --check --public-key signing.key.pub
     """
     from ..errors import VerificationError
     from ..formats.verifier_page import render_page
@@ -362,6 +416,11 @@ def verifier_page(
     from ..webmodule import ensure_browser_module
 
     ensure_browser_module()
+    if check:
+        _check_page_file(out, public_key)
+        return
+    if public_key is not None:
+        raise fail("--public-key is for --check", code=2)
     manifest_doc = None
     if manifest is not None:
         try:

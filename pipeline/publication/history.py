@@ -22,10 +22,12 @@ from ..formats.layout import (
     MANIFEST,
     OUTSIDE_MANIFEST,
     PUBLIC_DIR,
+    PUBLIC_KEY,
     SIGNATURE,
     TOP_TREE,
     VERIFIER_PAGE,
 )
+from ..formats.verifier_page import PageError, embedded_blocks, page_parts, render_page
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
@@ -73,7 +75,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
             problems.append(f"{label}: expected revision {len(digests[period]) + 1} in "
                             f"{archive.period_directory(period, len(digests[period]) + 1)}")
         before = len(problems)
-        manifest = _check_publication(a, e, label, public, digests, new_months[0], problems)
+        manifest = _check_publication(a, e, label, public, digests, new_months[0], problems, report.warnings)
         digests[period].append(e["manifest"])
         if manifest is not None:
             before = month_before(period) if manifest.get("previous") else None
@@ -93,20 +95,42 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
     return report
 
 
-def _check_page(a: archive.Archive, directory: str, manifest_raw: bytes) -> list[str]:
-    """An archived month's verifier page embeds exactly that month's signed manifest."""
-    page = a.read(directory, PUBLIC_DIR, VERIFIER_PAGE).decode("utf-8", "replace")
-    start = page.find('id="por-embedded-manifest">')
-    if start < 0:
-        return [f"public/{VERIFIER_PAGE} embeds no manifest"]
-    body = page[start + len('id="por-embedded-manifest">'):page.index("</script>", start)]
+def page_problems(page: bytes, manifest: Mapping[str, Any], signature: Any, public_pem: str) -> tuple[list[str], list[str]]:
+    """``(problems, warnings)`` of a month's verifier page against the month's signed manifest, its
+    signature and the public key: its code (the page with the embedded blocks emptied) must hash to
+    the manifest's ``publication.verifier``, and the blocks must be exactly the rendering of those
+    three. Months published before the manifest recorded the code are checked for the embedded
+    manifest only. A warning when the code is not the page this tool renders."""
     try:
-        embedded = json.loads(body.replace("<\\/", "</"))
-    except ValueError:
-        return [f"public/{VERIFIER_PAGE}: its embedded manifest is not JSON"]
-    if canonical_json(embedded) != manifest_raw:
-        return [f"public/{VERIFIER_PAGE} embeds another manifest than public/{MANIFEST}"]
-    return []
+        parts = page_parts(page)
+    except PageError as exc:
+        return [f"public/{VERIFIER_PAGE}: {exc}"], []
+    problems, warnings = [], []
+    recorded = (manifest.get("publication") or {}).get("verifier")
+    code = digest(parts.code)
+    want_manifest, want_signature = embedded_blocks(manifest, signature, public_pem)
+    if recorded is None:
+        if parts.manifest != want_manifest:
+            problems.append(f"public/{VERIFIER_PAGE} embeds another manifest than public/{MANIFEST}")
+        return problems, warnings
+    if code != recorded:
+        problems.append(f"public/{VERIFIER_PAGE}: its code was altered (blake3 {code}; the signed manifest records "
+                        f"{recorded})")
+    if parts.manifest != want_manifest:
+        problems.append(f"public/{VERIFIER_PAGE} embeds another manifest than public/{MANIFEST} (or not in the form "
+                        "the page is rendered with)")
+    if parts.signature != want_signature:
+        problems.append(f"public/{VERIFIER_PAGE} embeds another signature or public key than public/{SIGNATURE} and "
+                        f"public/{PUBLIC_KEY}")
+    if not problems and code != this_tool_page_code():
+        warnings.append(f"public/{VERIFIER_PAGE}: its code (blake3 {code[:16]}…, as signed) is not the page this "
+                        f"tool renders ({this_tool_page_code()[:16]}…): published by {(manifest.get('publication') or {}).get('tool')}")
+    return problems, warnings
+
+
+def this_tool_page_code() -> str:
+    """blake3 of the verifier page's code as this installation renders it."""
+    return digest(render_page())
 
 
 def _refold_top_tree(a: archive.Archive, directory: str, manifest: Mapping[str, Any],
@@ -229,7 +253,8 @@ def _read_json(a: archive.Archive, directory: str, name: str) -> tuple[bytes, An
 
 
 def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, public: Ed25519PublicKey,
-                       digests: Mapping[str, list[str]], first_month: str, problems: list[str]) -> dict[str, Any] | None:
+                       digests: Mapping[str, list[str]], first_month: str, problems: list[str],
+                       warnings: list[str]) -> dict[str, Any] | None:
     try:
         raw, manifest = _read_json(a, e["directory"], MANIFEST)
         _, signature = _read_json(a, e["directory"], SIGNATURE)
@@ -283,7 +308,16 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
         present = set()
     extra = sorted(present - set(files) - OUTSIDE_MANIFEST)
     if VERIFIER_PAGE in present and VERIFIER_PAGE not in files:
-        problems += [f"{label}: {p}" for p in _check_page(a, e["directory"], raw)]
+        try:
+            pem = a.read(e["directory"], PUBLIC_DIR, PUBLIC_KEY).decode("ascii")
+            page_problems_, page_warnings = page_problems(a.read(e["directory"], PUBLIC_DIR, VERIFIER_PAGE), manifest,
+                                                          signature, pem)
+        except (BundleError, UnicodeDecodeError) as exc:
+            page_problems_, page_warnings = [f"public/{VERIFIER_PAGE} cannot be checked ({exc})"], []
+        problems += [f"{label}: {p}" for p in page_problems_]
+        warnings += [f"{label}: {w}" for w in page_warnings]
+    elif VERIFIER_PAGE not in present and (manifest.get("publication") or {}).get("verifier"):
+        problems.append(f"{label}: public/{VERIFIER_PAGE} is missing")
     problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
     if extra:
         problems.append(f"{label}: public files not covered by the manifest: {extra}")

@@ -97,13 +97,17 @@ def load_signing_key(path: str) -> Ed25519PrivateKey:
 
 def load_public_key(path: str) -> Ed25519PublicKey:
     """The Ed25519 public key in ``path`` (SubjectPublicKeyInfo PEM, ``FILE.pub`` of ``keygen --signing``)."""
-    data = _read_pem(path, "public key")
+    return public_key_from_pem(_read_pem(path, "public key"), path)
+
+
+def public_key_from_pem(data: bytes, where: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM bytes (``where`` names them in errors)."""
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
-        raise InputError(f"public key {path}: not a PEM public key") from None
+        raise InputError(f"public key {where}: not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"public key {path}: is a {type(key).__name__}, not an Ed25519 key")
+        raise InputError(f"public key {where}: is a {type(key).__name__}, not an Ed25519 key")
     return key
 
 
