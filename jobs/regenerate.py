@@ -234,7 +234,7 @@ def _compare_report(client: Any, a: archive.Archive, entry: Mapping[str, Any], m
 
 
 def old_manifest(a: archive.Archive, entry: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(bundle.open_bundle(a.url(entry["directory"])).read_json(layout.MANIFEST))
+    return dict(bundle.open_bundle(a.url(entry["directory"]), a.options).read_json(layout.MANIFEST))
 
 
 def select(index: Mapping[str, Any], period: str | None, all_periods: bool) -> list[Mapping[str, Any]]:

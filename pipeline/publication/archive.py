@@ -70,6 +70,12 @@ class Archive:
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         return f"{protocols[0]}://{path}"
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The storage options the archive was opened with (credentials, endpoint): for readers that
+        open ``url(…)`` themselves."""
+        return dict(getattr(self.fs, "storage_options", None) or {})
+
     def exists(self, *names: str) -> bool:
         return bool(storage.retrying(lambda: self.fs.exists(self.file(*names))))
 

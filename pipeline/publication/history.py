@@ -192,7 +192,8 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
     except BundleError as exc:
         problems.append(f"{label}: {exc}")
         return None
-    problems += recheck.check_month(month, list(rows.values()), recheck.report_prices(report))
+    problems += recheck.check_month(month, list(rows.values()), recheck.report_prices(report),
+                                    storage_options=a.options)
     try:
         assets = report["assets"]
         signed = {
