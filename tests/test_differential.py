@@ -485,6 +485,154 @@ def test_signature_hex_has_one_strict_rule(tmp_path, page):
         assert py[c["id"]] == want, c["name"]
 
 
+# ------------------------------------------------------------------------------------------------------
+# Strict Ed25519 for the exchange's manifest signature (schemas/archive.md; the rule of schemas/reserves.md,
+# "Ed25519"): "signatures" made without any private key, which OpenSSL and WebCrypto accept on their own,
+# are refused by Python, Node and the page alike, check `signature`, naming the rule.
+
+ED25519_P = 2**255 - 19
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
+SPKI_ED25519 = bytes.fromhex("302a300506032b6570032100")
+IDENTITY = (1).to_bytes(32, "little")
+
+
+def spki_pem(public: bytes) -> str:
+    """Any 32 bytes as an Ed25519 SubjectPublicKeyInfo PEM (what a malicious exchange can publish)."""
+    return f"-----BEGIN PUBLIC KEY-----\n{base64.b64encode(SPKI_ED25519 + public).decode()}\n-----END PUBLIC KEY-----\n"
+
+
+def openssl_accepts(public: bytes, signature: bytes, manifest) -> bool:
+    """OpenSSL's own verification through ``cryptography``, without the strict rule: the Python verifier's
+    whole check before it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from pipeline.formats.canonical import canonical_json
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, canonical_json(manifest))
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def signature_document(public: bytes, signature: bytes) -> dict:
+    """The ``signature.json`` a publisher of ``public`` writes, with these signature bytes."""
+    from blake3 import blake3
+
+    return {"algorithm": "Ed25519", "signed": "manifest.json", "canonicalization": "RFC 8785",
+            "public_key": public.hex(), "key_id": blake3(public).hexdigest()[:16], "signature": signature.hex()}
+
+
+def keyless_forgery(manifest: dict, public: bytes) -> tuple[dict, bytes]:
+    """The manifest with one field no verifier reads (``note``) and a "signature" made without a private key,
+    a small-order R and S = 0, that OpenSSL alone accepts under the small-order ``public`` for it (under the
+    identity, for every message; under another small-order A, for one message in 2 to 8)."""
+    from pipeline.ownership.ed25519 import SMALL_ORDER
+
+    for n in range(256):
+        forged = {**manifest, "note": f"keyless {n}"}
+        for r in sorted(SMALL_ORDER):
+            if openssl_accepts(public, r + bytes(32), forged):
+                return forged, r + bytes(32)
+    raise AssertionError(f"no small-order R with S = 0 verifies under {public.hex()}")
+
+
+def strict_signature_cases() -> tuple[dict, list[dict]]:
+    """The proof, and signed manifests: a real signature (valid), each of the eight small-order public keys
+    with a keyless signature, non-canonical keys (y = p + 1, and the identity with its sign bit set) with R the
+    identity and S = 0, and under the real key S + L, a small-order R and a non-canonical R. ``forged``: OpenSSL
+    alone accepts it; ``rule``: the words every verifier's refusal holds (None: valid)."""
+    from pipeline.ownership.ed25519 import SMALL_ORDER
+
+    proof, manifest, signature, pem = _signed_manifest()
+    real = bytes.fromhex(signature["signature"])
+    cases = [{"name": "a real signature", "manifest": manifest, "signature": signature, "pem": pem, "forged": True,
+              "rule": None}]
+    for a in sorted(SMALL_ORDER):
+        forged, sig = keyless_forgery(manifest, a)
+        cases.append({"name": f"small-order A {a.hex()}", "manifest": forged, "signature": signature_document(a, sig),
+                      "pem": spki_pem(a), "forged": True, "rule": "the public key is a small-order Ed25519 point"})
+    for name, a, why in (("non-canonical A (y = p + 1)", (ED25519_P + 1).to_bytes(32, "little"), "(y >= p)"),
+                         ("non-canonical A (negative zero)", IDENTITY[:31] + b"\x80", "(negative zero)")):
+        cases.append({"name": name, "manifest": {**manifest, "note": "keyless"},
+                      "signature": signature_document(a, IDENTITY + bytes(32)), "pem": spki_pem(a), "forged": True,
+                      "rule": f"the public key is not a canonical Ed25519 point encoding {why}"})
+    s_plus_l = real[:32] + (int.from_bytes(real[32:], "little") + ED25519_L).to_bytes(32, "little")
+    for name, sig, rule in (
+            ("S + L of the real signature", s_plus_l, "the signature's S is not below the group order L"),
+            ("small-order R, S = 0, under the real key", IDENTITY + bytes(32), "the signature's R is a small-order"),
+            ("non-canonical R (y = p + 1) of the real signature", (ED25519_P + 1).to_bytes(32, "little") + real[32:],
+             "the signature's R is not a canonical Ed25519 point encoding (y >= p)")):
+        cases.append({"name": name, "manifest": manifest, "signature": {**signature, "signature": sig.hex()},
+                      "pem": pem, "forged": False, "rule": rule})
+    return proof, cases
+
+
+def test_keyless_manifest_signatures_are_refused_by_por_verify_node_and_the_page(tmp_path, page):
+    """A manifest "signed" by a small-order public key with a small-order R and S = 0, by a non-canonical key,
+    or with S + L of a real signature: ``por verify --public-key``, the Node CLI and the page all refuse it, check
+    ``signature``, naming the rule; a real signature still verifies in all three. The forgeries are real: OpenSSL
+    alone (through ``cryptography``: the Python verifier's whole check before the strict rule) accepts each,
+    asserted here, and the proof is valid against every manifest, so ``por verify --public-key`` said VALID. (Raw
+    WebCrypto differs by library: when this was written Chromium's accepted them too and Node's OpenSSL 3.5
+    refused them, so the verifiers also disagreed.)"""
+    from pipeline.protocol.verify import verify_proof
+    from tests.test_js_verifier import invalid_line, three_clis
+
+    proof, cases = strict_signature_cases()
+    assert len(cases) == 1 + 8 + 2 + 3
+    for c in cases:
+        verify_proof(proof, manifest=c["manifest"])  # the proof is valid: only the signature can refuse it
+        sig = bytes.fromhex(c["signature"]["signature"])
+        if c["forged"]:
+            assert openssl_accepts(bytes.fromhex(c["signature"]["public_key"]), sig, c["manifest"]), c["name"]
+    for i, c in enumerate(cases):
+        d = tmp_path / f"case-{i}"
+        d.mkdir()
+        (d / "proof.json").write_text(json.dumps(proof))
+        (d / "manifest.json").write_text(json.dumps(c["manifest"]))
+        (d / "signature.json").write_text(json.dumps(c["signature"]))
+        (d / "public-key.pem").write_text(c["pem"])
+        for cli, proc in three_clis(str(d / "proof.json"), str(d / "manifest.json"),
+                                    public_key=str(d / "public-key.pem")).items():
+            if c["rule"] is None:
+                assert proc.returncode == 0 and "manifest signature: valid" in proc.stdout, (cli, c["name"],
+                                                                                              proc.stderr)
+            else:
+                assert proc.returncode == 1, (cli, c["name"], proc.stdout, proc.stderr)
+                line = invalid_line(proc)
+                assert line.startswith("INVALID proof: signature: ") and c["rule"] in line, (cli, c["name"], line)
+    in_page = page_verdicts(page, [{"id": i, "proof": dumps(proof), "manifest": dumps(c["manifest"]), "user": None,
+                                    "signed": {"signature": c["signature"], "public_key": c["pem"]}}
+                                   for i, c in enumerate(cases)])
+    for i, c in enumerate(cases):
+        if c["rule"] is None:
+            assert in_page[i]["valid"] is True, (c["name"], in_page[i])
+        else:
+            assert (in_page[i]["valid"], in_page[i]["check"]) == (False, "signature"), (c["name"], in_page[i])
+            assert c["rule"] in in_page[i]["message"], (c["name"], in_page[i])
+
+
+def test_keyless_signatures_fail_first_and_alike_in_every_verifier(tmp_path, page):
+    """The same cases through the Python library, the Node module and the page (``three_way``), with the proof
+    intact and with a broken proof: the signature is checked first, so a broken proof beside a keyless
+    signature is ``signature`` everywhere, and beside the real one ``format``."""
+    proof, cases = strict_signature_cases()
+    runs = []
+    for c in cases:
+        for broken in (False, True):
+            p = dict(proof, nonce="zz") if broken else proof
+            runs.append({"id": len(runs), "name": f"{c['name']}, proof broken {broken}", "proof": dumps(p),
+                         "manifest": dumps(c["manifest"]), "announced": None, "user": None,
+                         "signed": {"signature": c["signature"], "public_key": c["pem"]},
+                         "expect": "signature" if c["rule"] else ("format" if broken else None)})
+    py = three_way(tmp_path, page, runs)
+    for r in runs:
+        want = {"valid": True} if r["expect"] is None else {"valid": False, "check": r["expect"]}
+        assert py[r["id"]] == want, r["name"]
+
+
 def _several_wrong_cases():
     """Documents with two or more faults: the first failing check follows the order of schemas/por-v2.md
     section 4 (por-v1.md section 5) in every verifier."""

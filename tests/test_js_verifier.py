@@ -226,3 +226,59 @@ def test_the_signature_is_checked_after_both_documents_are_read(tmp_path):
             assert proc.returncode == 1 and invalid_line(proc).startswith("INVALID proof: signature"), (cli, proc.stderr)
         for cli, proc in three_clis(str(bom), m, public_key=key).items():
             assert proc.returncode == 1 and invalid_line(proc).startswith("INVALID proof: input: proof"), (cli, proc.stderr)
+
+
+def test_the_strict_ed25519_rule_is_python_s_in_node():
+    """verify.mjs's strict Ed25519 (schemas/reserves.md, "Ed25519"): its list of the eight small-order encodings
+    is the set Python computes (``ownership.ed25519.SMALL_ORDER``), and at the edges of each rule (y = p - 1 and
+    y = p, the sign bit on y = ±1 and on another y, S = L - 1 and S = L) it gives Python's verdict."""
+    from pipeline.ownership import ed25519
+    from pipeline.ownership.chains import Refused
+
+    p, order = 2**255 - 19, 2**252 + 27742317777372353535851937790883648493
+    # RFC 8032's test 1 public key: a canonical point of large order, used as A and as R
+    real = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+
+    def enc(y: int, sign: int = 0) -> bytes:
+        return (y | sign << 255).to_bytes(32, "little")
+
+    points = {"real": real, "y = p - 1": enc(p - 1), "y = p": enc(p), "y = p + 1": enc(p + 1),
+              "y = 2^255 - 1": enc(2**255 - 1), "identity, sign bit": enc(1, 1), "y = -1, sign bit": enc(p - 1, 1),
+              "y = 0, sign bit": enc(0, 1),
+              "real, sign bit flipped": bytes(real[:31]) + bytes([real[31] ^ 0x80])}
+    scalars = {"0": 0, "L - 1": order - 1, "L": order, "L + 1": order + 1, "2^256 - 1": 2**256 - 1}
+    cases = []
+    for pname, point in points.items():
+        for sname, s in scalars.items():
+            for role in ("A", "R"):
+                a, r = (point, real) if role == "A" else (real, point)
+                cases.append({"name": f"{role} {pname}, S {sname}", "a": a.hex(),
+                              "sig": (r + s.to_bytes(32, "little")).hex()})
+    for point in sorted(ed25519.SMALL_ORDER):
+        cases.append({"name": f"A small-order {point.hex()}", "a": point.hex(), "sig": (real + bytes(32)).hex()})
+        cases.append({"name": f"R small-order {point.hex()}", "a": real.hex(), "sig": (point + bytes(32)).hex()})
+    module = json.dumps("file://" + os.path.join(WEB, "verify.mjs"))
+    script = f"""
+        import {{ SMALL_ORDER_POINTS, checkStrictEd25519, hexToBytes }} from {module};
+        const cases = {json.dumps(cases)};
+        const out = {{ points: SMALL_ORDER_POINTS, verdicts: {{}} }};
+        for (const c of cases) {{
+          try {{ checkStrictEd25519(hexToBytes(c.a), hexToBytes(c.sig)); out.verdicts[c.name] = null; }}
+          catch (e) {{ out.verdicts[c.name] = [e.check, e.message]; }}
+        }}
+        console.log(JSON.stringify(out));
+    """
+    proc = node("--input-type=module", "-e", script)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["points"] == sorted(q.hex() for q in ed25519.SMALL_ORDER)
+    refused = 0
+    for c in cases:
+        try:
+            ed25519.check_strict(bytes.fromhex(c["a"]), bytes.fromhex(c["sig"]))
+            want = None
+        except Refused as exc:
+            want = ["signature", f"signature: {exc}"]
+            refused += 1
+        assert out["verdicts"][c["name"]] == want, c["name"]
+    assert 0 < refused < len(cases)

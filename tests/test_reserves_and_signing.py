@@ -142,3 +142,109 @@ def test_signature_covers_every_byte_of_the_canonical_manifest(tmp_path):
     with pytest.raises(VerificationError, match="signature does not match|small-order"):  # all zeros: R is small-order
         verify_manifest_signature(public, manifest, {**sig, "signature": "00" * 64}, "x")
     assert canonical_json(manifest) == b'{"b":[1,2],"period":"2026-01","root":{"hash":"' + b"ab" * 32 + b'","sums":["10","20"]}}'
+
+
+# ------------------------------------------------------------------------------------------------------
+# Strict Ed25519 on the manifest signature (schemas/archive.md; schemas/reserves.md, "Ed25519")
+
+def test_keyless_manifest_signatures_are_refused_naming_the_rule():
+    """``verify_manifest_signature`` applies ``ownership.ed25519.check_strict`` before OpenSSL: each keyless
+    forgery (a small-order or non-canonical A, R the identity or another small-order point, S = 0) that OpenSSL
+    alone accepts, S + L, and a small-order or non-canonical R are ``VerificationError('signature')`` naming the
+    rule broken; the real signature still verifies. The key objects here come straight from the raw bytes, past
+    the rule ``load_public_key`` applies, so it is this check that refuses them."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from tests.test_differential import openssl_accepts, strict_signature_cases
+
+    _, cases = strict_signature_cases()
+    for c in cases:
+        public_raw = bytes.fromhex(c["signature"]["public_key"])
+        public = Ed25519PublicKey.from_public_bytes(public_raw)
+        if c["forged"]:
+            assert openssl_accepts(public_raw, bytes.fromhex(c["signature"]["signature"]), c["manifest"]), c["name"]
+        if c["rule"] is None:
+            verify_manifest_signature(public, c["manifest"], c["signature"], "signature.json")
+            continue
+        with pytest.raises(VerificationError) as err:
+            verify_manifest_signature(public, c["manifest"], c["signature"], "month/signature.json")
+        assert err.value.check == "signature", c["name"]
+        message = str(err.value)
+        assert message.startswith("signature: month/signature.json: ") and c["rule"] in message, (c["name"], message)
+        assert "strict Ed25519, schemas/reserves.md" in message
+
+
+def test_a_public_key_file_that_breaks_the_rule_is_refused_when_read(tmp_path):
+    """``load_public_key`` (every ``--public-key``) refuses a small-order or non-canonical key with the check the
+    other verifiers name (``signature``), naming the file and the rule (``por verify``: tests/test_differential.py);
+    a command that reads the key outside a verification (``history verify``) exits 1 with that one line."""
+    from pipeline.ownership.ed25519 import SMALL_ORDER
+    from tests.test_differential import ED25519_P, IDENTITY, spki_pem
+
+    bad = {f"small-order {p.hex()[:8]}": (p, "a small-order Ed25519 point") for p in sorted(SMALL_ORDER)}
+    bad["y = p + 1"] = ((ED25519_P + 1).to_bytes(32, "little"), "not a canonical Ed25519 point encoding (y >= p)")
+    bad["negative zero"] = (IDENTITY[:31] + b"\x80", "not a canonical Ed25519 point encoding (negative zero)")
+    paths = {}
+    for name, (raw, rule) in bad.items():
+        path = paths[name] = tmp_path / f"{name.replace(' ', '-')}.pem"
+        path.write_text(spki_pem(raw))
+        with pytest.raises(VerificationError) as err:
+            load_public_key(str(path))
+        assert err.value.check == "signature", name
+        assert f"public key {path}: the public key is {rule}" in str(err.value), (name, str(err.value))
+    key = paths[f"small-order {IDENTITY.hex()[:8]}"]
+    result = runner.invoke(app, ["history", "verify", str(tmp_path / "archive"), "--public-key", str(key)])
+    assert result.exit_code == 1 and "the public key is a small-order Ed25519 point" in result.output, result.output
+    assert len(result.output.splitlines()) == 1 and str(key) in result.output
+
+
+def test_keygen_signing_keys_keep_the_strict_rule(tmp_path):
+    """``por keygen --signing`` cannot write a key the rule refuses (A = s·B with a clamped s has the group's large
+    prime order): every key it writes loads through ``load_public_key`` and its signatures pass ``check_strict``."""
+    from pipeline.ownership.ed25519 import check_strict
+    from pipeline.publication.signing import RAW
+
+    manifest = {"period": "2026-01", "root": {"hash": "00" * 32, "sums": ["1"]}}
+    for i in range(16):
+        path = str(tmp_path / f"k{i}")
+        assert runner.invoke(app, ["keygen", "--signing", path]).exit_code == 0
+        public = load_public_key(path + ".pub")
+        signature = sign_manifest(load_signing_key(path), manifest)
+        check_strict(public.public_bytes(*RAW), bytes.fromhex(signature["signature"]))
+        verify_manifest_signature(public, manifest, signature, path)
+
+
+def test_the_strict_signature_check_needs_no_exchange_extra(tmp_path):
+    """The light install (no ``base58``, no build stack) checks manifest signatures strictly too:
+    ``publication.signing`` imports the rule from ``ownership.ed25519`` without the address codecs."""
+    import subprocess
+    import sys
+
+    from tests.test_differential import strict_signature_cases
+
+    _, cases = strict_signature_cases()
+    (tmp_path / "cases.json").write_text(json.dumps([{k: c[k] for k in ("manifest", "signature", "pem", "rule")}
+                                                     for c in cases]))
+    script = """
+import json, sys
+BLOCKED = {"base58", "numpy", "pyarrow", "pandas", "dask", "distributed", "fsspec", "coincurve", "embit", "bip322"}
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError("blocked in this test: " + name)
+        return None
+sys.meta_path.insert(0, Block())
+from pipeline.errors import VerificationError
+from pipeline.publication.signing import public_key_from_pem, verify_manifest_signature
+for c in json.load(open(sys.argv[1])):
+    try:
+        verify_manifest_signature(public_key_from_pem(c["pem"].encode(), "pem"), c["manifest"], c["signature"], "sig")
+        print("valid")
+    except VerificationError as exc:
+        print(exc.check, c["rule"] in str(exc))
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cases.json")], capture_output=True, text=True,
+                          cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["valid" if c["rule"] is None else "signature True" for c in cases]

@@ -11,6 +11,10 @@ S below the group order L, and libsodium's refusal of small-order A and R (the e
 order dividing 8, whatever their spelling). With a small-order A and R, S = 0 satisfies the
 verification equation for every message: a "signature" made without any private key. Only then
 does ``cryptography`` (OpenSSL) check the equation itself.
+
+The same rules guard the exchange's signature over each month's manifest
+(``publication.signing.verify_manifest_signature``, ``check_strict`` and ``check_public_key``), in the
+light install too: ``base58`` (of the ``exchange`` extra) is imported only where an address is decoded.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-import base58
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -29,6 +32,8 @@ _HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
 
 
 def decode_solana(text: str) -> bytes:
+    import base58
+
     try:
         raw = base58.b58decode(text)
     except ValueError:
@@ -52,6 +57,8 @@ def aptos_address(public: bytes) -> str:
 def _bytes(text: str, size: int, what: str) -> bytes:
     if _HEX.fullmatch(text) and len(text.removeprefix("0x")) == 2 * size:
         return bytes.fromhex(text.removeprefix("0x"))
+    import base58
+
     try:
         raw = base58.b58decode(text)
     except ValueError:
@@ -127,10 +134,15 @@ def _check_point(raw: bytes, what: str) -> None:
                       "without a private key")
 
 
+def check_public_key(public: bytes) -> None:
+    """The strict rules on A alone (a public key read from a file, before any signature is at hand)."""
+    _check_point(public, "the public key")
+
+
 def check_strict(public: bytes, signature: bytes) -> None:
     """The strict rules on A (``public``), R and S; ``Refused`` naming the rule a part breaks. That A
     and R are on the curve at all is OpenSSL's decoding in ``check_signed``."""
-    _check_point(public, "the public key")
+    check_public_key(public)
     _check_point(signature[:32], "the signature's R")
     if int.from_bytes(signature[32:], "little") >= _L:
         raise Refused("the signature's S is not below the group order L (non-canonical)")

@@ -10,6 +10,13 @@ it in ``signature.json``::
 
 Key files: the private key as unencrypted PKCS#8 PEM, mode 0600; the public key as
 SubjectPublicKeyInfo PEM in ``FILE.pub``. Errors name the file, never its content.
+
+Verification is strict, with the rules of the reserve-ownership side (``ownership.ed25519``,
+``schemas/reserves.md`` "Ed25519"; ``schemas/archive.md``), in the same order as the Node module and
+the page (``web/verify.mjs``): A and R canonical encodings (y below p, no negative zero), neither one
+of the eight small-order points, S below L; only then OpenSSL's equation. OpenSSL alone accepts a
+small-order "public key" with a small-order R and S = 0: a key under which every manifest would be
+"signed" without any private key. A public key read from a file is held to the rule on A at once.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from ..errors import InputError, VerificationError
 from ..formats.canonical import canonical_json
 from ..formats.layout import MANIFEST
+from ..ownership.chains import Refused
+from ..ownership.ed25519 import check_public_key, check_strict
 from ..storage.private import check_owner_only, create_private_file
 
 ALGORITHM = "Ed25519"
@@ -101,13 +110,22 @@ def load_public_key(path: str) -> Ed25519PublicKey:
 
 
 def public_key_from_pem(data: bytes, where: str) -> Ed25519PublicKey:
-    """An Ed25519 public key from PEM bytes (``where`` names them in errors)."""
+    """An Ed25519 public key from PEM bytes (``where`` names them in errors).
+
+    A key that breaks the strict rule on A (a non-canonical encoding, or one of the eight small-order
+    points, under which anyone can "sign" any manifest) is ``VerificationError('signature', …)``, the
+    check the Node module and the page fail on it too."""
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
         raise InputError(f"public key {where}: not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"public key {where}: is a {type(key).__name__}, not an Ed25519 key")
+    try:
+        check_public_key(key.public_bytes(*RAW))
+    except Refused as exc:
+        raise VerificationError("signature", f"public key {where}: {exc} (strict Ed25519, schemas/reserves.md); "
+                                "no signature under it proves anything") from None
     return key
 
 
@@ -127,7 +145,8 @@ def sign_manifest(key: Ed25519PrivateKey, manifest: Mapping[str, Any]) -> dict[s
 def verify_manifest_signature(public: Ed25519PublicKey, manifest: Mapping[str, Any], signature: Any,
                               where: str) -> None:
     """Raise ``VerificationError('signature', …)`` unless ``signature`` (a parsed ``signature.json``)
-    is a valid signature by ``public`` over the canonical bytes of ``manifest``."""
+    is a valid signature by ``public`` over the canonical bytes of ``manifest``: strict Ed25519
+    (``ownership.ed25519.check_strict`` on A, R and S, naming the rule broken), then OpenSSL's equation."""
     if not isinstance(signature, Mapping) or signature.get("algorithm") != ALGORITHM:
         raise VerificationError("signature", f"{where}: not an {ALGORITHM} signature document")
     want = public.public_bytes(*RAW).hex()
@@ -136,9 +155,15 @@ def verify_manifest_signature(public: Ed25519PublicKey, manifest: Mapping[str, A
             "signature", f"{where}: signed by key {str(signature.get('key_id'))!r}, not by the given public key "
             f"(key id {key_id(public)})")
     value = signature.get("signature")
-    try:  # exactly 128 lower-case hex characters, as the Node module and the page read it (schemas/por-v2.md)
-        if not isinstance(value, str) or not SIGNATURE_HEX.fullmatch(value):
-            raise ValueError("not 128 lower-case hex characters")
-        public.verify(bytes.fromhex(value), canonical_json(manifest))
+    # exactly 128 lower-case hex characters, as the Node module and the page read it (schemas/por-v2.md)
+    if not isinstance(value, str) or not SIGNATURE_HEX.fullmatch(value):
+        raise VerificationError("signature", f"{where}: the signature does not match the manifest")
+    raw = bytes.fromhex(value)
+    try:  # before OpenSSL, which accepts a small-order A and R with S = 0 for every message
+        check_strict(public.public_bytes(*RAW), raw)
+    except Refused as exc:
+        raise VerificationError("signature", f"{where}: {exc} (strict Ed25519, schemas/reserves.md)") from None
+    try:
+        public.verify(raw, canonical_json(manifest))
     except (ValueError, InvalidSignature):
         raise VerificationError("signature", f"{where}: the signature does not match the manifest") from None

@@ -3,7 +3,8 @@
 // @noble/hashes package, pinned in package.json / package-lock.json: Node resolves it from
 // node_modules (`npm ci` here), the page maps it to the bundle it embeds (pipeline/webmodule.py).
 // The official BLAKE3 test vectors run against it in the test suite, in Node and in the page.
-// Ed25519 comes from WebCrypto (the browser's, or Node's). Nothing here touches the network.
+// Ed25519 comes from WebCrypto (the browser's, or Node's), after this module's own strict checks on the
+// key and the signature's encoding (as the Python verifier's). Nothing here touches the network.
 
 import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 
@@ -316,12 +317,59 @@ export function publicKeyFromPem(pem) {
   if (der.length !== 44 || bytesToHex(der.subarray(0, 12)) !== SPKI_ED25519) {
     fail("signature", "the public key is not an Ed25519 public key");
   }
-  return der.subarray(12);
+  const key = der.subarray(12);
+  strictPoint(key, "the public key");  // as the Python verifier reads a key file: no signature under it could count
+  return key;
+}
+
+// Strict Ed25519 (schemas/reserves.md, "Ed25519"; the rules of pipeline/ownership/ed25519.py's check_strict):
+// WebCrypto, like OpenSSL, accepts a small-order public key A with a small-order R and S = 0 for every
+// message, a "signature" made without any private key; so A and R must be canonical encodings (y below p, no
+// "negative zero" x), neither one of the eight points of order dividing 8, and S below the group order L.
+const ED25519_P = (1n << 255n) - 19n;
+const ED25519_L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+/** The canonical encodings (hex) of the eight points P with 8·P = identity: the identity (y = 1), the point of
+ * order 2 (y = -1), two of order 4 (y = 0) and four of order 8. Python computes the same set (SMALL_ORDER). */
+export const SMALL_ORDER_POINTS = Object.freeze([
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]);
+
+/** The unsigned integer of little-endian `bytes`. */
+const littleEndian = (bytes) => bytes.reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
+
+function strictPoint(raw, what) {
+  const y = littleEndian(raw) & ((1n << 255n) - 1n);
+  if (y >= ED25519_P) fail("signature", `${what} is not a canonical Ed25519 point encoding (y >= p)`);
+  if (raw[31] >> 7 && (y === 1n || y === ED25519_P - 1n)) {
+    fail("signature", `${what} is not a canonical Ed25519 point encoding (negative zero)`);
+  }
+  if (SMALL_ORDER_POINTS.includes(bytesToHex(raw))) {
+    fail("signature", `${what} is a small-order Ed25519 point: such a signature verifies for any message `
+      + "without a private key");
+  }
+}
+
+/** The strict rules on A (32 bytes) and the signature's R and S (64 bytes); VerificationError("signature", …)
+ * naming the rule broken. That A and R are on the curve at all is WebCrypto's decoding. */
+export function checkStrictEd25519(publicKey, signature) {
+  strictPoint(publicKey, "the public key");
+  strictPoint(signature.subarray(0, 32), "the signature's R");
+  if (littleEndian(signature.subarray(32)) >= ED25519_L) {
+    fail("signature", "the signature's S is not below the group order L (non-canonical)");
+  }
 }
 
 /**
- * The manifest's Ed25519 signature (``signature.json``) by the exchange's key, checked with WebCrypto
- * (the browser's, or Node's): over the manifest's RFC 8785 bytes, as the Python verifier checks it.
+ * The manifest's Ed25519 signature (``signature.json``) by the exchange's key: the strict rules above, then
+ * WebCrypto (the browser's, or Node's) over the manifest's RFC 8785 bytes, as the Python verifier checks it.
  * Throws VerificationError("signature", …).
  */
 export async function verifyManifestSignature(manifest, signature, publicKey) {
@@ -332,9 +380,17 @@ export async function verifyManifestSignature(manifest, signature, publicKey) {
   if (typeof signature.signature !== "string" || !/^[0-9a-f]{128}$/.test(signature.signature)) {
     fail("signature", "the signature does not match the manifest");
   }
+  const raw = hexToBytes(signature.signature);
+  checkStrictEd25519(publicKey, raw);  // before WebCrypto, which accepts a small-order A and R with S = 0
   const subtle = globalThis.crypto.subtle;
-  const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-  const ok = await subtle.verify({ name: "Ed25519" }, key, hexToBytes(signature.signature), utf8(canonicalJson(manifest)));
+  let ok;
+  try {
+    const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    ok = await subtle.verify({ name: "Ed25519" }, key, raw, utf8(canonicalJson(manifest)));
+  } catch (e) {
+    if (e?.name === "NotSupportedError") throw e;  // no Ed25519 in this WebCrypto: not a verdict on the signature
+    ok = false;  // a key WebCrypto cannot decode (not on the curve): no signature verifies under it
+  }
   if (!ok) fail("signature", "the signature does not match the manifest");
 }
 
