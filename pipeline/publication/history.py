@@ -79,7 +79,8 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
         digests[period].append(e["manifest"])
         if manifest is not None:
             before = month_before(period) if manifest.get("previous") else None
-            report_doc = _check_report(a, e, label, manifest, rows, problems, secrets.get(before) if before else None)
+            report_doc = _check_report(a, e, label, manifest, rows, problems, secrets.get(before) if before else None,
+                                       report.warnings)
             rows[period] = recheck.history_row(manifest, report_doc)
             secrets[period] = (manifest.get("publication") or {}).get("secret")
         if manifest is not None and len(problems) == before:
@@ -175,7 +176,7 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
 
 def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
                   rows: Mapping[str, Mapping[str, Any]], problems: list[str],
-                  previous_secret: str | None) -> dict[str, Any] | None:
+                  previous_secret: str | None, warnings: list[str]) -> dict[str, Any] | None:
     """Every figure of the month's signed report re-derived from its public files and the earlier
     months' signed reports (``publication.recheck``), and the index's copies of them against the
     signed report. Returns the report (None when the month has none)."""
@@ -193,7 +194,7 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
         problems.append(f"{label}: {exc}")
         return None
     problems += recheck.check_month(month, list(rows.values()), recheck.report_prices(report),
-                                    storage_options=a.options)
+                                    storage_options=a.options, notes=warnings)
     try:
         assets = report["assets"]
         signed = {

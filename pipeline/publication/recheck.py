@@ -27,7 +27,8 @@ from ..errors import InputError, PorError
 from ..formats.assets import Asset
 from ..formats.prices import Prices
 from ..ownership.challenge import challenge_text
-from ..ownership.check import BOUND, STATUSES
+from ..ownership.chains import find_chain
+from ..ownership.check import BOUND, OWNERS_NOT_CHECKED, STATUSES, UNBOUND
 from ..reserves.input import load_reserves
 from ..reserves.ownership import verify_reserves
 from ..reserves.public import PARQUET_NAME
@@ -67,6 +68,8 @@ class Derived:
     doc: dict[str, Any]
     positions: list[AssetPosition]
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What was accepted without being re-derivable offline (contract wallets bound on a node's answer)."""
 
 
 def history_row(manifest: Mapping[str, Any], report: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -120,6 +123,7 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
             except InputError as exc:
                 problems.append(f"{REPORT_JSON} ownership.exchange {exchange!r}: {exc}")
         ownership = verify_reserves(mapper, month.reserves_url, challenge, "parquet", storage_options)
+        notes = _owners_on_node(ownership.records, month.reserves_url, archived, storage_options)
         by_status = {}
         for (symbol, amount), record in zip(reserves.amounts, ownership.records, strict=True):
             by_status.setdefault(symbol, dict.fromkeys(STATUSES, 0))[record["status"]] += amount
@@ -141,6 +145,8 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
     history = sorted([*[h for h in earlier if h["period"] != manifest["period"]], this], key=lambda h: h["period"])
     doc = report_doc(manifest, pos, reserves, history, ownership_section, usd, archived.get("balances"),
                      archived.get("published_at"), archived.get("exchange"))
+    if month.reserves_url is None:
+        notes = []
     if "renderer" in archived:
         doc["renderer"] = archived["renderer"]
     this_secret = (manifest.get("publication") or {}).get("secret")
@@ -154,12 +160,36 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         problems += [f"usd: {late}"] if late else []
         problems += [f"usd: {z}" for z in zero_price_problems(
             prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
-    return Derived(doc, pos, problems)
+    return Derived(doc, pos, problems, notes)
 
 
-def _published_statuses(url: str, records: Sequence[Mapping[str, Any]],
-                        storage_options: Mapping[str, Any] | None) -> list[str]:
-    """The statuses ``reserves.parquet`` was published with, against the re-verified ones."""
+def _owners_on_node(records: list[dict[str, Any]], url: str, archived: Mapping[str, Any],
+                    storage_options: Mapping[str, Any] | None) -> list[str]:
+    """Contract-wallet rows published ``bound`` on a node's ``getOwners()``/``getThreshold()``
+    answer: offline they re-verify as ``unbound`` (owners not confirmed). Taken as published (and
+    said so in a note) only where the month's report records a node check of that chain at its
+    snapshot block and the row's published reason is that confirmation; otherwise the statuses differ."""
+    chains = (archived.get("balances") or {}).get("chains") or {}
+    checked = {c for c, v in chains.items() if isinstance(v, Mapping) and v.get("node") and v.get("block")}
+    pending = [r for r in records if r["status"] == UNBOUND and r.get("note") == OWNERS_NOT_CHECKED]
+    if not pending or not checked:
+        return []
+    published = _published_column(url, ("status", "reason"), storage_options)
+    taken: dict[str, int] = {}
+    for r in pending:
+        pub = published[r["row"]] if r["row"] < len(published) else {}
+        chain = find_chain(r["chain"])
+        name = chain.name if chain is not None else r["chain"]
+        if (pub.get("status") == BOUND and name in checked
+                and f"confirmed with getOwners()/getThreshold() at {name} block" in (pub.get("reason") or "")):
+            r["status"], r["reason"], r["note"] = BOUND, pub["reason"], ""
+            taken[name] = taken.get(name, 0) + 1
+    return [f"{n} contract-wallet row(s) on {name} are bound on the answer of the node the exchange used "
+            f"(getOwners()/getThreshold() at the snapshot block), which cannot be re-derived offline: check them with "
+            f"`por reserves verify {PARQUET_NAME} --rpc {name}=URL` on a node of your own" for name, n in sorted(taken.items())]
+
+
+def _published_column(url: str, names: Sequence[str], storage_options: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     from ..storage import fs as storage
@@ -167,9 +197,17 @@ def _published_statuses(url: str, records: Sequence[Mapping[str, Any]],
     fs, path = storage.open_fs(url, storage_options)
     with fs.open(path, "rb") as f:
         pf = pq.ParquetFile(f)
-        if "status" not in pf.schema_arrow.names:
-            return [f"{PARQUET_NAME} has no status column"]
-        published = pf.read(columns=["status"]).column("status").to_pylist()
+        present = [n for n in names if n in pf.schema_arrow.names]
+        return pf.read(columns=present).to_pylist()
+
+
+def _published_statuses(url: str, records: Sequence[Mapping[str, Any]],
+                        storage_options: Mapping[str, Any] | None) -> list[str]:
+    """The statuses ``reserves.parquet`` was published with, against the re-verified ones."""
+    rows = _published_column(url, ("status",), storage_options)
+    if rows and "status" not in rows[0]:
+        return [f"{PARQUET_NAME} has no status column"]
+    published = [r["status"] for r in rows]
     now = [r["status"] for r in records]
     bad = [i for i, (x, y) in enumerate(zip(published, now, strict=False)) if x != y]
     if len(published) != len(now):
@@ -224,13 +262,17 @@ def _short(value: Any) -> str:
 
 
 def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None,
-                mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+                mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None,
+                notes: list[str] | None = None) -> list[str]:
     """Every problem with ``month``'s figures and rendered pages, each naming the month, the field
-    and both values. Empty when everything it shows is what its public files say."""
+    and both values. Empty when everything it shows is what its public files say. ``notes`` (when
+    given) receives what was accepted without being re-derivable offline."""
     try:
         derived = derive(month, earlier, prices, mapper, storage_options)
     except (PorError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
         return [f"{month.label}: {REPORT_JSON} cannot be re-derived ({type(exc).__name__}: {exc})"]
+    if notes is not None:
+        notes += [f"{month.label}: {n}" for n in derived.notes]
     problems = [f"{month.label}: {p}" for p in derived.problems]
     problems += [f"{month.label}: {REPORT_JSON} {name}: signed {_short(got)}, re-derived {_short(want)}"
                  for name, got, want in figure_differences(month.report, derived.doc)]
