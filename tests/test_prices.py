@@ -45,6 +45,8 @@ def test_a_good_file_parses_to_exact_decimals():
     (doc(extra=1), "unknown field(s) ['extra']"),
     (b"[1, 2]", "expected a JSON object"),
     (b"{not json", "not a JSON document"),
+    (b'{"format": "por-prices-v1", "source": "x", "timestamp": "2026-11-30T23:59:59Z", '
+     b'"prices": {"BTC": "1", "ETH": "1", "USDT": "1", "BTC": "90000"}}', "'BTC' is given twice"),
 ])
 def test_bad_prices_are_refused_naming_the_file_and_the_field(data, words):
     with pytest.raises(InputError) as info:

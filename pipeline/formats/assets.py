@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from .canonical import unique_keys
 
 MAX_DECIMALS = 38
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -32,14 +33,7 @@ def parse_assets(text: str | bytes, where: str) -> list[Asset]:
     integers in ``[0, 38]``.
     """
 
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise InputError(f"{where}: asset {key!r} is declared twice")
-            seen[key] = value
-        return seen
-
+    no_duplicates = unique_keys(lambda key: InputError(f"{where}: asset {key!r} is declared twice"))
     try:
         data = json.loads(text, object_pairs_hook=no_duplicates)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

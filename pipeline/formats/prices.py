@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError
+from .canonical import unique_keys
 from ..protocol.period import snapshot_time
 
 FORMAT = "por-prices-v1"
@@ -47,7 +48,8 @@ class Prices:
 def parse_prices(data: bytes, where: str, symbols: Sequence[str]) -> Prices:
     """Validate a prices file against the asset file's symbols; errors name the file and the field."""
     try:
-        doc = json.loads(data.decode("utf-8"), parse_float=lambda s: ("float", s), parse_int=lambda s: ("int", s))
+        doc = json.loads(data.decode("utf-8"), parse_float=lambda s: ("float", s), parse_int=lambda s: ("int", s),
+                         object_pairs_hook=unique_keys(lambda key: InputError(f"{where}: {key!r} is given twice")))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{where}: not a JSON document ({exc})") from None
     if not isinstance(doc, dict):

@@ -21,6 +21,7 @@ import json
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError
+from ..formats.canonical import unique_keys
 from ..ownership.chains import find_chain
 
 HEIGHTS_FILE = "heights.json"
@@ -29,14 +30,7 @@ MAX_HEIGHT = 2**63 - 1
 
 def parse_heights(data: bytes, shown: str) -> dict[str, int]:
     """``heights.json``: chain -> height (canonical chain names), read strictly."""
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in items:
-            if k in out:
-                raise InputError(f"{shown}: {k!r} appears twice")
-            out[k] = v
-        return out
-
+    pairs = unique_keys(lambda k: InputError(f"{shown}: {k!r} appears twice"))
     try:
         doc = json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_float=lambda t: t,
                          parse_constant=lambda t: t)
