@@ -152,6 +152,10 @@ def fabricate_history(doc: dict[str, Any]) -> None:
     doc["history"][0]["flagged"] = []
 
 
+def published_early(doc: dict[str, Any]) -> None:
+    doc["published_at"] = "2026-09-15T12:00:00Z"
+
+
 def fake_dollars(doc: dict[str, Any]) -> None:
     doc["usd"]["total"]["reserves"] = str(int(float(doc["usd"]["total"]["reserves"]) * 3)) + ".00"
 
@@ -168,6 +172,13 @@ def test_a_resigned_report_that_contradicts_its_files_is_named(copy, change, fie
     assert lines and "signed" in lines[0] and "re-derived" in lines[0], result.output
     regen = regenerate(copy, "2026-09")
     assert regen.exit_code == 1 and "MISMATCH 2026-09" in regen.output and field in regen.output, regen.output
+
+
+def test_a_report_claiming_publication_before_the_period_ended_is_named(copy):
+    resign(copy, "2026-09", {"report.json": report_edit(published_early)})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    assert "published_at 2026-09-15T12:00:00Z is before the period ended (2026-10-01T00:00:00Z)" in result.output
 
 
 def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):

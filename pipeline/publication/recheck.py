@@ -147,6 +147,7 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
                      archived.get("published_at"), archived.get("exchange"))
     if month.reserves_url is None:
         notes = []
+    problems += _published_at_problems(archived.get("published_at"), manifest["period"])
     if "renderer" in archived:
         doc["renderer"] = archived["renderer"]
     this_secret = (manifest.get("publication") or {}).get("secret")
@@ -161,6 +162,26 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         problems += [f"usd: {z}" for z in zero_price_problems(
             prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
     return Derived(doc, pos, problems, notes)
+
+
+def _published_at_problems(published_at: Any, period: str) -> list[str]:
+    """``published_at`` is carried, not derivable; but a month cannot have been published before it ended."""
+    import datetime as dt
+
+    from ..protocol.period import snapshot_time
+
+    if published_at is None:
+        return []
+    try:
+        when = dt.datetime.fromisoformat(str(published_at).replace("Z", "+00:00"))
+    except ValueError:
+        return [f"published_at {published_at!r} is not an ISO 8601 time"]
+    if when.tzinfo is None:
+        return [f"published_at {published_at!r} has no UTC offset"]
+    end = snapshot_time(period)
+    if when < end:
+        return [f"published_at {published_at} is before the period ended ({end:%Y-%m-%dT%H:%M:%SZ})"]
+    return []
 
 
 def _owners_on_node(records: list[dict[str, Any]], url: str, archived: Mapping[str, Any],
