@@ -67,9 +67,10 @@ def public(arch: str, month: str, name: str) -> str:
     return os.path.join(arch, month, "public", name)
 
 
-def resign(env: dict[str, Any], month: str, edits: dict[str, Callable[[bytes], bytes]]) -> None:
+def resign(env: dict[str, Any], month: str, edits: dict[str, Callable[[bytes], bytes]],
+           manifest_change: Callable[[dict[str, Any]], None] | None = None) -> None:
     """What a publisher holding the key can do: rewrite public files of the newest month, list their new
-    digests in the manifest, sign it again, re-render its verifier page, and update the index."""
+    digests in the manifest (and change it), sign it again, re-render its verifier page, update the index."""
     arch = env["archive"]
     for name, edit in edits.items():
         with open(public(arch, month, name), "rb") as f:
@@ -79,6 +80,8 @@ def resign(env: dict[str, Any], month: str, edits: dict[str, Callable[[bytes], b
     manifest = json.load(open(public(arch, month, "manifest.json")))
     for name in edits:
         manifest["files"][name] = digest(open(public(arch, month, name), "rb").read())
+    if manifest_change is not None:
+        manifest_change(manifest)
     key = load_signing_key(env["key"])
     raw = canonical_json(manifest)
     signature = sign_manifest(key, manifest)
@@ -192,7 +195,8 @@ def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
 
     resign(copy, "2026-09", {"reserves.parquet": promote})
     result = history_verify(copy)
-    assert result.exit_code == 1 and "reserves.parquet" in result.output and "re-verified 'unbound'" in result.output
+    assert result.exit_code == 1 and "reserves.parquet: " in result.output
+    assert "status published ['bound'], re-verified ['unbound']" in result.output
 
 
 def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):
@@ -214,14 +218,16 @@ def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):
     assert "report.html is not the rendering of report.json" in result.output
 
 
-def test_an_older_renderers_pages_are_read_back(copy):
-    """A month written by another renderer is not re-rendered: the figures its pages show are read
-    back and compared (here: the renderer id changed, then one page's figure altered)."""
-    def older(doc: dict[str, Any]) -> None:
-        doc["renderer"] = "por-report-render/" + "0" * 32
+def test_pages_of_another_matplotlib_are_compared_without_their_charts(copy):
+    import matplotlib
 
-    resign(copy, "2026-09", {"report.json": report_edit(older)})
-    assert history_verify(copy).exit_code == 0
+    def other_matplotlib(doc: dict[str, Any]) -> None:
+        doc["renderer"] = "por-report-render/1 matplotlib/0.0"
+
+    resign(copy, "2026-09", {"report.json": report_edit(other_matplotlib)})
+    result = history_verify(copy)
+    assert result.exit_code == 0, result.output
+    assert f"drawn with matplotlib 0.0, this tool has {matplotlib.__version__}" in result.output
     doc = json.load(open(public(copy["archive"], "2026-09", "report.json")))
     row = _first_asset(doc)
     from pipeline.formats import numbers
@@ -230,23 +236,106 @@ def test_an_older_renderers_pages_are_read_back(copy):
     bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
     resign(copy, "2026-09", {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
     result = history_verify(copy)
-    assert result.exit_code == 1 and f"report.html {row['symbol']} reserves: shows {bigger!r}" in result.output
+    assert result.exit_code == 1 and "report.html is not the rendering of report.json" in result.output
 
 
-def test_a_month_published_before_the_status_rename_verifies_and_regenerates_match(copy):
-    """Reports before 2026-11 wrote `under-collateralised` and recorded no renderer."""
+def test_an_unknown_render_version_is_refused(copy):
+    resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.__setitem__("renderer",
+                                                                              "por-report-render/9 matplotlib/3.0"))})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "not a render version this tool knows (1)" in result.output
+
+
+def test_a_report_dropping_fields_or_the_renderer_is_named(copy):
+    def drop(doc: dict[str, Any]) -> None:
+        for key in ("bound_ratios", "under_100_percent", "announced_value", "master_secret", "renderer"):
+            doc.pop(key)
+
+    resign(copy, "2026-09", {"report.json": report_edit(drop)})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    for key in ("bound_ratios", "under_100_percent", "announced_value", "master_secret"):
+        assert f"report.json {key}: signed (absent)" in result.output
+    assert "names no renderer: its pages cannot be checked" in result.output
+
+
+def test_a_month_dropping_the_page_and_secret_fields_after_one_that_had_them_is_named(copy):
+    def downgrade(m: dict[str, Any]) -> None:
+        m["publication"].pop("verifier")
+        m["publication"].pop("secret")
+
+    resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.pop("master_secret"))}, downgrade)
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    assert "a month cannot drop the checks its predecessors had" in result.output
+
+
+def one_month_legacy_archive(env: dict[str, Any]) -> None:
+    """The copy cut to its first month, made to look published before render versions, page code and
+    secret ids existed, and before the status rename (`under-collateralised`)."""
+    arch = env["archive"]
+    shutil.rmtree(os.path.join(arch, "2026-09"))
+    index = json.load(open(os.path.join(arch, "index.json")))
+    index["publications"] = index["publications"][:1]
+    open(os.path.join(arch, "index.json"), "wb").write(canonical_json(index))
+
     def legacy(doc: dict[str, Any]) -> None:
-        doc.pop("renderer")
+        for key in ("renderer", "master_secret", "announced_value"):
+            doc.pop(key)
         flagged = [r for r in doc["assets"] if r["status"] == "under-100-percent"]
         assert flagged
         for r in flagged:
             r["status"] = "under-collateralised"
 
-    resign(copy, "2026-09", {"report.json": report_edit(legacy)})
+    def old_manifest(m: dict[str, Any]) -> None:
+        m["publication"].pop("verifier")
+        m["publication"].pop("secret")
+
+    resign(env, "2026-08", {"report.json": report_edit(legacy)}, old_manifest)
+
+
+def test_a_month_published_before_the_status_rename_verifies_and_regenerates_match(copy):
+    one_month_legacy_archive(copy)
     result = history_verify(copy)
     assert result.exit_code == 0, result.output
-    regen = regenerate(copy, "2026-09")
-    assert regen.exit_code == 0 and "MATCH 2026-09" in regen.output, regen.output
+    assert "only the asset table, the root hash and the headline are read back" in result.output
+    regen = regenerate(copy, "2026-08")
+    assert regen.exit_code == 0 and "MATCH 2026-08" in regen.output, regen.output
+
+
+def test_a_legacy_months_pages_are_read_back(copy):
+    one_month_legacy_archive(copy)
+    doc = json.load(open(public(copy["archive"], "2026-08", "report.json")))
+    row = _first_asset(doc)
+    from pipeline.formats import numbers
+
+    shown = numbers.amount(int(row["reserves"]), row["decimals"])
+    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
+    resign(copy, "2026-08", {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and f"report.html {row['symbol']} reserves: shows {bigger!r}" in result.output
+
+
+def test_a_legacy_page_with_a_second_hidden_table_is_named(copy):
+    one_month_legacy_archive(copy)
+
+    def hide(data: bytes) -> bytes:
+        start = data.index(b'<div class="scroll"><table id="assets">')
+        end = data.index(b"</table></div>", start) + len(b"</table></div>")
+        return data[:start] + b"<!--" + data[start:end] + b"-->" + data[start:end].replace(b'id="assets"', b'id="x"') \
+            + data[end:]
+
+    resign(copy, "2026-08", {"report.html": hide})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "report.html holds 0 asset tables, not one" in result.output
+    def twice(data: bytes) -> bytes:
+        start = data.index(b"| Asset |")
+        end = data.index(b"\n\n", start)
+        return data[:end] + b"\n\n" + data[start:end] + data[end:]
+
+    resign(copy, "2026-08", {"report.md": twice})  # the Markdown: a second table under the same heading
+    result = history_verify(copy)
+    assert "report.md holds 2 asset tables, not one" in result.output
 
 
 # --------------------------------------------------------------- periods, prices and secrets tied to time
@@ -409,3 +498,115 @@ def test_a_resigned_month_with_its_own_page_code_is_flagged_as_not_this_tools(co
     assert "verifier.html: its code" in result.output and "is not the page this tool renders" in result.output
     checked = check_page(public(arch, "2026-09", "verifier.html"), "--public-key", copy["pub"])
     assert checked.exit_code == 1 and "is not the page this tool renders" in checked.output
+
+
+# --------------------------------------------------------------- what a re-signed month may not carry (review)
+
+def test_an_invalid_row_in_the_published_reserves_is_named(copy):
+    """A second listing of one wallet is invalid, and publication refuses it: its balance must not
+    count as declared reserves in a re-signed month."""
+    def duplicate(data: bytes) -> bytes:
+        table = pq.read_table(io.BytesIO(data))
+        rows = table.to_pylist()
+        evm = next(r for r in rows if r["address"].startswith("0x") and r["address"] != r["address"].lower())
+        extra = {**evm, "address": evm["address"].lower(), "row": len(rows), "status": "invalid",
+                 "reason": "listed twice", "note": ""}  # the same wallet, spelled in lower case
+        import pyarrow as pa
+
+        sink = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows + [extra], schema=table.schema), sink)
+        return sink.getvalue()
+
+    resign(copy, "2026-09", {"reserves.parquet": duplicate})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "1 row(s) with an invalid ownership proof, which publication refuses" in result.output
+
+
+def test_reserves_csv_that_is_not_the_parquet_is_named(copy):
+    def edit(data: bytes) -> bytes:
+        lines = data.decode().splitlines(keepends=True)
+        last = lines[-1].split(",")
+        last[4] = "900" + last[4] if last[4] else "900"
+        lines[-1] = ",".join(last)
+        return "".join(lines).encode()
+
+    resign(copy, "2026-09", {"reserves.csv": edit})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "reserves.csv is not the rendering of reserves.parquet" in result.output
+
+
+def test_the_parquet_row_numbers_must_be_positions(copy):
+    def shift(data: bytes) -> bytes:
+        table = pq.read_table(io.BytesIO(data))
+        table = table.set_column(0, "row", [[r + 1_000_000 for r in table.column("row").to_pylist()]])
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+
+    resign(copy, "2026-09", {"reserves.parquet": shift})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "row 0: row published [1000000], re-verified [0]" in result.output
+
+
+def test_a_negative_price_in_a_resigned_report_is_named(copy):
+    def negative(doc: dict[str, Any]) -> None:
+        symbol = _first_asset(doc)["symbol"]
+        doc["usd"]["assets"][symbol]["price"] = "-1000"
+
+    resign(copy, "2026-09", {"report.json": report_edit(negative)})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "is not a non-negative decimal string" in result.output
+
+
+def test_node_records_that_do_not_describe_the_rows_are_named(copy):
+    rows = pq.read_table(public(copy["archive"], "2026-09", "reserves.parquet")).to_pylist()
+    chain = rows[0]["chain"]
+    mine = [r for r in rows if r["chain"] == chain]
+
+    def fabricate(doc: dict[str, Any]) -> None:
+        doc["balances"] = {"result": "match", "chains": {chain: {
+            "node": True, "heights": [21_000_000], "height": 21_000_000, "chain_id": "5",
+            "block": {"hash": "ab" * 32, "timestamp": 1, "time": "1970-01-01T00:00:01Z"},
+            "counts": {"match": len(mine) + 3, "mismatch": 0, "unchecked": 0, "error": 0}}}}
+
+    resign(copy, "2026-09", {"report.json": report_edit(fabricate)})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    assert f"balances.chains.{chain}: counts {len(mine) + 3} row(s), reserves.parquet holds {len(mine)}" in result.output
+    assert f"balances.chains.{chain}: checked at height(s) [21000000]" in result.output
+    others = {r["chain"] for r in rows} - {chain}
+    if others:
+        assert "balances: no record for" in result.output
+
+
+def test_an_exchange_name_other_than_the_challenges_is_named(copy):
+    resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.__setitem__("exchange", "Totally Trustworthy"))})
+    result = history_verify(copy)
+    assert result.exit_code == 1
+    assert "names the exchange 'Totally Trustworthy' but its challenge names 'Recheck Exchange'" in result.output
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d.__setitem__("assets", "BTC"),
+    lambda d: d["assets"].__setitem__(0, "BTC"),
+    lambda d: d["assets"][0].pop("symbol"),
+    lambda d: d.__setitem__("usd", "lots"),
+    lambda d: d["usd"]["assets"][_first_asset(d)["symbol"]].__setitem__("price", "abc"),
+    lambda d: d.__setitem__("balances", {"chains": [1]}),
+    lambda d: d.__setitem__("balances", "all good"),
+    lambda d: d.__setitem__("ownership", "verified"),
+    lambda d: d.__setitem__("bound_ratios", []),
+    lambda d: d.__setitem__("reserves_source", "wallets"),
+], ids=["assets-text", "asset-row-text", "no-symbol", "usd-text", "price-text", "chains-list", "balances-text",
+        "ownership-text", "bound-ratios-list", "reserves-source-text"])
+def test_a_malformed_report_is_a_named_problem_not_a_crash(copy, change):
+    resign(copy, "2026-09", {"report.json": report_edit(change)})
+    result = history_verify(copy)
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output and "2026-09 revision 1 (2026-09)" in result.output
+
+
+def test_a_report_that_is_not_an_object_is_a_named_problem(copy):
+    resign(copy, "2026-09", {"report.json": lambda data: canonical_json([json.loads(data)])})
+    result = history_verify(copy)
+    assert result.exit_code == 1 and "internal error" not in result.output and "report.json" in result.output

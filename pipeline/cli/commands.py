@@ -650,8 +650,10 @@ def regenerate(
     run: RunOptions,
     period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="The period to regenerate.")] = None,
     all_periods: Annotated[bool, typer.Option("--all", help="Regenerate every publication in the archive.")] = False,
+    rpc: RpcOpt = None,
 ) -> None:
     """Rebuild archived periods from their archived inputs; print MATCH, or MISMATCH and what differs.
+    --rpc: nodes of your own that re-confirm contract wallets' owners.
 
     \b
     Example:
@@ -671,10 +673,11 @@ def regenerate(
         raise fail(f"{archive}: no index.json; nothing was ever published there")
     entries = select(index, period, all_periods)
     secret = read_secret(secret_file)
+    nodes, _ = _nodes_and_tokens(rpc, None)
     mismatches = 0
     with run.client() as client:
         for entry in entries:
-            result = regenerate_one(client, a, entry, secret, options)
+            result = regenerate_one(client, a, entry, secret, options, nodes=nodes)
             typer.echo(result.render())
             mismatches += not result.match
     if mismatches:
@@ -691,8 +694,11 @@ def history_verify(
     archive: Annotated[str, typer.Argument(metavar="ARCHIVE", help="The archive (path or URL).")],
     public_key: Annotated[str, typer.Option("--public-key", metavar="FILE", help="The exchange's Ed25519 public key (PEM).")],
     run: RunOptions,
+    rpc: RpcOpt = None,
 ) -> None:
-    """Check every month's signature and every link of the chain; exit 1 on a gap, reordering or altered month.
+    """Check every month's signature and every link of the chain, and re-derive every report figure from
+    the month's public files; exit 1 on a gap, reordering, altered month or a figure its files do not
+    give. --rpc: nodes of your own that re-confirm contract wallets' owners.
 
     \b
     Example:
@@ -703,7 +709,8 @@ def history_verify(
     from ..publication.signing import load_public_key
 
     public = load_public_key(public_key)
-    report = verify_history(open_archive(archive, run.storage), public)
+    nodes, _ = _nodes_and_tokens(rpc, None)
+    report = verify_history(open_archive(archive, run.storage), public, nodes)
     for line in report.lines:
         typer.echo(line)
     for warning in report.warnings:

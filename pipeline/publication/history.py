@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -31,7 +31,7 @@ from ..formats.verifier_page import PageError, embedded_blocks, page_parts, rend
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
-from ..reserves.public import PARQUET_NAME
+from ..reserves.public import CSV_NAME, PARQUET_NAME
 from ..storage import fs as storage
 from ..tree.fold import hash_pairs
 from ..tree.sums import ints_from_sums
@@ -48,8 +48,58 @@ class HistoryReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryReport:
-    """Check the whole archive; returns the report, or raises ``AuditError`` listing every problem."""
+@dataclass
+class _Chain:
+    """What each month's check needs of the months before it in the index (their current revisions)."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """period -> its history row"""
+    secrets: dict[str, str | None] = field(default_factory=dict)
+    exchanges: dict[str, str | None] = field(default_factory=dict)
+    checkable: bool = False
+    """An earlier month carries ``publication.verifier`` (so no later month may lack it)."""
+
+    def add(self, period: str, manifest: Mapping[str, Any], report: Any) -> None:
+        """``period``'s (newest) revision, once checked: what later months are checked against."""
+        self.rows[period] = recheck.history_row(manifest, report if isinstance(report, Mapping) else None)
+        self.secrets[period] = (manifest.get("publication") or {}).get("secret")
+        own = report.get("ownership") if isinstance(report, Mapping) else None
+        self.exchanges[period] = own.get("exchange") if isinstance(own, Mapping) else None
+        self.checkable = self.checkable or not recheck.is_legacy(manifest)
+
+    def month(self, a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
+              report: Any) -> recheck.Month:
+        """The month of index entry ``e`` as ``recheck`` reads it, against what came before it."""
+        files = manifest.get("files") or {}
+        before = month_before(e["period"]) if manifest.get("previous") else None
+
+        def public(name: str) -> bytes | None:
+            return a.read(e["directory"], PUBLIC_DIR, name) if name in files else None
+
+        return recheck.Month(
+            label, manifest, report, a.url(e["directory"], PUBLIC_DIR, PARQUET_NAME) if PARQUET_NAME in files else None,
+            public(REPORT_MD), public(REPORT_HTML), self.secrets.get(before) if before else None, public(CSV_NAME),
+            not self.checkable, self.exchanges.get(before) if before else None)
+
+
+def context_before(a: archive.Archive, index: Mapping[str, Any], entry: Mapping[str, Any]) -> _Chain:
+    """What ``entry`` is checked against: every index entry before it (manifests and reports read back
+    and digest-checked against the index and the manifests; signatures are ``history verify``'s)."""
+    chain = _Chain()
+    for e in index["publications"]:
+        if e["directory"] == entry["directory"]:
+            break
+        raw, manifest = _read_json(a, e["directory"], MANIFEST)
+        if digest(raw) != e["manifest"]:
+            raise BundleError(f"{e['directory']}/{PUBLIC_DIR}/{MANIFEST}: blake3 {digest(raw)} differs from the "
+                              f"index's {e['manifest']}")
+        chain.add(e["period"], manifest, _signed_report(a, e["directory"], manifest))
+    return chain
+
+
+def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence[Any] = ()) -> HistoryReport:
+    """Check the whole archive; returns the report, or raises ``AuditError`` listing every problem.
+    ``nodes``: chain nodes of the caller's own, to re-confirm contract wallets' owners."""
     if not a.exists(archive.INDEX):
         raise AuditError(f"{a.shown}: no {archive.INDEX}; not an archive")
     index, _ = a.read_index()
@@ -58,8 +108,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
     if not pubs:
         raise AuditError(f"{a.shown}/{archive.INDEX}: lists no publication")
     digests: dict[str, list[str]] = {}  # period -> manifest digests of its revisions, in order
-    rows: dict[str, dict[str, Any]] = {}  # period -> its current revision's history row, so far
-    secrets: dict[str, str | None] = {}  # period -> its current revision's master secret id
+    chain = _Chain()
     new_months: list[str] = []
     for n, e in enumerate(pubs):
         period, revision = e["period"], e["revision"]
@@ -75,14 +124,15 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey) -> HistoryRepor
             problems.append(f"{label}: expected revision {len(digests[period]) + 1} in "
                             f"{archive.period_directory(period, len(digests[period]) + 1)}")
         before = len(problems)
-        manifest = _check_publication(a, e, label, public, digests, new_months[0], problems, report.warnings)
+        manifest = _check_publication(a, e, label, public, digests, new_months[0], problems, report.warnings,
+                                      chain.checkable)
         digests[period].append(e["manifest"])
         if manifest is not None:
-            before = month_before(period) if manifest.get("previous") else None
-            report_doc = _check_report(a, e, label, manifest, rows, problems, secrets.get(before) if before else None,
-                                       report.warnings)
-            rows[period] = recheck.history_row(manifest, report_doc)
-            secrets[period] = (manifest.get("publication") or {}).get("secret")
+            report_doc = _check_report(a, e, label, manifest, chain, problems, report.warnings, nodes)
+            try:
+                chain.add(period, manifest, report_doc)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problems.append(f"{label}: no history row can be read from it ({type(exc).__name__}: {exc})")
         if manifest is not None and len(problems) == before:
             report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  root {manifest['root']['hash'][:16]}…")
     listed = {e["directory"] for e in pubs}
@@ -113,6 +163,10 @@ def page_problems(page: bytes, manifest: Mapping[str, Any], signature: Any, publ
     if recorded is None:
         if parts.manifest != want_manifest:
             problems.append(f"public/{VERIFIER_PAGE} embeds another manifest than public/{MANIFEST}")
+        if code != this_tool_page_code():
+            warnings.append(f"public/{VERIFIER_PAGE}: its code is covered by no signature (the month predates "
+                            "publication.verifier) and is not the page this tool renders: do not trust it; write "
+                            "one with 'por verifier-page'")
         return problems, warnings
     if code != recorded:
         problems.append(f"public/{VERIFIER_PAGE}: its code was altered (blake3 {code}; the signed manifest records "
@@ -175,8 +229,8 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
 
 
 def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
-                  rows: Mapping[str, Mapping[str, Any]], problems: list[str],
-                  previous_secret: str | None, warnings: list[str]) -> dict[str, Any] | None:
+                  chain: _Chain, problems: list[str], warnings: list[str],
+                  nodes: Sequence[Any] = ()) -> dict[str, Any] | None:
     """Every figure of the month's signed report re-derived from its public files and the earlier
     months' signed reports (``publication.recheck``), and the index's copies of them against the
     signed report. Returns the report (None when the month has none)."""
@@ -185,16 +239,14 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
         return None
     try:
         _, report = _read_json(a, e["directory"], REPORT_JSON)
-        month = recheck.Month(
-            label, manifest, report,
-            a.url(e["directory"], PUBLIC_DIR, PARQUET_NAME) if PARQUET_NAME in files else None,
-            a.read(e["directory"], PUBLIC_DIR, REPORT_MD) if REPORT_MD in files else None,
-            a.read(e["directory"], PUBLIC_DIR, REPORT_HTML) if REPORT_HTML in files else None, previous_secret)
+        month = chain.month(a, e, label, manifest, report)
     except BundleError as exc:
         problems.append(f"{label}: {exc}")
         return None
-    problems += recheck.check_month(month, list(rows.values()), recheck.report_prices(report),
-                                    storage_options=a.options, notes=warnings)
+    problems += recheck.check_month(month, list(chain.rows.values()), storage_options=a.options, notes=warnings,
+                                    nodes=nodes, stated_prices=True)
+    if not isinstance(report, Mapping):
+        return None
     try:
         assets = report["assets"]
         signed = {
@@ -203,8 +255,8 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
             "ratios": {r["symbol"]: r["ratio_percent"] for r in assets},
             "under_100_percent": [r["symbol"] for r in assets if r["flagged"]],
         }
-    except (KeyError, TypeError) as exc:
-        problems.append(f"{label}: {REPORT_JSON} cannot be read ({exc})")
+    except (KeyError, TypeError, AttributeError) as exc:
+        problems.append(f"{label}: {REPORT_JSON} cannot be read ({type(exc).__name__}: {exc})")
         return None
     for key, value in signed.items():
         if key in e and e[key] != value:
@@ -256,7 +308,7 @@ def _read_json(a: archive.Archive, directory: str, name: str) -> tuple[bytes, An
 
 def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, public: Ed25519PublicKey,
                        digests: Mapping[str, list[str]], first_month: str, problems: list[str],
-                       warnings: list[str]) -> dict[str, Any] | None:
+                       warnings: list[str], checkable: bool = False) -> dict[str, Any] | None:
     try:
         raw, manifest = _read_json(a, e["directory"], MANIFEST)
         _, signature = _read_json(a, e["directory"], SIGNATURE)
@@ -320,6 +372,9 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
         warnings += [f"{label}: {w}" for w in page_warnings]
     elif VERIFIER_PAGE not in present and (manifest.get("publication") or {}).get("verifier"):
         problems.append(f"{label}: public/{VERIFIER_PAGE} is missing")
+    if checkable and not (manifest.get("publication") or {}).get("verifier"):
+        problems.append(f"{label}: the manifest records no verifier page code (publication.verifier) although an "
+                        "earlier month does: a month cannot drop the checks its predecessors had")
     problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
     if extra:
         problems.append(f"{label}: public files not covered by the manifest: {extra}")

@@ -28,23 +28,31 @@ from ..formats.assets import Asset
 from ..formats.prices import Prices
 from ..ownership.challenge import challenge_text
 from ..ownership.chains import find_chain
-from ..ownership.check import BOUND, OWNERS_NOT_CHECKED, STATUSES, UNBOUND
+from ..ownership.check import BOUND, INVALID, OWNERS_NOT_CHECKED, STATUSES, UNBOUND
 from ..reserves.input import load_reserves
 from ..reserves.ownership import verify_reserves
-from ..reserves.public import PARQUET_NAME
+from ..reserves.public import PARQUET_NAME, read_rows
 from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
-from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, render_reports, renderer_id, report_doc, reserves_status
+from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
-LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time", "bound_ratios", "usd", "balances", "links",
-                        "liabilities_only", "reserves_only", "renderer", "under_100_percent"})
-"""Report keys that reports of earlier tool versions may lack: absent, they are not compared (present,
-they are). Every other key must be there and equal."""
+LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time",
+                        "bound_ratios", "usd", "balances", "links", "liabilities_only", "reserves_only", "renderer",
+                        "under_100_percent"})
+"""Report keys that reports of earlier tool versions may lack. Absent, they are not compared, and only in
+a *legacy* month (one whose manifest predates ``publication.verifier``, in an archive where no earlier
+month carries it); in every other month each key must be there and equal."""
 
 
 def local_mapper(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
     """The ``Mapper`` seam run in this process (history verify needs no cluster)."""
     return [fn(x) for x in items]
+
+
+def is_legacy(manifest: Mapping[str, Any]) -> bool:
+    """Published before the manifest named its page's code and its master secret's id."""
+    publication = manifest.get("publication") or {}
+    return "verifier" not in publication and "secret" not in publication
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,12 @@ class Month:
     html: bytes | None = None
     previous_secret: str | None = None
     """The master secret id of the previous month's manifest (None: none recorded, or no previous month)."""
+    csv: bytes | None = None
+    """``public/reserves.csv`` (None when the month published none)."""
+    legacy_allowed: bool = True
+    """False once an earlier month of the archive carries ``publication.verifier``: no downgrade after it."""
+    previous_exchange: str | None = None
+    """The exchange's name in the previous month's report (None: no previous month, or none given)."""
 
 
 @dataclass
@@ -69,7 +83,7 @@ class Derived:
     positions: list[AssetPosition]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """What was accepted without being re-derivable offline (contract wallets bound on a node's answer)."""
+    """What could only be checked in part (pages of a legacy month, charts of another matplotlib)."""
 
 
 def history_row(manifest: Mapping[str, Any], report: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -86,82 +100,199 @@ def history_row(manifest: Mapping[str, Any], report: Mapping[str, Any] | None) -
 
 
 def report_prices(report: Mapping[str, Any]) -> Prices | None:
-    """The prices a report states it used (its ``usd`` section), or None."""
+    """The prices a report states it used (its ``usd`` section), held to the prices file's own rules
+    (``schemas/prices.md``: decimal strings, no sign, no exponent; a timestamp with an offset), or None."""
+    from ..formats.canonical import canonical_json
+    from ..formats.prices import FORMAT, parse_prices
+
     usd = report.get("usd")
     if not usd:
         return None
-    return Prices(usd["source"], usd["timestamp"], {k: Decimal(v["price"]) for k, v in usd["assets"].items()})
+    if not isinstance(usd, Mapping) or not isinstance(usd.get("assets"), Mapping):
+        raise InputError(f"{REPORT_JSON} usd: not an object with assets")
+    doc = {"format": FORMAT, "source": usd.get("source"), "timestamp": usd.get("timestamp"),
+           "prices": {k: v.get("price") if isinstance(v, Mapping) else v for k, v in usd["assets"].items()}}
+    return parse_prices(canonical_json(doc), f"{REPORT_JSON} usd", list(usd["assets"]))
 
 
 def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None,
-           mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None) -> Derived:
+           mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None,
+           nodes: Sequence[Any] = ()) -> Derived:
     """The report ``month`` must carry, re-derived. ``earlier``: the history rows of every other
     period that was current when this month was published (``history_row``), in any order;
-    ``prices``: the prices to recompute the dollar figures with (None: the month has none)."""
+    ``prices``: the prices to recompute the dollar figures with (None: the month has none);
+    ``nodes``: chain nodes of the caller's own that re-confirm contract wallets' owners."""
     manifest, archived = month.manifest, month.report
+    if not isinstance(archived, Mapping):
+        raise InputError(f"{REPORT_JSON} is not a JSON object")
     assets = [Asset(x["symbol"], x["decimals"]) for x in manifest["assets"]]
-    own_doc = archived.get("ownership")
-    exchange = (own_doc or {}).get("exchange") if own_doc else archived.get("exchange")
-    previous = manifest.get("previous")
+    legacy = is_legacy(manifest)
     problems: list[str] = []
+    if legacy and not month.legacy_allowed:
+        problems.append("the manifest lacks publication.verifier and publication.secret although an earlier month "
+                        "carries them: a month cannot drop the checks its predecessors had")
+    own_doc = archived.get("ownership")
+    if own_doc is not None and not isinstance(own_doc, Mapping):
+        raise InputError(f"{REPORT_JSON} ownership: not an object")
+    exchange = (own_doc or {}).get("exchange") if own_doc else archived.get("exchange")
+    if own_doc and "exchange" in archived and archived["exchange"] != own_doc.get("exchange"):
+        problems.append(f"{REPORT_JSON} names the exchange {archived['exchange']!r} but its challenge names "
+                        f"{own_doc.get('exchange')!r}")
+    if month.previous_exchange is not None and exchange != month.previous_exchange:
+        problems.append(f"the exchange's name changed from {month.previous_exchange!r} (the previous month's) to "
+                        f"{exchange!r}")
+    previous = manifest.get("previous")
+    notes: list[str] = []
+    by_status: dict[str, dict[str, int]] = {}
+    ownership_section = None
     if month.reserves_url is None:
-        reserves_totals: dict[str, int] = {}
         from ..reserves.input import Reserves
 
-        reserves = Reserves({}, int(archived.get("reserves_source", {}).get("addresses", 0)))
-        ownership_section = None
-        by_status: dict[str, dict[str, int]] = {}
+        reserves = Reserves({}, 0)
         if own_doc:
             problems.append(f"{REPORT_JSON} has an ownership section but the month publishes no {PARQUET_NAME}")
     else:
         reserves = load_reserves(month.reserves_url, assets, storage_options)
-        reserves_totals = reserves.totals
         challenge = None
         if exchange is not None:
             try:
                 challenge = challenge_text(exchange, manifest["period"], previous["manifest"] if previous else None)
             except InputError as exc:
                 problems.append(f"{REPORT_JSON} ownership.exchange {exchange!r}: {exc}")
-        ownership = verify_reserves(mapper, month.reserves_url, challenge, "parquet", storage_options)
-        notes = _owners_on_node(ownership.records, month.reserves_url, archived, storage_options)
-        by_status = {}
+        ownership = verify_reserves(mapper, month.reserves_url, challenge, "parquet", storage_options,
+                                    nodes=tuple(nodes), period=manifest["period"])
+        problems += _invalid_rows(ownership.records)
+        problems += _owners_unconfirmed(ownership.records, month.reserves_url, storage_options)
         for (symbol, amount), record in zip(reserves.amounts, ownership.records, strict=True):
             by_status.setdefault(symbol, dict.fromkeys(STATUSES, 0))[record["status"]] += amount
         ownership_section = reserves_status(ownership, by_status, exchange, challenge) if own_doc is not None else None
-        problems += _published_statuses(month.reserves_url, ownership.records, storage_options)
-    pos = positions(manifest["assets"], manifest["root"]["sums"], reserves_totals)
+        rows = read_rows(month.reserves_url, storage_options)
+        if legacy:
+            problems += _published_statuses(month.reserves_url, ownership.records, storage_options)
+        else:
+            problems += _published_reserves(month, reserves, ownership, rows, assets, storage_options)
+        problems += _balances_problems(archived.get("balances"), rows)
+    pos = positions(manifest["assets"], manifest["root"]["sums"], reserves.totals)
     this = {"period": manifest["period"], "root": manifest["root"]["hash"],
             "liabilities": {p.symbol: str(p.liabilities) for p in pos},
             "ratios": {p.symbol: p.ratio for p in pos}, "flagged": [p.symbol for p in pos if p.flagged]}
     usd = None
     if prices is not None:
-        from ..formats.prices import usd_section
+        from ..formats.prices import prices_time_problem, usd_section, zero_price_problems
 
         bound = ({s: per.get(BOUND, 0) for s, per in by_status.items()}
                  if ownership_section and ownership_section.get("challenge") else None)
         usd = usd_section(prices, {a.symbol: a.decimals for a in assets}, {p.symbol: p.liabilities for p in pos},
-                          reserves_totals, bound)
+                          reserves.totals, bound)
         this["reserves_usd"] = usd["total"]["reserves"]
+        late = prices_time_problem(prices, manifest["period"])
+        problems += [f"usd: {late}"] if late else []
+        problems += [f"usd: {z}" for z in zero_price_problems(prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
     history = sorted([*[h for h in earlier if h["period"] != manifest["period"]], this], key=lambda h: h["period"])
     doc = report_doc(manifest, pos, reserves, history, ownership_section, usd, archived.get("balances"),
                      archived.get("published_at"), archived.get("exchange"))
-    if month.reserves_url is None:
-        notes = []
     problems += _published_at_problems(archived.get("published_at"), manifest["period"])
-    if "renderer" in archived:
-        doc["renderer"] = archived["renderer"]
+    if "renderer" in archived or legacy:
+        doc["renderer"] = archived.get("renderer")
     this_secret = (manifest.get("publication") or {}).get("secret")
-    if this_secret is not None:
+    if this_secret is not None or not legacy:
         doc["master_secret"] = {"id": this_secret,
                                 "changed": month.previous_secret is not None and month.previous_secret != this_secret}
-    if prices is not None:
-        from ..formats.prices import prices_time_problem, zero_price_problems
-
-        late = prices_time_problem(prices, manifest["period"])
-        problems += [f"usd: {late}"] if late else []
-        problems += [f"usd: {z}" for z in zero_price_problems(
-            prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
     return Derived(doc, pos, problems, notes)
+
+
+def _invalid_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A published month holds no invalid proof: ``por publish`` refuses one (and its balance would count
+    in the declared ratio)."""
+    bad = [r for r in records if r["status"] == INVALID]
+    if not bad:
+        return []
+    named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r}: {r['reason']}" for r in bad[:5])
+    return [f"{PARQUET_NAME}: {len(bad)} row(s) with an invalid ownership proof, which publication refuses: {named}"]
+
+
+def _owners_unconfirmed(records: Sequence[Mapping[str, Any]], url: str,
+                        storage_options: Mapping[str, Any] | None) -> list[str]:
+    """Contract-wallet rows published ``bound`` that no node of the caller's own confirmed: the
+    publisher's node answer is not evidence. Named with the option that re-confirms them."""
+    pending = [r for r in records if r["status"] == UNBOUND and r.get("note") == OWNERS_NOT_CHECKED]
+    if not pending:
+        return []
+    published = _published_column(url, ("status",), storage_options)
+    claimed: dict[str, list[int]] = {}
+    for r in pending:
+        if r["row"] < len(published) and published[r["row"]].get("status") == BOUND:
+            chain = find_chain(r["chain"])
+            claimed.setdefault(chain.name if chain else r["chain"], []).append(r["row"])
+    return [f"{PARQUET_NAME}: {len(rows)} contract-wallet row(s) on {name} (rows {rows[:5]}) are published bound on "
+            f"the answer of the exchange's node to getOwners()/getThreshold(), which is no evidence: re-confirm them "
+            f"on a node of your own (--rpc {name}=URL)" for name, rows in sorted(claimed.items())]
+
+
+def _published_reserves(month: Month, reserves: Any, ownership: Any, rows: Sequence[Mapping[str, Any]],
+                        assets: Sequence[Asset], storage_options: Mapping[str, Any] | None) -> list[str]:
+    """``reserves.parquet`` row for row (row number, balance, height, proof columns, status, reason,
+    note) and ``reserves.csv`` byte for byte, against the files re-derived from the re-verification."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from ..reserves.public import CSV_NAME, public_files
+
+    fresh = public_files(reserves, ownership, rows, {a.symbol: a.decimals for a in assets})
+    want = pq.read_table(io.BytesIO(fresh[PARQUET_NAME])).to_pylist()
+    got = _published_column(month.reserves_url or "", tuple(want[0]) if want else ("row",), storage_options)
+    problems = []
+    if len(got) != len(want):
+        problems.append(f"{PARQUET_NAME}: {len(got)} rows, the re-verification gives {len(want)}")
+    else:
+        pending = {r["row"] for r in ownership.records if r.get("note") == OWNERS_NOT_CHECKED}  # named apart
+        differ = [(i, [k for k in w if g.get(k) != w[k]]) for i, (g, w) in enumerate(zip(got, want, strict=True))
+                  if i not in pending]
+        differ = [(i, bad) for i, bad in differ if bad]
+        if differ:
+            shown = "; ".join(f"row {i}: {', '.join(bad)} published {[got[i].get(k) for k in bad]!r}, re-verified "
+                              f"{[want[i][k] for k in bad]!r}" for i, bad in differ[:5])
+            problems.append(f"{PARQUET_NAME}: {len(differ)} row(s) differ from the re-verification ({shown})")
+    if month.csv is not None and month.csv != fresh[CSV_NAME]:
+        problems.append(f"{CSV_NAME} is not the rendering of {PARQUET_NAME} (re-rendered, the bytes differ)")
+    return problems
+
+
+def _balances_problems(balances: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The per-chain node record against the rows it describes: every chain of the rows there, the
+    counts adding up to the chain's rows, the height the rows' height, the chain id the chain's."""
+    if balances is None:
+        return []
+    chains = balances.get("chains") if isinstance(balances, Mapping) else None
+    if not isinstance(chains, Mapping):
+        return [f"{REPORT_JSON} balances: no per-chain record"]
+    by_chain: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        chain = find_chain(r.get("chain") or "")
+        by_chain.setdefault(chain.name if chain else str(r.get("chain")), []).append(r)
+    problems = []
+    for name in sorted(set(by_chain) - set(chains)):
+        problems.append(f"{REPORT_JSON} balances: no record for {name}, which holds {len(by_chain[name])} row(s)")
+    for name, c in sorted(chains.items()):
+        where = f"{REPORT_JSON} balances.chains.{name}"
+        mine = by_chain.get(name, [])
+        if not isinstance(c, Mapping) or not isinstance(c.get("counts"), Mapping):
+            problems.append(f"{where}: not a record with counts")
+            continue
+        counted = sum(v for v in c["counts"].values() if isinstance(v, int))
+        if counted != len(mine):
+            problems.append(f"{where}: counts {counted} row(s), {PARQUET_NAME} holds {len(mine)}")
+        heights = sorted({r.get("height") for r in mine if r.get("height") is not None})
+        if c.get("node"):
+            claimed = sorted(set(c.get("heights") or []) | ({c["height"]} if c.get("height") is not None else set()))
+            if claimed != heights:
+                problems.append(f"{where}: checked at height(s) {claimed}, the rows are at {heights}")
+            chain = find_chain(name)
+            expected = None if chain is None else (str(chain.chain_id) if chain.chain_id is not None else chain.genesis)
+            if expected is not None and c.get("chain_id") != expected:
+                problems.append(f"{where}: chain id {c.get('chain_id')!r}, {name}'s is {expected!r}")
+    return problems
 
 
 def _published_at_problems(published_at: Any, period: str) -> list[str]:
@@ -184,32 +315,6 @@ def _published_at_problems(published_at: Any, period: str) -> list[str]:
     return []
 
 
-def _owners_on_node(records: list[dict[str, Any]], url: str, archived: Mapping[str, Any],
-                    storage_options: Mapping[str, Any] | None) -> list[str]:
-    """Contract-wallet rows published ``bound`` on a node's ``getOwners()``/``getThreshold()``
-    answer: offline they re-verify as ``unbound`` (owners not confirmed). Taken as published (and
-    said so in a note) only where the month's report records a node check of that chain at its
-    snapshot block and the row's published reason is that confirmation; otherwise the statuses differ."""
-    chains = (archived.get("balances") or {}).get("chains") or {}
-    checked = {c for c, v in chains.items() if isinstance(v, Mapping) and v.get("node") and v.get("block")}
-    pending = [r for r in records if r["status"] == UNBOUND and r.get("note") == OWNERS_NOT_CHECKED]
-    if not pending or not checked:
-        return []
-    published = _published_column(url, ("status", "reason"), storage_options)
-    taken: dict[str, int] = {}
-    for r in pending:
-        pub = published[r["row"]] if r["row"] < len(published) else {}
-        chain = find_chain(r["chain"])
-        name = chain.name if chain is not None else r["chain"]
-        if (pub.get("status") == BOUND and name in checked
-                and f"confirmed with getOwners()/getThreshold() at {name} block" in (pub.get("reason") or "")):
-            r["status"], r["reason"], r["note"] = BOUND, pub["reason"], ""
-            taken[name] = taken.get(name, 0) + 1
-    return [f"{n} contract-wallet row(s) on {name} are bound on the answer of the node the exchange used "
-            f"(getOwners()/getThreshold() at the snapshot block), which cannot be re-derived offline: check them with "
-            f"`por reserves verify {PARQUET_NAME} --rpc {name}=URL` on a node of your own" for name, n in sorted(taken.items())]
-
-
 def _published_column(url: str, names: Sequence[str], storage_options: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
@@ -224,7 +329,7 @@ def _published_column(url: str, names: Sequence[str], storage_options: Mapping[s
 
 def _published_statuses(url: str, records: Sequence[Mapping[str, Any]],
                         storage_options: Mapping[str, Any] | None) -> list[str]:
-    """The statuses ``reserves.parquet`` was published with, against the re-verified ones."""
+    """A legacy month: the statuses ``reserves.parquet`` was published with, against the re-verified ones."""
     rows = _published_column(url, ("status",), storage_options)
     if rows and "status" not in rows[0]:
         return [f"{PARQUET_NAME} has no status column"]
@@ -268,10 +373,12 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def figure_differences(archived: Mapping[str, Any], derived: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(field, archived, re-derived)`` for every figure of ``report.json`` that differs."""
+def figure_differences(archived: Mapping[str, Any], derived: Mapping[str, Any],
+                       legacy: bool = False) -> list[tuple[str, Any, Any]]:
+    """``(field, archived, re-derived)`` for every figure of ``report.json`` that differs (in a legacy
+    month, keys of ``LATER_KEYS`` the report lacks are not compared)."""
     got = _normalise(archived)
-    want = {k: v for k, v in derived.items() if k in got or k not in LATER_KEYS}
+    want = {k: v for k, v in derived.items() if k in got or not legacy or k not in LATER_KEYS}
     out: list[tuple[str, Any, Any]] = []
     _diff("", got, want, out)
     return out
@@ -282,43 +389,100 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None,
+def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None = None,
                 mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None,
-                notes: list[str] | None = None) -> list[str]:
+                notes: list[str] | None = None, nodes: Sequence[Any] = (), stated_prices: bool = False) -> list[str]:
     """Every problem with ``month``'s figures and rendered pages, each naming the month, the field
     and both values. Empty when everything it shows is what its public files say. ``notes`` (when
-    given) receives what was accepted without being re-derivable offline."""
+    given) receives what could only be checked in part; ``stated_prices``: recompute the dollars from
+    the report's own prices (held to the prices file's rules). A malformed document is a problem, never
+    a crash."""
     try:
-        derived = derive(month, earlier, prices, mapper, storage_options)
-    except (PorError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        if stated_prices:
+            prices = report_prices(month.report)
+        derived = derive(month, earlier, prices, mapper, storage_options, nodes)
+        problems = [f"{month.label}: {p}" for p in derived.problems]
+        problems += [f"{month.label}: {REPORT_JSON} {name}: signed {_short(got)}, re-derived {_short(want)}"
+                     for name, got, want in figure_differences(month.report, derived.doc, is_legacy(month.manifest))]
+        problems += [f"{month.label}: {p}" for p in rendered_differences(month, derived)]
+    except (PorError, KeyError, TypeError, ValueError, AttributeError, IndexError, InvalidOperation) as exc:
         return [f"{month.label}: {REPORT_JSON} cannot be re-derived ({type(exc).__name__}: {exc})"]
     if notes is not None:
         notes += [f"{month.label}: {n}" for n in derived.notes]
-    problems = [f"{month.label}: {p}" for p in derived.problems]
-    problems += [f"{month.label}: {REPORT_JSON} {name}: signed {_short(got)}, re-derived {_short(want)}"
-                 for name, got, want in figure_differences(month.report, derived.doc)]
-    problems += [f"{month.label}: {p}" for p in rendered_differences(month, derived)]
     return problems
 
 
 # ---------------------------------------------------------------- the rendered pages
 
+_RENDERER_ID = re.compile(r"por-report-render/(?P<version>[0-9]+) matplotlib/(?P<mpl>[0-9A-Za-z.+-]+)")
+_FIGURE = re.compile(rb"<figure>.*?</figure>", re.S)
+_COMMENT = re.compile(rb"<!--.*?(-->|$)", re.S)
+
+
 def rendered_differences(month: Month, derived: Derived) -> list[str]:
-    """``report.md`` and ``report.html`` against ``report.json``: byte for byte when this renderer
-    wrote them, else the figures each page shows read back and compared."""
+    """``report.md`` and ``report.html`` against ``report.json``. A month naming a render version is
+    re-rendered with that version and compared byte for byte (its charts only under the same
+    matplotlib version: otherwise the pages are compared with the charts left out, and a note says
+    so); an unknown version is a problem. A legacy month (no renderer recorded) has its asset table,
+    root and headline read back from each page."""
+    from .report import RENDERERS
+
     if month.markdown is None and month.html is None:
         return []
     report = month.report
-    if report.get("renderer") == renderer_id():
-        fresh = render_reports(report, derived.positions)
-        return [f"{name} is not the rendering of {REPORT_JSON} (re-rendered by the same renderer, the bytes differ)"
-                for name, data in ((REPORT_MD, month.markdown), (REPORT_HTML, month.html))
-                if data is not None and data != fresh[name]]
+    renderer = report.get("renderer")
+    if renderer is None:
+        if not is_legacy(month.manifest):
+            return [f"{REPORT_JSON} names no renderer: its pages cannot be checked"]
+        derived.notes.append("report pages published before render versions: only the asset table, the root hash and "
+                             "the headline are read back from them")
+        return _read_back(month, report)
+    m = _RENDERER_ID.fullmatch(str(renderer))
+    if m is None or m["version"] not in RENDERERS:
+        return [f"{REPORT_JSON} renderer {renderer!r}: not a render version this tool knows "
+                f"({', '.join(sorted(RENDERERS))}); check the month with the tool that published it"]
+    fresh = RENDERERS[m["version"]](report, derived.positions)
+    import matplotlib
+
+    same_charts = m["mpl"] == matplotlib.__version__
+    out = []
+    for name, data in ((REPORT_MD, month.markdown), (REPORT_HTML, month.html)):
+        if data is None:
+            continue
+        want = fresh[name]
+        if name == REPORT_HTML and not same_charts:
+            data, want = _FIGURE.sub(b"<figure/>", data), _FIGURE.sub(b"<figure/>", want)
+        if data != want:
+            out.append(f"{name} is not the rendering of {REPORT_JSON} (re-rendered with render version "
+                       f"{m['version']}, the bytes differ)")
+    if not same_charts and month.html is not None:
+        derived.notes.append(f"{REPORT_HTML}'s charts were drawn with matplotlib {m['mpl']}, this tool has "
+                             f"{matplotlib.__version__}: the page was compared without its charts")
+    return out
+
+
+def _read_back(month: Month, report: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
-    if month.markdown is not None:
-        out += _shown_figures(REPORT_MD, _markdown_rows(month.markdown), report)
-    if month.html is not None:
-        out += _shown_figures(REPORT_HTML, _html_rows(month.html), report)
+    root = report.get("root", {}).get("hash", "")
+    usd = report.get("usd") or {}
+    headline = None
+    if usd:
+        from ..formats import numbers
+
+        headline = numbers.usd(usd["total"]["reserves"])
+    for name, data, rows in ((REPORT_MD, month.markdown, _markdown_rows), (REPORT_HTML, month.html, _html_rows)):
+        if data is None:
+            continue
+        data = _COMMENT.sub(b"", data)  # what a reader sees: a table inside a comment is not shown
+        tables = data.count(b"| Asset |") if name == REPORT_MD else data.count(b'id="assets"')
+        if tables != 1:
+            out.append(f"{name} holds {tables} asset tables, not one")
+            continue
+        out += _shown_figures(name, rows(data), report)
+        if root.encode() not in data:
+            out.append(f"{name} does not show the root hash {root}")
+        if headline is not None and headline.encode() not in data:
+            out.append(f"{name} does not show the total reserves {headline}")
     return out
 
 
