@@ -260,8 +260,8 @@ class _Publication:
         reserves_url = a.url(self.stage_name, slot.directory, "inputs/reserves")
         reserves = load_reserves(reserves_url, plan.assets, opts)
         by_status = public_reserves.status_totals(reserves, ownership)
-        reserve_files = public_reserves.public_files(reserves, ownership, public_reserves.read_rows(reserves_url, opts),
-                                                     {x.symbol: x.decimals for x in plan.assets})
+        public_files = public_reserves.public_files(reserves, ownership, public_reserves.read_rows(reserves_url, opts),
+                                                    {x.symbol: x.decimals for x in plan.assets})
 
         # 5. ratios
         self.step("ratios")
@@ -296,7 +296,7 @@ class _Publication:
                          reserves_status(ownership, by_status, req.exchange, challenge), usd, balances_doc,
                          published_at, req.exchange)
         doc["master_secret"] = {"id": manifest["publication"]["secret"], "changed": self.secret_changed}
-        reports = {**render_reports(doc, positions), **reserve_files}
+        reports = {**render_reports(doc, positions), **public_files}
         for name, data in reports.items():
             fresh.write(name, data)
 

@@ -46,11 +46,11 @@ class Remedy:
     text: str
 
 
-def _restore(cls: type, state: dict[str, object], args: tuple[object, ...]) -> "PorError":
+def _restore(cls: type["PorError"], state: dict[str, object], args: tuple[object, ...]) -> "PorError":
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 class PorError(Exception):

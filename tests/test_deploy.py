@@ -56,7 +56,7 @@ def test_dockerfile():
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert re.search(r'^ENTRYPOINT \["por"\]', text, re.M)
-    assert not re.search(r"secret", "\n".join(l for l in text.splitlines() if l.startswith(("COPY", "ADD", "ENV", "ARG"))), re.I)
+    assert not re.search(r"secret", "\n".join(line for line in text.splitlines() if line.startswith(("COPY", "ADD", "ENV", "ARG"))), re.I)
     assert "FROM python:3.11" in text
 
 
@@ -121,8 +121,8 @@ def test_cronjob_is_safe_and_runs_real_commands():
 
 
 def test_cron_file_publishes_the_previous_month():
-    lines = [l for l in open(os.path.join(DEPLOY, "cron", "por-publish")).read().splitlines()
-             if l.strip() and not l.startswith("#") and "=" not in l.split()[0]]
+    lines = [x for x in open(os.path.join(DEPLOY, "cron", "por-publish")).read().splitlines()
+             if x.strip() and not x.startswith("#") and "=" not in x.split()[0]]
     [line] = lines
     fields = line.split(None, 6)
     assert fields[:5] == ["0", "6", "1", "*", "*"] and fields[5] != "root"  # /etc/cron.d format: a user field

@@ -644,7 +644,7 @@ def _several_wrong_cases():
         proof = json.load(open(os.path.join(d, "proofs.json")))[0]
         version = manifest["version"]
 
-        def case(name, expect, p=proof, m=manifest, user=None, p_raw=None, m_raw=None):
+        def case(name, expect, p=proof, m=manifest, user=None, p_raw=None, m_raw=None, version=version):
             out.append({"name": f"{version}: {name}", "expect": expect, "proof": p_raw or dumps(p),
                         "manifest": m_raw or dumps(m), "announced": None, "user": user})
 

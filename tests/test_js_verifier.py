@@ -193,7 +193,7 @@ def test_ids_are_printed_the_same_way_by_every_cli(tmp_path):
     lines = {cli: invalid_line(proc) for cli, proc in three_clis(str(p), str(m), user="jos\u00e9").items()}
     assert set(lines.values()) == {"INVALID proof: user-id: the proof is for user 'jos\\u{00E9} O\\'Brien', not for "
                                    "'jos\\u{00E9}'"}, lines
-    for uid, reason in ((f"ali\u200bce", "an invisible format character U+200B"),
+    for uid, reason in (("ali\u200bce", "an invisible format character U+200B"),
                         ("\u202ealice", "an invisible format character U+202E"), ("alice\x1b", "a control character U+001B")):
         proof, manifest = single_leaf("por-v1", uid)
         p.write_text(json.dumps(proof), encoding="utf-8")

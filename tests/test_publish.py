@@ -621,7 +621,7 @@ def test_archive_inputs_and_proof_store_are_owner_only(published):
         assert mode(month) == 0o755 and mode(month, "public") == 0o755
         assert mode(month, "public", "manifest.json") == 0o644
         for part in ("inputs", "private"):
-            for base, dirs, files in os.walk(os.path.join(published, month, part)):
+            for base, _dirs, files in os.walk(os.path.join(published, month, part)):
                 assert st.S_IMODE(os.stat(base).st_mode) == 0o700, base
                 for name in files:
                     assert st.S_IMODE(os.stat(os.path.join(base, name)).st_mode) == 0o600, (base, name)
@@ -647,7 +647,7 @@ def test_edited_index_figures_never_reach_a_signed_report(archive_copy, inputs, 
     [old] = [h for h in report["history"] if h["period"] == first["period"]]
     assert old["liabilities"][symbol] != "1"
     manifest = json.loads(open(os.path.join(archive_copy, first["directory"], "public", "manifest.json")).read())
-    assert old["liabilities"] == {a["symbol"]: s for a, s in zip(manifest["assets"], manifest["root"]["sums"])}
+    assert old["liabilities"] == {a["symbol"]: s for a, s in zip(manifest["assets"], manifest["root"]["sums"], strict=True)}
 
 
 def test_history_verify_refolds_the_top_tree_and_checks_the_report(archive_copy, inputs):

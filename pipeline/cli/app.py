@@ -32,12 +32,13 @@ _EXCHANGE_STACK = ("dask", "distributed", "pyarrow", "numpy", "pandas", "fsspec"
 class OneLineErrors(typer_core.TyperGroup):
     """Usage errors on one line, like every other error (click prints a usage block otherwise)."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) is not None else ""
+            ctx = getattr(exc, "ctx", None)  # UsageError carries the context; other ClickExceptions do not
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             typer.echo(f"error: {exc.format_message()}{hint}", err=True)
             code = EXIT_USAGE if isinstance(exc, UsageError) else exc.exit_code
             if standalone_mode:

@@ -840,7 +840,7 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
             typer.echo(f"  {asset}: not totalled: some amounts cannot be put in smallest units (decimals unknown: "
                        "give --assets FILE, or --token for a token, whose contract reports them)")
             continue
-        shown = (lambda v: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
+        shown = (lambda v, d=d: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")
     for r in check.failing()[:5]:

@@ -17,7 +17,7 @@ from ..protocol.amounts import U128_LIMIT
 
 def is_text(t: pa.DataType) -> bool:
     """String, large string or dictionary-encoded (categorical) column."""
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t))
 
 
 def check_amount_type(t: pa.DataType, column: str, where: str) -> None:

@@ -228,6 +228,7 @@ class _Run:
                 for gi in range(1 << g)]))
         if users == 0:
             raise InputError("the snapshot holds no users (empty snapshot)")
+        assert k is not None  # wide: chosen before the read; long: from the count above
 
         # 3. shape
         h = shape.height_for(max(per_bucket.values()))

@@ -134,6 +134,7 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
         symbols = [a.symbol for a in plan.assets]
         assets_seen: frozenset[str] = frozenset(symbols)
         asset_index = None
+        values: SparseAmounts | np.ndarray
         if plan.layout == WIDE:
             # rows travel sparse (most users hold a few assets), never as a dense (n, m) copy
             words = []
@@ -197,9 +198,10 @@ def read_fragment(fragment: Fragment, index: int, spec: ReadSpec) -> FragmentRes
     return FragmentResult(assets_seen=assets_seen, digest=content.hexdigest(), buckets=buckets)
 
 
-def _raw(array: np.ndarray) -> np.ndarray:
-    """An array's bytes as a flat uint8 view (also for empty arrays, which ``memoryview.cast`` refuses)."""
-    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+def _raw(array: np.ndarray) -> memoryview:
+    """An array's bytes as a flat uint8 buffer (also for empty arrays, which ``memoryview.cast`` refuses)."""
+    flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    return memoryview(flat)  # type: ignore[arg-type]  # ndarray exports the buffer protocol; its stubs say so from 3.12
 
 
 def user_id_at(plan: SnapshotPlan, file_index: int, row: int) -> str:

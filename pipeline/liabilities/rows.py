@@ -135,9 +135,13 @@ class Part:
     @classmethod
     def concat(cls, parts: list["Part"]) -> "Part":
         values = [p.values for p in parts]
+        sparse = [v for v in values if isinstance(v, SparseAmounts)]
+        dense = [v for v in values if not isinstance(v, SparseAmounts)]
+        if sparse and dense:
+            raise ValueError("parts of one group are all sparse or all dense")
         return cls(
             np.concatenate([p.uk for p in parts]),
-            SparseAmounts.concat(values) if isinstance(values[0], SparseAmounts) else np.concatenate(values),
+            SparseAmounts.concat(sparse) if sparse else np.concatenate(dense),
             None if parts[0].asset_index is None else np.concatenate([p.asset_index for p in parts]),
             np.concatenate([p.file_index for p in parts]),
             np.concatenate([p.row for p in parts]),

@@ -9,7 +9,6 @@ the next month recorded, and carry a valid Ed25519 signature by the given key.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -261,7 +260,7 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
     for key, value in signed.items():
         if key in e and e[key] != value:
             problems.append(f"{label}: {archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
-    return report
+    return dict(report)
 
 
 def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519PublicKey | None,

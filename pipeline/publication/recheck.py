@@ -283,7 +283,7 @@ def _balances_problems(balances: Any, rows: Sequence[Mapping[str, Any]]) -> list
         counted = sum(v for v in c["counts"].values() if isinstance(v, int))
         if counted != len(mine):
             problems.append(f"{where}: counts {counted} row(s), {PARQUET_NAME} holds {len(mine)}")
-        heights = sorted({r.get("height") for r in mine if r.get("height") is not None})
+        heights = sorted({int(r["height"]) for r in mine if r.get("height") is not None})
         if c.get("node"):
             claimed = sorted(set(c.get("heights") or []) | ({c["height"]} if c.get("height") is not None else set()))
             if claimed != heights:
@@ -348,7 +348,7 @@ def _normalise(report: Mapping[str, Any]) -> dict[str, Any]:
     """Old spellings read as today's (``under-collateralised`` is ``under-100-percent``)."""
     out = dict(report)
     if isinstance(out.get("assets"), list):
-        out["assets"] = [{**r, "status": LEGACY_STATUS.get(r.get("status"), r.get("status"))}
+        out["assets"] = [{**r, "status": LEGACY_STATUS.get(str(r.get("status")), r.get("status"))}
                          if isinstance(r, Mapping) else r for r in out["assets"]]
     return out
 
@@ -547,7 +547,8 @@ def _agrees(shown: str, exact: str | None) -> bool:
     want = Decimal(exact)
     if not cut:
         return value == want
-    places = -value.as_tuple().exponent if isinstance(value.as_tuple().exponent, int) else 0
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 0
     return value == want.quantize(Decimal(1).scaleb(-places), rounding="ROUND_DOWN") and value != want
 
 

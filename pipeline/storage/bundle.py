@@ -164,7 +164,7 @@ def remove_leftovers(url: str, storage_options: Mapping[str, Any] | None = None)
     fs, _ = storage.open_fs(url, storage_options)
     removed = []
     for _, path in leftovers(url, storage_options):
-        storage.retrying(lambda: fs.rm(path, recursive=True))
+        storage.retrying(lambda path=path: fs.rm(path, recursive=True))
         removed.append(path)
     return removed
 

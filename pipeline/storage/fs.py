@@ -149,5 +149,5 @@ def move_tree(fs: AbstractFileSystem, src: str, dst: str) -> None:
         return
     for path in retrying(lambda: fs.find(src)):
         target = join(dst, path[len(src):].lstrip("/"))
-        retrying(lambda: fs.copy(path, target))
+        retrying(lambda path=path, target=target: fs.copy(path, target))
     retrying(lambda: fs.rm(src, recursive=True))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from blake3 import blake3
-from numba import carray, njit, types
+from numba import carray, njit, types  # type: ignore[attr-defined]
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -134,9 +134,10 @@ def _stack_u32(typingctx, count):  # type: ignore[no-untyped-def]
         return None
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return cgutils.alloca_once(builder, context.get_value_type(types.uint32), size=count.literal_value)
+        return cgutils.alloca_once(  # type: ignore[no-untyped-call]
+            builder, context.get_value_type(types.uint32), size=count.literal_value)
 
-    return types.CPointer(types.uint32)(count), codegen
+    return types.CPointer(types.uint32)(count), codegen  # type: ignore[no-untyped-call]
 
 
 @njit(inline="always")
@@ -206,7 +207,7 @@ def _hash_rows_lanes(rows, keys, flags, out):  # type: ignore[no-untyped-def]
     n, width = rows.shape
     blocks = max(1, (width + 63) // 64)
     buf, words, block_len, f = _lane_state(blocks)
-    s = carray(_stack_u32(256), (16, LANES))  # state words
+    s = carray(_stack_u32(256), (16, LANES))  # type: ignore[call-arg]  # state words (the intrinsic takes its context first)
     m = carray(_stack_u32(256), (16, LANES))  # message words
     cv = carray(_stack_u32(128), (8, LANES))  # chaining values
     per_row = keys.shape[0] > 1
@@ -241,7 +242,7 @@ def _hash_short_lanes(data, starts, lengths, keys, flags, out):  # type: ignore[
     own length; ``keys`` (1 or n, 8) uint32; ``out`` (n, 8) uint32."""
     n = starts.shape[0]
     buf, words, block_len, f = _lane_state(1)
-    s = carray(_stack_u32(256), (16, LANES))  # state words
+    s = carray(_stack_u32(256), (16, LANES))  # type: ignore[call-arg]  # state words (the intrinsic takes its context first)
     m = carray(_stack_u32(256), (16, LANES))  # message words
     cv = carray(_stack_u32(128), (8, LANES))  # chaining values
     per_row = keys.shape[0] > 1

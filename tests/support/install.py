@@ -29,7 +29,7 @@ def in_ci() -> bool:
 def required(what: str, install: Callable[[], T]) -> T:
     try:
         return install()
-    except Exception as exc:  # the reason is shown either way
+    except Exception as exc:  # noqa: BLE001 - any failure to install is reported, with its reason
         reason = f"{what} could not be installed: {type(exc).__name__}: {exc}"
         if in_ci():
             pytest.fail(f"{reason} (CI=true: a test that needs it fails instead of skipping)")

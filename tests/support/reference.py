@@ -71,7 +71,7 @@ class ReferenceTree:
         else:
             lh, ls = self.node(level - 1, 2 * index)
             rh, rs = self.node(level - 1, 2 * index + 1)
-            sums = [a + b for a, b in zip(ls, rs)]
+            sums = [a + b for a, b in zip(ls, rs, strict=True)]
             if any(s >= LIMIT for s in sums):
                 raise OverflowError("sum overflow")
             result = (blake3(b"\x01" + lh + enc(ls) + rh + enc(rs)).digest(), sums)
