@@ -548,6 +548,18 @@ TokenOpt = Annotated[Optional[list[str]], typer.Option(
     "--token", metavar="ASSET@CHAIN=CONTRACT", help="An ERC-20 contract for an asset on an EVM chain; repeat.")]
 
 
+RESULT_SUFFIXES = (".parquet", ".jsonl")
+"""What the per-row results of ``reserves verify`` and ``check-balances`` can be written as."""
+
+
+def _check_result_options(fmt: str, formats: tuple[str, ...], out: str | None) -> None:
+    """``--format`` among the reader's formats and ``--out`` a results file: one rule for both commands."""
+    if fmt not in formats:
+        raise typer.BadParameter(f"--format must be one of {', '.join(formats)}, not {fmt!r}")
+    if out is not None and not out.endswith(RESULT_SUFFIXES):
+        raise typer.BadParameter(f"--out must end with {' or '.join(RESULT_SUFFIXES)}")
+
+
 def _nodes_and_tokens(rpc: list[str] | None, token: list[str] | None) -> tuple[list[Any], dict[tuple[str, str], bytes]]:
     from ..errors import InputError
     from ..reserves.balances import parse_rpc, parse_token
@@ -794,10 +806,7 @@ def reserves_verify(
     from ..ownership.check import STATUSES
     from ..reserves.ownership import FORMATS, verify_reserves, write_results
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if out is not None and not out.endswith((".parquet", ".jsonl")):
-        raise typer.BadParameter("--out must end with .parquet or .jsonl")
+    _check_result_options(fmt, FORMATS, out)
     text = _challenge(period, exchange, archive, challenge, run)
     nodes, _ = _nodes_and_tokens(rpc, None)
     with run.client() as client:
@@ -878,10 +887,7 @@ def reserves_check_balances(
     from ..formats.assets import parse_assets
     from ..reserves.balances import FORMATS, check_balances, write_results
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if out is not None and not out.endswith((".parquet", ".jsonl")):
-        raise typer.BadParameter("--out must end with .parquet or .jsonl")
+    _check_result_options(fmt, FORMATS, out)
     nodes, tokens = _nodes_and_tokens(rpc, token)
     if not nodes:
         raise typer.BadParameter("give at least one --rpc CHAIN=URL")

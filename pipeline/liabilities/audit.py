@@ -18,6 +18,7 @@ from ..formats import layout
 from ..formats.bucket_file import decode_bucket
 from ..formats.canonical import digest
 from ..formats.nodes import node_json, nodes_from_json, nodes_json
+from ..mapping import Mapper
 from ..protocol import shape
 from ..storage.bundle import Bundle
 from ..tree.fold import hash_pairs
@@ -25,7 +26,6 @@ from ..tree.shape import key_words, positions, top_bits
 from .stored import fold_bucket, load_manifest
 
 MAX_PROBLEMS = 20
-Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 
 
 @dataclass

@@ -117,10 +117,14 @@ def _asset_list(assets: object, check: str, what: str) -> list[tuple[str, int]]:
         if symbol == "" or len(symbol.encode("utf-8", "surrogatepass")) > 32:
             raise VerificationError(check, f"{what} symbol {symbol!r} must be 1 to 32 bytes")
         out.append((symbol, _decimals(a.get("decimals"), check, f"{what} decimals of {symbol!r}")))
-    symbols = [s for s, _ in out]
+    _unique_and_sorted([s for s, _ in out], check, what)
+    return out
+
+
+def _unique_and_sorted(symbols: list[str], check: str, what: str) -> None:
+    """Assets are listed once each, ascending by their UTF-8 bytes (a lone surrogate compares, never crashes)."""
     if symbols != sorted(symbols, key=lambda x: x.encode("utf-8", "surrogatepass")) or len(set(symbols)) != len(symbols):
         raise VerificationError(check, f"{what} assets are not unique and sorted by symbol")
-    return out
 
 
 def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
@@ -147,8 +151,7 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
     for a in assets:
         symbols.append(_require(a, "symbol", str, "manifest", "manifest asset"))
         _decimals(_require(a, "decimals", int, "manifest", "manifest asset"), "manifest", "manifest asset decimals")
-    if symbols != sorted(symbols, key=lambda s: s.encode("utf-8")) or len(set(symbols)) != len(symbols):
-        raise VerificationError("manifest", "manifest assets are not unique and sorted by symbol")
+    _unique_and_sorted(symbols, "manifest", "manifest")
     tree = _require(manifest, "tree", Mapping, "manifest", "manifest")
     k = _require(tree, "bucket_bits", int, "manifest", "manifest tree")
     h = _require(tree, "bucket_height", int, "manifest", "manifest tree")

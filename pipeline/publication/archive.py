@@ -195,8 +195,8 @@ def plan_slot(index: Mapping[str, Any], period: str, republish: bool) -> Slot:
             raise InputError(f"period {period} would leave a gap: the latest published month is {months[-1]}; "
                              f"publish {month_after(months[-1])} first (backfill in order)")
         revision, supersedes = 1, None
-    before = month_before(period)
-    previous = {"period": before, "manifest": latest[before]["manifest"]} if before in latest else None
+    head = chain_head(index, period)
+    previous = {"period": month_before(period), "manifest": head} if head is not None else None
     return Slot(period, revision, period_directory(period, revision), previous, supersedes)
 
 

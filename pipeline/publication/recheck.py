@@ -21,9 +21,10 @@ import html as html_lib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, PorError
+from ..mapping import Mapper, local_mapper
 from ..formats.assets import Asset
 from ..formats.prices import Prices
 from ..ownership.challenge import challenge_text
@@ -35,18 +36,12 @@ from ..reserves.public import PARQUET_NAME, read_rows
 from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
 from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
 
-Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time",
                         "bound_ratios", "usd", "balances", "links", "liabilities_only", "reserves_only", "renderer",
                         "under_100_percent"})
 """Report keys that reports of earlier tool versions may lack. Absent, they are not compared, and only in
 a *legacy* month (one whose manifest predates ``publication.verifier``, in an archive where no earlier
 month carries it); in every other month each key must be there and equal."""
-
-
-def local_mapper(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
-    """The ``Mapper`` seam run in this process (history verify needs no cluster)."""
-    return [fn(x) for x in items]
 
 
 def is_legacy(manifest: Mapping[str, Any]) -> bool:
