@@ -34,7 +34,7 @@ from ..reserves.input import load_reserves
 from ..reserves.ownership import verify_reserves
 from ..reserves.public import PARQUET_NAME, read_rows
 from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
-from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
+from .report import ASSET_COLUMNS, REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
 
 LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time",
                         "bound_ratios", "usd", "balances", "links", "liabilities_only", "reserves_only", "renderer",
@@ -484,9 +484,9 @@ def _read_back(month: Month, report: Mapping[str, Any]) -> list[str]:
 _MD_ROW = re.compile(r"^\| (?P<cells>.+) \|$")
 _HTML_ROW = re.compile(r'<tr data-symbol="(?P<symbol>[^"]*)"[^>]*>(?P<body>.*?)</tr>', re.S)
 _CELL = re.compile(r'<td class="(?P<cls>[^"]*)"[^>]*>(?P<text>.*?)</td>', re.S)
-_MD_COLUMNS = {"Liabilities": "liabilities", "Reserves": "reserves", "Ratio (bound)": "ratio-bound",
-               "Ratio (declared)": "ratio", "Ratio": "ratio"}
-"""The asset table's column headings (and the HTML cells' classes) -> the figure they show."""
+_MD_COLUMNS = {**{name: cls for name, cls, _ in ASSET_COLUMNS}, "Ratio": "ratio"}
+"""The asset table's column headings (and the HTML cells' classes) -> the figure they show (``Ratio``:
+the heading of pages from before the bound ratio)."""
 
 
 def _markdown_rows(data: bytes) -> dict[str, dict[str, str]]:

@@ -241,15 +241,30 @@ def _history_rows(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def render_markdown(doc: Mapping[str, Any]) -> bytes:
+ASSET_COLUMNS = (("Liabilities", "liabilities", True), ("Reserves", "reserves", True),
+                 ("Ratio (bound)", "ratio-bound", True), ("Ratio (declared)", "ratio", True),
+                 ("Status", "status", False), ("Reserves (USD)", "usd", True))
+"""The asset table after its symbol column, for both pages: (heading, the HTML cell's class, aligned
+right). ``publication.recheck`` reads the figures back by these headings and classes."""
+
+
+def _asset_cells(doc: Mapping[str, Any], p: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """class -> (the text a cell shows, its exact value as a tooltip or None), per ``ASSET_COLUMNS``."""
     usd = (doc.get("usd") or {}).get("assets", {})
-    rows = ["| Asset | Liabilities | Reserves | Ratio (bound) | Ratio (declared) | Status | Reserves (USD) |",
-            "|---|---:|---:|---:|---:|---|---:|"]
+    bound = doc.get("bound_ratios", {}).get(p["symbol"])
+    return {"liabilities": (_shown(p, "liabilities"), p["liabilities_units"]),
+            "reserves": (_shown(p, "reserves"), p["reserves_units"]),
+            "ratio-bound": (numbers.ratio(bound), None), "ratio": (numbers.ratio(p["ratio_percent"]), None),
+            "status": (_status_text(p), None),
+            "usd": (numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-", None)}
+
+
+def render_markdown(doc: Mapping[str, Any]) -> bytes:
+    rows = ["| Asset | " + " | ".join(name for name, _, _ in ASSET_COLUMNS) + " |",
+            "|---|" + "".join("---:|" if right else "---|" for _, _, right in ASSET_COLUMNS)]
     for p in doc["assets"]:
-        bound = doc.get("bound_ratios", {}).get(p["symbol"])
-        money = numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-"
-        rows.append(f"| {p['symbol']} | {_shown(p, 'liabilities')} | {_shown(p, 'reserves')} | "
-                    f"{numbers.ratio(bound)} | {numbers.ratio(p['ratio_percent'])} | {_status_text(p)} | {money} |")
+        cells = _asset_cells(doc, p)
+        rows.append(f"| {p['symbol']} | " + " | ".join(cells[cls][0] for _, cls, _ in ASSET_COLUMNS) + " |")
     lines = [f"# {_title(doc)}", ""]
     if _dates(doc):
         lines += [_dates(doc), ""]
@@ -307,19 +322,14 @@ _FILE_WORDS = {REPORT_JSON: "every figure of this report", MANIFEST: "the signed
 
 def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
     esc = html.escape
-    usd = (doc.get("usd") or {}).get("assets", {})
     rows = []
     for p in doc["assets"]:
-        bound = doc.get("bound_ratios", {}).get(p["symbol"])
-        cls = ' class="flagged"' if p["flagged"] else ""
-        money = numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-"
-        rows.append(
-            f'<tr data-symbol="{esc(p["symbol"])}" data-status="{esc(p["status"])}"{cls}><th scope="row">{esc(p["symbol"])}</th>'
-            f'<td class="liabilities" title="{esc(p["liabilities_units"])}">{esc(_shown(p, "liabilities"))}</td>'
-            f'<td class="reserves" title="{esc(p["reserves_units"])}">{esc(_shown(p, "reserves"))}</td>'
-            f'<td class="ratio-bound">{esc(numbers.ratio(bound))}</td>'
-            f'<td class="ratio">{esc(numbers.ratio(p["ratio_percent"]))}</td><td class="status">{esc(_status_text(p))}</td>'
-            f'<td class="usd">{esc(money)}</td></tr>')
+        flagged = ' class="flagged"' if p["flagged"] else ""
+        cells = _asset_cells(doc, p)
+        tds = "".join(f'<td class="{cls}"' + (f' title="{esc(cells[cls][1] or "")}"' if cells[cls][1] else "")
+                      + f">{esc(cells[cls][0])}</td>" for _, cls, _ in ASSET_COLUMNS)
+        rows.append(f'<tr data-symbol="{esc(p["symbol"])}" data-status="{esc(p["status"])}"{flagged}>'
+                    f'<th scope="row">{esc(p["symbol"])}</th>{tds}</tr>')
     notes = []
     if doc["under_100_percent"]:
         notes.append(f'<p class="alert" id="under">{esc(numbers.UNDER_100.capitalize())}: '
@@ -391,8 +401,7 @@ the exchange announced): <code id="announced">{esc(_announced_lines(doc)[0])}</c
 <p class="small">Liabilities root hash: <code id="root">{esc(doc['root']['hash'])}</code></p>
 {previous}
 <div class="scroll"><table id="assets">
-<thead><tr><th scope="col">Asset</th><th scope="col">Liabilities</th><th scope="col">Reserves</th>
-<th scope="col">Ratio (bound)</th><th scope="col">Ratio (declared)</th><th scope="col">Status</th><th scope="col">Reserves (USD)</th></tr></thead>
+<thead><tr><th scope="col">Asset</th>{"".join(f'<th scope="col">{esc(name)}</th>' for name, _, _ in ASSET_COLUMNS)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
