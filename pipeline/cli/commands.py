@@ -1,7 +1,8 @@
 """The ``por`` commands. Each parses its options, calls the library or a job, and prints the result.
 
-Every command's help ends with an example; ``tests/test_docs_commands.py`` runs every command
-shown in the README and in ``deploy/`` through this parser.
+Every command's help ends with an example (``tests/test_cli.py`` checks it), and
+``tests/test_deploy.py`` runs every ``por`` command shown in the README and in ``deploy/`` through
+this parser.
 """
 
 from __future__ import annotations

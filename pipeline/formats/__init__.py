@@ -5,5 +5,7 @@
 * ``assets``: the asset file; ``columns``: amount and id columns of exchange data, exactly;
 * ``nodes``: tree nodes as JSON; ``manifest``: the manifest and top-tree documents;
 * ``bucket_file``: the private per-bucket Parquet files;
+* ``proof``: the proof document a user receives;
+* ``numbers``: how figures are written for people; ``prices``: the prices file and exact dollars;
 * ``verifier_page``: the offline verifier page.
 """

@@ -106,7 +106,7 @@ def build_bundle(
     build wrote. Any other failure keeps the finished buckets (with their MACs)
     where a ``resume`` build of the same snapshot and parameters reuses them;
     nothing appears at ``out`` either way. ``public_dir="public"`` writes the
-    archived-period arrangement (``pipeline.archive``).
+    archived-period arrangement (``pipeline.publication.archive``).
     """
     if not is_valid_period(period):
         raise InputError("is not YYYY-MM", parameter="period", value=repr(period))

@@ -3,7 +3,8 @@
 Standard library and ``blake3`` only (an import-linter contract keeps numpy, pyarrow, pandas, dask
 and fsspec out). One module per concern:
 
-* ``v1``: por-v1's tags, encodings and hashes (``schemas/por-v1.md``);
+* ``v1``: por-v1's tags, encodings and hashes (``schemas/por-v1.md``); ``v2``: por-v2's announced value;
+* ``userid``: the user-id rule (NFC, no control or format characters, at most 256 bytes);
 * ``keys``: the master secret and the keys derived from it per period;
 * ``shape``: bucket of a user key, leaf position, default ``k``, bucket height;
 * ``amounts``: exact amounts and their canonical decimal strings;

@@ -2,6 +2,7 @@
 
 * ``sums``: exact 128-bit amounts as two uint64 lanes, conversions, addition with carry;
 * ``blake3_batch``: BLAKE3 over many short messages per call (compiled with numba);
+* ``messages``: leaf and node messages assembled in compiled code, many per call;
 * ``fold``: leaf and node hashes in bulk, bucket subtrees, the top tree, sibling paths;
 * ``shape``: the protocol's shape rules over arrays of user keys.
 """
