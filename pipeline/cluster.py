@@ -106,14 +106,16 @@ def make_security(ca_file: str | None, cert: str | None, key: str | None) -> Any
 def load_cluster_class(spec: str) -> Callable[..., Any]:
     module_name, sep, class_name = spec.partition(":")
     if not sep or not module_name or not class_name:
-        raise InputError(f"--cluster {spec!r}: expected module:Class, e.g. dask_kubernetes.operator:KubeCluster")
+        raise InputError("expected module:Class, e.g. dask_kubernetes.operator:KubeCluster", parameter="cluster",
+                         value=repr(spec))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"--cluster {spec!r}: cannot import {module_name} ({exc}); install the matching extra") from None
+        raise InputError(f"cannot import {module_name} ({exc}); install the matching extra", parameter="cluster",
+                         value=repr(spec)) from None
     cls = getattr(module, class_name, None)
     if cls is None:
-        raise InputError(f"--cluster {spec!r}: {module_name} has no {class_name}")
+        raise InputError(f"{module_name} has no {class_name}", parameter="cluster", value=repr(spec))
     return cls  # type: ignore[no-any-return]
 
 

@@ -44,6 +44,7 @@ class Remedy:
 
     parameter: str
     text: str
+    verb: str = "use"
 
 
 def _restore(cls: type["PorError"], state: dict[str, object], args: tuple[object, ...]) -> "PorError":
@@ -77,7 +78,7 @@ class PorError(Exception):
             subject = flag_of(self.parameter) if self.value is None else f"{flag_of(self.parameter)} {self.value}"
             text = f"{subject}: {text}"
         if self.remedy is not None:
-            text = f"{text} (use {flag_of(self.remedy.parameter)} {self.remedy.text})"
+            text = f"{text} ({self.remedy.verb} {flag_of(self.remedy.parameter)} {self.remedy.text})"
         return text
 
 

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from fsspec.spec import AbstractFileSystem
 
 from .. import config
-from ..errors import InputError
+from ..errors import InputError, Remedy
 from ..formats.assets import Asset, parse_assets
 from ..formats.columns import check_amount_type, is_text
 from ..storage import fs as storage
@@ -69,7 +69,7 @@ def assets_location(url: str, assets_url: str | None = None, storage_options: Ma
         assets_fs, assets_path = storage.open_fs(assets_url, storage_options)
         assets_shown = assets_url
     if not assets_fs.exists(assets_path):
-        raise InputError(f"asset file {assets_shown}: not found (give --assets FILE)")
+        raise InputError(f"asset file {assets_shown}: not found", remedy=Remedy("assets", "FILE", "give"))
     return assets_fs, assets_path, assets_shown
 
 
