@@ -8,7 +8,6 @@ are compared with it, measured in the same run.
 
 from __future__ import annotations
 
-import base64
 import os
 import statistics
 import time
@@ -19,8 +18,8 @@ import pyarrow.parquet as pq
 
 from pipeline.cluster import client_mapper, dask_client
 from pipeline.formats.assets import Asset
-from pipeline.ownership import bitcoin, evm
 from pipeline.ownership.chains import find_chain
+from pipeline.ownership.sign import BareChecks, SynthProof, synth_signer
 from pipeline.ownership.challenge import challenge_text
 from pipeline.reserves.ownership import verify_reserves
 from pipeline.synth import write_synth_reserves
@@ -46,36 +45,30 @@ class ReservesRow:
         return self.rows / self.floor
 
 
-def _floor(path: str) -> tuple[float, dict[str, int]]:
-    """Bare library calls over the file's proofs (messages hashed up front); median of 3."""
-    import base58
-    from coincurve import PublicKey
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+def _bare_checks(path: str) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes, bytes]], dict[str, int]]:
+    """The file's proofs as bare library calls, each by its chain's family's synthetic signer
+    (``pipeline.ownership.sign.SYNTH_SIGNERS``), and the mix of rows (chain, and kind of proof)."""
     table = pq.read_table(path, columns=["chain", "address", "signatures", "script"]).to_pylist()
-    btc = find_chain("bitcoin")
-    assert btc is not None
     ecdsa: list[tuple[bytes, bytes]] = []
     eddsa: list[tuple[bytes, bytes, bytes]] = []
     mix: dict[str, int] = {}
-    btc_hash = bitcoin.message_hash(btc, CHALLENGE)
-    evm_hash = dict(evm.message_digests(evm.EVM_PREFIX, CHALLENGE))
-    tron_hash = dict(evm.message_digests(evm.TRON_PREFIX, CHALLENGE))
     for r in table:
-        kind = r["chain"] + (" multisig" if r["script"] and r["chain"] == "bitcoin" else "")
+        chain = find_chain(r["chain"])
+        proof = SynthProof(r["address"], r["script"], list(r["signatures"]))
+        checks = synth_signer(chain).bare_checks(chain, proof, CHALLENGE) if chain is not None else BareChecks()
+        kind = r["chain"] + (f" {checks.kind}" if checks.kind else "")
         mix[kind] = mix.get(kind, 0) + 1
-        for s in r["signatures"]:
-            if r["chain"] == "bitcoin":
-                raw = base64.b64decode(s)
-                ecdsa.append((raw[1:] + bytes([(raw[0] - 27) % 4]), btc_hash))
-            elif r["chain"] in ("solana", "aptos"):
-                sig = base58.b58decode(s) if r["chain"] == "solana" else bytes.fromhex(s)
-                public = base58.b58decode(r["address"]) if r["chain"] == "solana" else bytes.fromhex(r["script"])
-                eddsa.append((public, sig, CHALLENGE.encode()))
-            else:
-                raw = bytes.fromhex(s[2:])
-                digests = tron_hash if r["chain"] == "tron" else evm_hash
-                ecdsa.append((raw[:64] + bytes([raw[64] - 27]), digests["text"]))
+        ecdsa += checks.ecdsa
+        eddsa += checks.ed25519
+    return ecdsa, eddsa, mix
+
+
+def _floor(path: str) -> tuple[float, dict[str, int]]:
+    """Bare library calls over the file's proofs (messages hashed up front); median of 3."""
+    from coincurve import PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    ecdsa, eddsa, mix = _bare_checks(path)
     times = []
     for _ in range(3):
         t = time.perf_counter()

@@ -229,13 +229,10 @@ _EXACT = Context(prec=100)
 
 def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str | None) -> dict[str, Any]:
     """A reserve address with a real key pair (derived from the seed) and its proof over
-    ``message`` (or ``challenge``); Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH."""
-    from coincurve import PrivateKey
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from .ownership import bitcoin as btc
-    from .ownership import sign
-    from .ownership.chains import BITCOIN, find_chain
+    ``message`` (or ``challenge``), made by its chain's family's synthetic signer
+    (``pipeline.ownership.sign.SYNTH_SIGNERS``; Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH)."""
+    from .ownership.chains import find_chain
+    from .ownership.sign import synth_signer
 
     def secret(n: int) -> bytes:
         return hashlib.sha256(f"por-synth-reserves|{seed}|{symbol}|{i}|{n}".encode()).digest()
@@ -249,33 +246,8 @@ def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str |
     if chain is None:  # a chain this tool does not check: a plausible-looking address, no proof
         row["address"] = "r" + hashlib.sha256(secret(0)).hexdigest()[:33]
         return row
-    if chain.family == BITCOIN:
-        if i % 3 == 2:
-            keys = [PrivateKey(secret(n)) for n in range(3)]
-            script = sign.multisig_script(2, keys)
-            row["address"] = sign.script_address(chain, script, "p2wsh" if chain.hrp else "p2sh")
-            row["script"] = script.hex()
-            if text is not None:
-                row["signatures"] = [sign.sign_bitcoin(chain, k, text) for k in keys[:2]]
-        else:
-            kind = btc.P2WPKH if i % 3 == 1 and chain.hrp else btc.P2PKH
-            k = PrivateKey(secret(0))
-            row["address"] = sign.bitcoin_address(chain, k, kind)
-            if text is not None:
-                row["signatures"] = [sign.sign_bitcoin(chain, k, text, kind)]
-        return row
-    if name in ("solana", "aptos"):
-        e = Ed25519PrivateKey.from_private_bytes(secret(0))
-        row["address"] = sign.solana_address(e) if name == "solana" else sign.aptos_address(e)
-        row["script"] = None if name == "solana" else sign.ed25519_public(e).hex()
-        if text is not None:
-            row["signatures"] = [sign.sign_ed25519(e, text, base58_encoded=name == "solana")]
-        return row
-    k = PrivateKey(secret(0))
-    tron = name == "tron"
-    row["address"] = sign.tron_address(k) if tron else sign.evm_address(k)
-    if text is not None:
-        row["signatures"] = [sign.sign_evm(k, text, tron=tron, variant="keccak" if i % 2 else "text")]
+    proof = synth_signer(chain).proof(chain, secret, i, text)
+    row["address"], row["script"], row["signatures"] = proof.address, proof.script, proof.signatures
     return row
 
 

@@ -1,10 +1,14 @@
 """Reserve ownership proofs, checked offline: the pure core (no I/O, no Dask, no Arrow).
 
-* ``chains``: the documented list of chains, their families, aliases and network parameters.
-* ``addresses``: each family's address decoding and canonical form (one wallet, one spelling).
+* ``chains``: the documented list of chains, their families (``Family``), aliases and network parameters.
 * ``challenge``: the text every reserve key signs for a period (format ``por-reserves-challenge-v1``).
-* ``bitcoin``, ``evm``, ``ed25519``: each family's signature rules (TRON shares ``evm``'s curve code).
+* ``family``: the interface a chain family implements (``ChainFamily``: canonical address, proof) and
+  the one registry of families (``FAMILIES``); ``rules``: what the families share.
+* ``bitcoin``, ``evm``, ``ed25519``: each family's module: address decoding and canonical form (one
+  wallet, one spelling), signature rules, and its ``ChainFamily`` (``evm`` holds EVM and TRON,
+  ``ed25519`` Solana and Aptos).
 * ``check``: one row in, one status out (``bound``, ``unbound``, ``invalid``, ``missing``, ``unsupported``).
+* ``sign``: the demo's and tests' signers (real keys), and their registry by family (``SYNTH_SIGNERS``).
 
 Cryptography and codecs come from well-kept libraries: libsecp256k1 through ``coincurve``,
 Ed25519 through ``cryptography``, keccak-256 through ``pycryptodome``, base58 through ``base58``,

@@ -26,7 +26,8 @@ import base58
 from coincurve import PublicKey
 from embit import bech32
 
-from .chains import Chain, Refused
+from .chains import Chain, Family, Refused
+from .rules import ProofRow, Unsupported, one_signature
 
 P2PKH, P2SH, P2WPKH, P2WSH, P2TR = "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr"
 OP_CHECKMULTISIG = 0xAE
@@ -156,7 +157,8 @@ def parse_multisig(script: bytes) -> tuple[int, list[bytes]]:
     m, n = script[0] - 0x50, script[-2] - 0x50
     if not (1 <= m <= 16 and 1 <= n <= 16 and m <= n):
         raise Refused(f"the script's m-of-n ({script[0]:#04x}, {script[-2]:#04x}) is not a standard 1 <= m <= n <= 16")
-    keys, at = [], 1
+    keys: list[bytes] = []
+    at = 1
     while at < len(script) - 2:
         size = script[at]
         if size not in (33, 65) or at + 1 + size > len(script) - 2:
@@ -223,3 +225,31 @@ def check_bip322(address_text: str, message: str, signature: str) -> str:
     except Exception as exc:  # the package raises its own VerificationError, or ValueError on bad input
         raise Refused(f"BIP-322 signature does not verify ({exc})") from None
     return "BIP-322 simple"
+
+
+class BitcoinFamily:
+    """The Bitcoin family's rules behind ``pipeline.ownership.family.ChainFamily``."""
+
+    name = Family.BITCOIN
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        return decode_address(chain, address).canonical
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        address = decode_address(chain, row.address)
+        if row.script:
+            return check_multisig(chain, address, message, list(row.signatures), row.script), ""
+        if address.kind == P2WSH:
+            raise Refused("a P2WSH address is proven by its witness script and signatures; no script given")
+        signature = one_signature(row)
+        compact = len(signature) == 88  # base64 of 65 bytes
+        if address.kind in (P2WPKH, P2TR) and not compact:
+            if chain.name != "bitcoin":
+                raise Unsupported(f"BIP-322 on {chain.name} is not supported")
+            return check_bip322(canonical, message, signature), ""
+        if address.kind == P2TR:
+            raise Unsupported("a taproot address cannot sign a BIP-137 message; give a BIP-322 signature")
+        return check_single(chain, address, message, signature), ""
+
+
+FAMILY = BitcoinFamily()

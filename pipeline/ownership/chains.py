@@ -2,25 +2,38 @@
 
 A chain is matched by its canonical name or an alias, case-insensitively; nothing else (no
 surrounding spaces, no invisible characters) is accepted. Every chain belongs to one family whose
-rules check its addresses and signatures.
+rules check its addresses and signatures: one module per family, registered once in
+``pipeline.ownership.family.FAMILIES`` ("Adding a chain family" in ``schemas/reserves.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class Refused(Exception):
     """A proof or an address that does not check out; the message is the row's reason."""
 
 
-BITCOIN, EVM, TRON, SOLANA, APTOS = "bitcoin", "evm", "tron", "solana", "aptos"
+class Family(StrEnum):
+    """A chain family: the rules its addresses and signatures follow. The values are what files and
+    messages write (``"evm"``, ``"bitcoin"``, …); a member is equal to its value."""
+
+    BITCOIN = "bitcoin"
+    EVM = "evm"
+    TRON = "tron"
+    SOLANA = "solana"
+    APTOS = "aptos"
+
+
+BITCOIN, EVM, TRON, SOLANA, APTOS = Family.BITCOIN, Family.EVM, Family.TRON, Family.SOLANA, Family.APTOS
 
 
 @dataclass(frozen=True)
 class Chain:
     name: str
-    family: str
+    family: Family
     aliases: tuple[str, ...] = ()
     p2pkh: int | None = None
     """Base58check version byte of pay-to-public-key-hash addresses (Bitcoin family)."""

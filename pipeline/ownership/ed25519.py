@@ -25,7 +25,8 @@ import re
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .chains import Refused
+from .chains import Chain, Family, Refused
+from .rules import ProofRow, one_signature
 
 _APTOS = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
@@ -158,3 +159,43 @@ def check_signed(public_text: str, message: str, signature: str) -> bytes:
     except (InvalidSignature, ValueError):
         raise Refused("the Ed25519 signature does not verify under the public key (another key or another text)") from None
     return public
+
+
+class SolanaFamily:
+    """Solana's rules behind ``pipeline.ownership.family.ChainFamily``: the address is the public
+    key; a key given in the row must be the same one."""
+
+    name = Family.SOLANA
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        decode_solana(address)
+        return address
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        signature = one_signature(row)
+        public = check_signed(row.script or row.address, message, signature)
+        if public != decode_solana(row.address):
+            raise Refused("the public key does not derive the address")
+        return "Ed25519 (Solana)", ""
+
+
+class AptosFamily:
+    """Aptos's rules (single-key accounts) behind ``pipeline.ownership.family.ChainFamily``."""
+
+    name = Family.APTOS
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        return decode_aptos(address)
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        signature = one_signature(row)
+        if not row.script:
+            raise Refused("an Aptos address is proven with its public key (script column); none given")
+        public = check_signed(row.script, message, signature)
+        if aptos_address(public) != canonical:
+            raise Refused("the public key does not derive the address (sha3-256(key || 0x00))")
+        return "Ed25519 (Aptos)", ""
+
+
+SOLANA_FAMILY = SolanaFamily()
+APTOS_FAMILY = AptosFamily()

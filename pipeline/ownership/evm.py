@@ -22,7 +22,8 @@ import base58
 from coincurve import PublicKey
 from Crypto.Hash import keccak
 
-from .chains import Refused
+from .chains import Chain, Family, Refused
+from .rules import OWNERS_NOT_CHECKED, ProofRow, one_signature, spelling
 
 _HEX40 = re.compile(r"0x[0-9a-fA-F]{40}")
 _SIG = re.compile(r"(0x)?[0-9a-fA-F]{130}")
@@ -100,3 +101,46 @@ def check_signed(address: bytes, message: str, signature: str, tron: bool) -> st
         if _signer(digest, raw) == address:
             return f"{'TIP-191' if tron else 'EIP-191'} ({variant})"
     raise Refused("the recovered key does not give this address (signed by another key or over another text)")
+
+
+class EvmFamily:
+    """EVM chains' rules behind ``pipeline.ownership.family.ChainFamily``: single keys (EIP-191)
+    and contract wallets proven by their owners' signatures (at most ``unbound`` on their word:
+    the note ``OWNERS_NOT_CHECKED``)."""
+
+    name = Family.EVM
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        return "0x" + decode_evm(address).hex()
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        if row.owners:
+            if len(row.owners) != len(row.signatures):
+                raise Refused(f"{len(row.owners)} owner(s) but {len(row.signatures)} signature(s); one each")
+            for i, (owner, signature) in enumerate(zip(row.owners, row.signatures, strict=True)):
+                why = spelling(owner, f"owner {i + 1}")
+                if why:
+                    raise Refused(why)
+                try:
+                    check_signed(decode_evm(owner), message, signature, tron=False)
+                except Refused as exc:
+                    raise Refused(f"owner {i + 1} {owner}: {exc}") from None
+            return f"contract wallet, {len(row.owners)} owner signature(s) (EIP-191)", OWNERS_NOT_CHECKED
+        return check_signed(decode_evm(row.address), message, one_signature(row), tron=False), ""
+
+
+class TronFamily:
+    """TRON's rules (TIP-191, base58check addresses) behind ``pipeline.ownership.family.ChainFamily``."""
+
+    name = Family.TRON
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        decode_tron(address)
+        return address
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        return check_signed(decode_tron(row.address), message, one_signature(row), tron=True), ""
+
+
+FAMILY = EvmFamily()
+TRON_FAMILY = TronFamily()

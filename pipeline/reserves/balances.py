@@ -10,11 +10,14 @@ The client reads the rows (our reserves Parquet, or the CSV layout a major excha
 decides per row what can be checked (a node for the chain, the native coin or a configured token
 contract, a snapshot height, an address that decodes), and sends chunks of rows to the workers:
 
-* EVM chains: one task per chunk of rows at one height; inside, JSON-RPC batches of ``batch``
-  calls, at most ``concurrency`` batches in flight per task (so at most workers x concurrency
-  requests hit the node at once).
-* Bitcoin family: one task per node, scanning ``scan_chunk`` addresses per ``scantxoutset``, one
-  scan after another (a node runs one scan at a time).
+* EVM chains (``evm_balances``): one task per chunk of rows at one height; inside, JSON-RPC batches
+  of ``batch`` calls, at most ``concurrency`` batches in flight per task (so at most workers x
+  concurrency requests hit the node at once).
+* Bitcoin family (``bitcoin_balances``): one task per node, scanning ``scan_chunk`` addresses per
+  ``scantxoutset``, one scan after another (a node runs one scan at a time).
+
+Each family's client is the one ``nodes.BALANCE_CLIENTS`` registers (``balance_client.BalanceClient``);
+a chain whose family has none is ``unchecked``.
 
 Each row comes back with one status (``pipeline.onchain.compare``); totals per asset say what was
 published, what was checked against a node and what matched.
@@ -22,7 +25,6 @@ published, what was checked against a node and what matched.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -30,30 +32,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..onchain import bitcoin as btc_scan
 from ..onchain import blocks
-from ..onchain import evm as evm_rpc
-from ..onchain.compare import (
-    ERROR,
-    MATCH,
-    MISMATCH,
-    STATUSES,
-    UNCHECKED,
-    NotChecked,
-    compare,
-    smallest_units,
-)
-from ..ownership import bitcoin as btc_address
-from ..ownership import evm as evm_address
-from ..ownership.chains import BITCOIN, EVM, Refused, find_chain
+from ..onchain.compare import ERROR, MATCH, MISMATCH, STATUSES, UNCHECKED
+from ..ownership.chains import Family, Refused, find_chain
 from ..ownership.check import canonical_address
 from ..storage import fs as storage
+from .balance_client import Settings, Task, safe_units
 from .heights import hold_rows, okx_declared
 from .input import declared_heights, parquet_files
-from .nodes import CHECKED_FAMILIES, Node, parse_rpc, probe_chains
+from .nodes import BALANCE_CLIENTS, Node, balance_client, parse_rpc, probe_chains
 from .ownership import duplicate_reason, read_okx, wallet_key
 from .results import status_counts, write_rows
-from .rpc import JsonRpc, NodeUnreachable, shown
+from .rpc import shown
 
 __all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck"]
 
@@ -73,10 +63,11 @@ def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
     chain = find_chain(name.strip())
     if not sep or not at or not asset.strip() or not contract.strip():
         raise InputError("expected ASSET@CHAIN=CONTRACT", parameter="token", value=repr(spec))
-    if chain is None or chain.family != EVM:
+    client = None if chain is None else balance_client(chain)
+    if chain is None or client is None or not client.tokens:
         raise InputError(f"{name!r} is not an EVM chain on the supported list", parameter="token", value=repr(spec))
     try:
-        raw = evm_address.decode_evm(contract.strip())
+        raw = client.token_contract(contract.strip())
     except Refused as exc:
         raise InputError(f"contract {contract!r}: {exc}", parameter="token") from None
     return (asset.strip(), chain.name), raw
@@ -174,107 +165,10 @@ def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- worker side
 
-def _failed(item: Mapping[str, Any], reason: object, units: int | None = None) -> dict[str, Any]:
-    """A row the node could not confirm (status ``error``), with the reason."""
-    return {"row": item["row"], "status": ERROR, "on_chain": None, "units": units, "reason": str(reason)}
-
-
-def _units(item: Mapping[str, Any], decimals: int | None) -> int:
-    return smallest_units(item["balance"], decimals, item["integer"])
-
-
-def _evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list[dict[str, Any]]:
-    """One chunk of rows of one EVM chain at one height: [{row, status, on_chain, units, reason}]."""
-    chain, url, height, items, batch, concurrency = task
-    node = JsonRpc(url)
-    out: dict[int, dict[str, Any]] = {}
-    decimals: dict[str, int | None] = {}
-    for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
-                            and not it["integer"]}):
-        try:
-            answer = node.call(*evm_rpc.decimals_of(bytes.fromhex(contract), height))
-            if answer.error is not None:
-                raise NotChecked(evm_rpc.explain(answer.error, height))
-            decimals[contract] = evm_rpc.word(answer.result, bytes.fromhex(contract), height)
-        except (NotChecked, NodeUnreachable):
-            decimals[contract] = None
-
-    def one_batch(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        calls = [evm_rpc.balance_of(bytes.fromhex(it["contract"]), bytes.fromhex(it["canonical"][2:]), height)
-                 if it["contract"] else evm_rpc.get_balance(bytes.fromhex(it["canonical"][2:]), height) for it in part]
-        try:
-            answers = node.batch(calls)
-        except NodeUnreachable as exc:
-            return [_failed(it, exc) for it in part]
-        results = []
-        for it, answer in zip(part, answers, strict=True):
-            units = None
-            try:
-                d = it["decimals"] if it["decimals"] is not None else decimals.get(it["contract"])
-                units = _units(it, d)
-                if answer.error is not None:
-                    raise NotChecked(evm_rpc.explain(answer.error, height))
-                on_chain = (evm_rpc.word(answer.result, bytes.fromhex(it["contract"]), height) if it["contract"]
-                            else evm_rpc.quantity(answer.result))
-                o = compare(units, on_chain)
-                results.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
-                                "reason": o.reason, "decimals": d})
-            except NotChecked as exc:
-                results.append(_failed(it, exc, units))
-        return results
-
-    parts = [items[i:i + batch] for i in range(0, len(items), batch)]
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for results in pool.map(one_batch, parts):
-            for r in results:
-                out[r["row"]] = r
-    return [out[it["row"]] for it in items]
-
-
-def _bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int, str]) -> list[dict[str, Any]]:
-    """Every row of one Bitcoin-family node: scans of ``scan_chunk`` addresses, one after another,
-    each at the snapshot block ``block_hash``."""
-    chain, url, items, scan_chunk, block_hash = task
-    node = JsonRpc(url)
-    out = []
-    by_height: dict[int, list[dict[str, Any]]] = {}
-    for it in items:
-        by_height.setdefault(it["height"], []).append(it)
-    for height, group in sorted(by_height.items()):
-        for i in range(0, len(group), scan_chunk):
-            part = group[i:i + scan_chunk]
-            scripts = {it["script"]: it["canonical"] for it in part}
-            try:
-                answer = node.call(*btc_scan.scan_request(sorted(set(scripts.values()))))
-                if answer.error is not None:
-                    raise NotChecked(f"the node answered error {answer.error}")
-                totals = btc_scan.sum_outputs(answer.result, scripts, height, chain, block_hash)
-            except (NotChecked, NodeUnreachable) as exc:
-                out += [_failed(it, exc, _safe_units(it, it["decimals"])) for it in part]
-                continue
-            for it in part:
-                try:
-                    units = _units(it, it["decimals"])
-                except NotChecked as exc:
-                    out.append(_failed(it, exc))
-                    continue
-                o = compare(units, totals[it["canonical"]])
-                out.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": units,
-                            "reason": o.reason})
-    order = {it["row"]: n for n, it in enumerate(items)}
-    return sorted(out, key=lambda r: order[r["row"]])
-
-
-def _run_task(task: tuple[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _run_task(task: tuple[Family, Task]) -> list[dict[str, Any]]:
+    """One task of the family's balance client (``nodes.BALANCE_CLIENTS``)."""
     family, args = task
-    return _evm_task(args) if family == EVM else _bitcoin_task(args)  # type: ignore[arg-type]
-
-
-def _safe_units(item: Mapping[str, Any], decimals: int | None) -> int | None:
-    try:
-        return _units(item, decimals)
-    except NotChecked:
-        return None
+    return BALANCE_CLIENTS[family].run(args)
 
 
 # ---------------------------------------------------------------- client side
@@ -297,8 +191,8 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     opts = dict(storage_options or {})
     rows = _okx_rows(url, opts) if fmt == "okx-csv" else _parquet_rows(url, opts)
     records: list[dict[str, Any]] = []
-    evm_groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    btc_groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[Family, dict[str, list[dict[str, Any]]]] = {}
+    """family -> chain -> the rows its balance client reads"""
     first: dict[str, dict[str, Any]] = {}
     heights: dict[str, int] = {}
     for i, r in enumerate(rows):
@@ -310,7 +204,7 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
         known = (decimals or {}).get(r["asset"])
         if chain is not None and chain.native and chain.native[0] == r["asset"] and known is None:
             known = chain.native[1]
-        rec["units"] = _safe_units(r, known) if r["balance"] is not None else None
+        rec["units"] = safe_units(r, known) if r["balance"] is not None else None
         rec["decimals"] = known
         if chain is None:
             rec["reason"] = f"chain {r['chain']!r} is not on the supported list"
@@ -329,7 +223,8 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
                 rec["status"], rec["reason"] = ERROR, duplicate_reason(first[key])
                 continue
             first[key] = rec
-        if chain.family not in CHECKED_FAMILIES:
+        client = balance_client(chain)
+        if client is None:
             rec["reason"] = f"no balance client for the {chain.family} family yet"
             continue
         if node is None:
@@ -351,29 +246,23 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
             rec["status"], rec["reason"] = ERROR, "the row has no balance"
             continue
         item = {"row": i, "canonical": canonical, "balance": r["balance"], "integer": r["integer"], "decimals": known,
-                "contract": contract.hex() if contract is not None else None}
-        if chain.family == EVM:
-            evm_groups.setdefault((chain.name, r["height"]), []).append(item)
-        else:
-            item["script"] = btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex()
-            item["height"] = r["height"]
-            btc_groups.setdefault(chain.name, []).append(item)
-    wanted = {name: (by_chain[name].url, height) for name, height in evm_groups}
-    wanted |= {name: (by_chain[name].url, items[0]["height"]) for name, items in btc_groups.items()}
-    probed = probe_chains(mapper, wanted, period)
+                "contract": contract.hex() if contract is not None else None, "height": r["height"]}
+        groups.setdefault(chain.family, {}).setdefault(chain.name, []).append(client.item(chain, canonical, item))
+    by_name = {name: items for per in groups.values() for name, items in per.items()}
+    # one height per chain (heights.hold_rows): its rows' height is the snapshot height its node is probed at
+    probed = probe_chains(mapper, {name: (by_chain[name].url, items[0]["height"]) for name, items in by_name.items()},
+                          period)
     refused = {name for name, (_, why) in probed.items() if why}
     for name, (_, why) in probed.items():  # a node on another chain, behind, or a block out of the window
         if why:
-            for items in [v for (n, _), v in evm_groups.items() if n == name] + [btc_groups.get(name, [])]:
-                for it in items:
-                    records[it["row"]]["status"], records[it["row"]]["reason"] = ERROR, why
-    tasks: list[tuple[str, tuple[Any, ...]]] = [
-        (EVM, (name, by_chain[name].url, height, items[a:a + chunk_rows], batch, concurrency))
-        for (name, height), items in sorted(evm_groups.items()) if name not in refused
-        for a in range(0, len(items), chunk_rows)]
-    tasks += [(BITCOIN, (name, by_chain[name].url, items, scan_chunk, probed[name][0].hash))  # type: ignore[union-attr]
-              for name, items in sorted(btc_groups.items()) if name not in refused]
-    for results in mapper(_run_task, tasks) if tasks else []:  # EVM chunks and Bitcoin nodes side by side
+            for it in by_name.get(name, []):
+                records[it["row"]]["status"], records[it["row"]]["reason"] = ERROR, why
+    settings = Settings(chunk_rows, batch, concurrency, scan_chunk)
+    tasks: list[tuple[Family, Task]] = [
+        (family, task) for family, client in BALANCE_CLIENTS.items()
+        for name, items in sorted(groups.get(family, {}).items()) if name not in refused
+        for task in client.tasks(name, by_chain[name].url, items, probed[name][0], settings)]
+    for results in mapper(_run_task, tasks) if tasks else []:  # every family's tasks side by side
         for res in results:
             rec = records[res["row"]]
             rec["status"], rec["reason"] = res["status"], res["reason"]

@@ -14,14 +14,23 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError
 from ..onchain import blocks
-from ..onchain import evm as evm_rpc
 from ..onchain.compare import NotChecked
-from ..ownership.chains import BITCOIN, EVM, Chain, find_chain
+from ..ownership.chains import Chain, Family, find_chain
+from . import bitcoin_balances, evm_balances
+from .balance_client import BalanceClient
 from .rpc import JsonRpc, NodeUnreachable, shown
 
 Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 
-CHECKED_FAMILIES = (EVM, BITCOIN)
+BALANCE_CLIENTS: dict[Family, BalanceClient] = {c.name: c for c in (evm_balances.CLIENT, bitcoin_balances.CLIENT)}
+"""Every family's balance client, by family (``balance_client.BalanceClient``): the one place one is
+registered. A family without one is never balance-checked (its rows are ``unchecked``)."""
+CHECKED_FAMILIES = tuple(BALANCE_CLIENTS)
+
+
+def balance_client(chain: Chain) -> BalanceClient | None:
+    """``chain``'s family's balance client, or None when its family has none."""
+    return BALANCE_CLIENTS.get(chain.family)
 _URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
 
 
@@ -58,45 +67,27 @@ def check_url(url: str, chain: str) -> str:
 
 
 def parse_rpc(spec: str) -> Node:
-    """``CHAIN=URL`` (an EVM or Bitcoin-family chain from the documented list)."""
+    """``CHAIN=URL`` (a chain from the documented list whose family has a balance client)."""
     name, sep, url = spec.partition("=")
     if not sep or not url.strip():
         raise InputError("expected CHAIN=URL", parameter="rpc", value=repr(name + sep + ("…" if url else "")))
     chain = find_chain(name.strip())
     if chain is None:
         raise InputError(f"chain {name!r} is not on the supported list (schemas/reserves.md)", parameter="rpc")
-    if chain.family not in CHECKED_FAMILIES:
+    if balance_client(chain) is None:
         raise InputError(f"chain {chain.name} ({chain.family} family) has no balance client yet; "
-                         "EVM chains and the Bitcoin family do", parameter="rpc")
+                         f"{' and '.join(c.described for c in BALANCE_CLIENTS.values())} do", parameter="rpc")
     return Node(chain, check_url(url.strip(), chain.name))
 
 
-def _result(answer: object, what: str, height: int) -> object:
-    error = getattr(answer, "error", None)
-    if error is not None:
-        raise NotChecked(f"{what}: {evm_rpc.explain(error, height)}")
-    return getattr(answer, "result", None)
-
-
 def probe(node: JsonRpc, chain: Chain, height: int) -> blocks.Block:
-    """The node's chain identity, then the snapshot block; ``NotChecked`` (naming the chain) when the
-    node is on another chain, behind, or answers something else."""
-    if chain.family == EVM:
-        chain_id, head, block = node.batch(blocks.evm_calls(height))
-        cid = blocks.evm_chain(chain, _result(chain_id, "eth_chainId", height))
-        return blocks.evm_block(chain, height, _result(head, "eth_blockNumber", height),
-                                _result(block, f"eth_getBlockByNumber {height}", height), cid)
-    info = _result(node.call("getblockchaininfo", []), "getblockchaininfo", height)
-    if isinstance(info, dict) and isinstance(info.get("blocks"), int) and height > info["blocks"]:
-        blocks.bitcoin_block(chain, height, info, None, None, "")  # raises: beyond the tip
-    asked = blocks.fork_checks(chain, height)
-    answers = node.batch([("getblockhash", [h]) for h, _ in asked] + [("getblockhash", [height])])
-    genesis = blocks.bitcoin_chain(chain, asked, [_result(a, f"getblockhash {h}", height)
-                                                  for (h, _), a in zip(asked, answers, strict=False)])
-    block_hash = _result(answers[-1], f"getblockhash {height}", height)
-    header = _result(node.call("getblockheader", [blocks.bitcoin_hash(block_hash, f"getblockhash {height}"), True]),
-                     "getblockheader", height)
-    return blocks.bitcoin_block(chain, height, info, block_hash, header, genesis)
+    """The node's chain identity, then the snapshot block (by the chain's family's balance client);
+    ``NotChecked`` (naming the chain) when the node is on another chain, behind, or answers something
+    else, or when the chain's family has no balance client."""
+    client = balance_client(chain)
+    if client is None:
+        raise NotChecked(f"chain {chain.name}: no balance client for the {chain.family} family")
+    return client.probe(node, chain, height)
 
 
 def probe_task(task: tuple[str, str, int]) -> tuple[str, blocks.Block | None, str]:

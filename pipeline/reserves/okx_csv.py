@@ -112,7 +112,8 @@ def totals_disagreements(okx: OkxFile) -> list[str]:
             total = sum((v for c, v in sums.items() if c == base or c.startswith(base + "-")), Decimal(0))
         else:
             total = sums.get(coin, Decimal(0))
-        places = -amount.as_tuple().exponent if isinstance(amount.as_tuple().exponent, int) else 0
+        exponent = amount.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) else 0
         if total.quantize(Decimal(1).scaleb(-max(places, 0))) != amount:
             out.append(f"totals block line {line}: {coin} is {amount}, the rows add up to {total}")
     return out

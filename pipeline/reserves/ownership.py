@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..onchain import safe
-from ..ownership.chains import EVM, find_chain
+from ..ownership.chains import find_chain
 from ..ownership.check import BOUND, INVALID, STATUSES, UNBOUND, ProofRow, check_row
 from ..storage import fs as storage
 from .heights import hold_rows, okx_declared
-from .nodes import Node, probe_chains
+from .nodes import Node, balance_client, probe_chains
 from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
 from .results import status_counts, write_rows
 from .rpc import JsonRpc, NodeUnreachable
@@ -213,7 +213,7 @@ def _owners_task(task: OwnersTask) -> list[tuple[int, str, str]]:
     """Worker side: [(row, status, reason)] for contract wallets of one chain, read at its snapshot height."""
     name, url, height, items = task
     node = JsonRpc(url)
-    out = []
+    out: list[tuple[int, str, str]] = []
     for row, address, signers in items:
         at = f"{address} at {name} block {height}"
         try:
@@ -240,7 +240,7 @@ def _owners_task(task: OwnersTask) -> list[tuple[int, str, str]]:
 def _confirm_owners(mapper: Mapper, records: list[dict[str, Any]], nodes: Sequence[Node], period: str | None) -> None:
     """Contract wallets pending confirmation: ``bound`` only where a node confirms them; the others
     stay ``unbound``, their reason saying what was not confirmed."""
-    by_chain = {n.chain.name: n for n in nodes if n.chain.family == EVM}
+    by_chain = {n.chain.name: n for n in nodes if (c := balance_client(n.chain)) is not None and c.contract_wallets}
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r.get("pending") and r["status"] == UNBOUND:

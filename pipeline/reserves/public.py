@@ -66,7 +66,7 @@ def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mappin
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", write_statistics=False)
     totals: dict[str, int] = {}
-    csv_rows = []
+    csv_rows: list[dict[str, Any]] = []
     for r, (symbol, amount) in zip(rows, reserves.amounts, strict=True):
         totals[symbol] = totals.get(symbol, 0) + amount
         csv_rows.append({"row": len(csv_rows), "coin": symbol, "chain": r["chain"], "address": r["address"],
