@@ -15,22 +15,24 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Callable, Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pipeline import __version__
 from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
-from pipeline.formats.prices import parse_prices, prices_time_problem, usd_section, zero_price_problems
+from pipeline.formats.prices import Prices, parse_prices, prices_time_problem, usd_section, zero_price_problems
 from pipeline.formats.verifier_page import page_parts, render_page
 from pipeline.liabilities.audit import audit_bundle
-from pipeline.liabilities.build import Watch, build_bundle
-from pipeline.liabilities.snapshot import assets_location, plan_snapshot
+from pipeline.liabilities.build import BuildResult, Watch, build_bundle
+from pipeline.liabilities.snapshot import SnapshotPlan, assets_location, plan_snapshot
 from pipeline.ownership.challenge import challenge_text
 from pipeline.protocol.jsonread import parse_json
-from pipeline.protocol.keys import secret_id
+from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.protocol.period import is_valid_period, snapshot_time
 from pipeline.publication import archive
 from pipeline.publication.history import signed_history
@@ -44,8 +46,8 @@ from pipeline.publication.signing import (
 from pipeline.reserves import public as public_reserves
 from pipeline.reserves import ratios
 from pipeline.reserves.balances import Node, check_balances
-from pipeline.reserves.input import check_reserves, load_reserves
-from pipeline.reserves.ownership import verify_reserves
+from pipeline.reserves.input import Reserves, check_reserves, load_reserves
+from pipeline.reserves.ownership import Ownership, verify_reserves
 from pipeline.storage import bundle, private
 from pipeline.storage import fs as storage
 from pipeline.storage.secret_file import read_secret
@@ -63,6 +65,7 @@ class PublishRequest:
     archive: str
     secret_file: str
     signing_key: str
+    _: KW_ONLY
     assets: str | None = None
     republish: bool = False
     storage_options: Mapping[str, Any] | None = None
@@ -94,6 +97,49 @@ class PublishResult:
     """Wall time per step (the copy of the inputs counts under validate; the move and index under publish)."""
     usd: dict[str, Any] | None = None
     """The report's dollar figures (with ``--prices``)."""
+
+
+@dataclass(frozen=True)
+class _Validated:
+    """What the validate step hands on."""
+
+    index: Mapping[str, Any]
+    index_raw: bytes | None
+    slot: archive.Slot
+    secret: SecretKey
+    signing_key: Ed25519PrivateKey
+    plan: SnapshotPlan
+    """The archived copy of the snapshot, as the build reads it."""
+    inputs_bytes: bytes
+    prices: Prices | None
+    challenge: str | None
+    ownership: Ownership
+    balances_doc: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Built:
+    result: BuildResult
+    out: str
+    """The fresh bundle in the staging directory (a path of the archive's file system)."""
+    out_url: str
+
+
+@dataclass(frozen=True)
+class _Held:
+    """The month's reserves: totals, sums by ownership status, and the public reserve files."""
+
+    reserves: Reserves
+    by_status: dict[str, dict[str, int]]
+    files: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class _Report:
+    files: dict[str, bytes]
+    """The report files and the public reserve files, as written."""
+    usd: dict[str, Any] | None
+    published_at: str
 
 
 def previous_period(today: dt.date | None = None) -> str:
@@ -171,11 +217,33 @@ class _Publication:
             self.echo(f"warning: could not remove {self.stage_name} ({type(exc).__name__}: {exc})")
 
     def _steps(self) -> PublishResult:
+        """The eight steps in order, each one method; what a step hands on is its result record."""
+        self.step("validate")
+        v = self._validate()
+        self.step("build")
+        built = self._build(v)
+        self.step("audit")
+        fresh = self._audit(built)
+        self.step("reserves")
+        held = self._reserves(v)
+        self.step("ratios")
+        manifest, positions = self._ratios(v, built, held)
+        self.step("report")
+        report = self._report(v, held, manifest, positions, fresh)
+        self.step("sign")
+        manifest_digest = self._sign(v, built, manifest, report, fresh)
+        self.step("publish")
+        self._publish(v, built, manifest, manifest_digest, positions, report)
+        self.step("done")
+        return PublishResult(self.req.period, v.slot.revision, v.slot.directory, manifest, manifest_digest, positions,
+                             self.seconds, report.usd)
+
+    def _validate(self) -> _Validated:
+        """1. Everything cheap, before any copy or build; the inputs copied into the staging directory
+        (what is archived is what is built); every reserve row's ownership proof (an invalid one refuses
+        the month) and, with nodes, every balance."""
         req, a, opts = self.req, self.archive, self.opts
         stage = a.file(self.stage_name)
-
-        # 1. validate: everything cheap, before any copy or build
-        self.step("validate")
         ensure_browser_module()  # the month's verifier.html embeds it: fail now, not after the build
         private.make_dirs(a.fs, a.path, private=False)
         private.make_dirs(a.fs, stage, private=True)  # the run's inputs and proof store until published
@@ -192,6 +260,29 @@ class _Publication:
         secret = read_secret(req.secret_file)
         self.secret_changed = self._check_secret(a, index, slot, secret_id(secret))
         signing_key = load_signing_key(req.signing_key)
+        inputs_bytes, prices = self._copy_inputs(stage)
+        plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
+                             a.url(self.stage_name, "inputs/assets.json"), opts)
+        challenge = (challenge_text(req.exchange, req.period, slot.previous["manifest"] if slot.previous else None)
+                     if req.exchange else None)
+        ownership = verify_reserves(client_mapper(self.client), a.url(self.stage_name, "inputs/reserves"),
+                                    challenge, "parquet", opts, nodes=req.nodes, period=req.period)
+        counts = ownership.counts()
+        self.echo("      reserve ownership: " + ", ".join(f"{counts[s]} {s}" for s in counts)
+                  + ("" if challenge else " (no --exchange: nothing can be bound)"))
+        invalid = ownership.invalid()
+        if invalid:
+            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}"
+                              for r in invalid[:5])
+            raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
+        balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
+        return _Validated(index, index_raw, slot, secret, signing_key, plan, inputs_bytes, prices, challenge, ownership,
+                          balances_doc)
+
+    def _copy_inputs(self, stage: str) -> tuple[bytes, Prices | None]:
+        """The snapshot, asset file, reserves and prices copied into ``stage/inputs`` with the blake3 of
+        every file (``inputs/inputs.json``); every reserve row and the prices checked first."""
+        req, a, opts = self.req, self.archive, self.opts
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)
         reserve_files = check_reserves(req.reserves, opts)
         load_reserves(req.reserves, source_plan.assets, opts)  # every row checked now, not after the build
@@ -199,7 +290,7 @@ class _Publication:
             if names:
                 self.echo(f"      {what}: passed over (hidden names, recorded in inputs.json): {', '.join(names)}")
         assets_fs, assets_path, _ = assets_location(req.snapshot, req.assets, opts)
-        inputs = {
+        inputs: dict[str, Any] = {
             "format": archive.INPUTS_FORMAT,
             "snapshot": {"source": req.snapshot, "files": archive.copy_tree(
                 req.snapshot, list(source_plan.files), a.fs, stage, "inputs/snapshot", opts),
@@ -222,114 +313,112 @@ class _Publication:
                 prices_fs, prices_path, a.fs, storage.join(stage, archive.PRICES))}}
         inputs_bytes = canonical_json(inputs)
         private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)
-        plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
-                             a.url(self.stage_name, "inputs/assets.json"), opts)
-        # every reserve row's ownership proof, before the build: an invalid one refuses the month
-        challenge = (challenge_text(req.exchange, req.period, slot.previous["manifest"] if slot.previous else None)
-                     if req.exchange else None)
-        ownership = verify_reserves(client_mapper(self.client), a.url(self.stage_name, "inputs/reserves"),
-                                    challenge, "parquet", opts, nodes=req.nodes, period=req.period)
-        counts = ownership.counts()
-        self.echo("      reserve ownership: " + ", ".join(f"{counts[s]} {s}" for s in counts)
-                  + ("" if challenge else " (no --exchange: nothing can be bound)"))
-        invalid = ownership.invalid()
-        if invalid:
-            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}"
-                              for r in invalid[:5])
-            raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
-        balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
+        return inputs_bytes, prices
 
-        # 2. build, from the archived copy, into the staging directory
-        self.step("build")
-        out = storage.join(stage, slot.directory)
-        out_url = a.url(self.stage_name, slot.directory)
+    def _build(self, v: _Validated) -> _Built:
+        """2. The tree, from the archived copy, into the staging directory."""
+        a = self.archive
+        out = storage.join(a.file(self.stage_name), v.slot.directory)
+        out_url = a.url(self.stage_name, v.slot.directory)
         # the month's verifier page embeds the signed manifest: it is written after signing (step 7)
-        result = build_bundle(self.client, plan, req.period, secret, out_url, storage_options=opts, verifier_page=False,
-                              watch=self.watch, public_dir=layout.PUBLIC_DIR)
-        storage.move_tree(a.fs, storage.join(stage, archive.INPUTS_DIR), storage.join(out, archive.INPUTS_DIR))
+        result = build_bundle(self.client, v.plan, self.req.period, v.secret, out_url, storage_options=self.opts,
+                              verifier_page=False, watch=self.watch, public_dir=layout.PUBLIC_DIR)
+        storage.move_tree(a.fs, storage.join(a.file(self.stage_name), archive.INPUTS_DIR),
+                          storage.join(out, archive.INPUTS_DIR))
         self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
+        return _Built(result, out, out_url)
 
-        # 3. audit the fresh bundle: every bucket re-folded from private/
-        self.step("audit")
-        fresh = bundle.open_bundle(out_url, opts)
+    def _audit(self, built: _Built) -> bundle.Bundle:
+        """3. The fresh bundle audited: every bucket re-folded from private/."""
+        fresh = bundle.open_bundle(built.out_url, self.opts)
         audit = audit_bundle(fresh, client_mapper(self.client))
         self.echo(f"      audit OK: {audit.buckets} buckets, {audit.users} users")
+        return fresh
 
-        # 4. reserves, from the archived copy
-        self.step("reserves")
-        reserves_url = a.url(self.stage_name, slot.directory, "inputs/reserves")
-        reserves = load_reserves(reserves_url, plan.assets, opts)
-        by_status = public_reserves.status_totals(reserves, ownership)
-        public_files = public_reserves.public_files(reserves, ownership, public_reserves.read_rows(reserves_url, opts),
-                                                    {x.symbol: x.decimals for x in plan.assets})
+    def _reserves(self, v: _Validated) -> _Held:
+        """4. The reserves, from the archived copy: totals, sums by status, the public files."""
+        reserves_url = self.archive.url(self.stage_name, v.slot.directory, "inputs/reserves")
+        reserves = load_reserves(reserves_url, v.plan.assets, self.opts)
+        by_status = public_reserves.status_totals(reserves, v.ownership)
+        files = public_reserves.public_files(reserves, v.ownership, public_reserves.read_rows(reserves_url, self.opts),
+                                             {x.symbol: x.decimals for x in v.plan.assets})
+        return _Held(reserves, by_status, files)
 
-        # 5. ratios
-        self.step("ratios")
-        manifest = {k: v for k, v in result.manifest.items() if k != "files"}
-        positions = ratios.positions(manifest["assets"], manifest["root"]["sums"], reserves.totals)
-        if prices is not None:
-            zero = zero_price_problems(prices, {p.symbol: p.liabilities + p.reserves for p in positions})
+    def _ratios(self, v: _Validated, built: _Built, held: _Held) -> tuple[dict[str, Any], list[ratios.AssetPosition]]:
+        """5. Every asset's position; a zero price for an asset owed or held refuses the month."""
+        manifest = {k: val for k, val in built.result.manifest.items() if k != "files"}
+        positions = ratios.positions(manifest["assets"], manifest["root"]["sums"], held.reserves.totals)
+        if v.prices is not None:
+            zero = zero_price_problems(v.prices, {p.symbol: p.liabilities + p.reserves for p in positions})
             if zero:
-                raise InputError(f"{req.prices}: " + "; ".join(zero))
+                raise InputError(f"{self.req.prices}: " + "; ".join(zero))
+        return manifest, positions
 
-        # 6. report
-        self.step("report")
-        manifest["previous"] = slot.previous
-        manifest["publication"] = {"revision": slot.revision, "supersedes": slot.supersedes,
-                                   "inputs": digest(inputs_bytes), "tool": TOOL, "secret": secret_id(secret)}
-        # earlier months from their signed manifests, never from the index's copies of the figures
-        history = signed_history(a, index, signing_key.public_key(), req.period) + [
+    def _report(self, v: _Validated, held: _Held, manifest: dict[str, Any], positions: list[ratios.AssetPosition],
+                fresh: bundle.Bundle) -> _Report:
+        """6. The report, with the history of the earlier months from their signed manifests and reports
+        (never from the index's copies of the figures), written into the fresh bundle."""
+        req = self.req
+        manifest["previous"] = v.slot.previous
+        manifest["publication"] = {"revision": v.slot.revision, "supersedes": v.slot.supersedes,
+                                   "inputs": digest(v.inputs_bytes), "tool": TOOL, "secret": secret_id(v.secret)}
+        history = signed_history(self.archive, v.index, v.signing_key.public_key(), req.period) + [
             {"period": req.period, "root": manifest["root"]["hash"],
              "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
         history.sort(key=lambda h: h["period"])
         this_month = next(h for h in history if h["period"] == req.period)
         usd = None
-        if prices is not None:
-            usd = usd_section(prices, {x.symbol: x.decimals for x in plan.assets},
-                              {p.symbol: p.liabilities for p in positions}, reserves.totals,
-                              {s: per.get("bound", 0) for s, per in by_status.items()} if challenge else None)
+        if v.prices is not None:
+            usd = usd_section(v.prices, {x.symbol: x.decimals for x in v.plan.assets},
+                              {p.symbol: p.liabilities for p in positions}, held.reserves.totals,
+                              {s: per.get("bound", 0) for s, per in held.by_status.items()} if v.challenge else None)
             this_month["reserves_usd"] = usd["total"]["reserves"]
         this_month["ratios"] = {p.symbol: p.ratio for p in positions}
         this_month["flagged"] = [p.symbol for p in positions if p.flagged]
         published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        doc = report_doc(manifest, positions, reserves, history,
-                         reserves_status(ownership, by_status, req.exchange, challenge), usd, balances_doc,
+        doc = report_doc(manifest, positions, held.reserves, history,
+                         reserves_status(v.ownership, held.by_status, req.exchange, v.challenge), usd, v.balances_doc,
                          published_at, req.exchange)
         doc["master_secret"] = {"id": manifest["publication"]["secret"], "changed": self.secret_changed}
-        reports = {**render_reports(doc, positions), **public_files}
-        for name, data in reports.items():
+        files = {**render_reports(doc, positions), **held.files}
+        for name, data in files.items():
             fresh.write(name, data)
+        return _Report(files, usd, published_at)
 
-        # 7. sign the publication manifest (RFC 8785 bytes); the exchange's public key is published with it
-        self.step("sign")
-        public_pem = public_key_pem(signing_key.public_key())
+    def _sign(self, v: _Validated, built: _Built, manifest: dict[str, Any], report: _Report,
+              fresh: bundle.Bundle) -> str:
+        """7. The publication manifest signed (RFC 8785 bytes), the public key and the verifier page
+        beside it; returns the manifest's digest."""
+        public_pem = public_key_pem(v.signing_key.public_key())
         fresh.write(layout.PUBLIC_KEY, public_pem)
-        manifest["files"] = {**result.manifest["files"], **{n: digest(d) for n, d in reports.items()},
+        manifest["files"] = {**built.result.manifest["files"], **{n: digest(d) for n, d in report.files.items()},
                              layout.PUBLIC_KEY: digest(public_pem)}
         manifest["publication"]["verifier"] = digest(page_parts(render_page()).code)  # the page's code, signed
         manifest_bytes = canonical_json(manifest)
-        signature = sign_manifest(signing_key, manifest)
-        verify_manifest_signature(signing_key.public_key(), manifest, signature, "fresh signature")
+        signature = sign_manifest(v.signing_key, manifest)
+        verify_manifest_signature(v.signing_key.public_key(), manifest, signature, "fresh signature")
         fresh.write(layout.MANIFEST, manifest_bytes)
         fresh.write(layout.SIGNATURE, canonical_json(signature))
         fresh.write(layout.VERIFIER_PAGE, render_page(manifest, signature, public_pem.decode("ascii")))
-        manifest_digest = digest(manifest_bytes)
+        return digest(manifest_bytes)
 
-        # 8. publish: move into place, then (last) the index
-        self.step("publish")
+    def _publish(self, v: _Validated, built: _Built, manifest: Mapping[str, Any], manifest_digest: str,
+                 positions: list[ratios.AssetPosition], report: _Report) -> None:
+        """8. Moved into place, then (last) the index."""
+        req, a = self.req, self.archive
         now_raw = a.read(archive.INDEX) if a.exists(archive.INDEX) else None
-        if now_raw != index_raw:
+        if now_raw != v.index_raw:
             raise BundleError(f"{req.archive}/{archive.INDEX} changed while this publication ran "
                               "(another publication?); nothing was published")
-        if a.exists(slot.directory):
-            raise InputError(f"{req.archive}/{slot.directory} appeared while this publication ran")
-        self.moved_to = slot.directory
-        storage.move_tree(a.fs, out, a.file(slot.directory))
+        if a.exists(v.slot.directory):
+            raise InputError(f"{req.archive}/{v.slot.directory} appeared while this publication ran")
+        self.moved_to = v.slot.directory
+        storage.move_tree(a.fs, built.out, a.file(v.slot.directory))
         self.step("index")
         entry = {
             "period": req.period,
-            "revision": slot.revision,
-            "directory": slot.directory,
+            "revision": v.slot.revision,
+            "directory": v.slot.directory,
             "manifest": manifest_digest,
             "root": manifest["root"]["hash"],
             "protocol": manifest["version"],
@@ -338,14 +427,11 @@ class _Publication:
             "reserves": {p.symbol: str(p.reserves) for p in positions},
             "ratios": {p.symbol: p.ratio for p in positions},
             "under_100_percent": [p.symbol for p in positions if p.flagged],
-            "published_at": published_at,
+            "published_at": report.published_at,
         }
-        a.write_index({"format": archive.INDEX_FORMAT, "publications": [*index["publications"], entry]})
+        a.write_index({"format": archive.INDEX_FORMAT, "publications": [*v.index["publications"], entry]})
         self.moved_to = None
         a.remove(self.stage_name)
-        self.step("done")
-        return PublishResult(req.period, slot.revision, slot.directory, manifest, manifest_digest, positions, self.seconds,
-                             usd)
 
     def _check_secret(self, a: archive.Archive, index: Mapping[str, Any], slot: archive.Slot, this_id: str) -> bool:
         """Whether this month's master secret is another than the previous month's (as its signed

@@ -140,7 +140,7 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
     manifest = old.read_json(layout.MANIFEST)
     cmp = Comparison(entry["period"], entry["revision"])
     version = manifest.get("version")
-    builder = BUILDERS.get(version)  # type: ignore[arg-type]
+    builder = BUILDERS.get(str(version))
     if builder is None:
         raise InputError(f"{entry['directory']}: protocol version {version!r} is not supported by this tool "
                          f"(supported: {sorted(BUILDERS)})")

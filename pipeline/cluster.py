@@ -116,7 +116,7 @@ def load_cluster_class(spec: str) -> Callable[..., Any]:
     cls = getattr(module, class_name, None)
     if cls is None:
         raise InputError(f"{module_name} has no {class_name}", parameter="cluster", value=repr(spec))
-    return cls  # type: ignore[no-any-return]
+    return cls
 
 
 @contextlib.contextmanager

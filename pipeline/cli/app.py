@@ -113,7 +113,7 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
     """Register ``fn`` as a command (of ``group``, default the app) with the error mapping."""
 
     def decorate(fn: F) -> F:
-        return (group or app).command(name)(handle_errors(fn))  # type: ignore[no-any-return]
+        return (group or app).command(name)(handle_errors(fn))
 
     return decorate
 

@@ -161,8 +161,8 @@ def build(
     if plan.ignored:
         typer.echo(f"passed over (hidden names): {', '.join(plan.ignored)}", err=True)
     with run.client() as client:
-        result = build_bundle(client, plan, period, secret, out, bucket_bits, force, options, resume,
-                              watch=terminal_watch, protocol=protocol)
+        result = build_bundle(client, plan, period, secret, out, bucket_bits, force=force, storage_options=options,
+                              resume=resume, watch=terminal_watch, protocol=protocol)
     print_root(result.manifest)
     reused = f", {result.reused} reused from the interrupted run" if resume else ""
     typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
@@ -631,9 +631,9 @@ def publish(
 
     nodes, tokens = _nodes_and_tokens(rpc, token)
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
-                         fill(assets) if assets else None, republish, run.storage, exchange, tuple(nodes), tokens,
-                         fill(prices) if prices else None, allow_open_period=allow_open_period,
-                         new_master_secret=new_master_secret)
+                         assets=fill(assets) if assets else None, republish=republish, storage_options=run.storage,
+                         exchange=exchange, nodes=tuple(nodes), tokens=tokens, prices=fill(prices) if prices else None,
+                         allow_open_period=allow_open_period, new_master_secret=new_master_secret)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
     echo_positions(result.positions)
@@ -850,7 +850,9 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
             typer.echo(f"  {asset}: not totalled: some amounts cannot be put in smallest units (decimals unknown: "
                        "give --assets FILE, or --token for a token, whose contract reports them)")
             continue
-        shown = (lambda v, d=d: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
+        def shown(v: int, d: int | None = d) -> str:
+            return amount(v, d) if d is not None else f"{v} (smallest units)"
+
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")
     for r in check.failing()[:5]:

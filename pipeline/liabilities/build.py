@@ -91,6 +91,7 @@ def build_bundle(
     secret: SecretKey,
     out: str,
     bucket_bits: int | None = None,
+    *,
     force: bool = False,
     storage_options: Mapping[str, Any] | None = None,
     resume: bool = False,
@@ -174,7 +175,7 @@ class _Run:
 
     def gather(self, stage: str, futures: list[Any]) -> list[Any]:
         self.watch(stage, futures)
-        return self.client.gather(futures)  # type: ignore[no-any-return]
+        return self.client.gather(futures)
 
     def run(self) -> BuildResult:
         scratch = bundle.start_scratch(self.out, self.tag, self.storage_options)

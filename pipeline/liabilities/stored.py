@@ -30,7 +30,7 @@ def load_manifest(b: Bundle) -> dict[str, Any]:
         check_manifest(manifest)
     except VerificationError as exc:
         raise BundleError(f"{b.shown}/{layout.MANIFEST}: {exc}") from None
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def load_top_tree(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def load_top_tree(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]:
     got = digest(raw)
     if got != expected:
         raise BundleError(f"{b.shown}/{layout.TOP_TREE}: digest differs from the manifest's (blake3 {got}, manifest {expected})")
-    return b.read_json(layout.TOP_TREE)  # type: ignore[no-any-return]
+    return b.read_json(layout.TOP_TREE)
 
 
 SHAPE_FIELDS = ("period", "bucket_bits", "bucket_height")
@@ -66,7 +66,7 @@ def load_private_index(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]
     differ = shape_disagreements(index, manifest)
     if differ:
         raise BundleError(f"{b.shown}/{layout.PRIVATE_INDEX}: not this manifest's proof store: " + "; ".join(differ))
-    return index  # type: ignore[no-any-return]
+    return index
 
 
 def top_path(levels: list[list[dict[str, Any]]], bucket: int) -> list[dict[str, Any]]:

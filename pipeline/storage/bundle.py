@@ -6,6 +6,8 @@ holds the same files with the public ones under ``public/``; ``open_bundle`` acc
 
 from __future__ import annotations
 
+
+import functools
 import json
 import time
 import uuid
@@ -164,7 +166,7 @@ def remove_leftovers(url: str, storage_options: Mapping[str, Any] | None = None)
     fs, _ = storage.open_fs(url, storage_options)
     removed = []
     for _, path in leftovers(url, storage_options):
-        storage.retrying(lambda path=path: fs.rm(path, recursive=True))
+        storage.retrying(functools.partial(fs.rm, path, recursive=True))
         removed.append(path)
     return removed
 

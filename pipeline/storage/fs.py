@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import errno
+import functools
 import os
 import posixpath
 from dataclasses import dataclass
@@ -149,5 +151,5 @@ def move_tree(fs: AbstractFileSystem, src: str, dst: str) -> None:
         return
     for path in retrying(lambda: fs.find(src)):
         target = join(dst, path[len(src):].lstrip("/"))
-        retrying(lambda path=path, target=target: fs.copy(path, target))
+        retrying(functools.partial(fs.copy, path, target))
     retrying(lambda: fs.rm(src, recursive=True))

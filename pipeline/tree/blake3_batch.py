@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from blake3 import blake3
-from numba import carray, njit, types  # type: ignore[attr-defined]
+from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
