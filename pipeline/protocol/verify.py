@@ -247,8 +247,22 @@ def _check_user(user_id: str, expected: str | None) -> None:
                                 f"{display_user_id(expected)}", expected=expected, got=user_id)
 
 
-def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None
-                   ) -> tuple[str, bytes, list[int], int, list[Any], list[tuple[bytes, list[int]]], tuple[bytes, list[int]]]:
+@dataclass(frozen=True)
+class _LeafAndPath:
+    """The fields every version's proof shares, read and checked."""
+
+    user_id: str
+    nonce: bytes
+    balances: list[int]
+    position: int
+    path: list[Any]
+    siblings: list[tuple[bytes, list[int]]]
+    """``(hash, sums)`` of each path entry, level 0 first."""
+    declared_root: tuple[bytes, list[int]]
+    """The proof's own copy of the root."""
+
+
+def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None) -> _LeafAndPath:
     """The fields every version's proof shares, read and checked in one order: user id (and the
     ``user-id`` check), nonce, balances, position, path, the proof's own root."""
     user_id = _require(proof, "user_id", str, "format", "proof")
@@ -264,7 +278,7 @@ def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None
     if len(path) > MAX_HEIGHT:
         raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
     siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
-    return user_id, nonce, balances, position, path, siblings, declared_root
+    return _LeafAndPath(user_id, nonce, balances, position, path, siblings, declared_root)
 
 
 def _verify_v2(
@@ -283,7 +297,9 @@ def _verify_v2(
     h = _require(tree, "bucket_height", int, "format", "proof tree")
     if not (0 <= k <= shape.MAX_BUCKET_BITS and 0 <= h <= MAX_HEIGHT and k + h <= MAX_HEIGHT):
         raise VerificationError("format", f"proof tree shape k={k} h={h} is outside the protocol's bounds")
-    user_id, nonce, balances, position, path, siblings, declared_root = _leaf_and_path(proof, m, expected_user)
+    leaf = _leaf_and_path(proof, m, expected_user)
+    user_id, nonce, balances, position = leaf.user_id, leaf.nonce, leaf.balances, leaf.position
+    path, siblings, declared_root = leaf.path, leaf.siblings, leaf.declared_root
     declared_commitment = _hex32(proof.get("commitment"), "format", "proof commitment")
 
     expected_sums: list[int] | None = None
@@ -340,7 +356,9 @@ def _verify_v1(
     if not all(isinstance(a, str) for a in assets):
         raise VerificationError("format", "proof assets must be symbols (strings)")
     m = len(assets)
-    user_id, nonce, balances, position, path, siblings, declared_root = _leaf_and_path(proof, m, expected_user)
+    leaf = _leaf_and_path(proof, m, expected_user)
+    user_id, nonce, balances, position = leaf.user_id, leaf.nonce, leaf.balances, leaf.position
+    path, siblings, declared_root = leaf.path, leaf.siblings, leaf.declared_root
 
     decimals: tuple[int, ...] | None = None
     if manifest is not None:
