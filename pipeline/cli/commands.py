@@ -805,7 +805,8 @@ def reserves_verify(
     """
     from ..cluster import client_mapper
     from ..ownership.check import STATUSES
-    from ..reserves.ownership import FORMATS, verify_reserves, write_results
+    from ..reserves.input import FORMATS
+    from ..reserves.ownership import verify_reserves, write_results
 
     _check_result_options(fmt, FORMATS, out)
     text = _challenge(period, exchange, archive, challenge, run)
@@ -888,7 +889,8 @@ def reserves_check_balances(
     """
     from ..cluster import client_mapper
     from ..formats.assets import parse_assets
-    from ..reserves.balances import FORMATS, check_balances, write_results
+    from ..reserves.balances import check_balances, write_results
+    from ..reserves.input import FORMATS
 
     _check_result_options(fmt, FORMATS, out)
     nodes, tokens = _nodes_and_tokens(rpc, token)

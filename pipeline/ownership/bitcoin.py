@@ -128,7 +128,7 @@ def recover(chain: Chain, message: str, signature: str) -> tuple[int, PublicKey]
     try:
         key = PublicKey.from_signature_and_message(raw[1:] + bytes([(header - 27) % 4]),
                                                    message_hash(chain, message), hasher=None)
-    except Exception:  # libsecp256k1 refuses the point: no key recovers
+    except Exception:  # noqa: BLE001 - libsecp256k1 refuses the point (its own exception types): no key recovers
         raise Refused("no public key recovers from the signature") from None
     return header, key
 
@@ -166,7 +166,7 @@ def parse_multisig(script: bytes) -> tuple[int, list[bytes]]:
         key = script[at + 1:at + 1 + size]
         try:
             PublicKey(key)
-        except Exception:
+        except Exception:  # noqa: BLE001 - coincurve raises its own types for a point off the curve
             raise Refused(f"the script's key {len(keys) + 1} is not a valid secp256k1 point") from None
         keys.append(key)
         at += 1 + size
@@ -222,7 +222,7 @@ def check_bip322(address_text: str, message: str, signature: str) -> str:
 
     try:
         bip322.verify_simple_encoded(address_text, message, signature)
-    except Exception as exc:  # the package raises its own VerificationError, or ValueError on bad input
+    except Exception as exc:  # noqa: BLE001 - the package raises its own VerificationError, or ValueError
         raise Refused(f"BIP-322 signature does not verify ({exc})") from None
     return "BIP-322 simple"
 

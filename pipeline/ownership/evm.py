@@ -83,7 +83,7 @@ def _signer(digest: bytes, signature: bytes) -> bytes:
         raise Refused(f"signature v byte {v} is not 27/28 or 0/1")
     try:
         key = PublicKey.from_signature_and_message(signature[:64] + bytes([recid]), digest, hasher=None)
-    except Exception:
+    except Exception:  # noqa: BLE001 - coincurve's own exception types: no key recovers
         return b""
     return keccak256(key.format(compressed=False)[1:])[12:]
 

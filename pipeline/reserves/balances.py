@@ -26,12 +26,13 @@ published, what was checked against a node and what matched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from ..mapping import Mapper
 from ..onchain import blocks
 from ..onchain.compare import ERROR, MATCH, MISMATCH, STATUSES, UNCHECKED
 from ..ownership.chains import Family, Refused, find_chain
@@ -39,7 +40,7 @@ from ..ownership.check import canonical_address
 from ..storage import fs as storage
 from .balance_client import Settings, Task, safe_units
 from .heights import hold_rows, okx_declared
-from .input import declared_heights, parquet_files
+from .input import check_format, declared_heights, parquet_files
 from .nodes import BALANCE_CLIENTS, Node, balance_client, parse_rpc, probe_chains
 from .ownership import duplicate_reason, read_okx, wallet_key
 from .results import status_counts, write_rows
@@ -47,8 +48,6 @@ from .rpc import shown
 
 __all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck"]
 
-Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
-FORMATS = ("parquet", "okx-csv")
 CHUNK_ROWS = 2_000
 BATCH = 100
 CONCURRENCY = 4
@@ -143,9 +142,9 @@ def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
         integer = pa.types.is_integer(table.schema.field("balance").type)
         heights = table.column("height").to_pylist() if "height" in names else [None] * table.num_rows
         balances = table.column("balance").to_pylist()
-        for i, (chain, address, asset, balance, height) in enumerate(zip(
+        for chain, address, asset, balance, height in zip(
                 table.column("chain").to_pylist(), table.column("address").to_pylist(),
-                table.column("asset").to_pylist(), balances, heights, strict=True)):
+                table.column("asset").to_pylist(), balances, heights, strict=True):
             text = None if balance is None else (str(balance) if integer else format(balance, "f"))
             rows.append({"file": fs.unstrip_protocol(path), "chain": chain, "address": address, "asset": asset,
                          "balance": text, "integer": integer, "height": height})
@@ -180,8 +179,7 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
                    period: str | None = None) -> BalanceCheck:
     """Check every row of the reserves at ``url`` against the given nodes (with ``period``: each
     chain's snapshot block must be in the window before the period's end)."""
-    if fmt not in FORMATS:
-        raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
+    check_format(fmt)
     by_chain = {}
     for n in nodes:
         if n.chain.name in by_chain:

@@ -30,6 +30,8 @@ from .heights import HEIGHTS_FILE, hold_rows, parse_heights
 
 REQUIRED = ("chain", "address", "asset", "balance")
 OPTIONAL = ("height", "signatures", "message", "script", "owners")
+FORMATS = ("parquet", "okx-csv")
+"""The reserves' layouts: our Parquet, or the CSV layout a major exchange publishes."""
 PUBLISHED = ("row", "status", "reason", "note")
 """Columns of a published ``reserves.parquet`` (the statuses it was published with): read past on
 input, so that anyone can re-verify the published file; the statuses are always recomputed."""
@@ -46,6 +48,12 @@ class Reserves:
     per_asset_addresses: dict[str, int] = field(default_factory=dict)
     amounts: list[tuple[str, int]] = field(default_factory=list)
     """(asset, smallest units) of every row, in input order (files sorted, rows in file order)."""
+
+
+def check_format(fmt: str) -> None:
+    """``fmt`` is one of ``FORMATS``."""
+    if fmt not in FORMATS:
+        raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
 
 
 def _check_schema(schema: pa.Schema, where: str) -> None:
@@ -158,7 +166,7 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
             except BadValue as exc:
                 raise InputError(f"{where}, row {idx[exc.index].as_py()}: balance of {symbol}: {exc.reason}") from None
             values = [(int(hi) << 64) | int(lo) for hi, lo in words.tolist()]
-            row_amounts.update(zip(idx.to_pylist(), values))
+            row_amounts.update(zip(idx.to_pylist(), values, strict=True))
             total = totals.get(symbol, 0) + sum(values)
             if total >= U128_LIMIT:
                 raise InputError(f"reserves: the total of {symbol} overflows 2^128")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Mapping
 from urllib.parse import urlsplit
 
 from ..errors import InputError
+from ..mapping import Mapper
 from ..onchain import blocks
 from ..onchain.compare import NotChecked
 from ..ownership.chains import Chain, Family, find_chain
@@ -20,7 +21,6 @@ from . import bitcoin_balances, evm_balances
 from .balance_client import BalanceClient
 from .rpc import JsonRpc, NodeUnreachable, shown
 
-Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 
 BALANCE_CLIENTS: dict[Family, BalanceClient] = {c.name: c for c in (evm_balances.CLIENT, bitcoin_balances.CLIENT)}
 """Every family's balance client, by family (``balance_client.BalanceClient``): the one place one is

@@ -16,27 +16,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from ..mapping import Mapper
 from ..onchain import safe
 from ..ownership.chains import find_chain
 from ..ownership.check import BOUND, INVALID, STATUSES, UNBOUND, ProofRow, check_row
 from ..storage import fs as storage
 from .heights import hold_rows, okx_declared
+from .input import check_format
 from .nodes import Node, balance_client, probe_chains
 from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
 from .results import status_counts, write_rows
 from .rpc import JsonRpc, NodeUnreachable
 
-Mapper = Callable[[Callable[..., Any], Sequence[Any]], list[Any]]
 CHUNK_ROWS = 20_000
 RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
 RESULT_SCHEMA = pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]])
-FORMATS = ("parquet", "okx-csv")
 
 
 @dataclass
@@ -146,8 +146,7 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
     """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file).
     ``nodes``: chain nodes that confirm contract wallets' owners (``period``: their snapshot blocks
     must be in the window before the period's end)."""
-    if fmt not in FORMATS:
-        raise InputError(f"is not one of {', '.join(FORMATS)}", parameter="format", value=repr(fmt))
+    check_format(fmt)
     opts = dict(storage_options or {})
     records: list[dict[str, Any]] = []
     disagreements: list[str] = []
