@@ -29,7 +29,7 @@ from pipeline.liabilities.export import export_proofs
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.protocol import SecretKey, period_prefix
 from pipeline.storage.bundle import open_bundle
-from pipeline.synth import write_synth
+from pipeline.testing.synth import write_synth
 
 PERIOD = "2026-11"
 BENCH_SECRET = SecretKey(blake3(b"por benchmark secret (public)").digest())

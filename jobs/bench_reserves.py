@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from pipeline.cluster import client_mapper, dask_client
 from pipeline.formats.assets import Asset
 from pipeline.ownership.chains import find_chain
-from pipeline.ownership.sign import BareChecks, SynthProof, synth_signer
+from pipeline.testing.sign import BareChecks, SynthProof, synth_signer
 from pipeline.ownership.challenge import challenge_text
 from pipeline.reserves.ownership import verify_reserves
-from pipeline.synth import write_synth_reserves
+from pipeline.testing.synth import write_synth_reserves
 
 ASSETS = [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6), Asset("USDC", 6), Asset("BNB", 18)]
 CHALLENGE = challenge_text("Bench Exchange", "2026-11", None)
@@ -47,7 +47,7 @@ class ReservesRow:
 
 def _bare_checks(path: str) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes, bytes]], dict[str, int]]:
     """The file's proofs as bare library calls, each by its chain's family's synthetic signer
-    (``pipeline.ownership.sign.SYNTH_SIGNERS``), and the mix of rows (chain, and kind of proof)."""
+    (``pipeline.testing.sign.SYNTH_SIGNERS``), and the mix of rows (chain, and kind of proof)."""
     table = pq.read_table(path, columns=["chain", "address", "signatures", "script"]).to_pylist()
     ecdsa: list[tuple[bytes, bytes]] = []
     eddsa: list[tuple[bytes, bytes, bytes]] = []

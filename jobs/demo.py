@@ -39,7 +39,7 @@ from pipeline.publication.signing import (
 )
 from pipeline.storage.bundle import open_bundle
 from pipeline.storage.secret_file import read_secret, write_new_secret
-from pipeline.synth import (
+from pipeline.testing.synth import (
     snapshot_totals,
     write_synth,
     write_synth_prices,

@@ -2,7 +2,8 @@
 layers below it, ``pyproject.toml``'s import contracts say so and ``tests/test_architecture.py`` checks).
 
 * ``cli``: the ``por`` command line; ``verify``: ``python -m pipeline.verify``, the light verifier;
-* ``synth``: synthetic exchange data (demo, tests, benchmarks); ``cluster``: choosing the Dask cluster;
+* ``testing``: synthetic exchange data and signers (demo, tests, benchmarks); ``cluster``: choosing the
+  Dask cluster;
 * ``publication``: the archive, signing, the history check and the re-derivation, reports;
 * ``reserves`` and ``liabilities``: the reserves (ownership and balances on the cluster) and the tree;
 * ``storage``: fsspec paths, retries, staging, owner-only files;

@@ -227,7 +227,7 @@ def test_publish_checks_balances_on_chain_and_records_them(tmp_path, evm_chain_2
     """`por publish --rpc`: the month publishes when every balance matches (report.json says which
     chains were checked: the height, the block's hash and time, the node's chain id); one unit off
     refuses the month, the archive unchanged."""
-    from pipeline.synth import write_synth
+    from pipeline.testing.synth import write_synth
     from tests.support.bitcoind_standin import BitcoindStandIn
     from tests.support.snapshots import write_secret
 

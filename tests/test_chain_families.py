@@ -16,11 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs import bench_reserves
-from pipeline import synth
+from pipeline.testing import synth
 from pipeline.errors import InputError
 from pipeline.formats.assets import Asset
 from pipeline.onchain.compare import UNCHECKED, NotChecked
-from pipeline.ownership import chains, sign
+from pipeline.ownership import chains
+from pipeline.testing import sign
 from pipeline.ownership.chains import CHAINS, Chain, Family, Refused
 from pipeline.ownership.check import (
     BOUND,

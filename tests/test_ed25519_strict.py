@@ -9,7 +9,8 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from pipeline.ownership import ed25519, sign
+from pipeline.ownership import ed25519
+from pipeline.testing import sign
 from pipeline.ownership.challenge import challenge_text
 from pipeline.ownership.check import BOUND, INVALID, ProofRow, check_row
 

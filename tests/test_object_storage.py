@@ -13,7 +13,7 @@ import pytest
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.protocol import SecretKey
-from pipeline.synth import write_synth
+from pipeline.testing.synth import write_synth
 from tests.support.cluster_procs import free_port
 from tests.support.snapshots import (
     EXACT,
@@ -133,7 +133,7 @@ def test_resume_on_s3_ignores_and_prunes_foreign_partials(s3, scheduler2, tmp_pa
 def test_publish_history_and_regenerate_on_s3(s3, scheduler2, tmp_path):
     """The monthly job with every input and the archive on object storage."""
     from pipeline.formats.assets import parse_assets
-    from pipeline.synth import snapshot_totals, write_synth_reserves
+    from pipeline.testing.synth import snapshot_totals, write_synth_reserves
 
     fs = s3["fs"]
     secret = write_secret(str(tmp_path))

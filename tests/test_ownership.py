@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.ownership import bitcoin as btc
-from pipeline.ownership import sign
+from pipeline.testing import sign
 from pipeline.ownership.chains import find_chain
 from pipeline.ownership.challenge import challenge_text
 from pipeline.ownership.check import (

@@ -87,7 +87,7 @@ def test_publish_refuses_bad_prices_with_the_archive_unchanged(tmp_path, schedul
 
     from pipeline.cli import app
     from pipeline.formats.assets import parse_assets
-    from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
+    from pipeline.testing.synth import snapshot_totals, write_synth, write_synth_reserves
     from tests.support.snapshots import write_secret
 
     secret = write_secret(str(tmp_path))

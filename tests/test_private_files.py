@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.synth import write_synth
+from pipeline.testing.synth import write_synth
 from tests.support.snapshots import write_secret
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ from pipeline.formats import numbers
 from pipeline.formats.assets import parse_assets
 from pipeline.formats.canonical import canonical_json, digest
 from pipeline.publication import archive
-from pipeline.synth import (
+from pipeline.testing.synth import (
     snapshot_totals,
     write_synth,
     write_synth_prices,

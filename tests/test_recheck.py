@@ -23,7 +23,7 @@ from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.ownership.challenge import challenge_text
 from pipeline.publication.archive import chain_head, open_archive
 from pipeline.publication.signing import load_signing_key, public_key_pem, sign_manifest
-from pipeline.synth import snapshot_totals, write_synth, write_synth_prices, write_synth_reserves
+from pipeline.testing.synth import snapshot_totals, write_synth, write_synth_prices, write_synth_reserves
 from tests.support.snapshots import write_secret
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """The reserve-ownership golden vectors (``schemas/vectors/reserves/``): signatures made by each chain's
 own SDK from npm (bitcoinjs-message, bip322-js, ethers, tronweb, @solana/keys, @aptos-labs/ts-sdk),
-never by ``pipeline/ownership/sign.py``, so that a mistake shared by the project's signer and its
+never by ``pipeline/testing/sign.py``, so that a mistake shared by the project's signer and its
 verifier cannot hide. Every vector and every named mutation is checked with ``check_row``; the
 generator (``tests/support/vectors/make.mjs``) reproduces the committed files byte for byte."""
 

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.formats.assets import parse_assets
 from pipeline.ownership import bitcoin as btc
-from pipeline.ownership import sign
+from pipeline.testing import sign
 from pipeline.ownership.chains import find_chain
 from pipeline.ownership.challenge import challenge_text
-from pipeline.synth import snapshot_totals, write_synth, write_synth_reserves
+from pipeline.testing.synth import snapshot_totals, write_synth, write_synth_reserves
 from tests.support.snapshots import write_secret
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from coincurve import PrivateKey
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.ownership import sign
+from pipeline.testing import sign
 from pipeline.ownership.challenge import challenge_text
 from pipeline.ownership.evm import checksum_address
 from tests.support.install import required
@@ -136,7 +136,7 @@ def test_a_node_on_another_chain_confirms_nothing(tmp_path, wallets, scheduler2)
 def test_publish_records_the_confirmed_statuses(tmp_path, wallets, scheduler2):
     """`por publish --rpc`: public/reserves.parquet, reserves.csv and report.json carry the statuses the
     node confirmed; the bound ratio counts only the confirmed contract wallet, the declared one all."""
-    from pipeline.synth import write_synth
+    from pipeline.testing.synth import write_synth
     from tests.support.snapshots import write_secret
 
     w = wallets

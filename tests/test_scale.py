@@ -14,7 +14,7 @@ from distributed import Client
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.protocol import SecretKey
-from pipeline.synth import write_synth
+from pipeline.testing.synth import write_synth
 from tests.support.cluster_procs import dask_processes
 from tests.support.snapshots import SECRET_HEX, write_secret
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.synth import write_synth
+from pipeline.testing.synth import write_synth
 from tests.support.cluster_procs import dask_processes
 from tests.support.snapshots import write_secret
 from tests.support.tls import make_certificates

@@ -83,7 +83,7 @@ def synth(
           --prices in/2026-11/prices.json --exchange "Example Exchange" --archive archive
     """
     from ..protocol.period import is_valid_period
-    from ..synth import (
+    from ..testing.synth import (
         month_ratios,
         snapshot_totals,
         write_synth,

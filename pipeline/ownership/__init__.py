@@ -8,7 +8,6 @@
   wallet, one spelling), signature rules, and its ``ChainFamily`` (``evm`` holds EVM and TRON,
   ``ed25519`` Solana and Aptos).
 * ``check``: one row in, one status out (``bound``, ``unbound``, ``invalid``, ``missing``, ``unsupported``).
-* ``sign``: the demo's and tests' signers (real keys), and their registry by family (``SYNTH_SIGNERS``).
 
 Cryptography and codecs come from well-kept libraries: libsecp256k1 through ``coincurve``,
 Ed25519 through ``cryptography``, keccak-256 through ``pycryptodome``, base58 through ``base58``,

@@ -7,7 +7,7 @@ Solana and Aptos) and ``FAMILIES`` registers it once. A chain whose family is no
 one clear error, ``UnknownFamily``, naming the family: never another family's rules.
 
 Balance clients (reading a family's balances from its node) are registered apart, in
-``pipeline.reserves.balance_clients``; the demo's and tests' signers in ``pipeline.ownership.sign``.
+``pipeline.reserves.balance_clients``; the demo's and tests' signers in ``pipeline.testing.sign``.
 """
 
 from __future__ import annotations

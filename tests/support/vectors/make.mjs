@@ -1,5 +1,5 @@
 // Golden reserve-ownership vectors, signed by each chain family's own SDK from npm (never by the
-// project's pipeline/ownership/sign.py), written to OUTDIR deterministically.
+// project's pipeline/testing/sign.py), written to OUTDIR deterministically.
 //
 //   node make.mjs OUTDIR TEXTS_JSON
 //

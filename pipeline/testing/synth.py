@@ -20,12 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import InputError
-from .formats.assets import Asset, protocol_order
-from .formats.columns import amounts_to_u128
-from .formats.prices import FORMAT as PRICES_FORMAT
-from .liabilities.snapshot import WIDE, plan_snapshot
-from .storage import fs as storage
+from ..errors import InputError
+from ..formats.assets import Asset, protocol_order
+from ..formats.columns import amounts_to_u128
+from ..formats.prices import FORMAT as PRICES_FORMAT
+from ..liabilities.snapshot import WIDE, plan_snapshot
+from ..storage import fs as storage
 
 KNOWN = [
     ("BTC", 8), ("ETH", 18), ("USDT", 6), ("USDC", 6), ("BNB", 18), ("XRP", 6), ("SOL", 8),
@@ -230,9 +230,9 @@ _EXACT = Context(prec=100)
 def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str | None) -> dict[str, Any]:
     """A reserve address with a real key pair (derived from the seed) and its proof over
     ``message`` (or ``challenge``), made by its chain's family's synthetic signer
-    (``pipeline.ownership.sign.SYNTH_SIGNERS``; Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH)."""
-    from .ownership.chains import find_chain
-    from .ownership.sign import synth_signer
+    (``pipeline.testing.sign.SYNTH_SIGNERS``; Bitcoin rows cycle through P2PKH, P2WPKH and a 2-of-3 P2WSH)."""
+    from ..ownership.chains import find_chain
+    from .sign import synth_signer
 
     def secret(n: int) -> bytes:
         return hashlib.sha256(f"por-synth-reserves|{seed}|{symbol}|{i}|{n}".encode()).digest()
@@ -306,7 +306,7 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
     with fs.open(path, "wb") as f:
         pq.write_table(table, f)
     # one snapshot height per chain, declared beside the file (pipeline/reserves/heights.py)
-    from .ownership.chains import find_chain
+    from ..ownership.chains import find_chain
 
     declared = {c.name: h for c, h in ((find_chain(n), h) for n, h in zip(rows["chain"], rows["height"], strict=True))
                 if c is not None}

@@ -2,7 +2,7 @@
 demo and the tests use (an exchange signs with its own custody tooling, never with this module).
 Each function returns the proof in the wire format ``check`` reads.
 
-``SYNTH_SIGNERS`` registers, per chain family, how ``pipeline.synth`` makes a reserve address with a
+``SYNTH_SIGNERS`` registers, per chain family, how ``pipeline.testing.synth`` makes a reserve address with a
 real key and its proof, and how the reserves benchmark (``jobs/bench_reserves.py``) turns those
 proofs into bare library calls (its signature floor). Demo, test and benchmark code only: the
 production rules are ``pipeline.ownership.family``."""
@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from embit import bech32
 
-from . import bitcoin, ed25519, evm
-from .chains import Chain, Family
-from .family import UnknownFamily
+from ..ownership import bitcoin, ed25519, evm
+from ..ownership.chains import Chain, Family
+from ..ownership.family import UnknownFamily
 
 
 def _b58check(data: bytes) -> str:
@@ -223,5 +223,5 @@ def synth_signer(chain: Chain) -> SynthSigner:
     found = SYNTH_SIGNERS.get(chain.family)
     if found is None:
         raise UnknownFamily(f"chain {chain.name} belongs to the {str(chain.family)!r} family, which has no "
-                            "synthetic signer (pipeline.ownership.sign.SYNTH_SIGNERS)")
+                            "synthetic signer (pipeline.testing.sign.SYNTH_SIGNERS)")
     return found
