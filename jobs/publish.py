@@ -48,6 +48,7 @@ from pipeline.reserves import ratios
 from pipeline.reserves.balances import Node, check_balances
 from pipeline.reserves.input import Reserves, check_reserves, load_reserves
 from pipeline.reserves.ownership import Ownership, verify_reserves
+from pipeline.reserves.results import named_rows
 from pipeline.storage import bundle, private
 from pipeline.storage import fs as storage
 from pipeline.storage.secret_file import read_secret
@@ -272,8 +273,7 @@ class _Publication:
                   + ("" if challenge else " (no --exchange: nothing can be bound)"))
         invalid = ownership.invalid()
         if invalid:
-            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}"
-                              for r in invalid[:5])
+            named = "; ".join(named_rows(invalid))
             raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
         balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
         return _Validated(index, index_raw, slot, secret, signing_key, plan, inputs_bytes, prices, challenge, ownership,
@@ -462,8 +462,7 @@ class _Publication:
         self.echo("      reserve balances on chain: " + ", ".join(f"{counts[s]} {s}" for s in counts))
         failing = check.failing()
         if failing:
-            named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r} {r['asset']} at height {r['height']}: "
-                              f"{r['status']}: {r['reason']}" for r in failing[:5])
+            named = "; ".join(named_rows(failing, height=True, status=True))
             raise InputError(f"{len(failing)} reserve balance(s) do not match the chain: {named}")
         return {"chains": check.per_chain(),
                 "result": "match" if counts["match"] and not counts["unchecked"] else

@@ -91,8 +91,10 @@ def synth(
         write_synth_reserves,
     )
 
-    if layout not in ("wide", "long"):
-        raise typer.BadParameter("--layout must be 'wide' or 'long'")
+    from ..liabilities.snapshot import layout_problem
+
+    if layout_problem(layout):
+        raise typer.BadParameter(f"--layout {layout_problem(layout)}")
     if (reserves or prices) and (period is None or not is_valid_period(period)):
         raise typer.BadParameter("--reserves and --prices need --period YYYY-MM")
     chosen = write_synth(out, users, assets, files, seed, layout)
@@ -826,8 +828,10 @@ def reserves_verify(
         typer.echo(f"per-row results: {out}")
     invalid = result.invalid()
     if invalid:
-        for r in invalid[:5]:
-            typer.echo(f"INVALID row {r['row']} ({r['file']}) {r['chain']} {r['address']!r} {r['asset']}: {r['reason']}", err=True)
+        from ..reserves.results import named_rows
+
+        for line in named_rows(invalid, file=True):
+            typer.echo(f"INVALID {line}", err=True)
         raise typer.Exit(1)
 
 
@@ -856,9 +860,11 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
 
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")
-    for r in check.failing()[:5]:
-        typer.echo(f"{r['status'].upper()} row {r['row']} ({r['file']}) {r['chain']} {r['address']!r} {r['asset']} "
-                   f"at height {r['height']}: {r['reason']}", err=True)
+    from ..reserves.results import named_rows
+
+    failing = check.failing()
+    for r, line in zip(failing, named_rows(failing, file=True, height=True), strict=False):
+        typer.echo(f"{r['status'].upper()} {line}", err=True)
 
 
 @command("check-balances", group=reserves_app)

@@ -23,6 +23,12 @@ from ..storage import fs as storage
 
 WIDE = "wide"
 LONG = "long"
+LAYOUTS = (WIDE, LONG)
+
+
+def layout_problem(layout: str) -> str | None:
+    """Why ``layout`` is not a snapshot layout (None when it is)."""
+    return None if layout in LAYOUTS else f"must be {' or '.join(repr(x) for x in LAYOUTS)}"
 LONG_COLUMNS = ("user_id", "asset", "amount")
 
 

@@ -33,6 +33,7 @@ from ..ownership.check import BOUND, INVALID, OWNERS_NOT_CHECKED, STATUSES, UNBO
 from ..reserves.input import load_reserves
 from ..reserves.ownership import verify_reserves
 from ..reserves.public import PARQUET_NAME, read_rows
+from ..reserves.results import named_rows
 from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
 from .report import ASSET_COLUMNS, REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
 
@@ -202,7 +203,7 @@ def _invalid_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
     bad = [r for r in records if r["status"] == INVALID]
     if not bad:
         return []
-    named = "; ".join(f"row {r['row']} {r['chain']} {r['address']!r}: {r['reason']}" for r in bad[:5])
+    named = "; ".join(named_rows(bad))
     return [f"{PARQUET_NAME}: {len(bad)} row(s) with an invalid ownership proof, which publication refuses: {named}"]
 
 

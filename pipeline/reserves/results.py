@@ -13,6 +13,19 @@ from ..errors import InputError
 from ..storage import fs as storage
 
 
+NAMED_ROWS = 5
+"""How many failing rows a message names (the per-row results file holds them all)."""
+
+
+def named_rows(rows: Sequence[Mapping[str, Any]], *, file: bool = False, height: bool = False,
+               status: bool = False) -> list[str]:
+    """The first ``NAMED_ROWS`` rows as messages name them: ``row N [(file)] chain 'address' asset
+    [at height H]: [status: ]reason``."""
+    return [f"row {r['row']}" + (f" ({r['file']})" if file else "") + f" {r['chain']} {r['address']!r} {r['asset']}"
+            + (f" at height {r['height']}" if height else "") + ": " + (f"{r['status']}: " if status else "")
+            + str(r["reason"]) for r in rows[:NAMED_ROWS]]
+
+
 def status_counts(records: Sequence[Mapping[str, Any]], statuses: Sequence[str]) -> dict[str, int]:
     """How many records have each status (every status present, zeros included)."""
     out = dict.fromkeys(statuses, 0)

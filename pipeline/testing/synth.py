@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..formats.assets import Asset, protocol_order
 from ..formats.columns import amounts_to_u128
 from ..formats.prices import FORMAT as PRICES_FORMAT
-from ..liabilities.snapshot import WIDE, plan_snapshot
+from ..liabilities.snapshot import WIDE, layout_problem, plan_snapshot
 from ..storage import fs as storage
 
 KNOWN = [
@@ -57,7 +57,7 @@ ZERO_USERS_PER_MILLE = 20
 def synth_assets(count: int) -> list[Asset]:
     """The first ``count`` assets: well-known symbols, then ``T023``… cycling 6/8/18 decimals."""
     if count < 1:
-        raise InputError("--assets must be at least 1")
+        raise InputError("must be at least 1", parameter="assets")
     chosen = [Asset(s, d) for s, d in KNOWN[:count]]
     for i in range(len(chosen), count):
         chosen.append(Asset(f"T{i + 1:03d}", (6, 8, 18)[i % 3]))
@@ -153,11 +153,11 @@ def write_synth(
 ) -> list[Asset]:
     """Write a synthetic snapshot directory ``out`` (``part-NNNNN.parquet`` + ``assets.json``)."""
     if users < 1:
-        raise InputError("--users must be at least 1")
+        raise InputError("must be at least 1", parameter="users")
     if not 1 <= files <= users:
-        raise InputError(f"--files must be in [1, {users}]")
-    if layout not in ("wide", "long"):
-        raise InputError("--layout must be wide or long")
+        raise InputError(f"must be in [1, {users}]", parameter="files")
+    if layout_problem(layout):
+        raise InputError(str(layout_problem(layout)), parameter="layout")
     assets = synth_assets(asset_count)
     fs, root = storage.open_fs(out, storage_options)
     if fs.exists(root) and fs.ls(root):
