@@ -139,7 +139,11 @@ class AuditError(PorError):
 
 class VerificationError(PorError):
     """A proof, manifest or signature failed one named ``check`` (optionally at one tree ``level``);
-    ``expected`` and ``got`` hold the two values where a comparison failed."""
+    ``expected`` and ``got`` hold the two values where a comparison failed.
+
+    ``check`` is a ``pipeline.protocol.checks.Check`` (a ``str``: equal to, and printed as, its machine
+    name). It is typed ``str`` here because this module is the bottom layer and imports nothing of
+    ours; every raise site passes a ``Check`` member (tests/test_vocabulary.py holds them to it)."""
 
     def __init__(self, check: str, message: str, level: int | None = None, *,
                  expected: object = None, got: object = None) -> None:

@@ -2,6 +2,7 @@
 
 Standard library and ``blake3`` only (it is installed by a plain ``pip install`` of the project).
 Exit codes as everywhere (``pipeline.errors``): 0 VALID, 1 INVALID proof or unreadable input, 2 usage.
+A failure is a ``VerificationError`` whose ``check`` is a ``Check`` (its machine name, as printed).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import argparse
 import sys
 
 from .errors import PorError, VerificationError, exit_code, one_line
+from .protocol.checks import Check
 from .protocol.verify import VerifiedProof, check_manifest, verify_files, verify_proof
 
-__all__ = ["VerifiedProof", "check_manifest", "main", "verify_files", "verify_proof"]
+__all__ = ["Check", "VerifiedProof", "check_manifest", "main", "verify_files", "verify_proof"]
 
 
 def main(argv: list[str] | None = None) -> int:

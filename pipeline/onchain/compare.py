@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
+from enum import StrEnum
 
-MATCH, MISMATCH, UNCHECKED, ERROR = "match", "mismatch", "unchecked", "error"
+
+class Status(StrEnum):
+    """A row's balance-check status; a member is equal to (and prints as) the string files and reports write."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    UNCHECKED = "unchecked"
+    ERROR = "error"
+
+
+MATCH, MISMATCH, UNCHECKED, ERROR = Status.MATCH, Status.MISMATCH, Status.UNCHECKED, Status.ERROR
 STATUSES = (MATCH, MISMATCH, UNCHECKED, ERROR)
 
 
@@ -24,7 +35,7 @@ class NotChecked(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str
+    status: Status
     on_chain: int | None
     reason: str
 

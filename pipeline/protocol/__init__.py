@@ -10,10 +10,12 @@ and fsspec out). One module per concern:
 * ``amounts``: exact amounts and their canonical decimal strings;
 * ``period``: ``YYYY-MM`` periods;
 * ``jsonread``: strict JSON reading;
+* ``checks``: the names of the verifier's checks (``Check``), shared with the Node module and the page;
 * ``verify``: proof and manifest verification (dispatching on the version).
 """
 
 from .amounts import U128_LIMIT, format_amount, parse_amount, to_units
+from .checks import Check
 from .keys import SECRET_SIZE, SecretKey, period_keys, resume_key
 from .period import is_valid_period, month_after, month_before
 from .shape import MAX_HEIGHT, bucket_of, default_bucket_bits, height_for, position
@@ -40,7 +42,7 @@ from .v1 import (
 
 __all__ = [
     "DIGEST_SIZE", "HASH_NAME", "LEAF_TAG", "MAX_HEIGHT", "NODE_TAG", "PADDING_TAG", "SECRET_SIZE", "U128_LIMIT",
-    "VERSION", "SecretKey", "add_sums", "bucket_of", "default_bucket_bits", "encode_sums", "format_amount",
+    "VERSION", "Check", "SecretKey", "add_sums", "bucket_of", "default_bucket_bits", "encode_sums", "format_amount",
     "height_for", "is_valid_period", "leaf_hash", "month_after", "month_before", "node_hash", "padding_hash",
     "padding_message", "parse_amount", "period_keys", "period_prefix", "position", "resume_key", "to_units",
     "u8", "u64be", "u128be", "user_key", "user_nonce",

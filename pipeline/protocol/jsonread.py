@@ -1,7 +1,7 @@
 """Reading a JSON document strictly, exactly as the Node module and the page do (``web/verify.mjs``).
 
 Standard library only; used for proofs and manifests (where an ambiguous document is an invalid
-one) and for every archived document the tool reads back. Refused, with the check ``input``:
+one) and for every archived document the tool reads back. Refused, with the check ``input`` (``Check.INPUT``):
 a document over ``MAX_DOCUMENT_BYTES``; a byte-order mark; bytes that are not UTF-8; nesting deeper
 than ``MAX_DEPTH``; duplicate keys in an object; any number with a fraction or an exponent (no
 document of the protocol holds one); an integer of more than ``MAX_INTEGER_DIGITS`` digits (the
@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from ..errors import InputError, VerificationError
+from .checks import Check
 
 MAX_DOCUMENT_BYTES = 16 << 20
 MAX_DEPTH = 32
@@ -80,9 +81,9 @@ def _lone_surrogate(value: Any) -> bool:
 
 
 def parse_json(raw: bytes, what: str) -> Any:
-    """A strictly read JSON document; ``VerificationError('input', …)`` names what is wrong."""
+    """A strictly read JSON document; ``VerificationError(Check.INPUT, …)`` names what is wrong."""
     def bad(reason: str) -> VerificationError:
-        return VerificationError("input", f"{what}: not valid JSON ({reason})")
+        return VerificationError(Check.INPUT, f"{what}: not valid JSON ({reason})")
 
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise bad(f"{len(raw)} bytes, more than {MAX_DOCUMENT_BYTES}")
@@ -106,7 +107,7 @@ def parse_json(raw: bytes, what: str) -> Any:
 
 def load_json_file(path: str, what: str) -> Any:
     """Read a local JSON document. A file that cannot be read is an ``InputError`` ("cannot read"),
-    distinct from a document that is read and found invalid (``VerificationError('input', …)``)."""
+    distinct from a document that is read and found invalid (``VerificationError(Check.INPUT, …)``)."""
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_DOCUMENT_BYTES + 1)

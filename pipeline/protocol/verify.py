@@ -3,7 +3,7 @@
 The verifier takes the root from the *published manifest* (or a root hash the
 user obtained independently), never from the proof alone, re-adds every sum and
 rejects any non-canonical number. Every failure raises ``VerificationError``
-naming the check (and level, where there is one).
+naming the check (a ``checks.Check``; and the level, where there is one).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from ..errors import SumOverflow, VerificationError
 from . import shape, v1, v2
 from .amounts import parse_amount, to_units
+from .checks import Check
 from .jsonread import load_json_file
 from .period import is_valid_period
 from .userid import display_user_id, user_id_problem
@@ -61,7 +62,7 @@ MAX_SAFE_INTEGER = (1 << 53) - 1
 """Integer fields are bounded as JavaScript's exact integers, so every verifier reads the same values."""
 
 
-def _require(obj: Mapping[str, Any], key: str, kind: type, check: str, what: str) -> Any:
+def _require(obj: Mapping[str, Any], key: str, kind: type, check: Check, what: str) -> Any:
     if not isinstance(obj, Mapping) or key not in obj:
         raise VerificationError(check, f"{what} has no field {key!r}")
     value = obj[key]
@@ -74,13 +75,13 @@ def _require(obj: Mapping[str, Any], key: str, kind: type, check: str, what: str
     return value
 
 
-def _hex32(value: object, check: str, what: str, level: int | None = None) -> bytes:
+def _hex32(value: object, check: Check, what: str, level: int | None = None) -> bytes:
     if not isinstance(value, str) or not _HEX32_RE.fullmatch(value):
         raise VerificationError(check, f"{what} must be 64 lowercase hex characters", level)
     return bytes.fromhex(value)
 
 
-def _amounts(values: object, m: int, check: str, what: str, level: int | None = None) -> list[int]:
+def _amounts(values: object, m: int, check: Check, what: str, level: int | None = None) -> list[int]:
     if not isinstance(values, list) or len(values) != m:
         got = len(values) if isinstance(values, list) else type(values).__name__
         raise VerificationError(check, f"{what} must be a list of {m} amounts, got {got}", level)
@@ -89,25 +90,25 @@ def _amounts(values: object, m: int, check: str, what: str, level: int | None = 
         try:
             out.append(parse_amount(v))
         except ValueError as exc:
-            raise VerificationError("number", f"{what}[{i}]: {exc}", level) from None
+            raise VerificationError(Check.NUMBER, f"{what}[{i}]: {exc}", level) from None
     return out
 
 
 def _node(obj: object, m: int, what: str, level: int | None) -> tuple[bytes, list[int]]:
     if not isinstance(obj, Mapping):
-        raise VerificationError("format", f"{what} must be an object with hash and sums", level)
-    return _hex32(obj.get("hash"), "format", f"{what}.hash", level), _amounts(
-        obj.get("sums"), m, "format", f"{what}.sums", level
+        raise VerificationError(Check.FORMAT, f"{what} must be an object with hash and sums", level)
+    return _hex32(obj.get("hash"), Check.FORMAT, f"{what}.hash", level), _amounts(
+        obj.get("sums"), m, Check.FORMAT, f"{what}.sums", level
     )
 
 
-def _decimals(value: object, check: str, what: str) -> int:
+def _decimals(value: object, check: Check, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= v2.MAX_DECIMALS:
         raise VerificationError(check, f"{what} must be an integer in [0, {v2.MAX_DECIMALS}], got {value!r}")
     return value
 
 
-def _asset_list(assets: object, check: str, what: str) -> list[tuple[str, int]]:
+def _asset_list(assets: object, check: Check, what: str) -> list[tuple[str, int]]:
     """por-v2's ``[{symbol, decimals}]``: unique symbols in protocol order, bounded decimals."""
     if not isinstance(assets, list) or not 1 <= len(assets) <= v2.MAX_ASSETS:
         raise VerificationError(check, f"{what} must be a list of 1 to {v2.MAX_ASSETS} assets")
@@ -121,7 +122,7 @@ def _asset_list(assets: object, check: str, what: str) -> list[tuple[str, int]]:
     return out
 
 
-def _unique_and_sorted(symbols: list[str], check: str, what: str) -> None:
+def _unique_and_sorted(symbols: list[str], check: Check, what: str) -> None:
     """Assets are listed once each, ascending by their UTF-8 bytes (a lone surrogate compares, never crashes)."""
     if symbols != sorted(symbols, key=lambda x: x.encode("utf-8", "surrogatepass")) or len(set(symbols)) != len(symbols):
         raise VerificationError(check, f"{what} assets are not unique and sorted by symbol")
@@ -136,35 +137,35 @@ def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
 
 
 def check_manifest(manifest: Mapping[str, Any]) -> None:
-    """Structural checks on a published manifest (raises ``VerificationError('manifest', …)``); for
+    """Structural checks on a published manifest (raises ``VerificationError(Check.MANIFEST, …)``); for
     por-v2, its ``commitment`` must be the value recomputed from its fields."""
-    version = _require(manifest, "version", str, "manifest", "manifest")
+    version = _require(manifest, "version", str, Check.MANIFEST, "manifest")
     if version not in VERSIONS:
-        raise VerificationError("manifest", f"unsupported manifest version {version!r}")
+        raise VerificationError(Check.MANIFEST, f"unsupported manifest version {version!r}")
     if version == v2.VERSION:
-        _asset_list(manifest.get("assets"), "manifest", "manifest")
-    period = _require(manifest, "period", str, "manifest", "manifest")
+        _asset_list(manifest.get("assets"), Check.MANIFEST, "manifest")
+    period = _require(manifest, "period", str, Check.MANIFEST, "manifest")
     if not is_valid_period(period):
-        raise VerificationError("manifest", f"manifest period {period!r} is not YYYY-MM")
-    assets = _require(manifest, "assets", list, "manifest", "manifest")
+        raise VerificationError(Check.MANIFEST, f"manifest period {period!r} is not YYYY-MM")
+    assets = _require(manifest, "assets", list, Check.MANIFEST, "manifest")
     symbols = []
     for a in assets:
-        symbols.append(_require(a, "symbol", str, "manifest", "manifest asset"))
-        _decimals(_require(a, "decimals", int, "manifest", "manifest asset"), "manifest", "manifest asset decimals")
-    _unique_and_sorted(symbols, "manifest", "manifest")
-    tree = _require(manifest, "tree", Mapping, "manifest", "manifest")
-    k = _require(tree, "bucket_bits", int, "manifest", "manifest tree")
-    h = _require(tree, "bucket_height", int, "manifest", "manifest tree")
-    t = _require(tree, "height", int, "manifest", "manifest tree")
+        symbols.append(_require(a, "symbol", str, Check.MANIFEST, "manifest asset"))
+        _decimals(_require(a, "decimals", int, Check.MANIFEST, "manifest asset"), Check.MANIFEST, "manifest asset decimals")
+    _unique_and_sorted(symbols, Check.MANIFEST, "manifest")
+    tree = _require(manifest, "tree", Mapping, Check.MANIFEST, "manifest")
+    k = _require(tree, "bucket_bits", int, Check.MANIFEST, "manifest tree")
+    h = _require(tree, "bucket_height", int, Check.MANIFEST, "manifest tree")
+    t = _require(tree, "height", int, Check.MANIFEST, "manifest tree")
     if k < 0 or h < 0 or t != k + h or t > MAX_HEIGHT:
-        raise VerificationError("manifest", f"inconsistent tree shape k={k} h={h} T={t}")
+        raise VerificationError(Check.MANIFEST, f"inconsistent tree shape k={k} h={h} T={t}")
     _node(manifest.get("root"), len(symbols), "manifest root", None)
     if version == v2.VERSION:
-        stored = _hex32(manifest.get("commitment"), "manifest", "manifest commitment")
+        stored = _hex32(manifest.get("commitment"), Check.MANIFEST, "manifest commitment")
         recomputed = manifest_commitment(manifest)
         if stored != recomputed:
             raise VerificationError(
-                "manifest", f"the manifest's commitment {stored.hex()} is not the value of its own fields "
+                Check.MANIFEST, f"the manifest's commitment {stored.hex()} is not the value of its own fields "
                 f"({recomputed.hex()})", expected=recomputed.hex(), got=stored.hex())
 
 
@@ -183,13 +184,13 @@ def verify_proof(
     if (manifest is None) == (root_hash is None):
         raise ValueError("give exactly one of manifest and root_hash")
     if not isinstance(proof, Mapping):
-        raise VerificationError("format", "proof must be a JSON object")
-    version = _require(proof, "version", str, "version", "proof")
+        raise VerificationError(Check.FORMAT, "proof must be a JSON object")
+    version = _require(proof, "version", str, Check.VERSION, "proof")
     if version == v1.VERSION:
         return _verify_v1(proof, manifest, root_hash, user_id)
     if version == v2.VERSION:
         return _verify_v2(proof, manifest, root_hash, user_id)
-    raise VerificationError("version", f"unsupported proof version {version!r}")
+    raise VerificationError(Check.VERSION, f"unsupported proof version {version!r}")
 
 
 def _fold(uk: bytes, balances: list[int], siblings: list[tuple[bytes, list[int]]], position: int
@@ -205,7 +206,7 @@ def _fold(uk: bytes, balances: list[int], siblings: list[tuple[bytes, list[int]]
         try:
             current_sums = v1.add_sums(left[1], right[1])
         except SumOverflow as exc:
-            raise VerificationError("sum-overflow", str(exc), level) from None
+            raise VerificationError(Check.SUM_OVERFLOW, str(exc), level) from None
         current_hash = v1.node_hash(left[0], left[1], right[0], right[1])
     return current_hash, current_sums
 
@@ -214,13 +215,13 @@ def _check_root(current_hash: bytes, current_sums: list[int], expected_hash: byt
                 expected_sums: list[int] | None) -> None:
     if current_hash != expected_hash:
         raise VerificationError(
-            "root-hash",
+            Check.ROOT_HASH,
             f"path folds to {current_hash.hex()}, published root is {expected_hash.hex()}",
             expected=expected_hash.hex(), got=current_hash.hex())
     if expected_sums is not None and current_sums != expected_sums:
         differ = [f"asset #{i}: expected {e}, got {g}"
                   for i, (e, g) in enumerate(zip(expected_sums, current_sums, strict=True)) if e != g]
-        raise VerificationError("root-sums", "path sums differ from the published root sums (" + "; ".join(differ) + ")",
+        raise VerificationError(Check.ROOT_SUMS, "path sums differ from the published root sums (" + "; ".join(differ) + ")",
                                 expected=expected_sums, got=current_sums)
 
 
@@ -229,7 +230,7 @@ def _check_bucket(uk: bytes, position: int, k: int, h: int) -> None:
     in_bucket, key_bucket = shape.bucket_of_position(position, h), shape.bucket_of(uk, k)
     if key_bucket != in_bucket:
         raise VerificationError(
-            "position", f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
+            Check.POSITION, f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
             expected=key_bucket, got=in_bucket)
 
 
@@ -240,10 +241,10 @@ def _check_user(user_id: str, expected: str | None) -> None:
         return
     problem = user_id_problem(expected)
     if problem is not None:
-        raise VerificationError("user-id", f"the account id given, {display_user_id(expected)}, is not a user id: "
+        raise VerificationError(Check.USER_ID, f"the account id given, {display_user_id(expected)}, is not a user id: "
                                 f"{problem}", expected=expected, got=user_id)
     if user_id != expected:
-        raise VerificationError("user-id", f"the proof is for user {display_user_id(user_id)}, not for "
+        raise VerificationError(Check.USER_ID, f"the proof is for user {display_user_id(user_id)}, not for "
                                 f"{display_user_id(expected)}", expected=expected, got=user_id)
 
 
@@ -265,18 +266,18 @@ class _LeafAndPath:
 def _leaf_and_path(proof: Mapping[str, Any], m: int, expected_user: str | None) -> _LeafAndPath:
     """The fields every version's proof shares, read and checked in one order: user id (and the
     ``user-id`` check), nonce, balances, position, path, the proof's own root."""
-    user_id = _require(proof, "user_id", str, "format", "proof")
+    user_id = _require(proof, "user_id", str, Check.FORMAT, "proof")
     problem = user_id_problem(user_id)
     if problem is not None:  # the protocol's user-id rule (protocol.userid), before any other use of the id
-        raise VerificationError("format", f"{problem}: {display_user_id(user_id)}")
+        raise VerificationError(Check.FORMAT, f"{problem}: {display_user_id(user_id)}")
     _check_user(user_id, expected_user)
-    nonce = _hex32(proof.get("nonce"), "format", "nonce")
-    balances = _amounts(proof.get("balances"), m, "format", "balances")
-    position = _require(proof, "position", int, "format", "proof")
-    path = _require(proof, "path", list, "format", "proof")
+    nonce = _hex32(proof.get("nonce"), Check.FORMAT, "nonce")
+    balances = _amounts(proof.get("balances"), m, Check.FORMAT, "balances")
+    position = _require(proof, "position", int, Check.FORMAT, "proof")
+    path = _require(proof, "path", list, Check.FORMAT, "proof")
     declared_root = _node(proof.get("root"), m, "proof root", None)
     if len(path) > MAX_HEIGHT:
-        raise VerificationError("path-length", f"path has {len(path)} entries, at most {MAX_HEIGHT}")
+        raise VerificationError(Check.PATH_LENGTH, f"path has {len(path)} entries, at most {MAX_HEIGHT}")
     siblings = [_node(entry, m, f"path[{level}]", level) for level, entry in enumerate(path)]
     return _LeafAndPath(user_id, nonce, balances, position, path, siblings, declared_root)
 
@@ -287,44 +288,44 @@ def _verify_v2(
     """por-v2: the proof carries the labels, decimals and shape it is read with; the announced value
     pins them. Against a manifest, they must be the manifest's, whose announced value is recomputed
     from its own fields; against an announced value alone, the value is recomputed from the proof."""
-    period = _require(proof, "period", str, "format", "proof")
+    period = _require(proof, "period", str, Check.FORMAT, "proof")
     if not is_valid_period(period):
-        raise VerificationError("period", f"proof period {period!r} is not YYYY-MM")
-    assets = _asset_list(proof.get("assets"), "format", "proof")
+        raise VerificationError(Check.PERIOD, f"proof period {period!r} is not YYYY-MM")
+    assets = _asset_list(proof.get("assets"), Check.FORMAT, "proof")
     m = len(assets)
-    tree = _require(proof, "tree", Mapping, "format", "proof")
-    k = _require(tree, "bucket_bits", int, "format", "proof tree")
-    h = _require(tree, "bucket_height", int, "format", "proof tree")
+    tree = _require(proof, "tree", Mapping, Check.FORMAT, "proof")
+    k = _require(tree, "bucket_bits", int, Check.FORMAT, "proof tree")
+    h = _require(tree, "bucket_height", int, Check.FORMAT, "proof tree")
     if not (0 <= k <= shape.MAX_BUCKET_BITS and 0 <= h <= MAX_HEIGHT and k + h <= MAX_HEIGHT):
-        raise VerificationError("format", f"proof tree shape k={k} h={h} is outside the protocol's bounds")
+        raise VerificationError(Check.FORMAT, f"proof tree shape k={k} h={h} is outside the protocol's bounds")
     leaf = _leaf_and_path(proof, m, expected_user)
     user_id, nonce, balances, position = leaf.user_id, leaf.nonce, leaf.balances, leaf.position
     path, siblings, declared_root = leaf.path, leaf.siblings, leaf.declared_root
-    declared_commitment = _hex32(proof.get("commitment"), "format", "proof commitment")
+    declared_commitment = _hex32(proof.get("commitment"), Check.FORMAT, "proof commitment")
 
     expected_sums: list[int] | None = None
     if manifest is not None:
         check_manifest(manifest)
         if manifest["version"] != v2.VERSION:
-            raise VerificationError("version", f"a {v2.VERSION} proof against a {manifest['version']} manifest")
+            raise VerificationError(Check.VERSION, f"a {v2.VERSION} proof against a {manifest['version']} manifest")
         if period != manifest["period"]:
-            raise VerificationError("period", f"proof is for {period!r}, manifest for {manifest['period']!r}")
+            raise VerificationError(Check.PERIOD, f"proof is for {period!r}, manifest for {manifest['period']!r}")
         published = [(a["symbol"], a["decimals"]) for a in manifest["assets"]]
         if assets != published:
-            raise VerificationError("assets", f"proof assets {assets} differ from the manifest's {published}",
+            raise VerificationError(Check.ASSETS, f"proof assets {assets} differ from the manifest's {published}",
                                     expected=published, got=assets)
         if (k, h) != (manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"]):
-            raise VerificationError("shape", f"proof shape k={k} h={h} differs from the manifest's k="
+            raise VerificationError(Check.SHAPE, f"proof shape k={k} h={h} differs from the manifest's k="
                                     f"{manifest['tree']['bucket_bits']} h={manifest['tree']['bucket_height']}")
         expected_hash, expected_sums = _node(manifest["root"], m, "manifest root", None)
         expected_commitment = manifest_commitment(manifest)
     else:
-        expected_commitment = _hex32(announced, "format", "announced value")
+        expected_commitment = _hex32(announced, Check.FORMAT, "announced value")
         expected_hash = declared_root[0]
     if len(path) != k + h:
-        raise VerificationError("path-length", f"path has {len(path)} entries, tree height is {k + h}")
+        raise VerificationError(Check.PATH_LENGTH, f"path has {len(path)} entries, tree height is {k + h}")
     if position < 0 or position >= (1 << (k + h)):
-        raise VerificationError("position", f"position {position} is outside [0, 2^{k + h})")
+        raise VerificationError(Check.POSITION, f"position {position} is outside [0, 2^{k + h})")
     uk = v1.user_key(nonce, period, user_id)
     _check_bucket(uk, position, k, h)
     current_hash, current_sums = _fold(uk, balances, siblings, position)
@@ -333,11 +334,11 @@ def _verify_v2(
     got_commitment = v2.commitment(period, assets, k, h, current_hash, current_sums)
     if got_commitment != expected_commitment:
         raise VerificationError(
-            "commitment", f"the proof's labels, decimals, shape and path give {got_commitment.hex()}, the "
+            Check.COMMITMENT, f"the proof's labels, decimals, shape and path give {got_commitment.hex()}, the "
             f"announced value is {expected_commitment.hex()}",
             expected=expected_commitment.hex(), got=got_commitment.hex())
     if declared_root != (current_hash, current_sums) or declared_commitment != got_commitment:
-        raise VerificationError("proof-root", "the proof's own root or commitment field differs from what its path "
+        raise VerificationError(Check.PROOF_ROOT, "the proof's own root or commitment field differs from what its path "
                                 "folds to", expected=(current_hash.hex(), got_commitment.hex()),
                                 got=(declared_root[0].hex(), declared_commitment.hex()))
     return VerifiedProof(period=period, user_id=user_id, assets=tuple(s for s, _ in assets),
@@ -349,12 +350,12 @@ def _verify_v2(
 def _verify_v1(
     proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, root_hash: str | None, expected_user: str | None
 ) -> VerifiedProof:
-    period = _require(proof, "period", str, "format", "proof")
+    period = _require(proof, "period", str, Check.FORMAT, "proof")
     if not is_valid_period(period):
-        raise VerificationError("period", f"proof period {period!r} is not YYYY-MM")
-    assets = _require(proof, "assets", list, "format", "proof")
+        raise VerificationError(Check.PERIOD, f"proof period {period!r} is not YYYY-MM")
+    assets = _require(proof, "assets", list, Check.FORMAT, "proof")
     if not all(isinstance(a, str) for a in assets):
-        raise VerificationError("format", "proof assets must be symbols (strings)")
+        raise VerificationError(Check.FORMAT, "proof assets must be symbols (strings)")
     m = len(assets)
     leaf = _leaf_and_path(proof, m, expected_user)
     user_id, nonce, balances, position = leaf.user_id, leaf.nonce, leaf.balances, leaf.position
@@ -364,28 +365,28 @@ def _verify_v1(
     if manifest is not None:
         check_manifest(manifest)
         if manifest["version"] != v1.VERSION:
-            raise VerificationError("version", f"a {v1.VERSION} proof against a {manifest['version']} manifest")
+            raise VerificationError(Check.VERSION, f"a {v1.VERSION} proof against a {manifest['version']} manifest")
         if period != manifest["period"]:
             raise VerificationError(
-                "period", f"proof is for {period!r}, manifest for {manifest['period']!r}"
+                Check.PERIOD, f"proof is for {period!r}, manifest for {manifest['period']!r}"
             )
         symbols = [a["symbol"] for a in manifest["assets"]]
         if list(assets) != symbols:
-            raise VerificationError("assets", f"proof assets {assets} differ from manifest {symbols}")
+            raise VerificationError(Check.ASSETS, f"proof assets {assets} differ from manifest {symbols}")
         decimals = tuple(a["decimals"] for a in manifest["assets"])
         tree = manifest["tree"]
         if len(path) != tree["height"]:
             raise VerificationError(
-                "path-length", f"path has {len(path)} entries, tree height is {tree['height']}"
+                Check.PATH_LENGTH, f"path has {len(path)} entries, tree height is {tree['height']}"
             )
         expected_hash, expected_sums = _node(manifest["root"], m, "manifest root", None)
     else:
-        expected_hash = _hex32(root_hash, "format", "root")
+        expected_hash = _hex32(root_hash, Check.FORMAT, "root")
         expected_sums = None
 
     height = len(path)
     if position < 0 or position >= (1 << height):
-        raise VerificationError("position", f"position {position} is outside [0, 2^{height})")
+        raise VerificationError(Check.POSITION, f"position {position} is outside [0, 2^{height})")
 
     uk = v1.user_key(nonce, period, user_id)
     if manifest is not None:
@@ -396,7 +397,7 @@ def _verify_v1(
     _check_root(current_hash, current_sums, expected_hash, expected_sums)
     if declared_root != (expected_hash, current_sums):
         raise VerificationError(
-            "proof-root", f"the proof's own root field {{hash {declared_root[0].hex()}, sums {declared_root[1]}}} differs "
+            Check.PROOF_ROOT, f"the proof's own root field {{hash {declared_root[0].hex()}, sums {declared_root[1]}}} differs "
             f"from the published root {{hash {expected_hash.hex()}, sums {current_sums}}}",
             expected=(expected_hash.hex(), current_sums), got=(declared_root[0].hex(), declared_root[1]))
     return VerifiedProof(

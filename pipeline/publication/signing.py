@@ -38,6 +38,7 @@ from ..formats.canonical import canonical_json
 from ..formats.layout import MANIFEST
 from ..ownership.chains import Refused
 from ..ownership.ed25519 import check_public_key, check_strict
+from ..protocol.checks import Check
 from ..storage.private import check_owner_only, create_private_file
 
 ALGORITHM = "Ed25519"
@@ -113,7 +114,7 @@ def public_key_from_pem(data: bytes, where: str) -> Ed25519PublicKey:
     """An Ed25519 public key from PEM bytes (``where`` names them in errors).
 
     A key that breaks the strict rule on A (a non-canonical encoding, or one of the eight small-order
-    points, under which anyone can "sign" any manifest) is ``VerificationError('signature', …)``, the
+    points, under which anyone can "sign" any manifest) is ``VerificationError(Check.SIGNATURE, …)``, the
     check the Node module and the page fail on it too."""
     try:
         key = serialization.load_pem_public_key(data)
@@ -124,7 +125,7 @@ def public_key_from_pem(data: bytes, where: str) -> Ed25519PublicKey:
     try:
         check_public_key(key.public_bytes(*RAW))
     except Refused as exc:
-        raise VerificationError("signature", f"public key {where}: {exc} (strict Ed25519, schemas/reserves.md); "
+        raise VerificationError(Check.SIGNATURE, f"public key {where}: {exc} (strict Ed25519, schemas/reserves.md); "
                                 "no signature under it proves anything") from None
     return key
 
@@ -144,26 +145,26 @@ def sign_manifest(key: Ed25519PrivateKey, manifest: Mapping[str, Any]) -> dict[s
 
 def verify_manifest_signature(public: Ed25519PublicKey, manifest: Mapping[str, Any], signature: Any,
                               where: str) -> None:
-    """Raise ``VerificationError('signature', …)`` unless ``signature`` (a parsed ``signature.json``)
+    """Raise ``VerificationError(Check.SIGNATURE, …)`` unless ``signature`` (a parsed ``signature.json``)
     is a valid signature by ``public`` over the canonical bytes of ``manifest``: strict Ed25519
     (``ownership.ed25519.check_strict`` on A, R and S, naming the rule broken), then OpenSSL's equation."""
     if not isinstance(signature, Mapping) or signature.get("algorithm") != ALGORITHM:
-        raise VerificationError("signature", f"{where}: not an {ALGORITHM} signature document")
+        raise VerificationError(Check.SIGNATURE, f"{where}: not an {ALGORITHM} signature document")
     want = public.public_bytes(*RAW).hex()
     if signature.get("public_key") != want:
         raise VerificationError(
-            "signature", f"{where}: signed by key {str(signature.get('key_id'))!r}, not by the given public key "
+            Check.SIGNATURE, f"{where}: signed by key {str(signature.get('key_id'))!r}, not by the given public key "
             f"(key id {key_id(public)})")
     value = signature.get("signature")
     # exactly 128 lower-case hex characters, as the Node module and the page read it (schemas/por-v2.md)
     if not isinstance(value, str) or not SIGNATURE_HEX.fullmatch(value):
-        raise VerificationError("signature", f"{where}: the signature does not match the manifest")
+        raise VerificationError(Check.SIGNATURE, f"{where}: the signature does not match the manifest")
     raw = bytes.fromhex(value)
     try:  # before OpenSSL, which accepts a small-order A and R with S = 0 for every message
         check_strict(public.public_bytes(*RAW), raw)
     except Refused as exc:
-        raise VerificationError("signature", f"{where}: {exc} (strict Ed25519, schemas/reserves.md)") from None
+        raise VerificationError(Check.SIGNATURE, f"{where}: {exc} (strict Ed25519, schemas/reserves.md)") from None
     try:
         public.verify(raw, canonical_json(manifest))
     except (ValueError, InvalidSignature):
-        raise VerificationError("signature", f"{where}: the signature does not match the manifest") from None
+        raise VerificationError(Check.SIGNATURE, f"{where}: the signature does not match the manifest") from None

@@ -9,21 +9,31 @@ not on the rounded figure).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Mapping, Sequence
 
 from ..formats.numbers import UNDER_100
 from ..protocol.amounts import to_units
 
-OK = "ok"
-UNDER = "under-100-percent"
-LIABILITIES_ONLY = "liabilities-only"
-RESERVES_ONLY = "reserves-only"
-NEITHER = "neither"
+
+class Status(StrEnum):
+    """An asset's reserve status; a member is equal to (and prints as) the string the report writes."""
+
+    OK = "ok"
+    UNDER = "under-100-percent"
+    LIABILITIES_ONLY = "liabilities-only"
+    RESERVES_ONLY = "reserves-only"
+    NEITHER = "neither"
+
+
+OK, UNDER, LIABILITIES_ONLY, RESERVES_ONLY, NEITHER = (Status.OK, Status.UNDER, Status.LIABILITIES_ONLY,
+                                                       Status.RESERVES_ONLY, Status.NEITHER)
 STATUS_WORDS = {OK: "ok", UNDER: UNDER_100, LIABILITIES_ONLY: "no reserves", RESERVES_ONLY: "no liabilities",
                 NEITHER: "none"}
 """How each status is written for people, everywhere (terminal, Markdown, HTML)."""
-LEGACY_STATUS = {"under-collateralised": UNDER}
-"""Status names of reports published before 2026-11 (same meaning)."""
+LEGACY_STATUS = {"under-collateralised": UNDER.value}
+"""Status names of reports published before 2026-11 (same meaning); the new name as a plain string, as a
+document read back holds it."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class AssetPosition:
         return self.reserves < self.liabilities
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         if self.liabilities == 0:
             return RESERVES_ONLY if self.reserves else NEITHER
         if self.reserves == 0:
@@ -70,7 +80,7 @@ class AssetPosition:
             "liabilities_units": to_units(self.liabilities, self.decimals),
             "reserves_units": to_units(self.reserves, self.decimals),
             "ratio_percent": self.ratio,
-            "status": self.status,
+            "status": self.status.value,  # plain data, as a document read back holds it (its repr too)
             "flagged": self.flagged,
         }
 
