@@ -218,6 +218,18 @@ def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):
     assert "report.html is not the rendering of report.json" in result.output
 
 
+def inflate_on_the_page(env: dict[str, Any], month: str) -> tuple[str, str]:
+    """The first asset's reserves shown ten times larger in report.html (report.json untouched), re-signed;
+    returns (symbol, the figure now shown)."""
+    from pipeline.formats import numbers
+
+    row = _first_asset(json.load(open(public(env["archive"], month, "report.json"))))
+    shown = numbers.amount(int(row["reserves"]), row["decimals"])
+    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
+    resign(env, month, {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
+    return row["symbol"], bigger
+
+
 def test_pages_of_another_matplotlib_are_compared_without_their_charts(copy):
     import matplotlib
 
@@ -228,13 +240,7 @@ def test_pages_of_another_matplotlib_are_compared_without_their_charts(copy):
     result = history_verify(copy)
     assert result.exit_code == 0, result.output
     assert f"drawn with matplotlib 0.0, this tool has {matplotlib.__version__}" in result.output
-    doc = json.load(open(public(copy["archive"], "2026-09", "report.json")))
-    row = _first_asset(doc)
-    from pipeline.formats import numbers
-
-    shown = numbers.amount(int(row["reserves"]), row["decimals"])
-    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
-    resign(copy, "2026-09", {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
+    inflate_on_the_page(copy, "2026-09")
     result = history_verify(copy)
     assert result.exit_code == 1 and "report.html is not the rendering of report.json" in result.output
 
@@ -305,15 +311,9 @@ def test_a_month_published_before_the_status_rename_verifies_and_regenerates_mat
 
 def test_a_legacy_months_pages_are_read_back(copy):
     one_month_legacy_archive(copy)
-    doc = json.load(open(public(copy["archive"], "2026-08", "report.json")))
-    row = _first_asset(doc)
-    from pipeline.formats import numbers
-
-    shown = numbers.amount(int(row["reserves"]), row["decimals"])
-    bigger = numbers.amount(int(row["reserves"]) * 10, row["decimals"])
-    resign(copy, "2026-08", {"report.html": lambda data: data.replace(f">{shown}<".encode(), f">{bigger}<".encode())})
+    symbol, bigger = inflate_on_the_page(copy, "2026-08")
     result = history_verify(copy)
-    assert result.exit_code == 1 and f"report.html {row['symbol']} reserves: shows {bigger!r}" in result.output
+    assert result.exit_code == 1 and f"report.html {symbol} reserves: shows {bigger!r}" in result.output
 
 
 def test_a_legacy_page_with_a_second_hidden_table_is_named(copy):
