@@ -2,16 +2,17 @@
 whose balances can be read from its node, and the helpers its worker side shares.
 
 A client proves its node is on the row's chain and reads the snapshot block (``probe``), says what
-a worker needs of each row (``item``), cuts a chain's rows into tasks (``tasks``) and runs one on a
-worker (``run``). The clients are registered once, by family, in ``nodes.BALANCE_CLIENTS``
-(``evm_balances``: EVM chains; ``bitcoin_balances``: the Bitcoin family); a chain whose family has
-none is ``unchecked``, its reason naming the family.
+a worker needs of each row (``item``: a ``BalanceItem``) and cuts a chain's rows into tasks
+(``tasks``), each a picklable record of the family's own that runs on a worker (``BalanceTask.run``)
+and gives one ``BalanceResult`` per row. The clients are registered once, by family, in
+``nodes.BALANCE_CLIENTS`` (``evm_balances``: EVM chains; ``bitcoin_balances``: the Bitcoin family);
+a chain whose family has none is ``unchecked``, its reason naming the family.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Protocol
 
 from ..onchain import blocks
 from ..onchain import evm as evm_rpc
@@ -19,8 +20,53 @@ from ..onchain.compare import ERROR, NotChecked, smallest_units
 from ..ownership.chains import Chain, Family
 from .rpc import JsonRpc
 
-Task = tuple[Any, ...]
-"""One worker task's arguments, as the client that made it reads them (picklable)."""
+
+@dataclass(frozen=True)
+class BalanceItem:
+    """One row as a worker reads its balance: what ``balances`` decided of it, and what its family's
+    client adds (``BalanceClient.item``)."""
+
+    row: int
+    """Its record's ``row``."""
+    canonical: str
+    """The address in its chain's canonical spelling."""
+    balance: str
+    """The published amount, as written (text)."""
+    integer: bool
+    """``balance`` is an integer of smallest units (an integer column), else a decimal of whole units."""
+    decimals: int | None
+    """The asset's decimals when known (asset file, the chain's coin); None: a token contract's are read."""
+    contract: str | None
+    """A token's contract address (hex, no ``0x``); None for the chain's coin."""
+    height: int
+    """The chain's snapshot height."""
+    script: str | None = None
+    """The Bitcoin family: the address's output script (hex), which ``scantxoutset`` reports."""
+
+
+@dataclass(frozen=True)
+class BalanceResult:
+    """Worker side: one row's balance against its node."""
+
+    row: int
+    """Its record's ``row``."""
+    status: str
+    """One of ``onchain.compare.STATUSES`` (``match``, ``mismatch`` or ``error`` here)."""
+    on_chain: int | None
+    """The balance the node reported, in smallest units (None: not read)."""
+    units: int | None
+    """The published amount in smallest units (None: it does not convert)."""
+    reason: str
+    decimals: int | None = None
+    """EVM: the decimals the amount was converted with (the asset's, or its token contract's); None otherwise."""
+
+
+class BalanceTask(Protocol):
+    """One worker task, a family's own named record (picklable), that runs on a worker."""
+
+    def run(self) -> list[BalanceResult]:
+        """Worker side: the task's rows, in the order they were given."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -69,33 +115,30 @@ class BalanceClient(Protocol):
         the node is on another chain, behind, or answers something else."""
         ...
 
-    def item(self, chain: Chain, canonical: str, item: dict[str, Any]) -> dict[str, Any]:
-        """``item`` (row, canonical, balance, integer, decimals, contract, height) with what the
-        worker needs beyond it."""
+    def item(self, chain: Chain, canonical: str, item: BalanceItem) -> BalanceItem:
+        """``item`` with what the worker needs beyond it."""
         ...
 
-    def tasks(self, name: str, url: str, items: list[dict[str, Any]], block: blocks.Block | None,
-              settings: Settings) -> list[Task]:
+    def tasks(self, name: str, url: str, items: list[BalanceItem], block: blocks.Block | None,
+              settings: Settings) -> list[BalanceTask]:
         """Chain ``name``'s rows (every one at the snapshot ``block``) as worker tasks, in order."""
         ...
 
-    def run(self, task: Task) -> list[dict[str, Any]]:
-        """Worker side: one task's rows, [{row, status, on_chain, units, reason[, decimals]}]."""
-        ...
 
-
-def failed(item: Mapping[str, Any], reason: object, units: int | None = None) -> dict[str, Any]:
+def failed(item: BalanceItem, reason: object, units: int | None = None) -> BalanceResult:
     """A row the node could not confirm (status ``error``), with the reason."""
-    return {"row": item["row"], "status": ERROR, "on_chain": None, "units": units, "reason": str(reason)}
+    return BalanceResult(item.row, ERROR, None, units, str(reason))
 
 
-def units(item: Mapping[str, Any], decimals: int | None) -> int:
-    return smallest_units(item["balance"], decimals, item["integer"])
+def units(item: BalanceItem, decimals: int | None) -> int:
+    """``item``'s published amount in smallest units, or ``NotChecked``."""
+    return smallest_units(item.balance, decimals, item.integer)
 
 
-def safe_units(item: Mapping[str, Any], decimals: int | None) -> int | None:
+def safe_units(balance: str, decimals: int | None, integer: bool) -> int | None:
+    """``onchain.compare.smallest_units``, or None where it raises ``NotChecked``."""
     try:
-        return units(item, decimals)
+        return smallest_units(balance, decimals, integer)
     except NotChecked:
         return None
 

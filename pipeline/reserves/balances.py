@@ -26,7 +26,7 @@ published, what was checked against a node and what matched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,7 +38,7 @@ from ..onchain.compare import ERROR, MATCH, MISMATCH, STATUSES, UNCHECKED
 from ..ownership.chains import Family, Refused, find_chain
 from ..ownership.check import canonical_address
 from ..storage import fs as storage
-from .balance_client import Settings, Task, safe_units
+from .balance_client import BalanceItem, BalanceResult, BalanceTask, Settings, safe_units
 from .heights import hold_rows, okx_declared
 from .input import check_format, declared_heights, parquet_files
 from .nodes import BALANCE_CLIENTS, Node, balance_client, parse_rpc, probe_chains
@@ -46,15 +46,100 @@ from .ownership import duplicate_reason, read_okx, wallet_key
 from .results import status_counts, write_rows
 from .rpc import shown
 
-__all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck"]
+__all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck", "BalanceRecord"]
 
 CHUNK_ROWS = 2_000
 BATCH = 100
 CONCURRENCY = 4
 SCAN_CHUNK = 500
-RESULT_SCHEMA = pa.schema([("row", pa.int64()), ("file", pa.string()), ("chain", pa.string()), ("address", pa.string()),
-                           ("asset", pa.string()), ("height", pa.int64()), ("published", pa.string()),
-                           ("on-chain", pa.string()), ("status", pa.string()), ("reason", pa.string())])
+RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "height", "published", "on_chain", "status", "reason")
+"""The fields of ``BalanceRecord`` the per-row results file holds, in its column order."""
+RESULT_COLUMNS = {"on_chain": "on-chain"}
+"""The per-row results file's column of a field spelled otherwise there (the file's format, which stays);
+the one place the two spellings meet. Every other field is its own column."""
+RESULT_SCHEMA = pa.schema([(RESULT_COLUMNS.get(f, f), pa.int64() if f in ("row", "height") else pa.string())
+                           for f in RESULT_FIELDS])
+
+
+class BalanceRow(TypedDict):
+    """One input row as the balance check reads it (our Parquet, or the published CSV layout)."""
+
+    file: str
+    """The Parquet file (its URL), or ``line N`` of the CSV layout."""
+    chain: str | None
+    """As written (null in a Parquet file that holds one)."""
+    address: str | None
+    """As written (null in a Parquet file that holds one)."""
+    asset: str
+    balance: str | None
+    """As text: an integer of smallest units (``integer``) or a decimal of whole units; None: null."""
+    integer: bool
+    """The balance column is an integer column (smallest units)."""
+    height: int | None
+    """The chain's snapshot height (``pipeline.reserves.heights``), or None."""
+
+
+class BalanceRecord(TypedDict):
+    """One input row's balance check (``BalanceCheck.records``); the per-row results file holds its
+    ``RESULT_FIELDS`` (``on_chain`` as the column ``RESULT_COLUMNS`` names)."""
+
+    row: int
+    """0-based over all files, in input order."""
+    file: str
+    chain: str | None
+    """The chain's canonical name when it is on the list, else as written."""
+    address: str | None
+    """As written."""
+    asset: str
+    height: int | None
+    published: str | None
+    """The published amount: in smallest units (decimal string) when it converts, else as written."""
+    on_chain: str | None
+    """The node's balance in smallest units (decimal string), or None when it was not read."""
+    status: str
+    """One of ``onchain.compare.STATUSES``."""
+    reason: str
+    units: int | None
+    """The published amount in smallest units (None: it does not convert)."""
+    decimals: int | None
+    """The asset's decimals, as known (asset file, the chain's coin) or read from its token contract."""
+
+
+class AssetTotals(TypedDict):
+    """One asset's totals in smallest units (rows whose amount converts)."""
+
+    published: int
+    checked: int
+    """Of rows checked against a node (``match`` or ``mismatch``)."""
+    matching: int
+
+
+class ChainBlock(TypedDict):
+    """A snapshot block as its node reported it."""
+
+    hash: str
+    timestamp: int
+    """Unix time."""
+    time: str
+    """UTC, ISO 8601."""
+
+
+class ChainSummary(TypedDict):
+    """One chain as ``report.json`` records it (``BalanceCheck.per_chain``)."""
+
+    node: bool
+    """A node was given for the chain."""
+    heights: list[int]
+    """The heights its checked rows were read at."""
+    counts: dict[str, int]
+    """status -> rows (every status present)."""
+    height: int | None
+    """Its declared snapshot height."""
+    block: ChainBlock | None
+    chain_id: str | None
+    """EVM ``eth_chainId`` in decimal, Bitcoin family the genesis block hash (None: not probed)."""
+
+
 def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
     """``ASSET@CHAIN=CONTRACT`` -> ((asset, chain name), contract address bytes)."""
     left, sep, contract = spec.partition("=")
@@ -76,7 +161,7 @@ def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
 class BalanceCheck:
     """One record per input row, in input order; which chains were checked, at which heights."""
 
-    records: list[dict[str, Any]]
+    records: list[BalanceRecord]
     nodes: dict[str, str] = field(default_factory=dict)
     """chain -> the node as shown (no credentials)."""
     blocks: dict[str, blocks.Block] = field(default_factory=dict)
@@ -87,12 +172,12 @@ class BalanceCheck:
     def counts(self) -> dict[str, int]:
         return status_counts(self.records, STATUSES)
 
-    def totals(self) -> dict[str, dict[str, int]]:
+    def totals(self) -> dict[str, AssetTotals]:
         """asset -> published / checked / matching, in smallest units (rows whose amount converts)."""
-        out: dict[str, dict[str, int]] = {}
+        out: dict[str, AssetTotals] = {}
         for r in self.records:
             t = out.setdefault(r["asset"], {"published": 0, "checked": 0, "matching": 0})
-            units = r.get("units")
+            units = r["units"]
             if units is None:
                 continue
             t["published"] += units
@@ -104,36 +189,39 @@ class BalanceCheck:
 
     def decimals(self) -> dict[str, int]:
         """asset -> decimals, as known (asset file, the chain's coin) or read from a token contract."""
-        return {r["asset"]: r["decimals"] for r in self.records if r.get("decimals") is not None}
+        return {r["asset"]: d for r in self.records if (d := r["decimals"]) is not None}
 
-    def failing(self) -> list[dict[str, Any]]:
+    def failing(self) -> list[BalanceRecord]:
         return [r for r in self.records if r["status"] in (MISMATCH, ERROR)]
 
-    def per_chain(self) -> dict[str, dict[str, Any]]:
+    def per_chain(self) -> dict[str | None, ChainSummary]:
         """chain -> {node, heights, counts, height, block, chain_id}: what ``report.json`` records
         (``block``: the snapshot block's hash, Unix timestamp and UTC time, as the node reported it;
         ``chain_id``: EVM ``eth_chainId`` in decimal, Bitcoin family the genesis block hash)."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str | None, ChainSummary] = {}
+        heights: dict[str | None, set[int]] = {}
         for r in self.records:
-            b = self.blocks.get(r["chain"])
-            c = out.setdefault(r["chain"], {
-                "node": r["chain"] in self.nodes, "heights": set(), "counts": dict.fromkeys(STATUSES, 0),
-                "height": self.heights.get(r["chain"]),
+            chain = r["chain"]
+            b = self.blocks.get(chain) if chain is not None else None
+            c = out.setdefault(chain, {
+                "node": chain in self.nodes, "heights": [], "counts": dict.fromkeys(STATUSES, 0),
+                "height": self.heights.get(chain) if chain is not None else None,
                 "block": None if b is None else {"hash": b.hash, "timestamp": b.timestamp, "time": blocks.iso(b.timestamp)},
                 "chain_id": None if b is None else b.chain_id})
             c["counts"][r["status"]] += 1
+            seen = heights.setdefault(chain, set())
             if r["status"] in (MATCH, MISMATCH) and r["height"] is not None:
-                c["heights"].add(r["height"])
-        return {k: {**v, "heights": sorted(v["heights"])} for k, v in sorted(out.items())}
+                seen.add(r["height"])
+        return {k: {**v, "heights": sorted(heights[k])} for k, v in sorted(out.items())}
 
 
 # ---------------------------------------------------------------- reading the rows
 
-def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[BalanceRow]:
     from .input import check_reserves
 
     fs, _ = storage.open_fs(url, opts)
-    rows: list[dict[str, Any]] = []
+    rows: list[BalanceRow] = []
     for path in parquet_files(check_reserves(url, opts)):
         with fs.open(path, "rb") as f:
             pf = pq.ParquetFile(f)
@@ -155,7 +243,7 @@ def _parquet_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[BalanceRow]:
     okx = read_okx(url, opts)
     held = okx_declared(okx.totals, okx.rows, url)
     return [{"file": f"line {r['line']}", "chain": r["chain"], "address": r["address"], "asset": r["asset"],
@@ -164,10 +252,9 @@ def _okx_rows(url: str, opts: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- worker side
 
-def _run_task(task: tuple[Family, Task]) -> list[dict[str, Any]]:
-    """One task of the family's balance client (``nodes.BALANCE_CLIENTS``)."""
-    family, args = task
-    return BALANCE_CLIENTS[family].run(args)
+def _run_task(task: BalanceTask) -> list[BalanceResult]:
+    """One task of a family's balance client (``nodes.BALANCE_CLIENTS``), on a worker."""
+    return task.run()
 
 
 # ---------------------------------------------------------------- client side
@@ -180,7 +267,7 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     """Check every row of the reserves at ``url`` against the given nodes (with ``period``: each
     chain's snapshot block must be in the window before the period's end)."""
     check_format(fmt)
-    by_chain = {}
+    by_chain: dict[str, Node] = {}
     for n in nodes:
         if n.chain.name in by_chain:
             raise InputError(f"two nodes given for {n.chain.name}", parameter="rpc")
@@ -188,28 +275,30 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     tokens = dict(tokens or {})
     opts = dict(storage_options or {})
     rows = _okx_rows(url, opts) if fmt == "okx-csv" else _parquet_rows(url, opts)
-    records: list[dict[str, Any]] = []
-    groups: dict[Family, dict[str, list[dict[str, Any]]]] = {}
+    records: list[BalanceRecord] = []
+    groups: dict[Family, dict[str, list[BalanceItem]]] = {}
     """family -> chain -> the rows its balance client reads"""
-    first: dict[str, dict[str, Any]] = {}
+    first: dict[str, BalanceRecord] = {}
     heights: dict[str, int] = {}
     for i, r in enumerate(rows):
-        rec = {"row": i, "file": r["file"], "chain": r["chain"], "address": r["address"], "asset": r["asset"],
-               "height": r["height"], "published": r["balance"], "on-chain": None, "status": UNCHECKED,
-               "reason": "", "units": None, "decimals": None}
+        balance, height = r["balance"], r["height"]
+        rec: BalanceRecord = {
+            "row": i, "file": r["file"], "chain": r["chain"], "address": r["address"], "asset": r["asset"],
+            "height": height, "published": balance, "on_chain": None, "status": UNCHECKED, "reason": "",
+            "units": None, "decimals": None}
         records.append(rec)
         chain = find_chain(r["chain"] or "")
         known = (decimals or {}).get(r["asset"])
         if chain is not None and chain.native and chain.native[0] == r["asset"] and known is None:
             known = chain.native[1]
-        rec["units"] = safe_units(r, known) if r["balance"] is not None else None
+        rec["units"] = safe_units(balance, known, r["integer"]) if balance is not None else None
         rec["decimals"] = known
         if chain is None:
             rec["reason"] = f"chain {r['chain']!r} is not on the supported list"
             continue
         rec["chain"] = chain.name
-        if r["height"] is not None:
-            heights[chain.name] = r["height"]
+        if height is not None:
+            heights[chain.name] = height
         node = by_chain.get(chain.name)
         try:
             canonical = canonical_address(chain, r["address"] or "")
@@ -237,45 +326,51 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
         if canonical is None:
             rec["status"], rec["reason"] = ERROR, f"the address does not decode: {undecodable}"
             continue
-        if r["height"] is None:
+        if height is None:
             rec["status"], rec["reason"] = ERROR, "the row has no snapshot height"
             continue
-        if r["balance"] is None:
+        if balance is None:
             rec["status"], rec["reason"] = ERROR, "the row has no balance"
             continue
-        item = {"row": i, "canonical": canonical, "balance": r["balance"], "integer": r["integer"], "decimals": known,
-                "contract": contract.hex() if contract is not None else None, "height": r["height"]}
+        item = BalanceItem(i, canonical, balance, r["integer"], known, contract.hex() if contract is not None else None,
+                           height)
         groups.setdefault(chain.family, {}).setdefault(chain.name, []).append(client.item(chain, canonical, item))
     by_name = {name: items for per in groups.values() for name, items in per.items()}
     # one height per chain (heights.hold_rows): its rows' height is the snapshot height its node is probed at
-    probed = probe_chains(mapper, {name: (by_chain[name].url, items[0]["height"]) for name, items in by_name.items()},
+    probed = probe_chains(mapper, {name: (by_chain[name].url, items[0].height) for name, items in by_name.items()},
                           period)
-    refused = {name for name, (_, why) in probed.items() if why}
-    for name, (_, why) in probed.items():  # a node on another chain, behind, or a block out of the window
-        if why:
+    refused = {name for name, p in probed.items() if p.why}
+    for name, p in probed.items():  # a node on another chain, behind, or a block out of the window
+        if p.why:
             for it in by_name.get(name, []):
-                records[it["row"]]["status"], records[it["row"]]["reason"] = ERROR, why
+                records[it.row]["status"], records[it.row]["reason"] = ERROR, p.why
     settings = Settings(chunk_rows, batch, concurrency, scan_chunk)
-    tasks: list[tuple[Family, Task]] = [
-        (family, task) for family, client in BALANCE_CLIENTS.items()
+    tasks: list[BalanceTask] = [
+        task for family, client in BALANCE_CLIENTS.items()
         for name, items in sorted(groups.get(family, {}).items()) if name not in refused
-        for task in client.tasks(name, by_chain[name].url, items, probed[name][0], settings)]
-    for results in mapper(_run_task, tasks) if tasks else []:  # every family's tasks side by side
+        for task in client.tasks(name, by_chain[name].url, items, probed[name].block, settings)]
+    done: list[list[BalanceResult]] = mapper(_run_task, tasks) if tasks else []
+    for results in done:  # every family's tasks side by side
         for res in results:
-            rec = records[res["row"]]
-            rec["status"], rec["reason"] = res["status"], res["reason"]
-            rec["on-chain"] = None if res["on_chain"] is None else str(res["on_chain"])
-            if res["units"] is not None:
-                rec["units"] = res["units"]
-            if res.get("decimals") is not None:
-                rec["decimals"] = res["decimals"]
+            rec = records[res.row]
+            rec["status"], rec["reason"] = res.status, res.reason
+            rec["on_chain"] = None if res.on_chain is None else str(res.on_chain)
+            if res.units is not None:
+                rec["units"] = res.units
+            if res.decimals is not None:
+                rec["decimals"] = res.decimals
     for rec in records:
         if rec["units"] is not None:
             rec["published"] = str(rec["units"])
     return BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()},
-                        {name: b for name, (b, _) in probed.items() if b is not None}, heights)
+                        {name: p.block for name, p in probed.items() if p.block is not None}, heights)
+
+
+def _result_row(record: BalanceRecord) -> dict[str, object]:
+    """A record as the per-row results file's row: ``RESULT_FIELDS``, each under its column's name."""
+    return {RESULT_COLUMNS.get(k, k): v for k, v in record.items() if k in RESULT_FIELDS}
 
 
 def write_results(check: BalanceCheck, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
     """Per-row results (amounts as decimal strings in smallest units) to ``out``."""
-    write_rows(out, check.records, RESULT_SCHEMA, storage_options)
+    write_rows(out, [_result_row(r) for r in check.records], RESULT_SCHEMA, storage_options)

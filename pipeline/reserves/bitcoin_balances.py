@@ -7,49 +7,72 @@ One task per node, scanning ``scan_chunk`` addresses per ``scantxoutset``, one s
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import NamedTuple
 
 from ..onchain import bitcoin as btc_scan
 from ..onchain import blocks
 from ..onchain.compare import NotChecked, compare
 from ..ownership import bitcoin as btc_address
 from ..ownership.chains import Chain, Family, Refused
-from .balance_client import Settings, Task, failed, result, safe_units, units
+from .balance_client import BalanceItem, BalanceResult, BalanceTask, Settings, failed, result, safe_units, units
 from .rpc import JsonRpc, NodeUnreachable
 
 
-def bitcoin_task(task: tuple[str, str, list[dict[str, Any]], int, str]) -> list[dict[str, Any]]:
+class BitcoinTask(NamedTuple):
+    """Every row of one Bitcoin-family node (``BalanceTask``)."""
+
+    chain: str
+    """The chain's canonical name."""
+    url: str
+    """Its node."""
+    items: list[BalanceItem]
+    """Each with its ``script``."""
+    scan_chunk: int
+    """Addresses per ``scantxoutset``."""
+    block_hash: str
+    """The snapshot block's hash: every scan must be at it."""
+
+    def run(self) -> list[BalanceResult]:
+        return bitcoin_task(self)
+
+
+def bitcoin_task(task: BitcoinTask) -> list[BalanceResult]:
     """Every row of one Bitcoin-family node: scans of ``scan_chunk`` addresses, one after another,
-    each at the snapshot block ``block_hash``."""
+    each at the snapshot block ``block_hash``; in the items' order."""
     chain, url, items, scan_chunk, block_hash = task
     node = JsonRpc(url)
     out = []
-    by_height: dict[int, list[dict[str, Any]]] = {}
+    by_height: dict[int, list[BalanceItem]] = {}
     for it in items:
-        by_height.setdefault(it["height"], []).append(it)
+        by_height.setdefault(it.height, []).append(it)
     for height, group in sorted(by_height.items()):
         for i in range(0, len(group), scan_chunk):
             part = group[i:i + scan_chunk]
-            scripts = {it["script"]: it["canonical"] for it in part}
+            scripts = {_script(it): it.canonical for it in part}
             try:
                 answer = node.call(*btc_scan.scan_request(sorted(set(scripts.values()))))
                 if answer.error is not None:
                     raise NotChecked(f"the node answered error {answer.error}")
                 totals = btc_scan.sum_outputs(answer.result, scripts, height, chain, block_hash)
             except (NotChecked, NodeUnreachable) as exc:
-                out += [failed(it, exc, safe_units(it, it["decimals"])) for it in part]
+                out += [failed(it, exc, safe_units(it.balance, it.decimals, it.integer)) for it in part]
                 continue
             for it in part:
                 try:
-                    u = units(it, it["decimals"])
+                    u = units(it, it.decimals)
                 except NotChecked as exc:
                     out.append(failed(it, exc))
                     continue
-                o = compare(u, totals[it["canonical"]])
-                out.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": u,
-                            "reason": o.reason})
-    order = {it["row"]: n for n, it in enumerate(items)}
-    return sorted(out, key=lambda r: order[r["row"]])
+                o = compare(u, totals[it.canonical])
+                out.append(BalanceResult(it.row, o.status, o.on_chain, u, o.reason))
+    order = {it.row: n for n, it in enumerate(items)}
+    return sorted(out, key=lambda r: order[r.row])
+
+
+def _script(item: BalanceItem) -> str:
+    assert item.script is not None, item.row  # BitcoinBalances.item gave every row its script
+    return item.script
 
 
 class BitcoinBalances:
@@ -76,17 +99,13 @@ class BitcoinBalances:
                         "getblockheader", height)
         return blocks.bitcoin_block(chain, height, info, block_hash, header, genesis)
 
-    def item(self, chain: Chain, canonical: str, item: dict[str, Any]) -> dict[str, Any]:
-        item["script"] = btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex()
-        return item
+    def item(self, chain: Chain, canonical: str, item: BalanceItem) -> BalanceItem:
+        return replace(item, script=btc_address.script_pubkey(btc_address.decode_address(chain, canonical)).hex())
 
-    def tasks(self, name: str, url: str, items: list[dict[str, Any]], block: blocks.Block | None,
-              settings: Settings) -> list[Task]:
+    def tasks(self, name: str, url: str, items: list[BalanceItem], block: blocks.Block | None,
+              settings: Settings) -> list[BalanceTask]:
         assert block is not None, name  # a chain whose probe gave no block is refused before its tasks
-        return [(name, url, items, settings.scan_chunk, block.hash)]
-
-    def run(self, task: Task) -> list[dict[str, Any]]:
-        return bitcoin_task(task)
+        return [BitcoinTask(name, url, items, settings.scan_chunk, block.hash)]
 
 
 CLIENT = BitcoinBalances()

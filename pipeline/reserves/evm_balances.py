@@ -9,25 +9,42 @@ at once).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import NamedTuple
 
 from ..onchain import blocks
 from ..onchain import evm as evm_rpc
 from ..onchain.compare import NotChecked, compare
 from ..ownership import evm as evm_address
 from ..ownership.chains import Chain, Family
-from .balance_client import Settings, Task, failed, result, units
+from .balance_client import BalanceItem, BalanceResult, BalanceTask, Settings, failed, result, units
 from .rpc import JsonRpc, NodeUnreachable
 
 
-def evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list[dict[str, Any]]:
-    """One chunk of rows of one EVM chain at one height: [{row, status, on_chain, units, reason}]."""
+class EvmTask(NamedTuple):
+    """One chunk of rows of one EVM chain at one height (``BalanceTask``)."""
+
+    chain: str
+    """The chain's canonical name."""
+    url: str
+    """Its node."""
+    height: int
+    items: list[BalanceItem]
+    batch: int
+    """JSON-RPC calls per batch."""
+    concurrency: int
+    """Batches in flight."""
+
+    def run(self) -> list[BalanceResult]:
+        return evm_task(self)
+
+
+def evm_task(task: EvmTask) -> list[BalanceResult]:
+    """One chunk of rows of one EVM chain at one height, in the items' order."""
     chain, url, height, items, batch, concurrency = task
     node = JsonRpc(url)
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, BalanceResult] = {}
     decimals: dict[str, int | None] = {}
-    for contract in sorted({it["contract"] for it in items if it["contract"] and it["decimals"] is None
-                            and not it["integer"]}):
+    for contract in sorted({it.contract for it in items if it.contract and it.decimals is None and not it.integer}):
         try:
             answer = node.call(*evm_rpc.decimals_of(bytes.fromhex(contract), height))
             if answer.error is not None:
@@ -36,9 +53,9 @@ def evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list
         except (NotChecked, NodeUnreachable):
             decimals[contract] = None
 
-    def one_batch(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        calls = [evm_rpc.balance_of(bytes.fromhex(it["contract"]), bytes.fromhex(it["canonical"][2:]), height)
-                 if it["contract"] else evm_rpc.get_balance(bytes.fromhex(it["canonical"][2:]), height) for it in part]
+    def one_batch(part: list[BalanceItem]) -> list[BalanceResult]:
+        calls = [evm_rpc.balance_of(bytes.fromhex(it.contract), bytes.fromhex(it.canonical[2:]), height)
+                 if it.contract else evm_rpc.get_balance(bytes.fromhex(it.canonical[2:]), height) for it in part]
         try:
             answers = node.batch(calls)
         except NodeUnreachable as exc:
@@ -47,15 +64,16 @@ def evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list
         for it, answer in zip(part, answers, strict=True):
             u = None
             try:
-                d = it["decimals"] if it["decimals"] is not None else decimals.get(it["contract"])
+                d = it.decimals
+                if d is None and it.contract:
+                    d = decimals.get(it.contract)
                 u = units(it, d)
                 if answer.error is not None:
                     raise NotChecked(evm_rpc.explain(answer.error, height))
-                on_chain = (evm_rpc.word(answer.result, bytes.fromhex(it["contract"]), height) if it["contract"]
+                on_chain = (evm_rpc.word(answer.result, bytes.fromhex(it.contract), height) if it.contract
                             else evm_rpc.quantity(answer.result))
                 o = compare(u, on_chain)
-                results.append({"row": it["row"], "status": o.status, "on_chain": o.on_chain, "units": u,
-                                "reason": o.reason, "decimals": d})
+                results.append(BalanceResult(it.row, o.status, o.on_chain, u, o.reason, d))
             except NotChecked as exc:
                 results.append(failed(it, exc, u))
         return results
@@ -64,8 +82,8 @@ def evm_task(task: tuple[str, str, int, list[dict[str, Any]], int, int]) -> list
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for results in pool.map(one_batch, parts):
             for r in results:
-                out[r["row"]] = r
-    return [out[it["row"]] for it in items]
+                out[r.row] = r
+    return [out[it.row] for it in items]
 
 
 class EvmBalances:
@@ -85,20 +103,17 @@ class EvmBalances:
         return blocks.evm_block(chain, height, result(head, "eth_blockNumber", height),
                                 result(block, f"eth_getBlockByNumber {height}", height), cid)
 
-    def item(self, chain: Chain, canonical: str, item: dict[str, Any]) -> dict[str, Any]:
+    def item(self, chain: Chain, canonical: str, item: BalanceItem) -> BalanceItem:
         return item
 
-    def tasks(self, name: str, url: str, items: list[dict[str, Any]], block: blocks.Block | None,
-              settings: Settings) -> list[Task]:
-        by_height: dict[int, list[dict[str, Any]]] = {}
+    def tasks(self, name: str, url: str, items: list[BalanceItem], block: blocks.Block | None,
+              settings: Settings) -> list[BalanceTask]:
+        by_height: dict[int, list[BalanceItem]] = {}
         for it in items:
-            by_height.setdefault(it["height"], []).append(it)
-        return [(name, url, height, group[a:a + settings.chunk_rows], settings.batch, settings.concurrency)
+            by_height.setdefault(it.height, []).append(it)
+        return [EvmTask(name, url, height, group[a:a + settings.chunk_rows], settings.batch, settings.concurrency)
                 for height, group in sorted(by_height.items())
                 for a in range(0, len(group), settings.chunk_rows)]
-
-    def run(self, task: Task) -> list[dict[str, Any]]:
-        return evm_task(task)
 
 
 CLIENT = EvmBalances()

@@ -18,14 +18,18 @@ row without a height takes its chain's.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from ..errors import InputError
 from ..formats.canonical import unique_keys
 from ..ownership.chains import find_chain
+from .okx_csv import OkxRow, OkxTotal
 
 HEIGHTS_FILE = "heights.json"
 MAX_HEIGHT = 2**63 - 1
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
+"""A row of any of the layouts (its own record type): ``chain`` (as written) and ``height`` (or None)
+are what is read of it."""
 
 
 def parse_heights(data: bytes, shown: str) -> dict[str, int]:
@@ -53,12 +57,12 @@ def parse_heights(data: bytes, shown: str) -> dict[str, int]:
     return heights
 
 
-def hold_rows(rows: Sequence[Mapping[str, Any]], declared: Mapping[str, int] | None, source: str,
-              where: Any = None) -> list[int | None]:
+def hold_rows(rows: Sequence[_Row], declared: Mapping[str, int] | None, source: str,
+              where: Callable[[int, _Row], str] | None = None) -> list[int | None]:
     """Each row's snapshot height (its chain's), in order; ``InputError`` naming the row that breaks
     the rule. ``rows``: ``chain`` (as written), ``height`` (or None); ``where(i, row)`` names row ``i``.
     ``declared`` None: the first row of a chain with a height declares the chain's."""
-    name = where or (lambda i, r: f"row {i}")
+    name: Callable[[int, _Row], str] = where or (lambda i, r: f"row {i}")
     chains: dict[str, tuple[int, str]] = {}
     if declared is not None:
         chains = {c: (h, source) for c, h in declared.items()}
@@ -98,8 +102,7 @@ def per_chain(rows: Sequence[Mapping[str, Any]], heights: Sequence[int | None]) 
     return out
 
 
-def okx_declared(totals: Mapping[str, tuple[str, Any, int]], rows: Sequence[Mapping[str, Any]],
-                 shown: str) -> list[int | None]:
+def okx_declared(totals: Mapping[str, OkxTotal], rows: Sequence[OkxRow], shown: str) -> list[int | None]:
     """The CSV layout: each row's coin's totals-block height is its declared height (a row at another
     height is refused); then one height per chain across coins."""
     coin_height: dict[str, tuple[int, int]] = {}
@@ -112,8 +115,8 @@ def okx_declared(totals: Mapping[str, tuple[str, Any, int]], rows: Sequence[Mapp
         coin_height[coin] = (int(t), line)
     held = []
     for r in rows:
-        declared = coin_height.get(str(r["coin"]))
-        height = r.get("height")
+        declared = coin_height.get(r["coin"])
+        height = r["height"]
         if declared is not None:
             if height is not None and height != declared[0]:
                 raise InputError(f"{shown}, line {r['line']}: {r['coin']} at height {height}, but the totals block "

@@ -15,7 +15,7 @@ row is held to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +37,37 @@ PUBLISHED = ("row", "status", "reason", "note")
 input, so that anyone can re-verify the published file; the statuses are always recomputed."""
 _TEXT = ("message", "script")
 _LISTS = ("signatures", "owners")
+
+
+class ReserveRow(TypedDict):
+    """One reserve row as its ownership proof is checked (a Parquet row, or ``okx_csv.OkxRow``, which
+    holds these fields and more); an absent optional column reads as None or an empty list."""
+
+    chain: str
+    """As written (``chains.find_chain`` decides whether it is on the list)."""
+    address: str
+    """As written."""
+    asset: str
+    balance: str
+    """As text: an integer of smallest units, or a decimal of whole units, as written."""
+    height: int | None
+    """The snapshot block height, or None."""
+    signatures: list[str]
+    """One per signing key."""
+    message: str | None
+    """The signed text (None: this period's challenge)."""
+    script: str | None
+    """The redeem/witness script or public key (hex), or None."""
+    owners: list[str]
+    """A contract wallet's owner addresses (one signature each, in order)."""
+
+
+class _HeldRow(TypedDict):
+    """A row as ``heights.hold_rows`` holds it to its chain's height, and where it is."""
+
+    chain: str
+    height: int | None
+    where: str
 
 
 @dataclass
@@ -129,7 +160,7 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
     per_asset: dict[str, int] = {}
     amounts: list[tuple[str, int]] = []
     rows = 0
-    held: list[dict[str, Any]] = []
+    held: list[_HeldRow] = []
     for path in parquet_files(check_reserves(url, storage_options)):
         where = f"reserves {path}"
         with fs.open(path, "rb") as f:

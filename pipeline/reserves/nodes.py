@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import InputError
@@ -90,24 +90,46 @@ def probe(node: JsonRpc, chain: Chain, height: int) -> blocks.Block:
     return client.probe(node, chain, height)
 
 
-def probe_task(task: tuple[str, str, int]) -> tuple[str, blocks.Block | None, str]:
-    """Worker side: (chain, its snapshot block or None, why not)."""
+class ProbeTask(NamedTuple):
+    """Worker side: one chain's node, to be probed at the chain's snapshot height."""
+
+    chain: str
+    """The chain's canonical name."""
+    url: str
+    height: int
+
+
+class Probed(NamedTuple):
+    """A chain's probe: its snapshot block, and why its node is refused ("" when it is not)."""
+
+    chain: str
+    """The chain's canonical name."""
+    block: blocks.Block | None
+    """As the node reported it (None: not read)."""
+    why: str
+
+
+def probe_task(task: ProbeTask) -> Probed:
+    """Worker side: the chain's probe."""
     name, url, height = task
     chain = find_chain(name)
     assert chain is not None, name
     try:
-        return name, probe(JsonRpc(url), chain, height), ""
+        return Probed(name, probe(JsonRpc(url), chain, height), "")
     except (NotChecked, NodeUnreachable) as exc:
-        return name, None, str(exc)
+        return Probed(name, None, str(exc))
 
 
-def probe_chains(mapper: Mapper, wanted: Mapping[str, tuple[str, int]], period: str | None) -> dict[str, tuple[blocks.Block | None, str]]:
-    """chain -> (snapshot block, "") when its node is on the chain (and, with ``period``, the block in
-    the window before the period's end), else (block or None, why not). ``wanted``: chain -> (url, height)."""
-    tasks = [(name, url, height) for name, (url, height) in sorted(wanted.items())]
-    out: dict[str, tuple[blocks.Block | None, str]] = {}
-    for name, block, why in mapper(probe_task, tasks) if tasks else []:
-        if block is not None and period is not None:
-            why = blocks.outside_window(block, period) or ""
-        out[name] = (block, why)
+def probe_chains(mapper: Mapper, wanted: Mapping[str, tuple[str, int]], period: str | None) -> dict[str, Probed]:
+    """chain -> its probe: its snapshot block and "" when its node is on the chain (and, with ``period``, the
+    block in the window before the period's end), else the block or None and why not. ``wanted``: chain ->
+    (url, height)."""
+    tasks = [ProbeTask(name, url, height) for name, (url, height) in sorted(wanted.items())]
+    out: dict[str, Probed] = {}
+    done: list[Probed] = mapper(probe_task, tasks) if tasks else []
+    for p in done:
+        why = p.why
+        if p.block is not None and period is not None:
+            why = blocks.outside_window(p.block, period) or ""
+        out[p.chain] = p._replace(why=why)
     return out

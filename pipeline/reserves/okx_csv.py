@@ -17,6 +17,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Mapping, NamedTuple, Sequence, TypedDict
 
 from ..errors import InputError
 
@@ -25,13 +26,69 @@ ADDRESS_HEADER = ["coin", "network", "snapshot height", "address", "amount", "me
 TOTALS_HEADER = ["coin", "snapshot height", "amount"]
 
 
+class OkxRow(TypedDict):
+    """One address row of the layout, as read (the ownership proof columns as ``input.ReserveRow``
+    names them, and where the row was)."""
+
+    coin: str
+    """The coin as written, spaces stripped (``USDT-TRC20``)."""
+    chain: str
+    """The network as written (``chains.find_chain`` decides whether it is on the list)."""
+    address: str
+    asset: str
+    """The coin up to its first ``-`` (``USDT``)."""
+    balance: str
+    """The amount in whole units, a plain decimal string."""
+    height: int | None
+    """The row's snapshot height (None: the field is empty); the reader of the file puts the declared one
+    here (``heights.okx_declared``)."""
+    signatures: list[str]
+    """signature1 and signature2, the non-empty ones."""
+    message: str | None
+    """The signed text (None: empty, this period's challenge)."""
+    script: str | None
+    """The redeem script or public key (hex), or None."""
+    owners: list[str]
+    """eoa1 and eoa2, the non-empty ones: a contract wallet's owners."""
+    line: int
+    """1-based line in the file."""
+
+
+class OkxTotal(NamedTuple):
+    """One figure of the totals block."""
+
+    height: str
+    """The snapshot height as written (a block number, ``-`` or empty)."""
+    amount: Decimal
+    line: int
+    """1-based line in the file."""
+
+
+class OkxOutRow(TypedDict):
+    """One address row as ``write_okx_csv`` writes it (the published ``reserves.csv``)."""
+
+    row: int
+    """0-based, in input order (named when the row does not fit the layout)."""
+    coin: str
+    chain: str
+    address: str
+    balance: str
+    """Whole units, exact."""
+    height: int | None
+    message: str | None
+    signatures: list[str]
+    """At most two."""
+    script: str | None
+    owners: list[str]
+    """At most two."""
+
+
 @dataclass
 class OkxFile:
-    rows: list[dict[str, object]]
-    """Per address row: coin, chain, address, asset, balance (decimal string), height, signatures,
-    message, script, owners, line (1-based line in the file)."""
-    totals: dict[str, tuple[str, Decimal, int]]
-    """coin -> (height text, amount, line) from the totals block."""
+    rows: list[OkxRow]
+    """The address rows, in file order."""
+    totals: dict[str, OkxTotal]
+    """coin -> its figure in the totals block."""
 
 
 def _norm(name: str) -> str:
@@ -56,7 +113,7 @@ def read_okx_csv(data: bytes, shown: str) -> OkxFile:
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or [_norm(c) for c in lines[0]] != TOTALS_HEADER:
         raise InputError(f"{shown}, line 1: expected the totals header {','.join(TOTALS_HEADER)}")
-    totals: dict[str, tuple[str, Decimal, int]] = {}
+    totals: dict[str, OkxTotal] = {}
     at = 1
     while at < len(lines) and any(c.strip() for c in lines[at]):
         where = f"{shown}, line {at + 1}"
@@ -65,7 +122,7 @@ def read_okx_csv(data: bytes, shown: str) -> OkxFile:
         coin, height, amount = (c.strip() for c in lines[at])
         if coin in totals:
             raise InputError(f"{where}: coin {coin!r} appears twice in the totals block")
-        totals[coin] = (height, _decimal(amount, where), at + 1)
+        totals[coin] = OkxTotal(height, _decimal(amount, where), at + 1)
         at += 1
     at += 1
     if at >= len(lines):
@@ -75,7 +132,7 @@ def read_okx_csv(data: bytes, shown: str) -> OkxFile:
     expected = ADDRESS_HEADER[:1] + (["type"] if typed else []) + ADDRESS_HEADER[1:]
     if header != [_norm(c) for c in expected]:
         raise InputError(f"{shown}, line {at + 1}: expected the address header {','.join(expected)}")
-    rows: list[dict[str, object]] = []
+    rows: list[OkxRow] = []
     for n, fields in enumerate(lines[at + 1:], start=at + 2):
         where = f"{shown}, line {n}"
         if not any(c.strip() for c in fields):
@@ -104,9 +161,10 @@ def totals_disagreements(okx: OkxFile) -> list[str]:
     own number of decimal places: the block rounds)."""
     sums: dict[str, Decimal] = {}
     for r in okx.rows:
-        sums[str(r["coin"])] = sums.get(str(r["coin"]), Decimal(0)) + Decimal(str(r["balance"]))
+        sums[r["coin"]] = sums.get(r["coin"], Decimal(0)) + Decimal(r["balance"])
     out = []
-    for coin, (_, amount, line) in okx.totals.items():
+    for coin, figure in okx.totals.items():
+        amount, line = figure.amount, figure.line
         if coin.endswith("(ALL)"):
             base = coin[:-5]
             total = sum((v for c, v in sums.items() if c == base or c.startswith(base + "-")), Decimal(0))
@@ -119,7 +177,7 @@ def totals_disagreements(okx: OkxFile) -> list[str]:
     return out
 
 
-def write_okx_csv(rows: list[dict[str, object]], totals: dict[str, str], heights: dict[str, str]) -> bytes:
+def write_okx_csv(rows: Sequence[OkxOutRow], totals: Mapping[str, str], heights: Mapping[str, str]) -> bytes:
     """The published layout: the totals block (exact, every digit), a blank line, the rows."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -129,9 +187,9 @@ def write_okx_csv(rows: list[dict[str, object]], totals: dict[str, str], heights
     w.writerow([])
     w.writerow(ADDRESS_HEADER)
     for r in rows:
-        sigs = list(r["signatures"]) + ["", ""]  # type: ignore[call-overload]
-        owners = list(r["owners"]) + ["", ""]  # type: ignore[call-overload]
-        if len(r["signatures"]) > 2 or len(r["owners"]) > 2:  # type: ignore[arg-type]
+        sigs = list(r["signatures"]) + ["", ""]
+        owners = list(r["owners"]) + ["", ""]
+        if len(r["signatures"]) > 2 or len(r["owners"]) > 2:
             raise InputError(f"row {r['row']}: the published CSV layout holds two signatures and two owners")
         w.writerow([r["coin"], r["chain"], "" if r["height"] is None else r["height"], r["address"], r["balance"],
                     r["message"] or "", sigs[0], sigs[1], r["script"] or "", owners[0], owners[1]])

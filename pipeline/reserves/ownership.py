@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence, TypedDict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,22 +28,69 @@ from ..ownership.chains import find_chain
 from ..ownership.check import BOUND, INVALID, STATUSES, UNBOUND, ProofRow, check_row
 from ..storage import fs as storage
 from .heights import hold_rows, okx_declared
-from .input import check_format
+from .input import ReserveRow, check_format
 from .nodes import Node, balance_client, probe_chains
-from .okx_csv import OkxFile, read_okx_csv, totals_disagreements
+from .okx_csv import OkxFile, OkxRow, read_okx_csv, totals_disagreements
 from .results import status_counts, write_rows
 from .rpc import JsonRpc, NodeUnreachable
 
 CHUNK_ROWS = 20_000
 RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
+"""The per-row results file's columns: fields of ``OwnershipRecord``, by the same names."""
 RESULT_SCHEMA = pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]])
+
+
+class OwnershipRecord(TypedDict):
+    """One input row's ownership verdict (``Ownership.records``); the per-row results file holds its
+    ``RESULT_FIELDS``."""
+
+    row: int
+    """0-based over all files, in input order."""
+    file: str
+    """The Parquet file the row is in (its URL), or ``line N`` of the CSV layout."""
+    chain: str
+    """As written."""
+    address: str
+    """As written."""
+    asset: str
+    balance: str
+    """As written: a decimal of whole units, or an integer of smallest units (an integer column), as text."""
+    height: int | None
+    """The chain's snapshot height (``pipeline.reserves.heights``), or None."""
+    status: str
+    """One of ``ownership.check.STATUSES``."""
+    reason: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CheckedRow:
+    """Worker side: one row's verdict, and what the client needs of it to find the same wallet twice
+    and to confirm a contract wallet's owners."""
+
+    chain: str
+    address: str
+    asset: str
+    balance: str
+    height: int | None
+    status: str
+    reason: str
+    note: str
+    key: str
+    """``wallet_key`` of the row ("" when its address does not decode)."""
+    signers: tuple[str, ...]
+    """A contract wallet's distinct owners whose signatures verified (canonical)."""
+    pending: bool
+    """A contract wallet signed over this period's challenge: ``bound`` once a node confirms its owners."""
+    canonical: str
+    """The address in its chain's canonical spelling ("" when it does not decode)."""
 
 
 @dataclass
 class Ownership:
     """One record per input row, in input order (``row`` is 0-based over all files)."""
 
-    records: list[dict[str, Any]]
+    records: list[OwnershipRecord]
     totals_disagreements: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -58,25 +105,25 @@ class Ownership:
             per[r["status"]] += Decimal(r["balance"])
         return out
 
-    def invalid(self) -> list[dict[str, Any]]:
+    def invalid(self) -> list[OwnershipRecord]:
         return [r for r in self.records if r["status"] == INVALID]
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return str(value)
 
 
-def _check_rows(rows: list[dict[str, Any]], challenge: str | None) -> list[dict[str, Any]]:
+def _check_rows(rows: Sequence[ReserveRow], challenge: str | None) -> list[CheckedRow]:
     """Worker side: the verdict of each row, with the canonical key used to find duplicates."""
     out = []
     for r in rows:
-        v = check_row(ProofRow(r["chain"], r["address"], tuple(r.get("signatures") or ()), r.get("message"),
-                               r.get("script"), tuple(r.get("owners") or ())), challenge)
-        out.append({"status": v.status, "reason": v.reason, "note": v.note,
-                    "key": wallet_key(v.chain, v.canonical, r["asset"]) if v.canonical else "",
-                    "signers": list(v.signers), "pending": v.pending, "canonical": v.canonical})
+        v = check_row(ProofRow(r["chain"], r["address"], tuple(r["signatures"]), r["message"], r["script"],
+                               tuple(r["owners"])), challenge)
+        out.append(CheckedRow(r["chain"], r["address"], r["asset"], r["balance"], r["height"], v.status, v.reason,
+                              v.note, wallet_key(v.chain, v.canonical, r["asset"]) if v.canonical else "", v.signers,
+                              v.pending, v.canonical))
     return out
 
 
@@ -85,17 +132,35 @@ def wallet_key(chain: str, canonical: str, asset: str) -> str:
     return f"{chain}|{canonical}|{asset}"
 
 
-def duplicate_reason(first: Mapping[str, Any]) -> str:
+def duplicate_reason(first: Mapping[str, object]) -> str:
+    """The reason of a later row listing the wallet of record ``first`` (its row, file, chain, address)."""
     return (f"the same wallet as row {first['row']} ({first['file']}: {first['chain']} {first['address']!r}); "
             "one address, one row")
 
 
-ParquetTask = tuple[str, Mapping[str, Any], list[int], str | None, int, int, int]
-"""(file, storage options, row groups, challenge, start, stop, step): rows ``start:stop`` of the
-groups; a slice of one large group starts at a multiple of ``step`` and spans at most ``step`` rows."""
+class ParquetTask(NamedTuple):
+    """Worker side: rows ``start:stop`` of some row groups of one Parquet file, checked."""
+
+    path: str
+    """The file's URL."""
+    storage_options: Mapping[str, Any]
+    groups: list[int]
+    """Row groups of the file, in order."""
+    challenge: str | None
+    start: int
+    stop: int
+    step: int
+    """A slice of one large group starts at a multiple of ``step`` and spans at most ``step`` rows."""
 
 
-def _parquet_chunk(task: ParquetTask) -> list[dict[str, Any]]:
+class OkxTask(NamedTuple):
+    """Worker side: rows of the published CSV layout, checked."""
+
+    rows: list[OkxRow]
+    challenge: str | None
+
+
+def _parquet_chunk(task: ParquetTask) -> list[CheckedRow]:
     """Rows ``start:stop`` of the given row groups (a large row group is shared by several tasks:
     the worker holds one row group's columns at a time)."""
     path, options, groups, challenge, start, stop, step = task
@@ -113,31 +178,33 @@ def _parquet_chunk(task: ParquetTask) -> list[dict[str, Any]]:
             assert table is not None and table.num_rows == stop - start, (path, groups, start, stop)
         else:
             table = pf.read_row_groups(groups).slice(start, stop - start)
-    rows = table.to_pylist()
-    for r in rows:
-        r["balance"] = _text(r["balance"])
-    verdicts = _check_rows(rows, challenge)
-    return [{"chain": r["chain"], "address": r["address"], "asset": r["asset"], "balance": r["balance"],
-             "height": r.get("height"), **v} for r, v in zip(rows, verdicts, strict=True)]
+    rows: list[ReserveRow] = [
+        {"chain": r["chain"], "address": r["address"], "asset": r["asset"], "balance": _text(r["balance"]),
+         "height": r.get("height"), "signatures": list(r.get("signatures") or ()), "message": r.get("message"),
+         "script": r.get("script"), "owners": list(r.get("owners") or ())} for r in table.to_pylist()]
+    return _check_rows(rows, challenge)
 
 
-def _okx_chunk(task: tuple[list[dict[str, Any]], str | None]) -> list[dict[str, Any]]:
-    rows, challenge = task
-    return [{**{k: r[k] for k in ("chain", "address", "asset", "balance", "height")}, **v}
-            for r, v in zip(rows, _check_rows(rows, challenge), strict=True)]
+def _okx_chunk(task: OkxTask) -> list[CheckedRow]:
+    return _check_rows(task.rows, task.challenge)
 
 
-def _mark_duplicates(records: list[dict[str, Any]]) -> None:
-    first: dict[str, dict[str, Any]] = {}
-    for r in records:
-        key = r.pop("key")
-        if not key:
+def _record(row: int, file: str, c: CheckedRow) -> OwnershipRecord:
+    return {"row": row, "file": file, "chain": c.chain, "address": c.address, "asset": c.asset, "balance": c.balance,
+            "height": c.height, "status": c.status, "reason": c.reason, "note": c.note}
+
+
+def _mark_duplicates(records: list[OwnershipRecord], checked: Sequence[CheckedRow]) -> None:
+    """The later row of one wallet listed twice (however spelled) is ``invalid``, naming the first."""
+    first: dict[str, OwnershipRecord] = {}
+    for r, c in zip(records, checked, strict=True):
+        if not c.key:
             continue
-        if key in first:
-            r["status"], r["note"], r["pending"] = INVALID, "", False
-            r["reason"] = duplicate_reason(first[key])
+        if c.key in first:
+            r["status"], r["note"] = INVALID, ""
+            r["reason"] = duplicate_reason(first[c.key])
         else:
-            first[key] = r
+            first[c.key] = r
 
 
 def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = "parquet",
@@ -148,7 +215,8 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
     must be in the window before the period's end)."""
     check_format(fmt)
     opts = dict(storage_options or {})
-    records: list[dict[str, Any]] = []
+    records: list[OwnershipRecord] = []
+    checked: list[CheckedRow] = []
     disagreements: list[str] = []
     if fmt == "okx-csv":
         okx = read_okx(url, opts)
@@ -156,10 +224,11 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
         for r, h in zip(okx.rows, okx_declared(okx.totals, okx.rows, url), strict=True):
             r["height"] = h
         chunks = [okx.rows[i:i + chunk_rows] for i in range(0, len(okx.rows), chunk_rows)]
-        results = mapper(_okx_chunk, [(c, challenge) for c in chunks])
+        results: list[list[CheckedRow]] = mapper(_okx_chunk, [OkxTask(c, challenge) for c in chunks])
         for chunk, result in zip(chunks, results, strict=True):
             for r, res in zip(chunk, result, strict=True):
-                records.append({"row": len(records), "file": f"line {r['line']}", **res})
+                records.append(_record(len(records), f"line {r['line']}", res))
+                checked.append(res)
     else:
         from .input import check_reserves, parquet_files
 
@@ -168,52 +237,78 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
         for path in parquet_files(check_reserves(url, opts)):
             with fs.open(path, "rb") as f:
                 meta = pq.ParquetFile(f).metadata
+            shown = fs.unstrip_protocol(path)
             groups: list[int] = []
             size = 0
             for g in range(meta.num_row_groups):
                 n = meta.row_group(g).num_rows
                 if n > chunk_rows:  # one large row group: several tasks, each a slice of it
                     if groups:
-                        tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
+                        tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
                         groups, size = [], 0
-                    tasks += [(fs.unstrip_protocol(path), opts, [g], challenge, a, min(a + chunk_rows, n), chunk_rows)
+                    tasks += [ParquetTask(shown, opts, [g], challenge, a, min(a + chunk_rows, n), chunk_rows)
                               for a in range(0, n, chunk_rows)]
                     continue
                 groups.append(g)
                 size += n
                 if size >= chunk_rows:
-                    tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
+                    tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
                     groups, size = [], 0
             if groups:
-                tasks.append((fs.unstrip_protocol(path), opts, groups, challenge, 0, size, chunk_rows))
-        for task, result in zip(tasks, mapper(_parquet_chunk, tasks), strict=True):
-            path = task[0]
+                tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
+        parts: list[list[CheckedRow]] = mapper(_parquet_chunk, tasks)
+        for task, result in zip(tasks, parts, strict=True):
             for res in result:
-                records.append({"row": len(records), "file": path, **res})
+                records.append(_record(len(records), task.path, res))
+                checked.append(res)
         from .input import declared_heights
 
         declared, source = declared_heights(url, opts)
         held = hold_rows(records, declared, source, lambda i, r: f"{r['file']}, row {r['row']}")
-        for r, h in zip(records, held, strict=True):
-            r["height"] = h
-    _mark_duplicates(records)
-    _confirm_owners(mapper, records, nodes, period)
-    for r in records:
-        for k in ("signers", "pending", "canonical"):
-            r.pop(k, None)
+        for rec, h in zip(records, held, strict=True):
+            rec["height"] = h
+    _mark_duplicates(records, checked)
+    _confirm_owners(mapper, records, checked, nodes, period)
     return Ownership(records, disagreements)
 
 
-OwnersTask = tuple[str, str, int, list[tuple[int, str, list[str]]]]
-"""(chain, node URL, snapshot height, [(row, contract address, signers)])."""
+class ContractWallet(NamedTuple):
+    """A contract wallet whose owners a node is to confirm."""
+
+    row: int
+    """Its record's ``row``."""
+    address: str
+    """Canonical (``0x`` + 40 hex)."""
+    signers: tuple[str, ...]
+    """The distinct owners whose signatures over this period's challenge verified (canonical)."""
 
 
-def _owners_task(task: OwnersTask) -> list[tuple[int, str, str]]:
-    """Worker side: [(row, status, reason)] for contract wallets of one chain, read at its snapshot height."""
-    name, url, height, items = task
+class OwnersTask(NamedTuple):
+    """Worker side: one chain's contract wallets, read from its node at its snapshot height."""
+
+    chain: str
+    """The chain's canonical name."""
+    url: str
+    """Its node."""
+    height: int
+    """Its snapshot height."""
+    wallets: list[ContractWallet]
+
+
+class OwnersVerdict(NamedTuple):
+    """Worker side: a contract wallet's status (``bound`` or ``unbound``) and reason once its node was asked."""
+
+    row: int
+    status: str
+    reason: str
+
+
+def _owners_task(task: OwnersTask) -> list[OwnersVerdict]:
+    """Worker side: the verdict of each contract wallet of one chain, read at its snapshot height."""
+    name, url, height, wallets = task
     node = JsonRpc(url)
-    out: list[tuple[int, str, str]] = []
-    for row, address, signers in items:
+    out: list[OwnersVerdict] = []
+    for row, address, signers in wallets:
         at = f"{address} at {name} block {height}"
         try:
             code, owners, threshold = node.batch(safe.calls(bytes.fromhex(address[2:]), height))
@@ -228,41 +323,46 @@ def _owners_task(task: OwnersTask) -> list[tuple[int, str, str]]:
             confirmed = safe.confirm([bytes.fromhex(s[2:]) for s in signers], safe.decode_owners(owners.result),
                                      safe.decode_threshold(threshold.result))
         except (safe.NotConfirmed, NodeUnreachable) as exc:
-            out.append((row, UNBOUND, f"not bound: {exc}"))
+            out.append(OwnersVerdict(row, UNBOUND, f"not bound: {exc}"))
             continue
-        out.append((row, BOUND, f"contract wallet (Safe-compatible): {confirmed.signers} distinct owner signature(s) over "
-                                f"this period's challenge, threshold {confirmed.threshold} of {confirmed.owners} owners, "
-                                f"confirmed with getOwners()/getThreshold() at {name} block {height}"))
+        out.append(OwnersVerdict(row, BOUND, f"contract wallet (Safe-compatible): {confirmed.signers} distinct owner "
+                                             f"signature(s) over this period's challenge, threshold {confirmed.threshold} "
+                                             f"of {confirmed.owners} owners, confirmed with getOwners()/getThreshold() "
+                                             f"at {name} block {height}"))
     return out
 
 
-def _confirm_owners(mapper: Mapper, records: list[dict[str, Any]], nodes: Sequence[Node], period: str | None) -> None:
+def _confirm_owners(mapper: Mapper, records: list[OwnershipRecord], checked: Sequence[CheckedRow],
+                    nodes: Sequence[Node], period: str | None) -> None:
     """Contract wallets pending confirmation: ``bound`` only where a node confirms them; the others
     stay ``unbound``, their reason saying what was not confirmed."""
     by_chain = {n.chain.name: n for n in nodes if (c := balance_client(n.chain)) is not None and c.contract_wallets}
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        if r.get("pending") and r["status"] == UNBOUND:
+    groups: dict[str, list[ContractWallet]] = {}
+    heights: dict[str, int] = {}
+    for r, facts in zip(records, checked, strict=True):
+        if facts.pending and r["status"] == UNBOUND:
             chain = find_chain(r["chain"])
             if chain is None or chain.name not in by_chain:
                 continue  # no node: unbound, as check_row said
-            if r.get("height") is None:
+            height = r["height"]
+            if height is None:
                 r["reason"] += f"; no snapshot height declared for {chain.name}, so no block to confirm them at"
                 continue
-            groups.setdefault(chain.name, []).append(r)
+            heights.setdefault(chain.name, height)  # one height per chain (heights.hold_rows)
+            groups.setdefault(chain.name, []).append(ContractWallet(r["row"], facts.canonical, facts.signers))
     if not groups:
         return
-    probed = probe_chains(mapper, {c: (by_chain[c].url, rs[0]["height"]) for c, rs in groups.items()}, period)
+    probed = probe_chains(mapper, {c: (by_chain[c].url, heights[c]) for c in groups}, period)
     tasks: list[OwnersTask] = []
-    for name, rs in sorted(groups.items()):
-        why = probed[name][1]
+    for name, wallets in sorted(groups.items()):
+        why = probed[name].why
         if why:
-            for r in rs:
-                r["reason"] = f"not bound: the owners could not be confirmed on chain: {why}"
+            for w in wallets:
+                records[w.row]["reason"] = f"not bound: the owners could not be confirmed on chain: {why}"
             continue
-        tasks.append((name, by_chain[name].url, rs[0]["height"],
-                      [(r["row"], r["canonical"], r["signers"]) for r in rs]))
-    for results in mapper(_owners_task, tasks) if tasks else []:
+        tasks.append(OwnersTask(name, by_chain[name].url, heights[name], wallets))
+    verdicts: list[list[OwnersVerdict]] = mapper(_owners_task, tasks) if tasks else []
+    for results in verdicts:
         for row, status, reason in results:
             rec = records[row]
             rec["status"], rec["reason"] = status, reason
@@ -270,6 +370,7 @@ def _confirm_owners(mapper: Mapper, records: list[dict[str, Any]], nodes: Sequen
 
 
 def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxFile:
+    """The published CSV layout at ``url`` (one file), read."""
     fs, path = storage.open_fs(url, storage_options)
     if fs.isdir(path):
         raise InputError(f"{url}: --format okx-csv reads one CSV file, not a directory")

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
 from .input import Reserves
-from .okx_csv import write_okx_csv
+from .okx_csv import OkxOutRow, write_okx_csv
 from .ownership import Ownership
 
 CSV_NAME = "reserves.csv"
@@ -54,7 +54,7 @@ def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mappin
         "address": pa.array([r["address"] for r in rows], pa.string()),
         "asset": pa.array([s for s, _ in reserves.amounts], pa.string()),
         "balance": pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in reserves.amounts], pa.decimal256(76, 38)),
-        "height": pa.array([rec.get("height", r.get("height")) for r, rec in zip(rows, records, strict=True)], pa.int64()),
+        "height": pa.array([rec["height"] for _, rec in zip(rows, records, strict=True)], pa.int64()),
         "signatures": pa.array([list(r.get("signatures") or []) for r in rows], pa.list_(pa.string())),
         "message": pa.array([r.get("message") for r in rows], pa.string()),
         "script": pa.array([r.get("script") for r in rows], pa.string()),
@@ -66,17 +66,17 @@ def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mappin
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", write_statistics=False)
     totals: dict[str, int] = {}
-    csv_rows: list[dict[str, Any]] = []
+    csv_rows: list[OkxOutRow] = []
     for r, (symbol, amount) in zip(rows, reserves.amounts, strict=True):
         totals[symbol] = totals.get(symbol, 0) + amount
         csv_rows.append({"row": len(csv_rows), "coin": symbol, "chain": r["chain"], "address": r["address"],
                          "balance": to_units(amount, decimals[symbol]),
-                         "height": records[len(csv_rows)].get("height", r.get("height")),
+                         "height": records[len(csv_rows)]["height"],
                          "message": r.get("message"), "signatures": list(r.get("signatures") or []),
                          "script": r.get("script"), "owners": list(r.get("owners") or [])})
-    coin_heights: dict[str, set[Any]] = {}
+    coin_heights: dict[str, set[int | None]] = {}
     for r in csv_rows:
-        coin_heights.setdefault(str(r["coin"]), set()).add(r["height"])
+        coin_heights.setdefault(r["coin"], set()).add(r["height"])
     heights = {c: str(next(iter(h))) for c, h in coin_heights.items() if len(h) == 1 and None not in h}
     csv = write_okx_csv(csv_rows, {s: to_units(v, decimals[s]) for s, v in totals.items()}, heights)
     return {CSV_NAME: csv, PARQUET_NAME: sink.getvalue()}

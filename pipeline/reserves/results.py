@@ -17,7 +17,7 @@ NAMED_ROWS = 5
 """How many failing rows a message names (the per-row results file holds them all)."""
 
 
-def named_rows(rows: Sequence[Mapping[str, Any]], *, file: bool = False, height: bool = False,
+def named_rows(rows: Sequence[Mapping[str, object]], *, file: bool = False, height: bool = False,
                status: bool = False) -> list[str]:
     """The first ``NAMED_ROWS`` rows as messages name them: ``row N [(file)] chain 'address' asset
     [at height H]: [status: ]reason``."""
@@ -34,7 +34,7 @@ def status_counts(records: Sequence[Mapping[str, Any]], statuses: Sequence[str])
     return out
 
 
-def write_rows(out: str, rows: Sequence[Mapping[str, Any]], schema: pa.Schema,
+def write_rows(out: str, rows: Sequence[Mapping[str, object]], schema: pa.Schema,
                storage_options: Mapping[str, Any] | None = None) -> None:
     fs, path = storage.open_fs(out, storage_options)
     if fs.exists(path):
