@@ -116,6 +116,9 @@ def regenerate(env, month: str) -> Any:
 def test_the_untouched_archive_verifies_and_regenerates(signed_archive):
     result = history_verify(signed_archive)
     assert result.exit_code == 0, result.output
+    on_cluster = runner.invoke(app, ["history", "verify", signed_archive["archive"], "--public-key",
+                                     signed_archive["pub"], "--workers", "1"])
+    assert on_cluster.exit_code == 0 and on_cluster.output.splitlines()[-1] == result.output.splitlines()[-1]
     for month in MONTHS:
         result = regenerate(signed_archive, month)
         assert result.exit_code == 0 and f"MATCH {month}" in result.output, result.output
@@ -197,6 +200,8 @@ def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
     result = history_verify(copy)
     assert result.exit_code == 1 and "reserves.parquet: " in result.output
     assert "status published ['bound'], re-verified ['unbound']" in result.output
+    on_cluster = runner.invoke(app, ["history", "verify", copy["archive"], "--public-key", copy["pub"], "--workers", "2"])
+    assert on_cluster.exit_code == 1 and "status published ['bound'], re-verified ['unbound']" in on_cluster.output
 
 
 def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):

@@ -704,7 +704,7 @@ app.add_typer(history_app, name="history")
 
 
 @command("verify", group=history_app)
-@with_run_options(cluster=False)
+@with_run_options()
 def history_verify(
     archive: Annotated[str, typer.Argument(metavar="ARCHIVE", help="The archive (path or URL).")],
     public_key: Annotated[str, typer.Option("--public-key", metavar="FILE", help="The exchange's Ed25519 public key (PEM).")],
@@ -713,7 +713,8 @@ def history_verify(
 ) -> None:
     """Check every month's signature and every link of the chain, and re-derive every report figure from
     the month's public files; exit 1 on a gap, reordering, altered month or a figure its files do not
-    give. --rpc: nodes of your own that re-confirm contract wallets' owners.
+    give. --rpc: nodes of your own that re-confirm contract wallets' owners. The reserve proofs are
+    re-verified in this process, or on a cluster with --workers, --scheduler or --cluster.
 
     \b
     Example:
@@ -725,7 +726,14 @@ def history_verify(
 
     public = load_public_key(public_key)
     nodes, _ = _nodes_and_tokens(rpc, None)
-    report = verify_history(open_archive(archive, run.storage), public, nodes)
+    a = open_archive(archive, run.storage)
+    if run.workers is None and run.scheduler is None and run.cluster is None:
+        report = verify_history(a, public, nodes)  # in this process: no cluster unless asked for
+    else:
+        from ..cluster import client_mapper
+
+        with run.client() as client:
+            report = verify_history(a, public, nodes, client_mapper(client))
     for line in report.lines:
         typer.echo(line)
     for warning in report.warnings:

@@ -27,6 +27,7 @@ from ..formats.layout import (
     VERIFIER_PAGE,
 )
 from ..formats.verifier_page import PageError, embedded_blocks, page_parts, render_page
+from ..mapping import Mapper, local_mapper
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
@@ -96,9 +97,11 @@ def context_before(a: archive.Archive, index: Mapping[str, Any], entry: Mapping[
     return chain
 
 
-def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence[Any] = ()) -> HistoryReport:
+def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence[Any] = (),
+                   mapper: Mapper = local_mapper) -> HistoryReport:
     """Check the whole archive; returns the report, or raises ``AuditError`` listing every problem.
-    ``nodes``: chain nodes of the caller's own, to re-confirm contract wallets' owners."""
+    ``nodes``: chain nodes of the caller's own, to re-confirm contract wallets' owners; ``mapper``:
+    where the reserve proofs are re-verified (this process by default, or a cluster)."""
     if not a.exists(archive.INDEX):
         raise AuditError(f"{a.shown}: no {archive.INDEX}; not an archive")
     index, _ = a.read_index()
@@ -127,7 +130,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence
                                       chain.checkable)
         digests[period].append(e["manifest"])
         if manifest is not None:
-            report_doc = _check_report(a, e, label, manifest, chain, problems, report.warnings, nodes)
+            report_doc = _check_report(a, e, label, manifest, chain, problems, report.warnings, nodes, mapper)
             try:
                 chain.add(period, manifest, report_doc)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -229,7 +232,7 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
 
 def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
                   chain: _Chain, problems: list[str], warnings: list[str],
-                  nodes: Sequence[Any] = ()) -> dict[str, Any] | None:
+                  nodes: Sequence[Any] = (), mapper: Mapper = local_mapper) -> dict[str, Any] | None:
     """Every figure of the month's signed report re-derived from its public files and the earlier
     months' signed reports (``publication.recheck``), and the index's copies of them against the
     signed report. Returns the report (None when the month has none)."""
@@ -242,8 +245,8 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
     except BundleError as exc:
         problems.append(f"{label}: {exc}")
         return None
-    problems += recheck.check_month(month, list(chain.rows.values()), storage_options=a.options, notes=warnings,
-                                    nodes=nodes, stated_prices=True)
+    problems += recheck.check_month(month, list(chain.rows.values()), mapper=mapper, storage_options=a.options,
+                                    notes=warnings, nodes=nodes, stated_prices=True)
     if not isinstance(report, Mapping):
         return None
     try:
