@@ -4,6 +4,12 @@ import logging
 
 import pytest
 
+from tests.support.install import use_terminal
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    use_terminal(config)  # installs are announced on the real terminal, past pytest's capture
+
 
 @pytest.fixture(scope="session")
 def cluster2():

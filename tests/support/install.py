@@ -1,7 +1,8 @@
 """What the tests need beyond Python is installed by the tests' own files, visibly.
 
-``announce`` writes past pytest's capture (to the real stderr) so that a run says what it installs
-and from where. ``required`` turns a part that cannot be installed into a skip with the reason
+``announce`` writes past pytest's capture so that a run says what it installs and from where: pytest
+captures file descriptor 2 itself (``sys.__stderr__`` included), so the line goes through pytest's
+terminal writer with capturing suspended (``use_terminal``, called by ``tests/conftest.py``). ``required`` turns a part that cannot be installed into a skip with the reason
 outside CI, and into a failure with ``CI=true``: CI never passes by skipping.
 """
 
@@ -16,9 +17,26 @@ import pytest
 T = TypeVar("T")
 
 
+_TERMINAL: list[pytest.Config] = []
+
+
+def use_terminal(config: pytest.Config) -> None:
+    """Announce through this pytest run's terminal (its capture suspended for the line)."""
+    _TERMINAL[:] = [config]
+
+
 def announce(message: str) -> None:
-    stream = sys.__stderr__ or sys.stderr
-    stream.write(f"\n[test set-up] {message}\n")
+    line = f"[test set-up] {message}"
+    if _TERMINAL:
+        config = _TERMINAL[0]
+        capture = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if capture is not None and reporter is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+            return
+    stream = sys.__stderr__ or sys.stderr  # outside pytest (a script): stderr is the terminal
+    stream.write(f"\n{line}\n")
     stream.flush()
 
 
