@@ -187,16 +187,19 @@ def test_a_report_claiming_publication_before_the_period_ended_is_named(copy):
     assert "published_at 2026-09-15T12:00:00Z is before the period ended (2026-10-01T00:00:00Z)" in result.output
 
 
-def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
-    def promote(data: bytes) -> bytes:
+def parquet_column(name: str, change: Callable[[list[Any]], list[Any]]) -> Callable[[bytes], bytes]:
+    """An edit of one column of a Parquet file (for ``resign``)."""
+    def edit(data: bytes) -> bytes:
         table = pq.read_table(io.BytesIO(data))
-        statuses = ["bound"] * table.num_rows
-        table = table.set_column(table.column_names.index("status"), "status", [statuses])
+        i = table.column_names.index(name)
         sink = io.BytesIO()
-        pq.write_table(table, sink)
+        pq.write_table(table.set_column(i, name, [change(table.column(name).to_pylist())]), sink)
         return sink.getvalue()
+    return edit
 
-    resign(copy, "2026-09", {"reserves.parquet": promote})
+
+def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
+    resign(copy, "2026-09", {"reserves.parquet": parquet_column("status", lambda s: ["bound"] * len(s))})
     result = history_verify(copy)
     assert result.exit_code == 1 and "reserves.parquet: " in result.output
     assert "status published ['bound'], re-verified ['unbound']" in result.output
@@ -541,14 +544,7 @@ def test_reserves_csv_that_is_not_the_parquet_is_named(copy):
 
 
 def test_the_parquet_row_numbers_must_be_positions(copy):
-    def shift(data: bytes) -> bytes:
-        table = pq.read_table(io.BytesIO(data))
-        table = table.set_column(0, "row", [[r + 1_000_000 for r in table.column("row").to_pylist()]])
-        sink = io.BytesIO()
-        pq.write_table(table, sink)
-        return sink.getvalue()
-
-    resign(copy, "2026-09", {"reserves.parquet": shift})
+    resign(copy, "2026-09", {"reserves.parquet": parquet_column("row", lambda rows: [r + 1_000_000 for r in rows])})
     result = history_verify(copy)
     assert result.exit_code == 1 and "row 0: row published [1000000], re-verified [0]" in result.output
 
