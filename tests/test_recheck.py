@@ -611,3 +611,14 @@ def test_a_report_that_is_not_an_object_is_a_named_problem(copy):
     resign(copy, "2026-09", {"report.json": lambda data: canonical_json([json.loads(data)])})
     result = history_verify(copy)
     assert result.exit_code == 1 and "internal error" not in result.output and "report.json" in result.output
+
+
+@pytest.mark.parametrize("page", [b"<html>nothing</html>", b"\xff\xfe not utf-8", None],
+                         ids=["no-embedded-blocks", "not-utf8", "unsigned-template"])
+def test_a_file_that_is_not_a_published_page_is_refused_by_the_check(tmp_path, page):
+    from pipeline.formats.verifier_page import render_page
+
+    path = tmp_path / "verifier.html"
+    path.write_bytes(render_page() if page is None else page)  # None: the page with nothing embedded
+    result = check_page(str(path))
+    assert result.exit_code == 1 and "not a published month's verifier page" in result.output
