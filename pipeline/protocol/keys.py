@@ -46,18 +46,19 @@ class SecretKey:
         return (SecretKey, (self._value,))
 
 
-def _derive(secret: SecretKey, period: str, context: str) -> SecretKey:
+def derive(secret: SecretKey, period: str, context: str) -> SecretKey:
+    """``D(context, S ‖ P)``: a per-period key of a protocol version."""
     return SecretKey(blake3(secret.reveal() + period.encode("utf-8"), derive_key_context=context).digest())
 
 
 def period_keys(secret: SecretKey, period: str) -> tuple[SecretKey, SecretKey]:
     """``(K_nonce, K_pad)`` for one period, derived from the master secret ``S``."""
-    return _derive(secret, period, NONCE_KEY_CONTEXT), _derive(secret, period, PADDING_KEY_CONTEXT)
+    return derive(secret, period, NONCE_KEY_CONTEXT), derive(secret, period, PADDING_KEY_CONTEXT)
 
 
 def resume_key(secret: SecretKey, period: str) -> SecretKey:
     """The key of the MACs over a build's partial results (not a protocol hash)."""
-    return _derive(secret, period, RESUME_KEY_CONTEXT)
+    return derive(secret, period, RESUME_KEY_CONTEXT)
 
 
 def secret_id(secret: SecretKey) -> str:
