@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
-  displayUserId, parseDocument, publicKeyFromPem, toUnits, verifyManifestSignature, verifyProof, VerificationError,
+  displayUserId, parseDocument, publicKeyFromPem, summaryV3, toUnits, verifyManifestSignature, verifyProof,
+  VerificationError, VERSION_V3,
 } from "./verify.mjs";
 
 const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]";
@@ -63,11 +64,14 @@ try {
     signer = signature.key_id;
   }
   const r = verifyProof(proof, manifest, root, () => {}, user);
-  console.log(`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`);
-  if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
-  console.log(`root ${r.rootHash}`);
-  r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null
-    ? `${r.balances[i]} (smallest units)` : toUnits(r.balances[i], r.decimals[i])}`));
+  if (r.version === VERSION_V3) console.log(summaryV3(r).join("\n"));
+  else {
+    console.log(`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`);
+    if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
+    console.log(`root ${r.rootHash}`);
+    r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null
+      ? `${r.balances[i]} (smallest units)` : toUnits(r.balances[i], r.decimals[i])}`));
+  }
   if (signer !== null) console.log(`manifest signature: valid (Ed25519, key id ${signer})`);
   if (r.version === "por-v1") {
     console.log("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are " +

@@ -456,6 +456,7 @@ export function verifyProof(proof, manifest, rootHash = null, onCheck = () => {}
   if (!isObject(proof)) fail("format", "proof must be a JSON object");
   const version = field(proof, "version", "string", "version", "proof");
   if (version === VERSION_V2) return verifyV2(proof, manifest, rootHash, onCheck, expectedUser);
+  if (version === VERSION_V3) return verifyV3(proof, manifest, rootHash, onCheck, expectedUser);
   if (version !== VERSION) fail("version", `unsupported proof version '${version}'`);
   onCheck("version");
   const period = field(proof, "period", "string", "format", "proof");
@@ -680,4 +681,316 @@ export function toUnits(value, decimals) {
   if (decimals === 0) return value.toString();
   const scale = 10n ** BigInt(decimals);
   return `${value / scale}.${(value % scale).toString().padStart(decimals, "0")}`;
+}
+
+// ---------------------------------------------------------------------------- por-v3
+
+export const VERSION_V3 = "por-v3";
+const NODE_KEY_CONTEXT_V3 = "por-v3 node key";
+/** ``K_node = D("por-v3 node key", "")``: a public constant (schemas/por-v3.md, section 3). */
+export const NODE_KEY_V3 = blake3DeriveKey(NODE_KEY_CONTEXT_V3, new Uint8Array(0));
+const MIN_FRAGMENTS = 2, MAX_FRAGMENTS = 8, MAX_PADDING = 100, MAX_HOLDINGS = 255;
+const POSITION_LIMIT = 1n << 53n;
+
+/** por-v3: ``fk[j,i] = Hk(uk, 0x00 ‖ lp(symbol_j) ‖ u8(i))``. */
+export const fragmentKey = (uk, symbol, index) => blake3Keyed(uk, concat(Uint8Array.of(0), lp(symbol), Uint8Array.of(index)));
+/** por-v3: a leaf, ``Hk(key, u128be(equity) ‖ u128be(debt))``. */
+export const leafHashV3 = (key, equity, debt) => blake3Keyed(key, concat(u128be(equity), u128be(debt)));
+/** por-v3: a node, ``Hk(K_node, h_L ‖ u128be(e_L) ‖ u128be(d_L) ‖ h_R ‖ u128be(e_R) ‖ u128be(d_R))``. */
+export const nodeHashV3 = (lh, [le, ld], rh, [re, rd]) => blake3Keyed(NODE_KEY_V3,
+  concat(lh, u128be(le), u128be(ld), rh, u128be(re), u128be(rd)));
+
+/** por-v3's announced value C (schemas/por-v3.md, section 6): `parameters` [s, p], `assets` [[symbol,
+ * decimals]], `trees` [{k, h, hash, equity, debt}] in asset order. */
+export function commitmentV3(period, [s, p], assets, trees) {
+  const parts = [Uint8Array.of(4), lp(VERSION_V3), lp(period), Uint8Array.of(s), Uint8Array.of(p),
+    Uint8Array.of(assets.length)];
+  assets.forEach(([symbol, decimals], j) => {
+    const t = trees[j];
+    parts.push(lp(symbol), Uint8Array.of(decimals), Uint8Array.of(t.k), Uint8Array.of(t.h), t.hash,
+      u128be(t.equity), u128be(t.debt));
+  });
+  return blake3(concat(...parts));
+}
+
+/** One canonical amount below 2^128 (check `number`). */
+function amount(value, what, level = null) {
+  if (typeof value !== "string") fail("number", `${what}: amount must be a decimal string`, level);
+  if (!CANONICAL.test(value)) fail("number", `${what}: amount '${value}' is not a canonical non-negative decimal integer`, level);
+  const n = BigInt(value);
+  if (n >= U128) fail("number", `${what}: amount ${value} is not below 2^128`, level);
+  return n;
+}
+
+/** por-v3's `{hash, equity, debt}`. */
+function nodeV3(obj, what, level = null) {
+  if (!isObject(obj)) fail("format", `${what} must be an object with hash, equity and debt`, level);
+  return { hash: hex32(obj.hash, "format", `${what}.hash`, level), equity: amount(obj.equity, `${what}.equity`, level),
+    debt: amount(obj.debt, `${what}.debt`, level) };
+}
+
+function parametersOf(obj, check, what) {
+  const params = field(obj, "parameters", "object", check, what);
+  const s = field(params, "fragments", "integer", check, `${what} parameters`);
+  const p = field(params, "padding", "integer", check, `${what} parameters`);
+  if (s < MIN_FRAGMENTS || s > MAX_FRAGMENTS) fail(check, `${what} fragments must be in [${MIN_FRAGMENTS}, ${MAX_FRAGMENTS}], got ${s}`);
+  if (p < 0 || p > MAX_PADDING) fail(check, `${what} padding must be in [0, ${MAX_PADDING}], got ${p}`);
+  return [s, p];
+}
+
+function shapeOf(tree, check, what) {
+  const k = field(tree, "bucket_bits", "integer", check, what);
+  const h = field(tree, "bucket_height", "integer", check, what);
+  if (!(k >= 0 && k <= MAX_BUCKET_BITS && h >= 0 && h <= MAX_HEIGHT && k + h <= MAX_HEIGHT)) {
+    fail(check, `${what} shape k=${k} h=${h} is outside the protocol's bounds`);
+  }
+  return [k, h];
+}
+
+/** The por-v3 proof's fields, read and checked (schemas/por-v3.md section 8, step 2; `user-id` as soon as the
+ * id is read). */
+function readProofV3(proof, expectedUser, onCheck) {
+  const period = field(proof, "period", "string", "format", "proof");
+  if (!PERIOD.test(period)) fail("period", `proof period '${period}' is not YYYY-MM`);
+  const assets = assetList(proof.assets, "format", "proof");
+  const parameters = parametersOf(proof, "format", "proof");
+  const treeDocs = field(proof, "trees", "array", "format", "proof");
+  if (treeDocs.length !== assets.length) fail("format", `proof has ${treeDocs.length} trees for ${assets.length} assets`);
+  const trees = treeDocs.map((t, j) => {
+    const what = `proof trees[${j}]`;
+    if (!isObject(t)) fail("format", `${what} must be an object`);
+    const [k, h] = shapeOf(t, "format", what);
+    return { k, h, ...nodeV3(t.root, `${what}.root`) };
+  });
+  const userId = field(proof, "user_id", "string", "format", "proof");
+  const problem = userIdProblem(userId);
+  if (problem !== null) fail("format", `${problem}: ${displayUserId(userId)}`);
+  checkUser(userId, expectedUser);
+  if (expectedUser !== null) onCheck("user-id");
+  const nonce = hex32(proof.nonce, "format", "nonce");
+  const holdingDocs = field(proof, "holdings", "array", "format", "proof");
+  if (holdingDocs.length > MAX_HOLDINGS) fail("format", `proof has ${holdingDocs.length} holdings, at most ${MAX_HOLDINGS}`);
+  const holdings = holdingDocs.map((hd, n) => {
+    const what = `holdings[${n}]`;
+    if (!isObject(hd)) fail("format", `${what} must be an object`);
+    const asset = field(hd, "asset", "string", "format", what);
+    const equity = amount(hd.equity, `${what}.equity`);
+    const debt = amount(hd.debt, `${what}.debt`);
+    const fragmentDocs = field(hd, "fragments", "array", "format", what);
+    if (fragmentDocs.length > MAX_FRAGMENTS) fail("format", `${what} has ${fragmentDocs.length} fragments, at most ${MAX_FRAGMENTS}`);
+    const fragments = fragmentDocs.map((fd, i) => {
+      const fw = `${what}.fragments[${i}]`;
+      if (!isObject(fd)) fail("format", `${fw} must be an object`);
+      const fe = amount(fd.equity, `${fw}.equity`);
+      const fdebt = amount(fd.debt, `${fw}.debt`);
+      const position = field(fd, "position", "integer", "format", fw);
+      if (position < 0) fail("format", `${fw} position ${position} is negative`);
+      const path = field(fd, "path", "array", "format", fw);
+      if (path.length > MAX_HEIGHT) fail("path-length", `${fw} path has ${path.length} entries, at most ${MAX_HEIGHT}`);
+      const siblings = path.map((entry, level) => nodeV3(entry, `${fw}.path[${level}]`, level));
+      return { equity: fe, debt: fdebt, position, siblings };
+    });
+    return { asset, equity, debt, fragments };
+  });
+  const declaredCommitment = hex32(proof.commitment, "format", "proof commitment");
+  return { period, assets, parameters, trees, userId, nonce, holdings, declaredCommitment };
+}
+
+/** Structural checks on a por-v3 manifest, and its commitment recomputed from its own fields (check `manifest`).
+ * Returns its period, assets, parameters and trees. */
+export function checkManifestV3(manifest) {
+  const what = "manifest";
+  field(manifest, "version", "string", "manifest", what);
+  const period = field(manifest, "period", "string", "manifest", what);
+  if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
+  if (manifest.hash !== "blake3") fail("manifest", "manifest hash must be 'blake3'");
+  const assets = assetList(manifest.assets, "manifest", what);
+  const parameters = parametersOf(manifest, "manifest", what);
+  const treeDocs = field(manifest, "trees", "array", "manifest", what);
+  if (treeDocs.length !== assets.length) fail("manifest", `manifest has ${treeDocs.length} trees for ${assets.length} assets`);
+  const trees = treeDocs.map((t, j) => {
+    const tw = `manifest trees[${j}]`;
+    if (!isObject(t)) fail("manifest", `${tw} must be an object`);
+    const asset = field(t, "asset", "string", "manifest", tw);
+    if (asset !== assets[j][0]) fail("manifest", `${tw} is for '${asset}', not for '${assets[j][0]}'`);
+    const [k, h] = shapeOf(t, "manifest", tw);
+    const height = field(t, "height", "integer", "manifest", tw);
+    if (height !== k + h) fail("manifest", `inconsistent tree shape k=${k} h=${h} T=${height}`);
+    if (!isObject(t.root)) fail("manifest", `${tw}.root must be an object with hash, equity and debt`);
+    const root = { hash: hex32(t.root.hash, "manifest", `${tw}.root.hash`) };
+    for (const key of ["equity", "debt"]) {
+      const v = t.root[key];
+      if (typeof v !== "string" || !CANONICAL.test(v) || BigInt(v) >= U128) {
+        fail("manifest", `${tw}.root.${key} is not a canonical amount below 2^128`);
+      }
+      root[key] = BigInt(v);
+    }
+    return { k, h, ...root };
+  });
+  field(manifest, "files", "object", "manifest", what);
+  const stored = hex32(manifest.commitment, "manifest", "manifest commitment");
+  const recomputed = commitmentV3(period, parameters, assets, trees);
+  if (bytesToHex(stored) !== bytesToHex(recomputed)) {
+    fail("manifest", `the manifest's commitment ${bytesToHex(stored)} is not the value of its own fields (${bytesToHex(recomputed)})`);
+  }
+  return { period, assets, parameters, trees, commitment: recomputed };
+}
+
+const sameBytes = (a, b) => bytesToHex(a) === bytesToHex(b);
+
+function verifyV3(proof, manifest, announced, onCheck, expectedUser) {
+  onCheck("version");
+  const p = readProofV3(proof, expectedUser, onCheck);
+  onCheck("format");
+  const { period, assets, parameters, trees, userId, nonce, holdings } = p;
+  const [s] = parameters;
+
+  let published = null, expectedCommitment;
+  if (manifest !== null) {
+    if (!isObject(manifest)) fail("manifest", "manifest must be a JSON object");
+    const version = field(manifest, "version", "string", "manifest", "manifest");
+    if (version === VERSION || version === VERSION_V2) {
+      checkManifest(manifest);
+      fail("version", `a ${VERSION_V3} proof against a ${version} manifest`);
+    }
+    if (version !== VERSION_V3) fail("manifest", `unsupported manifest version '${version}'`);
+    published = checkManifestV3(manifest);
+    if (period !== published.period) fail("period", `proof is for '${period}', manifest for '${published.period}'`);
+    onCheck("period");
+    if (published.assets.length !== assets.length
+        || published.assets.some(([sym, d], j) => sym !== assets[j][0] || d !== assets[j][1])) {
+      fail("assets", `proof assets ${JSON.stringify(assets)} differ from the manifest's ${JSON.stringify(published.assets)}`);
+    }
+    onCheck("assets");
+    if (published.parameters.some((v, i) => v !== parameters[i])) {
+      fail("parameters", `proof parameters ${JSON.stringify(parameters)} differ from the manifest's ${JSON.stringify(published.parameters)}`);
+    }
+    onCheck("parameters");
+    trees.forEach((t, j) => {
+      const m = published.trees[j];
+      if (t.k !== m.k || t.h !== m.h) {
+        fail("shape", `proof shape of '${assets[j][0]}' k=${t.k} h=${t.h} differs from the manifest's k=${m.k} h=${m.h}`);
+      }
+    });
+    onCheck("shape");
+    expectedCommitment = published.commitment;
+  } else {
+    expectedCommitment = hex32(announced, "format", "announced value");
+  }
+
+  const indexOf = new Map(assets.map(([sym], j) => [sym, j]));
+  let last = -1;
+  const held = holdings.map((hd, n) => {
+    const j = indexOf.get(hd.asset);
+    if (j === undefined) fail("holdings", `holdings[${n}] is for '${hd.asset}', which is not one of the assets`);
+    if (j <= last) fail("holdings", `holdings[${n}] ('${hd.asset}') is not in asset order, or is listed twice`);
+    last = j;
+    if (hd.equity === 0n && hd.debt === 0n) fail("holdings", `holdings[${n}] ('${hd.asset}') is zero equity and zero debt`);
+    return j;
+  });
+  onCheck("holdings");
+  holdings.forEach((hd, n) => {
+    if (hd.fragments.length !== s) fail("fragments", `holdings[${n}] ('${hd.asset}') has ${hd.fragments.length} fragments, not ${s}`);
+    const positions = new Set(hd.fragments.map((f) => f.position));
+    if (positions.size !== s) fail("fragments", `holdings[${n}] ('${hd.asset}') has two fragments at one position`);
+  });
+  onCheck("fragments");
+  holdings.forEach((hd, n) => {
+    for (const [key, label] of [["equity", "equity"], ["debt", "debt"]]) {
+      const total = hd.fragments.reduce((acc, f) => acc + f[key], 0n);
+      if (total >= U128) fail("sum-overflow", `holdings[${n}] ('${hd.asset}'): the fragments' ${label} reaches 2^128 (${total})`);
+      if (total !== hd[key]) {
+        fail("holding-sum", `holdings[${n}] ('${hd.asset}'): ${label} ${hd[key]} is not the sum of its fragments' ${label} (${total})`);
+      }
+    }
+  });
+  onCheck("holding-sum");
+
+  const uk = userKey(nonce, period, userId);
+  const folded = new Map();  // asset index -> the root its first fragment folded to
+  holdings.forEach((hd, n) => {
+    const j = held[n];
+    const { k, h } = trees[j];
+    const symbol = assets[j][0];
+    hd.fragments.forEach((f, i) => {
+      const fw = `holdings[${n}].fragments[${i}]`;
+      if (f.siblings.length !== k + h) fail("path-length", `${fw} path has ${f.siblings.length} entries, tree height is ${k + h}`);
+      const pos = BigInt(f.position);
+      if (pos >= 1n << BigInt(k + h)) fail("position", `${fw} position ${f.position} is outside [0, 2^${k + h})`);
+      const fk = fragmentKey(uk, symbol, i);
+      if (bucketOf(fk, k) !== pos >> BigInt(h)) {
+        fail("position", `${fw} position ${f.position} is in bucket ${pos >> BigInt(h)}, the fragment key is in bucket ${bucketOf(fk, k)}`);
+      }
+      let hash = leafHashV3(fk, f.equity, f.debt);
+      let sums = [f.equity, f.debt];
+      f.siblings.forEach((sib, level) => {
+        const left = ((pos >> BigInt(level)) & 1n) === 0n;
+        const sibSums = [sib.equity, sib.debt];
+        const [lh, ls, rh, rs] = left ? [hash, sums, sib.hash, sibSums] : [sib.hash, sibSums, hash, sums];
+        const next = [ls[0] + rs[0], ls[1] + rs[1]];
+        next.forEach((v, t) => {
+          if (v >= U128) fail("sum-overflow", `${fw}: the ${t === 0 ? "equity" : "debt"} sum reaches 2^128 (${v})`, level);
+        });
+        hash = nodeHashV3(lh, ls, rh, rs);
+        sums = next;
+      });
+      const expected = published !== null ? published.trees[j] : folded.get(j);
+      if (expected !== undefined) {
+        if (!sameBytes(hash, expected.hash)) {
+          fail("root-hash", `${fw} folds to ${bytesToHex(hash)}, the root of '${symbol}' is ${bytesToHex(expected.hash)}`);
+        }
+        if (sums[0] !== expected.equity || sums[1] !== expected.debt) {
+          fail("root-sums", `${fw} folds to equity ${sums[0]} and debt ${sums[1]}, the root of '${symbol}' has ${expected.equity} and ${expected.debt}`);
+        }
+      }
+      if (!folded.has(j)) folded.set(j, { hash, equity: sums[0], debt: sums[1] });
+    });
+  });
+  onCheck("position");
+  onCheck("sums");
+  onCheck("root-hash");
+  onCheck("root-sums");
+
+  const roots = trees.map((t, j) => (folded.has(j) ? { k: t.k, h: t.h, ...folded.get(j) } : t));
+  const got = commitmentV3(period, parameters, assets, roots);
+  if (!sameBytes(got, expectedCommitment)) {
+    fail("commitment", `the proof's period, parameters, assets, shapes and roots give ${bytesToHex(got)}, the announced value is ${bytesToHex(expectedCommitment)}`);
+  }
+  onCheck("commitment");
+  for (const [j, r] of folded) {
+    const t = trees[j];
+    if (!sameBytes(t.hash, r.hash) || t.equity !== r.equity || t.debt !== r.debt) {
+      fail("proof-root", `the proof's own root of '${assets[j][0]}' differs from what its fragments fold to`);
+    }
+  }
+  if (!sameBytes(p.declaredCommitment, got)) fail("proof-root", "the proof's own commitment differs from the one computed");
+  onCheck("proof-root");
+
+  const byAsset = new Map(holdings.map((hd, n) => [held[n], hd]));
+  return {
+    version: VERSION_V3, period, userId, assets: assets.map(([sym]) => sym), decimals: assets.map(([, d]) => d),
+    parameters: { fragments: parameters[0], padding: parameters[1] },
+    equity: assets.map((_, j) => byAsset.get(j)?.equity ?? 0n), debt: assets.map((_, j) => byAsset.get(j)?.debt ?? 0n),
+    held: assets.map((_, j) => byAsset.has(j)),
+    roots: roots.map((r) => ({ hash: bytesToHex(r.hash), equity: r.equity, debt: r.debt })),
+    commitment: bytesToHex(got),
+  };
+}
+
+/** A signed amount (a net position) in whole units. */
+export function toSignedUnits(value, decimals) {
+  return value < 0n ? `-${toUnits(-value, decimals)}` : toUnits(value, decimals);
+}
+
+/** The lines every verifier prints for a valid por-v3 proof: whose, which month, the announced value, and per
+ * asset (every asset, held or not) the user's equity, debt and net position in whole units. */
+export function summaryV3(r) {
+  const lines = [`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`,
+    `announced value (${r.version}) ${r.commitment}`];
+  r.assets.forEach((symbol, j) => {
+    const d = r.decimals[j];
+    lines.push(`  ${symbol.padEnd(8)} equity ${toUnits(r.equity[j], d)}  debt ${toUnits(r.debt[j], d)}  net `
+      + toSignedUnits(r.equity[j] - r.debt[j], d));
+  });
+  return lines;
 }
