@@ -3,6 +3,8 @@
 Standard library and ``blake3`` only (it is installed by a plain ``pip install`` of the project).
 Exit codes as everywhere (``pipeline.errors``): 0 VALID, 1 INVALID proof or unreadable input, 2 usage.
 A failure is a ``VerificationError`` whose ``check`` is a ``Check`` (its machine name, as printed).
+A valid proof prints what it shows (``summary``): por-v3, every asset with this user's equity, debt and
+net (zero for assets not held) and the announced value ``C``; por-v1/v2, the balances and the root.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import sys
 from .errors import PorError, VerificationError, exit_code, one_line
 from .protocol.checks import Check
 from .protocol.verify import VerifiedProof, check_manifest, verify_files, verify_proof
+from .protocol.verify_v3 import VerifiedProofV3
 
-__all__ = ["Check", "VerifiedProof", "check_manifest", "main", "verify_files", "verify_proof"]
+__all__ = ["Check", "VerifiedProof", "VerifiedProofV3", "check_manifest", "main", "verify_files", "verify_proof"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("proof")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--manifest", help="the published manifest.json")
-    group.add_argument("--root", help="the announced value (por-v2) or root hash (por-v1)")
+    group.add_argument("--root", help="the announced value (por-v2, por-v3) or root hash (por-v1)")
     parser.add_argument("--user", help="your account id: the proof must be for it")
     args = parser.parse_args(argv)
     for flag, value in (("--manifest", args.manifest), ("--root", args.root), ("--user", args.user)):

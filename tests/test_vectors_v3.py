@@ -91,3 +91,15 @@ def test_default_bucket_bits_and_padding_share():
     k_pad = v3.period_keys(SECRET, PERIOD)[1]
     assert tree.padding_leaves == v3.padding_leaf_count(15, 100, v3.padding_share(k_pad, "A"))
     assert sorted(leaf.padding_index for leaf in tree.leaves if leaf.owner is None) == list(range(tree.padding_leaves))
+
+
+def test_every_reference_proof_verifies_with_the_manifest_and_with_c_alone():
+    from pipeline.protocol.verify import verify_proof
+
+    build = build_v3(SMALL, ASSETS, SECRET, PERIOD, bucket_bits=3)
+    for user_id, proof in build.proofs.items():
+        with_manifest = verify_proof(proof, manifest=build.manifest, user_id=user_id)
+        alone = verify_proof(proof, root_hash=build.manifest["commitment"])
+        assert with_manifest == alone and alone.commitment == build.commitment.hex()
+        for asset in alone.assets:
+            assert (asset.equity, asset.debt) == SMALL[user_id].get(asset.symbol, (0, 0))

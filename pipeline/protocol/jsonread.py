@@ -8,7 +8,8 @@ document of the protocol holds one); an integer of more than ``MAX_INTEGER_DIGIT
 sign not counted); a string holding a lone surrogate; anything after the value. Integers are kept
 exactly; the verifiers bound them where they are read. The limit does not depend on the interpreter
 (Python's own 4,300-digit limit for ``int`` is configurable, Node has none): both readers refuse the
-same documents (schemas/por-v2.md, "Reading documents").
+same documents (schemas/por-v2.md, "Reading documents"). por-v3 proofs and manifests are read by the
+same rules, the proof first (schemas/por-v3.md section 8); por-v1 documents too.
 """
 
 from __future__ import annotations

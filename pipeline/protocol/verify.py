@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import SumOverflow, VerificationError
-from . import shape, v1, v2
+from . import shape, v1, v2, v3, versions
 from .amounts import parse_amount, to_units
 from .checks import Check
 from .jsonread import load_json_file
 from .period import is_valid_period
 from .userid import display_user_id, user_id_problem
 
+if TYPE_CHECKING:
+    from .verify_v3 import VerifiedProofV3
+
 _HEX32_RE = re.compile(r"[0-9a-f]{64}")
 MAX_HEIGHT = shape.MAX_HEIGHT
-VERSIONS = (v1.VERSION, v2.VERSION)
+VERSIONS = versions.VERSIONS
 V1_LABELS_NOTE = ("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are "
                   "pinned only by its signature (por-v2 pins them in the announced value)")
 
@@ -129,8 +132,12 @@ def _unique_and_sorted(symbols: list[str], check: Check, what: str) -> None:
 
 
 def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
-    """por-v2: the announced value recomputed from the manifest's own fields (never its stored copy).
-    Precondition: ``check_manifest`` passed."""
+    """por-v2 (and por-v3, through ``verify_v3.manifest_commitment``): the announced value recomputed
+    from the manifest's own fields (never its stored copy). Precondition: ``check_manifest`` passed."""
+    if manifest.get("version") == v3.VERSION:
+        from .verify_v3 import manifest_commitment as v3_commitment
+
+        return v3_commitment(manifest)
     root_hash, root_sums = _node(manifest["root"], len(manifest["assets"]), "manifest root", None)
     return v2.commitment(manifest["period"], [(a["symbol"], a["decimals"]) for a in manifest["assets"]],
                          manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"], root_hash, root_sums)
@@ -138,10 +145,15 @@ def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
 
 def check_manifest(manifest: Mapping[str, Any]) -> None:
     """Structural checks on a published manifest (raises ``VerificationError(Check.MANIFEST, …)``); for
-    por-v2, its ``commitment`` must be the value recomputed from its fields."""
+    por-v2 and por-v3, its ``commitment`` must be the value recomputed from its fields."""
     version = _require(manifest, "version", str, Check.MANIFEST, "manifest")
     if version not in VERSIONS:
         raise VerificationError(Check.MANIFEST, f"unsupported manifest version {version!r}")
+    if version == v3.VERSION:  # por-v3: per-asset trees, every field exactly (protocol.verify_v3)
+        from .verify_v3 import read_manifest
+
+        read_manifest(manifest)
+        return
     if version == v2.VERSION:
         _asset_list(manifest.get("assets"), Check.MANIFEST, "manifest")
     period = _require(manifest, "period", str, Check.MANIFEST, "manifest")
@@ -174,12 +186,13 @@ def verify_proof(
     manifest: Mapping[str, Any] | None = None,
     root_hash: str | None = None,
     user_id: str | None = None,
-) -> VerifiedProof:
-    """Verify ``proof`` against a published ``manifest`` or an independently obtained ``root_hash``.
+) -> VerifiedProof | VerifiedProofV3:
+    """Verify ``proof`` against a published ``manifest`` or an independently obtained ``root_hash``
+    (por-v2/v3: the announced value ``C``; por-v1: the root hash).
 
     Exactly one of ``manifest`` and ``root_hash`` must be given. Dispatches on
-    the proof's ``version``. Returns what the proof establishes, or raises
-    ``VerificationError`` at the first failed check.
+    the proof's ``version`` (por-v3: ``protocol.verify_v3``). Returns what the proof establishes, or
+    raises ``VerificationError`` at the first failed check.
     """
     if (manifest is None) == (root_hash is None):
         raise ValueError("give exactly one of manifest and root_hash")
@@ -190,6 +203,10 @@ def verify_proof(
         return _verify_v1(proof, manifest, root_hash, user_id)
     if version == v2.VERSION:
         return _verify_v2(proof, manifest, root_hash, user_id)
+    if version == v3.VERSION:
+        from .verify_v3 import verify_v3
+
+        return verify_v3(proof, manifest, root_hash, user_id)
     raise VerificationError(Check.VERSION, f"unsupported proof version {version!r}")
 
 
@@ -412,7 +429,7 @@ def _verify_v1(
 
 
 def verify_files(proof_path: str, manifest_path: str | None, root_hash: str | None,
-                 user_id: str | None = None) -> VerifiedProof:
+                 user_id: str | None = None) -> VerifiedProof | VerifiedProofV3:
     """``verify_proof`` on files: the proof and the published manifest (or an announced value)."""
     proof = load_json_file(proof_path, "proof")
     manifest = load_json_file(manifest_path, "manifest") if manifest_path else None
