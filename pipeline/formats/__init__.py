@@ -7,5 +7,6 @@
 * ``bucket_file``: the private per-bucket Parquet files;
 * ``proof``: the proof document a user receives;
 * ``numbers``: how figures are written for people; ``prices``: the prices file and exact dollars;
+* ``haircuts``: the haircuts file (the share of each asset's value that counts as collateral);
 * ``verifier_page``: the offline verifier page.
 """

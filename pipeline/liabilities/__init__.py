@@ -4,5 +4,6 @@
 * ``rows`` and ``shuffle``: rows moving from read tasks to group tasks through storage;
 * ``buckets``: merging groups and building bucket subtrees; ``build``: the stages in order;
 * ``stored``: reading a stored bundle back (manifest, top tree, re-folding a bucket);
-* ``proofs``: one user's proof; ``audit``: every invariant of a bundle; ``export``: every proof.
+* ``proofs``: one user's proof; ``audit``: every invariant of a bundle; ``export``: every proof;
+* ``collateral``: the per-user collateral rule of por-v3, exactly (run by the audit over the user files).
 """

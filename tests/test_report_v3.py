@@ -1,0 +1,334 @@
+"""por-v3's publication side: the haircuts input, the per-user collateral rule (exact, against a plain
+Fraction implementation), the report's equity / debt / net figures and both ratios, their
+re-derivation by ``history verify`` and ``regenerate``, and ``por publish`` refusing a month in which a
+user's collateral does not cover their debt."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import AuditError, InputError
+from pipeline.formats.haircuts import FORMAT, parse_haircuts
+from pipeline.liabilities.collateral import (
+    CollateralResult,
+    check_table,
+    check_users,
+    collateral_terms,
+    held_matrix,
+    usd_text,
+)
+from pipeline.reserves.ratios import AssetPosition
+
+SYMBOLS = ["BTC", "ETH", "USDT"]
+
+
+def haircuts_file(haircuts, **extra) -> bytes:
+    return json.dumps({"format": FORMAT, "haircuts": haircuts, **extra}).encode()
+
+
+# ------------------------------------------------------------------ the haircuts file
+
+
+def test_a_haircuts_file_is_read_exactly():
+    h = parse_haircuts(haircuts_file({"BTC": "0.9", "ETH": "1", "USDT": "0.000000000000000001"}), "h.json", SYMBOLS)
+    assert h.haircuts == {"BTC": Decimal("0.9"), "ETH": Decimal(1), "USDT": Decimal("1e-18")}
+    assert h.fraction("USDT") == Fraction(1, 10**18) and h.fraction("BTC") == Fraction(9, 10)
+    assert parse_haircuts(json.dumps(h.as_json()).encode(), "again", SYMBOLS) == h
+    assert parse_haircuts(haircuts_file({"BTC": "0", "ETH": "1.000", "USDT": "0.95"}), "h", SYMBOLS).haircuts["ETH"] == 1
+
+
+@pytest.mark.parametrize("data, words", [
+    (haircuts_file({"BTC": 0.9, "ETH": "1", "USDT": "1"}), "is the JSON number 0.9"),
+    (haircuts_file({"BTC": 1, "ETH": "1", "USDT": "1"}), "is the JSON number 1"),
+    (haircuts_file({"BTC": "1.5", "ETH": "1", "USDT": "1"}), "haircuts.BTC = '1.5' is not a decimal string in [0, 1]"),
+    (haircuts_file({"BTC": "1.0000000000000000001", "ETH": "1", "USDT": "1"}), "haircuts.BTC"),
+    (haircuts_file({"BTC": "-0", "ETH": "1", "USDT": "1"}), "haircuts.BTC = '-0'"),
+    (haircuts_file({"BTC": "9e-1", "ETH": "1", "USDT": "1"}), "haircuts.BTC = '9e-1'"),
+    (haircuts_file({"BTC": ".9", "ETH": "1", "USDT": "1"}), "haircuts.BTC = '.9'"),
+    (haircuts_file({"BTC": " 0.9", "ETH": "1", "USDT": "1"}), "haircuts.BTC"),
+    (haircuts_file({"BTC": "0.9"}), "no haircut for ETH, USDT"),
+    (haircuts_file({"BTC": "0.9", "ETH": "1", "USDT": "1", "DOGE": "0"}), "haircuts.DOGE: not an asset"),
+    (haircuts_file({"BTC": "0.9", "ETH": "1", "USDT": "1"}, note="x"), "unknown field(s) ['note']"),
+    (json.dumps({"format": "por-haircuts-v2", "haircuts": {}}).encode(), "format is 'por-haircuts-v2'"),
+    (b'{"format": "por-haircuts-v1", "haircuts": {"BTC": "0.9", "BTC": "1", "ETH": "1", "USDT": "1"}}',
+     "'BTC' is given twice"),
+    (b'{"format": "por-haircuts-v1", "format": "por-haircuts-v1", "haircuts": {}}', "'format' is given twice"),
+    (b'{"format": "por-haircuts-v1", "haircuts": {"BTC": NaN, "ETH": "1", "USDT": "1"}}', "JSON number NaN"),
+    (b'{"format": "por-haircuts-v1", "haircuts": ["0.9"]}', "'haircuts' must be an object"),
+    (b'["por-haircuts-v1"]', "expected a JSON object"),
+    (b'\xff{}', "not a JSON document"),
+    (b'{"format": "por-haircuts-v1", "haircuts": {}} x', "not a JSON document"),
+])
+def test_a_bad_haircuts_file_is_refused_naming_the_field(data, words):
+    with pytest.raises(InputError) as err:
+        parse_haircuts(data, "h.json", SYMBOLS)
+    assert "h.json" in str(err.value) and words in str(err.value)
+
+
+def test_the_schema_describes_the_file():
+    import jsonschema
+
+    with open("schemas/haircuts.schema.json", encoding="utf-8") as f:
+        schema = json.load(f)
+    good = {"format": FORMAT, "haircuts": {"BTC": "0.9", "ETH": "1.00", "USDT": "0"}}
+    jsonschema.validate(good, schema)
+    parse_haircuts(json.dumps(good).encode(), "good", SYMBOLS)
+    for bad in ({"format": FORMAT, "haircuts": {"BTC": "1.01"}}, {"format": FORMAT, "haircuts": {"BTC": 0.5}},
+                {"format": FORMAT}, {"format": FORMAT, "haircuts": {"BTC": "0.5"}, "x": 1}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+
+
+# ------------------------------------------------------------------ the collateral rule
+
+
+def amount_row(equity: int, debt: int) -> np.ndarray:
+    return np.frombuffer(equity.to_bytes(16, "big") + debt.to_bytes(16, "big"), dtype=np.uint8)
+
+
+def arrays(users: list[dict[int, tuple[int, int]]], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The user file's arrays for ``users`` (asset index -> (equity, debt); (0, 0) holdings absent)."""
+    held = np.zeros((len(users), m), dtype=bool)
+    rows = []
+    for i, holdings in enumerate(users):
+        for j in sorted(holdings):
+            held[i, j] = True
+            rows.append(amount_row(*holdings[j]))
+    return held, (np.stack(rows) if rows else np.zeros((0, 32), np.uint8))
+
+
+def mask_bytes(held: np.ndarray) -> np.ndarray:
+    return np.packbits(held, axis=1, bitorder="little")
+
+
+def reference(users, assets, prices, haircuts) -> list[Fraction]:
+    """Per user: debt side − collateral side in US dollars, with Fractions, straight from the rule."""
+    out = []
+    for holdings in users:
+        collateral = sum((Fraction(e, 10 ** assets[j][1]) * Fraction(prices[assets[j][0]]) * Fraction(haircuts[assets[j][0]])
+                          for j, (e, _) in holdings.items()), Fraction(0))
+        debt = sum((Fraction(d, 10 ** assets[j][1]) * Fraction(prices[assets[j][0]]) for j, (_, d) in holdings.items()),
+                   Fraction(0))
+        out.append(debt - collateral)
+    return out
+
+
+ASSETS = [("BTC", 8), ("ETH", 18), ("USDT", 6), ("ZERO", 0)]
+PRICES = {"BTC": Decimal("91234.56"), "ETH": Decimal("3021.4"), "USDT": Decimal("1"), "ZERO": Decimal("7")}
+HAIRCUTS = {"BTC": Decimal("0.9"), "ETH": Decimal("0.85"), "USDT": Decimal("0.95"), "ZERO": Decimal("0")}
+
+
+def test_exactly_equal_passes_and_one_smallest_unit_more_debt_fails():
+    terms = collateral_terms(ASSETS, PRICES, HAIRCUTS)
+    # 1 BTC at $91234.56 with a haircut of 0.9 covers exactly $82111.104: 82111104000 USDT smallest units
+    covered = Fraction(10**8, 10**8) * Fraction("91234.56") * Fraction("0.9")
+    units = covered * 10**6
+    assert units.denominator == 1
+    equal = [{0: (10**8, 0), 2: (0, int(units))}]
+    short = [{0: (10**8, 0), 2: (0, int(units) + 1)}]
+    assert check_users(*arrays(equal, 4), terms) == CollateralResult(1, 1, 0, ())
+    result = check_users(*arrays(short, 4), terms)
+    assert (result.users_checked, result.users_with_debt, result.failures) == (1, 1, 1)
+    assert result.first_failures[0].row == 0 and result.first_failures[0].shortfall == Fraction(1, 10**6)
+    assert usd_text(result.first_failures[0].shortfall) == "0.000001"
+    # one smallest unit of the collateral less fails too (ETH: 18 decimals)
+    eth = Fraction("3021.4") * Fraction("0.85")
+    eth_equal = [{1: (10**18, 0), 2: (0, int(eth * 10**6))}]
+    assert (eth * 10**6).denominator == 1 and check_users(*arrays(eth_equal, 4), terms).ok
+    eth_short = [{1: (10**18 - 1, 0), 2: (0, int(eth * 10**6))}]
+    assert check_users(*arrays(eth_short, 4), terms).failures == 1
+
+
+def test_debt_in_an_asset_against_its_own_equity_with_a_haircut():
+    terms = collateral_terms(ASSETS, PRICES, HAIRCUTS)
+    # 10 BTC equity and 9 BTC debt in one holding: 10 * 0.9 = 9 covers exactly
+    assert check_users(*arrays([{0: (10 * 10**8, 9 * 10**8)}], 4), terms).ok
+    assert not check_users(*arrays([{0: (10 * 10**8, 9 * 10**8 + 1)}], 4), terms).ok
+
+
+def test_a_haircut_of_zero_counts_nothing_and_a_user_without_debt_always_passes():
+    terms = collateral_terms(ASSETS, PRICES, HAIRCUTS)
+    users = [{3: (10**30, 0)}, {3: (10**30, 0), 2: (0, 1)}, {3: (0, 0)}, {}, {0: (2**128 - 1, 0)}]
+    result = check_users(*arrays(users, 4), terms)
+    assert (result.users_checked, result.users_with_debt, result.failures) == (5, 1, 1)
+    assert result.first_failures[0].row == 1 and result.first_failures[0].shortfall == Fraction(1, 10**6)
+
+
+def test_a_zero_price_makes_a_debt_worthless_so_publication_refuses_it_before_the_rule():
+    """The rule itself accepts a zero price (an asset nobody holds): a debt in it then costs nothing.
+    That is why a zero price of an asset owed or held refuses the month upstream (zero_price_problems)."""
+    from pipeline.formats.prices import Prices, zero_price_problems
+
+    terms = collateral_terms(ASSETS, {**PRICES, "ETH": Decimal(0)}, HAIRCUTS)
+    assert check_users(*arrays([{1: (0, 10**24)}], 4), terms).ok
+    prices = Prices("test", "2026-11-30T23:59:59Z", {**PRICES, "ETH": Decimal(0)})
+    assert zero_price_problems(prices, {"ETH": 10**24}) == [
+        "ETH is priced at 0 US dollars but 1000000000000000000000000 smallest units of it are owed or held"]
+
+
+def test_the_terms_refuse_what_is_not_an_exact_price_or_haircut():
+    for prices, haircuts, words in (
+            ({**PRICES, "BTC": 91234.56}, HAIRCUTS, "not float"),
+            (PRICES, {**HAIRCUTS, "ETH": 0.85}, "not float"),
+            (PRICES, {**HAIRCUTS, "ETH": Decimal("1.01")}, "outside [0, 1]"),
+            (PRICES, {**HAIRCUTS, "ETH": Decimal("-0.1")}, "outside [0, 1]"),
+            ({**PRICES, "USDT": Decimal(-1)}, HAIRCUTS, "negative"),
+            ({**PRICES, "USDT": Decimal("NaN")}, HAIRCUTS, "not a number"),
+            ({k: v for k, v in PRICES.items() if k != "ETH"}, HAIRCUTS, "no price for ETH"),
+            (PRICES, {k: v for k, v in HAIRCUTS.items() if k != "USDT"}, "no haircut for USDT")):
+        with pytest.raises(InputError) as err:
+            collateral_terms(ASSETS, prices, haircuts)
+        assert words in str(err.value)
+
+
+def test_malformed_arrays_are_refused_not_misread():
+    terms = collateral_terms(ASSETS, PRICES, HAIRCUTS)
+    held, amounts = arrays([{0: (1, 0), 2: (0, 1)}], 4)
+    with pytest.raises(AuditError, match="1 entries for 2 held assets"):
+        check_users(held, amounts[:1], terms)
+    with pytest.raises(AuditError, match="beyond the 4 assets"):
+        check_users(np.array([[0b00010001]], dtype=np.uint8), amounts, terms)
+    with pytest.raises(AuditError, match="columns for 4 assets"):
+        check_users(held[:, :3], amounts, terms)
+    assert held_matrix(mask_bytes(held), 4).tolist() == held.tolist()
+
+
+PRICE = st.decimals(min_value=0, max_value=Decimal("1e12"), places=6, allow_nan=False, allow_infinity=False)
+HAIRCUT = st.decimals(min_value=0, max_value=1, places=4, allow_nan=False, allow_infinity=False)
+AMOUNT = st.one_of(st.just(0), st.integers(0, 10**6), st.integers(0, 2**128 - 1))
+
+
+@st.composite
+def months(draw):
+    m = draw(st.integers(1, 10))
+    assets = [(f"A{j:02d}", draw(st.integers(0, 38))) for j in range(m)]
+    prices = {s: draw(PRICE) for s, _ in assets}
+    haircuts = {s: draw(HAIRCUT) for s, _ in assets}
+    users = draw(st.lists(st.dictionaries(st.integers(0, m - 1), st.tuples(AMOUNT, AMOUNT), max_size=m), max_size=25))
+    users = [{j: ed for j, ed in u.items() if ed != (0, 0)} for u in users]
+    return assets, prices, haircuts, users
+
+
+@given(months(), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_the_check_is_the_rule_computed_with_fractions(month, as_mask):
+    assets, prices, haircuts, users = month
+    terms = collateral_terms(assets, prices, haircuts)
+    held, amounts = arrays(users, len(assets))
+    result = check_users(mask_bytes(held) if as_mask else held, amounts, terms, first=3)
+    excess = reference(users, assets, prices, haircuts)
+    failing = [i for i, x in enumerate(excess) if x > 0]
+    assert result.users_checked == len(users)
+    assert result.users_with_debt == sum(1 for u in users if any(d for _, d in u.values()))
+    assert result.failures == len(failing)
+    assert [(f.row, f.shortfall) for f in result.first_failures] == [(i, excess[i]) for i in failing[:3]]
+    # the shortfall is written exactly, every digit
+    for f in result.first_failures:
+        assert Fraction(usd_text(f.shortfall)) == f.shortfall
+
+
+@given(months(), st.integers(1, 4))
+@settings(max_examples=100, deadline=None)
+def test_a_file_split_anywhere_gives_the_same_result_combined(month, parts):
+    assets, prices, haircuts, users = month
+    terms = collateral_terms(assets, prices, haircuts)
+    whole = check_users(*arrays(users, len(assets)), terms)
+    cuts = sorted({0, len(users), *[len(users) * k // parts for k in range(parts)]})
+    pieces = [check_users(*arrays(users[a:b], len(assets)), terms) for a, b in zip(cuts, cuts[1:], strict=False)]
+    combined = CollateralResult.combine(pieces)
+    assert (combined.users_checked, combined.users_with_debt, combined.failures) == (
+        whole.users_checked, whole.users_with_debt, whole.failures)
+    assert [f.shortfall for f in combined.first_failures] == [f.shortfall for f in whole.first_failures]
+
+
+def user_table(users, m: int, fixed: bool = True) -> pa.Table:
+    held, amounts = arrays(users, m)
+    masks = [bytes(r) for r in mask_bytes(held)]
+    lists, k = [], 0
+    for row in held:
+        n = int(row.sum())
+        lists.append([bytes(amounts[k + i]) for i in range(n)])
+        k += n
+    width = (m + 7) // 8
+    return pa.table({"uk": pa.array([bytes([i]) * 32 for i in range(len(users))], pa.binary(32)),
+                     "held": pa.array(masks, pa.binary(width) if fixed else pa.binary()),
+                     "amounts": pa.array(lists, pa.list_(pa.binary(32) if fixed else pa.binary()))})
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_a_user_table_is_read_as_the_spec_lays_it_out(fixed, tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.liabilities.collateral import check_user_file
+
+    m = 9  # two mask bytes
+    assets = [(f"A{j}", j) for j in range(m)]
+    prices = {s: Decimal(j + 1) for j, (s, _) in enumerate(assets)}
+    haircuts = {s: Decimal("0.5") for s, _ in assets}
+    users = [{0: (10, 0)}, {8: (0, 1)}, {0: (20, 0), 8: (0, 1)}, {}, {3: (2000, 0), 8: (0, 100)}]
+    terms = collateral_terms(assets, prices, haircuts)
+    excess = reference(users, assets, prices, haircuts)
+    table = user_table(users, m, fixed)
+    result = check_table(table.slice(1), terms, file="g00001")  # a slice: offsets not at zero
+    assert (result.users_checked, result.users_with_debt) == (4, 3)
+    assert [(f.row, f.shortfall, f.file) for f in result.first_failures] == [
+        (i - 1, excess[i], "g00001") for i in range(1, 5) if excess[i] > 0]
+    path = tmp_path / "g00000.parquet"
+    pq.write_table(table, path)
+    from_file = check_user_file(str(path), terms)
+    assert from_file.failures == sum(1 for x in excess if x > 0) and from_file.first_failures[0].file == str(path)
+
+
+def test_a_user_table_whose_lists_disagree_with_its_mask_is_refused():
+    terms = collateral_terms([("A", 0), ("B", 0)], {"A": 1, "B": 1}, {"A": 1, "B": 1})
+    table = user_table([{0: (1, 0)}, {0: (1, 0), 1: (0, 1)}], 2)
+    lying = table.set_column(1, "held", pa.array([b"\x03", b"\x03"], pa.binary(1)))
+    with pytest.raises(AuditError, match="row 0: 1 amounts for 2 held assets"):
+        check_table(lying, terms)
+    short = table.set_column(2, "amounts", pa.array([[b"\x00" * 32], [b"\x00" * 32, b"\x00" * 31]],
+                                                    pa.list_(pa.binary())))
+    with pytest.raises(AuditError, match="not 32 bytes"):
+        check_table(short, terms)
+    with pytest.raises(AuditError, match="no amounts column"):
+        check_table(table.drop_columns(["amounts"]), terms)
+
+
+# ------------------------------------------------------------------ positions: net liabilities, both ratios
+
+
+def test_net_liabilities_and_both_ratios_are_exact():
+    p = AssetPosition("BTC", 8, liabilities=300, reserves=200, debt=100)
+    assert (p.net, p.ratio, p.gross_ratio, p.flagged, p.status) == (200, "100.00", "66.66", False, "ok")
+    p = AssetPosition("BTC", 8, liabilities=300, reserves=199, debt=100)
+    assert (p.ratio, p.gross_ratio, p.flagged, p.status) == ("99.50", "66.33", True, "under-100-percent")
+    p = AssetPosition("BTC", 8, liabilities=2**128 - 1, reserves=2**128 - 3, debt=1)  # net 2^128 - 2
+    assert (p.ratio, p.flagged) == ("99.99", True)
+    assert AssetPosition("X", 0, 3, 2, 0).as_json()["ratio_percent"] == AssetPosition("X", 0, 3, 2).ratio == "66.66"
+
+
+@pytest.mark.parametrize("equity, debt, reserves, status", [
+    (100, 100, 0, "net-debt"), (100, 150, 7, "net-debt"), (0, 5, 0, "net-debt"),
+    (0, 0, 5, "reserves-only"), (0, 0, 0, "neither"), (10, 4, 0, "liabilities-only")])
+def test_net_liabilities_of_zero_or_below_have_no_net_ratio(equity, debt, reserves, status):
+    p = AssetPosition("ETH", 18, equity, reserves, debt)
+    doc = p.as_json()
+    assert doc["status"] == status and doc["net_liabilities"] == str(equity - debt)
+    if equity - debt <= 0:
+        assert doc["ratio_percent"] is None and not doc["flagged"]
+    assert doc["gross_ratio_percent"] == (None if equity == 0 else f"{reserves * 10_000 // equity // 100}."
+                                          f"{reserves * 10_000 // equity % 100:02d}")
+    assert doc["net_liabilities_units"] == ("-" if equity < debt else "") + f"0.{abs(equity - debt):018d}"
+
+
+def test_a_por_v2_position_is_written_as_before():
+    assert set(AssetPosition("X", 0, 3, 2).as_json()) == {
+        "symbol", "decimals", "liabilities", "reserves", "liabilities_units", "reserves_units", "ratio_percent",
+        "status", "flagged"}
