@@ -147,7 +147,7 @@ def test_a_verification_error_prints_and_travels_as_before():
 
 STATUS_ENUMS = [
     (ratios.Status, {"OK": "ok", "UNDER": "under-100-percent", "LIABILITIES_ONLY": "liabilities-only",
-                     "RESERVES_ONLY": "reserves-only", "NEITHER": "neither"}, ratios),
+                     "RESERVES_ONLY": "reserves-only", "NEITHER": "neither", "NET_DEBT": "net-debt"}, ratios),
     (compare.Status, {"MATCH": "match", "MISMATCH": "mismatch", "UNCHECKED": "unchecked", "ERROR": "error"}, compare),
     (ownership.Status, {"BOUND": "bound", "UNBOUND": "unbound", "INVALID": "invalid", "MISSING": "missing",
                         "UNSUPPORTED": "unsupported"}, ownership),
