@@ -30,7 +30,7 @@ export function blake3DeriveKey(context, material, length = 32) {
 
 export const VERSION = "por-v1";
 export const VERSION_V2 = "por-v2";
-const VERSIONS = [VERSION, VERSION_V2];
+const VERSIONS = [VERSION, VERSION_V2, "por-v3"];
 const MAX_DECIMALS = 38, MAX_ASSETS = 255, MAX_BUCKET_BITS = 24;
 const U128 = 1n << 128n;
 const MAX_HEIGHT = 64;
@@ -394,10 +394,14 @@ export async function verifyManifestSignature(manifest, signature, publicKey) {
   if (!ok) fail("signature", "the signature does not match the manifest");
 }
 
-/** Structural checks on a published manifest; for por-v2, its commitment must be its fields' value. */
+/** Structural checks on a published manifest; for por-v2 and por-v3, its commitment must be its fields' value. */
 export function checkManifest(manifest) {
   const version = field(manifest, "version", "string", "manifest", "manifest");
   if (!VERSIONS.includes(version)) fail("manifest", `unsupported manifest version '${version}'`);
+  if (version === VERSION_V3) {  // por-v3: per-asset trees, every field exactly
+    checkManifestV3(manifest);
+    return;
+  }
   if (version === VERSION_V2) assetList(manifest.assets, "manifest", "manifest");
   const period = field(manifest, "period", "string", "manifest", "manifest");
   if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
@@ -684,13 +688,16 @@ export function toUnits(value, decimals) {
 }
 
 // ---------------------------------------------------------------------------- por-v3
+// schemas/por-v3.md section 8, check for check and in the same order as the Python verifier
+// (pipeline/protocol/verify_v3.py, whose docstring fixes the order within each step too): every object is read
+// with exactly its fields (one missing or one more is the object's check), in the order the Python reader reads.
 
 export const VERSION_V3 = "por-v3";
 const NODE_KEY_CONTEXT_V3 = "por-v3 node key";
 /** ``K_node = D("por-v3 node key", "")``: a public constant (schemas/por-v3.md, section 3). */
 export const NODE_KEY_V3 = blake3DeriveKey(NODE_KEY_CONTEXT_V3, new Uint8Array(0));
-const MIN_FRAGMENTS = 2, MAX_FRAGMENTS = 8, MAX_PADDING = 100, MAX_HOLDINGS = 255;
-const POSITION_LIMIT = 1n << 53n;
+const MIN_FRAGMENTS = 2, MAX_FRAGMENTS = 8, MAX_PADDING = 100, MAX_HOLDINGS = 255, MAX_SYMBOL_BYTES = 32;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** por-v3: ``fk[j,i] = Hk(uk, 0x00 ‖ lp(symbol_j) ‖ u8(i))``. */
 export const fragmentKey = (uk, symbol, index) => blake3Keyed(uk, concat(Uint8Array.of(0), lp(symbol), Uint8Array.of(index)));
@@ -713,148 +720,224 @@ export function commitmentV3(period, [s, p], assets, trees) {
   return blake3(concat(...parts));
 }
 
-/** One canonical amount below 2^128 (check `number`). */
-function amount(value, what, level = null) {
-  if (typeof value !== "string") fail("number", `${what}: amount must be a decimal string`, level);
-  if (!CANONICAL.test(value)) fail("number", `${what}: amount '${value}' is not a canonical non-negative decimal integer`, level);
+const PROOF_FIELDS = ["version", "period", "assets", "parameters", "trees", "user_id", "nonce", "holdings", "commitment"];
+const MANIFEST_FIELDS = ["version", "period", "hash", "assets", "parameters", "trees", "files", "commitment"];
+const ASSET_FIELDS = ["symbol", "decimals"];
+const PARAMETER_FIELDS = ["fragments", "padding"];
+const PROOF_TREE_FIELDS = ["bucket_bits", "bucket_height", "root"];
+const MANIFEST_TREE_FIELDS = ["asset", "bucket_bits", "bucket_height", "height", "root"];
+const NODE_FIELDS = ["hash", "equity", "debt"];
+const HOLDING_FIELDS = ["asset", "equity", "debt", "fragments"];
+const FRAGMENT_FIELDS = ["equity", "debt", "position", "path"];
+const quoted = (names) => names.map((n) => `'${n}'`).join(", ");
+
+/** An object with exactly `fields` (its own keys: a document's "constructor" or "__proto__" is a field like any). */
+function exactly(obj, fields, check, what, level = null) {
+  if (!isObject(obj)) fail(check, `${what} must be an object with the fields ${quoted([...fields].sort())}`, level);
+  const keys = Object.keys(obj);
+  const missing = fields.filter((f) => !keys.includes(f)).sort();
+  const extra = keys.filter((k) => !fields.includes(k)).sort();
+  if (missing.length || extra.length) {
+    const parts = [...(missing.length ? [`no field ${quoted(missing)}`] : []),
+      ...(extra.length ? [`unknown field ${quoted(extra)}`] : [])];
+    fail(check, `${what}: ${parts.join("; ")}`, level);
+  }
+  return obj;
+}
+
+const shown = (v) => (typeof v === "string" ? `'${v}'` : typeof v === "bigint" ? v.toString()
+  : v === null ? "None" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : String(v));
+
+/** An integer (never a boolean) in [lo, hi] (hi at most 2^53 - 1: a BigInt from the reader is never in range). */
+function integer(value, lo, hi, check, what, level = null) {
+  if (!Number.isSafeInteger(value) || value < lo || value > hi) {
+    fail(check, `${what} must be an integer in [${lo}, ${hi}], got ${shown(value)}`, level);
+  }
+  return value;
+}
+
+function string(value, check, what) {
+  if (typeof value !== "string") fail(check, `${what} must be a string`);
+  return value;
+}
+
+function list(value, check, what, level = null) {
+  if (!Array.isArray(value)) fail(check, `${what} must be a list`, level);
+  return value;
+}
+
+/** One canonical decimal amount below 2^128. */
+function amount(value, check, what, level = null) {
+  if (typeof value !== "string") fail(check, `${what}: amount must be a decimal string`, level);
+  if (!CANONICAL.test(value)) fail(check, `${what}: amount '${value}' is not a canonical non-negative decimal integer`, level);
   const n = BigInt(value);
-  if (n >= U128) fail("number", `${what}: amount ${value} is not below 2^128`, level);
+  if (n >= U128) fail(check, `${what}: amount ${value} is not below 2^128`, level);
   return n;
 }
 
-/** por-v3's `{hash, equity, debt}`. */
-function nodeV3(obj, what, level = null) {
-  if (!isObject(obj)) fail("format", `${what} must be an object with hash, equity and debt`, level);
-  return { hash: hex32(obj.hash, "format", `${what}.hash`, level), equity: amount(obj.equity, `${what}.equity`, level),
-    debt: amount(obj.debt, `${what}.debt`, level) };
+/** por-v3's `{hash, equity, debt}`, read hash, equity, debt. */
+function nodeV3(obj, what, level = null, check = "format", number = "number") {
+  const n = exactly(obj, NODE_FIELDS, check, what, level);
+  return { hash: hex32(n.hash, check, `${what}.hash`, level), equity: amount(n.equity, number, `${what}.equity`, level),
+    debt: amount(n.debt, number, `${what}.debt`, level) };
 }
 
-function parametersOf(obj, check, what) {
-  const params = field(obj, "parameters", "object", check, what);
-  const s = field(params, "fragments", "integer", check, `${what} parameters`);
-  const p = field(params, "padding", "integer", check, `${what} parameters`);
-  if (s < MIN_FRAGMENTS || s > MAX_FRAGMENTS) fail(check, `${what} fragments must be in [${MIN_FRAGMENTS}, ${MAX_FRAGMENTS}], got ${s}`);
-  if (p < 0 || p > MAX_PADDING) fail(check, `${what} padding must be in [0, ${MAX_PADDING}], got ${p}`);
-  return [s, p];
-}
-
-function shapeOf(tree, check, what) {
-  const k = field(tree, "bucket_bits", "integer", check, what);
-  const h = field(tree, "bucket_height", "integer", check, what);
-  if (!(k >= 0 && k <= MAX_BUCKET_BITS && h >= 0 && h <= MAX_HEIGHT && k + h <= MAX_HEIGHT)) {
-    fail(check, `${what} shape k=${k} h=${h} is outside the protocol's bounds`);
+/** 1..255 `{symbol, decimals}`: symbols of 1 to 32 bytes, decimals in [0, 38], unique and sorted. */
+function assetsV3(value, check, what) {
+  const items = list(value, check, `${what} assets`);
+  if (items.length < 1 || items.length > MAX_ASSETS) fail(check, `${what} must list 1 to ${MAX_ASSETS} assets, got ${items.length}`);
+  const out = items.map((item, n) => {
+    const a = exactly(item, ASSET_FIELDS, check, `${what} assets[${n}]`);
+    const symbol = string(a.symbol, check, `${what} assets[${n}].symbol`);
+    const size = utf8(symbol).length;
+    if (size < 1 || size > MAX_SYMBOL_BYTES) fail(check, `${what} symbol '${symbol}' must be 1 to ${MAX_SYMBOL_BYTES} bytes`);
+    return [symbol, integer(a.decimals, 0, MAX_DECIMALS, check, `${what} decimals of '${symbol}'`)];
+  });
+  const symbols = out.map(([s]) => s);
+  const sorted = [...symbols].sort((a, b) => compareBytes(utf8(a), utf8(b)));
+  if (sorted.some((s, i) => s !== symbols[i]) || new Set(symbols).size !== symbols.length) {
+    fail(check, `${what} assets are not unique and sorted by symbol`);
   }
+  return out;
+}
+
+function parametersV3(value, check, what) {
+  const p = exactly(value, PARAMETER_FIELDS, check, `${what} parameters`);
+  return [integer(p.fragments, MIN_FRAGMENTS, MAX_FRAGMENTS, check, `${what} parameters.fragments`),
+    integer(p.padding, 0, MAX_PADDING, check, `${what} parameters.padding`)];
+}
+
+function shapeV3(tree, check, what) {
+  const k = integer(tree.bucket_bits, 0, MAX_BUCKET_BITS, check, `${what}.bucket_bits`);
+  const h = integer(tree.bucket_height, 0, MAX_HEIGHT, check, `${what}.bucket_height`);
+  if (k + h > MAX_HEIGHT) fail(check, `${what}: k + h = ${k + h} is more than ${MAX_HEIGHT}`);
   return [k, h];
 }
 
-/** The por-v3 proof's fields, read and checked (schemas/por-v3.md section 8, step 2; `user-id` as soon as the
- * id is read). */
-function readProofV3(proof, expectedUser, onCheck) {
-  const period = field(proof, "period", "string", "format", "proof");
-  if (!PERIOD.test(period)) fail("period", `proof period '${period}' is not YYYY-MM`);
-  const assets = assetList(proof.assets, "format", "proof");
-  const parameters = parametersOf(proof, "format", "proof");
-  const treeDocs = field(proof, "trees", "array", "format", "proof");
-  if (treeDocs.length !== assets.length) fail("format", `proof has ${treeDocs.length} trees for ${assets.length} assets`);
-  const trees = treeDocs.map((t, j) => {
-    const what = `proof trees[${j}]`;
-    if (!isObject(t)) fail("format", `${what} must be an object`);
-    const [k, h] = shapeOf(t, "format", what);
-    return { k, h, ...nodeV3(t.root, `${what}.root`) };
+/** A por-v3 manifest, every field checked (check `manifest`), its commitment recomputed from its fields (`manifest`
+ * when the stored one differs). Returns its period, assets, parameters, trees and commitment. */
+export function checkManifestV3(manifest) {
+  const doc = exactly(manifest, MANIFEST_FIELDS, "manifest", "manifest");
+  if (doc.version !== VERSION_V3) fail("manifest", `manifest version ${shown(doc.version)} is not ${VERSION_V3}`);
+  const period = string(doc.period, "manifest", "manifest period");
+  if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
+  if (doc.hash !== "blake3") fail("manifest", `manifest hash ${shown(doc.hash)} is not 'blake3'`);
+  const assets = assetsV3(doc.assets, "manifest", "manifest");
+  const parameters = parametersV3(doc.parameters, "manifest", "manifest");
+  const items = list(doc.trees, "manifest", "manifest trees");
+  if (items.length !== assets.length) fail("manifest", `manifest has ${items.length} trees for ${assets.length} assets`);
+  const trees = items.map((item, j) => {
+    const symbol = assets[j][0];
+    const what = `manifest tree of '${symbol}'`;
+    const tree = exactly(item, MANIFEST_TREE_FIELDS, "manifest", what);
+    if (tree.asset !== symbol) fail("manifest", `${what} is labelled ${shown(tree.asset)}`);
+    const [k, h] = shapeV3(tree, "manifest", what);
+    if (integer(tree.height, 0, MAX_HEIGHT, "manifest", `${what}.height`) !== k + h) {
+      fail("manifest", `${what}: height ${tree.height} is not k + h = ${k + h}`);
+    }
+    return { k, h, ...nodeV3(tree.root, `${what}.root`, null, "manifest", "manifest") };
   });
-  const userId = field(proof, "user_id", "string", "format", "proof");
-  const problem = userIdProblem(userId);
-  if (problem !== null) fail("format", `${problem}: ${displayUserId(userId)}`);
-  checkUser(userId, expectedUser);
-  if (expectedUser !== null) onCheck("user-id");
-  const nonce = hex32(proof.nonce, "format", "nonce");
-  const holdingDocs = field(proof, "holdings", "array", "format", "proof");
-  if (holdingDocs.length > MAX_HOLDINGS) fail("format", `proof has ${holdingDocs.length} holdings, at most ${MAX_HOLDINGS}`);
-  const holdings = holdingDocs.map((hd, n) => {
+  const files = doc.files;
+  if (!isObject(files) || Object.keys(files).some((name) => name === "")) {
+    fail("manifest", "manifest files must be an object of file names");
+  }
+  for (const [name, digest] of Object.entries(files)) hex32(digest, "manifest", `manifest digest of '${name}'`);
+  const stored = hex32(doc.commitment, "manifest", "manifest commitment");
+  const recomputed = commitmentV3(period, parameters, assets, trees);
+  if (!sameBytes(stored, recomputed)) {
+    fail("manifest", `the manifest's commitment ${bytesToHex(stored)} is not the value of its own fields (${bytesToHex(recomputed)})`);
+  }
+  return { period, assets, parameters, trees, commitment: stored };
+}
+
+function readHoldings(value) {
+  const items = list(value, "format", "holdings");
+  if (items.length > MAX_HOLDINGS) fail("format", `${items.length} holdings, at most ${MAX_HOLDINGS}`);
+  return items.map((item, n) => {
     const what = `holdings[${n}]`;
-    if (!isObject(hd)) fail("format", `${what} must be an object`);
-    const asset = field(hd, "asset", "string", "format", what);
-    const equity = amount(hd.equity, `${what}.equity`);
-    const debt = amount(hd.debt, `${what}.debt`);
-    const fragmentDocs = field(hd, "fragments", "array", "format", what);
-    if (fragmentDocs.length > MAX_FRAGMENTS) fail("format", `${what} has ${fragmentDocs.length} fragments, at most ${MAX_FRAGMENTS}`);
-    const fragments = fragmentDocs.map((fd, i) => {
-      const fw = `${what}.fragments[${i}]`;
-      if (!isObject(fd)) fail("format", `${fw} must be an object`);
-      const fe = amount(fd.equity, `${fw}.equity`);
-      const fdebt = amount(fd.debt, `${fw}.debt`);
-      const position = field(fd, "position", "integer", "format", fw);
-      if (position < 0) fail("format", `${fw} position ${position} is negative`);
-      const path = field(fd, "path", "array", "format", fw);
-      if (path.length > MAX_HEIGHT) fail("path-length", `${fw} path has ${path.length} entries, at most ${MAX_HEIGHT}`);
-      const siblings = path.map((entry, level) => nodeV3(entry, `${fw}.path[${level}]`, level));
-      return { equity: fe, debt: fdebt, position, siblings };
+    const holding = exactly(item, HOLDING_FIELDS, "format", what);
+    const asset = string(holding.asset, "format", `${what}.asset`);
+    const equity = amount(holding.equity, "number", `${what}.equity`);
+    const debt = amount(holding.debt, "number", `${what}.debt`);
+    const raw = list(holding.fragments, "format", `${what}.fragments`);
+    if (raw.length > MAX_FRAGMENTS) fail("format", `${what} has ${raw.length} fragments, at most ${MAX_FRAGMENTS}`);
+    const fragments = raw.map((entry, i) => {
+      const where = `${what}.fragments[${i}]`;
+      const fragment = exactly(entry, FRAGMENT_FIELDS, "format", where);
+      const fEquity = amount(fragment.equity, "number", `${where}.equity`);
+      const fDebt = amount(fragment.debt, "number", `${where}.debt`);
+      const position = integer(fragment.position, 0, MAX_SAFE, "format", `${where}.position`);
+      const path = list(fragment.path, "format", `${where}.path`);
+      if (path.length > MAX_HEIGHT) fail("path-length", `${where} path has ${path.length} entries, at most ${MAX_HEIGHT}`);
+      const nodes = path.map((node, level) => nodeV3(node, `${where}.path[${level}]`, level));
+      return { equity: fEquity, debt: fDebt, position, path: nodes };
     });
     return { asset, equity, debt, fragments };
   });
-  const declaredCommitment = hex32(proof.commitment, "format", "proof commitment");
-  return { period, assets, parameters, trees, userId, nonce, holdings, declaredCommitment };
-}
-
-/** Structural checks on a por-v3 manifest, and its commitment recomputed from its own fields (check `manifest`).
- * Returns its period, assets, parameters and trees. */
-export function checkManifestV3(manifest) {
-  const what = "manifest";
-  field(manifest, "version", "string", "manifest", what);
-  const period = field(manifest, "period", "string", "manifest", what);
-  if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);
-  if (manifest.hash !== "blake3") fail("manifest", "manifest hash must be 'blake3'");
-  const assets = assetList(manifest.assets, "manifest", what);
-  const parameters = parametersOf(manifest, "manifest", what);
-  const treeDocs = field(manifest, "trees", "array", "manifest", what);
-  if (treeDocs.length !== assets.length) fail("manifest", `manifest has ${treeDocs.length} trees for ${assets.length} assets`);
-  const trees = treeDocs.map((t, j) => {
-    const tw = `manifest trees[${j}]`;
-    if (!isObject(t)) fail("manifest", `${tw} must be an object`);
-    const asset = field(t, "asset", "string", "manifest", tw);
-    if (asset !== assets[j][0]) fail("manifest", `${tw} is for '${asset}', not for '${assets[j][0]}'`);
-    const [k, h] = shapeOf(t, "manifest", tw);
-    const height = field(t, "height", "integer", "manifest", tw);
-    if (height !== k + h) fail("manifest", `inconsistent tree shape k=${k} h=${h} T=${height}`);
-    if (!isObject(t.root)) fail("manifest", `${tw}.root must be an object with hash, equity and debt`);
-    const root = { hash: hex32(t.root.hash, "manifest", `${tw}.root.hash`) };
-    for (const key of ["equity", "debt"]) {
-      const v = t.root[key];
-      if (typeof v !== "string" || !CANONICAL.test(v) || BigInt(v) >= U128) {
-        fail("manifest", `${tw}.root.${key} is not a canonical amount below 2^128`);
-      }
-      root[key] = BigInt(v);
-    }
-    return { k, h, ...root };
-  });
-  field(manifest, "files", "object", "manifest", what);
-  const stored = hex32(manifest.commitment, "manifest", "manifest commitment");
-  const recomputed = commitmentV3(period, parameters, assets, trees);
-  if (bytesToHex(stored) !== bytesToHex(recomputed)) {
-    fail("manifest", `the manifest's commitment ${bytesToHex(stored)} is not the value of its own fields (${bytesToHex(recomputed)})`);
-  }
-  return { period, assets, parameters, trees, commitment: recomputed };
 }
 
 const sameBytes = (a, b) => bytesToHex(a) === bytesToHex(b);
+const sameNode = (a, b) => sameBytes(a.hash, b.hash) && a.equity === b.equity && a.debt === b.debt;
 
+function foldV3(key, fragment, what) {
+  let current = { hash: leafHashV3(key, fragment.equity, fragment.debt), equity: fragment.equity, debt: fragment.debt };
+  const pos = BigInt(fragment.position);
+  fragment.path.forEach((sibling, level) => {
+    const [l, r] = ((pos >> BigInt(level)) & 1n) === 0n ? [current, sibling] : [sibling, current];
+    const equity = l.equity + r.equity, debt = l.debt + r.debt;
+    if (equity >= U128) fail("sum-overflow", `${what}: the equity sum reaches 2^128 (${equity})`, level);
+    if (debt >= U128) fail("sum-overflow", `${what}: the debt sum reaches 2^128 (${debt})`, level);
+    current = { hash: nodeHashV3(l.hash, [l.equity, l.debt], r.hash, [r.equity, r.debt]), equity, debt };
+  });
+  return current;
+}
+
+function sameRoot(got, expected, what, against) {
+  if (!sameBytes(got.hash, expected.hash)) {
+    fail("root-hash", `${what} folds to ${bytesToHex(got.hash)}, ${against} is ${bytesToHex(expected.hash)}`);
+  }
+  if (got.equity !== expected.equity || got.debt !== expected.debt) {
+    fail("root-sums", `${what} folds to equity ${got.equity} and debt ${got.debt}, ${against} has equity `
+      + `${expected.equity} and debt ${expected.debt}`);
+  }
+}
+
+/** schemas/por-v3.md section 8, in order (the caller dispatched on `version`). */
 function verifyV3(proof, manifest, announced, onCheck, expectedUser) {
   onCheck("version");
-  const p = readProofV3(proof, expectedUser, onCheck);
-  onCheck("format");
-  const { period, assets, parameters, trees, userId, nonce, holdings } = p;
+  // 2. format
+  const doc = exactly(proof, PROOF_FIELDS, "format", "proof");
+  const period = string(doc.period, "format", "proof period");
+  if (!PERIOD.test(period)) fail("period", `proof period '${period}' is not YYYY-MM`);
+  const assets = assetsV3(doc.assets, "format", "proof");
+  const parameters = parametersV3(doc.parameters, "format", "proof");
   const [s] = parameters;
+  const rawTrees = list(doc.trees, "format", "proof trees");
+  if (rawTrees.length !== assets.length) fail("format", `proof has ${rawTrees.length} trees for ${assets.length} assets`);
+  const trees = rawTrees.map((item, j) => {
+    const what = `proof tree of '${assets[j][0]}'`;
+    const tree = exactly(item, PROOF_TREE_FIELDS, "format", what);
+    const [k, h] = shapeV3(tree, "format", what);
+    return { k, h, root: nodeV3(tree.root, `${what}.root`) };
+  });
+  const userId = string(doc.user_id, "format", "proof user_id");
+  const problem = userIdProblem(userId);
+  if (problem !== null) fail("format", `${problem}: ${displayUserId(userId)}`);
+  const nonce = hex32(doc.nonce, "format", "nonce");
+  const holdings = readHoldings(doc.holdings);
+  const declaredCommitment = hex32(doc.commitment, "format", "proof commitment");
+  onCheck("format");
 
-  let published = null, expectedCommitment;
+  // 3. user-id
+  checkUser(userId, expectedUser);
+  if (expectedUser !== null) onCheck("user-id");
+
+  // 4. the manifest, or the announced value
+  let expectedRoots = null, expectedCommitment;
   if (manifest !== null) {
-    if (!isObject(manifest)) fail("manifest", "manifest must be a JSON object");
-    const version = field(manifest, "version", "string", "manifest", "manifest");
-    if (version === VERSION || version === VERSION_V2) {
-      checkManifest(manifest);
-      fail("version", `a ${VERSION_V3} proof against a ${version} manifest`);
-    }
-    if (version !== VERSION_V3) fail("manifest", `unsupported manifest version '${version}'`);
-    published = checkManifestV3(manifest);
+    checkManifest(manifest);
+    if (manifest.version !== VERSION_V3) fail("version", `a ${VERSION_V3} proof against a ${manifest.version} manifest`);
+    const published = checkManifestV3(manifest);
     if (period !== published.period) fail("period", `proof is for '${period}', manifest for '${published.period}'`);
     onCheck("period");
     if (published.assets.length !== assets.length
@@ -863,134 +946,161 @@ function verifyV3(proof, manifest, announced, onCheck, expectedUser) {
     }
     onCheck("assets");
     if (published.parameters.some((v, i) => v !== parameters[i])) {
-      fail("parameters", `proof parameters ${JSON.stringify(parameters)} differ from the manifest's ${JSON.stringify(published.parameters)}`);
+      fail("parameters", `proof parameters {fragments ${parameters[0]}, padding ${parameters[1]}} differ from the `
+        + `manifest's {fragments ${published.parameters[0]}, padding ${published.parameters[1]}}`);
     }
     onCheck("parameters");
-    trees.forEach((t, j) => {
-      const m = published.trees[j];
-      if (t.k !== m.k || t.h !== m.h) {
-        fail("shape", `proof shape of '${assets[j][0]}' k=${t.k} h=${t.h} differs from the manifest's k=${m.k} h=${m.h}`);
+    trees.forEach((mine, j) => {
+      const theirs = published.trees[j];
+      if (mine.k !== theirs.k || mine.h !== theirs.h) {
+        fail("shape", `the proof's tree of '${assets[j][0]}' has k=${mine.k} h=${mine.h}, the manifest's k=${theirs.k} h=${theirs.h}`);
       }
     });
     onCheck("shape");
     expectedCommitment = published.commitment;
+    expectedRoots = published.trees;
   } else {
     expectedCommitment = hex32(announced, "format", "announced value");
   }
 
-  const indexOf = new Map(assets.map(([sym], j) => [sym, j]));
-  let last = -1;
-  const held = holdings.map((hd, n) => {
-    const j = indexOf.get(hd.asset);
-    if (j === undefined) fail("holdings", `holdings[${n}] is for '${hd.asset}', which is not one of the assets`);
-    if (j <= last) fail("holdings", `holdings[${n}] ('${hd.asset}') is not in asset order, or is listed twice`);
-    last = j;
-    if (hd.equity === 0n && hd.debt === 0n) fail("holdings", `holdings[${n}] ('${hd.asset}') is zero equity and zero debt`);
-    return j;
+  // 5. holdings
+  const index = new Map(assets.map(([sym], j) => [sym, j]));
+  const held = [];
+  holdings.forEach((holding, n) => {
+    if (!index.has(holding.asset)) fail("holdings", `holdings[${n}] names '${holding.asset}', which is not one of the assets`);
+    const j = index.get(holding.asset);
+    if (held.length && j <= held[held.length - 1]) {
+      const again = held.includes(j) ? "repeats" : "comes after";
+      fail("holdings", `holdings[${n}] ('${holding.asset}') ${again} '${assets[held[held.length - 1]][0]}': holdings are `
+        + "listed once each, in asset order");
+    }
+    if (holding.equity === 0n && holding.debt === 0n) {
+      fail("holdings", `holdings[${n}] ('${holding.asset}') is zero: a zero holding is not listed`);
+    }
+    held.push(j);
   });
   onCheck("holdings");
-  holdings.forEach((hd, n) => {
-    if (hd.fragments.length !== s) fail("fragments", `holdings[${n}] ('${hd.asset}') has ${hd.fragments.length} fragments, not ${s}`);
-    const positions = new Set(hd.fragments.map((f) => f.position));
-    if (positions.size !== s) fail("fragments", `holdings[${n}] ('${hd.asset}') has two fragments at one position`);
-  });
-  onCheck("fragments");
-  holdings.forEach((hd, n) => {
-    for (const [key, label] of [["equity", "equity"], ["debt", "debt"]]) {
-      const total = hd.fragments.reduce((acc, f) => acc + f[key], 0n);
-      if (total >= U128) fail("sum-overflow", `holdings[${n}] ('${hd.asset}'): the fragments' ${label} reaches 2^128 (${total})`);
-      if (total !== hd[key]) {
-        fail("holding-sum", `holdings[${n}] ('${hd.asset}'): ${label} ${hd[key]} is not the sum of its fragments' ${label} (${total})`);
-      }
+
+  // 6. fragments
+  for (const holding of holdings) {
+    if (holding.fragments.length !== s) {
+      fail("fragments", `the holding of '${holding.asset}' has ${holding.fragments.length} fragments, not ${s}`);
     }
-  });
+    const positions = holding.fragments.map((f) => f.position);
+    if (new Set(positions).size !== positions.length) {
+      fail("fragments", `two fragments of '${holding.asset}' share a position (${positions.join(", ")})`);
+    }
+  }
+  onCheck("fragments");
+
+  // 7. holding-sum
+  for (const holding of holdings) {
+    const totals = ["equity", "debt"].map((name) => {
+      const total = holding.fragments.reduce((acc, f) => acc + f[name], 0n);
+      if (total >= U128) fail("sum-overflow", `the ${name} of the fragments of '${holding.asset}' sums to 2^128 or more`);
+      return total;
+    });
+    ["equity", "debt"].forEach((name, t) => {
+      if (totals[t] !== holding[name]) {
+        fail("holding-sum", `the holding of '${holding.asset}' states ${name} ${holding[name]}, its fragments sum to ${totals[t]}`);
+      }
+    });
+  }
   onCheck("holding-sum");
 
+  // 8. each fragment: path length, position, fold
   const uk = userKey(nonce, period, userId);
-  const folded = new Map();  // asset index -> the root its first fragment folded to
-  holdings.forEach((hd, n) => {
-    const j = held[n];
-    const { k, h } = trees[j];
-    const symbol = assets[j][0];
-    hd.fragments.forEach((f, i) => {
-      const fw = `holdings[${n}].fragments[${i}]`;
-      if (f.siblings.length !== k + h) fail("path-length", `${fw} path has ${f.siblings.length} entries, tree height is ${k + h}`);
-      const pos = BigInt(f.position);
-      if (pos >= 1n << BigInt(k + h)) fail("position", `${fw} position ${f.position} is outside [0, 2^${k + h})`);
-      const fk = fragmentKey(uk, symbol, i);
-      if (bucketOf(fk, k) !== pos >> BigInt(h)) {
-        fail("position", `${fw} position ${f.position} is in bucket ${pos >> BigInt(h)}, the fragment key is in bucket ${bucketOf(fk, k)}`);
+  const folded = holdings.map((holding, n) => {
+    const own = trees[held[n]];
+    const height = own.k + own.h;
+    return holding.fragments.map((fragment, i) => {
+      const what = `fragment ${i} of '${holding.asset}'`;
+      if (fragment.path.length !== height) {
+        fail("path-length", `${what}: the path has ${fragment.path.length} entries, the tree's height is ${height}`);
       }
-      let hash = leafHashV3(fk, f.equity, f.debt);
-      let sums = [f.equity, f.debt];
-      f.siblings.forEach((sib, level) => {
-        const left = ((pos >> BigInt(level)) & 1n) === 0n;
-        const sibSums = [sib.equity, sib.debt];
-        const [lh, ls, rh, rs] = left ? [hash, sums, sib.hash, sibSums] : [sib.hash, sibSums, hash, sums];
-        const next = [ls[0] + rs[0], ls[1] + rs[1]];
-        next.forEach((v, t) => {
-          if (v >= U128) fail("sum-overflow", `${fw}: the ${t === 0 ? "equity" : "debt"} sum reaches 2^128 (${v})`, level);
-        });
-        hash = nodeHashV3(lh, ls, rh, rs);
-        sums = next;
-      });
-      const expected = published !== null ? published.trees[j] : folded.get(j);
-      if (expected !== undefined) {
-        if (!sameBytes(hash, expected.hash)) {
-          fail("root-hash", `${fw} folds to ${bytesToHex(hash)}, the root of '${symbol}' is ${bytesToHex(expected.hash)}`);
-        }
-        if (sums[0] !== expected.equity || sums[1] !== expected.debt) {
-          fail("root-sums", `${fw} folds to equity ${sums[0]} and debt ${sums[1]}, the root of '${symbol}' has ${expected.equity} and ${expected.debt}`);
-        }
+      const pos = BigInt(fragment.position);
+      if (pos >= 1n << BigInt(height)) fail("position", `${what}: position ${fragment.position} is outside [0, 2^${height})`);
+      const key = fragmentKey(uk, holding.asset, i);
+      const inBucket = pos >> BigInt(own.h), keyBucket = bucketOf(key, own.k);
+      if (inBucket !== keyBucket) {
+        fail("position", `${what}: position ${fragment.position} is in bucket ${inBucket}, the fragment's key is in bucket ${keyBucket}`);
       }
-      if (!folded.has(j)) folded.set(j, { hash, equity: sums[0], debt: sums[1] });
+      return foldV3(key, fragment, what);
     });
   });
+  onCheck("path-length");
   onCheck("position");
   onCheck("sums");
+
+  // 9. root-hash, root-sums
+  holdings.forEach((holding, n) => {
+    folded[n].forEach((root, i) => {
+      const what = `fragment ${i} of '${holding.asset}'`;
+      if (expectedRoots !== null) sameRoot(root, expectedRoots[held[n]], what, "the manifest's root");
+      else sameRoot(root, folded[n][0], what, "the root its fragment 0 folds to");
+    });
+  });
   onCheck("root-hash");
   onCheck("root-sums");
 
-  const roots = trees.map((t, j) => (folded.has(j) ? { k: t.k, h: t.h, ...folded.get(j) } : t));
-  const got = commitmentV3(period, parameters, assets, roots);
+  // 10. commitment
+  const rootOf = new Map(held.map((j, n) => [j, folded[n][0]]));
+  const computed = trees.map((t, j) => ({ k: t.k, h: t.h, ...(rootOf.get(j) ?? t.root) }));
+  const got = commitmentV3(period, parameters, assets, computed);
   if (!sameBytes(got, expectedCommitment)) {
-    fail("commitment", `the proof's period, parameters, assets, shapes and roots give ${bytesToHex(got)}, the announced value is ${bytesToHex(expectedCommitment)}`);
+    fail("commitment", `the proof's period, parameters, assets, shapes and roots give ${bytesToHex(got)}, the announced `
+      + `value is ${bytesToHex(expectedCommitment)}`);
   }
   onCheck("commitment");
-  for (const [j, r] of folded) {
-    const t = trees[j];
-    if (!sameBytes(t.hash, r.hash) || t.equity !== r.equity || t.debt !== r.debt) {
+
+  // 11. proof-root
+  for (const j of held) {
+    if (!sameNode(trees[j].root, rootOf.get(j))) {
       fail("proof-root", `the proof's own root of '${assets[j][0]}' differs from what its fragments fold to`);
     }
   }
-  if (!sameBytes(p.declaredCommitment, got)) fail("proof-root", "the proof's own commitment differs from the one computed");
+  if (!sameBytes(declaredCommitment, got)) fail("proof-root", "the proof's own commitment field differs from the value it gives");
   onCheck("proof-root");
 
-  const byAsset = new Map(holdings.map((hd, n) => [held[n], hd]));
+  const amounts = new Map(holdings.map((h) => [h.asset, h]));
   return {
-    version: VERSION_V3, period, userId, assets: assets.map(([sym]) => sym), decimals: assets.map(([, d]) => d),
-    parameters: { fragments: parameters[0], padding: parameters[1] },
-    equity: assets.map((_, j) => byAsset.get(j)?.equity ?? 0n), debt: assets.map((_, j) => byAsset.get(j)?.debt ?? 0n),
-    held: assets.map((_, j) => byAsset.has(j)),
-    roots: roots.map((r) => ({ hash: bytesToHex(r.hash), equity: r.equity, debt: r.debt })),
+    version: VERSION_V3, period, userId, parameters: { fragments: parameters[0], padding: parameters[1] },
+    assets: assets.map(([sym]) => sym), decimals: assets.map(([, d]) => d),
+    equity: assets.map(([sym]) => amounts.get(sym)?.equity ?? 0n), debt: assets.map(([sym]) => amounts.get(sym)?.debt ?? 0n),
+    held: assets.map(([sym]) => amounts.has(sym)),
+    roots: computed.map((r) => ({ hash: bytesToHex(r.hash), equity: r.equity, debt: r.debt })),
     commitment: bytesToHex(got),
   };
 }
 
-/** A signed amount (a net position) in whole units. */
+/** A signed amount (a net position) in whole units, with a minus sign when negative. */
 export function toSignedUnits(value, decimals) {
-  return value < 0n ? `-${toUnits(-value, decimals)}` : toUnits(value, decimals);
+  return (value < 0n ? "-" : "") + toUnits(value < 0n ? -value : value, decimals);
 }
 
-/** The lines every verifier prints for a valid por-v3 proof: whose, which month, the announced value, and per
- * asset (every asset, held or not) the user's equity, debt and net position in whole units. */
+const width = (text) => Array.from(text).length;  // code points, as Python's len
+const padRight = (text, n) => text + " ".repeat(Math.max(0, n - width(text)));
+const padLeft = (text, n) => " ".repeat(Math.max(0, n - width(text))) + text;
+
+/** What a valid por-v3 proof shows, the lines `python -m pipeline.verify` prints (VerifiedProofV3.summary): whose,
+ * which month, the announced value, the parameters, and every asset (held or not) with this user's equity, debt and
+ * net in whole units. */
 export function summaryV3(r) {
   const lines = [`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`,
-    `announced value (${r.version}) ${r.commitment}`];
-  r.assets.forEach((symbol, j) => {
-    const d = r.decimals[j];
-    lines.push(`  ${symbol.padEnd(8)} equity ${toUnits(r.equity[j], d)}  debt ${toUnits(r.debt[j], d)}  net `
-      + toSignedUnits(r.equity[j] - r.debt[j], d));
-  });
+    `announced value (${r.version}) ${r.commitment}`,
+    `parameters: ${r.parameters.fragments} fragments per holding, padding ${r.parameters.padding} %`];
+  const rows = [["asset", "equity", "debt", "net"], ...r.assets.map((symbol, j) => [symbol,
+    toUnits(r.equity[j], r.decimals[j]), toUnits(r.debt[j], r.decimals[j]), toSignedUnits(r.equity[j] - r.debt[j], r.decimals[j])])];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => width(row[i]))));
+  for (const row of rows) {
+    lines.push(`  ${[padRight(row[0], widths[0]), ...[1, 2, 3].map((i) => padLeft(row[i], widths[i]))].join("  ")}`.trimEnd());
+  }
+  lines.push("What this proof shows: this user's equity and debt in each asset above (net = equity - debt, in whole "
+    + `units) are counted, in ${r.parameters.fragments} fragments each, in that asset's total equity and total debt, which `
+    + "the announced value commits to.");
+  const zero = r.assets.filter((_, j) => !r.held[j]);
+  if (zero.length === r.assets.length) lines.push("No asset is held: every asset is counted at zero for this user.");
+  else if (zero.length) lines.push(`Assets not held (${zero.join(", ")}) are counted at zero for this user.`);
+  lines.push("Compare these amounts with your account.");
   return lines;
 }
