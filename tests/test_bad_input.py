@@ -150,7 +150,7 @@ def case_control_user_id(d):
 
 
 CASES = [
-    (case_other_suffixes, ["neither *.parquet data nor hidden", "x.PARQUET", "y.parq", "z.parquet.gz"]),
+    (case_other_suffixes, ["neither *.parquet or *.csv data nor hidden", "x.PARQUET", "y.parq", "z.parquet.gz"]),
     (case_link_outside, ["linked.parquet is a link to", "outside the snapshot"]),
     (case_long_user_id, ["'user_id'", "row 1", "257 bytes", "more than 256"]),
     (case_not_nfc_user_id, ["'user_id'", "row 2", "NFC"]),
@@ -169,7 +169,7 @@ CASES = [
     (case_undeclared_asset, ["['DOGE']", "not declared"]),
     (case_declared_missing, ["['ETH']", "no column"]),
     (case_schemas_disagree, ["schemas disagree", "p2.parquet", "BTC"]),
-    (case_empty_dir, ["no *.parquet files", "empty snapshot"]),
+    (case_empty_dir, ["no *.parquet or *.csv files", "empty snapshot"]),
     (case_zero_rows, ["no rows", "empty snapshot"]),
     (case_corrupt, ["p2.parquet", "not a readable Parquet file"]),
     (case_too_big, ["'ETH'", "row 0", "not below 2^128"]),

@@ -62,9 +62,14 @@ def synth(
     out: Annotated[str, typer.Argument(metavar="DIR", help="Snapshot directory to create.")],
     users: Annotated[int, typer.Option("--users", min=1, metavar="N", help="Number of users.")],
     assets: Annotated[int, typer.Option("--assets", min=1, max=200, metavar="N", help="Number of assets.")] = 3,
-    files: Annotated[int, typer.Option("--files", min=1, metavar="N", help="Number of Parquet files.")] = 1,
+    files: Annotated[int, typer.Option("--files", min=1, metavar="N", help="Number of files.")] = 1,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed (same seed, same snapshot).")] = 0,
     layout: Annotated[str, typer.Option("--layout", metavar="wide|long", help="Snapshot layout.")] = "wide",
+    debt_per_mille: Annotated[int, typer.Option(
+        "--debt-per-mille", min=0, max=1000, metavar="N",
+        help="Users in 1000 who also owe debt (negative amounts, for por-v3), well covered by their holdings.")] = 0,
+    file_format: Annotated[str, typer.Option(
+        "--format", metavar="parquet|csv", help="File format (csv: amounts in whole units).")] = "parquet",
     period: Annotated[Optional[str], typer.Option("--period", metavar="YYYY-MM", help="The month (for --reserves/--prices).")] = None,
     reserves: Annotated[Optional[str], typer.Option(
         "--reserves", metavar="DIR", help="Also write signed reserves for the month (ratios vary by asset and month).")] = None,
@@ -79,11 +84,13 @@ def synth(
     \b
     Example:
       por synth snap --users 100000 --assets 20 --files 4 --seed 1
+      por synth snap-v3 --users 10000 --assets 5 --format csv --debt-per-mille 30
       por synth in/2026-11/snap --users 20000 --assets 5 --period 2026-11 --reserves in/2026-11/reserves \\
           --prices in/2026-11/prices.json --exchange "Example Exchange" --archive archive
     """
     from ..protocol.period import is_valid_period
     from ..testing.synth import (
+        FILE_FORMATS,
         month_ratios,
         snapshot_totals,
         write_synth,
@@ -95,10 +102,14 @@ def synth(
 
     if layout_problem(layout):
         raise typer.BadParameter(f"--layout {layout_problem(layout)}")
+    if file_format not in FILE_FORMATS:
+        raise typer.BadParameter(f"--format must be {' or '.join(repr(x) for x in FILE_FORMATS)}")
     if (reserves or prices) and (period is None or not is_valid_period(period)):
         raise typer.BadParameter("--reserves and --prices need --period YYYY-MM")
-    chosen = write_synth(out, users, assets, files, seed, layout)
-    typer.echo(f"wrote {users} users x {len(chosen)} assets ({layout}, {files} file(s)) to {out}")
+    chosen = write_synth(out, users, assets, files, seed, layout, debt_per_mille=debt_per_mille, file_format=file_format)
+    extra = "".join([f", {file_format}" if file_format != "parquet" else "",
+                     f", {debt_per_mille}/1000 with debt" if debt_per_mille else ""])
+    typer.echo(f"wrote {users} users x {len(chosen)} assets ({layout}, {files} file(s){extra}) to {out}")
     if reserves and period:
         from ..ownership.challenge import challenge_text
 

@@ -3,6 +3,7 @@
 * ``canonical``: RFC 8785 canonical JSON and digests;
 * ``layout``: file names in a bundle and in an archived period;
 * ``assets``: the asset file; ``columns``: amount and id columns of exchange data, exactly;
+* ``csv_snapshot``: CSV snapshot files (header, lines, whole-unit amounts as text);
 * ``nodes``: tree nodes as JSON; ``manifest``: the manifest and top-tree documents;
 * ``bucket_file``: the private per-bucket Parquet files;
 * ``proof``: the proof document a user receives;

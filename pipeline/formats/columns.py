@@ -4,6 +4,10 @@ Shared by every reader of exchange data (snapshot, reserves): amounts are intege
 (smallest units) or decimal columns (whole units, converted exactly with the asset's decimals);
 floats are refused. A bad value raises ``BadValue`` with its index in the array, which the
 caller turns into file, column and row.
+
+Signed columns may carry debt (protocol por-v3, ``schemas/snapshot.md``): ``signed_amount_words``
+returns exact magnitudes and a sign per value (two's complement undone word by word, so
+``INT64_MIN`` and the most negative decimals are exact); ``amount_words`` refuses every negative value.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import pyarrow as pa
 
 from ..errors import BadValue, InputError
 from ..protocol.amounts import U128_LIMIT
+
+_WORD = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def is_text(t: pa.DataType) -> bool:
@@ -51,18 +57,33 @@ def amounts_to_u128(arr: pa.Array, decimals: int) -> np.ndarray:
 def amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.ndarray]:
     """``amounts_to_u128`` as two uint64 arrays ``(lo, hi)``, without a copy where the column already
     holds them (integer columns; decimals whose scale is the asset's)."""
+    lo, hi, negative = signed_amount_words(arr, decimals)
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise BadValue(i, f"negative amount {arr[i].as_py()}")
+    return lo, hi
+
+
+def signed_amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact magnitude of every value as two uint64 arrays ``(lo, hi)`` (smallest units), and
+    ``negative`` (bool) where the value is below zero.
+
+    Raises ``BadValue`` at the first null, over-precise value (more fractional digits than
+    ``decimals``, never rounded) or value whose magnitude is not below ``2**128`` smallest units."""
     n = len(arr)
     if arr.null_count:
         raise BadValue(first_index(arr.is_null()), "null amount")
     t = arr.type
     if pa.types.is_integer(t):
         values = arr.to_numpy(zero_copy_only=False)
-        if pa.types.is_signed_integer(t):
-            negative = values < 0
-            if negative.any():
-                i = int(np.flatnonzero(negative)[0])
-                raise BadValue(i, f"negative amount {values[i]}")
-        return values.astype(np.uint64, copy=False), np.zeros(n, dtype=np.uint64)
+        if not pa.types.is_signed_integer(t):
+            return values.astype(np.uint64, copy=False), np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=bool)
+        negative = values < 0
+        if not negative.any():
+            return values.astype(np.uint64, copy=False), np.zeros(n, dtype=np.uint64), negative
+        # |v| modulo 2^64 is exact for every int64, INT64_MIN included (its magnitude is 2^63)
+        raw = values.astype(np.int64).view(np.uint64)
+        return np.where(negative, np.uint64(0) - raw, raw), np.zeros(n, dtype=np.uint64), negative
     # decimal: whole units -> smallest units, exactly. Unscaled values are
     # little-endian two's complement words (2 for decimal128, 4 for decimal256).
     width = t.byte_width // 8
@@ -70,14 +91,13 @@ def amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.ndarray]:
     words = words.reshape(n, width)
     negative = (words[:, -1] >> np.uint64(63)) == 1
     if negative.any():
-        i = int(np.flatnonzero(negative)[0])
-        raise BadValue(i, f"negative amount {arr[i].as_py()}")
+        words = _magnitudes(words, negative)
     if t.scale == decimals:
         too_big = words[:, 2:].any(axis=1) if width > 2 else np.zeros(n, dtype=bool)
         if too_big.any():
             i = int(np.flatnonzero(too_big)[0])
-            raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
-        return words[:, 0], words[:, 1]
+            raise BadValue(i, f"amount {arr[i].as_py()} {_not_below(bool(negative[i]))}")
+        return words[:, 0], words[:, 1], negative
     # a scale other than the asset's decimals: exact integer rescaling per value
     lo, hi = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     raw = words.tobytes()
@@ -93,7 +113,23 @@ def amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.ndarray]:
                     i, f"amount {arr[i].as_py()} has more fractional digits than the asset's {decimals}"
                 )
         if value >= U128_LIMIT:
-            raise BadValue(i, f"amount {arr[i].as_py()} is not below 2^128 smallest units")
+            raise BadValue(i, f"amount {arr[i].as_py()} {_not_below(bool(negative[i]))}")
         hi[i] = value >> 64
-        lo[i] = value & 0xFFFF_FFFF_FFFF_FFFF
-    return lo, hi
+        lo[i] = value & _WORD
+    return lo, hi, negative
+
+
+def _not_below(negative: bool) -> str:
+    return "has a magnitude that is not below 2^128 smallest units" if negative else "is not below 2^128 smallest units"
+
+
+def _magnitudes(words: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """Rows of little-endian two's complement words with ``negative`` rows negated (``~x + 1``, the
+    carry rippling word by word): every row then holds the magnitude of its value."""
+    out = words.copy()
+    carry = negative.astype(np.uint64)
+    for k in range(words.shape[1]):
+        flipped = np.where(negative, ~words[:, k], words[:, k])
+        out[:, k] = flipped + carry
+        carry = carry & (out[:, k] == 0).astype(np.uint64)
+    return out

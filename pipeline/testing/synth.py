@@ -5,7 +5,13 @@ number of steps below the asset's largest plausible holding, about ``MAX_HOLDING
 most users holding 1-3 assets, about 2 % holding nothing, a mix of
 6/8/18-decimal assets stored as integer (smallest units) and decimal (whole
 units) columns. Integer arithmetic only. The content is a function of
-``(users, assets, seed, layout)`` alone; ``files`` only changes the layout on disk.
+``(users, assets, seed, layout, debt_per_mille)`` alone; ``files`` and ``file_format`` (Parquet, or
+CSV in whole units) only change the layout on disk.
+
+With ``debt_per_mille``, about that share of the users also owe debt (protocol por-v3,
+``schemas/snapshot.md``): in one asset they do not hold, worth 1 % to 7 % of their most valuable
+holding at the synthetic prices (``PRICES``; a month's prices move each by at most 15 %, so the
+collateral still covers the debt ten times over), written as a negative amount.
 """
 
 from __future__ import annotations
@@ -14,17 +20,21 @@ import calendar
 import hashlib
 import json
 from decimal import Context, Decimal
+from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..formats.assets import Asset, protocol_order
-from ..formats.columns import amounts_to_u128
+from ..formats.columns import signed_amount_words
 from ..formats.prices import FORMAT as PRICES_FORMAT
-from ..liabilities.snapshot import WIDE, layout_problem, plan_snapshot
+from ..liabilities.read import amount_array, whole_file
+from ..liabilities.snapshot import CSV, PARQUET, WIDE, layout_problem, plan_snapshot
 from ..storage import fs as storage
 
 KNOWN = [
@@ -52,6 +62,12 @@ CHAINS_OF = {"BTC": ("bitcoin",), "ETH": ("ethereum", "arbitrum-one", "base", "o
 supported list (XRP Ledger, Cardano…) give rows this tool reports as unsupported."""
 CHUNK = 65_536
 ZERO_USERS_PER_MILLE = 20
+FILE_FORMATS = (PARQUET, CSV)
+DEBT_STREAM = 1
+"""The debt draws come from a random stream of their own: without debt, the snapshot is the one
+synth wrote before debt existed, byte for byte."""
+DEBT_SHARE_BP = (100, 700)
+"""A debt is worth 1 % to 7 % of the debtor's most valuable holding."""
 
 
 def synth_assets(count: int) -> list[Asset]:
@@ -112,11 +128,46 @@ def is_decimal_column(asset: Asset, order: int) -> bool:
     return asset.decimals == 18 or order % 2 == 1
 
 
-def _lanes_decimal(hi: np.ndarray, lo: np.ndarray, scale: int) -> pa.Array:
-    """A decimal128(38, scale) array whose unscaled values are ``hi * 2^64 + lo`` (non-negative)."""
+def _lanes_decimal(hi: np.ndarray, lo: np.ndarray, scale: int, negative: np.ndarray | None = None) -> pa.Array:
+    """A decimal128(38, scale) array whose unscaled values are ``hi * 2^64 + lo``, negated where
+    ``negative`` (two's complement)."""
     raw = np.empty((len(lo), 2), dtype="<u8")
     raw[:, 0], raw[:, 1] = lo, hi
+    if negative is not None and negative.any():
+        flipped_lo, flipped_hi = ~lo[negative], ~hi[negative]
+        raw[negative, 0] = flipped_lo + np.uint64(1)
+        raw[negative, 1] = flipped_hi + (raw[negative, 0] == 0).astype(np.uint64)
     return pa.Array.from_buffers(pa.decimal128(38, scale), len(lo), [None, pa.py_buffer(raw.tobytes())])
+
+
+def whole_units_text(lo: np.ndarray, hi: np.ndarray, negative: np.ndarray, decimals: int) -> pa.Array:
+    """Amounts of smallest units (magnitudes ``hi * 2^64 + lo``, ``negative`` where below zero) as
+    whole-unit text for a CSV snapshot: ``12``, ``-0.5`` (no trailing fraction zeros, no ``-0``)."""
+    n = len(lo)
+    big = hi != 0 if decimals <= 19 else np.ones(n, dtype=bool)
+    scale = np.uint64(10 ** min(decimals, 19))
+    small = np.where(big, np.uint64(0), lo)
+    whole, frac = small // scale, small % scale
+    text = pc.cast(pa.array(whole, pa.uint64()), pa.string())
+    if decimals:
+        frac_text = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(pa.array(frac, pa.uint64()), pa.string()), decimals, "0"), "0")
+        text = pc.if_else(pa.array(frac == 0), text, pc.binary_join_element_wise(text, frac_text, "."))
+    minus = negative & ((lo | hi) != 0)
+    text = pc.if_else(pa.array(minus), pc.binary_join_element_wise("-", text, ""), text)
+    if big.any():
+        rows = np.flatnonzero(big)
+        exact = [_units_text(-v if minus[i] else v, decimals)
+                 for i, v in zip(rows.tolist(), ((int(hi[i]) << 64) | int(lo[i]) for i in rows.tolist()), strict=True)]
+        text = pc.replace_with_mask(text, pa.array(big), pa.array(exact, pa.string()))
+    return text
+
+
+def _units_text(value: int, decimals: int) -> str:
+    """One amount of smallest units as whole-unit text (``whole_units_text``'s rule)."""
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    whole, frac = divmod(value, 10**decimals)
+    digits = f"{frac:0{decimals}d}".rstrip("0") if decimals else ""
+    return f"{sign}{whole}" + (f".{digits}" if digits else "")
 
 
 def _chunk(rng: np.random.Generator, n: int, assets: list[Asset], max_exp: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -142,6 +193,36 @@ def _chunk(rng: np.random.Generator, n: int, assets: list[Asset], max_exp: list[
     return held, hi, lo
 
 
+def _price(asset: Asset) -> Fraction:
+    """Dollars per smallest unit of ``asset`` at ``PRICES`` (1 dollar per whole unit if unknown)."""
+    return Fraction(Decimal(PRICES.get(asset.symbol, "1"))) / 10**asset.decimals
+
+
+def _debts(rng: np.random.Generator, held: np.ndarray, hi: np.ndarray, lo: np.ndarray, assets: list[Asset],
+           decimal_col: list[bool], per_mille: int) -> np.ndarray:
+    """``debt`` (n, m) bool, and the debts' magnitudes written into ``hi``/``lo``: about ``per_mille``
+    of the users that hold something (and not everything) owe one asset they do not hold, worth
+    ``DEBT_SHARE_BP`` of their most valuable holding (rounded down; a debt that rounds to nothing is
+    none)."""
+    n, m = held.shape
+    chosen = np.asarray(rng.integers(0, 1000, size=n)) < per_mille
+    pick = np.asarray(rng.integers(0, 1 << 30, size=n))
+    share = np.asarray(rng.integers(DEBT_SHARE_BP[0], DEBT_SHARE_BP[1] + 1, size=n))
+    debt = np.zeros((n, m), dtype=bool)
+    prices = [_price(a) for a in assets]
+    candidates = np.flatnonzero(chosen & held.any(axis=1) & ~held.all(axis=1))
+    for u in candidates.tolist():
+        worth = max(((int(hi[u, k]) << 64) | int(lo[u, k])) * prices[k] for k in np.flatnonzero(held[u]).tolist())
+        free = np.flatnonzero(~held[u]).tolist()
+        j = free[int(pick[u]) % len(free)]
+        units = int(worth * int(share[u]) / 10_000 / prices[j])
+        if units == 0 or (not decimal_col[j] and units >= 1 << 63) or units >= 1 << 127:
+            continue
+        debt[u, j] = True
+        hi[u, j], lo[u, j] = units >> 64, units & 0xFFFF_FFFF_FFFF_FFFF
+    return debt
+
+
 def write_synth(
     out: str,
     users: int,
@@ -150,14 +231,26 @@ def write_synth(
     seed: int = 0,
     layout: str = "wide",
     storage_options: Mapping[str, Any] | None = None,
+    *,
+    debt_per_mille: int = 0,
+    file_format: str = PARQUET,
 ) -> list[Asset]:
-    """Write a synthetic snapshot directory ``out`` (``part-NNNNN.parquet`` + ``assets.json``)."""
+    """Write a synthetic snapshot directory ``out`` (``part-NNNNN.parquet`` or ``part-NNNNN.csv``, and
+    ``assets.json``). ``debt_per_mille`` users in 1000 also owe debt (negative amounts: a snapshot for
+    protocol por-v3); the CSV files hold the same content in whole units."""
     if users < 1:
         raise InputError("must be at least 1", parameter="users")
     if not 1 <= files <= users:
         raise InputError(f"must be in [1, {users}]", parameter="files")
     if layout_problem(layout):
         raise InputError(str(layout_problem(layout)), parameter="layout")
+    if file_format not in FILE_FORMATS:
+        raise InputError(f"must be {' or '.join(repr(x) for x in FILE_FORMATS)}", parameter="file_format")
+    if not 0 <= debt_per_mille <= 1000:
+        raise InputError("must be in [0, 1000]", parameter="debt_per_mille")
+    if debt_per_mille and asset_count < 2:
+        raise InputError("needs at least 2 assets (a debt is in an asset the debtor does not hold)",
+                         parameter="debt_per_mille")
     assets = synth_assets(asset_count)
     fs, root = storage.open_fs(out, storage_options)
     if fs.exists(root) and fs.ls(root):
@@ -166,13 +259,21 @@ def write_synth(
     decimal_col = [is_decimal_column(a, j) for j, a in enumerate(assets)]
     max_exp = [max_exponent(a) for a in assets]
     bounds = [users * f // files for f in range(files + 1)]
-    writers: dict[int, pq.ParquetWriter] = {}
+    writers: dict[int, Any] = {}
+    sinks: list[Any] = []
     try:
         for c, start in enumerate(range(0, users, CHUNK)):
             n = min(CHUNK, users - start)
             held, hi, lo = _chunk(np.random.default_rng([seed, c]), n, assets, max_exp)
+            debt = (_debts(np.random.default_rng([seed, c, DEBT_STREAM]), held, hi, lo, assets, decimal_col,
+                           debt_per_mille) if debt_per_mille else None)
             ids = pa.array([f"U{start + i:010d}" for i in range(n)], pa.string())
-            table = _wide(ids, assets, decimal_col, hi, lo) if layout == "wide" else _long(ids, start, assets, held, hi, lo)
+            if layout == "wide":
+                table = _wide(ids, assets, decimal_col, hi, lo, debt)
+                if file_format == CSV:
+                    table = _wide_text(table, assets)
+            else:
+                table = _long(ids, start, assets, held, hi, lo, debt, text=file_format == CSV)
             row_user = np.arange(start, start + n) if layout == "wide" else table.column("_u").to_numpy()
             if layout == "long":
                 table = table.drop_columns(["_u"])
@@ -181,44 +282,74 @@ def write_synth(
                 if b <= a:
                     continue
                 if f not in writers:
-                    path = storage.join(root, f"part-{f:05d}.parquet")
-                    writers[f] = pq.ParquetWriter(fs.open(path, "wb"), table.schema)
+                    path = storage.join(root, f"part-{f:05d}.{file_format}")
+                    sinks.append(fs.open(path, "wb"))
+                    if file_format == PARQUET:
+                        writers[f] = pq.ParquetWriter(sinks[-1], table.schema)
+                    else:  # the header unquoted, like every cell (ids and amounts need no quotes)
+                        sinks[-1].write((",".join(table.column_names) + "\n").encode())
+                        writers[f] = pacsv.CSVWriter(sinks[-1], table.schema, write_options=pacsv.WriteOptions(
+                            include_header=False, quoting_style="none"))
                 writers[f].write_table(table.slice(a, b - a))
     finally:
         for w in writers.values():
             w.close()
+        for sink in sinks:
+            sink.close()
     with fs.open(storage.join(root, "assets.json"), "w") as f:
         f.write(json.dumps({a.symbol: a.decimals for a in assets}, indent=2) + "\n")
     by_symbol = {a.symbol: a for a in assets}
     return [by_symbol[s] for s in protocol_order(list(by_symbol))]
 
 
-def _wide(ids: pa.Array, assets: list[Asset], decimal_col: list[bool], hi: np.ndarray, lo: np.ndarray) -> pa.Table:
+def _wide(ids: pa.Array, assets: list[Asset], decimal_col: list[bool], hi: np.ndarray, lo: np.ndarray,
+          debt: np.ndarray | None = None) -> pa.Table:
     columns: dict[str, pa.Array] = {"user_id": ids}
     for j, a in enumerate(assets):
+        negative = None if debt is None else debt[:, j]
         if decimal_col[j]:
-            columns[a.symbol] = _lanes_decimal(hi[:, j], lo[:, j], a.decimals)
+            columns[a.symbol] = _lanes_decimal(hi[:, j], lo[:, j], a.decimals, negative)
         else:
-            columns[a.symbol] = pa.array(lo[:, j].astype(np.int64), pa.int64())
+            values = lo[:, j].astype(np.int64)
+            columns[a.symbol] = pa.array(values if negative is None else np.where(negative, -values, values), pa.int64())
     return pa.table(columns)
 
 
-def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> pa.Table:
-    """One row per held asset, ``amount`` as decimal128(38, 18) whole units; users holding
-    nothing get one zero row for the first asset."""
-    show = held.copy()
-    show[~held.any(axis=1), 0] = True
+def _wide_text(table: pa.Table, assets: list[Asset]) -> pa.Table:
+    """A wide table's amounts as whole-unit text (the CSV layout), converted by the snapshot reader's
+    own rule (``formats.columns.signed_amount_words``)."""
+    columns: dict[str, pa.Array] = {"user_id": table.column("user_id").combine_chunks()}
+    for a in assets:
+        lo, hi, negative = signed_amount_words(table.column(a.symbol).combine_chunks(), a.decimals)
+        columns[a.symbol] = whole_units_text(lo, hi, negative, a.decimals)
+    return pa.table(columns)
+
+
+def _long(ids: pa.Array, start: int, assets: list[Asset], held: np.ndarray, hi: np.ndarray, lo: np.ndarray,
+          debt: np.ndarray | None = None, text: bool = False) -> pa.Table:
+    """One row per held asset (and per debt, negative), ``amount`` as decimal128(38, 18) whole units
+    (or, with ``text``, as whole-unit text); users holding nothing get one zero row for the first asset."""
+    show = held.copy() if debt is None else held | debt
+    show[~show.any(axis=1), 0] = True
     users, cols = np.nonzero(show)
     amounts = []
     for u, j in zip(users.tolist(), cols.tolist(), strict=True):
         smallest = (int(hi[u, j]) << 64) | int(lo[u, j])
-        amounts.append(smallest * 10 ** (18 - assets[j].decimals))
-    raw_hi = np.array([a >> 64 for a in amounts], dtype=np.uint64)
-    raw_lo = np.array([a & ((1 << 64) - 1) for a in amounts], dtype=np.uint64)
+        if debt is not None and debt[u, j]:
+            smallest = -smallest
+        amounts.append(smallest if text else smallest * 10 ** (18 - assets[j].decimals))
+    if text:
+        amount = pa.array([_units_text(v, assets[j].decimals) for v, j in zip(amounts, cols.tolist(), strict=True)],
+                          pa.string())
+    else:
+        magnitudes = [abs(a) for a in amounts]
+        raw_hi = np.array([a >> 64 for a in magnitudes], dtype=np.uint64)
+        raw_lo = np.array([a & ((1 << 64) - 1) for a in magnitudes], dtype=np.uint64)
+        amount = _lanes_decimal(raw_hi, raw_lo, 18, None if debt is None else np.array([a < 0 for a in amounts], bool))
     return pa.table({
         "user_id": ids.take(pa.array(users)),
         "asset": pa.array([assets[j].symbol for j in cols.tolist()], pa.string()),
-        "amount": _lanes_decimal(raw_hi, raw_lo, 18),
+        "amount": amount,
         "_u": pa.array(users + start, pa.int64()),
     })
 
@@ -317,15 +448,18 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
 
 def snapshot_totals(url: str, assets_url: str | None = None) -> dict[str, int]:
     """Exact liabilities total per asset of a wide-layout snapshot (smallest units), read
-    straight from its Parquet files: what the demo sets its synthetic reserves against."""
+    straight from its files (Parquet or CSV): what the demo sets its synthetic reserves against.
+    The liabilities are the users' equity: debts (negative amounts, ``:debt`` columns) are what users
+    owe, and are not counted."""
     plan = plan_snapshot(url, assets_url)
     if plan.layout != WIDE:
         raise InputError(f"{url}: snapshot_totals reads wide snapshots only")
     totals = {a.symbol: 0 for a in plan.assets}
-    for path in plan.files:
-        with plan.fs.open(path, "rb") as f:
-            table = pq.read_table(f)
+    for index in range(len(plan.files)):
+        table = whole_file(plan, index)
         for a in plan.assets:
-            words = amounts_to_u128(table.column(a.symbol).combine_chunks(), a.decimals)
-            totals[a.symbol] += sum((int(hi) << 64) | int(lo) for hi, lo in words.tolist())
+            lo, hi, negative = signed_amount_words(amount_array(plan, table.column(a.symbol).combine_chunks(), a.decimals),
+                                                   a.decimals)
+            keep = ~negative
+            totals[a.symbol] += (int(hi[keep].astype(object).sum() or 0) << 64) + int(lo[keep].astype(object).sum() or 0)
     return totals
