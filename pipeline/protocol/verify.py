@@ -8,9 +8,8 @@ naming the check (a ``checks.Check``; and the level, where there is one).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from ..errors import SumOverflow, VerificationError
 from . import shape, v1, v2, v3, versions
@@ -18,12 +17,17 @@ from .amounts import parse_amount, to_units
 from .checks import Check
 from .jsonread import load_json_file
 from .period import is_valid_period
+from .reading import MAX_SAFE_INTEGER
+from .reading import check_user as _check_user
+from .reading import hex32 as _hex32
+from .reading import unique_and_sorted as _unique_and_sorted
 from .userid import display_user_id, user_id_problem
+from .verify_v3 import VerifiedProofV3, read_manifest, read_proof_v3, verify_read_v3
+from .verify_v3 import manifest_commitment as v3_manifest_commitment
 
-if TYPE_CHECKING:
-    from .verify_v3 import VerifiedProofV3
+__all__ = ["MAX_SAFE_INTEGER", "VERSIONS", "VerifiedProof", "VerifiedProofV3", "check_manifest", "manifest_commitment",
+           "verify_files", "verify_proof"]
 
-_HEX32_RE = re.compile(r"[0-9a-f]{64}")
 MAX_HEIGHT = shape.MAX_HEIGHT
 VERSIONS = versions.VERSIONS
 V1_LABELS_NOTE = ("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are "
@@ -61,10 +65,6 @@ class VerifiedProof:
         return "\n".join(lines)
 
 
-MAX_SAFE_INTEGER = (1 << 53) - 1
-"""Integer fields are bounded as JavaScript's exact integers, so every verifier reads the same values."""
-
-
 def _require(obj: Mapping[str, Any], key: str, kind: type, check: Check, what: str) -> Any:
     if not isinstance(obj, Mapping) or key not in obj:
         raise VerificationError(check, f"{what} has no field {key!r}")
@@ -76,12 +76,6 @@ def _require(obj: Mapping[str, Any], key: str, kind: type, check: Check, what: s
     if not ok:
         raise VerificationError(check, f"{what} field {key!r} must be {kind.__name__}")
     return value
-
-
-def _hex32(value: object, check: Check, what: str, level: int | None = None) -> bytes:
-    if not isinstance(value, str) or not _HEX32_RE.fullmatch(value):
-        raise VerificationError(check, f"{what} must be 64 lowercase hex characters", level)
-    return bytes.fromhex(value)
 
 
 def _amounts(values: object, m: int, check: Check, what: str, level: int | None = None) -> list[int]:
@@ -125,19 +119,11 @@ def _asset_list(assets: object, check: Check, what: str) -> list[tuple[str, int]
     return out
 
 
-def _unique_and_sorted(symbols: list[str], check: Check, what: str) -> None:
-    """Assets are listed once each, ascending by their UTF-8 bytes (a lone surrogate compares, never crashes)."""
-    if symbols != sorted(symbols, key=lambda x: x.encode("utf-8", "surrogatepass")) or len(set(symbols)) != len(symbols):
-        raise VerificationError(check, f"{what} assets are not unique and sorted by symbol")
-
-
 def manifest_commitment(manifest: Mapping[str, Any]) -> bytes:
     """por-v2 (and por-v3, through ``verify_v3.manifest_commitment``): the announced value recomputed
     from the manifest's own fields (never its stored copy). Precondition: ``check_manifest`` passed."""
     if manifest.get("version") == v3.VERSION:
-        from .verify_v3 import manifest_commitment as v3_commitment
-
-        return v3_commitment(manifest)
+        return v3_manifest_commitment(manifest)
     root_hash, root_sums = _node(manifest["root"], len(manifest["assets"]), "manifest root", None)
     return v2.commitment(manifest["period"], [(a["symbol"], a["decimals"]) for a in manifest["assets"]],
                          manifest["tree"]["bucket_bits"], manifest["tree"]["bucket_height"], root_hash, root_sums)
@@ -150,8 +136,6 @@ def check_manifest(manifest: Mapping[str, Any]) -> None:
     if version not in VERSIONS:
         raise VerificationError(Check.MANIFEST, f"unsupported manifest version {version!r}")
     if version == v3.VERSION:  # por-v3: per-asset trees, every field exactly (protocol.verify_v3)
-        from .verify_v3 import read_manifest
-
         read_manifest(manifest)
         return
     if version == v2.VERSION:
@@ -203,10 +187,11 @@ def verify_proof(
         return _verify_v1(proof, manifest, root_hash, user_id)
     if version == v2.VERSION:
         return _verify_v2(proof, manifest, root_hash, user_id)
-    if version == v3.VERSION:
-        from .verify_v3 import verify_v3
-
-        return verify_v3(proof, manifest, root_hash, user_id)
+    if version == v3.VERSION:  # schemas/por-v3.md section 8: the proof read (2, 3), the manifest (4), the rest
+        read = read_proof_v3(proof, user_id)
+        if manifest is not None:
+            check_manifest(manifest)
+        return verify_read_v3(read, manifest, root_hash)
     raise VerificationError(Check.VERSION, f"unsupported proof version {version!r}")
 
 
@@ -249,20 +234,6 @@ def _check_bucket(uk: bytes, position: int, k: int, h: int) -> None:
         raise VerificationError(
             Check.POSITION, f"position {position} is in bucket {in_bucket}, the user key is in bucket {key_bucket}",
             expected=key_bucket, got=in_bucket)
-
-
-def _check_user(user_id: str, expected: str | None) -> None:
-    """The proof is for the account the user states (two users with equal balances never share a leaf,
-    but a verifier that does not look at the id could be shown another user's proof)."""
-    if expected is None:
-        return
-    problem = user_id_problem(expected)
-    if problem is not None:
-        raise VerificationError(Check.USER_ID, f"the account id given, {display_user_id(expected)}, is not a user id: "
-                                f"{problem}", expected=expected, got=user_id)
-    if user_id != expected:
-        raise VerificationError(Check.USER_ID, f"the proof is for user {display_user_id(user_id)}, not for "
-                                f"{display_user_id(expected)}", expected=expected, got=user_id)
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,32 @@
 """por-v3 proof and manifest verification (schemas/por-v3.md section 8). Standard library and ``blake3`` only.
 
-``verify_v3(proof, manifest | announced, user)`` runs the checks of section 8 in their order and
-raises ``VerificationError`` at the first failure, naming its ``Check`` (and the tree level, where
-there is one). The Node module and the page run the same checks in the same order, so all three
-name the same check for every document. Within a step the order is fixed too:
+``protocol.verify.verify_proof`` runs the checks of section 8 in their order (``read_proof_v3``, the
+manifest's own check ``verify.check_manifest``, ``verify_read_v3``) and raises ``VerificationError``
+at the first failure, naming its ``Check`` (and the tree level, where there is one). The Node module
+and the page run the same checks in the same order, so all three name the same check for every
+document. Within a step the order is fixed too:
 
 * ``format`` reads the proof in this order, each object with exactly its fields (a field missing or
   one more is ``format``): the field set of the proof; ``period`` (not ``YYYY-MM``: ``period``);
-  ``assets`` (each ``{symbol, decimals}``, then unique and sorted); ``parameters``; ``trees`` (one per
-  asset, each ``{bucket_bits, bucket_height, root}``, the root ``{hash, equity, debt}``); ``user_id``;
-  ``nonce``; ``holdings`` (at most 255; each ``{asset, equity, debt, fragments}``; at most 8 fragments,
-  each ``{equity, debt, position, path}``; at most 64 path entries, else ``path-length``; each entry a
-  node read at its level); ``commitment``. A node is read hash, equity, debt; an amount that is not a
-  canonical decimal string below 2^128 is ``number``.
-* ``user-id``, then the manifest (``manifest``: every field, then its commitment; ``version``,
-  ``period``, ``assets``, ``parameters``, ``shape`` asset by asset) or the announced value (64 hex,
-  else ``format``).
-* ``holdings``, ``fragments``, ``holding-sum`` run holding by holding (a holding's equity sum, then its
-  debt sum, each ``sum-overflow`` at 2^128, then the two comparisons).
+  ``assets`` (at most 255, each ``{symbol, decimals}``, then unique and sorted); ``parameters``
+  (``fragments``, then ``padding``); ``trees`` (one per asset, each ``{bucket_bits, bucket_height,
+  root}``: k, h, k + h, then the root); ``user_id``; ``nonce``; ``holdings`` (at most 255; each
+  ``{asset, equity, debt, fragments}``, read in that order; at most 8 fragments, each ``{equity, debt,
+  position, path}`` in that order; at most 64 path entries, else ``path-length``; each entry a node read
+  at its level); ``commitment``. A node is read hash, equity, debt; an amount that is not a canonical
+  decimal string below 2^128 is ``number``, a position not an integer in [0, 2^53) ``format``.
+* ``user-id``; then the manifest, read the same way with ``manifest`` for every failure (its field set,
+  ``previous`` and ``publication`` allowed; version, period, hash, assets, parameters, trees (one per
+  asset: fields, label, k, h, height, root), files, commitment, and last its commitment's value), then
+  ``version``, ``period``, ``assets``, ``parameters``, ``shape`` (asset by asset); without a manifest,
+  the announced value (64 lowercase hex, else ``format``).
+* ``holdings``, then ``fragments``, then ``holding-sum``, each over all holdings in order before the
+  next (a holding's equity sum, then its debt sum, each ``sum-overflow`` at 2^128, then the two
+  comparisons, equity first).
 * Step 8 runs fragment by fragment (holdings in order, fragments in order): ``path-length``,
-  ``position`` (range, then bucket), the fold (``sum-overflow`` at its level); then step 9 compares
-  every folded root, in the same order, hash (``root-hash``) then sums (``root-sums``).
+  ``position`` (range, then bucket), the fold (``sum-overflow`` at its level, equity before debt); then
+  step 9 compares every folded root, in the same order, hash (``root-hash``) then sums (``root-sums``);
+  then ``commitment``; then ``proof-root`` (held assets' roots in order, then the commitment field).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from .amounts import U128_LIMIT, parse_amount, to_units
 from .checks import Check
 from .period import is_valid_period
 from .userid import display_user_id, user_id_problem
-from .verify import MAX_SAFE_INTEGER, _check_user, _hex32, _unique_and_sorted
+from .reading import MAX_SAFE_INTEGER, check_user, hex32, unique_and_sorted
 
 MAX_SYMBOL_BYTES = 32
 MAX_HOLDINGS = v3.MAX_ASSETS
@@ -45,6 +51,8 @@ POSITION_LIMIT = MAX_SAFE_INTEGER + 1
 PROOF_FIELDS = frozenset({"version", "period", "assets", "parameters", "trees", "user_id", "nonce", "holdings",
                           "commitment"})
 MANIFEST_FIELDS = frozenset({"version", "period", "hash", "assets", "parameters", "trees", "files", "commitment"})
+MANIFEST_PUBLICATION_FIELDS = frozenset({"previous", "publication"})
+"""Added by ``por publish`` (the archive chain, schemas/archive.md); not part of ``C``, not read here."""
 ASSET_FIELDS = frozenset({"symbol", "decimals"})
 PARAMETER_FIELDS = frozenset({"fragments", "padding"})
 PROOF_TREE_FIELDS = frozenset({"bucket_bits", "bucket_height", "root"})
@@ -136,11 +144,12 @@ def _fail(check: Check, message: str, level: int | None = None, **values: Any) -
     return VerificationError(check, message, level, **values)
 
 
-def _fields(obj: object, fields: frozenset[str], check: Check, what: str, level: int | None = None) -> Mapping[str, Any]:
-    """An object with exactly ``fields``."""
+def _fields(obj: object, fields: frozenset[str], check: Check, what: str, level: int | None = None,
+            optional: frozenset[str] = frozenset()) -> Mapping[str, Any]:
+    """An object with exactly ``fields`` (and any of ``optional``)."""
     if not isinstance(obj, Mapping):
         raise _fail(check, f"{what} must be an object with the fields {sorted(fields)}", level)
-    missing, extra = sorted(fields - set(obj)), sorted(set(obj) - fields)
+    missing, extra = sorted(fields - set(obj)), sorted(set(obj) - fields - optional)
     if missing or extra:
         parts = ([f"no field {', '.join(map(repr, missing))}"] if missing else []) + \
                 ([f"unknown field {', '.join(map(repr, extra))}"] if extra else [])
@@ -178,7 +187,7 @@ def _node(obj: object, what: str, level: int | None, check: Check = Check.FORMAT
           number: Check = Check.NUMBER) -> Node:
     """``{hash, equity, debt}``: hash, then equity, then debt."""
     node = _fields(obj, NODE_FIELDS, check, what, level)
-    return (_hex32(node["hash"], check, f"{what}.hash", level), _amount(node["equity"], number, f"{what}.equity", level),
+    return (hex32(node["hash"], check, f"{what}.hash", level), _amount(node["equity"], number, f"{what}.equity", level),
             _amount(node["debt"], number, f"{what}.debt", level))
 
 
@@ -194,7 +203,7 @@ def _assets(value: object, check: Check, what: str) -> list[tuple[str, int]]:
         if not 1 <= len(symbol.encode("utf-8", "surrogatepass")) <= MAX_SYMBOL_BYTES:
             raise _fail(check, f"{what} symbol {symbol!r} must be 1 to {MAX_SYMBOL_BYTES} bytes")
         out.append((symbol, _int(asset["decimals"], 0, v3.MAX_DECIMALS, check, f"{what} decimals of {symbol!r}")))
-    _unique_and_sorted([s for s, _ in out], check, what)
+    unique_and_sorted([s for s, _ in out], check, what)
     return out
 
 
@@ -252,7 +261,7 @@ class _Manifest:
 def read_manifest(manifest: object) -> _Manifest:
     """A por-v3 manifest, every field checked (``manifest``), and its commitment recomputed from its
     fields (``manifest`` when the stored one differs)."""
-    doc = _fields(manifest, MANIFEST_FIELDS, Check.MANIFEST, "manifest")
+    doc = _fields(manifest, MANIFEST_FIELDS, Check.MANIFEST, "manifest", optional=MANIFEST_PUBLICATION_FIELDS)
     if doc["version"] != v3.VERSION:
         raise _fail(Check.MANIFEST, f"manifest version {doc['version']!r} is not {v3.VERSION}")
     period = _str(doc["period"], Check.MANIFEST, "manifest period")
@@ -279,8 +288,8 @@ def read_manifest(manifest: object) -> _Manifest:
     if not isinstance(files, Mapping) or not all(isinstance(name, str) and name for name in files):
         raise _fail(Check.MANIFEST, "manifest files must be an object of file names")
     for name, digest in files.items():
-        _hex32(digest, Check.MANIFEST, f"manifest digest of {name!r}")
-    stored = _hex32(doc["commitment"], Check.MANIFEST, "manifest commitment")
+        hex32(digest, Check.MANIFEST, f"manifest digest of {name!r}")
+    stored = hex32(doc["commitment"], Check.MANIFEST, "manifest commitment")
     recomputed = commitment(period, parameters, assets, trees)
     if stored != recomputed:
         raise _fail(Check.MANIFEST, f"the manifest's commitment {stored.hex()} is not the value of its own fields "
@@ -351,10 +360,22 @@ def _same_root(got: Node, expected: Node, what: str, against: str) -> None:
                     f"{expected[1]} and debt {expected[2]}", expected=list(expected[1:]), got=list(got[1:]))
 
 
-def verify_v3(proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, announced: str | None,
-              expected_user: str | None) -> VerifiedProofV3:
-    """Section 8 of schemas/por-v3.md, in order (the caller dispatched on ``version``)."""
-    # 2. format
+@dataclass(frozen=True)
+class ReadProof:
+    """A por-v3 proof read and well-formed (steps 2 and 3 passed)."""
+
+    period: str
+    assets: list[tuple[str, int]]
+    parameters: v3.Parameters
+    trees: list[_Tree]
+    user_id: str
+    nonce: bytes
+    holdings: list[_Holding]
+    commitment: bytes
+
+
+def read_proof_v3(proof: Mapping[str, Any], expected_user: str | None) -> ReadProof:
+    """Steps 2 (``format``) and 3 (``user-id``) of section 8 (the caller dispatched on ``version``)."""
     doc = _fields(proof, PROOF_FIELDS, Check.FORMAT, "proof")
     period = _str(doc["period"], Check.FORMAT, "proof period")
     if not is_valid_period(period):
@@ -374,20 +395,24 @@ def verify_v3(proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, anno
     problem = user_id_problem(user_id)
     if problem is not None:
         raise _fail(Check.FORMAT, f"{problem}: {display_user_id(user_id)}")
-    nonce = _hex32(doc["nonce"], Check.FORMAT, "nonce")
+    nonce = hex32(doc["nonce"], Check.FORMAT, "nonce")
     holdings = _read_holdings(doc["holdings"])
-    declared_commitment = _hex32(doc["commitment"], Check.FORMAT, "proof commitment")
+    declared_commitment = hex32(doc["commitment"], Check.FORMAT, "proof commitment")
 
     # 3. user-id
-    _check_user(user_id, expected_user)
+    check_user(user_id, expected_user)
+    return ReadProof(period, assets, parameters, trees, user_id, nonce, holdings, declared_commitment)
 
+
+def verify_read_v3(read: ReadProof, manifest: Mapping[str, Any] | None, announced: str | None) -> VerifiedProofV3:
+    """Steps 4 to 11 of section 8 on a read proof; ``manifest`` (when given) passed ``verify.check_manifest``
+    (well-formed for its own version), exactly one of ``manifest`` and ``announced`` is given."""
+    period, assets, parameters, trees = read.period, read.assets, read.parameters, read.trees
+    user_id, nonce, holdings, declared_commitment = read.user_id, read.nonce, read.holdings, read.commitment
     # 4. the manifest, or the announced value
     expected_roots: list[Node] | None = None
     if manifest is not None:
-        from .verify import check_manifest
-
-        check_manifest(manifest)
-        if manifest["version"] != v3.VERSION:
+        if manifest.get("version") != v3.VERSION:
             raise _fail(Check.VERSION, f"a {v3.VERSION} proof against a {manifest['version']} manifest")
         published = read_manifest(manifest)
         if period != published.period:
@@ -408,7 +433,7 @@ def verify_v3(proof: Mapping[str, Any], manifest: Mapping[str, Any] | None, anno
         expected_commitment = published.commitment
         expected_roots = [t.root for t in published.trees]
     else:
-        expected_commitment = _hex32(announced, Check.FORMAT, "announced value")
+        expected_commitment = hex32(announced, Check.FORMAT, "announced value")
 
     # 5. holdings
     index = {symbol: j for j, (symbol, _) in enumerate(assets)}
