@@ -7,7 +7,11 @@ A bundle directory::
     verifier.html            public, the offline verifier page
     private/index.json       private, every non-empty bucket: file, users, root, digest
     private/buckets/NNNNNNNN.parquet
-                             private, one per non-empty bucket: uk, position, balances
+                             private, one per non-empty bucket: uk, position, balances (por-v1/v2)
+    private/users/gNNNNN.parquet
+                             private, por-v3: one per non-empty user group: uk, held, amounts
+    private/trees/AAA/NNNNNNNN.parquet
+                             private, por-v3: asset AAA's non-empty buckets: key, position, amounts
 
 An archived period holds the same files with the public ones under ``public/``.
 """
@@ -39,3 +43,22 @@ def checkpoint_level(bucket_height: int) -> int | None:
 
 def bucket_file(bucket: int) -> str:
     return f"{BUCKET_DIR}/{bucket:08d}.parquet"
+
+
+USERS_DIR = "private/users"
+TREES_DIR = "private/trees"
+
+
+def users_file(group: int) -> str:
+    """por-v3: the private file of the users whose ``uk`` starts with the ``g`` bits ``group``."""
+    return f"{USERS_DIR}/g{group:05d}.parquet"
+
+
+def tree_dir(asset: int) -> str:
+    """por-v3: the folder of asset ``asset``'s (its index) bucket files."""
+    return f"{TREES_DIR}/{asset:03d}"
+
+
+def tree_bucket_file(asset: int, bucket: int) -> str:
+    """por-v3: the private file of bucket ``bucket`` of asset ``asset``'s tree."""
+    return f"{tree_dir(asset)}/{bucket:08d}.parquet"

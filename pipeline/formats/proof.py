@@ -1,4 +1,5 @@
-"""The proof document a user receives, in the protocol version of its period."""
+"""The proof document a user receives, in the protocol version of its period (por-v1/v2: one leaf;
+por-v3: every fragment of every holding)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,25 @@ def proof_document(published: Mapping[str, Any], user_id: str, nonce: bytes, bal
                        "bucket_height": published["tree"]["bucket_height"]}
         doc["commitment"] = published["commitment"]
     return doc
+
+
+def proof_document_v3(published: Mapping[str, Any], user_id: str, nonce: bytes,
+                      holdings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One user's por-v3 proof (schemas/por-v3.md section 7). ``published`` is the period's manifest
+    (``version``, ``period``, ``assets``, ``parameters``, ``trees``, ``commitment``); ``holdings`` the
+    user's non-zero holdings in asset order, each ``{asset, equity, debt, fragments: [{equity, debt,
+    position, path}]}``."""
+    return {
+        "version": published["version"],
+        "period": published["period"],
+        "assets": [{"symbol": a["symbol"], "decimals": a["decimals"]} for a in published["assets"]],
+        "parameters": {"fragments": published["parameters"]["fragments"],
+                       "padding": published["parameters"]["padding"]},
+        "trees": [{"bucket_bits": t["bucket_bits"], "bucket_height": t["bucket_height"],
+                   "root": {"hash": t["root"]["hash"], "equity": t["root"]["equity"], "debt": t["root"]["debt"]}}
+                  for t in published["trees"]],
+        "user_id": user_id,
+        "nonce": nonce.hex(),
+        "holdings": [dict(h) for h in holdings],
+        "commitment": published["commitment"],
+    }

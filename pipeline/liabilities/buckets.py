@@ -166,8 +166,14 @@ class UnitResult:
 MAC_SUFFIX = ".mac"
 
 
+def mac(mac_key: SecretKey, run_key: str, data: bytes) -> str:
+    """The MAC a build writes beside each finished bucket file: a ``resume`` build of the same
+    ``run_key`` reuses the file only when it verifies."""
+    return blake3(run_key.encode() + data, key=mac_key.reveal()).hexdigest()
+
+
 def _mac(spec: BuildSpec, data: bytes) -> str:
-    return blake3(spec.run_key.encode() + data, key=spec.mac_key.reveal()).hexdigest()
+    return mac(spec.mac_key, spec.run_key, data)
 
 
 def reuse_bucket(spec: BuildSpec, bucket: int, users: int, name: str) -> BucketRoot | None:

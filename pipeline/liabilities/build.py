@@ -18,6 +18,8 @@ Stages (few, fat tasks; keys are named ``por-<stage>-<run>-<i>``):
 5. *merge*: the client folds the ``2^k`` bucket roots into the root and writes
    ``top-tree.json``, ``private/index.json`` and, last, ``manifest.json``.
 
+That is por-v1's and por-v2's build; por-v3 (the default) has its own stages (``build_v3``).
+
 Data moves between stages through storage (a hidden scratch sibling of the
 output), so each task's memory is bounded by a fragment or a group and the
 cluster holds nothing between stages. Nothing observable depends on ``g``, the
@@ -31,19 +33,19 @@ import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 from blake3 import blake3
 
 from .. import config
-from ..errors import BadInputData, BuildInterrupted, InputError, Problem, SumOverflow
+from ..errors import BuildInterrupted, InputError, SumOverflow
 from ..formats import layout
 from ..formats.canonical import canonical_json, digest
 from ..formats.manifest import DEFAULT_PROTOCOL, PROTOCOLS, manifest_for, top_tree_json
 from ..formats.nodes import node_json
 from ..formats.verifier_page import PAGE_NAME, render_page
-from ..protocol import shape, v1
+from ..protocol import shape, v1, v3
 from ..protocol.keys import SecretKey, period_keys, resume_key
 from ..protocol.period import is_valid_period
 from ..storage import bundle
@@ -58,30 +60,16 @@ from .buckets import (
     build_unit,
     prepare_group,
 )
+from .build_v3 import build_v3
 from .read import FragmentResult, ReadSpec, read_fragment
 from .snapshot import LONG, SnapshotPlan
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    manifest: dict[str, Any]
-    users: int
-    out: str
-    stages: dict[str, float] = dataclasses.field(default_factory=dict)
-    """Wall seconds per stage (read, shuffle, count, buckets, merge), for benchmarks."""
-    buckets: int = 0
-    reused: int = 0
-    """Non-empty buckets, and how many of them a ``resume`` build took from an earlier run."""
+from .stages import BuildResult, Watch, first_problem
 
 
 def choose_group_bits(total_rows: int, workers: int) -> int:
     """``g``: at least two groups per worker, about ``por.rows-per-group`` rows each."""
     wanted = max(2 * max(workers, 1), -(-total_rows // config.get("rows-per-group")))
     return min(config.get("max-group-bits"), (wanted - 1).bit_length())
-
-
-Watch = Callable[[str, list[Any]], None]
-"""``watch(stage, futures)``: called before waiting on a stage's futures (progress display)."""
 
 
 def build_bundle(
@@ -99,8 +87,10 @@ def build_bundle(
     public_dir: str = "",
     protocol: str = DEFAULT_PROTOCOL,
     verifier_page: bool = True,
+    parameters: v3.Parameters | None = None,
 ) -> BuildResult:
-    """Build the bundle for ``plan`` and publish it atomically at ``out``.
+    """Build the bundle for ``plan`` and publish it atomically at ``out``, in protocol ``protocol``
+    (por-v3 by default: ``build_v3``, with ``parameters``; por-v1 and por-v2 as they always were).
 
     Preconditions: ``plan`` comes from ``plan_snapshot``; ``client`` is a
     ``distributed.Client``. Bad input (``InputError``) removes everything the
@@ -115,6 +105,12 @@ def build_bundle(
         raise InputError(f"is not one of {', '.join(PROTOCOLS)}", parameter="protocol", value=repr(protocol))
     if bucket_bits is not None and not 0 <= bucket_bits <= shape.MAX_BUCKET_BITS:
         raise InputError(f"is outside [0, {shape.MAX_BUCKET_BITS}]", parameter="bucket_bits", value=bucket_bits)
+    if protocol == v3.VERSION:
+        return build_v3(client, plan, period, secret, out, bucket_bits, force=force, storage_options=storage_options,
+                        resume=resume, watch=watch, public_dir=public_dir, verifier_page=verifier_page,
+                        parameters=parameters or v3.Parameters())
+    if parameters is not None:
+        raise InputError(f"are por-v3's; {protocol} has none", parameter="parameters")
     bundle.check_output(out, force, resume, storage_options)
     if verifier_page:
         ensure_browser_module()  # before the long work: the page embeds the pinned BLAKE3 module
@@ -130,12 +126,6 @@ def _add_counts(counts: list[tuple[Any, Any]]) -> dict[int, int]:
         for b, c in zip(buckets.tolist(), users_in.tolist(), strict=True):
             per_bucket[b] = per_bucket.get(b, 0) + c
     return per_bucket
-
-
-def _first_problem(problems: list[Problem | None]) -> None:
-    for problem in problems:
-        if problem is not None:
-            raise BadInputData(problem)
 
 
 @dataclass(frozen=True)
@@ -201,7 +191,7 @@ class _Run:
         statuses: list[FragmentResult] = self.gather("read", [
             client.submit(read_fragment, frag, i, spec_f, key=f"por-read-{tag}-{i}")
             for i, frag in enumerate(plan.fragments)])
-        _first_problem([r.problem for r in statuses])
+        first_problem([r.problem for r in statuses])
         if plan.layout == LONG:
             seen = frozenset().union(*(r.assets_seen for r in statuses))
             missing = sorted({a.symbol for a in plan.assets} - seen)
@@ -219,7 +209,7 @@ class _Run:
             merged = self.gather("shuffle", [client.submit(prepare_group, gi, group_spec,
                                                            key=f"por-shuffle-{tag}-{gi}")
                                              for gi in range(1 << g)])
-            _first_problem([p for p, _ in merged])
+            first_problem([p for p, _ in merged])
             users = sum(n for _, n in merged)
             self.lap("shuffle")
             if k is None:
@@ -253,7 +243,7 @@ class _Run:
             results: list[UnitResult] = self.gather("buckets", [
                 client.submit(build_unit, groups, lo, hi, build_spec, key=f"por-buckets-{tag}-{i}")
                 for i, (groups, lo, hi) in enumerate(units)])
-            _first_problem([r.problem for r in results])
+            first_problem([r.problem for r in results])
             roots: list[BucketRoot] = [r for res in results for r in res.roots]
             # keep only this run's bucket files: MACs are resume aids, and a resumed prefix may
             # hold files of another run

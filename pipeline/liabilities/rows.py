@@ -165,3 +165,25 @@ class Part:
             self.file_index[idx],
             self.row[idx],
         )
+
+
+@njit(cache=True, nogil=True)
+def _counting_order(ids, count, order, bounds):  # type: ignore[no-untyped-def]
+    for i in range(ids.shape[0]):
+        bounds[ids[i] + 1] += 1
+    for b in range(count):
+        bounds[b + 1] += bounds[b]
+    fill = bounds[:-1].copy()
+    for i in range(ids.shape[0]):
+        order[fill[ids[i]]] = i
+        fill[ids[i]] += 1
+
+
+def counting_order(ids: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable order of rows by ``ids`` (each in ``[0, count)``) and where each id's rows start (and,
+    last, ``len(ids)``): a counting sort, linear in rows plus ids."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    order = np.empty(ids.shape[0], dtype=np.int64)
+    bounds = np.zeros(count + 1, dtype=np.int64)
+    _counting_order(ids, count, order, bounds)
+    return order, bounds

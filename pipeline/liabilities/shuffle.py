@@ -142,3 +142,52 @@ def read_prepared(scratch: Bundle, group: int, m: int, uk_only: bool = False) ->
     batch = storage.retrying(read)
     uk = _unfixed(batch.column("uk"), "u1", (32,))
     return Prepared(uk, np.zeros((0, m, 2), np.uint64) if uk_only else sparse_amounts(batch, m).dense())
+
+
+# ------------------------------------------------------------------ por-v3: leaves on their way to the trees
+
+
+@dataclass(frozen=True)
+class LeafFile:
+    """One task's leaves (fragments or padding leaves) in a scratch IPC file, partitioned by asset and
+    by the first bits of the leaf key: asset ``j``'s partition ``p`` (of ``parts[j] = (bits, first)``)
+    is record batch ``first + p``; ``parts[j]`` is None for an asset without leaves in this file.
+    Each batch holds ``key`` (32 bytes) and ``amounts`` (``u128be(equity) ‖ u128be(debt)``)."""
+
+    name: str
+    parts: tuple[tuple[int, int] | None, ...]
+
+
+def leaf_file(kind: str, index: int) -> str:
+    return f"leaves/{kind}{index:06d}.arrow"
+
+
+def write_leaves(scratch: Bundle, name: str, keys: np.ndarray, amounts: np.ndarray, bounds: np.ndarray) -> None:
+    """Rows ``bounds[b]:bounds[b+1]`` of ``keys`` and ``amounts`` (both (n, 32) uint8) as batch ``b``."""
+    batches = []
+    for b in range(len(bounds) - 1):
+        lo, hi = int(bounds[b]), int(bounds[b + 1])
+        batches.append(pa.RecordBatch.from_pydict({
+            "key": _fixed(keys[lo:hi], 32) if hi > lo else pa.array([], pa.binary(32)),
+            "amounts": _fixed(amounts[lo:hi], 32) if hi > lo else pa.array([], pa.binary(32)),
+        }))
+    if not batches:
+        batches = [pa.RecordBatch.from_pydict({"key": pa.array([], pa.binary(32)),
+                                               "amounts": pa.array([], pa.binary(32))})]
+    _write(scratch, name, batches)
+
+
+def read_leaves(scratch: Bundle, name: str, batches: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Batches ``batches`` of leaf file ``name``, concatenated: ``(keys, amounts)`` (n, 32) uint8 each."""
+    if not batches:
+        return np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
+
+    def read() -> list[pa.RecordBatch]:
+        with scratch.fs.open(scratch.file(name), "rb") as f:
+            reader = pa.ipc.open_file(f)
+            return [reader.get_batch(b) for b in batches]
+
+    got = storage.retrying(read)
+    keys = [_unfixed(b.column("key"), "u1", (32,)) for b in got]
+    amounts = [_unfixed(b.column("amounts"), "u1", (32,)) for b in got]
+    return np.concatenate(keys), np.concatenate(amounts)

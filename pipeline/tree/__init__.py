@@ -1,9 +1,10 @@
-"""The tree layer: por-v1's sum arithmetic and folding over numpy arrays. Pure: no I/O.
+"""The tree layer: por-v1's (and por-v3's) sum arithmetic and folding over numpy arrays. Pure: no I/O.
 
 * ``sums``: exact 128-bit amounts as two uint64 lanes, conversions, addition with carry;
 * ``blake3_batch``: BLAKE3 over many short messages per call (compiled with numba);
 * ``messages``: leaf and node messages assembled in compiled code, many per call;
 * ``fold``: leaf and node hashes in bulk, bucket subtrees, the top tree, sibling paths;
+* ``fragments``: por-v3's holdings, fragment keys, splits, leaves and padding leaves in bulk;
 * ``shape``: the protocol's shape rules over arrays of user keys.
 """
 

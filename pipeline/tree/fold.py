@@ -1,4 +1,4 @@
-"""Folding por-v1 subtrees over numpy arrays. Pure: no I/O.
+"""Folding por-v1 subtrees (and por-v3's, with ``V3_NODES``) over numpy arrays. Pure: no I/O.
 
 ``hashes`` are ``uint8`` arrays of shape ``(n, 32)``; ``sums`` as in ``pipeline.tree.sums``.
 The messages are assembled in bulk from ``pipeline.protocol.v1``'s tags and sizes, so the bytes
@@ -15,11 +15,24 @@ import numpy as np
 from blake3 import blake3
 
 from ..errors import SumOverflow
-from ..protocol import shape, v1
+from ..protocol import shape, v1, v3
 from . import blake3_batch, messages
 
 PaddingFn = Callable[[int, int], bytes]
 """``(level, index) -> hash`` of the padding node at that place."""
+
+
+@dataclass(frozen=True)
+class NodeRule:
+    """How an internal node is hashed: ``Hk(key, tag ‖ h_L ‖ sums_L ‖ h_R ‖ sums_R)`` (plain mode when
+    ``key`` is None). por-v1/v2: tag ``0x01``, plain; por-v3: no tag, keyed with ``K_node``."""
+
+    tag: bytes
+    key: bytes | None
+
+
+V1_NODES = NodeRule(v1.NODE_TAG, None)
+V3_NODES = NodeRule(b"", v3.NODE_KEY)
 
 _D = v1.DIGEST_SIZE
 
@@ -46,19 +59,20 @@ def leaf_hashes(uks: np.ndarray, sums: np.ndarray) -> np.ndarray:
     return hash_rows(messages.leaf_messages(uks, sums))
 
 
-def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int, rule: NodeRule = V1_NODES
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Parents of consecutive pairs ``(2i, 2i+1)`` of nodes at ``level``.
 
     Precondition: an even number of nodes. Raises ``SumOverflow``. Each message
-    ``0x01 ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in compiled code
-    (``pipeline.tree.messages``), the parent sums added on the way.
+    ``tag ‖ h_L ‖ u128be(s_L) ‖ h_R ‖ u128be(s_R)`` is assembled in compiled code
+    (``pipeline.tree.messages``), the parent sums added on the way, and hashed as ``rule`` says.
     """
     if hashes.shape[0] == 0:
         return hashes[:0], sums[:0]
-    node_messages, parent_sums, overflow = messages.node_messages(hashes, sums)
+    node_messages, parent_sums, overflow = messages.node_messages(hashes, sums, rule.tag)
     if overflow >= 0:
         raise SumOverflow(overflow, level + 1)
-    return hash_rows(node_messages), parent_sums
+    return blake3_batch.hash_rows(node_messages, key=rule.key), parent_sums
 
 
 @dataclass
@@ -83,6 +97,7 @@ def build_bucket(
     keep_levels: bool = False,
     base_level: int = 0,
     record_level: int | None = None,
+    rule: NodeRule = V1_NODES,
 ) -> Subtree:
     """Fold left-packed nodes at ``base_level`` into the subtree root at level ``height``.
 
@@ -114,7 +129,7 @@ def build_bucket(
             level_sums = np.concatenate([level_sums, np.zeros((1, m, 2), dtype=np.uint64)])
         if keep_levels:
             levels.append((hashes, level_sums))
-        hashes, level_sums = hash_pairs(hashes, level_sums, level)
+        hashes, level_sums = hash_pairs(hashes, level_sums, level, rule)
     if keep_levels:
         levels.append((hashes, level_sums))
     if record_level == height:
@@ -128,6 +143,7 @@ def build_top(
     empty: np.ndarray,
     bucket_height: int,
     padding: PaddingFn,
+    rule: NodeRule = V1_NODES,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fold the ``2**k`` bucket roots into the root; returns every level, bucket level first.
 
@@ -139,7 +155,7 @@ def build_top(
     hashes, sums, is_empty = bucket_hashes, bucket_sums, empty
     level = bucket_height
     while hashes.shape[0] > 1:
-        hashes, sums = hash_pairs(hashes, sums, level)
+        hashes, sums = hash_pairs(hashes, sums, level, rule)
         level += 1
         is_empty = is_empty[0::2] & is_empty[1::2]
         if is_empty.any():

@@ -1,0 +1,234 @@
+"""por-v3's users and padding stages (worker side): a group's users, their private file, their fragments;
+padding leaves. Every leaf goes to a scratch leaf file partitioned by asset and key bits
+(``shuffle.LeafFile``), and the task returns per asset how many leaves it wrote and a histogram of
+their keys' first bits (which give every tree's shape before any tree is built).
+
+A *group* is the set of users whose ``uk`` starts with given ``group_bits`` bits (``build``'s
+shuffle groups). Nothing observable depends on the groups, the tasks or the partitions: the trees
+are sorted by leaf key, the user files by ``uk``, and the partitions are only scratch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import Problem
+from ..formats import layout
+from ..formats.canonical import digest
+from ..formats.users_file import encode_users, held_mask
+from ..protocol import v3
+from ..protocol.keys import SecretKey
+from ..storage.bundle import Bundle
+from ..tree import fragments as frag
+from ..tree.shape import first_words
+from .buckets import _duplicate_report, _uk_order
+from .rows import Part, SparseAmounts, counting_order
+from .shuffle import LeafFile, leaf_file, read_part, write_leaves
+from .snapshot import LONG, SnapshotPlan
+
+MAX_PARTITION_BITS = 16
+
+
+def partition_bits(estimate: int, part_rows: int) -> int:
+    """Bits of leaf key that split an asset's leaves of a file so that each partition covers about
+    ``part_rows`` leaves of the whole tree (``estimate`` leaves): at most 16."""
+    return min(MAX_PARTITION_BITS, max(0, (int(estimate) // max(1, part_rows)).bit_length()))
+
+
+@dataclass
+class LeafCounts:
+    """What a task that wrote leaves returns: its file, leaves per asset, and the histogram of their
+    keys' first ``hist_bits`` bits as sparse ``(ids, counts)``, ``id = asset << hist_bits | bits``."""
+
+    file: LeafFile
+    counts: np.ndarray  # (m,) int64
+    hist_ids: np.ndarray  # int64
+    hist_counts: np.ndarray  # int64
+
+
+def emit_leaves(scratch: Bundle, name: str, asset: np.ndarray, keys: np.ndarray, amounts: np.ndarray, m: int,
+                estimates: np.ndarray, hist_bits: int, part_rows: int) -> LeafCounts:
+    """Write leaves (``asset`` (n,), ``keys`` and ``amounts`` (n, 32)) partitioned by asset and key bits
+    into leaf file ``name``; ``estimates[j]``: about how many leaves asset ``j``'s whole tree holds."""
+    counts = np.bincount(asset, minlength=m).astype(np.int64) if len(asset) else np.zeros(m, np.int64)
+    parts: list[tuple[int, int] | None] = []
+    first = np.zeros(m, dtype=np.int64)
+    bits = np.zeros(m, dtype=np.int64)
+    total = 0
+    for j in range(m):
+        if counts[j] == 0:
+            parts.append(None)
+            continue
+        bits[j] = partition_bits(int(estimates[j]), part_rows)
+        first[j] = total
+        parts.append((int(bits[j]), total))
+        total += 1 << int(bits[j])
+    top = first_words(keys)
+    shift = np.where(bits > 0, 64 - bits, 63).astype(np.uint64)
+    pid = first[asset] + np.where(bits[asset] > 0, top >> shift[asset], np.uint64(0)).astype(np.int64)
+    order, bounds = counting_order(pid, total)
+    write_leaves(scratch, name, np.take(keys, order, axis=0), np.take(amounts, order, axis=0), bounds)
+    ids = (asset.astype(np.int64) << hist_bits) | (top >> np.uint64(64 - hist_bits)).astype(np.int64)
+    if hist_bits <= 16:
+        dense = np.bincount(ids, minlength=m << hist_bits) if len(ids) else np.zeros(0, np.int64)
+        hist_ids = np.flatnonzero(dense)
+        hist_counts = dense[hist_ids].astype(np.int64)
+    else:
+        hist_ids, hist_counts = np.unique(ids, return_counts=True)
+    return LeafCounts(LeafFile(name, tuple(parts)), counts, hist_ids.astype(np.int64), hist_counts.astype(np.int64))
+
+
+# ------------------------------------------------------------------ the users stage
+
+
+@dataclass(frozen=True)
+class UsersSpec:
+    """What a users task needs. Holds no key: ``uk`` comes from the read stage."""
+
+    scratch: Bundle
+    staging: Bundle
+    read_fragments: int
+    """How many shuffle files the read stage wrote (one per snapshot fragment)."""
+    layout: str
+    symbols: tuple[str, ...]
+    parameters: v3.Parameters
+    group_bits: int
+    hist_bits: int
+    part_rows: int
+    period: str
+    plan: SnapshotPlan
+    """For naming rows in error messages (``fragments=()``: the files only)."""
+
+
+@dataclass
+class UsersResult:
+    problem: Problem | None = None
+    users: int = 0
+    user_file: dict[str, object] | None = None
+    """The ``user_files`` entry of ``private/index.json`` (None for an empty group)."""
+    leaves: LeafCounts | None = None
+    holders: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Users holding each asset (equity or debt)."""
+
+
+def merge_users(merged: Part, long: bool, lanes: int, plan: SnapshotPlan
+                ) -> tuple[np.ndarray, SparseAmounts, Problem | None]:
+    """A group's rows from every shuffle file as users ascending by ``uk``, with their amounts over
+    ``lanes`` lanes (sparse); a repeated user (wide) or (user, lane) (long) is a ``Problem``."""
+    n = merged.uk.shape[0]
+    empty = SparseAmounts(np.zeros((0, lanes), bool), np.zeros((0, 2), np.uint64))
+    if n == 0:
+        return np.zeros((0, 32), np.uint8), empty, None
+    if long:
+        assert merged.asset_index is not None
+        order, _ = _uk_order(merged.uk, merged.asset_index)
+        s = merged.take(order)
+        assert s.asset_index is not None and isinstance(s.values, np.ndarray)
+        same_user = np.zeros(n, dtype=bool)
+        same_user[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+        dup = same_user.copy()
+        dup[1:] &= s.asset_index[1:] == s.asset_index[:-1]
+        if dup.any():
+            return np.zeros((0, 32), np.uint8), empty, _duplicate_report(s, dup, "(user_id, asset) rows", plan)
+        user_row = np.cumsum(~same_user) - 1
+        users = int(user_row[-1]) + 1
+        nonzero = (s.values[:, 0] | s.values[:, 1]) != 0
+        held = np.zeros((users, lanes), dtype=bool)
+        held[user_row[nonzero], s.asset_index[nonzero]] = True
+        return s.uk[~same_user], SparseAmounts(held, s.values[nonzero]), None
+    order, ties = _uk_order(merged.uk)
+    if ties:
+        s = merged.take(order)
+        dup = np.zeros(n, dtype=bool)
+        dup[1:] = (s.uk[1:] == s.uk[:-1]).all(axis=1)
+        if dup.any():
+            return np.zeros((0, 32), np.uint8), empty, _duplicate_report(s, dup, "user_id", plan)
+    assert isinstance(merged.values, SparseAmounts)
+    return np.take(merged.uk, order, axis=0), merged.values.take(order), None
+
+
+def users_group(group: int, spec: UsersSpec) -> UsersResult:
+    """One group: merge its rows into users, write its user file into the staging bundle, and its
+    users' fragments into the scratch leaf file ``leaves/uNNNNNN.arrow``."""
+    m = len(spec.symbols)
+    long = spec.layout == LONG
+    merged = Part.concat([read_part(spec.scratch, i, group, 0 if long else 2 * m)
+                          for i in range(spec.read_fragments)])
+    uks, values, problem = merge_users(merged, long, 2 * m, spec.plan)
+    del merged
+    if problem is not None:
+        return UsersResult(problem=problem)
+    holdings = frag.holdings_from_lanes(values.held, values.flat)
+    n = uks.shape[0]
+    result = UsersResult(users=n)
+    result.holders = np.bincount(holdings.asset, minlength=m).astype(np.int64)
+    if n:
+        result.user_file = write_user_file(spec.staging, group, spec.group_bits, spec.period, uks, holdings, m)
+    fragments = frag.make_fragments(uks, holdings, spec.symbols, spec.parameters.fragments)
+    estimates = np.bincount(fragments.asset, minlength=m).astype(np.int64) << spec.group_bits
+    result.leaves = emit_leaves(spec.scratch, leaf_file("u", group), fragments.asset, fragments.keys,
+                                fragments.amounts, m, estimates, spec.hist_bits, spec.part_rows)
+    return result
+
+
+def write_user_file(staging: Bundle, group: int, group_bits: int, period: str, uks: np.ndarray,
+                    holdings: frag.Holdings, m: int) -> dict[str, object]:
+    """``private/users/gNNNNN.parquet`` (schemas/por-v3.md section 11); returns its index entry."""
+    n = uks.shape[0]
+    held = np.zeros((n, m), dtype=bool)
+    held[holdings.user, holdings.asset] = True
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(holdings.user, minlength=n), out=starts[1:])
+    meta = {"version": v3.VERSION, "period": period, "group": group, "user_bits": group_bits, "users": n}
+    data = encode_users(uks, held_mask(held), starts, frag.sums_to_amounts(holdings.amounts), meta)
+    name = layout.users_file(group)
+    staging.write(name, data)
+    return {"group": group, "users": n, "file": name, "digest": digest(data)}
+
+
+# ------------------------------------------------------------------ the padding stage
+
+
+@dataclass(frozen=True)
+class PaddingSpec:
+    """What a padding task needs. Holds the per-period padding key, never the master secret."""
+
+    scratch: Bundle
+    symbols: tuple[str, ...]
+    k_pad: SecretKey
+    estimates: tuple[int, ...]
+    """Leaves of each asset's tree (fragments and padding)."""
+    hist_bits: int
+    part_rows: int
+
+
+def padding_chunks(counts: list[int], chunk: int) -> list[list[tuple[int, int, int]]]:
+    """The padding leaves ``d = 0 … X_j − 1`` of every asset in tasks of at most ``chunk`` leaves:
+    each task a list of ``(asset, first d, count)``."""
+    tasks: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    room = chunk
+    for j, x in enumerate(counts):
+        d = 0
+        while d < x:
+            take = min(room, x - d)
+            current.append((j, d, take))
+            d += take
+            room -= take
+            if room == 0:
+                tasks.append(current)
+                current, room = [], chunk
+    if current:
+        tasks.append(current)
+    return tasks
+
+
+def padding_task(index: int, pieces: list[tuple[int, int, int]], spec: PaddingSpec) -> LeafCounts:
+    """Padding leaves ``pk[j,d]`` (amounts zero) for each ``(j, first, count)`` into ``leaves/pNNNNNN.arrow``."""
+    keys = [frag.padding_leaf_keys(spec.k_pad, spec.symbols[j], first, count) for j, first, count in pieces]
+    asset = np.concatenate([np.full(count, j, dtype=np.int64) for j, _, count in pieces])
+    all_keys = np.concatenate(keys)
+    return emit_leaves(spec.scratch, leaf_file("p", index), asset, all_keys, np.zeros_like(all_keys),
+                       len(spec.symbols), np.asarray(spec.estimates, dtype=np.int64), spec.hist_bits, spec.part_rows)

@@ -1,0 +1,199 @@
+"""por-v3's bucket stage (worker side): the leaves of a range of one asset's buckets from every leaf
+file, sorted by key, folded bucket by bucket into subtrees, and stored as private bucket files
+(``private/trees/AAA/NNNNNNNN.parquet``) with their padding nodes and checkpoint, as por-v1's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BundleError, Problem, SumOverflow
+from ..formats import bucket_file as bucket_files
+from ..formats import layout
+from ..formats.canonical import digest
+from ..formats.nodes import pair_json, pairs_json
+from ..protocol import v3
+from ..protocol.keys import SecretKey
+from ..storage.bundle import Bundle
+from ..tree import fragments as frag
+from ..tree.fold import V3_NODES, build_bucket
+from ..tree.shape import first_words, key_words, positions, top_bits
+from ..tree.sums import sums_from_ints
+from .buckets import MAC_SUFFIX, mac
+from .shuffle import LeafFile, read_leaves
+
+KINDS = ("equity", "debt")
+
+
+@dataclass(frozen=True)
+class TreeShape:
+    symbol: str
+    bucket_bits: int
+    bucket_height: int
+
+
+@dataclass(frozen=True)
+class TreeSpec:
+    """What a tree task needs. Holds the per-period padding key, never the master secret."""
+
+    period: str
+    shapes: tuple[TreeShape, ...]
+    k_pad: SecretKey
+    staging: Bundle
+    scratch: Bundle
+    sources: tuple[LeafFile, ...]
+    mac_key: SecretKey
+    run_key: str
+    resume: bool
+
+
+@dataclass
+class TreeBucket:
+    """A stored bucket: its asset and index, leaves, root (sums (2, 2): equity, debt), file and digest."""
+
+    asset: int
+    bucket: int
+    leaves: int
+    hash: bytes
+    sums: np.ndarray
+    file: str
+    digest: str
+
+
+@dataclass
+class TreeUnitResult:
+    buckets: list[TreeBucket] = field(default_factory=list)
+    problem: Problem | None = None
+    reused: int = 0
+
+
+def partition_range(bits: int, bucket_bits: int, lo: int, hi: int) -> tuple[int, int]:
+    """The partitions (of ``bits`` key bits) that hold buckets ``[lo, hi)`` (of ``bucket_bits``)."""
+    if bits <= bucket_bits:
+        return lo >> (bucket_bits - bits), ((hi - 1) >> (bucket_bits - bits)) + 1
+    return lo << (bits - bucket_bits), hi << (bits - bucket_bits)
+
+
+def gather_leaves(scratch: Bundle, sources: tuple[LeafFile, ...], asset: int, bucket_bits: int, lo: int, hi: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Every leaf of buckets ``[lo, hi)`` of asset ``asset`` from the leaf files, sorted by key (then by
+    amounts: equal keys, which the caller refuses, still give one order)."""
+    keys, amounts = [], []
+    for src in sources:
+        part = src.parts[asset]
+        if part is None:
+            continue
+        bits, first = part
+        p_lo, p_hi = partition_range(bits, bucket_bits, lo, hi)
+        k, a = read_leaves(scratch, src.name, list(range(first + p_lo, first + p_hi)))
+        if bits < bucket_bits and len(k):
+            b = top_bits(k, bucket_bits)
+            inside = (b >= lo) & (b < hi)
+            k, a = k[inside], a[inside]
+        keys.append(k)
+        amounts.append(a)
+    if not keys:
+        return np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
+    all_keys, all_amounts = np.concatenate(keys), np.concatenate(amounts)
+    top = first_words(all_keys)
+    order = np.argsort(top, kind="stable")
+    sorted_top = top[order]
+    if len(sorted_top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
+        words, amount_words = key_words(all_keys), key_words(all_amounts)
+        order = np.lexsort((amount_words[:, 3], amount_words[:, 2], amount_words[:, 1], amount_words[:, 0],
+                            words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+    return np.take(all_keys, order, axis=0), np.take(all_amounts, order, axis=0)
+
+
+def reuse_tree_bucket(spec: TreeSpec, asset: int, bucket: int, leaves: int, name: str) -> TreeBucket | None:
+    """A bucket file an interrupted run of the same ``run_key`` finished, if its MAC verifies and its
+    metadata is this bucket's; None otherwise (recompute)."""
+    staging = spec.staging
+    if not (staging.exists(name) and staging.exists(name + MAC_SUFFIX)):
+        return None
+    data = staging.read(name)
+    if staging.read(name + MAC_SUFFIX).decode(errors="replace").strip() != mac(spec.mac_key, spec.run_key, data):
+        return None
+    shape = spec.shapes[asset]
+    try:
+        meta = bucket_files.decode_bucket(data, name, bucket_files.V3_COLUMNS).meta
+        root = meta["root"]
+        sums = sums_from_ints([[int(root["equity"]), int(root["debt"])]], 2)[0]
+        root_hash = bytes.fromhex(root["hash"])
+    except (BundleError, KeyError, TypeError, ValueError):
+        return None
+    if (meta.get("asset"), meta.get("bucket"), meta.get("bucket_bits"), meta.get("bucket_height"),
+            meta.get("leaves")) != (shape.symbol, bucket, shape.bucket_bits, shape.bucket_height, leaves):
+        return None
+    return TreeBucket(asset, bucket, leaves, root_hash, sums, name, digest(data))
+
+
+def build_trees(unit: list[tuple[int, int, int]], spec: TreeSpec) -> TreeUnitResult:
+    """Build and store every non-empty bucket of each ``(asset, bucket_lo, bucket_hi)`` of ``unit``."""
+    result = TreeUnitResult()
+    for asset, lo, hi in unit:
+        problem = _build_range(asset, lo, hi, spec, result)
+        if problem is not None:
+            return TreeUnitResult(problem=problem)
+    return result
+
+
+def _build_range(asset: int, lo: int, hi: int, spec: TreeSpec, result: TreeUnitResult) -> Problem | None:
+    shape = spec.shapes[asset]
+    k, h, symbol = shape.bucket_bits, shape.bucket_height, shape.symbol
+    keys, amounts = gather_leaves(spec.scratch, spec.sources, asset, k, lo, hi)
+    if len(keys) > 1:
+        same = (keys[1:] == keys[:-1]).all(axis=1)
+        if same.any():
+            return Problem(f"two leaves of asset {symbol} share a leaf key (bucket "
+                           f"{int(top_bits(keys[1:][same][:1], k)[0])}); the build is refused")
+    bounds = np.searchsorted(top_bits(keys, k), np.arange(lo, hi + 1))
+    checkpoint = layout.checkpoint_level(h)
+    k_pad = spec.k_pad
+
+    def padding(level: int, index: int) -> bytes:
+        return v3.padding_hash(k_pad, symbol, level, index)
+
+    hashes = None
+    sums = frag.amounts_to_sums(amounts)
+    for offset, b in enumerate(range(lo, hi)):
+        first, last = int(bounds[offset]), int(bounds[offset + 1])
+        if first == last:
+            continue
+        n = last - first
+        name = layout.tree_bucket_file(asset, b)
+        if spec.resume:
+            earlier = reuse_tree_bucket(spec, asset, b, n, name)
+            if earlier is not None:
+                result.buckets.append(earlier)
+                result.reused += 1
+                continue
+        if hashes is None:
+            hashes = frag.leaf_hashes(keys, amounts)
+        try:
+            sub = build_bucket(hashes[first:last], sums[first:last], b, h, padding, record_level=checkpoint,
+                               rule=V3_NODES)
+        except SumOverflow as exc:
+            return Problem(f"the total {KINDS[exc.asset_index]} of asset {symbol} overflows 2^128 (bucket {b})")
+        meta = {
+            "version": v3.VERSION,
+            "period": spec.period,
+            "asset": symbol,
+            "asset_index": asset,
+            "bucket": b,
+            "bucket_bits": k,
+            "bucket_height": h,
+            "leaves": n,
+            "root": pair_json(sub.root_hash, sub.root_sums),
+            "padding": [{"level": lv, "index": ix, "hash": hx.hex()} for lv, ix, hx in sub.padding],
+        }
+        if sub.recorded is not None:
+            meta["checkpoint"] = {"level": checkpoint, "nodes": pairs_json(*sub.recorded)}
+        data = bucket_files.encode_bucket(keys[first:last], positions(b, h, n), amounts[first:last], meta,
+                                          bucket_files.V3_COLUMNS)
+        spec.staging.write(name, data)
+        spec.staging.write(name + MAC_SUFFIX, mac(spec.mac_key, spec.run_key, data).encode())
+        result.buckets.append(TreeBucket(asset, b, n, sub.root_hash, sub.root_sums, name, digest(data)))
+    return None

@@ -1,0 +1,325 @@
+"""por-v3's fragments in bulk, compiled with numba: holdings, fragment keys, splits, leaves, padding
+leaf keys. Pure: no I/O.
+
+Every byte string hashed here is taken from ``pipeline.protocol.v3`` (``fragment_message``,
+``split_message``, the padding-leaf tag and ``lp``), and every rule is ``v3``'s, applied to many
+holdings per call: ``fk = Hk(uk, 0x00 ‖ lp(symbol) ‖ u8(i))``; the cuts
+``floor((a + 1) · R / 2^128)`` (a 128 × 128 → 256-bit multiply with 32-bit limbs), sorted; the
+parts as differences of the sorted cuts; the leaf ``Hk(key, u128be(equity) ‖ u128be(debt))``;
+``pk = Hk(K_pad, 0x03 ‖ lp(symbol) ‖ u64be(d))``. ``tests/test_fragments.py`` checks each against
+``v3`` on random inputs, amounts 0, 1 and near 2^128 included.
+
+Layouts: a user key is a ``(32,)`` uint8 row; amounts are ``(…, 2, 2)`` uint64 ``[equity/debt][hi, lo]``
+(``pipeline.tree.sums``' lanes, two "assets": equity and debt) or, as stored and hashed, 32 bytes
+``u128be(equity) ‖ u128be(debt)``. Fragment ``i`` of holding ``h`` is row ``h · s + i``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from numba import carray, njit
+
+from ..protocol import v3
+from ..protocol.keys import SecretKey
+from . import blake3_batch as bb
+
+_ONE_BLOCK = bb.KEYED_HASH | bb.CHUNK_START | bb.CHUNK_END | bb.ROOT
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@dataclass
+class Holdings:
+    """The non-zero holdings of ``n`` users, user by user and asset by asset."""
+
+    user: np.ndarray  # (H,) int64: the row of the holder
+    asset: np.ndarray  # (H,) int64: the asset index j
+    amounts: np.ndarray  # (H, 2, 2) uint64: [equity/debt][hi, lo]
+
+    def __len__(self) -> int:
+        return int(self.user.shape[0])
+
+
+@dataclass
+class Fragments:
+    """``s`` fragments per holding: fragment ``i`` of holding ``h`` is row ``h · s + i``."""
+
+    asset: np.ndarray  # (F,) int64
+    keys: np.ndarray  # (F, 32) uint8: fk
+    amounts: np.ndarray  # (F, 32) uint8: u128be(equity) ‖ u128be(debt)
+
+    def __len__(self) -> int:
+        return int(self.asset.shape[0])
+
+
+# ------------------------------------------------------------------ holdings
+
+
+@njit(cache=True, nogil=True)
+def _count_holdings(held):  # type: ignore[no-untyped-def]
+    n, lanes = held.shape
+    count = 0
+    for u in range(n):
+        for j in range(lanes // 2):
+            if held[u, 2 * j] or held[u, 2 * j + 1]:
+                count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _fill_holdings(held, flat, user, asset, amounts):  # type: ignore[no-untyped-def]
+    n, lanes = held.shape
+    h = 0
+    k = 0
+    for u in range(n):
+        for j in range(lanes // 2):
+            e, d = held[u, 2 * j], held[u, 2 * j + 1]
+            if not (e or d):
+                continue
+            user[h] = u
+            asset[h] = j
+            for t in range(2):
+                amounts[h, t, 0] = 0
+                amounts[h, t, 1] = 0
+            if e:
+                amounts[h, 0, 0] = flat[k, 0]
+                amounts[h, 0, 1] = flat[k, 1]
+                k += 1
+            if d:
+                amounts[h, 1, 0] = flat[k, 0]
+                amounts[h, 1, 1] = flat[k, 1]
+                k += 1
+            h += 1
+
+
+def holdings_from_lanes(held: np.ndarray, flat: np.ndarray) -> Holdings:
+    """Holdings from sparse amounts over ``2m`` lanes (lane ``2j`` the equity of asset ``j``, ``2j + 1``
+    its debt): ``held`` (n, 2m) bool, ``flat`` (held.sum(), 2) uint64 ``[hi, lo]`` row by row, lane by
+    lane. A holding is an asset with a non-zero lane; a user holding nothing has none."""
+    held = np.ascontiguousarray(held, dtype=np.bool_)
+    if held.shape[1] % 2:
+        raise ValueError(f"{held.shape[1]} lanes: expected two per asset")
+    count = int(_count_holdings(held)) if held.shape[0] else 0
+    out = Holdings(np.empty(count, np.int64), np.empty(count, np.int64), np.empty((count, 2, 2), np.uint64))
+    if count:
+        _fill_holdings(held, np.ascontiguousarray(flat, dtype=np.uint64), out.user, out.asset, out.amounts)
+    return out
+
+
+# ------------------------------------------------------------------ keyed one-block hashes from a table
+
+
+@njit(cache=True, nogil=True)
+def _table_lanes(words, lengths, msg_idx, keys, key_idx, out):  # type: ignore[no-untyped-def]
+    """``out[i] = Hk(keys[key_idx[i]], message msg_idx[i])``: messages of at most 64 bytes from a
+    table (``words`` (T, 16) uint32, zero-padded; ``lengths`` (T,)), keys (K, 8) uint32, 16 at a time."""
+    n = msg_idx.shape[0]
+    s = carray(bb._stack_u32(256), (16, bb.LANES))  # type: ignore[call-arg]
+    m = carray(bb._stack_u32(256), (16, bb.LANES))
+    cv = carray(bb._stack_u32(128), (8, bb.LANES))
+    block_len = np.zeros(bb.LANES, dtype=np.uint32)
+    flags = np.full(bb.LANES, _ONE_BLOCK, dtype=np.uint32)
+    for first in range(0, n, bb.LANES):
+        count = min(bb.LANES, n - first)
+        for lane in range(bb.LANES):
+            i = first + lane if lane < count else first
+            t = msg_idx[i]
+            k = key_idx[i]
+            for w in range(16):
+                m[w, lane] = words[t, w]
+            for j in range(8):
+                cv[j, lane] = keys[k, j]
+            block_len[lane] = lengths[t]
+        bb._compress_lanes(cv, m, s, block_len, flags)
+        for lane in range(count):
+            for j in range(8):
+                out[first + lane, j] = cv[j, lane]
+
+
+def _message_table(messages: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Messages of at most 64 bytes as zero-padded little-endian words, and their lengths."""
+    raw = np.zeros((len(messages), 64), dtype=np.uint8)
+    for t, msg in enumerate(messages):
+        if len(msg) > 64:
+            raise ValueError("a table message is at most one block (64 bytes)")
+        raw[t, : len(msg)] = np.frombuffer(msg, dtype=np.uint8)
+    return raw.view("<u4").astype(np.uint32), np.array([len(x) for x in messages], dtype=np.uint32)
+
+
+def _words(keys: np.ndarray) -> np.ndarray:
+    """(n, 32) uint8 keys as (n, 8) little-endian uint32 words (BLAKE3's key words)."""
+    return np.ascontiguousarray(keys, dtype=np.uint8).view("<u4").reshape(-1, 8).astype(np.uint32, copy=False)
+
+
+def _digest_bytes(words: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(words, dtype="<u4").view(np.uint8).reshape(-1, 32)
+
+
+def _table_hash(messages: Sequence[bytes], msg_idx: np.ndarray, key_words: np.ndarray, key_idx: np.ndarray
+                ) -> np.ndarray:
+    """(n, 8) uint32 digests of ``messages[msg_idx[i]]`` under key ``key_words[key_idx[i]]``."""
+    words, lengths = _message_table(messages)
+    out = np.empty((msg_idx.shape[0], 8), dtype=np.uint32)
+    if msg_idx.shape[0]:
+        _table_lanes(words, lengths, np.ascontiguousarray(msg_idx, np.int64), key_words,
+                     np.ascontiguousarray(key_idx, np.int64), out)
+    return out
+
+
+# ------------------------------------------------------------------ splits
+
+
+@njit(inline="always")
+def _bswap32(x):  # type: ignore[no-untyped-def]
+    return (((x & np.uint64(0xFF)) << np.uint64(24)) | ((x & np.uint64(0xFF00)) << np.uint64(8))
+            | ((x >> np.uint64(8)) & np.uint64(0xFF00)) | ((x >> np.uint64(24)) & np.uint64(0xFF)))
+
+
+@njit(inline="always")
+def _cut(a_hi, a_lo, r_hi, r_lo, w):  # type: ignore[no-untyped-def]
+    """``floor((a + 1) · r / 2^128)`` for a, r in [0, 2^128), as (hi, lo): 32-bit limbs, schoolbook
+    (``w``: 16 words of scratch: the limbs of a + 1, of r, and the 8 of the product)."""
+    mx = np.uint64(0xFFFFFFFFFFFFFFFF)
+    if a_hi == mx and a_lo == mx:  # a + 1 = 2^128
+        return r_hi, r_lo
+    lo = a_lo + np.uint64(1)
+    hi = a_hi + (np.uint64(1) if lo == 0 else np.uint64(0))
+    w[0], w[1], w[2], w[3] = lo & _M32, lo >> np.uint64(32), hi & _M32, hi >> np.uint64(32)
+    w[4], w[5], w[6], w[7] = r_lo & _M32, r_lo >> np.uint64(32), r_hi & _M32, r_hi >> np.uint64(32)
+    for t in range(8, 16):
+        w[t] = 0
+    for i in range(4):
+        carry = np.uint64(0)
+        for j in range(4):
+            t = w[i] * w[4 + j] + w[8 + i + j] + carry  # < 2^64: (2^32-1)^2 + 2 (2^32-1)
+            w[8 + i + j] = t & _M32
+            carry = t >> np.uint64(32)
+        w[8 + i + 4] = carry
+    return (w[15] << np.uint64(32)) | w[14], (w[13] << np.uint64(32)) | w[12]
+
+
+@njit(inline="always")
+def _put_u64be(out, row, at, value):  # type: ignore[no-untyped-def]
+    for t in range(8):
+        out[row, at + t] = np.uint8((value >> np.uint64(56 - 8 * t)) & np.uint64(0xFF))
+
+
+@njit(cache=True, nogil=True)
+def _split_rows(amounts, r_first, r_words, s, out):  # type: ignore[no-untyped-def]
+    """Parts of every holding's equity and debt into ``out`` (H·s, 32) as ``u128be(e) ‖ u128be(d)``.
+    ``r_first[h, t]``: the row of ``r[j,t,1]`` in ``r_words`` (the next s−2 rows follow), −1 for a zero amount."""
+    limbs = np.zeros(16, dtype=np.uint64)
+    cut_hi = np.zeros(s + 1, dtype=np.uint64)
+    cut_lo = np.zeros(s + 1, dtype=np.uint64)
+    for h in range(amounts.shape[0]):
+        for t in range(2):
+            a_hi, a_lo = amounts[h, t, 0], amounts[h, t, 1]
+            first = r_first[h, t]
+            cut_hi[0] = 0
+            cut_lo[0] = 0
+            cut_hi[s] = a_hi
+            cut_lo[s] = a_lo
+            for i in range(1, s):
+                if first < 0:
+                    cut_hi[i] = 0
+                    cut_lo[i] = 0
+                    continue
+                w = r_words[first + i - 1]
+                r_hi = (_bswap32(np.uint64(w[0])) << np.uint64(32)) | _bswap32(np.uint64(w[1]))
+                r_lo = (_bswap32(np.uint64(w[2])) << np.uint64(32)) | _bswap32(np.uint64(w[3]))
+                c_hi, c_lo = _cut(a_hi, a_lo, r_hi, r_lo, limbs)
+                # insertion into the sorted cuts 1..i-1
+                p = i
+                while p > 1 and (cut_hi[p - 1] > c_hi or (cut_hi[p - 1] == c_hi and cut_lo[p - 1] > c_lo)):
+                    cut_hi[p] = cut_hi[p - 1]
+                    cut_lo[p] = cut_lo[p - 1]
+                    p -= 1
+                cut_hi[p] = c_hi
+                cut_lo[p] = c_lo
+            for i in range(s):
+                lo = cut_lo[i + 1] - cut_lo[i]
+                borrow = np.uint64(1) if cut_lo[i + 1] < cut_lo[i] else np.uint64(0)
+                hi = cut_hi[i + 1] - cut_hi[i] - borrow
+                row = h * s + i
+                _put_u64be(out, row, 16 * t, hi)
+                _put_u64be(out, row, 16 * t + 8, lo)
+
+
+@njit(cache=True, nogil=True)
+def _split_index(amounts, asset, user, s, r_first, msg_idx, key_idx):  # type: ignore[no-untyped-def]
+    """The split-randomness messages of every non-zero amount: rows of ``r_first`` and the
+    (message, key) pairs; returns how many messages."""
+    k = 0
+    for h in range(amounts.shape[0]):
+        for t in range(2):
+            if amounts[h, t, 0] == 0 and amounts[h, t, 1] == 0:
+                r_first[h, t] = -1
+                continue
+            r_first[h, t] = k
+            for i in range(1, s):
+                msg_idx[k] = (asset[h] * 2 + t) * (s - 1) + (i - 1)
+                key_idx[k] = user[h]
+                k += 1
+    return k
+
+
+def make_fragments(uks: np.ndarray, holdings: Holdings, symbols: Sequence[str], fragments: int) -> Fragments:
+    """Every holding's ``s`` fragments: keys ``fk[j,i]`` and the split parts of equity and debt
+    (``v3.fragment_key``, ``v3.split``). ``uks`` (n, 32): the holders' keys, ``holdings.user`` rows of it."""
+    s = fragments
+    if not v3.MIN_FRAGMENTS <= s <= v3.MAX_FRAGMENTS:
+        raise ValueError(f"fragments {s} outside [{v3.MIN_FRAGMENTS}, {v3.MAX_FRAGMENTS}]")
+    count = len(holdings)
+    if count == 0:
+        return Fragments(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8))
+    key_words = _words(uks)
+    fk_messages = [v3.fragment_message(sym, i) for sym in symbols for i in range(s)]
+    rep_asset = np.repeat(holdings.asset, s)
+    fk_idx = rep_asset * s + np.tile(np.arange(s, dtype=np.int64), count)
+    fk = _table_hash(fk_messages, fk_idx, key_words, np.repeat(holdings.user, s))
+
+    amounts = np.ascontiguousarray(holdings.amounts, dtype=np.uint64)
+    r_first = np.empty((count, 2), dtype=np.int64)
+    msg_idx = np.empty(count * 2 * (s - 1), dtype=np.int64)
+    key_idx = np.empty(count * 2 * (s - 1), dtype=np.int64)
+    used = int(_split_index(amounts, np.ascontiguousarray(holdings.asset, np.int64),
+                            np.ascontiguousarray(holdings.user, np.int64), s, r_first, msg_idx, key_idx))
+    r_messages = [v3.split_message(sym, t, i) for sym in symbols for t in (v3.EQUITY, v3.DEBT) for i in range(1, s)]
+    r_words = _table_hash(r_messages, msg_idx[:used], key_words, key_idx[:used])
+    parts = np.empty((count * s, 32), dtype=np.uint8)
+    _split_rows(amounts, r_first, r_words if used else np.zeros((1, 8), np.uint32), s, parts)
+    return Fragments(rep_asset, _digest_bytes(fk), parts)
+
+
+# ------------------------------------------------------------------ leaves and padding leaves
+
+
+def leaf_hashes(keys: np.ndarray, amounts_be: np.ndarray) -> np.ndarray:
+    """``Hk(key, u128be(equity) ‖ u128be(debt))`` of every row (``v3.leaf_hash``): fragment and padding
+    leaves alike. ``keys`` (n, 32), ``amounts_be`` (n, 32) uint8."""
+    n = keys.shape[0]
+    out = np.empty((n, 8), dtype=np.uint32)
+    if n:
+        bb._hash_rows_lanes(np.ascontiguousarray(amounts_be, dtype=np.uint8), _words(keys), bb.KEYED_HASH, out)
+    return _digest_bytes(out)
+
+
+def padding_leaf_keys(k_pad: SecretKey, symbol: str, first: int, count: int) -> np.ndarray:
+    """``pk[j,d] = Hk(K_pad, 0x03 ‖ lp(symbol_j) ‖ u64be(d))`` for ``d = first … first + count − 1``."""
+    prefix = np.frombuffer(v3.PADDING_LEAF_TAG + v3.lp(symbol), dtype=np.uint8)
+    rows = np.empty((count, len(prefix) + 8), dtype=np.uint8)
+    rows[:, : len(prefix)] = prefix
+    rows[:, len(prefix):] = np.arange(first, first + count, dtype=np.uint64).astype(">u8").view(np.uint8).reshape(-1, 8)
+    return bb.hash_rows(rows, key=k_pad.reveal())
+
+
+def amounts_to_sums(amounts_be: np.ndarray) -> np.ndarray:
+    """(n, 32) ``u128be(e) ‖ u128be(d)`` as (n, 2, 2) uint64 sums ``[equity/debt][hi, lo]``."""
+    return np.ascontiguousarray(amounts_be, dtype=np.uint8).view(">u8").reshape(-1, 2, 2).astype(np.uint64)
+
+
+def sums_to_amounts(sums: np.ndarray) -> np.ndarray:
+    """The inverse of ``amounts_to_sums``."""
+    return np.ascontiguousarray(np.asarray(sums, dtype=np.uint64).astype(">u8")).view(np.uint8).reshape(-1, 32)
