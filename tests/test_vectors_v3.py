@@ -312,11 +312,18 @@ def test_a_manifest_must_be_exactly_por_v3_and_its_c_its_fields_value():
         mutate(doc)
         refused(doc)
     # a manifest whose C is recomputed after a change is self-consistent: the proof meets its own check
-    forged = json.loads(json.dumps(manifest))
-    forged["trees"][1]["root"]["equity"] = str(int(forged["trees"][1]["root"]["equity"]) + 1)
-    forged["commitment"] = _recommit(forged)
     held = {h["asset"] for h in proof["holdings"]}
-    refused(forged, "root-sums" if forged["trees"][1]["asset"] in held else "commitment")
+    assert {t["asset"] for t in manifest["trees"]} - held and held  # alice: BTC and USDT, not ETH
+    for j, tree in enumerate(manifest["trees"]):
+        for field in ("equity", "debt"):
+            forged = json.loads(json.dumps(manifest))
+            forged["trees"][j]["root"][field] = str(int(tree["root"][field]) + 1)
+            forged["commitment"] = _recommit(forged)
+            refused(forged, "root-sums" if tree["asset"] in held else "commitment")
+        forged = json.loads(json.dumps(manifest))
+        forged["trees"][j]["root"]["hash"] = "ab" * 32
+        forged["commitment"] = _recommit(forged)
+        refused(forged, "root-hash" if tree["asset"] in held else "commitment")
     other = json.loads(json.dumps(manifest))
     other["parameters"]["padding"] = 24
     other["commitment"] = _recommit(other)
@@ -477,3 +484,32 @@ def test_a_proof_of_nothing_held_binds_no_key():
     proof["user_id"] = "somebody-else"
     result = verify_proof(proof, manifest=manifest)
     assert all((a.equity, a.debt) == (0, 0) for a in result.assets)
+
+
+def test_por_v3_documents_are_read_strictly(tmp_path):
+    """The strict reader (protocol.jsonread) before any check: a duplicate key, a fraction, a byte-order mark."""
+    from pipeline.protocol.verify import verify_files
+
+    manifest_path = os.path.join(VECTORS, "basic", "manifest.json")
+    proof = next(p for p in load("basic", "proofs.json") if p["user_id"] == "alice")
+    text = json.dumps(proof)
+    position = proof["holdings"][0]["fragments"][0]["position"]
+    for name, body in (("dup", text.replace('"position": ', f'"position": {position ^ 1}, "position": ', 1)),
+                       ("fraction", text.replace(f'"position": {position}', f'"position": {position}.0', 1)),
+                       ("bom", "\ufeff" + text)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(VerificationError) as info:
+            verify_files(str(path), manifest_path, None)
+        assert info.value.check == "input", name
+    good = tmp_path / "good.json"
+    good.write_text(text)
+    assert verify_files(str(good), manifest_path, None, "alice").commitment == load("basic", "manifest.json")["commitment"]
+
+
+def test_every_check_of_section_8_is_met_by_some_vector():
+    from pipeline.protocol.checks import Check
+
+    met = {m[key]["check"] for s in SHAPES for m in load(s, "mutations.json") for key in ("expected", "expected_announced")}
+    # input, signature, manifest, user-id, root-sums: the tests above (the files, the manifest, the account id)
+    assert set(Check) - met == {Check.INPUT, Check.SIGNATURE, Check.MANIFEST, Check.USER_ID, Check.ROOT_SUMS}
