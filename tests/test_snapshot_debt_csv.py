@@ -750,3 +750,16 @@ def test_snapshot_module_reads_csv_in_chunks(tmp_path, monkeypatch):
     whole = plan_snapshot(url, fragment_rows=4).fragments
     monkeypatch.setattr(snapshot_module, "CSV_CHUNK", 3)
     assert plan_snapshot(url, fragment_rows=4).fragments == whole
+
+
+def test_a_csv_file_that_changes_after_planning_or_has_a_huge_header_is_refused(tmp_path):
+    url = csv_snap(str(tmp_path / "c"), "user_id,BTC,ETH\na,1,1\nb,2,2\n")
+    plan = plan_snapshot(url)
+    write_bytes(plan.files[0], b"user_id,BTC,ETH\na,1,1\nb,2,2\nc,3,3\n")
+    scratch = Bundle(fsspec.filesystem("file"), str(tmp_path / "s"), "s", all_private=True)
+    result = read_fragment(plan.fragments[0], 0, ReadSpec(plan, "2026-11", KEY, 0, scratch))
+    assert result.problem is not None and "the file changed" in result.problem.render()
+    long_name = "x" * (csv_snapshot.MAX_HEADER_BYTES + 10)
+    huge = csv_snap(str(tmp_path / "h"), f"user_id,BTC,ETH,{long_name}\na,1,1,1\n")
+    with pytest.raises(InputError, match=r"p.csv line 1: the header line does not end within 1048576 bytes"):
+        plan_snapshot(huge)

@@ -59,6 +59,8 @@ class Header:
     names: tuple[str, ...]
     body_start: int
     """Byte offset of the first data line (after the BOM, if any, and the header's terminator)."""
+    size: int = 0
+    """The file's size in bytes when it was planned (a file that changed since is refused)."""
 
 
 def parse_header(head: bytes, where: str, complete: bool) -> Header:

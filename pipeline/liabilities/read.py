@@ -36,7 +36,7 @@ from ..tree import blake3_batch
 from ..tree.shape import top_bits
 from .rows import Part, SparseAmounts
 from .shuffle import write_parts
-from .snapshot import CSV, CSV_CHUNK, DEBT_SUFFIX, LONG, WIDE, Fragment, SnapshotPlan, csv_header
+from .snapshot import CSV, CSV_CHUNK, DEBT_SUFFIX, LONG, WIDE, Fragment, SnapshotPlan
 
 NEEDS_V3 = "debt needs protocol por-v3"
 
@@ -129,13 +129,17 @@ def read_table(plan: SnapshotPlan, fragment: Fragment) -> pa.Table:
     ``binary`` columns. Raises ``csv_snapshot.BadLine`` for a malformed CSV line."""
     path = plan.files[fragment.file_index]
     if plan.file_format == CSV:
+        header = plan.csv_headers[fragment.file_index]
+
         def read_bytes() -> bytes:
             with plan.fs.open(path, "rb") as f:
+                if f.size != header.size:
+                    raise csv_snapshot.BadLine(fragment.first_row + 2, f"the file changed since planning: {f.size} "
+                                               f"bytes, planned {header.size}")
                 f.seek(fragment.start)
                 return bytes(f.read(fragment.end - fragment.start))
 
         data = storage.retrying(read_bytes)
-        header = csv_header(plan.fs, path, plan.shown_files[fragment.file_index])
         return csv_snapshot.parse_rows(data, header.names, fragment.first_row + 2)
 
     def read() -> pa.Table:
@@ -149,9 +153,9 @@ def whole_file(plan: SnapshotPlan, file_index: int) -> pa.Table:
     """Every row of snapshot file ``file_index`` (as ``read_table`` gives them)."""
     path = plan.files[file_index]
     if plan.file_format == CSV:
-        header = csv_header(plan.fs, path, plan.shown_files[file_index])
         rows = sum(f.rows for f in plan.fragments if f.file_index == file_index)
-        return read_table(plan, Fragment(file_index, (), 0, rows, header.body_start, int(plan.fs.size(path))))
+        start = plan.csv_headers[file_index].body_start
+        return read_table(plan, Fragment(file_index, (), 0, rows, start, int(plan.fs.size(path))))
 
     def read() -> pa.Table:
         with plan.fs.open(path, "rb") as f:
@@ -425,7 +429,7 @@ def user_id_at(plan: SnapshotPlan, file_index: int, row: int) -> str:
 def _csv_user_id_at(plan: SnapshotPlan, file_index: int, row: int) -> str:
     """CSV: scan to line ``row + 2`` (the file is read up to it, chunk by chunk) and parse it."""
     path, where = plan.files[file_index], plan.shown_files[file_index]
-    header = csv_header(plan.fs, path, where)
+    header = plan.csv_headers[file_index]
     skip = row  # line ends before the row's line
     line = b""
     with plan.fs.open(path, "rb") as f:

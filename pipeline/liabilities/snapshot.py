@@ -9,6 +9,7 @@ only Parquet footers; a CSV file is read once, to count its lines and cut it at 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class SnapshotPlan:
     """The columns that hold debt explicitly: ``<SYMBOL>:debt`` (wide, in protocol order) or ``debt``
     (long). Empty when debt can only appear as negative amounts. A build of a protocol without debt
     (por-v1, por-v2) can refuse a snapshot that has any."""
+    csv_headers: tuple[csv_snapshot.Header, ...] = ()
+    """CSV: each file's header (its column order, where its rows begin), so that readers never read it again."""
 
     @property
     def long_amounts(self) -> bool:
@@ -138,9 +141,12 @@ def plan_snapshot(
     scan = _scan_csv if file_format == CSV else _scan_parquet
     first: _FileSchema | None = None
     fragments: list[Fragment] = []
+    headers = []
     total = 0
     for index, (path, where) in enumerate(zip(files, shown, strict=True)):
         schema, rows, cut = scan(fs, path, where, index, fragment_rows)
+        if schema.header is not None:
+            headers.append(schema.header)
         if first is None:
             first = schema
         elif schema.types != first.types:
@@ -156,7 +162,7 @@ def plan_snapshot(
     if total == 0:
         raise InputError(f"snapshot {url}: no rows (empty snapshot)")
     return SnapshotPlan(fs, tuple(files), tuple(shown), layout, tuple(assets), tuple(fragments), total,
-                        tuple(listing.ignored), file_format, first.names, debt_columns)
+                        tuple(listing.ignored), file_format, first.names, debt_columns, tuple(headers))
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,7 @@ class _FileSchema:
     names: tuple[str, ...]
     types: dict[str, pa.DataType | None]
     """Parquet: the Arrow type of each column; CSV: None (every cell is text)."""
+    header: csv_snapshot.Header | None = None
 
 
 def _scan_parquet(fs: AbstractFileSystem, path: str, where: str, index: int, fragment_rows: int
@@ -196,7 +203,7 @@ def _scan_parquet(fs: AbstractFileSystem, path: str, where: str, index: int, fra
     return _FileSchema(where, tuple(schema.names), types), meta.num_rows, fragments
 
 
-def csv_header(fs: AbstractFileSystem, path: str, where: str) -> csv_snapshot.Header:
+def _csv_header(fs: AbstractFileSystem, path: str, where: str) -> csv_snapshot.Header:
     """The header of a CSV file of the snapshot (``formats.csv_snapshot.parse_header``)."""
     def read() -> bytes:
         with fs.open(path, "rb") as f:
@@ -212,7 +219,7 @@ def _scan_csv(fs: AbstractFileSystem, path: str, where: str, index: int, fragmen
     """A CSV file's header, rows and fragments: one pass that counts line ends (``RowCounter``).
     The lines themselves are checked where they are read (``formats.csv_snapshot.check_lines``)."""
     try:
-        header = csv_header(fs, path, where)
+        header = _csv_header(fs, path, where)
 
         def count() -> csv_snapshot.RowCounter:
             counter = csv_snapshot.RowCounter(fragment_rows, header.body_start)
@@ -231,7 +238,8 @@ def _scan_csv(fs: AbstractFileSystem, path: str, where: str, index: int, fragmen
     fragments = [Fragment(index, (), k * fragment_rows, min(fragment_rows, counter.rows - k * fragment_rows), a, b)
                  for k, (a, b) in enumerate(zip(starts, ends, strict=True)) if counter.rows > k * fragment_rows]
     types: dict[str, pa.DataType | None] = {name: None for name in header.names}
-    return _FileSchema(where, header.names, types), counter.rows, fragments
+    header = dataclasses.replace(header, size=counter.end)
+    return _FileSchema(where, header.names, types, header), counter.rows, fragments
 
 
 def _check_columns(first: _FileSchema, assets: list[Asset], assets_shown: str) -> tuple[str, tuple[str, ...]]:
