@@ -4,6 +4,8 @@ Standard library and ``blake3`` only (an import-linter contract keeps numpy, pya
 and fsspec out). One module per concern:
 
 * ``v1``: por-v1's tags, encodings and hashes (``schemas/por-v1.md``); ``v2``: por-v2's announced value;
+  ``v3``: por-v3's keys, fragments, splits, padding leaves, nodes and announced value (``schemas/por-v3.md``);
+* ``versions``: the one registry of protocol versions (which exist, the default, what each announces);
 * ``userid``: the user-id rule (NFC, no control or format characters, at most 256 bytes);
 * ``keys``: the master secret and the keys derived from it per period;
 * ``shape``: bucket of a user key, leaf position, default ``k``, bucket height;
@@ -11,7 +13,8 @@ and fsspec out). One module per concern:
 * ``period``: ``YYYY-MM`` periods;
 * ``jsonread``: strict JSON reading;
 * ``checks``: the names of the verifier's checks (``Check``), shared with the Node module and the page;
-* ``verify``: proof and manifest verification (dispatching on the version).
+* ``reading``: the field rules every version's verifier reads documents with (hex, amounts, assets, ids);
+* ``verify``: proof and manifest verification (dispatching on the version); ``verify_v3``: por-v3's checks.
 """
 
 from .amounts import U128_LIMIT, format_amount, parse_amount, to_units
