@@ -8,11 +8,17 @@ wrote, so the archive is exactly as it was.
 
 The inputs are copied into the staging directory first (with the blake3 of every
 file) and the build reads the copies: what is archived is what was built.
+
+por-v3 months: the audit step also checks every user's collateral against their debt
+(``liabilities.collateral``, at the month's prices and haircuts) and refuses the month if any user
+fails, printing only how many; the first failing rows (user file, row, shortfall in dollars) go to the
+owner-only private log (``PublishRequest.private_log``), never to the terminal or a public file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from dataclasses import KW_ONLY, dataclass
@@ -25,18 +31,29 @@ from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
-from pipeline.formats.prices import Prices, parse_prices, prices_time_problem, usd_section, zero_price_problems
+from pipeline.formats.haircuts import Haircuts, parse_haircuts
+from pipeline.formats.prices import Prices, parse_prices, prices_time_problem, zero_price_problems
 from pipeline.formats.verifier_page import page_parts, render_page
 from pipeline.liabilities.audit import audit_bundle
+from pipeline.liabilities import collateral as collateral_rule
 from pipeline.liabilities.build import BuildResult, Watch, build_bundle
 from pipeline.liabilities.snapshot import SnapshotPlan, assets_location, plan_snapshot
 from pipeline.ownership.challenge import challenge_text
 from pipeline.protocol.jsonread import parse_json
 from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.protocol.period import is_valid_period, snapshot_time
+from pipeline.protocol.versions import per_asset
 from pipeline.publication import archive
 from pipeline.publication.history import signed_history
-from pipeline.publication.report import render_reports, report_doc, reserves_status
+from pipeline.publication.recheck import history_row
+from pipeline.publication.report import (
+    collateral_section,
+    month_root,
+    render_reports,
+    report_doc,
+    reserves_status,
+    usd_figures,
+)
 from pipeline.publication.signing import (
     load_signing_key,
     public_key_pem,
@@ -78,6 +95,12 @@ class PublishRequest:
     """(asset, chain) -> ERC-20 contract (``--token``)."""
     prices: str | None = None
     """The prices file (``schemas/prices.md``): US-dollar figures in the report."""
+    haircuts: str | None = None
+    """The haircuts file (``schemas/haircuts.md``): with the prices, the per-user collateral rule of a
+    por-v3 month; needed when any user has debt."""
+    private_log: str | None = None
+    """Where the run's private log goes (owner-only; the first failing rows of the collateral rule). None:
+    ``ARCHIVE/.logs/publish-<period>-<run id>.json``, which a refused month leaves behind on purpose."""
     allow_open_period: bool = False
     """Publish a period whose snapshot time is still in the future (tests only: ``--allow-open-period``)."""
     new_master_secret: bool = False
@@ -98,6 +121,8 @@ class PublishResult:
     """Wall time per step (the copy of the inputs counts under validate; the move and index under publish)."""
     usd: dict[str, Any] | None = None
     """The report's dollar figures (with ``--prices``)."""
+    collateral: collateral_rule.CollateralResult | None = None
+    """por-v3: the collateral rule over every user (every one passed, or the month was refused)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +138,7 @@ class _Validated:
     """The archived copy of the snapshot, as the build reads it."""
     inputs_bytes: bytes
     prices: Prices | None
+    haircuts: Haircuts | None
     challenge: str | None
     ownership: Ownership
     balances_doc: dict[str, Any] | None
@@ -224,7 +250,7 @@ class _Publication:
         self.step("build")
         built = self._build(v)
         self.step("audit")
-        fresh = self._audit(built)
+        fresh, checked = self._audit(v, built)
         self.step("reserves")
         held = self._reserves(v)
         self.step("ratios")
@@ -237,7 +263,7 @@ class _Publication:
         self._publish(v, built, manifest, manifest_digest, positions, report)
         self.step("done")
         return PublishResult(self.req.period, v.slot.revision, v.slot.directory, manifest, manifest_digest, positions,
-                             self.seconds, report.usd)
+                             self.seconds, report.usd, checked)
 
     def _validate(self) -> _Validated:
         """1. Everything cheap, before any copy or build; the inputs copied into the staging directory
@@ -261,7 +287,7 @@ class _Publication:
         secret = read_secret(req.secret_file)
         self.secret_changed = self._check_secret(a, index, slot, secret_id(secret))
         signing_key = load_signing_key(req.signing_key)
-        inputs_bytes, prices = self._copy_inputs(stage)
+        inputs_bytes, prices, haircuts = self._copy_inputs(stage)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
                              a.url(self.stage_name, "inputs/assets.json"), opts)
         challenge = (challenge_text(req.exchange, req.period, slot.previous["manifest"] if slot.previous else None)
@@ -276,12 +302,13 @@ class _Publication:
             named = "; ".join(named_rows(invalid))
             raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
         balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
-        return _Validated(index, index_raw, slot, secret, signing_key, plan, inputs_bytes, prices, challenge, ownership,
-                          balances_doc)
+        return _Validated(index, index_raw, slot, secret, signing_key, plan, inputs_bytes, prices, haircuts, challenge,
+                          ownership, balances_doc)
 
-    def _copy_inputs(self, stage: str) -> tuple[bytes, Prices | None]:
-        """The snapshot, asset file, reserves and prices copied into ``stage/inputs`` with the blake3 of
-        every file (``inputs/inputs.json``); every reserve row and the prices checked first."""
+    def _copy_inputs(self, stage: str) -> tuple[bytes, Prices | None, Haircuts | None]:
+        """The snapshot, asset file, reserves, prices and haircuts copied into ``stage/inputs`` with the
+        blake3 of every file (``inputs/inputs.json``); every reserve row, the prices and the haircuts
+        checked first."""
         req, a, opts = self.req, self.archive, self.opts
         source_plan = plan_snapshot(req.snapshot, req.assets, opts)
         reserve_files = check_reserves(req.reserves, opts)
@@ -311,9 +338,16 @@ class _Publication:
                 raise InputError(f"{req.prices}: {late}")
             inputs["prices"] = {"source": req.prices, "files": {archive.PRICES: archive.copy_file(
                 prices_fs, prices_path, a.fs, storage.join(stage, archive.PRICES))}}
+        haircuts = None
+        if req.haircuts is not None:
+            cuts_fs, cuts_path = storage.open_fs(req.haircuts, opts)
+            haircuts = parse_haircuts(storage.read_bytes(cuts_fs, cuts_path, req.haircuts), req.haircuts,
+                                      [x.symbol for x in source_plan.assets])
+            inputs["haircuts"] = {"source": req.haircuts, "files": {archive.HAIRCUTS: archive.copy_file(
+                cuts_fs, cuts_path, a.fs, storage.join(stage, archive.HAIRCUTS))}}
         inputs_bytes = canonical_json(inputs)
         private.write_file(a.fs, storage.join(stage, archive.INPUTS_DOC), inputs_bytes, private=True)
-        return inputs_bytes, prices
+        return inputs_bytes, prices, haircuts
 
     def _build(self, v: _Validated) -> _Built:
         """2. The tree, from the archived copy, into the staging directory."""
@@ -325,15 +359,71 @@ class _Publication:
                               verifier_page=False, watch=self.watch, public_dir=layout.PUBLIC_DIR)
         storage.move_tree(a.fs, storage.join(a.file(self.stage_name), archive.INPUTS_DIR),
                           storage.join(out, archive.INPUTS_DIR))
-        self.echo(f"      root {result.manifest['root']['hash']} over {result.users} users")
+        word = "announced value" if per_asset(result.manifest.get("version")) else "root"
+        self.echo(f"      {word} {month_root(result.manifest)} over {result.users} users")
         return _Built(result, out, out_url)
 
-    def _audit(self, built: _Built) -> bundle.Bundle:
-        """3. The fresh bundle audited: every bucket re-folded from private/."""
+    def _audit(self, v: _Validated, built: _Built) -> tuple[bundle.Bundle, collateral_rule.CollateralResult | None]:
+        """3. The fresh bundle audited: every bucket re-folded from private/; por-v3: every user's
+        collateral against their debt (a month with a failing user is refused)."""
         fresh = bundle.open_bundle(built.out_url, self.opts)
         audit = audit_bundle(fresh, client_mapper(self.client))
         self.echo(f"      audit OK: {audit.buckets} buckets, {audit.users} users")
-        return fresh
+        manifest = built.result.manifest
+        if not per_asset(manifest.get("version")):
+            if v.haircuts is not None:
+                raise InputError(f"is for the collateral rule of por-v3; this month is {manifest.get('version')}, "
+                                 "which has no debt", parameter="haircuts", value=self.req.haircuts)
+            return fresh, None
+        return fresh, self._collateral(v, fresh, manifest)
+
+    def _collateral(self, v: _Validated, fresh: bundle.Bundle,
+                    manifest: Mapping[str, Any]) -> collateral_rule.CollateralResult:
+        """Every user of the private store against the collateral rule, on the cluster. Refused: a month
+        with debt but without prices or haircuts, a zero price for an asset anybody owes or holds, and
+        any failing user (the count here; the first failing rows in the private log only)."""
+        owed = [t["asset"] for t in manifest["trees"] if int(t["root"]["debt"])]
+        if owed:
+            for name, given in (("prices", v.prices), ("haircuts", v.haircuts)):
+                if given is None:
+                    raise InputError(f"is needed: users owe {', '.join(owed)}, and the per-user collateral rule values "
+                                     "their collateral and debt with the prices and the haircuts", parameter=name)
+        if v.prices is None or v.haircuts is None:
+            self.echo("      collateral: no user has debt")
+            return collateral_rule.CollateralResult()
+        held = {t["asset"]: int(t["root"]["equity"]) + int(t["root"]["debt"]) for t in manifest["trees"]}
+        zero = zero_price_problems(v.prices, held)
+        if zero:
+            raise InputError(f"{self.req.prices}: " + "; ".join(zero))
+        terms = collateral_rule.collateral_terms(v.plan.assets, v.prices.prices, v.haircuts.haircuts)
+        result = collateral_rule.check_bundle(fresh, client_mapper(self.client), terms)
+        if result.failures:
+            log = self._private_log({"collateral": {
+                "users_checked": result.users_checked, "users_with_debt": result.users_with_debt,
+                "failures": result.failures,
+                "first_failures": [{"file": f.file, "row": f.row, "shortfall_usd": collateral_rule.usd_text(f.shortfall)}
+                                   for f in result.first_failures]}})
+            raise InputError(f"{result.failures} of {result.users_with_debt} user(s) with debt fail the collateral rule "
+                             "(their collateral at this month's prices and haircuts does not cover their debt); the "
+                             f"first failing rows are in the private log {log}; nothing was published")
+        self.echo(f"      collateral OK: {result.users_with_debt} user(s) with debt, every one covered")
+        return result
+
+    def _private_log(self, content: Mapping[str, Any]) -> str:
+        """Write the run's private log (owner-only; kept when the month is refused); returns where."""
+        a, req = self.archive, self.req
+        run = self.stage_name.removeprefix(f"{archive.STAGING_PREFIX}{req.period}-")
+        if req.private_log is not None:
+            fs, path, shown = *storage.open_fs(req.private_log, self.opts), req.private_log
+        else:
+            fs, path = a.fs, a.file(archive.LOGS_DIR, f"publish-{req.period}-{run}.json")
+            shown = f"{req.archive}/{archive.LOGS_DIR}/publish-{req.period}-{run}.json"
+        doc = {"format": "por-publish-log-v1", "period": req.period, "run": run,
+               "at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+               **content}
+        private.make_dirs(fs, path.rsplit("/", 1)[0], private=True)
+        private.write_file(fs, path, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n", private=True)
+        return shown
 
     def _reserves(self, v: _Validated) -> _Held:
         """4. The reserves, from the archived copy: totals, sums by status, the public files."""
@@ -347,9 +437,10 @@ class _Publication:
     def _ratios(self, v: _Validated, built: _Built, held: _Held) -> tuple[dict[str, Any], list[ratios.AssetPosition]]:
         """5. Every asset's position; a zero price for an asset owed or held refuses the month."""
         manifest = {k: val for k, val in built.result.manifest.items() if k != "files"}
-        positions = ratios.positions(manifest["assets"], manifest["root"]["sums"], held.reserves.totals)
+        positions = ratios.manifest_positions(manifest, held.reserves.totals)
         if v.prices is not None:
-            zero = zero_price_problems(v.prices, {p.symbol: p.liabilities + p.reserves for p in positions})
+            zero = zero_price_problems(v.prices, {p.symbol: p.liabilities + (p.debt or 0) + p.reserves
+                                                  for p in positions})
             if zero:
                 raise InputError(f"{self.req.prices}: " + "; ".join(zero))
         return manifest, positions
@@ -363,14 +454,12 @@ class _Publication:
         manifest["publication"] = {"revision": v.slot.revision, "supersedes": v.slot.supersedes,
                                    "inputs": digest(v.inputs_bytes), "tool": TOOL, "secret": secret_id(v.secret)}
         history = signed_history(self.archive, v.index, v.signing_key.public_key(), req.period) + [
-            {"period": req.period, "root": manifest["root"]["hash"],
-             "liabilities": {p.symbol: str(p.liabilities) for p in positions}}]
+            history_row(manifest, None)]
         history.sort(key=lambda h: h["period"])
         this_month = next(h for h in history if h["period"] == req.period)
         usd = None
         if v.prices is not None:
-            usd = usd_section(v.prices, {x.symbol: x.decimals for x in v.plan.assets},
-                              {p.symbol: p.liabilities for p in positions}, held.reserves.totals,
+            usd = usd_figures(v.prices, positions, held.reserves.totals,
                               {s: per.get("bound", 0) for s, per in held.by_status.items()} if v.challenge else None)
             this_month["reserves_usd"] = usd["total"]["reserves"]
         this_month["ratios"] = {p.symbol: p.ratio for p in positions}
@@ -378,7 +467,7 @@ class _Publication:
         published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         doc = report_doc(manifest, positions, held.reserves, history,
                          reserves_status(v.ownership, held.by_status, req.exchange, v.challenge), usd, v.balances_doc,
-                         published_at, req.exchange)
+                         published_at, req.exchange, collateral_section(v.haircuts) if per_asset(manifest["version"]) else None)
         doc["master_secret"] = {"id": manifest["publication"]["secret"], "changed": self.secret_changed}
         files = {**render_reports(doc, positions), **held.files}
         for name, data in files.items():
@@ -420,7 +509,7 @@ class _Publication:
             "revision": v.slot.revision,
             "directory": v.slot.directory,
             "manifest": manifest_digest,
-            "root": manifest["root"]["hash"],
+            "root": month_root(manifest),
             "protocol": manifest["version"],
             "tool": TOOL,
             "liabilities": {p.symbol: str(p.liabilities) for p in positions},

@@ -25,7 +25,6 @@ from pipeline.liabilities.stored import load_top_tree
 from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.publication import archive
 from pipeline.cluster import client_mapper
-from pipeline.formats.prices import parse_prices
 from pipeline.publication import recheck
 from pipeline.publication.history import context_before
 from pipeline.publication.report import REPORT_JSON
@@ -199,23 +198,15 @@ def _compare_report(client: Any, a: archive.Archive, entry: Mapping[str, Any], m
         return []
     chain = context_before(a, a.read_index()[0], entry)
     report = old.read_json(REPORT_JSON)
-    out: list[Difference] = []
-    prices = None
-    if report.get("usd"):
-        prices_url = a.url(entry["directory"], archive.PRICES)
-        fs, path = storage.open_fs(prices_url, opts)
-        prices = parse_prices(storage.read_bytes(fs, path, prices_url), prices_url, [x["symbol"] for x in manifest["assets"]])
-        stated = recheck.report_prices(report)
-        if stated is None or (stated.source, stated.timestamp, stated.prices) != (prices.source, prices.timestamp,
-                                                                                     prices.prices):
-            out.append(Difference("report-usd", f"the report's prices are not the archived {archive.PRICES}'s",
-                                  report.get("usd"), prices))
+    # the archived prices and haircuts (por-v3), and the report's copies of them against those files
+    tables = recheck.archived_tables(a, entry["directory"], manifest, report)
+    out: list[Difference] = [Difference(what, text) for what, text in tables.problems]
     label = f"{entry['period']} revision {entry['revision']}"
     month = chain.month(a, entry, label, manifest, report)
     public_reserves = month.reserves_url
     notes: list[str] = []
-    for problem in recheck.check_month(month, list(chain.rows.values()), prices, client_mapper(client), opts, notes,
-                                       nodes):
+    for problem in recheck.check_month(month, list(chain.rows.values()), tables.prices, client_mapper(client), opts,
+                                       notes, nodes, haircuts=tables.haircuts):
         out.append(Difference("report", problem.removeprefix(f"{label}: ")))
     out_notes.extend(n.removeprefix(f"{label}: ") for n in notes)
     if public_reserves is not None:

@@ -257,7 +257,7 @@ def test_an_unknown_render_version_is_refused(copy):
     resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.__setitem__("renderer",
                                                                               "por-report-render/9 matplotlib/3.0"))})
     result = history_verify(copy)
-    assert result.exit_code == 1 and "not a render version this tool knows (1)" in result.output
+    assert result.exit_code == 1 and "not a render version this tool knows (1, 2)" in result.output
 
 
 def test_a_report_dropping_fields_or_the_renderer_is_named(copy):

@@ -332,3 +332,195 @@ def test_a_por_v2_position_is_written_as_before():
     assert set(AssetPosition("X", 0, 3, 2).as_json()) == {
         "symbol", "decimals", "liabilities", "reserves", "liabilities_units", "reserves_units", "ratio_percent",
         "status", "flagged"}
+
+
+# ------------------------------------------------------------------ report.json and its re-derivation (unit level)
+
+
+from blake3 import blake3  # noqa: E402
+
+from pipeline.formats.canonical import canonical_json  # noqa: E402
+from pipeline.formats.haircuts import Haircuts  # noqa: E402
+from pipeline.formats.prices import Prices  # noqa: E402
+from pipeline.protocol.keys import SecretKey  # noqa: E402
+from pipeline.publication import recheck  # noqa: E402
+from pipeline.publication.history import refold_top_tree  # noqa: E402
+from pipeline.publication.report import (  # noqa: E402
+    collateral_section,
+    render_reports,
+    renderer_id,
+    report_doc,
+    usd_figures,
+)
+from pipeline.reserves.input import Reserves  # noqa: E402
+from pipeline.reserves.ratios import manifest_positions  # noqa: E402
+from tests.support.ref_v3 import build_v3  # noqa: E402
+
+SECRET = SecretKey(blake3(b"por-v3 report tests: a public test secret").digest())
+MONTH_ASSETS = [("BTC", 8), ("ETH", 18), ("USDT", 6)]
+MONTH_PRICES = Prices("test prices", "2026-11-30T23:59:59Z",
+                      {"BTC": Decimal("91234.56"), "ETH": Decimal("3021.4"), "USDT": Decimal("1")})
+MONTH_HAIRCUTS = Haircuts({"BTC": Decimal("0.9"), "ETH": Decimal("0.85"), "USDT": Decimal("0.95")})
+SNAPSHOT = {"alice": {"BTC": (150_000_000, 0), "USDT": (0, 50_000_000_000)},
+            "bob": {"ETH": (0, 2 * 10**18), "USDT": (10_000_000_000, 0)},
+            "carol": {"ETH": (10**18, 0), "BTC": (0, 1)}, "dave": {}}
+
+
+def v3_month(snapshot=SNAPSHOT, prices=MONTH_PRICES, haircuts=MONTH_HAIRCUTS) -> recheck.Month:
+    """A por-v3 month as ``por publish`` writes it (no reserves file): the reference builder's manifest with
+    the publication fields, the report, its pages."""
+    build = build_v3(snapshot, MONTH_ASSETS, SECRET, "2026-11")
+    manifest = {**build.manifest, "previous": None,
+                "publication": {"revision": 1, "supersedes": None, "inputs": "01" * 32, "tool": "test",
+                                "secret": "ab" * 16, "verifier": "cd" * 32}}
+    bare = {k: v for k, v in manifest.items() if k != "files"}
+    pos = manifest_positions(bare, {})
+    usd = usd_figures(prices, pos, {}, None) if prices else None
+    row = {**recheck.history_row(manifest, None), "ratios": {p.symbol: p.ratio for p in pos},
+           "flagged": [p.symbol for p in pos if p.flagged], **({"reserves_usd": usd["total"]["reserves"]} if usd else {})}
+    doc = report_doc(bare, pos, Reserves({}, 0), [row], None, usd, None, "2026-12-01T06:00:00Z", None,
+                     collateral_section(haircuts))
+    doc["master_secret"] = {"id": "ab" * 16, "changed": False}
+    doc["renderer"] = renderer_id()
+    doc = json.loads(canonical_json(doc))
+    pages = render_reports(doc, pos)
+    return recheck.Month("2026-11 revision 1 (2026-11)", manifest, doc, None, pages["report.md"], pages["report.html"])
+
+
+def problems_of(month: recheck.Month, **kw) -> list[str]:
+    return recheck.check_month(month, [], stated_prices=True, **kw)
+
+
+def test_a_por_v3_report_carries_equity_debt_net_and_both_ratios_exactly():
+    month = v3_month()
+    assert problems_of(month) == []
+    assert recheck.check_month(month, [], MONTH_PRICES, haircuts=MONTH_HAIRCUTS) == []
+    rows = {r["symbol"]: r for r in month.report["assets"]}
+    assert rows["BTC"] == {**rows["BTC"], "liabilities": "150000000", "debt": "1", "net_liabilities": "149999999",
+                           "net_liabilities_units": "1.49999999", "ratio_percent": "0.00", "gross_ratio_percent": "0.00",
+                           "status": "liabilities-only", "flagged": True}
+    assert rows["ETH"]["net_liabilities"] == str(10**18 - 2 * 10**18) and rows["ETH"]["status"] == "net-debt"
+    assert rows["ETH"]["ratio_percent"] is None and not rows["ETH"]["flagged"]
+    assert rows["ETH"]["net_liabilities_units"] == "-1.000000000000000000"
+    assert rows["USDT"]["net_liabilities"] == str(10_000_000_000 - 50_000_000_000)
+    assert month.report["net_debt"] == ["ETH", "USDT"] and month.report["under_100_percent"] == ["BTC"]
+    trees = {t["asset"]: t["root"] for t in month.manifest["trees"]}
+    for symbol, row in rows.items():  # the figures are the trees' root sums
+        assert (row["liabilities"], row["debt"]) == (trees[symbol]["equity"], trees[symbol]["debt"])
+        assert int(row["net_liabilities"]) == int(row["liabilities"]) - int(row["debt"])
+    usd = month.report["usd"]
+    net = sum(Fraction(int(rows[s]["net_liabilities"]), 10 ** d) * Fraction(MONTH_PRICES.prices[s]) for s, d in MONTH_ASSETS)
+    assert Fraction(usd["total"]["net"]) == round(net, 2)  # the exact net in dollars, rounded once
+    assert usd["assets"]["USDT"]["net"] == "-40000.00" and usd["total"]["debt"] == "56042.80"  # 50000 + 2 x 3021.4 + 0.0009…
+    assert month.report["collateral"]["haircuts"] == {"BTC": "0.9", "ETH": "0.85", "USDT": "0.95"}
+    assert month.report["announced_value"] == month.manifest["commitment"]
+    assert month.report["history"][0]["root"] == month.manifest["commitment"]
+    assert month.report["history"][0]["debt"] == {s: trees[s]["debt"] for s in trees}
+    assert "root" not in month.report and "tree" not in month.report
+    md = month.markdown.decode()
+    assert "| BTC | 1.5 | 0.00000001 | 1.49999999 | 0 |" in md and "| ETH | 1 | 2 | -1 | 0 |" in md
+    assert "It is not checked by each user, and cannot be" in md and "(BTC 0.9, ETH 0.85, USDT 0.95)" in md
+
+
+def test_the_report_schema_describes_a_por_v3_report():
+    from tests.test_vectors import schema_validator
+
+    validator = schema_validator("report.schema.json")
+    month = v3_month()
+    validator.validate(month.report)
+    validator.validate(v3_month(prices=None, haircuts=None).report)
+    for edit in (lambda d: d["assets"][0].__setitem__("net_liabilities", "-0"),
+                 lambda d: d.pop("collateral"),
+                 lambda d: d["assets"][1].pop("gross_ratio_percent"),
+                 lambda d: d.__setitem__("root", {"hash": "00" * 32, "sums": ["0"]}),
+                 lambda d: d["collateral"].__setitem__("haircuts", {"BTC": "1.5"}),
+                 lambda d: d["usd"]["total"].__setitem__("net", "-1")):
+        bad = json.loads(canonical_json(month.report))
+        edit(bad)
+        assert not validator.is_valid(bad)
+
+
+@pytest.mark.parametrize("field, value", [
+    (("assets", 0, "debt"), "0"),
+    (("assets", 0, "net_liabilities"), "150000000"),
+    (("assets", 2, "net_liabilities_units"), "40000.000000"),
+    (("assets", 0, "gross_ratio_percent"), "100.00"),
+    (("assets", 1, "status"), "ok"),
+    (("net_debt",), ["ETH"]),
+    (("usd", "total", "net"), "1.00"),
+    (("usd", "assets", "ETH", "debt"), "0.00"),
+    (("history", 0, "debt", "ETH"), "0"),
+    (("trees", 0, "root", "debt"), "0"),
+    (("collateral", "rule"), "checked by every user"),
+    (("announced_value",), "00" * 32),
+])
+def test_every_por_v3_figure_is_re_derived(field, value):
+    month = v3_month()
+    doc = json.loads(canonical_json(month.report))
+    target = doc
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = value
+    tampered = recheck.Month(month.label, month.manifest, doc, None, month.markdown, month.html)
+    problems = problems_of(tampered)
+    assert problems and any("signed" in p and "re-derived" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("haircuts, words", [
+    ({"BTC": "1.5", "ETH": "0.85", "USDT": "0.95"}, "haircuts.BTC = '1.5' is not a decimal string in [0, 1]"),
+    ({"BTC": "0.9", "ETH": "0.85"}, "no haircut for USDT"),
+    ({"BTC": 0.9, "ETH": "0.85", "USDT": "0.95"}, "is the JSON number 0.9"),
+    (None, "users owe BTC, ETH, USDT but the report states no haircuts"),
+])
+def test_stated_haircuts_are_held_to_the_haircuts_file_rules(haircuts, words):
+    month = v3_month()
+    doc = json.loads(canonical_json(month.report))
+    doc["collateral"]["haircuts"] = haircuts
+    problems = problems_of(recheck.Month(month.label, month.manifest, doc, None, month.markdown, month.html))
+    assert any(words in p for p in problems), problems
+
+
+def test_a_month_with_debt_and_no_prices_is_a_problem_and_one_without_debt_needs_no_haircuts():
+    no_prices = v3_month(prices=None)
+    assert any("states no prices" in p for p in problems_of(no_prices))
+    owed_nothing = {u: {s: (e, 0) for s, (e, _) in h.items() if e} for u, h in SNAPSHOT.items()}
+    plain = v3_month(owed_nothing, prices=None, haircuts=None)
+    assert problems_of(plain) == [] and plain.report["collateral"]["haircuts"] is None
+    assert "No user owes the exchange anything this month" in plain.markdown.decode()
+
+
+def test_the_pages_of_a_por_v3_month_must_be_its_rendering():
+    month = v3_month()
+    md = month.markdown.replace(b"| ETH | 1 | 2 | -1 |", b"| ETH | 1 | 0 | 1 |")
+    problems = problems_of(recheck.Month(month.label, month.manifest, month.report, None, md, month.html))
+    assert problems == [f"{month.label}: report.md is not the rendering of report.json (re-rendered with render "
+                        "version 2, the bytes differ)"]
+
+
+def test_a_por_v3_top_tree_refolds_to_every_root_and_a_changed_node_is_named():
+    build = build_v3(SNAPSHOT, MONTH_ASSETS, SECRET, "2026-11", bucket_bits=2)
+    top, manifest = build.top_tree, build.manifest
+    assert refold_top_tree(top, manifest) == []
+
+    def changed(edit):
+        doc = json.loads(canonical_json(top))
+        edit(doc)
+        return refold_top_tree(doc, manifest)
+
+    def bucket(doc, key, value):
+        doc["trees"][2]["levels"][0][1][key] = value
+
+    sums = changed(lambda d: bucket(d, "debt", str(int(d["trees"][2]["levels"][0][1]["debt"]) + 1)))
+    assert sums and sums[0].startswith("top-tree.json USDT level") and "its sums are not its children's sums" in sums[0]
+    rehashed = changed(lambda d: d["trees"][0]["levels"][-1][0].__setitem__("hash", "00" * 32))
+    assert rehashed == ["top-tree.json BTC level 13 node 0 is not the hash of its children"]  # k = 2, h = 11
+    other_root = json.loads(canonical_json(manifest))
+    other_root["trees"][1]["root"]["debt"] = "0"
+    folded = refold_top_tree(top, other_root)
+    assert folded and folded[0].startswith("top-tree.json ETH folds to")
+    swapped = changed(lambda d: d["trees"].reverse())
+    assert swapped and "labelled" in swapped[0]
+    assert "levels of" in changed(lambda d: d["trees"][0]["levels"][0].pop())[0]
+    assert "cannot be re-folded" in changed(lambda d: bucket(d, "debt", "-1"))[0]
+    assert "cannot be re-folded" in changed(lambda d: bucket(d, "debt", str(2**128)))[0]
+    assert "cannot be re-folded" in changed(lambda d: bucket(d, "equity", "01"))[0]

@@ -591,6 +591,19 @@ def echo_positions(positions: Any) -> None:
     from ..formats import numbers
     from ..reserves.ratios import STATUS_WORDS
 
+    if positions and positions[0].debt is not None:  # por-v3: owed to users, owed by users, net, both ratios
+        def signed(v: int, d: int) -> str:
+            return f"-{numbers.amount(-v, d)}" if v < 0 else numbers.amount(v, d)
+
+        typer.echo(f"{'asset':<10} {'owed to users':>26} {'owed by users':>26} {'net liabilities':>26} {'reserves':>26} "
+                   f"{'net ratio':>9} {'gross':>9}  status")
+        for p in positions:
+            words = STATUS_WORDS[p.status]
+            typer.echo(f"{p.symbol:<10} {numbers.amount(p.liabilities, p.decimals):>26} "
+                       f"{numbers.amount(p.debt or 0, p.decimals):>26} {signed(p.net, p.decimals):>26} "
+                       f"{numbers.amount(p.reserves, p.decimals):>26} {numbers.ratio(p.ratio):>9} "
+                       f"{numbers.ratio(p.gross_ratio):>9}  {words.upper() if p.flagged else words}")
+        return
     typer.echo(f"{'asset':<10} {'liabilities':>30} {'reserves':>30} {'ratio':>9}  status")
     for p in positions:
         words = STATUS_WORDS[p.status]
@@ -618,6 +631,12 @@ def publish(
     token: TokenOpt = None,
     prices: Annotated[Optional[str], typer.Option(
         "--prices", metavar="FILE", help="US-dollar prices at the snapshot time (schemas/prices.md); '{period}' is replaced.")] = None,
+    haircuts: Annotated[Optional[str], typer.Option(
+        "--haircuts", metavar="FILE", help="The share of each asset's value that counts as collateral (schemas/haircuts.md); "
+        "needed, with --prices, when any user has debt. '{period}' is replaced.")] = None,
+    private_log: Annotated[Optional[str], typer.Option(
+        "--private-log", metavar="FILE", help="Where the run's owner-only log goes (the first users failing the collateral "
+        "rule); default ARCHIVE/.logs/publish-PERIOD-RUN.json.")] = None,
     new_master_secret: Annotated[bool, typer.Option(
         "--new-master-secret", help="Accept a master secret other than the previous month's (the report says so).")] = False,
     allow_open_period: Annotated[bool, typer.Option(
@@ -646,6 +665,7 @@ def publish(
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
                          assets=fill(assets) if assets else None, republish=republish, storage_options=run.storage,
                          exchange=exchange, nodes=tuple(nodes), tokens=tokens, prices=fill(prices) if prices else None,
+                         haircuts=fill(haircuts) if haircuts else None, private_log=private_log,
                          allow_open_period=allow_open_period, new_master_secret=new_master_secret)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
@@ -656,6 +676,12 @@ def publish(
         typer.echo(f"total reserves {dollars(result.usd['total']['reserves'])} against "
                    f"{dollars(result.usd['total']['liabilities'])} of liabilities "
                    f"(prices: {result.usd['source']}, {result.usd['timestamp']})")
+    if result.usd and "net" in result.usd["total"]:
+        from ..formats.numbers import usd as dollars
+
+        t = result.usd["total"]
+        typer.echo(f"net liabilities {dollars(t['net'])} ({dollars(t['liabilities'])} owed to users, {dollars(t['debt'])} "
+                   "owed by users)")
     typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:

@@ -19,6 +19,7 @@ The API, for ``por audit`` (on workers, one private user file at a time) and ``p
     result = check_table(table, terms, file="g00003")      # a pyarrow Table with ``held``, ``amounts``
     result = check_user_file(url, terms, storage_options)  # reads private/users/gNNNNN.parquet
     total = CollateralResult.combine(results)              # over every file, in file order
+    total = check_bundle(bundle, mapper, terms)            # every user file of a bundle, on a Mapper
 
 * ``assets``: the month's assets in asset order, ``(symbol, decimals)`` pairs or ``Asset``;
 * ``prices``, ``haircuts``: symbol -> ``Decimal``, ``Fraction``, ``int`` or decimal ``str`` (a
@@ -267,6 +268,43 @@ def check_user_file(url: str, terms: Terms, storage_options: Mapping[str, Any] |
     with fs.open(path, "rb") as f:
         table = pq.read_table(f, columns=["held", "amounts"])
     return check_table(table, terms, first, file or url)
+
+
+def check_user_bytes(data: bytes, terms: Terms, first: int = FIRST, file: str | None = None) -> CollateralResult:
+    """A user file's bytes, read and checked."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data), columns=["held", "amounts"])
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds for a file that is not Parquet
+        raise AuditError(f"{file or 'user file'}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    return check_table(table, terms, first, file)
+
+
+def _check_entry(item: tuple[Any, Mapping[str, Any], Terms, int]) -> CollateralResult:
+    from ..formats.canonical import digest
+
+    bundle, entry, terms, first = item
+    data = bundle.read(entry["file"])
+    if digest(data) != entry.get("digest"):
+        raise AuditError(f"{bundle.shown}/{entry['file']}: blake3 {digest(data)} differs from the private index's "
+                         f"{entry.get('digest')}")
+    return check_user_bytes(data, terms, first, entry["file"])
+
+
+def check_bundle(bundle: Any, mapper: Any, terms: Terms, first: int = FIRST) -> CollateralResult:
+    """Every user file a por-v3 bundle's private index lists (``user_files``: ``file``, ``digest``), each
+    checked where ``mapper`` runs it (its digest first), combined in the index's order."""
+    from ..formats.layout import PRIVATE_INDEX
+
+    index = bundle.read_json(PRIVATE_INDEX)
+    entries = index.get("user_files") if isinstance(index, Mapping) else None
+    if not isinstance(entries, list):
+        raise AuditError(f"{bundle.shown}/{PRIVATE_INDEX}: no user_files list (not a por-v3 bundle?)")
+    results = mapper(_check_entry, [(bundle, e, terms, first) for e in entries])
+    return CollateralResult.combine(results, first)
 
 
 def usd_text(value: Fraction) -> str:

@@ -9,7 +9,7 @@ Layout (documented in ``schemas/archive.md``)::
         public/top-tree.json, verifier.html, report.json, report.md, report.html
         private/index.json, private/buckets/*.parquet     the proof store
         inputs/inputs.json             blake3 of every archived input file, their sources
-        inputs/snapshot/…, inputs/assets.json, inputs/reserves/…
+        inputs/snapshot/…, inputs/assets.json, inputs/reserves/…, inputs/prices.json, inputs/haircuts.json
     ARCHIVE/YYYY-MM-r2/                revision 2 (``--republish``), and so on
 
 Nothing is overwritten: a republication gets its own directory, and the index records
@@ -40,6 +40,8 @@ INPUTS_DIR = "inputs"
 INPUTS_DOC = "inputs/inputs.json"
 INPUTS_FORMAT = "por-inputs-v1"
 STAGING_PREFIX = ".publish-"
+LOGS_DIR = ".logs"
+"""Hidden: the private logs of publication runs (owner-only; never a publication, never read as one)."""
 _DIR_RE = re.compile(r"^(\d{4}-(0[1-9]|1[0-2]))(-r([2-9]|[1-9]\d+))?$")
 COPY_CHUNK = 8 << 20
 
@@ -252,12 +254,14 @@ def copy_tree(src_url: str, files: list[str], dst_fs: AbstractFileSystem, dst_ro
 
 
 PRICES = "inputs/prices.json"
+HAIRCUTS = "inputs/haircuts.json"
+"""The haircuts file (``schemas/haircuts.md``) of a por-v3 month published with ``--haircuts``."""
 
 
 def iter_input_files(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """``(archived path, recorded blake3)`` for every file an ``inputs.json`` lists."""
-    for part in ("snapshot", "assets", "reserves", "prices"):
-        if part in doc:  # prices: only months published with prices
+    for part in ("snapshot", "assets", "reserves", "prices", "haircuts"):
+        if part in doc:  # prices, haircuts: only months published with them
             yield from sorted(doc[part]["files"].items())
 
 

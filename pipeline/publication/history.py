@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..errors import AuditError, BundleError, SumOverflow, VerificationError
+from ..errors import AuditError, BundleError, PorError, SumOverflow, VerificationError
 from ..formats.canonical import canonical_json, digest
 from ..formats.layout import (
     MANIFEST,
@@ -31,13 +31,14 @@ from ..mapping import Mapper, local_mapper
 from ..formats.nodes import nodes_from_json
 from ..protocol.jsonread import parse_json
 from ..protocol.period import month_after, month_before
+from ..protocol.versions import per_asset
 from ..reserves.public import CSV_NAME, PARQUET_NAME
 from ..storage import fs as storage
 from ..tree.fold import hash_pairs
 from ..tree.sums import ints_from_sums
 from . import archive
 from . import recheck
-from .report import REPORT_HTML, REPORT_JSON, REPORT_MD
+from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, month_root
 from .signing import key_id, verify_manifest_signature
 
 
@@ -136,7 +137,8 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append(f"{label}: no history row can be read from it ({type(exc).__name__}: {exc})")
         if manifest is not None and len(problems) == before:
-            report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  root {manifest['root']['hash'][:16]}…")
+            report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  {_root_word(manifest)} "
+                                f"{_month_root(manifest)[:16]}…")
     listed = {e["directory"] for e in pubs}
     for name in a.entries():
         if name not in listed and name != archive.INDEX and not name.startswith("."):
@@ -201,10 +203,24 @@ def _refold_top_tree(a: archive.Archive, directory: str, manifest: Mapping[str, 
     return refold_top_tree(top, manifest)
 
 
+def _root_word(manifest: Mapping[str, Any]) -> str:
+    return "announced value" if per_asset(manifest.get("version")) else "root"
+
+
+def _month_root(manifest: Mapping[str, Any]) -> str:
+    try:
+        return month_root(manifest)
+    except (PorError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"(none: {exc})"
+
+
 def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[str]:
     """Fold a top tree level by level up to the manifest's root: every parent's sums are its
     children's sums, and its hash is their node hash unless it is a padding node (all sums zero:
-    padding hashes are keyed, and only the exchange can recompute them)."""
+    padding hashes are keyed, and only the exchange can recompute them). por-v3: every asset's tree,
+    each up to that asset's root (``refold_top_trees_v3``)."""
+    if per_asset(manifest.get("version")):
+        return refold_top_trees_v3(top, manifest)
     try:
         m = len(manifest["assets"])
         levels = [nodes_from_json(level, m) for level in top["levels"]]
@@ -230,6 +246,59 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
     return []
 
 
+def refold_top_trees_v3(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[str]:
+    """por-v3's top tree (``schemas/por-v3.md`` section 7): per asset, in asset order, the levels from
+    the bucket roots up to the root, each node ``{hash, equity, debt}``. Every parent's equity and debt
+    are its children's sums (each below 2^128), its hash is their por-v3 node hash unless it is a
+    padding node (both sums zero), and the top is the manifest's root of that asset."""
+    from ..protocol import v3
+    from ..protocol.amounts import U128_LIMIT
+
+    def node(x: Any) -> tuple[bytes, int, int]:
+        if not isinstance(x, Mapping) or set(x) != {"hash", "equity", "debt"}:
+            raise ValueError(f"{x!r} is not a node {{hash, equity, debt}}")
+        h, e, d = x["hash"], x["equity"], x["debt"]
+        if not (isinstance(h, str) and len(h) == 64 and h == h.lower()) or not all(
+                isinstance(v, str) and v.isdigit() and v.isascii() and (v == "0" or v[0] != "0") for v in (e, d)):
+            raise ValueError(f"{x!r}: a hash is 64 lowercase hex, sums canonical decimal strings")
+        if int(e) >= U128_LIMIT or int(d) >= U128_LIMIT:
+            raise ValueError(f"{x!r}: a sum is not below 2^128")
+        return bytes.fromhex(h), int(e), int(d)
+
+    try:
+        trees, shapes = top["trees"], manifest["trees"]
+        if top.get("version") != manifest.get("version") or top.get("period") != manifest.get("period"):
+            return [f"{TOP_TREE} is {top.get('version')!r} {top.get('period')!r}, the manifest "
+                    f"{manifest.get('version')!r} {manifest.get('period')!r}"]
+        if not isinstance(trees, list) or len(trees) != len(shapes):
+            return [f"{TOP_TREE} has {len(trees) if isinstance(trees, list) else 'no'} trees for {len(shapes)} assets"]
+        for tree, shape in zip(trees, shapes, strict=True):
+            symbol, k, h = shape["asset"], shape["bucket_bits"], shape["bucket_height"]
+            where = f"{TOP_TREE} {symbol}"
+            if (tree.get("asset"), tree.get("bucket_bits"), tree.get("bucket_height")) != (symbol, k, h):
+                return [f"{where}: labelled {tree.get('asset')!r} with shape ({tree.get('bucket_bits')!r}, "
+                        f"{tree.get('bucket_height')!r}), the manifest's is ({k}, {h})"]
+            levels = [[node(x) for x in level] for level in tree["levels"]]
+            if [len(level) for level in levels] != [1 << (k - j) for j in range(k + 1)]:
+                return [f"{where} has levels of {[len(level) for level in levels]} nodes, the shape needs "
+                        f"{[1 << (k - j) for j in range(k + 1)]}"]
+            for j in range(k):
+                for i, parent in enumerate(levels[j + 1]):
+                    (hl, el, dl), (hr, er, dr) = levels[j][2 * i], levels[j][2 * i + 1]
+                    if (parent[1], parent[2]) != (el + er, dl + dr):
+                        return [f"{where} level {h + j + 1} node {i}: its sums are not its children's sums"]
+                    if (parent[1], parent[2]) != (0, 0) and parent[0] != v3.node_hash(hl, (el, dl), hr, (er, dr)):
+                        return [f"{where} level {h + j + 1} node {i} is not the hash of its children"]
+            root = levels[-1][0]
+            want = shape["root"]
+            if (root[0].hex(), str(root[1]), str(root[2])) != (want["hash"], want["equity"], want["debt"]):
+                return [f"{where} folds to {{hash {root[0].hex()}, equity {root[1]}, debt {root[2]}}}, the manifest's "
+                        f"root is {dict(want)}"]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        return [f"{TOP_TREE} cannot be re-folded ({exc})"]
+    return []
+
+
 def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
                   chain: _Chain, problems: list[str], warnings: list[str],
                   nodes: Sequence[Any] = (), mapper: Mapper = local_mapper) -> dict[str, Any] | None:
@@ -249,6 +318,7 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
                                     notes=warnings, nodes=nodes, stated_prices=True)
     if not isinstance(report, Mapping):
         return None
+    problems += [f"{label}: {p}" for p in _archived_tables_problems(a, e["directory"], manifest, report)]
     try:
         assets = report["assets"]
         signed = {
@@ -264,6 +334,20 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
         if key in e and e[key] != value:
             problems.append(f"{label}: {archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
     return dict(report)
+
+
+def _archived_tables_problems(a: archive.Archive, directory: str, manifest: Mapping[str, Any],
+                              report: Mapping[str, Any]) -> list[str]:
+    """When the archive holds the month's inputs (the exchange's or an auditor's copy; a public mirror
+    holds only ``public/``): the archived prices and haircuts against ``inputs/inputs.json`` and the
+    manifest's ``publication.inputs``, and the report's stated tables against them
+    (``recheck.archived_tables``; the large inputs are ``regenerate``'s)."""
+    if not a.exists(directory, archive.INPUTS_DOC):
+        return []
+    try:
+        return [text for _, text in recheck.archived_tables(a, directory, manifest, report).problems]
+    except (PorError, OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return [f"the archived prices and haircuts cannot be checked ({type(exc).__name__}: {exc})"]
 
 
 def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519PublicKey | None,
@@ -345,9 +429,9 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
         elif previous.get("manifest") not in digests.get(before, []):
             problems.append(f"{label}: links to a {before} manifest {str(previous.get('manifest'))[:16]}… that is "
                             f"not any published revision of {before} (altered or replaced month)")
-    if e.get("root") != manifest.get("root", {}).get("hash"):
+    if e.get("root") != _month_root(manifest):
         problems.append(f"{label}: the index's root {e.get('root')} differs from the manifest's "
-                        f"{manifest.get('root', {}).get('hash')}")
+                        f"{_root_word(manifest)} {_month_root(manifest)}")
     files = manifest.get("files") or {}
     for name, want in sorted(files.items()):
         try:

@@ -10,6 +10,11 @@ earlier months' signed reports, the dollar figures follow from the prices, and `
 ``report.html`` must show exactly ``report.json``'s figures (a month rendered by this renderer is
 re-rendered and compared byte for byte; an older month's figures are read back from its pages).
 
+por-v3 months: what users are owed and owe are each tree root's equity and debt, the net liabilities
+and both ratios follow; the haircuts the report states are held to the haircuts file's rules
+(``schemas/haircuts.md``), and a month with debt must state haircuts and prices (the collateral rule
+cannot have been checked without them). The rule itself needs the private store: it is the audit's.
+
 What cannot be re-derived offline, and is therefore compared only for its form: ``published_at``
 and the per-chain node answers under ``balances`` (``por reserves check-balances`` re-derives those
 against a node).
@@ -26,6 +31,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import InputError, PorError
 from ..mapping import Mapper, local_mapper
 from ..formats.assets import Asset
+from ..formats.haircuts import Haircuts
 from ..formats.prices import Prices
 from ..ownership.challenge import challenge_text
 from ..ownership.chains import find_chain
@@ -34,8 +40,19 @@ from ..reserves.input import load_reserves
 from ..reserves.ownership import verify_reserves
 from ..reserves.public import PARQUET_NAME, read_rows
 from ..reserves.results import named_rows
-from ..reserves.ratios import LEGACY_STATUS, AssetPosition, positions
-from .report import ASSET_COLUMNS, REPORT_HTML, REPORT_JSON, REPORT_MD, report_doc, reserves_status
+from ..protocol.versions import per_asset
+from ..reserves.ratios import LEGACY_STATUS, AssetPosition, liability_totals, manifest_positions
+from .report import (
+    ASSET_COLUMNS,
+    REPORT_HTML,
+    REPORT_JSON,
+    REPORT_MD,
+    collateral_section,
+    month_root,
+    report_doc,
+    reserves_status,
+    usd_figures,
+)
 
 LATER_KEYS = frozenset({"announced_value", "master_secret", "exchange", "published_at", "snapshot_time",
                         "bound_ratios", "usd", "balances", "links", "liabilities_only", "reserves_only", "renderer",
@@ -83,10 +100,14 @@ class Derived:
 
 
 def history_row(manifest: Mapping[str, Any], report: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A month's row in later months' history: from its signed manifest and its signed report."""
-    row: dict[str, Any] = {"period": manifest["period"], "root": manifest["root"]["hash"],
-                           "liabilities": {x["symbol"]: s for x, s in zip(manifest["assets"], manifest["root"]["sums"],
-                                                                          strict=True)}}
+    """A month's row in later months' history: from its signed manifest and its signed report (por-v3:
+    ``root`` is the announced value, ``liabilities`` what users are owed, and ``debt`` what they owe)."""
+    liabilities, debt = liability_totals(manifest)
+    symbols = [x["symbol"] for x in manifest["assets"]]
+    row: dict[str, Any] = {"period": manifest["period"], "root": month_root(manifest),
+                           "liabilities": {s: str(v) for s, v in zip(symbols, liabilities, strict=True)}}
+    if debt is not None:
+        row["debt"] = {s: str(v) for s, v in zip(symbols, debt, strict=True)}
     if report is not None:
         row["ratios"] = {r["symbol"]: r["ratio_percent"] for r in report["assets"]}
         row["flagged"] = [r["symbol"] for r in report["assets"] if r["flagged"]]
@@ -111,13 +132,90 @@ def report_prices(report: Mapping[str, Any]) -> Prices | None:
     return parse_prices(canonical_json(doc), f"{REPORT_JSON} usd", list(usd["assets"]))
 
 
+def report_haircuts(report: Mapping[str, Any], symbols: Sequence[str]) -> Haircuts | None:
+    """The haircuts a por-v3 report states it used (``collateral.haircuts``), held to the haircuts
+    file's rules (``schemas/haircuts.md``: a decimal string in [0, 1] for every asset), or None when it
+    states none."""
+    from ..formats.canonical import canonical_json
+    from ..formats.haircuts import FORMAT, parse_haircuts
+
+    collateral = report.get("collateral")
+    if not isinstance(collateral, Mapping):
+        raise InputError(f"{REPORT_JSON} collateral: not an object")
+    if collateral.get("haircuts") is None:
+        return None
+    doc = {"format": FORMAT, "haircuts": collateral["haircuts"]}
+    return parse_haircuts(canonical_json(doc), f"{REPORT_JSON} collateral", list(symbols))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """A month's archived prices and haircuts, and what is wrong with them or with the report's copies."""
+
+    prices: Prices | None
+    haircuts: Haircuts | None
+    problems: list[tuple[str, str]]
+    """``(what, text)``: ``inputs`` (an archived file altered), ``report-usd``, ``report-collateral``."""
+
+
+def archived_tables(a: Any, directory: str, manifest: Mapping[str, Any], report: Mapping[str, Any]) -> Tables:
+    """The prices and haircuts archived with a month (``inputs/prices.json``, ``inputs/haircuts.json``),
+    each checked against the blake3 ``inputs/inputs.json`` records for it (and that file against the
+    manifest's ``publication.inputs``) and parsed by its file's rules; and the report's stated prices
+    (``usd``) and haircuts (``collateral.haircuts``) against them. Only these small files are read: the
+    snapshot and reserves are ``regenerate``'s (``archive.check_inputs``)."""
+    from ..formats.canonical import digest
+    from ..formats.haircuts import parse_haircuts
+    from ..formats.prices import parse_prices
+    from ..protocol.jsonread import parse_json
+    from . import archive
+
+    problems: list[tuple[str, str]] = []
+    symbols = [x["symbol"] for x in manifest["assets"]]
+    raw = a.read(directory, archive.INPUTS_DOC)
+    recorded = (manifest.get("publication") or {}).get("inputs")
+    if recorded is not None and digest(raw) != recorded:
+        return Tables(None, None, [("inputs", f"{archive.INPUTS_DOC}: blake3 {digest(raw)} differs from the manifest's "
+                                              f"{recorded}")])
+    inputs = parse_json(raw, f"{directory}/{archive.INPUTS_DOC}")
+    read: dict[str, bytes] = {}
+    for part, name in (("prices", archive.PRICES), ("haircuts", archive.HAIRCUTS)):
+        if part not in inputs:
+            continue
+        want = inputs[part]["files"].get(name)
+        data = a.read(directory, name)
+        if digest(data) != want:
+            problems.append(("inputs", f"{name}: blake3 {digest(data)} differs from the recorded {want}"))
+        else:
+            read[part] = data
+    prices = parse_prices(read["prices"], f"{directory}/{archive.PRICES}", symbols) if "prices" in read else None
+    haircuts = (parse_haircuts(read["haircuts"], f"{directory}/{archive.HAIRCUTS}", symbols)
+                if "haircuts" in read else None)
+    stated = report_prices(report)
+    if "prices" in read and (stated is None or prices is None or (stated.source, stated.timestamp, stated.prices)
+                             != (prices.source, prices.timestamp, prices.prices)):
+        problems.append(("report-usd", f"the report's prices are not the archived {archive.PRICES}'s"))
+    elif "prices" not in inputs and stated is not None:
+        problems.append(("report-usd", f"the report states prices but none were archived ({archive.PRICES})"))
+    if per_asset(manifest.get("version")):
+        stated_cuts = report_haircuts(report, symbols)
+        if "haircuts" in read and stated_cuts != haircuts:
+            problems.append(("report-collateral", f"the report's haircuts (collateral.haircuts) are not the archived "
+                                                  f"{archive.HAIRCUTS}'s"))
+        elif "haircuts" not in inputs and stated_cuts is not None:
+            problems.append(("report-collateral", f"the report states haircuts but none were archived "
+                                                  f"({archive.HAIRCUTS})"))
+    return Tables(prices, haircuts, problems)
+
+
 def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None,
            mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None,
-           nodes: Sequence[Any] = ()) -> Derived:
+           nodes: Sequence[Any] = (), haircuts: Haircuts | None = None) -> Derived:
     """The report ``month`` must carry, re-derived. ``earlier``: the history rows of every other
     period that was current when this month was published (``history_row``), in any order;
     ``prices``: the prices to recompute the dollar figures with (None: the month has none);
-    ``nodes``: chain nodes of the caller's own that re-confirm contract wallets' owners."""
+    ``nodes``: chain nodes of the caller's own that re-confirm contract wallets' owners;
+    ``haircuts`` (por-v3): the haircuts the month's collateral rule used (None: none)."""
     manifest, archived = month.manifest, month.report
     if not isinstance(archived, Mapping):
         raise InputError(f"{REPORT_JSON} is not a JSON object")
@@ -168,25 +266,28 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         else:
             problems += _published_reserves(month, reserves, ownership, rows, assets, storage_options)
         problems += _balances_problems(archived.get("balances"), rows)
-    pos = positions(manifest["assets"], manifest["root"]["sums"], reserves.totals)
-    this = {"period": manifest["period"], "root": manifest["root"]["hash"],
-            "liabilities": {p.symbol: str(p.liabilities) for p in pos},
-            "ratios": {p.symbol: p.ratio for p in pos}, "flagged": [p.symbol for p in pos if p.flagged]}
+    pos = manifest_positions(manifest, reserves.totals)
+    this = history_row(manifest, None)
+    this.update({"ratios": {p.symbol: p.ratio for p in pos}, "flagged": [p.symbol for p in pos if p.flagged]})
     usd = None
     if prices is not None:
-        from ..formats.prices import prices_time_problem, usd_section, zero_price_problems
+        from ..formats.prices import prices_time_problem, zero_price_problems
 
         bound = ({s: per.get(BOUND, 0) for s, per in by_status.items()}
                  if ownership_section and ownership_section.get("challenge") else None)
-        usd = usd_section(prices, {a.symbol: a.decimals for a in assets}, {p.symbol: p.liabilities for p in pos},
-                          reserves.totals, bound)
+        usd = usd_figures(prices, pos, reserves.totals, bound)
         this["reserves_usd"] = usd["total"]["reserves"]
         late = prices_time_problem(prices, manifest["period"])
         problems += [f"usd: {late}"] if late else []
-        problems += [f"usd: {z}" for z in zero_price_problems(prices, {p.symbol: p.liabilities + p.reserves for p in pos})]
+        problems += [f"usd: {z}" for z in zero_price_problems(
+            prices, {p.symbol: p.liabilities + (p.debt or 0) + p.reserves for p in pos})]
+    collateral = None
+    if per_asset(manifest.get("version")):
+        collateral = collateral_section(haircuts)
+        problems += collateral_problems(pos, prices, haircuts)
     history = sorted([*[h for h in earlier if h["period"] != manifest["period"]], this], key=lambda h: h["period"])
     doc = report_doc(manifest, pos, reserves, history, ownership_section, usd, archived.get("balances"),
-                     archived.get("published_at"), archived.get("exchange"))
+                     archived.get("published_at"), archived.get("exchange"), collateral)
     problems += _published_at_problems(archived.get("published_at"), manifest["period"])
     if "renderer" in archived or legacy:
         doc["renderer"] = archived.get("renderer")
@@ -195,6 +296,19 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         doc["master_secret"] = {"id": this_secret,
                                 "changed": month.previous_secret is not None and month.previous_secret != this_secret}
     return Derived(doc, pos, problems, notes)
+
+
+def collateral_problems(pos: Sequence[AssetPosition], prices: Prices | None, haircuts: Haircuts | None) -> list[str]:
+    """A por-v3 month in which users owe anything must state the prices and the haircuts its collateral
+    rule was checked with (publication refuses a month with debt without them)."""
+    owed = [p.symbol for p in pos if p.debt]
+    if not owed:
+        return []
+    missing = [what for what, given in (("prices", prices), ("haircuts", haircuts)) if given is None]
+    if not missing:
+        return []
+    return [f"users owe {', '.join(owed)} but the report states no {' and no '.join(missing)}: the per-user "
+            "collateral rule cannot have been checked, and publication refuses such a month"]
 
 
 def _invalid_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -387,16 +501,20 @@ def _short(value: Any) -> str:
 
 def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None = None,
                 mapper: Mapper = local_mapper, storage_options: Mapping[str, Any] | None = None,
-                notes: list[str] | None = None, nodes: Sequence[Any] = (), stated_prices: bool = False) -> list[str]:
+                notes: list[str] | None = None, nodes: Sequence[Any] = (), stated_prices: bool = False,
+                haircuts: Haircuts | None = None) -> list[str]:
     """Every problem with ``month``'s figures and rendered pages, each naming the month, the field
     and both values. Empty when everything it shows is what its public files say. ``notes`` (when
     given) receives what could only be checked in part; ``stated_prices``: recompute the dollars from
-    the report's own prices (held to the prices file's rules). A malformed document is a problem, never
-    a crash."""
+    the report's own prices (held to the prices file's rules) and take a por-v3 month's haircuts from the
+    report too (held to the haircuts file's rules; otherwise ``haircuts`` are the month's, from its
+    archived input). A malformed document is a problem, never a crash."""
     try:
         if stated_prices:
             prices = report_prices(month.report)
-        derived = derive(month, earlier, prices, mapper, storage_options, nodes)
+            if per_asset(month.manifest.get("version")):
+                haircuts = report_haircuts(month.report, [x["symbol"] for x in month.manifest["assets"]])
+        derived = derive(month, earlier, prices, mapper, storage_options, nodes, haircuts)
         problems = [f"{month.label}: {p}" for p in derived.problems]
         problems += [f"{month.label}: {REPORT_JSON} {name}: signed {_short(got)}, re-derived {_short(want)}"
                      for name, got, want in figure_differences(month.report, derived.doc, is_legacy(month.manifest))]
