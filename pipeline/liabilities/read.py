@@ -153,9 +153,9 @@ def whole_file(plan: SnapshotPlan, file_index: int) -> pa.Table:
     """Every row of snapshot file ``file_index`` (as ``read_table`` gives them)."""
     path = plan.files[file_index]
     if plan.file_format == CSV:
+        header = plan.csv_headers[file_index]
         rows = sum(f.rows for f in plan.fragments if f.file_index == file_index)
-        start = plan.csv_headers[file_index].body_start
-        return read_table(plan, Fragment(file_index, (), 0, rows, start, int(plan.fs.size(path))))
+        return read_table(plan, Fragment(file_index, (), 0, rows, header.body_start, header.size))
 
     def read() -> pa.Table:
         with plan.fs.open(path, "rb") as f:

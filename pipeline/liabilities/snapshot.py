@@ -121,8 +121,8 @@ def plan_snapshot(
     storage_options: Mapping[str, Any] | None = None,
     fragment_rows: int | None = None,
 ) -> SnapshotPlan:
-    """Validate everything that can be validated from file footers (Parquet) or headers and line
-    structure (CSV), and cut fragments.
+    """Validate everything that can be validated from file footers (Parquet) or headers (CSV), and
+    cut fragments (CSV: at line ends, counted here; the lines are checked where they are read).
 
     Checks: files exist and are Parquet, or all are CSV; schemas (headers) agree across files; the
     layout; column types (no floats); ``user_id`` type; asset columns equal the declared assets
