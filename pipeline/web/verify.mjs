@@ -722,6 +722,8 @@ export function commitmentV3(period, [s, p], assets, trees) {
 
 const PROOF_FIELDS = ["version", "period", "assets", "parameters", "trees", "user_id", "nonce", "holdings", "commitment"];
 const MANIFEST_FIELDS = ["version", "period", "hash", "assets", "parameters", "trees", "files", "commitment"];
+/** Added by `por publish` (the archive chain, schemas/archive.md): not part of C, not read here. */
+const MANIFEST_PUBLICATION_FIELDS = ["previous", "publication"];
 const ASSET_FIELDS = ["symbol", "decimals"];
 const PARAMETER_FIELDS = ["fragments", "padding"];
 const PROOF_TREE_FIELDS = ["bucket_bits", "bucket_height", "root"];
@@ -731,12 +733,13 @@ const HOLDING_FIELDS = ["asset", "equity", "debt", "fragments"];
 const FRAGMENT_FIELDS = ["equity", "debt", "position", "path"];
 const quoted = (names) => names.map((n) => `'${n}'`).join(", ");
 
-/** An object with exactly `fields` (its own keys: a document's "constructor" or "__proto__" is a field like any). */
-function exactly(obj, fields, check, what, level = null) {
+/** An object with exactly `fields` and any of `optional` (its own keys: a document's "constructor" or "__proto__"
+ * is a field like any). */
+function exactly(obj, fields, check, what, level = null, optional = []) {
   if (!isObject(obj)) fail(check, `${what} must be an object with the fields ${quoted([...fields].sort())}`, level);
   const keys = Object.keys(obj);
   const missing = fields.filter((f) => !keys.includes(f)).sort();
-  const extra = keys.filter((k) => !fields.includes(k)).sort();
+  const extra = keys.filter((k) => !fields.includes(k) && !optional.includes(k)).sort();
   if (missing.length || extra.length) {
     const parts = [...(missing.length ? [`no field ${quoted(missing)}`] : []),
       ...(extra.length ? [`unknown field ${quoted(extra)}`] : [])];
@@ -817,7 +820,7 @@ function shapeV3(tree, check, what) {
 /** A por-v3 manifest, every field checked (check `manifest`), its commitment recomputed from its fields (`manifest`
  * when the stored one differs). Returns its period, assets, parameters, trees and commitment. */
 export function checkManifestV3(manifest) {
-  const doc = exactly(manifest, MANIFEST_FIELDS, "manifest", "manifest");
+  const doc = exactly(manifest, MANIFEST_FIELDS, "manifest", "manifest", null, MANIFEST_PUBLICATION_FIELDS);
   if (doc.version !== VERSION_V3) fail("manifest", `manifest version ${shown(doc.version)} is not ${VERSION_V3}`);
   const period = string(doc.period, "manifest", "manifest period");
   if (!PERIOD.test(period)) fail("manifest", `manifest period '${period}' is not YYYY-MM`);

@@ -13,7 +13,8 @@ function verdict(proof, manifest, announced) {
     const r = verifyProof(proof, manifest, announced);
     if (r.version === "por-v3") {
       return { valid: true, assets: r.assets, equity: r.equity.map(String), debt: r.debt.map(String),
-        commitment: r.commitment, user_id: r.userId, period: r.period };
+        commitment: r.commitment, user_id: r.userId, period: r.period,
+        roots: r.roots.map((t) => [t.hash, String(t.equity), String(t.debt)]) };
     }
     return { valid: true, balances: r.balances.map(String), root: r.rootHash, commitment: r.commitment };
   } catch (e) {
