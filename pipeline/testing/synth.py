@@ -419,7 +419,7 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
     if showcase and len(rows["asset"]) > 2 * addresses_per_asset:
         rows["signatures"][addresses_per_asset - 1] = []  # missing
         at = 2 * addresses_per_asset - 1  # unsupported: a chain that is not on the list
-        rows["chain"][at], rows["address"][at] = "ton", f"EQ{rows['address'][at][-46:]:0>46}"
+        rows["chain"][at], rows["address"][at] = "stellar", f"G{rows['address'][at][-40:].upper():A>55}"
     table = pa.table({
         "chain": pa.array(rows["chain"], pa.string()),
         "address": pa.array(rows["address"], pa.string()),
