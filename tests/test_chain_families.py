@@ -93,7 +93,8 @@ def test_every_chain_on_the_list_has_its_family_registered_everywhere() -> None:
 
 
 def test_family_and_status_names_are_the_strings_files_hold() -> None:
-    assert [str(f) for f in Family] == ["bitcoin", "evm", "tron", "solana", "aptos"]
+    assert [str(f) for f in Family] == ["bitcoin", "evm", "tron", "solana", "aptos", "xrpl", "cardano", "polkadot", "ton",
+                                        "filecoin", "sui"]
     assert Family.EVM == "evm" and f"{Family.BITCOIN}" == "bitcoin" and {"evm": 1}[Family.EVM] == 1
     assert list(STATUSES) == ["bound", "unbound", "invalid", "missing", "unsupported"] == [str(s) for s in Status]
     assert json.dumps({BOUND: [INVALID]}) == '{"bound": ["invalid"]}'

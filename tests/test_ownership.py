@@ -274,7 +274,7 @@ def test_fixed_sentence_and_last_month_are_unbound():
 
 
 def test_unknown_chain_is_unsupported_and_spellings_are_refused():
-    assert status(ProofRow("ton", "UQB1CKrUWm7qf41Z1GeEE6AgVVj5cH6y6x1aRmWe6q4mj1fn", ("00",)))[0] == UNSUPPORTED
+    assert status(ProofRow("stellar", "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H", ("00",)))[0] == UNSUPPORTED
     address = sign.bitcoin_address(BTC, key(1), btc.P2WPKH)
     for chain, spelling, reason in [("bitcoin", address + " ", "surrounding spaces"),
                                     ("bitcoin", address[:5] + "\u200b" + address[5:], "U+200B"),

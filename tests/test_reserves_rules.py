@@ -29,8 +29,8 @@ def test_a_coin_moved_between_two_blocks_is_refused_naming_the_row():
     with pytest.raises(InputError, match="declares no height for bitcoin"):
         hold_rows([{"chain": "btc", "height": 5}], {"ethereum": 7}, "heights.json")
     with pytest.raises(InputError, match="negative"):
-        hold_rows([{"chain": "ton", "height": -1}], None, "the rows")
-    assert hold_rows([{"chain": "ton", "height": 1}, {"chain": "ton", "height": 2}], None, "r") == [1, 2]  # never checked
+        hold_rows([{"chain": "stellar", "height": -1}], None, "the rows")
+    assert hold_rows([{"chain": "stellar", "height": 1}, {"chain": "stellar", "height": 2}], None, "r") == [1, 2]  # never checked
 
 
 @pytest.mark.parametrize("text, why", [

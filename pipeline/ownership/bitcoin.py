@@ -12,6 +12,11 @@ Rules (``schemas/reserves.md`` has them in prose):
   address and be a standard ``OP_m <keys> OP_n OP_CHECKMULTISIG``, and by signatures (headers
   27–34) whose recovered keys are in the script: at least m distinct keys, each counted once.
 * P2WPKH and P2TR addresses may instead carry a BIP-322 simple signature (checked by ``bip322``).
+* Bitcoin Cash spells its addresses in CashAddr (``cashaddr``): with or without the
+  ``bitcoincash:`` prefix, lower or upper case, with or without the CashTokens type bits, or in the
+  legacy base58check spelling, all one wallet whose canonical spelling is the lower-case CashAddr with
+  its prefix and without the token bits. P2SH32 (a 256-bit script hash, ``OP_HASH256 <32> OP_EQUAL``)
+  is proven by its multisig script like P2SH.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ import base58
 from coincurve import PublicKey
 from embit import bech32
 
+from . import cashaddr
 from .chains import Chain, Family, Refused
 from .rules import ProofRow, Unsupported, one_signature
 
-P2PKH, P2SH, P2WPKH, P2WSH, P2TR = "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr"
+P2PKH, P2SH, P2WPKH, P2WSH, P2TR, P2SH32 = "p2pkh", "p2sh", "p2wpkh", "p2wsh", "p2tr", "p2sh32"
 OP_CHECKMULTISIG = 0xAE
 MAX_SCRIPT_BYTES = 10_000
 
@@ -55,6 +61,10 @@ def decode_address(chain: Chain, text: str) -> Address:
 
     Cached for the few most recent addresses: a row's address is decoded for its canonical
     spelling and again for its proof."""
+    if chain.cashaddr is not None and cashaddr.looks_like(text):
+        cash = cashaddr.decode(chain.cashaddr, text)
+        kind = (P2SH if len(cash.payload) == 20 else P2SH32) if cash.script_hash else P2PKH
+        return Address(kind, cash.payload, cashaddr.encode(chain.cashaddr, cash.script_hash, cash.payload))
     if chain.hrp is not None and text.lower().startswith(chain.hrp + "1"):
         if text != text.lower() and text != text.upper():
             raise Refused("bech32 address in mixed case")
@@ -74,10 +84,10 @@ def decode_address(chain: Chain, text: str) -> Address:
         raw = base58.b58decode_check(text)
     except ValueError:
         raise Refused(f"not a valid {chain.name} address (base58check)") from None
-    if len(raw) == 21 and raw[0] == chain.p2pkh:
-        return Address(P2PKH, raw[1:], text)
-    if len(raw) == 21 and raw[0] == chain.p2sh:
-        return Address(P2SH, raw[1:], text)
+    if len(raw) == 21 and raw[0] in (chain.p2pkh, chain.p2sh):
+        kind = P2PKH if raw[0] == chain.p2pkh else P2SH
+        canonical = text if chain.cashaddr is None else cashaddr.encode(chain.cashaddr, kind == P2SH, raw[1:])
+        return Address(kind, raw[1:], canonical)
     raise Refused(f"version byte {raw[0]:#04x} is not a {chain.name} mainnet address "
                   f"(P2PKH {chain.p2pkh:#04x}, P2SH {chain.p2sh:#04x})" if raw else "empty address")
 
@@ -89,6 +99,8 @@ def script_pubkey(address: Address) -> bytes:
         return b"\x76\xa9\x14" + h + b"\x88\xac"
     if address.kind == P2SH:
         return b"\xa9\x14" + h + b"\x87"
+    if address.kind == P2SH32:
+        return b"\xaa\x20" + h + b"\x87"
     version = 1 if address.kind == P2TR else 0
     return bytes([0x50 + version if version else 0, len(h)]) + h
 
@@ -187,6 +199,10 @@ def check_multisig(chain: Chain, address: Address, message: str, signatures: lis
         if hashlib.sha256(script).digest() != address.payload:
             raise Refused("the witness script does not hash to the address")
         how = "p2wsh"
+    elif address.kind == P2SH32:
+        if sha256d(script) != address.payload:
+            raise Refused("the script does not hash to the address (P2SH32: sha256d of the script)")
+        how = "p2sh32"
     elif address.kind == P2SH:
         if hash160(script) == address.payload:
             how = "p2sh"
@@ -239,8 +255,9 @@ class BitcoinFamily:
         address = decode_address(chain, row.address)
         if row.script:
             return check_multisig(chain, address, message, list(row.signatures), row.script), ""
-        if address.kind == P2WSH:
-            raise Refused("a P2WSH address is proven by its witness script and signatures; no script given")
+        if address.kind in (P2WSH, P2SH32):
+            what = "witness script" if address.kind == P2WSH else "script"
+            raise Refused(f"a {address.kind.upper()} address is proven by its {what} and signatures; no script given")
         signature = one_signature(row)
         compact = len(signature) == 88  # base64 of 65 bytes
         if address.kind in (P2WPKH, P2TR) and not compact:

@@ -25,9 +25,17 @@ class Family(StrEnum):
     TRON = "tron"
     SOLANA = "solana"
     APTOS = "aptos"
+    XRPL = "xrpl"
+    CARDANO = "cardano"
+    POLKADOT = "polkadot"
+    TON = "ton"
+    FILECOIN = "filecoin"
+    SUI = "sui"
 
 
 BITCOIN, EVM, TRON, SOLANA, APTOS = Family.BITCOIN, Family.EVM, Family.TRON, Family.SOLANA, Family.APTOS
+XRPL, CARDANO, POLKADOT, TON, FILECOIN, SUI = (Family.XRPL, Family.CARDANO, Family.POLKADOT, Family.TON, Family.FILECOIN,
+                                               Family.SUI)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,11 @@ class Chain:
     """Bitcoin family: (height, hash) of blocks that tell this chain from others sharing its genesis
     (Bitcoin and Bitcoin Cash; Bitcoin Cash and the chains that split from it later). Each is checked
     when the snapshot is at or above its height."""
+    cashaddr: str | None = None
+    """Bitcoin Cash: the CashAddr prefix (``bitcoincash``); its addresses are spelled canonically in
+    CashAddr, legacy base58check spellings of the same hash being the same wallet."""
+    ss58: int | None = None
+    """Polkadot family: the SS58 network prefix its addresses must carry (Polkadot 0, Kusama 2)."""
 
 
 BITCOIN_GENESIS = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
@@ -70,7 +83,8 @@ CHAINS: tuple[Chain, ...] = (
           genesis=BITCOIN_GENESIS,
           forks=((478_559, "000000000000000000651ef99cb9fcbe0dadde1d424bd9f15ff20136191a5eec"),  # not Bitcoin
                  (556_767, "0000000000000000004626ff6e3b936941d341c5932ece4357eeccac44e6d56c"),  # not BSV
-                 (661_648, "0000000000000000029e471c41818d24b8b74c911071c4ef0b4a0509f9b5a8ce"))),  # not eCash
+                 (661_648, "0000000000000000029e471c41818d24b8b74c911071c4ef0b4a0509f9b5a8ce")),  # not eCash
+          cashaddr="bitcoincash"),
     Chain("dash", BITCOIN, (), 0x4C, 0x10, None, "DarkCoin Signed Message:\n", ("DASH", 8),
           genesis="00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"),
     Chain("ethereum", EVM, ("eth", "erc20"), native=("ETH", 18), chain_id=1),
@@ -83,6 +97,13 @@ CHAINS: tuple[Chain, ...] = (
     Chain("tron", TRON, ("trx", "trc20"), native=("TRX", 6)),
     Chain("solana", SOLANA, ("sol",), native=("SOL", 9)),
     Chain("aptos", APTOS, ("apt",), native=("APT", 8)),
+    Chain("xrpl", XRPL, ("xrp", "ripple", "xrp-ledger"), native=("XRP", 6)),
+    Chain("cardano", CARDANO, ("ada",), native=("ADA", 6)),
+    Chain("polkadot", POLKADOT, ("dot",), native=("DOT", 10), ss58=0),
+    Chain("kusama", POLKADOT, ("ksm",), native=("KSM", 12), ss58=2),
+    Chain("ton", TON, ("toncoin",), native=("TON", 9)),
+    Chain("filecoin", FILECOIN, ("fil",), native=("FIL", 18)),
+    Chain("sui", SUI, native=("SUI", 9)),
 )
 
 _BY_NAME = {key: c for c in CHAINS for key in (c.name, *c.aliases)}

@@ -149,15 +149,23 @@ def check_strict(public: bytes, signature: bytes) -> None:
         raise Refused("the signature's S is not below the group order L (non-canonical)")
 
 
+def verify(public: bytes, signature: bytes, data: bytes) -> None:
+    """``signature`` (64 bytes) over ``data`` verifies under ``public`` (32 bytes) by the strict rules
+    (``check_strict``, then OpenSSL); else ``Refused``. What every Ed25519 family calls."""
+    if len(public) != 32 or len(signature) != 64:
+        raise Refused(f"an Ed25519 key is 32 bytes and a signature 64, not {len(public)} and {len(signature)}")
+    check_strict(public, signature)
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        raise Refused("the Ed25519 signature does not verify under the public key (another key or another text)") from None
+
+
 def check_signed(public_text: str, message: str, signature: str) -> bytes:
     """The public key, once ``signature`` over ``message`` verifies under it; else ``Refused``."""
     public = _bytes(public_text, 32, "the public key")
     raw = _bytes(signature, 64, "the signature")
-    check_strict(public, raw)
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(raw, message.encode("utf-8"))
-    except (InvalidSignature, ValueError):
-        raise Refused("the Ed25519 signature does not verify under the public key (another key or another text)") from None
+    verify(public, raw, message.encode("utf-8"))
     return public
 
 

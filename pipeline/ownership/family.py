@@ -2,8 +2,9 @@
 
 ``ChainFamily`` is what ``check`` (and every other place that needs a family's rules) asks of a
 family: its canonical spelling of an address, and whether a row's proof checks out. Each family's
-module implements it (``bitcoin``: the Bitcoin family; ``evm``: EVM chains and TRON; ``ed25519``:
-Solana and Aptos) and ``FAMILIES`` registers it once. A chain whose family is not registered is
+module implements it (``bitcoin``: the Bitcoin family, CashAddr through ``cashaddr``; ``evm``: EVM
+chains and TRON; ``ed25519``: Solana and Aptos; ``xrpl``, ``cardano``, ``polkadot`` (Polkadot and
+Kusama), ``ton``, ``filecoin``, ``sui``) and ``FAMILIES`` registers it once. A chain whose family is not registered is
 one clear error, ``UnknownFamily``, naming the family: never another family's rules.
 
 Balance clients (reading a family's balances from its node) are registered apart, in
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import bitcoin, ed25519, evm
+from . import bitcoin, cardano, ed25519, evm, filecoin, polkadot, sui, ton, xrpl
 from .chains import Chain, Family, Refused
 from .rules import ProofRow
 
@@ -44,7 +45,8 @@ class UnknownFamily(Refused):
 
 
 FAMILIES: dict[Family, ChainFamily] = {f.name: f for f in (
-    bitcoin.FAMILY, evm.FAMILY, evm.TRON_FAMILY, ed25519.SOLANA_FAMILY, ed25519.APTOS_FAMILY)}
+    bitcoin.FAMILY, evm.FAMILY, evm.TRON_FAMILY, ed25519.SOLANA_FAMILY, ed25519.APTOS_FAMILY, xrpl.FAMILY,
+    cardano.FAMILY, polkadot.FAMILY, ton.FAMILY, filecoin.FAMILY, sui.FAMILY)}
 """Every family's rules, by family: the one place a family is registered."""
 
 

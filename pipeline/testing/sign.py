@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import base58
-from coincurve import PrivateKey
+import cbor2
+from coincurve import PrivateKey, PublicKey
+from coincurve.ecdsa import der_to_cdata, serialize_compact
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from embit import bech32
 
-from ..ownership import bitcoin, ed25519, evm
+from ..ownership import bitcoin, cardano, ed25519, evm, filecoin, polkadot, sui, ton, xrpl
 from ..ownership.chains import Chain, Family
 from ..ownership.family import UnknownFamily
 
@@ -97,6 +99,111 @@ def sign_ed25519(key: Ed25519PrivateKey, message: str, base58_encoded: bool = Fa
     return base58.b58encode(raw).decode() if base58_encoded else raw.hex()
 
 
+def xrpl_public(key: PrivateKey | Ed25519PrivateKey) -> bytes:
+    """The XRP Ledger's 33-byte public key: compressed secp256k1, or ED ‖ the Ed25519 key."""
+    if isinstance(key, PrivateKey):
+        return key.public_key.format()
+    return bytes([xrpl.ED25519_PREFIX]) + ed25519_public(key)
+
+
+def xrpl_address(key: PrivateKey | Ed25519PrivateKey) -> str:
+    return xrpl.classic_address(xrpl.account_id(xrpl_public(key)))
+
+
+def sign_xrpl(key: PrivateKey | Ed25519PrivateKey, message: str) -> str:
+    """What ripple-keypairs ``sign(hex(utf8(message)), key)`` returns (upper-case hex)."""
+    if isinstance(key, PrivateKey):
+        return key.sign(xrpl.sha512_half(message), hasher=None).hex().upper()  # DER, low S
+    return key.sign(message.encode("utf-8")).hex().upper()
+
+
+def cardano_address(payment: Ed25519PrivateKey, stake: Ed25519PrivateKey | None = None) -> str:
+    """A mainnet base address (with ``stake``) or enterprise address (without) of ``payment``'s key."""
+    key_hash = cardano.blake2b_224(ed25519_public(payment))
+    if stake is None:
+        return cardano.canonical_address(bytes([0x60 | cardano.MAINNET]) + key_hash)
+    return cardano.canonical_address(bytes([0x00 | cardano.MAINNET]) + key_hash + cardano.blake2b_224(ed25519_public(stake)))
+
+
+def cose_key(key: Ed25519PrivateKey) -> str:
+    """The COSE_Key CIP-30 ``signData`` returns beside its signature (hex)."""
+    return cbor2.dumps({1: 1, 3: -8, -1: 6, -2: ed25519_public(key)}).hex()
+
+
+def sign_cardano(key: Ed25519PrivateKey, address: str, message: str) -> str:
+    """A CIP-8 COSE_Sign1 over ``message`` for ``address``, as CIP-30 ``signData`` makes it (hex)."""
+    protected = cbor2.dumps({1: -8, "address": cardano.decode_address(address)})
+    payload = message.encode("utf-8")
+    signature = key.sign(cbor2.dumps(["Signature1", protected, b"", payload]))
+    return cbor2.dumps([protected, {"hashed": False}, payload, signature]).hex()
+
+
+def polkadot_address(chain: Chain, public: bytes) -> str:
+    return polkadot.ss58_encode(chain.ss58 or 0, public)
+
+
+def sign_polkadot_sr25519(seed: bytes, message: str, wrapped: bool = True) -> tuple[bytes, str]:
+    """``(public key, signature)`` of an sr25519 key from ``seed``, over ``message`` as polkadot-js
+    ``signRaw`` wraps it (or bare)."""
+    import sr25519
+
+    public, secret = sr25519.pair_from_seed(seed)
+    data = message.encode("utf-8")
+    signed = polkadot.WRAP_OPEN + data + polkadot.WRAP_CLOSE if wrapped else data
+    return bytes(public), "0x" + bytes(sr25519.sign((public, secret), signed)).hex()
+
+
+def sign_polkadot_ed25519(key: Ed25519PrivateKey, message: str) -> str:
+    data = message.encode("utf-8")
+    return "0x" + key.sign(polkadot.WRAP_OPEN + data + polkadot.WRAP_CLOSE).hex()
+
+
+def ton_address(key: Ed25519PrivateKey, wallet: str = "v4r2", bounceable: bool = True) -> str:
+    return ton.friendly(ton.wallet_account(ton.WALLETS[wallet], ed25519_public(key)), bounceable)
+
+
+def sign_ton(key: Ed25519PrivateKey, message: str) -> str:
+    """``@ton/crypto`` ``sign(Buffer.from(message), secretKey)``, base64."""
+    return base64.b64encode(key.sign(message.encode("utf-8"))).decode()
+
+
+def filecoin_address(key: PrivateKey) -> str:
+    return filecoin.f1_address(key.public_key.format(compressed=False))
+
+
+def sign_filecoin(key: PrivateKey, message: str, variant: str = "Lotus WalletSign") -> str:
+    """Lotus ``WalletSign`` (or FRC-102) over ``message``, as ``lotus wallet sign`` prints it (hex,
+    type byte 0x01 first)."""
+    digest = dict(filecoin.message_digests(message))[variant]
+    return "01" + key.sign_recoverable(digest, hasher=None).hex()
+
+
+def sui_address(key: PrivateKey | Ed25519PrivateKey) -> str:
+    if isinstance(key, PrivateKey):
+        return sui.address_of(sui.SECP256K1, key.public_key.format())
+    return sui.address_of(sui.ED25519, ed25519_public(key))
+
+
+def sign_sui(key: PrivateKey | Ed25519PrivateKey, message: str) -> str:
+    """``signPersonalMessage``: base64 of flag ‖ signature ‖ public key."""
+    digest = sui.personal_message_digest(message)
+    if isinstance(key, PrivateKey):
+        raw = serialize_compact(der_to_cdata(key.sign(hashlib.sha256(digest).digest(), hasher=None)))
+        return base64.b64encode(bytes([sui.SECP256K1]) + raw + key.public_key.format()).decode()
+    return base64.b64encode(bytes([sui.ED25519]) + key.sign(digest) + ed25519_public(key)).decode()
+
+
+def _recoverable(compact: bytes, digest: bytes, public: bytes) -> bytes:
+    """``compact`` (64 bytes) with the recovery id that gives ``public``: a bare check as one recovery."""
+    for recid in range(4):
+        try:
+            if PublicKey.from_signature_and_message(compact + bytes([recid]), digest, hasher=None).format() == public:
+                return compact + bytes([recid])
+        except Exception:  # noqa: BLE001 - no key for this recovery id
+            continue
+    raise ValueError("no recovery id gives the key")
+
+
 # ---------------------------------------------------------------- per family, for synth and the benchmark
 
 Secret = Callable[[int], bytes]
@@ -119,6 +226,8 @@ class BareChecks:
 
     ecdsa: list[tuple[bytes, bytes]] = field(default_factory=list)
     ed25519: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)
+    sr25519: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)
+    """sr25519 verifications (public key, signature, message): Polkadot and Kusama."""
     kind: str = ""
     """What the benchmark's mix calls the proof beyond its chain ("multisig"), or ""."""
 
@@ -212,9 +321,132 @@ class AptosSigner:
         return BareChecks(ed25519=[(public, bytes.fromhex(s), message.encode()) for s in proof.signatures])
 
 
+class XrplSigner:
+    """XRP Ledger rows alternate secp256k1 and Ed25519 accounts, the public key in ``script``."""
+
+    name = Family.XRPL
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        k: PrivateKey | Ed25519PrivateKey = PrivateKey(secret(0)) if i % 2 == 0 else Ed25519PrivateKey.from_private_bytes(secret(0))
+        return SynthProof(xrpl_address(k), xrpl_public(k).hex().upper(), [sign_xrpl(k, text)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        public = bytes.fromhex(proof.script or "")
+        out = BareChecks()
+        for s in proof.signatures:
+            raw = bytes.fromhex(s)
+            if public[0] == xrpl.ED25519_PREFIX:
+                out.ed25519.append((public[1:], raw, message.encode()))
+            else:  # a verification, timed as the recovery it costs about as much as
+                digest = xrpl.sha512_half(message)
+                out.ecdsa.append((_recoverable(serialize_compact(der_to_cdata(raw)), digest, public), digest))
+        return out
+
+
+class CardanoSigner:
+    """Cardano rows alternate enterprise and base addresses, the COSE_Key in ``script``."""
+
+    name = Family.CARDANO
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        k = Ed25519PrivateKey.from_private_bytes(secret(0))
+        address = cardano_address(k, Ed25519PrivateKey.from_private_bytes(secret(1)) if i % 2 else None)
+        return SynthProof(address, cose_key(k), [sign_cardano(k, address, text)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        public = cardano.public_key(proof.script)
+        raw = cardano.decode_address(proof.address)
+        out = BareChecks()
+        for s in proof.signatures:
+            data, signature = cardano.signed_data(s, raw, message)
+            out.ed25519.append((public, signature, data))
+        return out
+
+
+class PolkadotSigner:
+    """Polkadot and Kusama rows alternate sr25519 and Ed25519 accounts, signing as ``signRaw`` does."""
+
+    name = Family.POLKADOT
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        if i % 2 == 0:
+            public, signature = sign_polkadot_sr25519(secret(0), text or "")
+            return SynthProof(polkadot_address(chain, public), None, [signature] if text is not None else [])
+        k = Ed25519PrivateKey.from_private_bytes(secret(0))
+        return SynthProof(polkadot_address(chain, ed25519_public(k)), None,
+                          [sign_polkadot_ed25519(k, text)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        public = polkadot.decode_address(chain, proof.address)
+        data = message.encode()
+        wrapped = polkadot.WRAP_OPEN + data + polkadot.WRAP_CLOSE
+        out = BareChecks()
+        for s in proof.signatures:
+            raw = bytes.fromhex(s[2:])
+            if polkadot.check_signed(public, message, s).startswith("sr25519"):
+                out.sr25519.append((public, raw, wrapped))
+            else:
+                out.ed25519.append((public, raw, wrapped))
+        return out
+
+
+class TonSigner:
+    """TON rows cycle through v4r2, v5r1 and highload v3 wallets, bounceable and not, the wallet named in ``script``."""
+
+    name = Family.TON
+    WALLETS = ("v4r2", "v5r1", "highload-v3")
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        k = Ed25519PrivateKey.from_private_bytes(secret(0))
+        wallet = self.WALLETS[i % len(self.WALLETS)]
+        return SynthProof(ton_address(k, wallet, bounceable=i % 2 == 0), f"{wallet}:{ed25519_public(k).hex()}",
+                          [sign_ton(k, text)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        public = bytes.fromhex((proof.script or "").rpartition(":")[2])
+        return BareChecks(ed25519=[(public, base64.b64decode(s), message.encode()) for s in proof.signatures])
+
+
+class FilecoinSigner:
+    """Filecoin rows: f1 addresses, alternately Lotus WalletSign and FRC-102 signatures."""
+
+    name = Family.FILECOIN
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        k = PrivateKey(secret(0))
+        variant = "Lotus WalletSign" if i % 2 == 0 else "FRC-102 personal message"
+        return SynthProof(filecoin_address(k), None, [sign_filecoin(k, text, variant)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        digest = dict(filecoin.message_digests(message))["Lotus WalletSign"]
+        return BareChecks(ecdsa=[(bytes.fromhex(s)[1:], digest) for s in proof.signatures])
+
+
+class SuiSigner:
+    """Sui rows alternate Ed25519 and secp256k1 keys (personal-message signatures)."""
+
+    name = Family.SUI
+
+    def proof(self, chain: Chain, secret: Secret, i: int, text: str | None) -> SynthProof:
+        k: PrivateKey | Ed25519PrivateKey = Ed25519PrivateKey.from_private_bytes(secret(0)) if i % 2 == 0 else PrivateKey(secret(0))
+        return SynthProof(sui_address(k), None, [sign_sui(k, text)] if text is not None else [])
+
+    def bare_checks(self, chain: Chain, proof: SynthProof, message: str) -> BareChecks:
+        digest = sui.personal_message_digest(message)
+        out = BareChecks()
+        for s in proof.signatures:
+            flag, raw, public = sui.parse_signature(s)
+            if flag == sui.ED25519:
+                out.ed25519.append((public, raw, digest))
+            else:
+                hashed = hashlib.sha256(digest).digest()
+                out.ecdsa.append((_recoverable(raw, hashed, public), hashed))
+        return out
+
+
 SYNTH_SIGNERS: dict[Family, SynthSigner] = {s.name: s for s in (
     BitcoinSigner(), EvmSigner(Family.EVM, tron=False), EvmSigner(Family.TRON, tron=True), SolanaSigner(),
-    AptosSigner())}
+    AptosSigner(), XrplSigner(), CardanoSigner(), PolkadotSigner(), TonSigner(), FilecoinSigner(), SuiSigner())}
 """Every family's synthetic signer, by family (demo, tests and benchmark only)."""
 
 

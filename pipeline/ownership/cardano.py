@@ -1,0 +1,192 @@
+"""The Cardano family: Shelley payment addresses, and CIP-8 message signatures as CIP-30 wallets'
+``signData`` produces them.
+
+* Address (CIP-19): bech32 with the human-readable part ``addr`` (mainnet; ``addr_test`` is another
+  network and refused) over a header byte (type in the high four bits, network id 1 in the low four)
+  and the credentials. The payment credential is a key hash for types 0 (base), 2 (base, script
+  stake part), 4 (pointer) and 6 (enterprise); types 1, 3, 5, 7 pay to a script (unsupported here),
+  stake (``stake1…``) and Byron addresses are no payment addresses of this kind. The key hash is
+  ``blake2b-224`` of the 32-byte Ed25519 payment key. Canonical spelling: the lower-case bech32
+  (Cardano's addresses are longer than bech32's 90 characters: the checksum and the regrouping are
+  embit's, the length limit is not applied).
+* What is signed (CIP-8, as CIP-30 ``signData(address, hex(utf8(message)))`` returns it): a
+  COSE_Sign1 (RFC 9052) ``[protected, unprotected, payload, signature]`` whose protected header (a
+  CBOR map in a byte string) holds ``1: -8`` (EdDSA) and ``"address"``: the row's address in bytes;
+  the unprotected header may say ``"hashed": true`` (the payload is then the ``blake2b-224`` of the
+  message) and otherwise the payload is the message's UTF-8 bytes (or null: detached, the row's
+  message). The signature is Ed25519, by the strict rules of ``ed25519``, over the CBOR of
+  ``["Signature1", protected, h'', payload]``.
+* The row: ``signatures`` holds the COSE_Sign1 (CBOR, hex; CBOR tag 18 allowed), ``script`` the
+  COSE_Key CIP-30 returns beside it (CBOR map, hex: kty 1 OKP, crv 6 Ed25519, ``-2`` the key) or the
+  bare 32-byte key in hex. The key's hash must be the address's payment key hash.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import re
+from typing import Any
+
+import cbor2
+from embit import bech32
+
+from . import ed25519
+from .chains import Chain, Family, Refused
+from .rules import ProofRow, Unsupported, one_signature
+
+HRP, TESTNET_HRP = "addr", "addr_test"
+MAINNET = 1
+KEY_PAYMENT_TYPES = {0: "base", 2: "base", 4: "pointer", 6: "enterprise"}
+SCRIPT_PAYMENT_TYPES = {1: "base", 3: "base", 5: "pointer", 7: "enterprise"}
+EDDSA = -8
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
+def blake2b_224(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=28).digest()
+
+
+def bech32_decode(text: str) -> tuple[str, bytes]:
+    """``(hrp, bytes)`` of a bech32 string of any length, canonical (lower case, zero padding), or ``Refused``."""
+    if text != text.lower() and text != text.upper():
+        raise Refused("bech32 address in mixed case")
+    lower = text.lower()
+    hrp, sep, body = lower.rpartition("1")
+    if not sep or not hrp or len(body) < 6 or any(ch not in bech32.CHARSET for ch in body):
+        raise Refused("not a bech32 address")
+    values = [bech32.CHARSET.index(ch) for ch in body]
+    if bech32.bech32_verify_checksum(hrp, values) != bech32.Encoding.BECH32:
+        raise Refused("not a valid bech32 address (checksum)")
+    raw = bech32.convertbits(values[:-6], 5, 8, False)
+    if raw is None:
+        raise Refused("not a valid bech32 address (its padding)")
+    return hrp, bytes(raw)
+
+
+@functools.lru_cache(maxsize=8)
+def decode_address(text: str) -> bytes:
+    """The address's bytes (header and credentials), or ``Refused`` naming why it is not a Shelley
+    mainnet address."""
+    if text[:5].lower() == "stake":
+        raise Refused("a stake (reward) address holds no payments; give the payment address (addr1…)")
+    hrp, raw = bech32_decode(text)
+    if hrp == TESTNET_HRP:
+        raise Refused("a Cardano testnet address (addr_test); the chain is mainnet (addr)")
+    if hrp != HRP:
+        raise Refused(f"human-readable part {hrp!r} is not a Cardano payment address's 'addr'")
+    if not raw:
+        raise Refused("an empty Cardano address")
+    kind, network = raw[0] >> 4, raw[0] & 0x0F
+    if network != MAINNET:
+        raise Refused(f"header network id {network} is not mainnet's 1")
+    if kind in (0, 1, 2, 3) and len(raw) != 57 or kind in (6, 7) and len(raw) != 29 or kind in (4, 5) and len(raw) <= 29:
+        raise Refused(f"a type-{kind} Cardano address of {len(raw)} bytes (base 57, enterprise 29, pointer more)")
+    if kind > 7:
+        raise Refused(f"header type {kind} is not a Shelley payment address")
+    return raw
+
+
+def canonical_address(raw: bytes) -> str:
+    data = bech32.convertbits(raw, 8, 5, True)
+    assert data is not None
+    text: str = bech32.bech32_encode(bech32.Encoding.BECH32, HRP, data)
+    return text
+
+
+def _cbor(raw: bytes, what: str) -> Any:
+    """One CBOR item filling ``raw`` exactly, or ``Refused``."""
+    stream = io.BytesIO(raw)
+    try:
+        value = cbor2.CBORDecoder(stream).decode()
+    except Exception:  # noqa: BLE001 - cbor2 raises its own decode errors (and ValueError, OverflowError...)
+        raise Refused(f"{what} is not CBOR") from None
+    if stream.tell() != len(raw):
+        raise Refused(f"{what} has bytes after its CBOR item")
+    return value
+
+
+def _hex(text: str, what: str) -> bytes:
+    body = text[2:] if text[:2] in ("0x", "0X") else text
+    if not _HEX.fullmatch(body):
+        raise Refused(f"{what} is not hex")
+    return bytes.fromhex(body)
+
+
+def public_key(script: str | None) -> bytes:
+    """The Ed25519 key of the row's ``script``: a COSE_Key (CBOR map) or 32 bytes, hex."""
+    if not script:
+        raise Refused("a Cardano address is proven with its payment key (script column: the COSE_Key signData "
+                      "returns, or the 32-byte key); none given")
+    raw = _hex(script, "the key (script column)")
+    if len(raw) == 32:
+        return raw
+    key = _cbor(raw, "the COSE_Key (script column)")
+    if not isinstance(key, dict):
+        raise Refused("the COSE_Key (script column) is not a CBOR map")
+    for label, want, what in ((1, 1, "kty (OKP)"), (3, EDDSA, "alg (EdDSA)"), (-1, 6, "crv (Ed25519)")):
+        if label in key and key[label] != want:
+            raise Refused(f"the COSE_Key's {what} label {label} is {key[label]!r}, not {want}")
+    public = key.get(-2)
+    if not isinstance(public, bytes) or len(public) != 32:
+        raise Refused("the COSE_Key has no 32-byte Ed25519 key (label -2)")
+    return public
+
+
+def signed_data(signature: str, address: bytes, message: str) -> tuple[bytes, bytes]:
+    """``(Sig_structure, signature)`` of a COSE_Sign1 over ``message`` for ``address``, or ``Refused``."""
+    sign1 = _cbor(_hex(signature, "the signature (COSE_Sign1)"), "the signature (COSE_Sign1)")
+    if isinstance(sign1, cbor2.CBORTag) and sign1.tag == 18:
+        sign1 = sign1.value
+    if not (isinstance(sign1, list) and len(sign1) == 4):
+        raise Refused("the signature is not a COSE_Sign1 (a CBOR array of four)")
+    protected, unprotected, payload, raw = sign1
+    if not isinstance(protected, bytes) or not isinstance(unprotected, dict) or not isinstance(raw, bytes):
+        raise Refused("the COSE_Sign1's headers or signature are not of their types (bstr, map, bstr)")
+    headers = _cbor(protected, "the COSE_Sign1's protected header") if protected else {}
+    if not isinstance(headers, dict):
+        raise Refused("the COSE_Sign1's protected header is not a CBOR map")
+    if headers.get(1) != EDDSA:
+        raise Refused(f"the COSE_Sign1's algorithm (label 1) is {headers.get(1)!r}, not EdDSA (-8)")
+    signed_for = headers.get("address")
+    if not isinstance(signed_for, bytes):
+        raise Refused("the COSE_Sign1's protected header names no address (CIP-8 'address')")
+    if signed_for != address:
+        raise Refused("the COSE_Sign1 was signed for another address (its protected 'address' header is not this row's)")
+    hashed = unprotected.get("hashed", False)
+    if not isinstance(hashed, bool):
+        raise Refused("the COSE_Sign1's 'hashed' header is not a boolean")
+    text = message.encode("utf-8")
+    expected = blake2b_224(text) if hashed else text
+    if payload is None:
+        payload = expected
+    elif payload != expected:
+        raise Refused("the COSE_Sign1's payload is not the row's message (signed over another text)")
+    return cbor2.dumps(["Signature1", protected, b"", payload]), raw
+
+
+class CardanoFamily:
+    """Cardano's rules behind ``pipeline.ownership.family.ChainFamily``."""
+
+    name = Family.CARDANO
+
+    def canonical(self, chain: Chain, address: str) -> str:
+        return canonical_address(decode_address(address))
+
+    def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        raw = decode_address(row.address)
+        kind = raw[0] >> 4
+        if kind in SCRIPT_PAYMENT_TYPES:
+            raise Unsupported(f"a {SCRIPT_PAYMENT_TYPES[kind]} address paying to a script (native or Plutus): "
+                              "its owners cannot be checked offline")
+        signature = one_signature(row)
+        public = public_key(row.script)
+        if blake2b_224(public) != raw[1:29]:
+            raise Refused("the key does not give the address: its blake2b-224 is not the address's payment key hash")
+        data, sig = signed_data(signature, raw, message)
+        ed25519.verify(public, sig, data)
+        return f"CIP-8 COSE_Sign1 (Ed25519 payment key, {KEY_PAYMENT_TYPES[kind]} address)", ""
+
+
+FAMILY = CardanoFamily()
