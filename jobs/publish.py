@@ -42,7 +42,8 @@ from pipeline.ownership.challenge import challenge_text
 from pipeline.protocol.jsonread import parse_json
 from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.protocol.period import is_valid_period, snapshot_time
-from pipeline.protocol.versions import per_asset
+from pipeline.protocol.versions import DEFAULT as DEFAULT_PROTOCOL
+from pipeline.protocol.versions import VERSIONS, per_asset
 from pipeline.publication import archive
 from pipeline.publication.history import signed_history
 from pipeline.publication.recheck import history_row
@@ -107,6 +108,8 @@ class PublishRequest:
     """Accept a master secret other than the previous month's (``--new-master-secret``); the report says so."""
     now: dt.datetime | None = None
     """The current time (None: the clock); the open-period check compares the snapshot time with it."""
+    protocol: str = DEFAULT_PROTOCOL
+    """The protocol of the month's bundle (por-v3 by default); never older than the previous month's."""
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,9 @@ class _Publication:
                       f"they are not publications: 'por clean {req.archive}' removes them once no publication "
                       "is running")
         secret = read_secret(req.secret_file)
-        self.secret_changed = self._check_secret(a, index, slot, secret_id(secret))
+        previous = self._previous_manifest(a, index, slot)
+        self._check_protocol(slot, previous)
+        self.secret_changed = self._check_secret(slot, previous, secret_id(secret))
         signing_key = load_signing_key(req.signing_key)
         inputs_bytes, prices, haircuts = self._copy_inputs(stage)
         plan = plan_snapshot(a.url(self.stage_name, "inputs/snapshot"),
@@ -356,7 +361,8 @@ class _Publication:
         out_url = a.url(self.stage_name, v.slot.directory)
         # the month's verifier page embeds the signed manifest: it is written after signing (step 7)
         result = build_bundle(self.client, v.plan, self.req.period, v.secret, out_url, storage_options=self.opts,
-                              verifier_page=False, watch=self.watch, public_dir=layout.PUBLIC_DIR)
+                              verifier_page=False, watch=self.watch, public_dir=layout.PUBLIC_DIR,
+                              protocol=self.req.protocol)
         storage.move_tree(a.fs, storage.join(a.file(self.stage_name), archive.INPUTS_DIR),
                           storage.join(out, archive.INPUTS_DIR))
         word = "announced value" if per_asset(result.manifest.get("version")) else "root"
@@ -522,13 +528,30 @@ class _Publication:
         self.moved_to = None
         a.remove(self.stage_name)
 
-    def _check_secret(self, a: archive.Archive, index: Mapping[str, Any], slot: archive.Slot, this_id: str) -> bool:
+    def _previous_manifest(self, a: archive.Archive, index: Mapping[str, Any], slot: archive.Slot) -> Any:
+        """The previous month's manifest (None for the archive's first month)."""
+        if slot.previous is None:
+            return None
+        entry = archive.current(index)[slot.previous["period"]]
+        return parse_json(a.read(entry["directory"], layout.PUBLIC_DIR, layout.MANIFEST), entry["directory"])
+
+    def _check_protocol(self, slot: archive.Slot, previous: Any) -> None:
+        """The protocol is one this tool builds and not older than the previous month's: a month cannot drop
+        the protections its predecessors had (por-v3 hides portfolios and carries debt)."""
+        req = self.req
+        if req.protocol not in VERSIONS:
+            raise InputError(f"is not one of {', '.join(VERSIONS)}", parameter="protocol", value=repr(req.protocol))
+        before = previous.get("version") if isinstance(previous, Mapping) else None
+        if before in VERSIONS and VERSIONS.index(req.protocol) < VERSIONS.index(before):
+            raise InputError(f"is older than {before}, the protocol {slot.previous['period'] if slot.previous else ''} "
+                             "was published with: a month cannot drop what its predecessors had", parameter="protocol",
+                             value=req.protocol)
+
+    def _check_secret(self, slot: archive.Slot, previous: Any, this_id: str) -> bool:
         """Whether this month's master secret is another than the previous month's (as its signed
         manifest names it); refused unless ``new_master_secret``."""
-        if slot.previous is None:
+        if slot.previous is None or not isinstance(previous, Mapping):
             return False
-        entry = archive.current(index)[slot.previous["period"]]
-        previous = parse_json(a.read(entry["directory"], layout.PUBLIC_DIR, layout.MANIFEST), entry["directory"])
         before = (previous.get("publication") or {}).get("secret")
         if before is None or before == this_id:
             return False

@@ -1,4 +1,4 @@
-"""The monthly publication job end to end: three consecutive months into a fresh archive,
+"""The monthly publication job end to end (por-v2 months: tests/test_report_v3.py publishes por-v3's, with debt): three consecutive months into a fresh archive,
 regenerated with MATCH; a tampered archived snapshot; an altered past manifest; a refused
 double publication; a republication; and a failure at every step leaving the archive as it was.
 
@@ -88,7 +88,7 @@ def publish_args(inputs, month: str, archive_dir: str, scheduler: str, *extra: s
     return ["publish", "--period", month, "--snapshot", str(d / f"snap-{month}"),
             "--reserves", str(d / f"reserves-{month}"), "--archive", archive_dir,
             "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler,
-            "--prices", str(d / f"prices-{month}.json"), *extra]
+            "--prices", str(d / f"prices-{month}.json"), "--protocol", "por-v2", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +361,7 @@ def test_a_failure_at_any_step_leaves_the_archive_exactly_as_it_was(archive_copy
     before = tree_state(archive_copy)
     d = inputs["dir"]
     req = PublishRequest("2026-11", str(d / "snap-2026-11"), str(d / "reserves-2026-11"), archive_copy,
-                         inputs["secret"], inputs["key"])
+                         inputs["secret"], inputs["key"], protocol="por-v2")
     seen = []
 
     def fail_at(name: str) -> None:
@@ -379,7 +379,7 @@ def test_a_failure_in_a_fresh_archive_leaves_nothing(inputs, client2, tmp_path):
     d = inputs["dir"]
     target = str(tmp_path / "new-archive")
     req = PublishRequest("2026-08", str(d / "snap-2026-08"), str(d / "reserves-2026-08"), target,
-                         inputs["secret"], inputs["key"])
+                         inputs["secret"], inputs["key"], protocol="por-v2")
 
     def fail_at(name: str) -> None:
         if name == "index":

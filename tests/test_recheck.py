@@ -51,7 +51,8 @@ def signed_archive(tmp_path_factory, client2):
                              seed=i, challenge=challenge, fixed_sentence_rows=1)
         write_synth_prices(str(d / f"prices-{month}.json"), assets, month)
         publish_period(client2, PublishRequest(month, snap, str(d / f"res-{month}"), arch, secret, str(d / "sign.key"),
-                                               exchange=EXCHANGE, prices=str(d / f"prices-{month}.json")),
+                                               exchange=EXCHANGE, prices=str(d / f"prices-{month}.json"),
+                                               protocol="por-v2"),
                        echo=lambda s: None)
     return {"archive": arch, "key": str(d / "sign.key"), "pub": str(d / "sign.key.pub"), "secret": secret}
 
@@ -369,7 +370,8 @@ def month_inputs(d, month: str, i: int, arch: str, price_time: str | None = None
 
 def publish(client, env, month, snap, res, prices, secret=None, **options):
     return publish_period(client, PublishRequest(month, snap, res, env["archive"], secret or env["secret"], env["key"],
-                                                 exchange=EXCHANGE, prices=prices, **options), echo=lambda s: None)
+                                                 exchange=EXCHANGE, prices=prices, **{"protocol": "por-v2", **options}),
+                         echo=lambda s: None)
 
 
 def test_a_period_that_has_not_ended_is_refused(copy, client2, tmp_path):

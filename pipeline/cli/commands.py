@@ -639,6 +639,9 @@ def publish(
         "rule); default ARCHIVE/.logs/publish-PERIOD-RUN.json.")] = None,
     new_master_secret: Annotated[bool, typer.Option(
         "--new-master-secret", help="Accept a master secret other than the previous month's (the report says so).")] = False,
+    protocol: Annotated[str, typer.Option(
+        "--protocol", metavar="por-v3|por-v2|por-v1", help="Protocol of the month's bundle; never older than the "
+        "previous month's.")] = "por-v3",
     allow_open_period: Annotated[bool, typer.Option(
         "--allow-open-period", help="For tests only: publish a period that has not ended yet.")] = False,
 ) -> None:
@@ -665,7 +668,7 @@ def publish(
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
                          assets=fill(assets) if assets else None, republish=republish, storage_options=run.storage,
                          exchange=exchange, nodes=tuple(nodes), tokens=tokens, prices=fill(prices) if prices else None,
-                         haircuts=fill(haircuts) if haircuts else None, private_log=private_log,
+                         haircuts=fill(haircuts) if haircuts else None, private_log=private_log, protocol=protocol,
                          allow_open_period=allow_open_period, new_master_secret=new_master_secret)
     with run.client() as client:
         result = publish_period(client, req, echo=typer.echo, watch=terminal_watch)
