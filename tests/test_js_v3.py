@@ -315,7 +315,8 @@ def test_the_page_shows_equity_debt_and_net_per_asset(page, tmp_path):
     shape = shapes()[0]
     manifest = load(shape, "manifest.json")
     proofs = load(shape, "proofs.json")
-    for proof in proofs[:3]:
+    assert any(not p["holdings"] for p in proofs)  # one who holds nothing: every asset at zero, said so
+    for proof in proofs:
         page.execute_script("document.getElementById('proof').value = arguments[0];"
                             "document.getElementById('manifest').value = arguments[1];"
                             "document.getElementById('announced-value').value = '';"
@@ -338,6 +339,9 @@ def test_the_page_shows_equity_debt_and_net_per_asset(page, tmp_path):
             want.append([a["symbol"], to_units(e, a["decimals"]), to_units(d, a["decimals"]),
                          "-" + net if e < d else net])
         assert rows == want
+        summary = verify_proof(proof, manifest=manifest).summary().splitlines()  # the command lines' words
+        assert page.find_element(By.ID, "v3-parameters").text == summary[2].replace("parameters", "Parameters", 1)
+        assert [p.text for p in page.find_elements(By.CSS_SELECTOR, "#v3-notes p")] == summary[4 + len(want):]
         checks = {li.get_attribute("data-check"): li.get_attribute("class")
                   for li in page.find_elements(By.CSS_SELECTOR, "#checks li")}
         assert set(checks.values()) == {"pass"}, checks

@@ -1098,9 +1098,14 @@ export function summaryV3(r) {
   for (const row of rows) {
     lines.push(`  ${[padRight(row[0], widths[0]), ...[1, 2, 3].map((i) => padLeft(row[i], widths[i]))].join("  ")}`.trimEnd());
   }
-  lines.push("What this proof shows: this user's equity and debt in each asset above (net = equity - debt, in whole "
+  return lines.concat(notesV3(r));
+}
+
+/** The sentences after the table of a valid por-v3 proof's summary (what it shows, the assets not held). */
+export function notesV3(r) {
+  const lines = ["What this proof shows: this user's equity and debt in each asset above (net = equity - debt, in whole "
     + `units) are counted, in ${r.parameters.fragments} fragments each, in that asset's total equity and total debt, which `
-    + "the announced value commits to.");
+    + "the announced value commits to."];
   const zero = r.assets.filter((_, j) => !r.held[j]);
   if (zero.length === r.assets.length) lines.push("No asset is held: every asset is counted at zero for this user.");
   else if (zero.length) lines.push(`Assets not held (${zero.join(", ")}) are counted at zero for this user.`);
