@@ -524,3 +524,303 @@ def test_a_por_v3_top_tree_refolds_to_every_root_and_a_changed_node_is_named():
     assert "cannot be re-folded" in changed(lambda d: bucket(d, "debt", "-1"))[0]
     assert "cannot be re-folded" in changed(lambda d: bucket(d, "debt", str(2**128)))[0]
     assert "cannot be re-folded" in changed(lambda d: bucket(d, "equity", "01"))[0]
+
+
+# ------------------------------------------------------------------ por publish of por-v3 months, end to end
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+
+from typer.testing import CliRunner  # noqa: E402
+
+from pipeline.cli import app  # noqa: E402
+
+V3_MONTHS = ("2026-10", "2026-11")
+HAIRCUT_TABLE = {"BTC": "0.5", "ETH": "0.75", "USDT": "0.9"}
+runner = CliRunner()
+
+
+def por(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def snapshot_sums(snap: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(equity, debt) per asset in smallest units, read straight from the snapshot's Parquet files with
+    pyarrow (positive amounts are equity, negative ones debt), independently of the pipeline's reader."""
+    import pyarrow.parquet as pq
+
+    assets = json.load(open(os.path.join(snap, "assets.json")))
+    equity, debt = dict.fromkeys(assets, 0), dict.fromkeys(assets, 0)
+    for name in sorted(os.listdir(snap)):
+        if not name.endswith(".parquet"):
+            continue
+        table = pq.read_table(os.path.join(snap, name))
+        for symbol, decimals in assets.items():
+            for value in table.column(symbol).to_pylist():
+                if value is None:
+                    continue
+                units = int(value * 10**decimals) if isinstance(value, Decimal) else int(value)
+                if isinstance(value, Decimal):
+                    assert Decimal(units) == value * 10**decimals  # exact
+                equity[symbol] += max(units, 0)
+                debt[symbol] += max(-units, 0)
+    return equity, debt
+
+
+def write_haircuts(path, table=HAIRCUT_TABLE) -> str:
+    with open(path, "w") as f:
+        json.dump({"format": FORMAT, "haircuts": table}, f)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def v3_inputs(tmp_path_factory):
+    from pipeline.formats.assets import parse_assets
+    from pipeline.testing.synth import write_synth, write_synth_prices, write_synth_reserves
+    from tests.support.snapshots import write_secret
+
+    d = tmp_path_factory.mktemp("v3-inputs")
+    secret = write_secret(str(d))
+    assert por("keygen", "--signing", str(d / "sign.key")).exit_code == 0
+    expected = {}
+    for i, month in enumerate(V3_MONTHS):
+        snap = str(d / f"snap-{month}")
+        write_synth(snap, 500 + 100 * i, asset_count=3, files=2, seed=90 + i, debt_per_mille=300)
+        assets = parse_assets(open(os.path.join(snap, "assets.json")).read(), "assets.json")
+        equity, debt = snapshot_sums(snap)
+        assert all(debt.values()) or sum(debt.values())  # users owe something
+        net = {s: max(equity[s] - debt[s], 1) for s in equity}
+        # reserves against the net liabilities: one asset above, one just short
+        symbols = [a.symbol for a in assets]
+        reserves = write_synth_reserves(str(d / f"reserves-{month}" / "wallets.parquet"), assets, net,
+                                        {symbols[0]: 10_300, symbols[1]: 9_990, symbols[2]: 12_000}, seed=i)
+        write_synth_prices(str(d / f"prices-{month}.json"), assets, month)
+        haircuts = write_haircuts(d / f"haircuts-{month}.json", {a.symbol: ("0.5", "0.75", "0.9")[j]
+                                                                  for j, a in enumerate(assets)})
+        expected[month] = (equity, debt, reserves, haircuts)
+    return {"dir": d, "secret": secret, "key": str(d / "sign.key"), "pub": str(d / "sign.key.pub"), "expected": expected}
+
+
+def v3_publish_args(inputs, month: str, arch: str, scheduler: str, *extra: str) -> list[str]:
+    d = inputs["dir"]
+    return ["publish", "--period", month, "--snapshot", str(d / f"snap-{month}"), "--reserves", str(d / f"reserves-{month}"),
+            "--archive", arch, "--secret-file", inputs["secret"], "--signing-key", inputs["key"], "--scheduler", scheduler,
+            "--prices", str(d / f"prices-{month}.json"), "--haircuts", inputs["expected"][month][3], *extra]
+
+
+@pytest.fixture(scope="module")
+def v3_archive(v3_inputs, scheduler2, tmp_path_factory):
+    arch = str(tmp_path_factory.mktemp("v3-archive") / "archive")
+    for month in V3_MONTHS:
+        result = por(*v3_publish_args(v3_inputs, month, arch, scheduler2))
+        assert result.exit_code == 0, result.output
+        assert "collateral OK" in result.output and f"published {month} revision 1" in result.output
+    return arch
+
+
+@pytest.fixture()
+def v3_copy(v3_archive, tmp_path):
+    target = str(tmp_path / "archive")
+    shutil.copytree(v3_archive, target)
+    return target
+
+
+def read_doc(*parts: str):
+    with open(os.path.join(*parts), encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.mark.integration
+def test_a_por_v3_month_with_debt_is_published_with_exact_figures(v3_archive, v3_inputs):
+    index = read_doc(v3_archive, "index.json")
+    for e in index["publications"]:
+        equity, debt, reserves, _ = v3_inputs["expected"][e["period"]]
+        manifest = read_doc(v3_archive, e["directory"], "public", "manifest.json")
+        report = read_doc(v3_archive, e["directory"], "public", "report.json")
+        assert manifest["version"] == report["version"] == e["protocol"] == "por-v3"
+        assert e["root"] == manifest["commitment"] == report["announced_value"]
+        prices = json.load(open(v3_inputs["dir"] / f"prices-{e['period']}.json"))["prices"]
+        total_net = Fraction(0)
+        for row, tree in zip(report["assets"], manifest["trees"], strict=True):
+            s = row["symbol"]
+            assert (int(tree["root"]["equity"]), int(tree["root"]["debt"])) == (equity[s], debt[s])
+            assert (int(row["liabilities"]), int(row["debt"]), int(row["reserves"])) == (equity[s], debt[s], reserves[s])
+            net = equity[s] - debt[s]
+            assert int(row["net_liabilities"]) == net
+            assert row["ratio_percent"] == (None if net <= 0 else f"{reserves[s] * 10_000 // net // 100}."
+                                                                   f"{reserves[s] * 10_000 // net % 100:02d}")
+            assert row["gross_ratio_percent"] == f"{reserves[s] * 10_000 // equity[s] // 100}." \
+                                                 f"{reserves[s] * 10_000 // equity[s] % 100:02d}"
+            assert row["flagged"] == (reserves[s] < net)
+            assert e["ratios"][s] == row["ratio_percent"] and e["liabilities"][s] == str(equity[s])
+            total_net += Fraction(net, 10 ** row["decimals"]) * Fraction(prices[s])
+        assert Fraction(report["usd"]["total"]["net"]) == round(total_net, 2)
+        assert report["collateral"]["haircuts"] == json.load(open(v3_inputs["expected"][e["period"]][3]))["haircuts"]
+        assert [h["period"] for h in report["history"]] == [m for m in V3_MONTHS if m <= e["period"]]
+        assert all("debt" in h for h in report["history"])
+        archived = read_doc(v3_archive, e["directory"], "inputs", "inputs.json")
+        assert list(archived["haircuts"]["files"]) == ["inputs/haircuts.json"]
+        md = open(os.path.join(v3_archive, e["directory"], "public", "report.md"), encoding="utf-8").read()
+        assert "## Collateral" in md and "It is not checked by each user, and cannot be" in md
+    assert any(r["flagged"] for r in report["assets"]) and any(not r["flagged"] for r in report["assets"])
+    result = por("history", "verify", v3_archive, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 0, result.output
+    assert "announced value" in result.output
+
+
+@pytest.mark.integration
+def test_a_por_v3_month_regenerates_and_every_figure_is_re_derived(v3_archive, v3_inputs, scheduler2):
+    from jobs.regenerate import BUILDERS
+
+    if "por-v3" not in BUILDERS:
+        pytest.skip("jobs.regenerate.BUILDERS has no por-v3 rebuild yet (the build's part)")
+    result = por("regenerate", "--all", "--archive", v3_archive, "--secret-file", v3_inputs["secret"],
+                 "--scheduler", scheduler2)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("MATCH ") == len(V3_MONTHS) and "MISMATCH" not in result.output
+
+
+def failing_snapshot(d, debtor: str) -> str:
+    """A 2026-12 snapshot (and its prices) of three users: ``debtor`` owes 1 000 000.000007 USDT against
+    0.01 BTC (at a haircut of 0.5: short), one debtor owes 1 000 USDT against 1 BTC (covered), one owes
+    nothing."""
+    from pipeline.formats.assets import Asset
+    from pipeline.testing.synth import write_synth_prices
+    from tests.support.snapshots import amount_array, write_assets, write_wide
+
+    snap = str(d / "snap-failing")
+    write_assets(snap, {"BTC": 8, "ETH": 18, "USDT": 6})
+    ids = ["U_PLAIN_001", "U_COVERED_02", debtor]
+    write_wide(os.path.join(snap, "part-00000.parquet"), ids, {
+        "BTC": amount_array([10**8, 10**8, 10**6], 8, "int64"),
+        "ETH": amount_array([0, 0, 0], 18, "dec128"),
+        "USDT": amount_array([5 * 10**6, -10**9, -(10**12 + 7)], 6, "int64")})
+    write_synth_prices(str(d / "prices-2026-12.json"), [Asset("BTC", 8), Asset("ETH", 18), Asset("USDT", 6)], "2026-12")
+    return snap
+
+
+@pytest.mark.integration
+def test_a_month_in_which_a_user_fails_the_collateral_rule_is_refused(v3_copy, v3_inputs, scheduler2, tmp_path):
+    from tests.test_publish import tree_state
+
+    debtor = "U_SHORT_77777"
+    snap = failing_snapshot(tmp_path, debtor)
+    d = v3_inputs["dir"]
+    before = tree_state(v3_copy)
+    args = ["publish", "--period", "2026-12", "--snapshot", snap, "--reserves", str(d / "reserves-2026-11"),
+            "--archive", v3_copy, "--secret-file", v3_inputs["secret"], "--signing-key", v3_inputs["key"],
+            "--scheduler", scheduler2, "--prices", str(tmp_path / "prices-2026-12.json"),
+            "--haircuts", write_haircuts(tmp_path / "h.json"), "--allow-open-period"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "1 of 2 user(s) with debt fail the collateral rule" in result.output
+    assert "failed at step 'audit'" in result.output and "is unchanged" in result.output
+    # nothing private on the terminal: no user id, no balance, no shortfall
+    for secret_text in (debtor, "U_COVERED", "1000000000007", "10000.0", "99999"):
+        assert secret_text not in result.output
+    after = tree_state(v3_copy)
+    logs = [k for k in after if k.startswith(".logs/") and not k.endswith("/")]
+    assert {k: v for k, v in after.items() if not k.startswith(".logs")} == before and len(logs) == 1
+    assert logs[0].rsplit("/", 1)[-1] in result.output  # the terminal says where the log is
+    path = os.path.join(v3_copy, logs[0])
+    assert os.stat(path).st_mode & 0o077 == 0 and os.stat(os.path.dirname(path)).st_mode & 0o077 == 0
+    log = json.load(open(path))
+    assert log["period"] == "2026-12" and log["collateral"]["failures"] == 1
+    assert log["collateral"]["users_with_debt"] == 2 and log["collateral"]["users_checked"] == 3
+    (failure,) = log["collateral"]["first_failures"]
+    assert failure["file"].startswith("private/users/") and isinstance(failure["row"], int)
+    prices = json.load(open(tmp_path / "prices-2026-12.json"))["prices"]
+    shortfall = Fraction(10**12 + 7, 10**6) * Fraction(prices["USDT"]) - Fraction(10**6, 10**8) * Fraction(
+        prices["BTC"]) * Fraction("0.5")
+    assert Fraction(failure["shortfall_usd"]) == shortfall
+    # a history verify of the archive is untouched by the log
+    assert por("history", "verify", v3_copy, "--public-key", v3_inputs["pub"]).exit_code == 0
+
+
+@pytest.mark.integration
+def test_a_month_with_debt_needs_haircuts_and_a_downgrade_is_refused(v3_copy, v3_inputs, scheduler2, tmp_path):
+    from tests.test_publish import tree_state
+
+    snap = failing_snapshot(tmp_path, "U_X")
+    d = v3_inputs["dir"]
+    base = ["publish", "--period", "2026-12", "--snapshot", snap, "--reserves", str(d / "reserves-2026-11"),
+            "--archive", v3_copy, "--secret-file", v3_inputs["secret"], "--signing-key", v3_inputs["key"],
+            "--scheduler", scheduler2, "--prices", str(tmp_path / "prices-2026-12.json"), "--allow-open-period"]
+    before = tree_state(v3_copy)
+    result = runner.invoke(app, base)
+    assert result.exit_code == 1 and "--haircuts: is needed: users owe USDT" in result.output, result.output
+    result = runner.invoke(app, [*base, "--haircuts", write_haircuts(tmp_path / "h.json", {"BTC": "0.5", "USDT": "1"})])
+    assert result.exit_code == 1 and "no haircut for ETH" in result.output and "step 'validate'" in result.output
+    result = runner.invoke(app, [*base, "--protocol", "por-v2"])
+    assert result.exit_code == 1 and "--protocol por-v2: is older than por-v3" in result.output, result.output
+    assert tree_state(v3_copy) == before
+
+
+def resign_report(arch: str, month: str, key: str, change) -> None:
+    """What a publisher holding the signing key can do: change the report, render its pages again, sign."""
+    from tests.test_recheck import resign
+
+    doc = read_doc(arch, month, "public", "report.json")
+    change(doc)
+    pos = [AssetPosition(r["symbol"], r["decimals"], int(r["liabilities"]), int(r["reserves"]), int(r["debt"]))
+           for r in doc["assets"]]
+    files = render_reports(json.loads(canonical_json(doc)), pos)
+    resign({"archive": arch, "key": key}, month, {name: (lambda _, data=data: data) for name, data in files.items()})
+
+
+@pytest.mark.integration
+def test_tampered_haircuts_are_caught(v3_copy, v3_inputs, scheduler2, tmp_path):
+    month = V3_MONTHS[-1]
+    # 1. the archived input changed: history verify (the archive holds the inputs) and regenerate say so
+    path = os.path.join(v3_copy, month, "inputs", "haircuts.json")
+    os.chmod(path, 0o600)
+    write_haircuts(path, {**HAIRCUT_TABLE, "BTC": "0.99"})
+    result = por("history", "verify", v3_copy, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1 and "inputs/haircuts.json: blake3" in result.output and "differs from the recorded" \
+        in result.output, result.output
+    from jobs.regenerate import BUILDERS
+
+    if "por-v3" in BUILDERS:  # the inputs are checked before any rebuild
+        result = por("regenerate", "--period", month, "--archive", v3_copy, "--secret-file", v3_inputs["secret"],
+                     "--scheduler", scheduler2)
+        assert result.exit_code == 1 and "MISMATCH" in result.output and "inputs/haircuts.json" in result.output
+
+
+@pytest.mark.integration
+def test_re_signed_haircuts_are_caught(v3_copy, v3_inputs, scheduler2, tmp_path):
+    month = V3_MONTHS[-1]
+    # 2. a publisher holding the key re-signs the report with a kinder table: the archived input says otherwise
+    symbols = list(HAIRCUT_TABLE)
+    resign_report(v3_copy, month, v3_inputs["key"],
+                  lambda doc: doc["collateral"].__setitem__("haircuts", dict.fromkeys(symbols, "1")))
+    result = por("history", "verify", v3_copy, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1 and "the report's haircuts (collateral.haircuts) are not the archived " \
+        "inputs/haircuts.json's" in result.output, result.output
+    # a public mirror (public/ only) cannot know the table was another; an impossible table it refuses
+    mirror = str(tmp_path / "mirror")
+    shutil.copytree(v3_copy, mirror, ignore=shutil.ignore_patterns("inputs", "private"))
+    assert por("history", "verify", mirror, "--public-key", v3_inputs["pub"]).exit_code == 0
+    resign_report(mirror, month, v3_inputs["key"],
+                  lambda doc: doc["collateral"].__setitem__("haircuts", dict.fromkeys(symbols, "1.25")))
+    result = por("history", "verify", mirror, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1 and "= '1.25' is not a decimal string in [0, 1]" in result.output, result.output
+    resign_report(mirror, month, v3_inputs["key"], lambda doc: doc["collateral"].__setitem__("haircuts", None))
+    result = por("history", "verify", mirror, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1 and "the report states no haircuts" in result.output, result.output
+
+
+@pytest.mark.integration
+def test_re_signed_por_v3_figures_are_named(v3_copy, v3_inputs):
+    month = V3_MONTHS[-1]
+
+    def kinder(doc):
+        row = doc["assets"][1]
+        row["net_liabilities"] = str(int(row["net_liabilities"]) // 2)
+        row["flagged"] = False
+
+    resign_report(v3_copy, month, v3_inputs["key"], kinder)
+    result = por("history", "verify", v3_copy, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1, result.output
+    symbol = read_doc(v3_copy, month, "public", "report.json")["assets"][1]["symbol"]
+    assert f"report.json assets[{symbol}].net_liabilities: signed" in result.output
+    assert f"report.json assets[{symbol}].flagged: signed False, re-derived True" in result.output

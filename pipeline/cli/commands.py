@@ -133,6 +133,15 @@ def print_root(manifest: dict[str, Any]) -> None:
 
     if "commitment" in manifest:
         typer.echo(f"announced value ({manifest['version']}) {manifest['commitment']}")
+    if "trees" in manifest:  # por-v3: one tree per asset, equity and debt
+        typer.echo(f"period {manifest['period']}  fragments {manifest['parameters']['fragments']}  padding "
+                   f"{manifest['parameters']['padding']} %")
+        for asset, tree in zip(manifest["assets"], manifest["trees"], strict=True):
+            d = asset["decimals"]
+            typer.echo(f"  {asset['symbol']:<8} equity {to_units(int(tree['root']['equity']), d)}  debt "
+                       f"{to_units(int(tree['root']['debt']), d)}  (k {tree['bucket_bits']}, h {tree['bucket_height']}, "
+                       f"root {tree['root']['hash']})")
+        return
     typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
     for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
         typer.echo(f"  {asset['symbol']:<8} {to_units(int(total), asset['decimals'])}")
@@ -152,10 +161,15 @@ def build(
     force: ForceOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the verified buckets of an interrupted run.")] = False,
     protocol: Annotated[str, typer.Option(
-        "--protocol", metavar="por-v2|por-v1", help="Protocol version of the bundle (por-v1 for old periods).")] = "por-v2",
+        "--protocol", metavar="por-v3|por-v2|por-v1",
+        help="Protocol version of the bundle (por-v2, por-v1: for old periods; no debt).")] = "por-v3",
+    fragments: Annotated[Optional[int], typer.Option(
+        "--fragments", min=2, max=8, metavar="S", help="por-v3: fragments per holding (default 2).")] = None,
+    padding: Annotated[Optional[int], typer.Option(
+        "--padding", min=0, max=100, metavar="P", help="por-v3: padding leaves, up to P % of the fragments (default 25).")] = None,
 ) -> None:
-    """Build the liabilities tree on Dask and publish the bundle; prints the announced value, the root
-    and the totals.
+    """Build the liabilities trees on Dask and publish the bundle; prints the announced value, the roots
+    and the totals (por-v3: equity and debt per asset).
 
     \b
     Example:
@@ -163,9 +177,16 @@ def build(
     """
     from ..liabilities.build import build_bundle
     from ..liabilities.snapshot import plan_snapshot
+    from ..protocol import v3
     from ..storage.bundle import check_output
     from ..storage.secret_file import read_secret
 
+    parameters = None
+    if fragments is not None or padding is not None:
+        if protocol != v3.VERSION:
+            raise typer.BadParameter(f"--fragments and --padding are por-v3's parameters; {protocol} has none")
+        parameters = v3.Parameters(fragments if fragments is not None else v3.DEFAULT_FRAGMENTS,
+                                   padding if padding is not None else v3.DEFAULT_PADDING)
     secret = read_secret(secret_file)
     options = run.storage
     check_output(out, force, resume, options)
@@ -175,7 +196,7 @@ def build(
         typer.echo(f"passed over (hidden names): {', '.join(plan.ignored)}", err=True)
     with run.client() as client:
         result = build_bundle(client, plan, period, secret, out, bucket_bits, force=force, storage_options=options,
-                              resume=resume, watch=terminal_watch, protocol=protocol)
+                              resume=resume, watch=terminal_watch, protocol=protocol, parameters=parameters)
     print_root(result.manifest)
     reused = f", {result.reused} reused from the interrupted run" if resume else ""
     typer.echo(f"{result.users} users in {result.buckets} non-empty buckets{reused}")
@@ -459,11 +480,17 @@ def audit(
     public_key: Annotated[Optional[str], typer.Option(
         "--public-key", metavar="FILE", help="Also check the manifest's signature by the exchange's key (PEM).")] = None,
     root: Annotated[Optional[str], typer.Option(
-        "--root", metavar="HEX", help="Also check that this is the announced value (por-v2's C; the root "
-        "hash of a por-v1 month).")] = None,
+        "--root", metavar="HEX", help="Also check that this is the announced value (por-v2's and por-v3's C; "
+        "the root hash of a por-v1 month).")] = None,
+    prices: Annotated[Optional[str], typer.Option(
+        "--prices", metavar="FILE", help="por-v3: with --haircuts, also check every user's collateral against "
+        "their debt at these prices.")] = None,
+    haircuts: Annotated[Optional[str], typer.Option(
+        "--haircuts", metavar="FILE", help="por-v3: the haircuts file of the collateral rule.")] = None,
 ) -> None:
-    """Recompute every bucket and the root from private/ and check every invariant; with --public-key
-    and --root, also that this is the month the exchange signed and announced.
+    """Recompute every tree from private/ and check every invariant (por-v3: also every user's fragments
+    against the trees; with --prices and --haircuts, every user's collateral); with --public-key and
+    --root, also that this is the month the exchange signed and announced.
 
     \b
     Example:
@@ -478,9 +505,27 @@ def audit(
 
     b = open_bundle(bundle_dir, run.storage)
     public = load_public_key(public_key) if public_key is not None else None
+    if (prices is None) != (haircuts is None):
+        raise typer.BadParameter("the collateral rule needs both --prices and --haircuts")
+    terms = _collateral_terms(b, prices, haircuts, run) if prices is not None and haircuts is not None else None
     with run.client() as client:
-        report = audit_bundle(b, client_mapper(client))
-    typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
+        report = audit_bundle(b, client_mapper(client), terms)
+    from ..liabilities.audit_v3 import AuditReportV3
+
+    if isinstance(report, AuditReportV3):
+        typer.echo(f"audit OK: {report.users} users, {report.buckets} buckets in {len(report.assets)} trees, "
+                   f"announced value {report.commitment}")
+        for a in report.assets:
+            typer.echo(f"  {a.symbol:<8} {a.holders} holders, {a.fragments} fragments, {a.leaves} leaves "
+                       f"(k {a.bucket_bits}, h {a.bucket_height})")
+        if report.collateral is not None:
+            c = report.collateral
+            if not c.ok:
+                raise fail(f"audit of {b.shown}: collateral FAILED: {c.failures} of {c.users_with_debt} user(s) with "
+                           "debt are not covered by their collateral at these prices and haircuts")
+            typer.echo(f"collateral OK: {c.users_with_debt} user(s) with debt, every one covered")
+    else:
+        typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
     if public is not None:
         try:
             verify_manifest_signature(public, b.read_json(MANIFEST), b.read_json(SIGNATURE), f"{b.shown}/{SIGNATURE}")
@@ -503,6 +548,25 @@ def audit(
         if given != value:
             raise fail(f"audit of {b.shown}: the {name} is {value}, not the announced {root}")
         typer.echo(f"{name}: {value}, the announced one")
+
+
+def _collateral_terms(b: Any, prices: str, haircuts: str, run: RunOptions) -> Any:
+    """The collateral rule's terms for bundle ``b``'s assets from a prices and a haircuts file."""
+    from ..formats.haircuts import parse_haircuts
+    from ..formats.layout import MANIFEST
+    from ..formats.prices import parse_prices
+    from ..liabilities.collateral import collateral_terms
+    from ..storage.fs import open_fs, read_bytes
+
+    manifest = b.read_json(MANIFEST)
+    assets = [(a["symbol"], a["decimals"]) for a in manifest["assets"]]
+    symbols = [s for s, _ in assets]
+    docs = []
+    for url in (prices, haircuts):
+        fs, path = open_fs(url, run.storage)
+        docs.append(read_bytes(fs, path, url))
+    return collateral_terms(assets, parse_prices(docs[0], prices, symbols).prices,
+                            parse_haircuts(docs[1], haircuts, symbols).haircuts)
 
 
 @command()
@@ -676,15 +740,11 @@ def publish(
     if result.usd:
         from ..formats.numbers import usd as dollars
 
-        typer.echo(f"total reserves {dollars(result.usd['total']['reserves'])} against "
-                   f"{dollars(result.usd['total']['liabilities'])} of liabilities "
-                   f"(prices: {result.usd['source']}, {result.usd['timestamp']})")
-    if result.usd and "net" in result.usd["total"]:
-        from ..formats.numbers import usd as dollars
-
         t = result.usd["total"]
-        typer.echo(f"net liabilities {dollars(t['net'])} ({dollars(t['liabilities'])} owed to users, {dollars(t['debt'])} "
-                   "owed by users)")
+        against = (f"{dollars(t['net'])} of net liabilities ({dollars(t['liabilities'])} owed to users, "
+                   f"{dollars(t['debt'])} owed by users)" if "net" in t else f"{dollars(t['liabilities'])} of liabilities")
+        typer.echo(f"total reserves {dollars(t['reserves'])} against {against} "
+                   f"(prices: {result.usd['source']}, {result.usd['timestamp']})")
     typer.echo("seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     flagged = [p.symbol for p in result.positions if p.flagged]
     if flagged:
@@ -693,8 +753,11 @@ def publish(
 
     typer.echo(f"{announced_name(result.manifest)} {announced_value(result.manifest)} (announce this value; users "
                "and auditors compare it)")
+    from ..publication.report import month_root
+
+    root = "" if "root" not in result.manifest else f", root hash {month_root(result.manifest)}"
     typer.echo(f"published {result.period} revision {result.revision} at {archive}/{result.directory} "
-               f"(manifest blake3 {result.manifest_digest}, root hash {result.manifest['root']['hash']})")
+               f"(manifest blake3 {result.manifest_digest}{root})")
 
 
 @command()
