@@ -640,3 +640,82 @@ def test_several_faults_at_once_fail_the_same_first_check(tmp_path, page):
         want = python_verdict(c["proof"], c["manifest"], c["announced"], c["user"])
         assert {k: v for k, v in js[c["id"]].items() if k in ("valid", "check")} == want, (c["id"], js[c["id"]])
         assert {k: v for k, v in in_page[c["id"]].items() if k == "valid" or (k == "check" and v is not None)} == want
+
+
+def test_a_signed_por_v3_manifest_is_checked_alike(tmp_path, page):
+    """The exchange's Ed25519 signature over a por-v3 manifest (RFC 8785 bytes, a published month's ``previous`` and
+    ``publication`` included): valid in Python, Node and the page; a manifest changed after signing (its commitment
+    recomputed, so only the signature can tell) is ``signature`` everywhere, before any proof check; a broken proof
+    beside a valid signature is ``format``. The command lines say the same with ``--public-key``."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pipeline.publication.signing import public_key_pem, sign_manifest
+    from tests.test_differential import page_verdicts, python_verdict_signed
+    from tests.test_js_verifier import invalid_line, three_clis
+
+    shape = shapes()[0]
+    proof = load(shape, "proofs.json")[0]
+    manifest = {**load(shape, "manifest.json"), "previous": None,
+                "publication": {"tool": "por test", "verifier": "00" * 32}}
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    signed = {"signature": sign_manifest(key, manifest), "public_key": public_key_pem(key.public_key()).decode()}
+    changed = copy.deepcopy(manifest)
+    changed["trees"][0]["root"]["equity"] = str(int(changed["trees"][0]["root"]["equity"]) + 1)
+    changed["commitment"] = recommit(changed)
+    cases = [{"id": i, "name": name, "proof": dumps(p), "manifest": dumps(m), "announced": None, "user": None,
+              "signed": signed, "expect": expect}
+             for i, (name, p, m, expect) in enumerate([
+                 ("signed", proof, manifest, None), ("changed after signing", proof, changed, "signature"),
+                 ("broken proof, changed manifest", dict(proof, nonce="zz"), changed, "signature"),
+                 ("broken proof", dict(proof, nonce="zz"), manifest, "format")])]
+    js = node_verdicts(tmp_path, cases)
+    in_page = page_verdicts(page, cases)
+    for c in cases:
+        want = {"valid": True} if c["expect"] is None else {"valid": False, "check": c["expect"]}
+        assert python_verdict_signed(c) == want, c["name"]
+        assert {k: v for k, v in js[c["id"]].items() if k in ("valid", "check")} == want, (c["name"], js[c["id"]])
+        assert {k: v for k, v in in_page[c["id"]].items() if k == "valid" or (k == "check" and v is not None)} == want
+    (tmp_path / "key.pem").write_text(signed["public_key"])
+    (tmp_path / "signature.json").write_text(json.dumps(signed["signature"]))
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    for m, ok in ((manifest, True), (changed, False)):
+        (tmp_path / "manifest.json").write_text(json.dumps(m))
+        for cli, proc in three_clis(str(tmp_path / "proof.json"), str(tmp_path / "manifest.json"),
+                                    public_key=str(tmp_path / "key.pem")).items():
+            if ok:
+                assert proc.returncode == 0 and "manifest signature: valid" in proc.stdout, (cli, proc.stderr)
+                assert proc.stdout.startswith(verify_proof(proof, manifest=manifest).summary()), cli
+            else:
+                assert proc.returncode == 1 and invalid_line(proc).startswith("INVALID proof: signature"), (cli,
+                                                                                                          proc.stderr)
+
+
+def test_a_page_with_a_por_v3_manifest_built_in(tmp_path, page):
+    """``por verifier-page --manifest`` with a por-v3 manifest: the page names its period and announced value, and
+    verifies a proof against it with nothing else given (a mutation against it fails its recorded check)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    shape = shapes()[0]
+    manifest = load(shape, "manifest.json")
+    path = tmp_path / "embedded.html"
+    result = CliRunner().invoke(app, ["verifier-page", str(path), "--manifest", os.path.join(VECTORS, shape,
+                                                                                           "manifest.json")])
+    assert result.exit_code == 0, result.output
+    page.get(f"file://{path}")
+    WebDriverWait(page, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+    help_text = page.find_element(By.ID, "manifest-help").text
+    assert manifest["period"] in help_text and manifest["commitment"] in help_text and "built into this page" in help_text
+    mutation = next(m for m in load(shape, "mutations.json") if not m["expected"]["valid"])
+    for proof, want in ((load(shape, "proofs.json")[0], ("valid", "")),
+                        (mutation["proof"], ("invalid", mutation["expected"]["check"]))):
+        page.execute_script("document.getElementById('proof').value = arguments[0];"
+                            "document.body.dataset.verdict = '';", json.dumps(proof))
+        page.find_element(By.ID, "verify").click()
+        WebDriverWait(page, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-verdict"))
+        body = page.find_element(By.TAG_NAME, "body")
+        assert (body.get_attribute("data-verdict"), body.get_attribute("data-check")) == want
+    assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
