@@ -23,7 +23,7 @@ from ..formats.layout import MANIFEST, PUBLIC_KEY, SIGNATURE, TOP_TREE
 from ..formats.haircuts import Haircuts
 from ..formats.manifest import announced_name, announced_value
 from ..formats.prices import Prices, cents, exact_usd, usd_section
-from ..protocol.versions import has_commitment, per_asset
+from ..protocol.versions import per_asset
 from ..formats.verifier_page import PAGE_NAME
 from ..reserves.input import Reserves
 from ..reserves.public import CSV_NAME, PARQUET_NAME
@@ -85,13 +85,10 @@ def collateral_section(haircuts: Haircuts | None) -> dict[str, Any]:
 
 
 def announced(manifest: Mapping[str, Any]) -> str:
-    """The month's announced value, recomputed from the manifest's fields: por-v3's ``C``, por-v2's ``C``,
-    or a por-v1 month's root hash."""
-    if per_asset(manifest.get("version")):
-        from ..protocol.verify_v3 import manifest_commitment
-
-        return manifest_commitment({**manifest, "files": manifest.get("files") or {}}).hex()
-    return announced_value(manifest)
+    """The month's announced value, recomputed from the manifest's fields (``formats.manifest.announced_value``:
+    por-v3's ``C``, por-v2's ``C``, or a por-v1 month's root hash); the manifest may lack its ``files``
+    (the report's own manifest is assembled before them)."""
+    return announced_value({**manifest, "files": manifest.get("files") or {}})
 
 
 def month_root(manifest: Mapping[str, Any]) -> str:
@@ -253,8 +250,6 @@ def verify_steps(doc: Mapping[str, Any]) -> list[str]:
 
 
 def _value_name(doc: Mapping[str, Any]) -> str:
-    if has_commitment(doc["version"]):
-        return "announced value"
     return announced_name({"version": doc["version"]})
 
 
