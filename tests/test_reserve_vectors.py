@@ -1,6 +1,8 @@
 """The reserve-ownership golden vectors (``schemas/vectors/reserves/``): signatures made by each chain's
-own SDK from npm (bitcoinjs-message, bip322-js, ethers, tronweb, @solana/keys, @aptos-labs/ts-sdk),
-never by ``pipeline/testing/sign.py``, so that a mistake shared by the project's signer and its
+own SDK from npm (bitcoinjs-message, bip322-js, ethers, tronweb, @solana/keys, @aptos-labs/ts-sdk,
+ripple-keypairs, the cardano-serialization-lib and message-signing of EMURGO, @polkadot/keyring,
+@ton/crypto with @ton/ton's wallets, @mysten/sui, iso-filecoin; addresses by @bitauth/libauth's
+CashAddr), never by ``pipeline/testing/sign.py``, so that a mistake shared by the project's signer and its
 verifier cannot hide. Every vector and every named mutation is checked with ``check_row``; the
 generator (``tests/support/vectors/make.mjs``) reproduces the committed files byte for byte."""
 
@@ -10,12 +12,14 @@ import json
 
 import pytest
 
+from pipeline.ownership import ton
 from pipeline.ownership.check import ProofRow, check_row
+from pipeline.ownership.family import FAMILIES as REGISTERED
 from tests.support.install import required
 from tests.support.vectors import make
 
 VECTORS = make.COMMITTED
-FAMILIES = ("bitcoin", "evm", "tron", "solana", "aptos")
+FAMILIES = ("bitcoin", "evm", "tron", "solana", "aptos", "xrpl", "cardano", "polkadot", "ton", "sui", "filecoin")
 FIELDS = ("chain", "address", "signatures", "message", "script", "owners")
 
 KNOWN_VERIFIER_BUGS: dict[str, str] = {}
@@ -47,6 +51,7 @@ def test_the_texts_are_the_challenges_of_the_pipeline():
 
 
 def test_the_vectors_cover_every_family_and_address_type():
+    assert set(FAMILIES) == {str(f) for f in REGISTERED}  # a vector file per registered family
     vectors = {f: _load(f"{f}.json") for f in FAMILIES}
     names = {v["name"] for doc in vectors.values() for v in doc["vectors"]}
     for name in ("bitcoin-p2pkh-compressed", "bitcoin-p2pkh-uncompressed", "bitcoin-p2sh-p2wpkh", "bitcoin-p2wpkh",
@@ -55,8 +60,13 @@ def test_the_vectors_cover_every_family_and_address_type():
                  "litecoin-p2wpkh", "dogecoin-p2pkh-compressed", "dogecoin-p2pkh-uncompressed", "dash-p2pkh-compressed",
                  "bitcoin-cash-p2pkh-compressed", "ethereum-eip191-text", "ethereum-eip191-keccak",
                  "ethereum-contract-wallet-2-owners", "tron-tip191-text", "tron-tip191-keccak", "solana-ed25519",
-                 "aptos-ed25519", "aptos-ed25519-short-address"):
+                 "aptos-ed25519", "aptos-ed25519-short-address", "bitcoin-cash-cashaddr-p2pkh",
+                 "bitcoin-cash-cashaddr-p2sh-multisig-2of3", "bitcoin-cash-cashaddr-p2sh32-multisig-2of3", "xrpl-secp256k1",
+                 "xrpl-ed25519", "cardano-base-address", "cardano-enterprise-address", "polkadot-sr25519", "polkadot-ed25519",
+                 "polkadot-sr25519-bare", "kusama-sr25519", "ton-v4r2", "ton-v5r1", "ton-v3r2", "ton-highload-v3",
+                 "sui-ed25519", "sui-secp256k1", "sui-secp256r1", "filecoin-secp256k1-lotus", "filecoin-secp256k1-frc102"):
         assert name in names and f"{name}-sentence" in names, name
+    assert "sui-ed25519-short-address" in names
     for doc in vectors.values():  # signed by the SDKs, at the versions package.json pins
         assert doc["packages"] == make.pinned()
         for v in doc["vectors"]:
@@ -65,6 +75,25 @@ def test_the_vectors_cover_every_family_and_address_type():
     mutations = {m["name"] for doc in vectors.values() for v in doc["vectors"] for m in v["mutations"]}
     assert {"wrong-key", "other-period-text", "other-period-signed", "flipped-signature-byte", "tampered-address",
             "wrong-network-address", "wrong-network-prefix", "address-mixed-case", "s-plus-l"} <= mutations
+    for family in ("xrpl", "cardano", "polkadot", "ton", "sui", "filecoin"):  # each way of getting it wrong, per family
+        named = {m["name"] for v in vectors[family]["vectors"] for m in v["mutations"]}
+        assert {"wrong-key", "signature-for-another-address", "other-period-text", "other-period-signed",
+                "flipped-signature-byte", "tampered-address", "message-omitted"} <= named, family
+    by_family = {f: {m["name"] for v in vectors[f]["vectors"] for m in v["mutations"]} for f in FAMILIES}
+    assert {"wrong-network-prefix", "kusama-address", "polkadot-address"} <= by_family["polkadot"]
+    assert {"wrong-wallet-version", "non-bounceable", "raw-address", "standard-base64", "testnet-address",
+            "highload-other-timeout"} <= by_family["ton"]
+    assert {"testnet-address", "signature-for-another-address", "script-payment-address"} <= by_family["cardano"]
+    assert {"testnet-address", "bls-address"} <= by_family["filecoin"]
+    assert {"legacy-spelling", "token-aware-spelling", "without-prefix", "wrong-network-prefix"} <= by_family["bitcoin"]
+
+
+def test_the_ton_wallet_codes_are_the_sdks():
+    """The code hashes and depths the TON family derives addresses from are those of @ton/ton's wallet
+    contracts (and highload v3's compiled code), as the generator reads them from the SDK."""
+    table = _load("ton.json")["wallets"]
+    assert table == {w.name: {"code_hash": w.code_hash.hex(), "code_depth": w.code_depth, "wallet_id": w.wallet_id,
+                              "timeout": w.timeout} for w in ton.WALLETS.values()}
 
 
 @pytest.mark.parametrize("vector, mutation", CASES)
