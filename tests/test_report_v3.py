@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import AuditError, InputError
+from pipeline.errors import AuditError, BundleError, InputError
 from pipeline.formats.haircuts import FORMAT, parse_haircuts
 from pipeline.liabilities.collateral import (
     CollateralResult,
@@ -194,6 +194,9 @@ def test_malformed_arrays_are_refused_not_misread():
     held, amounts = arrays([{0: (1, 0), 2: (0, 1)}], 4)
     with pytest.raises(AuditError, match="1 entries for 2 held assets"):
         check_users(held, amounts[:1], terms)
+    two = np.vstack([held, held])
+    with pytest.raises(AuditError, match="row 0: 1 amounts for 2 held assets"):
+        check_users(two, np.vstack([amounts, amounts]), terms, starts=np.array([0, 1, 4]))
     with pytest.raises(AuditError, match="beyond the 4 assets"):
         check_users(np.array([[0b00010001]], dtype=np.uint8), amounts, terms)
     with pytest.raises(AuditError, match="columns for 4 assets"):
@@ -281,10 +284,20 @@ def test_a_user_table_is_read_as_the_spec_lays_it_out(fixed, tmp_path):
     assert (result.users_checked, result.users_with_debt) == (4, 3)
     assert [(f.row, f.shortfall, f.file) for f in result.first_failures] == [
         (i - 1, excess[i], "g00001") for i in range(1, 5) if excess[i] > 0]
+    # a user file as the build writes it (formats.users_file), read by its own reader
+    from pipeline.formats.users_file import encode_users
+
+    held, amounts = arrays(users, m)
+    starts = np.r_[0, np.cumsum(held.sum(axis=1))]
+    uks = np.frombuffer(b"".join(bytes([i]) * 32 for i in range(len(users))), np.uint8).reshape(-1, 32)
     path = tmp_path / "g00000.parquet"
-    pq.write_table(table, path)
+    path.write_bytes(encode_users(uks, mask_bytes(held), starts, amounts, {"group": 0}))
     from_file = check_user_file(str(path), terms)
     assert from_file.failures == sum(1 for x in excess if x > 0) and from_file.first_failures[0].file == str(path)
+    assert [f.row for f in from_file.first_failures] == [i for i in range(5) if excess[i] > 0]
+    pq.write_table(table, tmp_path / "other.parquet")  # not the build's file (no metadata): refused, not misread
+    with pytest.raises(BundleError, match="not a valid user file"):
+        check_user_file(str(tmp_path / "other.parquet"), terms)
 
 
 def test_a_user_table_whose_lists_disagree_with_its_mask_is_refused():

@@ -29,7 +29,9 @@ The API, for ``por audit`` (on workers, one private user file at a time) and ``p
   (asset ``j`` is bit ``j % 8`` of byte ``j // 8``, spec section 11);
 * ``amounts``: ``(N, 32)`` uint8, one row ``u128be(equity) ‖ u128be(debt)`` per held asset, users in
   row order and each user's assets in asset order (``N`` = the number of bits set in ``held``: the
-  user file's ``amounts`` lists, flattened).
+  user file's ``amounts`` lists, flattened); ``starts`` (optional, ``(n + 1,)``): where each user's
+  amounts begin, checked against the mask (``formats.users_file.UsersData`` gives ``masks``,
+  ``amounts`` and ``starts``: ``check_users(u.masks, u.amounts, terms, starts=u.starts)``).
 
 ``CollateralResult``: ``users_checked`` (rows), ``users_with_debt``, ``failures`` (users failing)
 and ``first_failures``: the first ``first`` failing users as ``Failure(row, shortfall, file)``,
@@ -170,13 +172,21 @@ def _u128(column: np.ndarray) -> np.ndarray:
 
 
 def check_users(held: np.ndarray, amounts: np.ndarray, terms: Terms, first: int = FIRST,
-                file: str | None = None) -> CollateralResult:
-    """Every user of one file against the rule (see the module's docstring for the arrays)."""
+                file: str | None = None, starts: np.ndarray | None = None) -> CollateralResult:
+    """Every user of one file against the rule (see the module's docstring for the arrays). ``starts``
+    (``(n + 1,)``, where each user's amounts begin, as the user file's lists give them): when given, a
+    user whose list is not as long as the assets its mask marks is refused, naming the row."""
     m = len(terms.symbols)
     matrix = held_matrix(held, m)
     n = matrix.shape[0]
     amounts = np.asarray(amounts)
     counts = matrix.sum(axis=1)
+    if starts is not None:
+        lengths = np.diff(np.asarray(starts, dtype=np.int64))
+        if len(lengths) != n or (lengths != counts).any():
+            row = int(np.flatnonzero(lengths != counts)[0]) if len(lengths) == n else min(n, len(lengths))
+            raise AuditError(f"{file or 'user file'} row {row}: {int(lengths[row]) if row < len(lengths) else 'no'} "
+                             f"amounts for {int(counts[row]) if row < n else 'no'} held assets")
     if amounts.dtype != np.uint8 or amounts.ndim != 2 or amounts.shape[1] != AMOUNT_BYTES:
         raise AuditError(f"amounts: expected ({int(counts.sum())}, {AMOUNT_BYTES}) uint8, got {amounts.dtype} "
                          f"{amounts.shape}")
@@ -246,41 +256,28 @@ def check_table(table: Any, terms: Terms, first: int = FIRST, file: str | None =
     lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
     if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)) or lists.null_count:
         raise AuditError(f"{file or 'user file'}: amounts must be non-null lists of {AMOUNT_BYTES}-byte values")
-    offsets = np.asarray(lists.offsets)
-    counts = held_matrix(held, m).sum(axis=1)
-    if (np.diff(offsets) != counts).any():
-        row = int(np.flatnonzero(np.diff(offsets) != counts)[0])
-        raise AuditError(f"{file or 'user file'} row {row}: {int(np.diff(offsets)[row])} amounts for "
-                         f"{int(counts[row])} held assets")
+    offsets = np.asarray(lists.offsets, dtype=np.int64)
     values = lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(lists) else lists.values
-    return check_users(held, _fixed_bytes(values, AMOUNT_BYTES, "amounts"), terms, first, file)
+    return check_users(held, _fixed_bytes(values, AMOUNT_BYTES, "amounts"), terms, first, file, offsets - offsets[0])
 
 
 def check_user_file(url: str, terms: Terms, storage_options: Mapping[str, Any] | None = None,
                     first: int = FIRST, file: str | None = None) -> CollateralResult:
     """One private user file (``private/users/gNNNNN.parquet``) read and checked; ``file`` names it
     in the failures (the URL by default)."""
-    import pyarrow.parquet as pq
-
     from ..storage import fs as storage
 
     fs, path = storage.open_fs(url, storage_options)
-    with fs.open(path, "rb") as f:
-        table = pq.read_table(f, columns=["held", "amounts"])
-    return check_table(table, terms, first, file or url)
+    return check_user_bytes(storage.read_bytes(fs, path, url), terms, first, file or url)
 
 
 def check_user_bytes(data: bytes, terms: Terms, first: int = FIRST, file: str | None = None) -> CollateralResult:
-    """A user file's bytes, read and checked."""
-    import io
+    """A user file's bytes, read by the user file's own reader (``formats.users_file.decode_users``:
+    exactly its columns and types, else ``BundleError``) and checked."""
+    from ..formats.users_file import decode_users
 
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(io.BytesIO(data), columns=["held", "amounts"])
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds for a file that is not Parquet
-        raise AuditError(f"{file or 'user file'}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    return check_table(table, terms, first, file)
+    users = decode_users(data, file or "user file", len(terms.symbols))
+    return check_users(users.masks, users.amounts, terms, first, file, users.starts)
 
 
 def _check_entry(item: tuple[Any, Mapping[str, Any], Terms, int]) -> CollateralResult:
