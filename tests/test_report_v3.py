@@ -837,3 +837,57 @@ def test_re_signed_por_v3_figures_are_named(v3_copy, v3_inputs):
     symbol = read_doc(v3_copy, month, "public", "report.json")["assets"][1]["symbol"]
     assert f"report.json assets[{symbol}].net_liabilities: signed" in result.output
     assert f"report.json assets[{symbol}].flagged: signed False, re-derived True" in result.output
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from tests.support.browser import chromium_driver
+    from tests.support.install import required
+
+    d = required("Chromium (headless browser)", lambda: chromium_driver(str(tmp_path_factory.mktemp("chromium-profile"))))
+    yield d
+    d.quit()
+
+
+@pytest.mark.integration
+@pytest.mark.e2e
+def test_the_por_v3_report_page_in_headless_chromium(v3_archive, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from pipeline.formats import numbers
+
+    directory = os.path.join(v3_archive, V3_MONTHS[-1], "public")
+    report = read_doc(directory, "report.json")
+    driver.get(f"file://{os.path.join(directory, 'report.html')}")
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    assert driver.find_element(By.ID, "announced").text == report["announced_value"]
+    heads = [h.text.replace("\n", " ") for h in driver.find_elements(By.CSS_SELECTOR, "#assets thead th")]
+    assert heads[:8] == ["Asset", "Owed to users", "Owed by users", "Net liabilities", "Reserves", "Ratio (bound)",
+                         "Ratio (net)", "Ratio (gross)"]
+
+    def signed(value: str, decimals: int) -> str:
+        v = int(value)
+        return f"-{numbers.amount(-v, decimals)}" if v < 0 else numbers.amount(v, decimals)
+
+    shown = [(r.get_attribute("data-symbol"), *(r.find_element(By.CSS_SELECTOR, f"td.{c}").text
+                                                for c in ("liabilities", "debt", "net", "ratio", "ratio-gross")),
+              "flagged" in (r.get_attribute("class") or ""))
+             for r in driver.find_elements(By.CSS_SELECTOR, "#assets tbody tr")]
+    assert shown == [(a["symbol"], numbers.amount(int(a["liabilities"]), a["decimals"]),
+                      numbers.amount(int(a["debt"]), a["decimals"]), signed(a["net_liabilities"], a["decimals"]),
+                      numbers.ratio(a["ratio_percent"]), numbers.ratio(a["gross_ratio_percent"]), a["flagged"])
+                     for a in report["assets"]]
+    # every digit on hover
+    cell = driver.find_element(By.CSS_SELECTOR, "#assets tbody tr td.net")
+    assert cell.get_attribute("title") == report["assets"][0]["net_liabilities_units"]
+    trees = driver.find_elements(By.CSS_SELECTOR, "#trees tbody tr")
+    assert [r.get_attribute("data-symbol") for r in trees] == [t["asset"] for t in report["trees"]]
+    assert [r.find_element(By.TAG_NAME, "code").text for r in trees] == [t["root"]["hash"] for t in report["trees"]]
+    words = " ".join(p.text for p in driver.find_elements(By.CSS_SELECTOR, "p.collateral"))
+    assert "checked this rule for every user" in words and "It is not checked by each user" in words
+    for symbol, cut in report["collateral"]["haircuts"].items():
+        assert f"{symbol} {cut}" in words
+    assert "of net liabilities" in driver.find_element(By.ID, "headline").text
