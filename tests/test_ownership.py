@@ -308,3 +308,122 @@ def test_any_other_message_is_never_bound(secret, message):
     address = sign.evm_address(k)
     v = check_row(ProofRow("ethereum", address, (sign.sign_evm(k, message),), message=message), NOW)
     assert v.status == (BOUND if message == NOW else UNBOUND)
+
+
+# ------------------------------------------------------------------ Bitcoin Cash: CashAddr and legacy, one wallet
+
+CASHADDR_SPEC = [  # the CashAddr specification's test vectors: each CashAddr and its legacy spelling
+    ("bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a", "1BpEi6DfDAUFd7GtittLSdBeYJvcoaVggu"),
+    ("bitcoincash:qr95sy3j9xwd2ap32xkykttr4cvcu7as4y0qverfuy", "1KXrWXciRDZUpQwQmuM1DbwsKDLYAYsVLR"),
+    ("bitcoincash:qqq3728yw0y47sqn6l2na30mcw6zm78dzqre909m2r", "16w1D5WRVKJuZUsSRzdLp9w3YGcgoxDXb"),
+    ("bitcoincash:ppm2qsznhks23z7629mms6s4cwef74vcwvn0h829pq", "3CWFddi6m4ndiGyKqzYvsFYagqDLPVMTzC"),
+    ("bitcoincash:pr95sy3j9xwd2ap32xkykttr4cvcu7as4yc93ky28e", "3LDsS579y7sruadqu11beEJoTjdFiFCdX4"),
+    ("bitcoincash:pqq3728yw0y47sqn6l2na30mcw6zm78dzq5ucqzc37", "31nwvkZwyPdgzjBJZXfDmSWsC4ZLKpYyUw"),
+]
+
+
+@pytest.mark.parametrize("cash, legacy", CASHADDR_SPEC)
+def test_cashaddr_and_legacy_spellings_are_one_canonical_address(cash, legacy):
+    from pipeline.ownership.check import canonical_address
+
+    spellings = [cash, legacy, cash.upper(), cash.split(":")[1], cash.split(":")[1].upper()]
+    assert {canonical_address(BCH, s) for s in spellings} == {cash}
+    assert btc.decode_address(BCH, legacy).payload == btc.decode_address(BCH, cash).payload
+    assert canonical_address(BTC, legacy) == legacy  # Bitcoin keeps its base58 spelling
+    for wrong, why in [(cash[:-1] + ("q" if cash[-1] != "q" else "p"), "checksum"),
+                       ("ecash:" + cash.split(":")[1], "prefix 'ecash' is not 'bitcoincash'"),
+                       (cash[:20] + cash[20:].upper(), "mixed case")]:
+        s, reason = status(ProofRow("bitcoin-cash", wrong, ("x",)))
+        assert s == INVALID and why in reason, (wrong, reason)
+    s, reason = status(ProofRow("bitcoin", cash, ("x",)))
+    assert s == INVALID and "base58check" in reason  # CashAddr is Bitcoin Cash's alone
+
+
+def test_cashaddr_rows_sign_like_legacy_ones_and_the_duplicate_rule_sees_one_wallet(tmp_path):
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.ownership import cashaddr
+    from pipeline.reserves.ownership import verify_reserves
+
+    k = key(7)
+    legacy = sign.bitcoin_address(BCH, k, btc.P2PKH)
+    cash = cashaddr.encode("bitcoincash", False, btc.decode_address(BCH, legacy).payload)
+    tokens = cashaddr.encode("bitcoincash", False, btc.decode_address(BCH, legacy).payload, tokens=True)
+    sig = sign.sign_bitcoin(BCH, k, NOW)
+    assert tokens.startswith("bitcoincash:z") and cash.startswith("bitcoincash:q")
+    for spelling in (legacy, cash, tokens, cash.upper(), cash.split(":")[1]):
+        v = check_row(ProofRow("bch", spelling, (sig,)), NOW)
+        assert (v.status, v.canonical) == (BOUND, cash), spelling
+    path = tmp_path / "res" / "r.parquet"
+    os.makedirs(path.parent)
+    rows = [legacy, cash.split(":")[1].upper(), tokens]
+    pq.write_table(pa.table({"chain": ["bitcoin-cash"] * 3, "address": rows, "asset": ["BCH"] * 3, "balance": [5, 5, 5],
+                             "signatures": [[sig]] * 3}), str(path))
+    (path.parent / "heights.json").write_text('{"bitcoin-cash": 100}')
+    records = verify_reserves(lambda fn, items: [fn(x) for x in items], str(path.parent), NOW).records
+    assert [r["status"] for r in records] == [BOUND, INVALID, INVALID]
+    assert all("the same wallet as row 0" in r["reason"] for r in records[1:])
+
+
+# ------------------------------------------------------------------ the families of issue 23, with their synthetic signers
+
+NEW_CHAINS = ("xrpl", "cardano", "polkadot", "kusama", "ton", "filecoin", "sui")
+
+
+@pytest.mark.parametrize("name", NEW_CHAINS)
+def test_new_families_round_trip_and_refuse_another_period_and_another_key(name):
+    import hashlib
+
+    chain = find_chain(name)
+    signer = sign.synth_signer(chain)
+
+    def secret_of(tag):
+        return lambda n: hashlib.sha256(f"{name} {tag} {n}".encode()).digest()
+
+    for i in range(4):  # each signer cycles through its key types and wallets
+        proof = signer.proof(chain, secret_of(i), i, NOW)
+        row = ProofRow(name, proof.address, tuple(proof.signatures), None, proof.script)
+        v = check_row(row, NOW)
+        assert v.status == BOUND, (i, v)
+        assert check_row(ProofRow(name, proof.address, tuple(proof.signatures), LAST, proof.script), NOW).status == INVALID
+        last = signer.proof(chain, secret_of(i), i, LAST)
+        assert check_row(ProofRow(name, proof.address, tuple(last.signatures), LAST, proof.script), NOW).status == UNBOUND
+        other = signer.proof(chain, secret_of(f"other {i}"), i, NOW)
+        assert check_row(ProofRow(name, proof.address, tuple(other.signatures), None, proof.script), NOW).status == INVALID
+        assert check_row(ProofRow(name, proof.address, (), None, proof.script), NOW).status == MISSING
+        checks = signer.bare_checks(chain, proof, NOW)
+        assert len(checks.ecdsa) + len(checks.ed25519) + len(checks.sr25519) == 1
+
+
+def test_ton_spellings_are_one_wallet_and_the_wallet_order_is_documented():
+    from pipeline.ownership import ton
+    from pipeline.ownership.check import canonical_address
+
+    chain = find_chain("ton")
+    e = ed(9)
+    public = sign.ed25519_public(e)
+    assert list(ton.WALLETS) == ["v5r1", "v4r2", "v3r2", "v3r1", "highload-v3"]
+    for wallet in ton.WALLETS:
+        account = ton.wallet_account(ton.WALLETS[wallet], public)
+        spellings = [ton.friendly(account, b, u) for b in (True, False) for u in (True, False)] + [f"0:{account.hex()}"]
+        assert {canonical_address(chain, s) for s in spellings} == {f"0:{account.hex()}"}
+        v = check_row(ProofRow("ton", spellings[1], (sign.sign_ton(e, NOW),), None, public.hex()), NOW)
+        assert (v.status, v.reason) == (BOUND, f"Ed25519 (TON wallet {wallet}) over this period's challenge")
+
+
+def test_polkadot_network_prefixes_and_sr25519_randomness():
+    seed = bytes(range(32))
+    public, one = sign.sign_polkadot_sr25519(seed, NOW)
+    _, two = sign.sign_polkadot_sr25519(seed, NOW)
+    assert one != two  # sr25519 signs with fresh randomness; both verify
+    for chain_name, prefix in (("polkadot", 0), ("kusama", 2)):
+        chain = find_chain(chain_name)
+        address = sign.polkadot_address(chain, public)
+        for sig in (one, two):
+            assert check_row(ProofRow(chain_name, address, (sig,)), NOW).status == BOUND
+        other = "kusama" if chain_name == "polkadot" else "polkadot"
+        s, why = status(ProofRow(other, address, (one,)))
+        assert s == INVALID and f"SS58 network prefix {prefix} is not {other}'s" in why
