@@ -401,7 +401,8 @@ class _Publication:
         zero = zero_price_problems(v.prices, held)
         if zero:
             raise InputError(f"{self.req.prices}: " + "; ".join(zero))
-        terms = collateral_rule.collateral_terms(v.plan.assets, v.prices.prices, v.haircuts.haircuts)
+        terms = collateral_rule.collateral_terms([(x["symbol"], x["decimals"]) for x in manifest["assets"]],
+                                                 v.prices.prices, v.haircuts.haircuts)
         result = collateral_rule.check_bundle(fresh, client_mapper(self.client), terms)
         if result.failures:
             log = self._private_log({"collateral": {

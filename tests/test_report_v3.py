@@ -839,6 +839,23 @@ def test_re_signed_por_v3_figures_are_named(v3_copy, v3_inputs):
     assert f"report.json assets[{symbol}].flagged: signed False, re-derived True" in result.output
 
 
+@pytest.mark.integration
+def test_a_re_signed_por_v3_manifest_whose_commitment_is_not_its_fields_is_named(v3_copy, v3_inputs):
+    from tests.test_recheck import resign
+
+    month = V3_MONTHS[-1]
+
+    def inflate(manifest):  # more debt owed by users in BTC: more net assets; C left as it was
+        tree = manifest["trees"][0]
+        tree["root"]["debt"] = str(int(tree["root"]["debt"]) + 10**8)
+
+    resign({"archive": v3_copy, "key": v3_inputs["key"]}, month, {}, inflate)
+    result = por("history", "verify", v3_copy, "--public-key", v3_inputs["pub"])
+    assert result.exit_code == 1, result.output
+    assert "is not the value of its own fields" in result.output
+    assert "top-tree.json BTC folds to" in result.output
+
+
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     from tests.support.browser import chromium_driver

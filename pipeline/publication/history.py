@@ -134,7 +134,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence
             report_doc = _check_report(a, e, label, manifest, chain, problems, report.warnings, nodes, mapper)
             try:
                 chain.add(period, manifest, report_doc)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            except (PorError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append(f"{label}: no history row can be read from it ({type(exc).__name__}: {exc})")
         if manifest is not None and len(problems) == before:
             report.lines.append(f"{label}: OK  manifest {e['manifest'][:16]}…  {_root_word(manifest)} "
