@@ -1,5 +1,5 @@
 """``por audit``: recompute every bucket and the root from ``private/`` and check every
-invariant, without the master secret.
+invariant, without the master secret (por-v3: ``audit_v3``, also every user's fragments).
 
 What the audit cannot check without the secret: that padding hashes are the
 keyed hashes the protocol prescribes (it checks they are used exactly where the
@@ -19,10 +19,12 @@ from ..formats.bucket_file import decode_bucket
 from ..formats.canonical import digest
 from ..formats.nodes import node_json, nodes_from_json, nodes_json
 from ..mapping import Mapper
-from ..protocol import shape
+from ..protocol import shape, v3
 from ..storage.bundle import Bundle
 from ..tree.fold import hash_pairs
 from ..tree.shape import key_words, positions, top_bits
+from . import collateral
+from .audit_v3 import AuditReportV3, audit_v3
 from .stored import fold_bucket, load_manifest
 
 MAX_PROBLEMS = 20
@@ -121,20 +123,9 @@ def audit_bucket(b: Bundle, entry: Mapping[str, Any], period: str, k: int, h: in
     return out
 
 
-def _local_map(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
-    return [fn(item) for item in items]
-
-
-def audit_bundle(b: Bundle, mapper: Mapper = _local_map) -> AuditReport:
-    """Check every invariant of bundle ``b``. Raises ``AuditError`` listing what failed.
-
-    ``mapper(fn, items)`` runs the per-bucket checks (e.g. on a Dask cluster).
-    """
-    problems: list[str] = []
-    manifest = load_manifest(b)
-    period, tree = manifest["period"], manifest["tree"]
-    k, h = tree["bucket_bits"], tree["bucket_height"]
-    m = len(manifest["assets"])
+def _public_file_problems(b: Bundle, manifest: Mapping[str, Any]) -> list[str]:
+    """Every public file the manifest lists has its digest, and the manifest lists every public file."""
+    problems = []
     files = manifest.get("files")
     if not isinstance(files, dict) or layout.TOP_TREE not in files:
         raise AuditError(f"{b.shown}/{layout.MANIFEST}: 'files' must list {layout.TOP_TREE} with its digest")
@@ -150,6 +141,31 @@ def audit_bundle(b: Bundle, mapper: Mapper = _local_map) -> AuditReport:
     unlisted = sorted(public - set(files))
     if unlisted:
         problems.append(f"{b.shown}: public files not covered by the manifest: {unlisted}")
+    return problems
+
+
+def _local_map(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
+    return [fn(item) for item in items]
+
+
+def audit_bundle(b: Bundle, mapper: Mapper = _local_map, terms: collateral.Terms | None = None
+                 ) -> AuditReport | AuditReportV3:
+    """Check every invariant of bundle ``b``. Raises ``AuditError`` listing what failed.
+
+    ``mapper(fn, items)`` runs the per-bucket checks (e.g. on a Dask cluster). por-v3 bundles go to
+    ``audit_v3`` (with ``terms``: also every user's collateral against their debt, reported in the
+    result; por-v1/v2 have no debt and no such rule).
+    """
+    problems: list[str] = []
+    manifest = load_manifest(b)
+    problems += _public_file_problems(b, manifest)
+    if manifest["version"] == v3.VERSION:
+        return audit_v3(b, manifest, mapper, terms, problems)
+    if terms is not None:
+        raise AuditError(f"the collateral rule is por-v3's; {b.shown} is {manifest['version']}")
+    period, tree = manifest["period"], manifest["tree"]
+    k, h = tree["bucket_bits"], tree["bucket_height"]
+    m = len(manifest["assets"])
 
     top = b.read_json(layout.TOP_TREE)
     index = b.read_json(layout.PRIVATE_INDEX)

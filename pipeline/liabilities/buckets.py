@@ -38,7 +38,7 @@ def _uk_order(uk: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, bool]:
     when two rows share those bits (duplicates, long-layout rows of one user).
     """
     top = first_words(uk)
-    order = np.argsort(top, kind="stable")
+    order = np.argsort(top)  # not stable, but used only when no two rows share their first 64 bits
     first = top[order]
     if len(first) < 2 or (first[1:] != first[:-1]).all():
         return order, False

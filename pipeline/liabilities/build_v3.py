@@ -184,7 +184,9 @@ class _RunV3:
         self.watch(stage, futures)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
-        for future, result in as_completed(futures, with_results=True):
+        for future in as_completed(futures, loop=self.client.loop):
+            result = future.result()
+            future.release()
             counts = result.leaves if isinstance(result, UsersResult) else result
             if counts is not None:
                 histogram.add(counts)

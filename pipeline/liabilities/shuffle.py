@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -177,17 +178,35 @@ def write_leaves(scratch: Bundle, name: str, keys: np.ndarray, amounts: np.ndarr
     _write(scratch, name, batches)
 
 
-def read_leaves(scratch: Bundle, name: str, batches: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Batches ``batches`` of leaf file ``name``, concatenated: ``(keys, amounts)`` (n, 32) uint8 each."""
-    if not batches:
-        return np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
+def _view(column: pa.Array) -> np.ndarray:
+    """A fixed-size binary column's rows as an (n, width) uint8 view of its buffer (no copy)."""
+    width, n = column.type.byte_width, len(column)
+    buffer = column.buffers()[1]
+    if buffer is None or n == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    return np.frombuffer(buffer, dtype=np.uint8)[column.offset * width:(column.offset + n) * width].reshape(n, width)
 
-    def read() -> list[pa.RecordBatch]:
-        with scratch.fs.open(scratch.file(name), "rb") as f:
-            reader = pa.ipc.open_file(f)
-            return [reader.get_batch(b) for b in batches]
 
-    got = storage.retrying(read)
-    keys = [_unfixed(b.column("key"), "u1", (32,)) for b in got]
-    amounts = [_unfixed(b.column("amounts"), "u1", (32,)) for b in got]
-    return np.concatenate(keys), np.concatenate(amounts)
+def read_leaves(scratch: Bundle, name: str, wanted: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each list of batch numbers in ``wanted``, those batches of leaf file ``name`` concatenated:
+    ``(keys, amounts)`` (n, 32) uint8 each. The file is opened once (memory-mapped when local)."""
+    if not any(wanted):
+        return [(np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)) for _ in wanted]
+
+    def read() -> list[tuple[np.ndarray, np.ndarray]]:
+        if storage.is_local(scratch.fs):
+            source: Any = pa.memory_map(scratch.file(name))
+        else:
+            source = scratch.fs.open(scratch.file(name), "rb")
+        with source:
+            reader = pa.ipc.open_file(source)
+            out = []
+            for batches in wanted:
+                got = [reader.get_batch(b) for b in batches]
+                keys = [_view(b.column(0)) for b in got]
+                amounts = [_view(b.column(1)) for b in got]
+                out.append((np.concatenate(keys) if keys else np.zeros((0, 32), np.uint8),
+                            np.concatenate(amounts) if amounts else np.zeros((0, 32), np.uint8)))
+            return out
+
+    return storage.retrying(read)

@@ -76,29 +76,42 @@ def partition_range(bits: int, bucket_bits: int, lo: int, hi: int) -> tuple[int,
     return lo << (bits - bucket_bits), hi << (bits - bucket_bits)
 
 
-def gather_leaves(scratch: Bundle, sources: tuple[LeafFile, ...], asset: int, bucket_bits: int, lo: int, hi: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Every leaf of buckets ``[lo, hi)`` of asset ``asset`` from the leaf files, sorted by key (then by
-    amounts: equal keys, which the caller refuses, still give one order)."""
-    keys, amounts = [], []
+def gather_leaves(scratch: Bundle, sources: tuple[LeafFile, ...], shapes: tuple[TreeShape, ...],
+                  ranges: list[tuple[int, int, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every leaf of each range ``(asset, bucket_lo, bucket_hi)`` from the leaf files (each opened once),
+    sorted by key (then by amounts: equal keys, which the caller refuses, still give one order)."""
+    pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in ranges]
     for src in sources:
-        part = src.parts[asset]
-        if part is None:
+        wanted: list[list[int]] = []
+        for asset, lo, hi in ranges:
+            part = src.parts[asset]
+            if part is None:
+                wanted.append([])
+                continue
+            bits, first = part
+            p_lo, p_hi = partition_range(bits, shapes[asset].bucket_bits, lo, hi)
+            wanted.append(list(range(first + p_lo, first + p_hi)))
+        if not any(wanted):
             continue
-        bits, first = part
-        p_lo, p_hi = partition_range(bits, bucket_bits, lo, hi)
-        k, a = read_leaves(scratch, src.name, list(range(first + p_lo, first + p_hi)))
-        if bits < bucket_bits and len(k):
-            b = top_bits(k, bucket_bits)
-            inside = (b >= lo) & (b < hi)
-            k, a = k[inside], a[inside]
-        keys.append(k)
-        amounts.append(a)
-    if not keys:
+        for r, ((asset, lo, hi), (k, a)) in enumerate(zip(ranges, read_leaves(scratch, src.name, wanted),
+                                                          strict=True)):
+            part = src.parts[asset]
+            if part is not None and part[0] < shapes[asset].bucket_bits and len(k):
+                b = top_bits(k, shapes[asset].bucket_bits)
+                inside = (b >= lo) & (b < hi)
+                k, a = k[inside], a[inside]
+            if len(k):
+                pieces[r].append((k, a))
+    return [_sorted(p) for p in pieces]
+
+
+def _sorted(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if not pieces:
         return np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
-    all_keys, all_amounts = np.concatenate(keys), np.concatenate(amounts)
+    all_keys = np.concatenate([k for k, _ in pieces]) if len(pieces) > 1 else pieces[0][0]
+    all_amounts = np.concatenate([a for _, a in pieces]) if len(pieces) > 1 else pieces[0][1]
     top = first_words(all_keys)
-    order = np.argsort(top, kind="stable")
+    order = np.argsort(top)  # not stable, but used only when no two keys share their first 64 bits
     sorted_top = top[order]
     if len(sorted_top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
         words, amount_words = key_words(all_keys), key_words(all_amounts)
@@ -114,7 +127,9 @@ def reuse_tree_bucket(spec: TreeSpec, asset: int, bucket: int, leaves: int, name
     if not (staging.exists(name) and staging.exists(name + MAC_SUFFIX)):
         return None
     data = staging.read(name)
-    if staging.read(name + MAC_SUFFIX).decode(errors="replace").strip() != mac(spec.mac_key, spec.run_key, data):
+    file_digest = digest(data)
+    if staging.read(name + MAC_SUFFIX).decode(errors="replace").strip() != mac(spec.mac_key, spec.run_key,
+                                                                               file_digest.encode()):
         return None
     shape = spec.shapes[asset]
     try:
@@ -127,23 +142,24 @@ def reuse_tree_bucket(spec: TreeSpec, asset: int, bucket: int, leaves: int, name
     if (meta.get("asset"), meta.get("bucket"), meta.get("bucket_bits"), meta.get("bucket_height"),
             meta.get("leaves")) != (shape.symbol, bucket, shape.bucket_bits, shape.bucket_height, leaves):
         return None
-    return TreeBucket(asset, bucket, leaves, root_hash, sums, name, digest(data))
+    return TreeBucket(asset, bucket, leaves, root_hash, sums, name, file_digest)
 
 
 def build_trees(unit: list[tuple[int, int, int]], spec: TreeSpec) -> TreeUnitResult:
     """Build and store every non-empty bucket of each ``(asset, bucket_lo, bucket_hi)`` of ``unit``."""
     result = TreeUnitResult()
-    for asset, lo, hi in unit:
-        problem = _build_range(asset, lo, hi, spec, result)
+    for (asset, lo, hi), (keys, amounts) in zip(unit, gather_leaves(spec.scratch, spec.sources, spec.shapes, unit),
+                                                strict=True):
+        problem = _build_range(asset, lo, hi, keys, amounts, spec, result)
         if problem is not None:
             return TreeUnitResult(problem=problem)
     return result
 
 
-def _build_range(asset: int, lo: int, hi: int, spec: TreeSpec, result: TreeUnitResult) -> Problem | None:
+def _build_range(asset: int, lo: int, hi: int, keys: np.ndarray, amounts: np.ndarray, spec: TreeSpec,
+                 result: TreeUnitResult) -> Problem | None:
     shape = spec.shapes[asset]
     k, h, symbol = shape.bucket_bits, shape.bucket_height, shape.symbol
-    keys, amounts = gather_leaves(spec.scratch, spec.sources, asset, k, lo, hi)
     if len(keys) > 1:
         same = (keys[1:] == keys[:-1]).all(axis=1)
         if same.any():
@@ -194,6 +210,7 @@ def _build_range(asset: int, lo: int, hi: int, spec: TreeSpec, result: TreeUnitR
         data = bucket_files.encode_bucket(keys[first:last], positions(b, h, n), amounts[first:last], meta,
                                           bucket_files.V3_COLUMNS)
         spec.staging.write(name, data)
-        spec.staging.write(name + MAC_SUFFIX, mac(spec.mac_key, spec.run_key, data).encode())
-        result.buckets.append(TreeBucket(asset, b, n, sub.root_hash, sub.root_sums, name, digest(data)))
+        file_digest = digest(data)
+        spec.staging.write(name + MAC_SUFFIX, mac(spec.mac_key, spec.run_key, file_digest.encode()).encode())
+        result.buckets.append(TreeBucket(asset, b, n, sub.root_hash, sub.root_sums, name, file_digest))
     return None

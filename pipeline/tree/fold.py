@@ -16,7 +16,7 @@ from blake3 import blake3
 
 from ..errors import SumOverflow
 from ..protocol import shape, v1, v3
-from . import blake3_batch, messages
+from . import blake3_batch, fragments, messages
 
 PaddingFn = Callable[[int, int], bytes]
 """``(level, index) -> hash`` of the padding node at that place."""
@@ -25,14 +25,17 @@ PaddingFn = Callable[[int, int], bytes]
 @dataclass(frozen=True)
 class NodeRule:
     """How an internal node is hashed: ``Hk(key, tag ‖ h_L ‖ sums_L ‖ h_R ‖ sums_R)`` (plain mode when
-    ``key`` is None). por-v1/v2: tag ``0x01``, plain; por-v3: no tag, keyed with ``K_node``."""
+    ``key`` is None). por-v1/v2: tag ``0x01``, plain; por-v3: no tag, keyed with ``K_node``, two sums
+    (equity, debt). ``fused``: hashed by ``fragments.parent_nodes`` straight from the children (por-v3;
+    the same bytes as assembling the messages, tested), instead of ``messages`` then the batch hasher."""
 
     tag: bytes
     key: bytes | None
+    fused: bool = False
 
 
 V1_NODES = NodeRule(v1.NODE_TAG, None)
-V3_NODES = NodeRule(b"", v3.NODE_KEY)
+V3_NODES = NodeRule(b"", v3.NODE_KEY, fused=True)
 
 _D = v1.DIGEST_SIZE
 
@@ -69,10 +72,14 @@ def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int, rule: NodeRule 
     """
     if hashes.shape[0] == 0:
         return hashes[:0], sums[:0]
-    node_messages, parent_sums, overflow = messages.node_messages(hashes, sums, rule.tag)
+    if rule.fused:
+        parent_hashes, parent_sums, overflow = fragments.parent_nodes(hashes, sums)
+    else:
+        node_messages, parent_sums, overflow = messages.node_messages(hashes, sums, rule.tag)
+        parent_hashes = blake3_batch.hash_rows(node_messages, key=rule.key)
     if overflow >= 0:
         raise SumOverflow(overflow, level + 1)
-    return blake3_batch.hash_rows(node_messages, key=rule.key), parent_sums
+    return parent_hashes, parent_sums
 
 
 @dataclass

@@ -293,17 +293,7 @@ def make_fragments(uks: np.ndarray, holdings: Holdings, symbols: Sequence[str], 
     return Fragments(rep_asset, _digest_bytes(fk), parts)
 
 
-# ------------------------------------------------------------------ leaves and padding leaves
-
-
-def leaf_hashes(keys: np.ndarray, amounts_be: np.ndarray) -> np.ndarray:
-    """``Hk(key, u128be(equity) ‖ u128be(debt))`` of every row (``v3.leaf_hash``): fragment and padding
-    leaves alike. ``keys`` (n, 32), ``amounts_be`` (n, 32) uint8."""
-    n = keys.shape[0]
-    out = np.empty((n, 8), dtype=np.uint32)
-    if n:
-        bb._hash_rows_lanes(np.ascontiguousarray(amounts_be, dtype=np.uint8), _words(keys), bb.KEYED_HASH, out)
-    return _digest_bytes(out)
+# ------------------------------------------------------------------ padding leaves and amounts
 
 
 def padding_leaf_keys(k_pad: SecretKey, symbol: str, first: int, count: int) -> np.ndarray:
@@ -323,3 +313,111 @@ def amounts_to_sums(amounts_be: np.ndarray) -> np.ndarray:
 def sums_to_amounts(sums: np.ndarray) -> np.ndarray:
     """The inverse of ``amounts_to_sums``."""
     return np.ascontiguousarray(np.asarray(sums, dtype=np.uint64).astype(">u8")).view(np.uint8).reshape(-1, 32)
+
+
+# ------------------------------------------------------------------ leaves and nodes: no message is assembled
+
+
+@njit(cache=True, nogil=True)
+def _leaf_lanes(amount_words, key_words, out):  # type: ignore[no-untyped-def]
+    """``out[i] = Hk(key_words[i], amounts[i])``: one 32-byte block per leaf, words loaded straight
+    from the rows (``amount_words`` (n, 8) little-endian words of ``u128be(e) ‖ u128be(d)``)."""
+    n = amount_words.shape[0]
+    s = carray(bb._stack_u32(256), (16, bb.LANES))  # type: ignore[call-arg]
+    m = carray(bb._stack_u32(256), (16, bb.LANES))
+    cv = carray(bb._stack_u32(128), (8, bb.LANES))
+    block_len = np.full(bb.LANES, 32, dtype=np.uint32)
+    flags = np.full(bb.LANES, _ONE_BLOCK, dtype=np.uint32)
+    for w in range(8, 16):
+        for lane in range(bb.LANES):
+            m[w, lane] = 0
+    for first in range(0, n, bb.LANES):
+        count = min(bb.LANES, n - first)
+        for lane in range(bb.LANES):
+            i = first + lane if lane < count else first
+            for w in range(8):
+                m[w, lane] = amount_words[i, w]
+                cv[w, lane] = key_words[i, w]
+        bb._compress_lanes(cv, m, s, block_len, flags)
+        for lane in range(count):
+            for j in range(8):
+                out[first + lane, j] = cv[j, lane]
+
+
+@njit(inline="always")
+def _put_sum_words(m, lane, at, hi, lo):  # type: ignore[no-untyped-def]
+    """The 16 bytes ``u128be(hi · 2^64 + lo)`` as four little-endian message words from ``at``."""
+    m[at, lane] = np.uint32(_bswap32(hi >> np.uint64(32)))
+    m[at + 1, lane] = np.uint32(_bswap32(hi & _M32))
+    m[at + 2, lane] = np.uint32(_bswap32(lo >> np.uint64(32)))
+    m[at + 3, lane] = np.uint32(_bswap32(lo & _M32))
+
+
+@njit(cache=True, nogil=True)
+def _parent_lanes(hash_words, sums, node_key, out, parent):  # type: ignore[no-untyped-def]
+    """por-v3 parents of pairs ``(2i, 2i+1)``: ``Hk(K_node, h_L ‖ u128be(e_L) ‖ u128be(d_L) ‖ h_R ‖ …)``, two
+    64-byte blocks per node, words taken from the children; the parents' sums added on the way.
+    Returns the first kind (0 equity, 1 debt) whose total reaches 2^128, or -1."""
+    pairs = parent.shape[0]
+    s = carray(bb._stack_u32(256), (16, bb.LANES))  # type: ignore[call-arg]
+    m = carray(bb._stack_u32(256), (16, bb.LANES))
+    cv = carray(bb._stack_u32(128), (8, bb.LANES))
+    block_len = np.full(bb.LANES, 64, dtype=np.uint32)
+    first_flags = np.full(bb.LANES, bb.KEYED_HASH | bb.CHUNK_START, dtype=np.uint32)
+    last_flags = np.full(bb.LANES, bb.KEYED_HASH | bb.CHUNK_END | bb.ROOT, dtype=np.uint32)
+    overflow = -1
+    for first in range(0, pairs, bb.LANES):
+        count = min(bb.LANES, pairs - first)
+        for side in range(2):
+            for lane in range(bb.LANES):
+                child = 2 * (first + lane if lane < count else first) + side
+                for w in range(8):
+                    m[w, lane] = hash_words[child, w]
+                _put_sum_words(m, lane, 8, sums[child, 0, 0], sums[child, 0, 1])
+                _put_sum_words(m, lane, 12, sums[child, 1, 0], sums[child, 1, 1])
+                if side == 0:
+                    for j in range(8):
+                        cv[j, lane] = node_key[j]
+            bb._compress_lanes(cv, m, s, block_len, first_flags if side == 0 else last_flags)
+        for lane in range(count):
+            i = first + lane
+            for j in range(8):
+                out[i, j] = cv[j, lane]
+            for t in range(2):
+                a_hi, a_lo = sums[2 * i, t, 0], sums[2 * i, t, 1]
+                lo = a_lo + sums[2 * i + 1, t, 1]
+                carry = np.uint64(1) if lo < a_lo else np.uint64(0)
+                hi = a_hi + sums[2 * i + 1, t, 0]
+                wrapped = hi < a_hi
+                hi += carry
+                if (wrapped or (carry == 1 and hi == 0)) and overflow < 0:
+                    overflow = t
+                parent[i, t, 0] = hi
+                parent[i, t, 1] = lo
+    return overflow
+
+
+_NODE_KEY_WORDS = np.frombuffer(v3.NODE_KEY, dtype="<u4").astype(np.uint32)
+
+
+def leaf_hashes(keys: np.ndarray, amounts_be: np.ndarray) -> np.ndarray:
+    """``Hk(key, u128be(equity) ‖ u128be(debt))`` of every row (``v3.leaf_hash``): fragment and padding
+    leaves alike. ``keys`` (n, 32), ``amounts_be`` (n, 32) uint8."""
+    n = keys.shape[0]
+    out = np.empty((n, 8), dtype=np.uint32)
+    if n:
+        _leaf_lanes(_words(amounts_be), _words(keys), out)
+    return _digest_bytes(out)
+
+
+def parent_nodes(hashes: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """por-v3's parents of consecutive pairs of an even number of nodes (``v3.node_hash``, ``v3.add_pair``):
+    ``(hashes (n/2, 32), sums (n/2, 2, 2), first kind that overflows or -1)``."""
+    n = hashes.shape[0]
+    out = np.empty((n // 2, 8), dtype=np.uint32)
+    parent = np.empty((n // 2, 2, 2), dtype=np.uint64)
+    if n == 0:
+        return _digest_bytes(out), parent, -1
+    overflow = _parent_lanes(_words(hashes), np.ascontiguousarray(sums, dtype=np.uint64), _NODE_KEY_WORDS, out,
+                             parent)
+    return _digest_bytes(out), parent, int(overflow)
