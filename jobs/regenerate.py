@@ -22,6 +22,7 @@ from pipeline.formats import layout
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.liabilities.stored import load_top_tree
+from pipeline.protocol import v3
 from pipeline.protocol.keys import SecretKey, secret_id
 from pipeline.publication import archive
 from pipeline.cluster import client_mapper
@@ -33,7 +34,8 @@ from pipeline.reserves.public import PARQUET_NAME
 from pipeline.storage import bundle
 from pipeline.storage import fs as storage
 
-COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree", "commitment")
+COMPARED_FIELDS = ("version", "period", "hash", "assets", "tree", "parameters", "trees", "commitment")
+"""por-v1/v2 carry ``tree`` and ``root``; por-v3 ``parameters`` and ``trees`` (every tree's shape and root)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,10 @@ class Comparison:
 
 
 def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], symbols: list[str]) -> list[Difference]:
-    """Which buckets (level-0 nodes) differ, by hash and by asset sums; then any higher level."""
+    """Which buckets (level-0 nodes) differ, by hash and by asset sums; then any higher level (por-v3: per
+    asset's tree, by hash, equity and debt)."""
+    if "trees" in archived or "trees" in fresh:
+        return _compare_top_trees_v3(archived, fresh)
     out: list[Difference] = []
     a_levels, f_levels = archived.get("levels", []), fresh.get("levels", [])
     a_shape, f_shape = [len(lv) for lv in a_levels], [len(lv) for lv in f_levels]
@@ -93,6 +98,23 @@ def compare_top_trees(archived: Mapping[str, Any], fresh: Mapping[str, Any], sym
     return out
 
 
+def _compare_top_trees_v3(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[Difference]:
+    a_trees, f_trees = archived.get("trees") or [], fresh.get("trees") or []
+    a_shape = [(t.get("asset"), [len(lv) for lv in t.get("levels", [])]) for t in a_trees]
+    f_shape = [(t.get("asset"), [len(lv) for lv in t.get("levels", [])]) for t in f_trees]
+    if a_shape != f_shape:
+        return [Difference("top-tree", f"top trees' shapes: archived {a_shape}, regenerated {f_shape}", a_shape, f_shape)]
+    out: list[Difference] = []
+    for a, f in zip(a_trees, f_trees, strict=True):
+        buckets = [str(b) for b, (x, y) in enumerate(zip(a["levels"][0], f["levels"][0], strict=True)) if x != y]
+        if buckets:
+            out.append(Difference("buckets", f"tree of {a.get('asset')}: buckets {', '.join(buckets[:20])}"
+                                  + (" …" if len(buckets) > 20 else "") + " differ (hash, equity or debt)"))
+        elif a["levels"] != f["levels"]:
+            out.append(Difference("top-tree", f"tree of {a.get('asset')}: higher levels differ although the buckets match"))
+    return out
+
+
 def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[Difference]:
     out = [Difference("commitment" if key == "commitment" else "manifest",
                       f"manifest {key}: archived {archived.get(key)!r}, regenerated {fresh.get(key)!r}",
@@ -114,22 +136,38 @@ def compare_manifests(archived: Mapping[str, Any], fresh: Mapping[str, Any]) -> 
 
 def _rebuild(protocol: str) -> Callable[..., tuple[bundle.Bundle, Any]]:
     """Rebuild a period published with ``protocol`` (por-v1 and por-v2 share the tree; v2 adds the
-    announced value), with its recorded shape."""
+    announced value), with its recorded shape. por-v3: with its recorded parameters; every tree's
+    ``k`` by the default rule, or the one ``k`` all its trees share (a build's ``bucket_bits``; the
+    default rule gives the same bytes when it chose that ``k`` everywhere)."""
 
     def rebuild(client: Any, period_url: str, manifest: Mapping[str, Any], secret: SecretKey, out: str,
                 opts: Mapping[str, Any]) -> tuple[bundle.Bundle, Any]:
         plan = plan_snapshot(storage.join(period_url, "inputs/snapshot"),
                              storage.join(period_url, "inputs/assets.json"), opts)
-        build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"], protocol=protocol)
+        if protocol == v3.VERSION:
+            shared = {t["bucket_bits"] for t in manifest["trees"]}
+            build_bundle(client, plan, manifest["period"], secret, out, shared.pop() if len(shared) == 1 else None,
+                         protocol=protocol, parameters=v3.Parameters(**manifest["parameters"]))
+        else:
+            build_bundle(client, plan, manifest["period"], secret, out, manifest["tree"]["bucket_bits"],
+                         protocol=protocol)
         return bundle.open_bundle(out), plan
 
     return rebuild
 
 
 BUILDERS: dict[str, Callable[..., tuple[bundle.Bundle, Any]]] = {"por-v1": _rebuild("por-v1"),
-                                                                  "por-v2": _rebuild("por-v2")}
+                                                                  "por-v2": _rebuild("por-v2"),
+                                                                  "por-v3": _rebuild("por-v3")}
 """Protocol version -> how to rebuild a period published with it. A new protocol adds an
 entry; old ones stay, so archived periods keep regenerating after the code moves on."""
+
+
+def _private_buckets(index: Mapping[str, Any]) -> dict[Any, Any]:
+    """Every non-empty bucket of a private index with what it holds and its root (por-v3: per tree)."""
+    if "trees" in index:
+        return {f"{t['asset']}/{e['bucket']}": (e["leaves"], e["root"]) for t in index["trees"] for e in t["buckets"]}
+    return {e["bucket"]: (e["users"], e["root"]) for e in index.get("buckets", [])}
 
 
 def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], secret: SecretKey,
@@ -165,8 +203,7 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
         cmp.differences += compare_top_trees(old.read_json(layout.TOP_TREE), load_top_tree(fresh, fresh_manifest),
                                              symbols)
         old_index, new_index = old.read_json(layout.PRIVATE_INDEX), fresh.read_json(layout.PRIVATE_INDEX)
-        old_b = {e["bucket"]: (e["users"], e["root"]) for e in old_index.get("buckets", [])}
-        new_b = {e["bucket"]: (e["users"], e["root"]) for e in new_index.get("buckets", [])}
+        old_b, new_b = _private_buckets(old_index), _private_buckets(new_index)
         private = sorted(b for b in set(old_b) | set(new_b) if old_b.get(b) != new_b.get(b))
         if private:
             cmp.differences.append(Difference(
@@ -181,7 +218,9 @@ def regenerate_one(client: Any, a: archive.Archive, entry: Mapping[str, Any], se
         if "root-hash" in kinds and "manifest" not in kinds:
             cmp.notes.append("the root differs although the shape matches: a different master secret, or an "
                              "archive whose public files were altered")
-        cmp.notes.append(f"published by {publication.get('tool', 'an unknown tool')}; root {fresh_manifest['root']['hash']}")
+        value = (f"announced value {fresh_manifest['commitment']}" if "trees" in fresh_manifest
+                 else f"root {fresh_manifest['root']['hash']}")
+        cmp.notes.append(f"published by {publication.get('tool', 'an unknown tool')}; {value}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return cmp
