@@ -111,7 +111,7 @@ def test_okx_csv_layout_with_totals_block(tmp_path, scheduler2):
             "coin,Network,Snapshot Height,address,amount,message,signature1,signature2,redeem script/ public key, eoa1, eoa2\n"
             f"ETH,ETH,20914735,{eth},1.5,{fixed},{sig},,,,\n"
             f"BTC,BTC,763861,{btc_address},2.0,{fixed},{btc_sig},,,,\n"
-            "USDT-TON,TON,43716515,UQB1CKrUWm7qf41Z1GeEE6AgVVj5cH6y6x1aRmWe6q4mj1fn,170.479995,I am an OKX address,"
+            "USDT-NEAR,NEAR,43716515,okx-reserve.near,170.479995,I am an OKX address,"
             "0x6c,,6711,,\n")
     path = tmp_path / "okx.csv"
     path.write_text(body)
@@ -124,7 +124,7 @@ def test_okx_csv_layout_with_totals_block(tmp_path, scheduler2):
     assert "TOTALS DISAGREE: totals block line 4: BTC is 2.5, the rows add up to 2.0" in off.stderr
     # with a type column after coin
     typed = body.replace("coin,Network", "coin,type,Network").replace("ETH,ETH,", "ETH,hot,ETH,").replace(
-        "BTC,BTC,", "BTC,cold,BTC,").replace("USDT-TON,TON", "USDT-TON,hot,TON")
+        "BTC,BTC,", "BTC,cold,BTC,").replace("USDT-NEAR,NEAR", "USDT-NEAR,hot,NEAR")
     path.write_text(typed)
     assert "2 unbound" in por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2).output
     # a malformed file is refused by line
