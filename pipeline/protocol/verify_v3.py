@@ -128,9 +128,14 @@ class VerifiedProofV3:
                      "which the announced value commits to.")
         zero = [a.symbol for a in self.assets if not a.held]
         if len(zero) == len(self.assets):
-            lines.append("No asset is held: every asset is counted at zero for this user.")
+            lines.append("No asset is held: every asset is counted at zero for this user. This proof binds nothing "
+                         "to your account: if you hold anything, it is the wrong proof; re-download it, then ask the "
+                         "exchange.")
         elif zero:
             lines.append(f"Assets not held ({', '.join(zero)}) are counted at zero for this user.")
+        lines.append("What it no longer shows: any other user's balances. Each other number in it is one random "
+                     "share of some unnamed user's holding in one asset, or a sum over many users; nothing in it "
+                     "tells which assets anybody else holds.")
         lines.append("Compare these amounts with your account.")
         return "\n".join(lines)
 

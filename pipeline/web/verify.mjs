@@ -1107,8 +1107,13 @@ export function notesV3(r) {
     + `units) are counted, in ${r.parameters.fragments} fragments each, in that asset's total equity and total debt, which `
     + "the announced value commits to."];
   const zero = r.assets.filter((_, j) => !r.held[j]);
-  if (zero.length === r.assets.length) lines.push("No asset is held: every asset is counted at zero for this user.");
-  else if (zero.length) lines.push(`Assets not held (${zero.join(", ")}) are counted at zero for this user.`);
+  if (zero.length === r.assets.length) {
+    lines.push("No asset is held: every asset is counted at zero for this user. This proof binds nothing "
+      + "to your account: if you hold anything, it is the wrong proof; re-download it, then ask the exchange.");
+  } else if (zero.length) lines.push(`Assets not held (${zero.join(", ")}) are counted at zero for this user.`);
+  lines.push("What it no longer shows: any other user's balances. Each other number in it is one random "
+    + "share of some unnamed user's holding in one asset, or a sum over many users; nothing in it "
+    + "tells which assets anybody else holds.");
   lines.push("Compare these amounts with your account.");
   return lines;
 }
