@@ -64,7 +64,10 @@ def test_the_vectors_cover_every_family_and_address_type():
                  "bitcoin-cash-cashaddr-p2sh-multisig-2of3", "bitcoin-cash-cashaddr-p2sh32-multisig-2of3", "xrpl-secp256k1",
                  "xrpl-ed25519", "cardano-base-address", "cardano-enterprise-address", "polkadot-sr25519", "polkadot-ed25519",
                  "polkadot-sr25519-bare", "kusama-sr25519", "ton-v4r2", "ton-v5r1", "ton-v3r2", "ton-highload-v3",
-                 "sui-ed25519", "sui-secp256k1", "sui-secp256r1", "filecoin-secp256k1-lotus", "filecoin-secp256k1-frc102"):
+                 "sui-ed25519", "sui-secp256k1", "sui-secp256r1", "filecoin-secp256k1-lotus", "filecoin-secp256k1-frc102",
+                 # the framing of a major exchange's published files, read by the families that name it
+                 "ton-v3r2-okx", "ton-highload-v3-okx", "sui-ed25519-okx", "polkadot-ed25519-okx",
+                 "cardano-enterprise-address-okx", "filecoin-secp256k1-okx"):
         assert name in names and f"{name}-sentence" in names, name
     assert "sui-ed25519-short-address" in names
     for doc in vectors.values():  # signed by the SDKs, at the versions package.json pins

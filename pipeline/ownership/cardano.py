@@ -19,6 +19,9 @@
 * The row: ``signatures`` holds the COSE_Sign1 (CBOR, hex; CBOR tag 18 allowed), ``script`` the
   COSE_Key CIP-30 returns beside it (CBOR map, hex: kty 1 OKP, crv 6 Ed25519, ``-2`` the key) or the
   bare 32-byte key in hex. The key's hash must be the address's payment key hash.
+* Also read: what a major exchange's published files carry for Cardano, a bare 64-byte Ed25519
+  signature (hex) over ``rules.okx_framed(message)``, with the payment key in ``script`` (its
+  verifier derives the enterprise address).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from embit import bech32
 
 from . import ed25519
 from .chains import Chain, Family, Refused
-from .rules import ProofRow, Unsupported, one_signature
+from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
 HRP, TESTNET_HRP = "addr", "addr_test"
 MAINNET = 1
@@ -184,6 +187,10 @@ class CardanoFamily:
         public = public_key(row.script)
         if blake2b_224(public) != raw[1:29]:
             raise Refused("the key does not give the address: its blake2b-224 is not the address's payment key hash")
+        body = signature[2:] if signature[:2] in ("0x", "0X") else signature
+        if len(body) == 128 and _HEX.fullmatch(body):  # a bare Ed25519 signature: OKX's framing
+            ed25519.verify(public, bytes.fromhex(body), okx_framed(message))
+            return f"Ed25519 over OKX's framing (payment key, {KEY_PAYMENT_TYPES[kind]} address)", ""
         data, sig = signed_data(signature, raw, message)
         ed25519.verify(public, sig, data)
         return f"CIP-8 COSE_Sign1 (Ed25519 payment key, {KEY_PAYMENT_TYPES[kind]} address)", ""

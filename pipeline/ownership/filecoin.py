@@ -12,9 +12,11 @@
   ``sign``) signs ``blake2b-256`` of the message's UTF-8 bytes with a recoverable secp256k1
   signature, ``r ‖ s ‖ recovery id`` (65 bytes). FRC-102's personal-message signing (Filsnap, the
   Ledger app; ``iso-filecoin`` ``personalSign``) signs ``blake2b-256("\\x19Filecoin Signed
-  Message:\\n" ‖ decimal(len(bytes)) ‖ bytes)``: both are read, and the proof names which.
+  Message:\\n" ‖ decimal(len(bytes)) ‖ bytes)``; a major exchange's published files sign
+  ``keccak-256(rules.okx_framed(message))``: all three are read, and the proof names which.
 * The signature: hex of the 65 bytes, or of the 66 bytes Lotus prints (type byte 0x01, secp256k1,
-  first; 0x02, BLS, is not supported), or base64 of the 65 bytes (Lotus's JSON ``Data``).
+  first; 0x02, BLS, is not supported), or base64 of the 65 bytes (Lotus's JSON ``Data``); the last
+  byte a recovery id 0–3, or 27–34 as Bitcoin-style headers write it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import re
 from coincurve import PublicKey
 
 from .chains import Chain, Family, Refused
-from .rules import ProofRow, Unsupported, one_signature
+from Crypto.Hash import keccak
+
+from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
 MAINNET, TESTNET = "f", "t"
 SECP256K1, ACTOR, BLS, ID, DELEGATED = 1, 2, 3, 0, 4
@@ -105,7 +109,8 @@ def message_digests(message: str) -> tuple[tuple[str, bytes], ...]:
     """The digests a signature over ``message`` may sign: Lotus WalletSign's and FRC-102's (cached per text)."""
     data = message.encode("utf-8")
     return (("Lotus WalletSign", blake2b(data, 32)),
-            ("FRC-102 personal message", blake2b(FRC_102_PREFIX + str(len(data)).encode("ascii") + data, 32)))
+            ("FRC-102 personal message", blake2b(FRC_102_PREFIX + str(len(data)).encode("ascii") + data, 32)),
+            ("OKX's framing, keccak-256", keccak.new(digest_bits=256, data=okx_framed(message)).digest()))
 
 
 def _signature(text: str) -> bytes:
@@ -125,9 +130,9 @@ def _signature(text: str) -> bytes:
         raw = raw[1:]
     if len(raw) != 65:
         raise Refused(f"the signature is {len(raw)} bytes, not 65 (r, s, recovery id) or 66 with Lotus's type byte")
-    if raw[64] > 3:
-        raise Refused(f"recovery id {raw[64]} is not 0 to 3")
-    return raw
+    if raw[64] > 3 and not 27 <= raw[64] <= 34:
+        raise Refused(f"recovery byte {raw[64]} is neither a recovery id (0 to 3) nor 27 to 34")
+    return raw[:64] + bytes([raw[64] if raw[64] <= 3 else (raw[64] - 27) & 3])
 
 
 class FilecoinFamily:

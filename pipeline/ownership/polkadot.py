@@ -11,11 +11,13 @@ signatures polkadot-js makes over a text.
 * What is signed: the message's UTF-8 bytes wrapped as polkadot-js's ``signRaw`` (extension,
   ``@polkadot/util`` ``u8aWrapBytes``) wraps them, ``<Bytes>`` ‖ message ‖ ``</Bytes>``; or the bare
   bytes, as ``keyring`` ``pair.sign(message)`` and ``subkey sign`` sign them. Both are read (like
-  polkadot-js ``signatureVerify``), and the proof names which.
+  polkadot-js ``signatureVerify``), and the proof names which. An Ed25519 signature may also be
+  over the framing a major exchange's published files use (``rules.okx_framed``).
 * The signature (hex): 64 bytes, sr25519 (schnorrkel, signing context ``substrate``, through
-  ``py-sr25519-bindings``) or Ed25519 (strict, ``ed25519``), tried in that order; or the 65-byte
-  ``MultiSignature`` encoding, whose first byte names the scheme (0 Ed25519, 1 sr25519; 2, ECDSA,
-  is not supported: such an account's address is a hash of its key).
+  ``py-sr25519-bindings``) or Ed25519 (strict, ``ed25519``), told apart by the signature itself:
+  schnorrkel sets the top bit of its last byte, which an Ed25519 signature's S (below 2^253) never
+  has; or the 65-byte ``MultiSignature`` encoding, whose first byte names the scheme (0 Ed25519,
+  1 sr25519; 2, ECDSA, is not supported: such an account's address is a hash of its key).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import base58
 
 from . import ed25519
 from .chains import Chain, Family, Refused
-from .rules import ProofRow, Unsupported, one_signature
+from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 WRAP_OPEN, WRAP_CLOSE = b"<Bytes>", b"</Bytes>"
@@ -92,43 +94,40 @@ def _sr25519_verifies(public: bytes, signature: bytes, data: bytes) -> bool:
         return False
 
 
-def _ed25519_verifies(public: bytes, signature: bytes, data: bytes) -> str | None:
-    """None when the Ed25519 signature verifies; else why not."""
-    try:
-        ed25519.verify(public, signature, data)
-    except Refused as exc:
-        return str(exc)
-    return None
-
-
 def check_signed(public: bytes, message: str, signature_text: str) -> str:
     """What was proven (scheme and wrapping), or ``Refused``."""
     raw = _hex(signature_text, "the signature")
-    schemes: tuple[int, ...] = (SR25519, ED25519)
+    scheme = None
     if len(raw) == 65:
         if raw[0] == ECDSA:
             raise Unsupported("an ECDSA MultiSignature: ECDSA accounts (addresses hashing a secp256k1 key) are not "
                               "supported")
         if raw[0] not in (ED25519, SR25519):
             raise Refused(f"MultiSignature type byte {raw[0]} is not 0 (Ed25519), 1 (sr25519) or 2 (ECDSA)")
-        schemes, raw = (raw[0],), raw[1:]
+        scheme, raw = raw[0], raw[1:]
     if len(raw) != 64:
         raise Refused(f"the signature is {len(raw)} bytes, not 64 (or 65 with its MultiSignature type byte)")
+    if scheme is None:  # schnorrkel marks its signatures; an Ed25519 S (below 2^253) never has that bit
+        scheme = SR25519 if raw[63] & 0x80 else ED25519
     text = message.encode("utf-8")
-    why = ""
-    for scheme in schemes:
-        for wrapped, data in (("<Bytes> wrapped", WRAP_OPEN + text + WRAP_CLOSE), ("bare", text)):
-            if scheme == SR25519:
-                if _sr25519_verifies(public, raw, data):
-                    return f"sr25519 ({wrapped})"
-            else:
-                failed = _ed25519_verifies(public, raw, data)
-                if failed is None:
-                    return f"Ed25519 ({wrapped})"
-                if "does not verify" not in failed:  # a malformed key or signature: the rule it breaks
-                    why = failed
-    raise Refused(why or "the signature does not verify under the address's key, as sr25519 or Ed25519, over the "
-                  "message wrapped in <Bytes> or bare (another key or another text)")
+    framings = [("<Bytes> wrapped", WRAP_OPEN + text + WRAP_CLOSE), ("bare", text)]
+    if scheme == ED25519:
+        framings.append(("OKX's framing", okx_framed(message)))
+    for wrapped, data in framings:
+        if scheme == SR25519:
+            if _sr25519_verifies(public, raw, data):
+                return f"sr25519 ({wrapped})"
+            continue
+        try:
+            ed25519.verify(public, raw, data)
+        except Refused as exc:
+            if "does not verify" not in str(exc):  # a malformed key or signature: the rule it breaks
+                raise
+            continue
+        return f"Ed25519 ({wrapped})"
+    kind = "sr25519" if scheme == SR25519 else "Ed25519"
+    raise Refused(f"the {kind} signature does not verify under the address's key, over the message wrapped in "
+                  "<Bytes> or bare (another key or another text)")
 
 
 class PolkadotFamily:

@@ -6,6 +6,7 @@ import it, ``check`` and ``family`` build on them.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -51,3 +52,25 @@ def one_signature(row: ProofRow) -> str:
     if len(row.signatures) != 1:
         raise Refused(f"a single-key address takes one signature, not {len(row.signatures)}")
     return row.signatures[0]
+
+
+OKX_HEADER = b"OKX Signed Message:\n"
+"""The header a major exchange's published reserve files frame their fixed sentence with, on the
+chains without a message-signing convention of their own in its verifier (okx/proof-of-reserves,
+``HashEd25519Msg``/``HashEcdsaMsg``): read, by the families that name it, as one more way a key
+signs a text (a fixed sentence so signed is ``unbound``, this period's challenge so signed ``bound``)."""
+
+
+def _varint(n: int) -> bytes:
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    return b"\xfe" + n.to_bytes(4, "little")
+
+
+@functools.lru_cache(maxsize=64)
+def okx_framed(message: str) -> bytes:
+    """``varint(len(header)) ‖ header ‖ varint(len(message)) ‖ message`` (Bitcoin's var_str twice)."""
+    data = message.encode("utf-8")
+    return _varint(len(OKX_HEADER)) + OKX_HEADER + _varint(len(data)) + data

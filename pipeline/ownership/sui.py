@@ -13,6 +13,9 @@ signatures (``signPersonalMessage`` of ``@mysten/sui`` and of Sui's wallets).
 * The signature: Sui's serialized form, base64 of ``flag ‖ signature ‖ public key``, so the row
   needs no key; a key given in ``script`` must be the signature's. Multisig (0x03), zkLogin (0x05)
   and passkey (0x06) signatures are not supported.
+* Also read: what a major exchange's published files carry for Sui, a bare 64-byte Ed25519
+  signature (hex) over ``rules.okx_framed(message)`` with the 32-byte Ed25519 key in ``script``
+  (the address ``blake2b-256(0x00 ‖ key)``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from . import ed25519
 from .chains import Chain, Family, Refused
-from .rules import ProofRow, Unsupported, one_signature
+from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
 ED25519, SECP256K1, SECP256R1 = 0x00, 0x01, 0x02
 SCHEMES = {ED25519: ("Ed25519", 32), SECP256K1: ("secp256k1", 33), SECP256R1: ("secp256r1", 33)}
@@ -119,7 +122,18 @@ class SuiFamily:
         return decode_address(address)
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
-        flag, signature, public = parse_signature(one_signature(row))
+        text = one_signature(row)
+        if _HEX.fullmatch(text) and len(text.removeprefix("0x")) == 128:  # a bare Ed25519 signature: OKX's framing
+            given = (row.script or "").removeprefix("0x")
+            if not (_HEX.fullmatch(given) and len(given) == 64):
+                raise Refused("a bare Ed25519 signature (OKX's framing) is proven with its 32-byte key in the script "
+                              "column; none given")
+            public = bytes.fromhex(given)
+            if address_of(ED25519, public) != canonical:
+                raise Refused("the public key does not derive the address (blake2b-256 of flag and key)")
+            ed25519.verify(public, bytes.fromhex(text.removeprefix("0x")), okx_framed(message))
+            return "Ed25519 over OKX's framing (Sui)", ""
+        flag, signature, public = parse_signature(text)
         if row.script:
             given = row.script.removeprefix("0x")
             if not _HEX.fullmatch(given) or bytes.fromhex(given) not in (public, bytes([flag]) + public):

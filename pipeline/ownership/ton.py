@@ -20,9 +20,11 @@ plain Ed25519 signature over the text.
   not the row's is refused (wrong wallet version or id).
 * What is signed: Ed25519 (strict, ``ed25519``) over the message's UTF-8 bytes, what
   ``@ton/crypto`` ``sign(Buffer.from(message), secretKey)`` and a custody tool's raw Ed25519 signing
-  produce; the signature is 64 bytes, hex or base64. (TON Connect's ``signData`` signs a hash of a
-  framed text that also holds the app's domain and a timestamp, which a row has no column for: it
-  is not read.)
+  produce; the signature is 64 bytes, hex or base64. Also read: Ed25519 over the framing a major
+  exchange's published files use (``rules.okx_framed``: ``var_str("OKX Signed Message:\\n") ‖
+  var_str(message)``; its verifier derives v3r2 and highload v3 addresses). (TON Connect's
+  ``signData`` signs a hash of a framed text that also holds the app's domain and a timestamp,
+  which a row has no column for: it is not read.)
 
 The cell hashing (two ordinary cells without references of their own but the code's) is written
 here: the one Python package that has it, ``pytoniq-core``, brings six dependencies (a network
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 
 from . import ed25519
 from .chains import Chain, Family, Refused
-from .rules import ProofRow, Unsupported, one_signature
+from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
 BOUNCEABLE, NON_BOUNCEABLE, TESTNET = 0x11, 0x51, 0x80
 _RAW = re.compile(r"(-?[0-9]+):([0-9a-fA-F]{64})")
@@ -189,7 +191,13 @@ class TonFamily:
                               for w in wallets)
             raise Refused(f"the public key's wallet is not this address (tried {tried}): another key, or another "
                           "wallet version or id")
-        ed25519.verify(public, signature, message.encode("utf-8"))
+        try:
+            ed25519.verify(public, signature, message.encode("utf-8"))
+        except Refused as exc:
+            if "does not verify" not in str(exc):
+                raise
+            ed25519.verify(public, signature, okx_framed(message))  # the exchange's framing, or the plain refusal
+            return f"Ed25519 over OKX's framing (TON wallet {found.name})", ""
         return f"Ed25519 (TON wallet {found.name})", ""
 
 

@@ -35,7 +35,7 @@ import { Signer as Bip322Signer } from "bip322-js";
 import * as bitcoin from "bitcoinjs-lib";
 import bitcoinMessage from "bitcoinjs-message";
 import { ECPairFactory } from "ecpair";
-import { Wallet, getBytes, getCreateAddress, keccak256, toUtf8Bytes } from "ethers";
+import { SigningKey, Wallet, getBytes, getCreateAddress, keccak256, toUtf8Bytes } from "ethers";
 import * as filecoinAddress from "iso-filecoin/address";
 import * as filecoinWallet from "iso-filecoin/wallet";
 import { classicAddressToXAddress, decodeAccountID } from "ripple-address-codec";
@@ -1172,9 +1172,124 @@ function filecoinFamily() {
   return out;
 }
 
+// ------------------------------------------------------------------ OKX's framing, on the families that read it
+
+/** The framing a major exchange's published reserve files use on chains without a message convention
+ * of their own in its verifier (okx/proof-of-reserves, HashEd25519Msg/HashEcdsaMsg):
+ * var_str("OKX Signed Message:\n") ‖ var_str(message), Bitcoin's var_str (a varint length, the bytes). */
+function okxFramed(message) {
+  const varStr = (bytes) => {
+    const n = bytes.length;
+    const len = n < 0xfd ? Buffer.from([n]) : n <= 0xffff ? Buffer.from([0xfd, n & 0xff, n >> 8]) : null;
+    if (len === null) throw new Error("text too long for this helper");
+    return Buffer.concat([len, bytes]);
+  };
+  return Buffer.concat([varStr(Buffer.from("OKX Signed Message:\n", "utf8")), varStr(Buffer.from(message, "utf8"))]);
+}
+
+/** A row signed over OKX's framing by ``sign(key, framedBytes) -> signature text``, and its twin over
+ * the fixed sentence; ``why`` holds the reasons of the family's refusals. */
+function okxPair({ name, chain, address, script, keys, sign, key, other, otherAddress, signedWith, reason, tampered, why,
+                   unframedBound = null }) {
+  const make = (message, suffix) => {
+    const signature = sign(key, okxFramed(message));
+    const v = vector({ name: name + suffix, chain, address, signatures: [signature], message, script, keys,
+                       signedWith, status: "bound", reason });
+    v.mutations_when_omitted = why.text;
+    if (suffix) return v;
+    v.mutations = [
+      mutation("wrong-key", { signatures: [sign(other, okxFramed(message))] }, "invalid", why.key),
+      mutation("signature-for-another-address", { address: otherAddress }, "invalid", why.address),
+      mutation("other-period-text", { message: OTHER }, "invalid", why.text),
+      mutation("other-period-signed", { message: OTHER, signatures: [sign(key, okxFramed(OTHER))] }, "unbound", "replayable"),
+      mutation("flipped-signature-byte", { signatures: [flipHex(signature, 40)] }, "invalid", why.text),
+      // over the bare text: the family's own convention where it signs the bare bytes (bound), else refused
+      mutation("unframed-signature", { signatures: [sign(key, Buffer.from(message, "utf8"))] }, unframedBound ? "bound" : "invalid",
+               unframedBound ?? why.text),
+      mutation("tampered-address", { address: tampered }, "invalid", why.tampered),
+      mutation("message-omitted", { message: null }, "bound", "over this period's challenge"),
+    ];
+    return v;
+  };
+  return pair(make);
+}
+
+const okxCall = "over OKX's framing var_str(\"OKX Signed Message:\\n\") ‖ var_str(utf8(message))";
+
+async function okxVectors() {
+  const ton = ["v3r2", "highload-v3"].flatMap((wallet) => {
+    const name = `ton-${wallet}-okx`;
+    const key = keyPairFromSeed(keyBytes(name));
+    const other = keyPairFromSeed(keyBytes(`${name} other`));
+    const address = TON_WALLETS[wallet](key.publicKey).address.toString({ bounceable: false, urlSafe: true });
+    return okxPair({ name, chain: "ton", address, script: key.publicKey.toString("hex"), keys: [keyBytes(name)], key, other,
+                     sign: (k, bytes) => "0x" + tonSign(bytes, k.secretKey).toString("hex"),
+                     otherAddress: TON_WALLETS[wallet](other.publicKey).address.toString({ bounceable: false, urlSafe: true }),
+                     signedWith: sdk("@ton/crypto", `sign(framed, keyPairFromSeed(key).secretKey) ${okxCall}, hex`) + "; address "
+                       + (wallet === "highload-v3" ? sdk("@ton/core", TON_CALLS[wallet]) : sdk("@ton/ton", TON_CALLS[wallet])),
+                     reason: `Ed25519 over OKX's framing (TON wallet ${wallet})`, tampered: tamper(address, 10, B64URL),
+                     why: { key: "does not verify under the public key", address: "the public key's wallet is not this address",
+                            text: "does not verify under the public key", tampered: "CRC-16" },
+                     unframedBound: `Ed25519 (TON wallet ${wallet})` });
+  });
+  const suiName = "sui-ed25519-okx";
+  const suiKey = Ed25519Keypair.fromSecretKey(new Uint8Array(keyBytes(suiName)));
+  const suiOther = Ed25519Keypair.fromSecretKey(new Uint8Array(keyBytes(`${suiName} other`)));
+  const suiSignatures = new Map();  // the SDK signs asynchronously: every signature the pair needs, made up front
+  for (const k of [suiKey, suiOther]) {
+    for (const m of [CHALLENGE, SENTENCE, OTHER]) {
+      for (const bytes of [okxFramed(m), Buffer.from(m, "utf8")]) suiSignatures.set(k.toSuiAddress() + hex(bytes), hex(await k.sign(bytes)));
+    }
+  }
+  const sui = okxPair({ name: suiName, chain: "sui", address: suiKey.toSuiAddress(), script: hex(suiKey.getPublicKey().toRawBytes()),
+                        keys: [keyBytes(suiName)], key: suiKey, other: suiOther, otherAddress: suiOther.toSuiAddress(),
+                        sign: (k, bytes) => "0x" + suiSignatures.get(k.toSuiAddress() + hex(bytes)),
+                        signedWith: sdk("@mysten/sui", `Ed25519Keypair.fromSecretKey(key).sign(framed) ${okxCall}, hex`),
+                        reason: "Ed25519 over OKX's framing (Sui)", tampered: tamper(suiKey.toSuiAddress(), 10, "0123456789abcdef"),
+                        why: { key: "does not verify under the public key", address: "does not derive the address",
+                               text: "does not verify under the public key", tampered: "does not derive the address" } });
+  const dotName = "polkadot-ed25519-okx";
+  const dotKey = polkadotPair("ed25519", dotName, "polkadot");
+  const dotOther = polkadotPair("ed25519", `${dotName} other`, "polkadot");
+  const dot = okxPair({ name: dotName, chain: "polkadot", address: dotKey.address, script: null, keys: [keyBytes(dotName)],
+                        key: dotKey, other: dotOther, otherAddress: dotOther.address, sign: (k, bytes) => u8aToHex(k.sign(bytes)),
+                        signedWith: sdk("@polkadot/keyring", `new Keyring({type: "ed25519", ss58Format: 0}).addFromSeed(key).sign(framed) ${okxCall}`),
+                        reason: "Ed25519 (OKX's framing)", tampered: tamper(dotKey.address, 12),
+                        why: { key: "the Ed25519 signature does not verify", address: "the Ed25519 signature does not verify",
+                               text: "the Ed25519 signature does not verify", tampered: "checksum" },
+                        unframedBound: "Ed25519 (bare)" });
+  const adaName = "cardano-enterprise-address-okx";
+  const adaKey = cardanoKey(adaName);
+  const adaOther = cardanoKey(`${adaName} other`);
+  const adaAddress = CSL.EnterpriseAddress.new(MAINNET_ID(), CSL.Credential.from_keyhash(adaKey.hash)).to_address().to_bech32();
+  const ada = okxPair({ name: adaName, chain: "cardano", address: adaAddress, script: adaKey.publicKey.to_hex(), keys: [keyBytes(adaName)],
+                        key: adaKey, other: adaOther, sign: (k, bytes) => "0x" + k.privateKey.sign(bytes).to_hex(),
+                        otherAddress: CSL.EnterpriseAddress.new(MAINNET_ID(), CSL.Credential.from_keyhash(adaOther.hash)).to_address().to_bech32(),
+                        signedWith: sdk("@emurgo/cardano-serialization-lib-nodejs", `PrivateKey.from_normal_bytes(key).sign(framed) ${okxCall}; `
+                          + "address EnterpriseAddress.new(mainnet, key hash)"),
+                        reason: "Ed25519 over OKX's framing (payment key, enterprise address)", tampered: tamper(adaAddress, 20, BECH32),
+                        why: { key: "does not verify under the public key", address: "the key does not give the address",
+                               text: "does not verify under the public key", tampered: "checksum" } });
+  const filName = "filecoin-secp256k1-okx";
+  const filAccount = (n) => filecoinWallet.accountFromPrivateKey(new Uint8Array(keyBytes(n)), "SECP256K1", "mainnet");
+  const filKey = new SigningKey("0x" + hex(keyBytes(filName)));
+  const filOther = new SigningKey("0x" + hex(keyBytes(`${filName} other`)));
+  const filAddress = filAccount(filName).address.toString();
+  const fil = okxPair({ name: filName, chain: "filecoin", address: filAddress, script: null, keys: [keyBytes(filName)], key: filKey,
+                        other: filOther, otherAddress: filAccount(`${filName} other`).address.toString(),
+                        sign: (k, bytes) => k.sign(keccak256(bytes)).serialized,
+                        signedWith: sdk("ethers", `new SigningKey(key).sign(keccak256(framed)).serialized ${okxCall}`) + "; address "
+                          + sdk("iso-filecoin", "wallet.accountFromPrivateKey(key, \"SECP256K1\", \"mainnet\").address"),
+                        reason: "secp256k1 (OKX's framing, keccak-256)", tampered: tamper(filAddress, 10, "abcdefghijklmnopqrstuvwxyz234567"),
+                        why: { key: "does not give this address", address: "does not give this address", text: "does not give this address",
+                               tampered: "checksum" } });
+  return { ton, sui, polkadot: dot, cardano: ada, filecoin: fil };
+}
+
 // ------------------------------------------------------------------ output
 
 await cryptoWaitReady();
+const OKX = await okxVectors();
 const FAMILIES = {
   bitcoin: { chains: "bitcoin, litecoin, dogecoin, dash, bitcoin-cash (legacy and CashAddr)",
              vectors: [...bitcoinFamily(), ...bitcoinCashSingle(), ...bitcoinCashMultisig("p2sh"), ...bitcoinCashMultisig("p2sh32")] },
@@ -1183,11 +1298,11 @@ const FAMILIES = {
   solana: { chains: "solana", vectors: await solana() },
   aptos: { chains: "aptos", vectors: aptos() },
   xrpl: { chains: "xrpl", vectors: xrplFamily() },
-  cardano: { chains: "cardano", vectors: cardanoFamily() },
-  polkadot: { chains: "polkadot, kusama", vectors: polkadotFamily() },
-  ton: { chains: "ton", vectors: tonFamily(), extra: { wallets: tonWalletTable() } },
-  sui: { chains: "sui", vectors: await suiFamily() },
-  filecoin: { chains: "filecoin", vectors: filecoinFamily() },
+  cardano: { chains: "cardano", vectors: [...cardanoFamily(), ...OKX.cardano] },
+  polkadot: { chains: "polkadot, kusama", vectors: [...polkadotFamily(), ...OKX.polkadot] },
+  ton: { chains: "ton", vectors: [...tonFamily(), ...OKX.ton], extra: { wallets: tonWalletTable() } },
+  sui: { chains: "sui", vectors: [...await suiFamily(), ...OKX.sui] },
+  filecoin: { chains: "filecoin", vectors: [...filecoinFamily(), ...OKX.filecoin] },
 };
 
 mkdirSync(outDir, { recursive: true });
