@@ -427,3 +427,18 @@ def test_polkadot_network_prefixes_and_sr25519_randomness():
         other = "kusama" if chain_name == "polkadot" else "polkadot"
         s, why = status(ProofRow(other, address, (one,)))
         assert s == INVALID and f"SS58 network prefix {prefix} is not {other}'s" in why
+
+
+def test_a_published_ton_row_of_a_major_exchange_is_unbound():
+    """The TON row of the example file a major exchange publishes with its verifier
+    (okx/proof-of-reserves, example/okx_por_example.csv): its key's highload v3 wallet (subwallet
+    4269, timeout 43200) is the address, and the signature is Ed25519 over its framing of the fixed
+    sentence. Replayable: unbound; as this period's proof: invalid."""
+    row = ProofRow("TON", "UQB1CKrUWm7qf41Z1GeEE6AgVVj5cH6y6x1aRmWe6q4mj1fn",
+                   ("0x6c5b3b11b8d4a7b356cb4e4e4a960e476d05b52824a62ef961054617b401f157ef6c01c537f3751c22ba018f97b067d508b455f"
+                    "6cbdf757a64ca2571e76dc004",), "I am an OKX address",
+                   "6711ba8eaa47855b01d73e3849cd93861b1c11d7a86ae5fb8f96bb63d9be5a6b")
+    v = check_row(row, NOW)
+    assert (v.status, v.canonical) == (UNBOUND, "0:7508aad45a6eea7f8d59d4678413a0205558f9707eb2eb1d5a46659eeaae268f")
+    assert v.reason.startswith("Ed25519 over OKX's framing (TON wallet highload-v3) over another text")
+    assert check_row(ProofRow(row.chain, row.address, row.signatures, None, row.script), NOW).status == INVALID

@@ -99,6 +99,13 @@ def test_statuses_counts_and_results_file_on_synth_reserves(tmp_path, scheduler2
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+OKX_TON_ROW = ("USDT-TON,TON,43716515,UQB1CKrUWm7qf41Z1GeEE6AgVVj5cH6y6x1aRmWe6q4mj1fn,170.479995,I am an OKX address,"
+               "0x6c5b3b11b8d4a7b356cb4e4e4a960e476d05b52824a62ef961054617b401f157ef6c01c537f3751c22ba018f97b067d508b455f6cb"
+               "df757a64ca2571e76dc004,,6711ba8eaa47855b01d73e3849cd93861b1c11d7a86ae5fb8f96bb63d9be5a6b,,\n")
+"""A row of the example file a major exchange publishes with its verifier (okx/proof-of-reserves,
+example/okx_por_example.csv): a highload v3 wallet's key signing its fixed sentence over its framing."""
+
+
 def test_okx_csv_layout_with_totals_block(tmp_path, scheduler2):
     k = PrivateKey(b"\x09" * 32)
     eth = sign.evm_address(k)
@@ -112,21 +119,21 @@ def test_okx_csv_layout_with_totals_block(tmp_path, scheduler2):
             f"ETH,ETH,20914735,{eth},1.5,{fixed},{sig},,,,\n"
             f"BTC,BTC,763861,{btc_address},2.0,{fixed},{btc_sig},,,,\n"
             "USDT-NEAR,NEAR,43716515,okx-reserve.near,170.479995,I am an OKX address,"
-            "0x6c,,6711,,\n")
+            "0x6c,,6711,,\n" + OKX_TON_ROW)
     path = tmp_path / "okx.csv"
     path.write_text(body)
     result = por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2)
     assert result.exit_code == 0, result.output
-    assert "3 rows: 0 bound, 2 unbound, 0 invalid, 0 missing, 1 unsupported" in result.output
+    assert "4 rows: 0 bound, 3 unbound, 0 invalid, 0 missing, 1 unsupported" in result.output
     assert "TOTALS DISAGREE" not in result.stderr
     path.write_text(body.replace("BTC,763861,2.0\n\n", "BTC,763861,2.5\n\n"))
     off = por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2)
     assert "TOTALS DISAGREE: totals block line 4: BTC is 2.5, the rows add up to 2.0" in off.stderr
     # with a type column after coin
     typed = body.replace("coin,Network", "coin,type,Network").replace("ETH,ETH,", "ETH,hot,ETH,").replace(
-        "BTC,BTC,", "BTC,cold,BTC,").replace("USDT-NEAR,NEAR", "USDT-NEAR,hot,NEAR")
+        "BTC,BTC,", "BTC,cold,BTC,").replace("USDT-NEAR,NEAR", "USDT-NEAR,hot,NEAR").replace("USDT-TON,TON", "USDT-TON,hot,TON")
     path.write_text(typed)
-    assert "2 unbound" in por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2).output
+    assert "3 unbound" in por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2).output
     # a malformed file is refused by line
     path.write_text(body.replace(f"{eth},1.5,", f"{eth},1.5e3,"))
     bad = por("reserves", "verify", str(path), "--format", "okx-csv", "--scheduler", scheduler2)
