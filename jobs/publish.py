@@ -370,24 +370,33 @@ class _Publication:
         return _Built(result, out, out_url)
 
     def _audit(self, v: _Validated, built: _Built) -> tuple[bundle.Bundle, collateral_rule.CollateralResult | None]:
-        """3. The fresh bundle audited: every bucket re-folded from private/; por-v3: every user's
-        collateral against their debt (a month with a failing user is refused)."""
+        """3. The fresh bundle audited: every bucket re-folded from private/; por-v3: every tree, every user's
+        fragments and every user's collateral against their debt (``audit_bundle`` with the rule's terms,
+        one pass over the user files; a month with a failing user is refused)."""
         fresh = bundle.open_bundle(built.out_url, self.opts)
-        audit = audit_bundle(fresh, client_mapper(self.client))
-        self.echo(f"      audit OK: {audit.buckets} buckets, {audit.users} users")
         manifest = built.result.manifest
-        if not per_asset(manifest.get("version")):
-            if v.haircuts is not None:
-                raise InputError(f"is for the collateral rule of por-v3; this month is {manifest.get('version')}, "
-                                 "which has no debt", parameter="haircuts", value=self.req.haircuts)
+        v3 = per_asset(manifest.get("version"))
+        if not v3 and v.haircuts is not None:
+            raise InputError(f"is for the collateral rule of por-v3; this month is {manifest.get('version')}, "
+                             "which has no debt", parameter="haircuts", value=self.req.haircuts)
+        terms = self._collateral_terms(v, manifest) if v3 else None
+        audit = audit_bundle(fresh, client_mapper(self.client), terms)  # por-v3: one pass over the user files
+        self.echo(f"      audit OK: {audit.buckets} buckets, {audit.users} users")
+        if not v3:
             return fresh, None
-        return fresh, self._collateral(v, fresh, manifest)
+        if terms is None:
+            self.echo("      collateral: no user has debt")
+            return fresh, collateral_rule.CollateralResult(audit.users)
+        result = getattr(audit, "collateral", None)
+        if result is None:
+            raise BundleError("the audit returned no collateral result although it was given the rule's terms")
+        self._refuse_failures(result)
+        return fresh, result
 
-    def _collateral(self, v: _Validated, fresh: bundle.Bundle,
-                    manifest: Mapping[str, Any]) -> collateral_rule.CollateralResult:
-        """Every user of the private store against the collateral rule, on the cluster. Refused: a month
-        with debt but without prices or haircuts, a zero price for an asset anybody owes or holds, and
-        any failing user (the count here; the first failing rows in the private log only)."""
+    def _collateral_terms(self, v: _Validated, manifest: Mapping[str, Any]) -> collateral_rule.Terms | None:
+        """The collateral rule's terms for the audit (None: no user has debt and no tables were given).
+        Refused: a month with debt but without prices or haircuts, a zero price for an asset anybody owes
+        or holds."""
         owed = [t["asset"] for t in manifest["trees"] if int(t["root"]["debt"])]
         if owed:
             for name, given in (("prices", v.prices), ("haircuts", v.haircuts)):
@@ -395,15 +404,17 @@ class _Publication:
                     raise InputError(f"is needed: users owe {', '.join(owed)}, and the per-user collateral rule values "
                                      "their collateral and debt with the prices and the haircuts", parameter=name)
         if v.prices is None or v.haircuts is None:
-            self.echo("      collateral: no user has debt")
-            return collateral_rule.CollateralResult()
+            return None
         held = {t["asset"]: int(t["root"]["equity"]) + int(t["root"]["debt"]) for t in manifest["trees"]}
         zero = zero_price_problems(v.prices, held)
         if zero:
             raise InputError(f"{self.req.prices}: " + "; ".join(zero))
-        terms = collateral_rule.collateral_terms([(x["symbol"], x["decimals"]) for x in manifest["assets"]],
-                                                 v.prices.prices, v.haircuts.haircuts)
-        result = collateral_rule.check_bundle(fresh, client_mapper(self.client), terms)
+        return collateral_rule.collateral_terms([(x["symbol"], x["decimals"]) for x in manifest["assets"]],
+                                                v.prices.prices, v.haircuts.haircuts)
+
+    def _refuse_failures(self, result: collateral_rule.CollateralResult) -> None:
+        """Any user failing the rule refuses the month: the count here, the first failing rows (user file,
+        row, shortfall in dollars) in the private log only."""
         if result.failures:
             log = self._private_log({"collateral": {
                 "users_checked": result.users_checked, "users_with_debt": result.users_with_debt,
@@ -414,7 +425,6 @@ class _Publication:
                              "(their collateral at this month's prices and haircuts does not cover their debt); the "
                              f"first failing rows are in the private log {log}; nothing was published")
         self.echo(f"      collateral OK: {result.users_with_debt} user(s) with debt, every one covered")
-        return result
 
     def _private_log(self, content: Mapping[str, Any]) -> str:
         """Write the run's private log (owner-only; kept when the month is refused); returns where."""

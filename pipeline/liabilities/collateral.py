@@ -12,14 +12,14 @@ one common denominator ``L`` (``Terms``), with Python's unbounded integers (NumP
 the per-entry products and per-user sums run in C loops). Only users with some debt are converted
 to integers at all; finding them is a byte test over the file's amounts.
 
-The API, for ``por audit`` (on workers, one private user file at a time) and ``por publish``::
+The API, for ``por audit`` (``liabilities.audit_v3``: on workers, one private user file at a time, with
+the month's terms; ``por publish`` passes them and refuses a month with a failing user)::
 
     terms = collateral_terms(assets, prices, haircuts)     # once per month; small, pickles
     result = check_users(held, amounts, terms)             # the arrays of one user file
     result = check_table(table, terms, file="g00003")      # a pyarrow Table with ``held``, ``amounts``
     result = check_user_file(url, terms, storage_options)  # reads private/users/gNNNNN.parquet
     total = CollateralResult.combine(results)              # over every file, in file order
-    total = check_bundle(bundle, mapper, terms)            # every user file of a bundle, on a Mapper
 
 * ``assets``: the month's assets in asset order, ``(symbol, decimals)`` pairs or ``Asset``;
 * ``prices``, ``haircuts``: symbol -> ``Decimal``, ``Fraction``, ``int`` or decimal ``str`` (a
@@ -278,30 +278,6 @@ def check_user_bytes(data: bytes, terms: Terms, first: int = FIRST, file: str | 
 
     users = decode_users(data, file or "user file", len(terms.symbols))
     return check_users(users.masks, users.amounts, terms, first, file, users.starts)
-
-
-def _check_entry(item: tuple[Any, Mapping[str, Any], Terms, int]) -> CollateralResult:
-    from ..formats.canonical import digest
-
-    bundle, entry, terms, first = item
-    data = bundle.read(entry["file"])
-    if digest(data) != entry.get("digest"):
-        raise AuditError(f"{bundle.shown}/{entry['file']}: blake3 {digest(data)} differs from the private index's "
-                         f"{entry.get('digest')}")
-    return check_user_bytes(data, terms, first, entry["file"])
-
-
-def check_bundle(bundle: Any, mapper: Any, terms: Terms, first: int = FIRST) -> CollateralResult:
-    """Every user file a por-v3 bundle's private index lists (``user_files``: ``file``, ``digest``), each
-    checked where ``mapper`` runs it (its digest first), combined in the index's order."""
-    from ..formats.layout import PRIVATE_INDEX
-
-    index = bundle.read_json(PRIVATE_INDEX)
-    entries = index.get("user_files") if isinstance(index, Mapping) else None
-    if not isinstance(entries, list):
-        raise AuditError(f"{bundle.shown}/{PRIVATE_INDEX}: no user_files list (not a por-v3 bundle?)")
-    results = mapper(_check_entry, [(bundle, e, terms, first) for e in entries])
-    return CollateralResult.combine(results, first)
 
 
 def usd_text(value: Fraction) -> str:
