@@ -131,7 +131,7 @@ class XrplFamily:
             if account_id(public) != account:
                 raise Refused("the public key does not derive the address (RIPEMD-160 of SHA-256 of the key)")
             return f"XRP Ledger {kind} (ripple-keypairs sign)", ""
-        if len(signature) == 64:
+        if len(signature) == 64 and signature[0] != 0x30:  # not DER: an Ed25519 signature
             raise Refused("an Ed25519 XRP Ledger account is proven with its public key (script column, ED…); none given")
         for public in _secp256k1_keys(signature, sha512_half(message)):
             if account_id(public) == account:
