@@ -442,3 +442,11 @@ def test_a_published_ton_row_of_a_major_exchange_is_unbound():
     assert (v.status, v.canonical) == (UNBOUND, "0:7508aad45a6eea7f8d59d4678413a0205558f9707eb2eb1d5a46659eeaae268f")
     assert v.reason.startswith("Ed25519 over OKX's framing (TON wallet highload-v3) over another text")
     assert check_row(ProofRow(row.chain, row.address, row.signatures, None, row.script), NOW).status == INVALID
+
+
+def test_cardano_byron_addresses_are_unsupported_not_invalid():
+    byron = "Ae2tdPwUPEZFRbyhz3cpfC2CumGzNkFBN2L42rcUc2yjQpEkxDbkPodpMAi"  # CIP-19's Byron test vector
+    v = check_row(ProofRow("cardano", byron, ("00",)), NOW)
+    assert (v.status, v.canonical) == (UNSUPPORTED, byron) and "Byron" in v.reason
+    s, why = status(ProofRow("cardano", byron[:-1] + "j", ("00",)))  # its CRC no longer holds
+    assert s == INVALID and "not a Cardano address" in why

@@ -5,7 +5,8 @@
   network and refused) over a header byte (type in the high four bits, network id 1 in the low four)
   and the credentials. The payment credential is a key hash for types 0 (base), 2 (base, script
   stake part), 4 (pointer) and 6 (enterprise); types 1, 3, 5, 7 pay to a script (unsupported here),
-  stake (``stake1…``) and Byron addresses are no payment addresses of this kind. The key hash is
+  stake (``stake1…``) addresses hold no payments. Byron (legacy, base58 ``Ae2…``/``DdzFF…``: CBOR
+  ``[#6.24(bytes), crc32(bytes)]``) addresses are read as written and reported unsupported. The key hash is
   ``blake2b-224`` of the 32-byte Ed25519 payment key. Canonical spelling: the lower-case bech32
   (Cardano's addresses are longer than bech32's 90 characters: the checksum and the regrouping are
   embit's, the length limit is not applied).
@@ -30,8 +31,10 @@ import functools
 import hashlib
 import io
 import re
+import zlib
 from typing import Any
 
+import base58
 import cbor2
 from embit import bech32
 
@@ -68,12 +71,26 @@ def bech32_decode(text: str) -> tuple[str, bytes]:
     return hrp, bytes(raw)
 
 
+def byron_address(text: str) -> bool:
+    """Whether ``text`` is a Byron address: base58 of CBOR ``[#6.24(payload), crc32(payload)]``."""
+    if not text[:3] == "Ae2" and not text[:5] == "DdzFF":
+        return False
+    try:
+        value = cbor2.loads(base58.b58decode(text))
+    except Exception:  # noqa: BLE001 - not base58, or not CBOR (cbor2's own decode errors)
+        return False
+    return (isinstance(value, list) and len(value) == 2 and isinstance(value[0], cbor2.CBORTag) and value[0].tag == 24
+            and isinstance(value[0].value, bytes) and value[1] == zlib.crc32(value[0].value))
+
+
 @functools.lru_cache(maxsize=8)
 def decode_address(text: str) -> bytes:
     """The address's bytes (header and credentials), or ``Refused`` naming why it is not a Shelley
     mainnet address."""
     if text[:5].lower() == "stake":
         raise Refused("a stake (reward) address holds no payments; give the payment address (addr1…)")
+    if text[:4].lower() != HRP:
+        raise Refused("not a Cardano address (a Shelley addr1… in bech32, or a valid Byron base58 address)")
     hrp, raw = bech32_decode(text)
     if hrp == TESTNET_HRP:
         raise Refused("a Cardano testnet address (addr_test); the chain is mainnet (addr)")
@@ -175,9 +192,13 @@ class CardanoFamily:
     name = Family.CARDANO
 
     def canonical(self, chain: Chain, address: str) -> str:
+        if byron_address(address):
+            return address
         return canonical_address(decode_address(address))
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
+        if byron_address(row.address):
+            raise Unsupported("a Byron (legacy) address: its key cannot be checked from a CIP-8 signature here")
         raw = decode_address(row.address)
         kind = raw[0] >> 4
         if kind in SCRIPT_PAYMENT_TYPES:
