@@ -547,7 +547,7 @@ def test_regenerate_dispatches_on_the_protocol_version(archive_copy, inputs, sch
     result = por("regenerate", "--period", "2026-08", "--archive", archive_copy, "--secret-file", inputs["secret"],
                  "--scheduler", scheduler2)
     assert result.exit_code == 1
-    assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1', 'por-v2'])" in result.output
+    assert "protocol version 'por-v9' is not supported by this tool (supported: ['por-v1', 'por-v2', 'por-v3'])" in result.output
 
 
 def test_regenerate_with_another_secret_is_a_mismatch(published, scheduler2, tmp_path):
