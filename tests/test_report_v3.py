@@ -682,6 +682,20 @@ def test_a_por_v3_month_with_debt_is_published_with_exact_figures(v3_archive, v3
 
 
 @pytest.mark.integration
+def test_por_v3_archive_documents_match_their_json_schemas(v3_archive):
+    from tests.test_vectors import schema_validator
+
+    index = read_doc(v3_archive, "index.json")
+    schema_validator("index.schema.json").validate(index)
+    for e in index["publications"]:
+        for schema, parts in (("manifest-v3.schema.json", ("public", "manifest.json")),
+                              ("report.schema.json", ("public", "report.json")),
+                              ("inputs.schema.json", ("inputs", "inputs.json")),
+                              ("haircuts.schema.json", ("inputs", "haircuts.json"))):
+            schema_validator(schema).validate(read_doc(v3_archive, e["directory"], *parts))
+
+
+@pytest.mark.integration
 def test_a_por_v3_month_regenerates_and_every_figure_is_re_derived(v3_archive, v3_inputs, scheduler2):
     from jobs.regenerate import BUILDERS
 
