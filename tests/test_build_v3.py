@@ -81,14 +81,19 @@ def write_snapshot(directory: str, users: dict[str, dict[str, tuple[int, int]]],
         else:
             rows = [(u, s, *users[u][s]) for u in chunk for s, _ in assets if s in users[u]]
             rows += [(u, assets[0][0], 0, 0) for u in chunk if not users[u]]  # a user holding nothing: a zero row
+            present = {(r[0], r[1]) for r in rows}
+            for symbol, _ in assets:  # the long layout names every declared asset at least once
+                if f == 0 and chunk and not any(symbol in users[u] for u in users) and (chunk[0], symbol) not in present:
+                    rows.append((chunk[0], symbol, 0, 0))
             by = dict(assets)
+            scale = max(by.values())
             table = pa.table({
                 "user_id": pa.array([r[0] for r in rows], pa.string()),
                 "asset": pa.array([r[1] for r in rows], pa.string()),
-                "equity": pa.array([Decimal(r[2]).scaleb(-by[r[1]], EXACT) for r in rows], pa.decimal256(76, 18)),
-                "debt": pa.array([Decimal(r[3]).scaleb(-by[r[1]], EXACT) for r in rows], pa.decimal256(76, 18)),
+                "equity": pa.array([Decimal(r[2]).scaleb(-by[r[1]], EXACT) for r in rows], pa.decimal256(76, scale)),
+                "debt": pa.array([Decimal(r[3]).scaleb(-by[r[1]], EXACT) for r in rows], pa.decimal256(76, scale)),
             })
-        pq.write_table(table, os.path.join(directory, f"part-{f:05d}.parquet"))
+        pq.write_table(table, os.path.join(directory, f"part-{f:05d}.parquet"), row_group_size=5)
     return directory
 
 
@@ -147,7 +152,7 @@ def assert_equals_reference(out: str, ref, users: dict) -> None:
 # ------------------------------------------------------------------ the reference, on generated snapshots
 
 amount = st.one_of(st.just(0), st.just(1), st.integers(0, 1 << 64), st.integers(0, (1 << 120) - 1))
-ASSET_POOL = [("BTC", 8), ("ETH", 18), ("USDT", 6), ("WEI", 0), ("a.b-c_9", 38)]
+ASSET_POOL = [("BTC", 8), ("ETH", 18), ("USDT", 6), ("WEI", 0), ("a.b-c_9", 30)]
 
 
 @st.composite
@@ -175,14 +180,17 @@ def snapshots(draw):
     return users, assets, parameters, bucket_bits
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(case=snapshots(), files=st.integers(1, 3), seed=st.integers(0, 1000))
-def test_the_dask_build_is_the_reference_build(case, files, seed, client2, tmp_path_factory):
+@given(case=snapshots(), files=st.integers(1, 3), seed=st.integers(0, 1000), long=st.booleans(),
+       fragment_rows=st.sampled_from([1, 7, 1000]), one_worker=st.booleans())
+def test_the_dask_build_is_the_reference_build(case, files, seed, long, fragment_rows, one_worker, client1, client2,
+                                               tmp_path_factory):
     users, assets, parameters, bucket_bits = case
     d = tmp_path_factory.mktemp("gen")
-    snap = write_snapshot(str(d / "snap"), users, assets, files=files, seed=seed)
-    build(client2, snap, str(d / "bundle"), bucket_bits, parameters)
+    snap = write_snapshot(str(d / "snap"), users, assets, files=files, seed=seed, layout_="long" if long else "wide")
+    build_bundle(client1 if one_worker else client2, plan_snapshot(snap, fragment_rows=fragment_rows), PERIOD, SECRET,
+                 str(d / "bundle"), bucket_bits, verifier_page=False, parameters=parameters)
     ref = reference_build(users, assets, SECRET, PERIOD, parameters, bucket_bits)
     assert_equals_reference(str(d / "bundle"), ref, users)
 

@@ -37,8 +37,9 @@ def built(tmp_path_factory, scheduler2):
     snap = d / "snap"
     por("synth", str(snap), "--users", "3000", "--assets", "4", "--files", "3", "--seed", "7", check=0)
     secret = write_secret(str(d))
+    # this module tests the por-v2 command flows (one tree, bucket files); por-v3's: tests/test_build_v3.py
     proc = por("build", str(snap), "--period", PERIOD, "--secret-file", secret, "--out", str(d / "bundle"),
-               "--scheduler", scheduler2, "--bucket-bits", "2", check=0)
+               "--scheduler", scheduler2, "--bucket-bits", "2", "--protocol", "por-v2", check=0)
     return {"dir": d, "snap": snap, "secret": secret, "bundle": d / "bundle", "build_output": proc.stdout + proc.stderr}
 
 
@@ -196,7 +197,7 @@ def test_own_local_cluster_and_layouts_agree(built, tmp_path):
         "--layout", "long", check=0)
     out = tmp_path / "bundle"
     por("build", str(snap), "--period", PERIOD, "--secret-file", built["secret"], "--out", str(out),
-        "--workers", "1", "--bucket-bits", "2", check=0)
+        "--workers", "1", "--bucket-bits", "2", "--protocol", "por-v2", check=0)
     assert (out / "manifest.json").read_bytes() == (built["bundle"] / "manifest.json").read_bytes()
     assert (out / "top-tree.json").read_bytes() == (built["bundle"] / "top-tree.json").read_bytes()
 
@@ -221,7 +222,8 @@ def test_hidden_and_underscore_files_are_ignored(built, tmp_path, scheduler2):
     (snap / "_temporary" / "part-9.parquet").write_bytes(b"not parquet")
     out = tmp_path / "bundle"
     result = CliRunner().invoke(app, ["build", str(snap), "--period", PERIOD, "--secret-file", built["secret"],
-                                      "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2"])
+                                      "--out", str(out), "--scheduler", scheduler2, "--bucket-bits", "2",
+                                      "--protocol", "por-v2"])
     assert result.exit_code == 0, result.stderr
     assert "passed over (hidden names): .part-9.parquet, _SUCCESS, _temporary/part-9.parquet" in result.stderr
     assert (out / "manifest.json").read_bytes() == (built["bundle"] / "manifest.json").read_bytes()
@@ -237,7 +239,7 @@ def test_single_file_snapshot_with_assets_option(built, tmp_path, scheduler2):
     shutil.copy(built["snap"] / "part-00000.parquet", single)
     out = tmp_path / "bundle"
     result = CliRunner().invoke(app, ["build", str(single), "--period", PERIOD, "--secret-file", built["secret"],
-                                      "--out", str(out), "--scheduler", scheduler2,
+                                      "--out", str(out), "--scheduler", scheduler2, "--protocol", "por-v2",
                                       "--assets", str(built["snap"] / "assets.json")])
     assert result.exit_code == 0, result.stderr
     assert json.loads((out / "manifest.json").read_text())["tree"]["height"] >= 1
@@ -395,5 +397,5 @@ def test_protocol_v1_still_builds_exactly_as_before(built, tmp_path, scheduler2)
     ok = por("verify", str(proof), "--manifest", str(out / "manifest.json"), check=0)
     assert "pinned only by its signature" in ok.stdout
     bad = CliRunner().invoke(app, ["build", str(built["snap"]), "--period", PERIOD, "--secret-file", built["secret"],
-                                   "--out", str(tmp_path / "v3"), "--scheduler", scheduler2, "--protocol", "por-v3"])
-    assert bad.exit_code == 1 and "--protocol 'por-v3': is not one of por-v1, por-v2" in bad.stderr
+                                   "--out", str(tmp_path / "v9"), "--scheduler", scheduler2, "--protocol", "por-v9"])
+    assert bad.exit_code == 1 and "--protocol 'por-v9': is not one of por-v1, por-v2, por-v3" in bad.stderr

@@ -25,7 +25,8 @@ def bundle_dir(tmp_path_factory, scheduler2):
     runner.invoke(app, ["synth", str(d / "snap"), "--users", "1500", "--assets", "3", "--seed", "4"])
     secret = write_secret(str(d))
     result = runner.invoke(app, ["build", str(d / "snap"), "--period", "2026-11", "--secret-file", secret,
-                                 "--out", str(d / "bundle"), "--scheduler", scheduler2, "--bucket-bits", "2"])
+                                 "--out", str(d / "bundle"), "--scheduler", scheduler2, "--bucket-bits", "2",
+                                 "--protocol", "por-v2"])  # por-v3's export: tests/test_build_v3.py
     assert result.exit_code == 0, result.stderr
     return d / "bundle"
 

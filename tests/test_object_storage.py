@@ -79,7 +79,7 @@ def test_build_prove_verify_audit_on_s3(s3, client2, scheduler2, tmp_path):
     verified = por(["verify", "s3://bundles/proofs/u7.json", "--manifest", "s3://bundles/b1/manifest.json",
                     *s3["opts"]])
     assert verified.returncode == 0 and "VALID" in verified.stdout, verified.stderr
-    assert json.loads(proof.stdout)["root"]["hash"] == json.loads(fs.cat_file("bundles/b1/manifest.json"))["root"]["hash"]
+    assert json.loads(proof.stdout)["commitment"] == json.loads(fs.cat_file("bundles/b1/manifest.json"))["commitment"]
 
 
 def test_prefix_without_manifest_is_absent_and_failed_build_leaves_nothing(s3, scheduler2, tmp_path):

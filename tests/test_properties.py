@@ -128,7 +128,7 @@ def test_root_matches_reference_for_any_partitioning(snap, data, client1, client
         _write(snap_dir, snap, layout, files, order, data.draw)
         plan = plan_snapshot(snap_dir, fragment_rows=data.draw(st.sampled_from([1, 7, 1000])))
         out = os.path.join(tmp, "bundle")
-        result = build_bundle(client, plan, PERIOD, SecretKey(SECRET), out, bucket_bits)
+        result = build_bundle(client, plan, PERIOD, SecretKey(SECRET), out, bucket_bits, protocol="por-v2")
         root = result.manifest["root"]
         assert root["hash"] == ref_hash.hex()
         assert root["sums"] == [str(s) for s in ref_sums]
@@ -158,7 +158,8 @@ def test_proofs_from_checkpointed_buckets_match_reference(client2, tmp_path):
         "BTC": pa.array([b[0] for b in balances.values()], pa.int64()),
         "ETH": pa.array([b[1] for b in balances.values()], pa.uint64()),
     }))
-    result = build_bundle(client2, plan_snapshot(str(snap)), PERIOD, SecretKey(SECRET), str(tmp_path / "b"), 1)
+    result = build_bundle(client2, plan_snapshot(str(snap)), PERIOD, SecretKey(SECRET), str(tmp_path / "b"), 1,
+                          protocol="por-v2")
     ref = ReferenceTree(balances, SECRET, PERIOD, 1)
     assert ref.h > CHECKPOINT_LEVEL
     assert result.manifest["root"]["hash"] == ref.root()[0].hex()

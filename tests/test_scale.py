@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -68,7 +69,7 @@ def test_killed_worker_mid_build_gives_the_same_root(snap, local_manifest, tmp_p
         out = tmp_path / "bundle"
         build_bundle(client, plan_snapshot(str(snap / "snap")), PERIOD, SecretKey(bytes.fromhex(SECRET_HEX)),
                      str(out), bucket_bits=5, watch=kill_one_worker_at_the_buckets)
-        assert stages == ["read", "buckets"]  # wide layout: counts come with the read
+        assert stages == ["read", "users", "padding", "buckets"]  # por-v3's stages
         assert [p.poll() is not None for p in workers] == [True, False, False]
     assert (out / "manifest.json").read_bytes() == local_manifest
 
@@ -109,8 +110,10 @@ def test_resume_after_the_client_is_killed(snap, local_manifest, tmp_path):
         assert not (out / "manifest.json").exists()
         staging = [p for p in tmp_path.iterdir() if ".partial-" in p.name]
         assert len(staging) == 1
-        done = sorted((staging[0] / "private" / "buckets").glob("*.mac"))
-        assert len(done) == 32  # 2^5 buckets, every one finished and authenticated
+        done = sorted((staging[0] / "private" / "trees").glob("*/*.mac"))
+        index = json.loads((snap / "local-bundle" / "private" / "index.json").read_text())
+        buckets = sum(len(t["buckets"]) for t in index["trees"])
+        assert len(done) == buckets  # every tree's buckets finished and authenticated
         # tamper with one finished bucket: it must be recomputed, never trusted
         tampered = done[0].with_suffix("")
         raw = bytearray(tampered.read_bytes())
@@ -119,7 +122,7 @@ def test_resume_after_the_client_is_killed(snap, local_manifest, tmp_path):
         proc = subprocess.run([*args, "--scheduler", address, "--resume"], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, proc.stderr
-    assert "32 non-empty buckets, 31 reused from the interrupted run" in proc.stdout
+    assert f"{buckets} non-empty buckets, {buckets - 1} reused from the interrupted run" in proc.stdout
     assert (out / "manifest.json").read_bytes() == local_manifest
     name = tampered.relative_to(staging[0])
     assert (out / name).read_bytes() == (snap / "local-bundle" / name).read_bytes()

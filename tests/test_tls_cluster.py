@@ -119,13 +119,14 @@ class Recorder:
 def test_the_period_keys_never_cross_the_network_in_the_clear(tmp_path):
     """Finding 7, reproduced through a recording proxy: over plain TCP the client sends the period's
     nonce key to the scheduler as raw bytes (the recorder sees them); over TLS it never does."""
-    from pipeline.protocol.keys import SecretKey, period_keys
+    from pipeline.protocol import v3
+    from pipeline.protocol.keys import SecretKey
     from tests.support.snapshots import SECRET_HEX
 
     certs = make_certificates(str(tmp_path))
     write_synth(str(tmp_path / "snap"), 1500, asset_count=2, files=1, seed=9)
     secret = write_secret(str(tmp_path))
-    k_nonce, k_pad = period_keys(SecretKey(bytes.fromhex(SECRET_HEX)), "2026-11")
+    k_nonce, k_pad = v3.period_keys(SecretKey(bytes.fromhex(SECRET_HEX)), "2026-11")  # the default protocol's
     seen = {}
     for tls in (None, certs):
         with dask_processes(2, tls=tls) as (address, _):

@@ -6,6 +6,6 @@
 * por-v3: ``build_v3``: its stages in order; ``holders``: users, user files, fragments and padding
   leaves; ``trees``: the per-asset bucket subtrees; ``stages``: what every build shares;
 * ``stored``: reading a stored bundle back (manifest, top tree, re-folding a bucket);
-* ``proofs``: one user's proof; ``audit``: every invariant of a bundle; ``export``: every proof;
+* ``proofs``: one user's proof; ``audit``: every invariant of a bundle (por-v3: ``audit_v3``); ``export``: every proof;
 * ``collateral``: the per-user collateral rule of por-v3, exactly (run by the audit over the user files).
 """

@@ -44,6 +44,7 @@ from ..formats.verifier_page import PAGE_NAME, render_page
 from ..protocol import shape, v3
 from ..protocol.keys import SecretKey, resume_key
 from ..storage import bundle
+from ..storage import fs as storage
 from ..tree.fold import V3_NODES, build_top
 from ..webmodule import ensure_browser_module
 from .holders import LeafCounts, PaddingSpec, UsersResult, UsersSpec, padding_chunks, padding_task, users_group
@@ -65,6 +66,23 @@ def group_bits(total_rows: int) -> int:
     private user files do not depend on the cluster)."""
     wanted = max(1, -(-total_rows // config.get("rows-per-group")))
     return min(config.get("max-group-bits"), (wanted - 1).bit_length())
+
+
+def _forget_listings(b: bundle.Bundle) -> None:
+    """Drop the client's cached listings below ``b`` (object stores: fsspec caches directory listings)."""
+    invalidate = getattr(b.fs, "invalidate_cache", None)
+    if invalidate is not None:
+        invalidate(b.path)
+
+
+def _prune(b: bundle.Bundle, keep: set[str]) -> None:
+    """Remove every file below ``b`` but the ``keep`` names (relative to ``b``)."""
+    _forget_listings(b)
+    root = b.path.rstrip("/")
+    found = storage.retrying(lambda: b.fs.find(root)) if storage.retrying(lambda: b.fs.exists(root)) else []
+    stale = [path for path in found if path[len(root) + 1:] not in keep]
+    if stale:
+        storage.retrying(lambda: b.fs.rm(stale))
 
 
 class KeyHistogram:
@@ -245,6 +263,7 @@ class _RunV3:
         try:
             result = self._after_read(scratch, staging, run_key, g, m, workers)
         except InputError:
+            _forget_listings(staging.bundle)  # workers wrote there: what the client listed before is stale
             bundle.abandon(staging)
             raise
         except Exception as exc:
@@ -315,11 +334,9 @@ class _RunV3:
             client.submit(build_trees, unit, tree_f, key=f"por-buckets-{tag}-{i}") for i, unit in enumerate(units)])
         first_problem([r.problem for r in results])
         stored = [b for r in results for b in r.buckets]
+        # keep only this run's files: MACs are resume aids, and a resumed prefix may hold another run's files
         keep = {b.file for b in stored} | {str(r.user_file["file"]) for r in users_results if r.user_file}
-        for j in range(m):
-            folder = layout.tree_dir(j)
-            staging.bundle.remove([f for f in staging.bundle.listdir(folder) if f not in keep])
-        staging.bundle.remove([f for f in staging.bundle.listdir(layout.USERS_DIR) if f not in keep])
+        _prune(staging.bundle, keep)
         self.clock.lap("buckets")
 
         # 6. merge
@@ -355,7 +372,7 @@ class _RunV3:
                 levels = build_top(hashes, sums, empty, sh.bucket_height, padding, V3_NODES)
             except SumOverflow as exc:
                 kind = ("equity", "debt")[exc.asset_index]
-                raise InputError(f"the total {kind} of asset {symbol} overflows 2^128") from None
+                raise InputError(f"the total of asset {symbol} overflows 2^128 ({kind})") from None
             trees.append(AssetTree(symbol, sh.bucket_bits, sh.bucket_height, levels))
 
         top_bytes = canonical_json(top_tree_v3(self.period, trees))

@@ -192,7 +192,7 @@ def _build_range(asset: int, lo: int, hi: int, keys: np.ndarray, amounts: np.nda
             sub = build_bucket(hashes[first:last], sums[first:last], b, h, padding, record_level=checkpoint,
                                rule=V3_NODES)
         except SumOverflow as exc:
-            return Problem(f"the total {KINDS[exc.asset_index]} of asset {symbol} overflows 2^128 (bucket {b})")
+            return Problem(f"the total of asset {symbol} overflows 2^128 ({KINDS[exc.asset_index]}, bucket {b})")
         meta = {
             "version": v3.VERSION,
             "period": spec.period,
