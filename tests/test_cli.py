@@ -257,11 +257,26 @@ def test_demo_runs_every_step_with_the_installed_command(tmp_path):
     assert "MISMATCH" not in out
     public = tmp_path / "demo" / "archive" / "2026-10" / "public"
     assert f"report         {public / 'report.html'}" in out and (public / "report.html").is_file()
-    # one month, one root: the command the demo ends with verifies its proof against the published month
+    # one month, one root: the command the demo ends with verifies its proof against the published month, pasted as
+    # printed into a fresh shell elsewhere, without the virtual environment on PATH (the README never activates it)
     command = next(line for line in out.splitlines() if line.strip().startswith("verify ")).split(None, 1)[1]
-    assert command.startswith("por verify ") and str(public / "manifest.json") in command
-    check = subprocess.run([POR, *command.split()[1:]], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert check.returncode == 0 and "VALID proof for user 'U0000000042' in period 2026-10" in check.stdout
+    assert command.startswith(f"{os.path.realpath(POR)} verify ") or command.startswith(f"{POR} verify "), command
+    assert str(public / "manifest.json") in command
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    assert subprocess.run(["sh", "-c", "command -v por"], env=bare, capture_output=True).returncode != 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    check = subprocess.run(["sh", "-c", command], capture_output=True, text=True, stdin=subprocess.DEVNULL, env=bare,
+                           cwd=elsewhere)
+    assert check.returncode == 0, check.stderr
+    assert "VALID proof for user 'U0000000042' in period 2026-10" in check.stdout
+    assert "manifest signature: valid" in check.stdout
+    activate = os.path.join(os.path.dirname(POR), "activate")
+    if os.path.isfile(activate):  # the other way the demo names: activate, then plain por
+        assert f"after `source {activate}`" in out
+        check = subprocess.run(["bash", "-c", f". {activate} && " + command.replace(command.split()[0], "por", 1)],
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL, env=bare, cwd=elsewhere)
+        assert check.returncode == 0 and "VALID proof" in check.stdout, check.stderr
     report = json.loads((public / "report.json").read_text())
     assert report["usd"]["total"]["reserves"] and len(report["history"]) == 3
     assert {"bound", "unbound", "missing", "unsupported"} <= {s for s, n in report["ownership"]["counts"].items() if n}
