@@ -26,7 +26,7 @@ from blake3 import blake3
 
 from pipeline.errors import VerificationError
 from pipeline.protocol import v3
-from pipeline.protocol.amounts import to_units
+from pipeline.protocol.amounts import CUT_NOTE, shown_units
 from pipeline.protocol.keys import SecretKey
 from pipeline.protocol.verify import verify_proof
 from tests.support.node import node
@@ -174,29 +174,33 @@ def test_node_cli_prints_what_python_prints_for_every_vector(tmp_path):
         for n, proof in enumerate(load(shape, "proofs.json")):
             path = tmp_path / f"{shape}-proof.json"
             path.write_text(json.dumps(proof), encoding="utf-8")
+            shown_lines: dict[bool, list[str]] = {}
             for node_args, py_args, kwargs in (
                     ([manifest_path], ["--manifest", manifest_path], {"manifest": manifest}),
                     (["--root", manifest["commitment"]], ["--root", manifest["commitment"]],
                      {"root_hash": manifest["commitment"]}),
                     ([manifest_path, "--user", proof["user_id"]], ["--manifest", manifest_path, "--user", proof["user_id"]],
-                     {"manifest": manifest, "user_id": proof["user_id"]})):
+                     {"manifest": manifest, "user_id": proof["user_id"]}),
+                    ([manifest_path, "--exact"], ["--manifest", manifest_path, "--exact"], {"manifest": manifest})):
+                exact = kwargs.keys() == {"manifest"} and "--exact" in node_args
                 got = node(CLI, str(path), *node_args)
-                want = verify_proof(proof, **kwargs).summary() + "\n"
+                want = verify_proof(proof, **kwargs).summary(exact=exact) + "\n"
                 assert (got.returncode, got.stdout, got.stderr) == (0, want, ""), (shape, proof["user_id"], got.stderr)
                 if n == 0:  # the Python command line prints exactly that summary
                     py = python_cli(str(path), *py_args)
                     assert (py.returncode, py.stdout) == (0, want), py.stderr
+                if kwargs.keys() == {"manifest"}:
+                    shown_lines[exact] = got.stdout.splitlines()
                 checked += 1
-            lines = got.stdout.splitlines()
+            lines = shown_lines[False]
             assert lines[0].startswith("VALID proof for user ") and manifest["commitment"] in got.stdout
             held = {h["asset"]: h for h in proof["holdings"]}
-            table = lines[lines.index(next(ln for ln in lines if ln.split() == ["asset", "equity", "debt", "net"])) + 1:]
-            for a, line in zip(manifest["assets"], table, strict=False):
-                h = held.get(a["symbol"], {"equity": "0", "debt": "0"})
-                e, d = int(h["equity"]), int(h["debt"])
-                net = to_units(abs(e - d), a["decimals"])
-                assert line.split() == [a["symbol"], to_units(e, a["decimals"]), to_units(d, a["decimals"]),
-                                        "-" + net if e < d else net], line
+            for exact, shown in shown_lines.items():  # readable, and every digit with --exact
+                table = shown[shown.index(next(ln for ln in shown if ln.split() == ["asset", "equity", "debt", "net"])) + 1:]
+                for a, line in zip(manifest["assets"], table, strict=False):
+                    h = held.get(a["symbol"], {"equity": "0", "debt": "0"})
+                    e, d = int(h["equity"]), int(h["debt"])
+                    assert line.split() == [a["symbol"], *(shown_units(v, a["decimals"], exact) for v in (e, d, e - d))], line
         # one mutation per check it fails, against the manifest and against the announced value alone
         firsts: dict[tuple[str, str], dict] = {}
         for m in load(shape, "mutations.json"):
@@ -335,13 +339,12 @@ def test_the_page_shows_equity_debt_and_net_per_asset(page, tmp_path):
         want = []
         for a in manifest["assets"]:
             e, d = held.get(a["symbol"], (0, 0))
-            net = to_units(abs(e - d), a["decimals"])
-            want.append([a["symbol"], to_units(e, a["decimals"]), to_units(d, a["decimals"]),
-                         "-" + net if e < d else net])
+            want.append([a["symbol"], *(shown_units(v, a["decimals"]) for v in (e, d, e - d))])
         assert rows == want
         summary = verify_proof(proof, manifest=manifest).summary().splitlines()  # the command lines' words
         assert page.find_element(By.ID, "v3-parameters").text == summary[2].replace("parameters", "Parameters", 1)
-        assert [p.text for p in page.find_elements(By.CSS_SELECTOR, "#v3-notes p")] == summary[4 + len(want):]
+        assert [p.text for p in page.find_elements(By.CSS_SELECTOR, "#v3-notes p")] == [
+            line for line in summary[4 + len(want):] if line != CUT_NOTE]  # the page says a cut under its table
         checks = {li.get_attribute("data-check"): li.get_attribute("class")
                   for li in page.find_elements(By.CSS_SELECTOR, "#checks li")}
         assert set(checks.values()) == {"pass"}, checks

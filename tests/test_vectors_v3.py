@@ -378,9 +378,14 @@ def test_standalone_verifier_prints_every_asset_equity_debt_net_and_c(tmp_path):
     assert lines[1] == f"announced value (por-v3) {manifest['commitment']}"
     rows = {line.split()[0]: line.split()[1:] for line in lines if line.startswith("  ")}
     assert rows["asset"] == ["equity", "debt", "net"]
-    assert rows["BTC"] == ["1.50000000", "0.00000000", "1.50000000"]
-    assert rows["ETH"] == ["0.000000000000000000"] * 3  # not held: shown at zero
-    assert rows["USDT"] == ["250.000000", "1000.000000", "-750.000000"]
+    assert rows["BTC"] == ["1.5", "0", "1.5"]  # readable (the report's rule); every digit with --exact
+    assert rows["ETH"] == ["0"] * 3  # not held: shown at zero
+    assert rows["USDT"] == ["250", "1,000", "-750"]
+    exact = {line.split()[0]: line.split()[1:] for line in run(str(good), "--manifest", manifest_path, "--exact")
+             .stdout.splitlines() if line.startswith("  ")}
+    assert exact["BTC"] == ["1.50000000", "0.00000000", "1.50000000"]
+    assert exact["ETH"] == ["0.000000000000000000"] * 3
+    assert exact["USDT"] == ["250.000000", "1000.000000", "-750.000000"]
     assert "Assets not held (ETH) are counted at zero for this user." in ok.stdout
     announced = run(str(good), "--root", manifest["commitment"])
     assert announced.returncode == 0 and announced.stdout == ok.stdout

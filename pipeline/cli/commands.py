@@ -129,7 +129,15 @@ def synth(
 
 
 def print_root(manifest: dict[str, Any]) -> None:
-    from ..protocol.amounts import to_units
+    """The announced value, the roots and the totals, amounts readable (the report's rule; every digit is in
+    manifest.json)."""
+    from ..protocol.amounts import CUT, MAX_SHOWN_DECIMALS, is_cut, readable_units
+
+    shown: list[str] = []
+
+    def readable(units: str, decimals: int) -> str:
+        shown.append(readable_units(int(units), decimals))
+        return shown[-1]
 
     if "commitment" in manifest:
         typer.echo(f"announced value ({manifest['version']}) {manifest['commitment']}")
@@ -138,13 +146,16 @@ def print_root(manifest: dict[str, Any]) -> None:
                    f"{manifest['parameters']['padding']} %")
         for asset, tree in zip(manifest["assets"], manifest["trees"], strict=True):
             d = asset["decimals"]
-            typer.echo(f"  {asset['symbol']:<8} equity {to_units(int(tree['root']['equity']), d)}  debt "
-                       f"{to_units(int(tree['root']['debt']), d)}  (k {tree['bucket_bits']}, h {tree['bucket_height']}, "
+            typer.echo(f"  {asset['symbol']:<8} equity {readable(tree['root']['equity'], d)}  debt "
+                       f"{readable(tree['root']['debt'], d)}  (k {tree['bucket_bits']}, h {tree['bucket_height']}, "
                        f"root {tree['root']['hash']})")
-        return
-    typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
-    for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
-        typer.echo(f"  {asset['symbol']:<8} {to_units(int(total), asset['decimals'])}")
+    else:
+        typer.echo(f"period {manifest['period']}  root {manifest['root']['hash']}")
+        for asset, total in zip(manifest["assets"], manifest["root"]["sums"], strict=True):
+            typer.echo(f"  {asset['symbol']:<8} {readable(total, asset['decimals'])}")
+    if any(map(is_cut, shown)):
+        typer.echo(f"{CUT} marks decimals cut (at most {MAX_SHOWN_DECIMALS} are shown, never rounded up): manifest.json "
+                   "has every digit")
 
 
 @command()
@@ -316,6 +327,8 @@ def verify(
         "--signature", metavar="FILE", help="The signature file (default: signature.json beside the manifest).")] = None,
     user: Annotated[Optional[str], typer.Option(
         "--user", metavar="ID", help="Your account id: the proof must be for it.")] = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Print every digit of each amount (default: readable, at most 8 decimals).")] = False,
 ) -> None:
     """Verify an inclusion proof against the published manifest (or root hash). Offline.
 
@@ -332,6 +345,10 @@ def verify(
                         ("--signature", signature)):
         if value == "":  # as python -m pipeline.verify and the Node CLI: an empty value is a usage error
             raise typer.BadParameter(f"{flag} is empty")
+    from ..protocol.reading import root_option_problem
+
+    if root is not None and (problem := root_option_problem(root)):
+        raise typer.BadParameter(problem)  # malformed: a usage error, as in the other two command lines
     if public_key is not None and manifest is None:
         raise typer.BadParameter("--public-key checks the signature of a manifest: give --manifest")
     try:  # a document that is read but unreadable as JSON is an invalid proof (input), as in every verifier
@@ -344,7 +361,7 @@ def verify(
         result = verify_proof(proof_doc, manifest=manifest_doc, root_hash=root, user_id=user)
     except VerificationError as exc:
         raise fail(f"INVALID proof: {exc}", exc.exit_code) from None
-    typer.echo(result.summary())
+    typer.echo(result.summary(exact=exact))
     if signer is not None:
         typer.echo(f"manifest signature: valid (Ed25519, key id {signer})")
 
@@ -503,6 +520,10 @@ def audit(
     from ..publication.signing import key_id, load_public_key, verify_manifest_signature
     from ..storage.bundle import open_bundle
 
+    from ..protocol.reading import root_option_problem
+
+    if root is not None and root_option_problem(root.strip().lower()):  # upper case and spaces are forgiven here
+        raise typer.BadParameter(str(root_option_problem(root)))  # malformed: a usage error (exit 2), before any work
     b = open_bundle(bundle_dir, run.storage)
     public = load_public_key(public_key) if public_key is not None else None
     if (prices is None) != (haircuts is None):

@@ -2,7 +2,8 @@
 trimmed, one wording for a flagged asset. ``report.json`` keeps every digit; these are views.
 
 * Amounts: ``12,345.678`` — trailing zeros trimmed; at most ``MAX_SHOWN_DECIMALS`` decimals,
-  the rest cut (rounded toward zero, marked with ``…``) so a figure never overstates.
+  the rest cut (rounded toward zero, marked with ``…``) so a figure never overstates. The rule lives
+  in ``protocol.amounts.readable_units`` so that the verifiers, below this layer, show amounts alike.
 * Dollars: ``$1,234,567.89`` (always cents).
 * Ratios: ``99.99%``.
 """
@@ -11,21 +12,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-MAX_SHOWN_DECIMALS = 8
+from ..protocol.amounts import MAX_SHOWN_DECIMALS, readable_units
+
+__all__ = ["MAX_SHOWN_DECIMALS", "UNDER_100", "amount", "ratio", "scale", "usd"]
+
 UNDER_100 = "under 100%"
 """The one wording for reserves below liabilities (JSON status ``under-100-percent``)."""
 
 
 def amount(units: int, decimals: int) -> str:
-    """Smallest units as a readable whole-unit figure."""
-    whole, frac = divmod(units, 10**decimals) if decimals else (units, 0)
-    text = f"{whole:,}"
-    if not frac:
-        return text
-    digits = f"{frac:0{decimals}d}".rstrip("0")
-    if len(digits) > MAX_SHOWN_DECIMALS:
-        return f"{text}.{digits[:MAX_SHOWN_DECIMALS]}…"
-    return f"{text}.{digits}"
+    """Smallest units as a readable whole-unit figure (``protocol.amounts.readable_units``)."""
+    return readable_units(units, decimals)
 
 
 def usd(text: str) -> str:

@@ -15,6 +15,15 @@ MAX_SAFE_INTEGER = (1 << 53) - 1
 """Integer fields are bounded as JavaScript's exact integers, so every verifier reads the same values."""
 
 
+def root_option_problem(value: str) -> str | None:
+    """Why a ``--root`` value given on a command line is malformed (a usage error, exit 2), or None. Every
+    command line that takes the announced value (or a por-v1 root hash) applies this rule."""
+    if _HEX32_RE.fullmatch(value):
+        return None
+    return (f"--root takes the announced value (a por-v1 month: the root hash), 64 lowercase hexadecimal "
+            f"characters, not {display_user_id(value)} ({len(value)} characters)")
+
+
 def hex32(value: object, check: Check, what: str, level: int | None = None) -> bytes:
     """32 bytes written as 64 lowercase hex characters."""
     if not isinstance(value, str) or not _HEX32_RE.fullmatch(value):

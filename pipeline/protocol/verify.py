@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from ..errors import SumOverflow, VerificationError
 from . import shape, v1, v2, v3, versions
-from .amounts import parse_amount, to_units
+from .amounts import CUT_NOTE, is_cut, parse_amount, shown_units
 from .checks import Check
 from .jsonread import load_json_file
 from .period import is_valid_period
@@ -49,17 +49,19 @@ class VerifiedProof:
     commitment: str | None = None
     """por-v2: the announced value, recomputed from what the user was shown."""
 
-    def summary(self) -> str:
-        """A short human summary: period, announced value or root, balances in human units when known."""
+    def summary(self, exact: bool = False) -> str:
+        """A short human summary: period, announced value or root, balances in whole units when known
+        (readable, ``amounts.readable_units``; ``exact``: every digit)."""
         lines = [f"VALID proof for user {display_user_id(self.user_id)} in period {self.period}"]
         if self.commitment is not None:
             lines.append(f"announced value ({self.version}) {self.commitment}")
         lines.append(f"root {self.root_hash}")
-        for i, symbol in enumerate(self.assets):
-            if self.decimals is not None:
-                lines.append(f"  {symbol:<8} {to_units(self.balances[i], self.decimals[i])}")
-            else:
-                lines.append(f"  {symbol:<8} {self.balances[i]} (smallest units)")
+        shown = [shown_units(b, 0 if self.decimals is None else self.decimals[i], exact)
+                 for i, b in enumerate(self.balances)]
+        for symbol, text in zip(self.assets, shown, strict=True):
+            lines.append(f"  {symbol:<8} {text}" + (" (smallest units)" if self.decimals is None else ""))
+        if any(map(is_cut, shown)):
+            lines.append(CUT_NOTE)
         if self.version == v1.VERSION:
             lines.append(V1_LABELS_NOTE)
         return "\n".join(lines)

@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import SumOverflow, VerificationError
 from . import shape, v3
-from .amounts import U128_LIMIT, parse_amount, to_units
+from .amounts import CUT_NOTE, U128_LIMIT, is_cut, parse_amount, shown_units
 from .checks import Check
 from .period import is_valid_period
 from .userid import display_user_id, user_id_problem
@@ -111,17 +111,20 @@ class VerifiedProofV3:
     def debt(self) -> tuple[int, ...]:
         return tuple(a.debt for a in self.assets)
 
-    def summary(self) -> str:
-        """What the proof shows, in human units: every asset's equity, debt and net, and ``C``."""
+    def summary(self, exact: bool = False) -> str:
+        """What the proof shows, in whole units: every asset's equity, debt and net, and ``C`` (amounts readable,
+        ``amounts.readable_units``; ``exact``: every digit)."""
         lines = [f"VALID proof for user {display_user_id(self.user_id)} in period {self.period}",
                  f"announced value ({self.version}) {self.commitment}",
                  f"parameters: {self.parameters.fragments} fragments per holding, padding {self.parameters.padding} %"]
         rows = [("asset", "equity", "debt", "net")]
-        rows += [(a.symbol, to_units(a.equity, a.decimals), to_units(a.debt, a.decimals), signed_units(a.net, a.decimals))
-                 for a in self.assets]
+        rows += [(a.symbol, shown_units(a.equity, a.decimals, exact), shown_units(a.debt, a.decimals, exact),
+                  shown_units(a.net, a.decimals, exact)) for a in self.assets]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             lines.append("  " + "  ".join([r[0].ljust(widths[0]), *(r[i].rjust(widths[i]) for i in (1, 2, 3))]).rstrip())
+        if any(is_cut(text) for r in rows[1:] for text in r[1:]):
+            lines.append(CUT_NOTE)
         s = self.parameters.fragments
         lines.append(f"What this proof shows: this user's equity and debt in each asset above (net = equity - debt, in "
                      f"whole units) are counted, in {s} fragments each, in that asset's total equity and total debt, "
@@ -138,11 +141,6 @@ class VerifiedProofV3:
                      "tells which assets anybody else holds.")
         lines.append("Compare these amounts with your account.")
         return "\n".join(lines)
-
-
-def signed_units(value: int, decimals: int) -> str:
-    """``to_units`` with a minus sign for a negative value (a net position)."""
-    return ("-" if value < 0 else "") + to_units(abs(value), decimals)
 
 
 def _fail(check: Check, message: str, level: int | None = None, **values: Any) -> VerificationError:

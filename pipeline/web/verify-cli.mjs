@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]:
+// node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID] [--exact]:
 // exit 0 and a summary when the proof is valid against the published manifest (or the announced value),
 // and with --public-key when the manifest carries the exchange's signature; exit 1 and the failing check
-// when not, exit 2 on usage errors. Reads only local files.
+// when not, exit 2 on usage errors. Amounts are readable (at most 8 decimals, a cut marked "…"); --exact
+// prints every digit. Reads only local files.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
-  displayUserId, parseDocument, publicKeyFromPem, summaryV3, toUnits, verifyManifestSignature, verifyProof,
+  parseDocument, publicKeyFromPem, rootOptionProblem, summaryV2, summaryV3, verifyManifestSignature, verifyProof,
   VerificationError, VERSION_V3,
 } from "./verify.mjs";
 
-const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID]";
+const USAGE = "usage: node verify-cli.mjs PROOF (MANIFEST [--public-key PEM [--signature FILE]] | --root VALUE) [--user ID] "
+  + "[--exact]";
 
 function load(path, what) {
   let raw;
@@ -35,6 +37,8 @@ const root = option("--root");
 const user = option("--user");
 const publicKeyPath = option("--public-key");
 const signaturePath = option("--signature");
+const exact = args.includes("--exact");
+if (exact) args.splice(args.indexOf("--exact"), 1);
 const [proofPath, manifestPath] = args;
 // an empty value is a usage error (exit 2), as in por verify and python -m pipeline.verify
 if (!proofPath || (manifestPath === undefined) === (root === null) || args.length > 2 || root === "" || user === ""
@@ -42,6 +46,10 @@ if (!proofPath || (manifestPath === undefined) === (root === null) || args.lengt
     || ((publicKeyPath !== null || signaturePath !== null) && manifestPath === undefined) || publicKeyPath === ""
     || (signaturePath !== null && publicKeyPath === null)) {
   console.error(USAGE);
+  process.exit(2);
+}
+if (root !== null && rootOptionProblem(root) !== null) {  // malformed: a usage error, as in the Python command lines
+  console.error(`error: ${rootOptionProblem(root)}`);
   process.exit(2);
 }
 function readKey(path) {
@@ -64,19 +72,8 @@ try {
     signer = signature.key_id;
   }
   const r = verifyProof(proof, manifest, root, () => {}, user);
-  if (r.version === VERSION_V3) console.log(summaryV3(r).join("\n"));
-  else {
-    console.log(`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`);
-    if (r.commitment !== null) console.log(`announced value (${r.version}) ${r.commitment}`);
-    console.log(`root ${r.rootHash}`);
-    r.assets.forEach((symbol, i) => console.log(`  ${symbol.padEnd(8)} ${r.decimals === null
-      ? `${r.balances[i]} (smallest units)` : toUnits(r.balances[i], r.decimals[i])}`));
-  }
+  console.log((r.version === VERSION_V3 ? summaryV3(r, exact) : summaryV2(r, exact)).join("\n"));
   if (signer !== null) console.log(`manifest signature: valid (Ed25519, key id ${signer})`);
-  if (r.version === "por-v1") {
-    console.log("note: por-v1 does not commit to asset labels or decimals; they come from the manifest and are " +
-      "pinned only by its signature (por-v2 pins them in the announced value)");
-  }
 } catch (e) {
   if (!(e instanceof VerificationError)) throw e;
   console.error(`INVALID proof: ${e.message}`);

@@ -680,11 +680,62 @@ function verifyV2(proof, manifest, announced, onCheck, expectedUser) {
     balances, rootHash: bytesToHex(currentHash), rootSums: currentSums, commitment: bytesToHex(got) };
 }
 
-/** `value` smallest units as whole units with exactly `decimals` fractional digits. */
+/** `value` smallest units as whole units with exactly `decimals` fractional digits (every digit: `--exact`). */
 export function toUnits(value, decimals) {
   if (decimals === 0) return value.toString();
   const scale = 10n ** BigInt(decimals);
   return `${value / scale}.${(value % scale).toString().padStart(decimals, "0")}`;
+}
+
+/** At most this many decimals are shown by `readableUnits`; `CUT` marks a figure whose further decimals were cut. */
+export const MAX_SHOWN_DECIMALS = 8;
+export const CUT = "\u2026";
+
+/** The one rule for people (Python's `protocol.amounts.readable_units`, both tested against
+ * tests/readable-amounts.json): thousands grouped with commas, trailing zeros of the fraction trimmed, at
+ * most `MAX_SHOWN_DECIMALS` decimals, the rest cut toward zero (never overstated) and marked with `CUT`; a negative
+ * value (a net position) with a minus sign. */
+export function readableUnits(value, decimals) {
+  if (value < 0n) return "-" + readableUnits(-value, decimals);
+  const scale = 10n ** BigInt(decimals);
+  const text = (value / scale).toString().replace(/\B(?=(\d{3})+$)/g, ",");
+  const frac = value % scale;
+  if (frac === 0n) return text;
+  const digits = frac.toString().padStart(decimals, "0").replace(/0+$/, "");
+  return digits.length > MAX_SHOWN_DECIMALS ? `${text}.${digits.slice(0, MAX_SHOWN_DECIMALS)}${CUT}` : `${text}.${digits}`;
+}
+
+/** An amount as the command lines show it: readable, or (`exact`) every digit; signed either way. */
+export const shownUnits = (value, decimals, exact = false) => (exact ? toSignedUnits(value, decimals)
+  : readableUnits(value, decimals));
+export const isCut = (shown) => shown.endsWith(CUT);
+/** The command lines' line after amounts of which some were cut (Python's `amounts.CUT_NOTE`). */
+export const CUT_NOTE = `${CUT} marks decimals cut (at most ${MAX_SHOWN_DECIMALS} are shown, never rounded up): --exact `
+  + "prints every digit.";
+
+/** Printed after a valid por-v1 proof's balances (Python's `verify.V1_LABELS_NOTE`). */
+export const V1_LABELS_NOTE = "note: por-v1 does not commit to asset labels or decimals; they come from the manifest and "
+  + "are pinned only by its signature (por-v2 pins them in the announced value)";
+
+/** The problem with a `--root` value given on a command line (a usage error, exit 2), or null (Python's
+ * `reading.root_option_problem`). */
+export function rootOptionProblem(value) {
+  if (HEX32.test(value)) return null;
+  return "--root takes the announced value (a por-v1 month: the root hash), 64 lowercase hexadecimal characters, "
+    + `not ${displayUserId(value)} (${Array.from(value).length} characters)`;
+}
+
+/** What a valid por-v1 or por-v2 proof shows, the lines `python -m pipeline.verify` prints (VerifiedProof.summary). */
+export function summaryV2(r, exact = false) {
+  const lines = [`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`];
+  if (r.commitment !== null) lines.push(`announced value (${r.version}) ${r.commitment}`);
+  lines.push(`root ${r.rootHash}`);
+  const shown = r.balances.map((b, i) => shownUnits(b, r.decimals === null ? 0 : r.decimals[i], exact));
+  r.assets.forEach((symbol, i) => lines.push(`  ${symbol.padEnd(8)} ${shown[i]}${r.decimals === null
+    ? " (smallest units)" : ""}`));
+  if (shown.some(isCut)) lines.push(CUT_NOTE);
+  if (r.version === VERSION) lines.push(V1_LABELS_NOTE);
+  return lines;
 }
 
 // ---------------------------------------------------------------------------- por-v3
@@ -1088,16 +1139,17 @@ const padLeft = (text, n) => " ".repeat(Math.max(0, n - width(text))) + text;
 /** What a valid por-v3 proof shows, the lines `python -m pipeline.verify` prints (VerifiedProofV3.summary): whose,
  * which month, the announced value, the parameters, and every asset (held or not) with this user's equity, debt and
  * net in whole units. */
-export function summaryV3(r) {
+export function summaryV3(r, exact = false) {
   const lines = [`VALID proof for user ${displayUserId(r.userId)} in period ${r.period}`,
     `announced value (${r.version}) ${r.commitment}`,
     `parameters: ${r.parameters.fragments} fragments per holding, padding ${r.parameters.padding} %`];
   const rows = [["asset", "equity", "debt", "net"], ...r.assets.map((symbol, j) => [symbol,
-    toUnits(r.equity[j], r.decimals[j]), toUnits(r.debt[j], r.decimals[j]), toSignedUnits(r.equity[j] - r.debt[j], r.decimals[j])])];
+    ...[r.equity[j], r.debt[j], r.equity[j] - r.debt[j]].map((v) => shownUnits(v, r.decimals[j], exact))])];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => width(row[i]))));
   for (const row of rows) {
     lines.push(`  ${[padRight(row[0], widths[0]), ...[1, 2, 3].map((i) => padLeft(row[i], widths[i]))].join("  ")}`.trimEnd());
   }
+  if (rows.slice(1).some((row) => row.slice(1).some(isCut))) lines.push(CUT_NOTE);
   return lines.concat(notesV3(r));
 }
 
