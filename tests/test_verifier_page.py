@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.protocol.amounts import to_units
+from pipeline.protocol.amounts import CUT, readable_units, to_units
 from pipeline.webmodule import ensure_browser_module
 from tests.support.browser import chromium_driver
 from tests.support.install import required
@@ -67,11 +67,12 @@ def test_page_verifies_and_rejects(driver, tmp_path):
 
     verdict, checks = verify_in_page(driver, proof, manifest)
     assert verdict == "valid"
-    assert checks and set(checks.values()) == {"pass"} and len(checks) == 10
+    # no account id entered: every check passed, the account's is said not to have run
+    assert checks.pop("user-id") == "skip" and set(checks.values()) == {"pass"} and len(checks) == 10
     assert driver.find_element(By.ID, "period").text == manifest["period"]
     assert driver.find_element(By.ID, "root").text == manifest["root"]["hash"]
     shown = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#balances td.amount")]
-    want = [to_units(int(v), a["decimals"]) for v, a in zip(proof["balances"], manifest["assets"], strict=True)]
+    want = [readable_units(int(v), a["decimals"]) for v, a in zip(proof["balances"], manifest["assets"], strict=True)]
     assert shown == want
 
     for mutation in load("mutations.json"):
@@ -257,3 +258,152 @@ def test_page_prints_ids_escaped_as_the_command_lines_do(driver, tmp_path):
     assert verdict == "invalid" and checks["format"] == "fail"
     assert ("format: user_id contains an invisible format character U+200B: 'ali\\u{200B}ce'"
             in driver.find_element(By.ID, "checks").text)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Issue 24, items 3 and 4: readable amounts with every digit one click away; no account id said plainly; the
+# signing key's fingerprint and where to compare it; the built-in manifest summarised; an unreadable file of the
+# user's own first suggests downloading it again.
+
+V3_BASIC = os.path.join(ROOT, "schemas", "vectors", "por-v3", "basic")
+
+
+def v3_vectors():
+    with open(os.path.join(V3_BASIC, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    with open(os.path.join(V3_BASIC, "proofs.json"), encoding="utf-8") as f:
+        return manifest, json.load(f)
+
+
+def cells(driver):
+    return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in driver.find_elements(By.CSS_SELECTOR, "#balances tr")]
+
+
+def test_page_shows_readable_amounts_and_every_digit_one_click_away(driver, tmp_path):
+    """The report's rule on the page (verify.mjs readableUnits, the command lines' figures); every digit on hover
+    and after one click on "Show every digit"; a cut is said under the table."""
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    manifest, proofs = v3_vectors()
+    carol = next(p for p in proofs if p["user_id"] == "carol")  # 1 wei of ETH: cut at 8 decimals
+    set_user(driver, "carol")
+    verdict, _ = verify_in_page(driver, carol, manifest)
+    assert verdict == "valid"
+    held = {h["asset"]: (int(h["equity"]), int(h["debt"])) for h in carol["holdings"]}
+    readable, exact = [], []
+    for a in manifest["assets"]:
+        e, d = held.get(a["symbol"], (0, 0))
+        readable.append([a["symbol"], *(readable_units(v, a["decimals"]) for v in (e, d, e - d))])
+        exact.append([a["symbol"], to_units(e, a["decimals"]), to_units(d, a["decimals"]),
+                      ("-" if e < d else "") + to_units(abs(e - d), a["decimals"])])
+    assert cells(driver) == readable and any(CUT in text for r in readable for text in r)
+    titles = [td.get_attribute("title") for td in driver.find_elements(By.CSS_SELECTOR, "#balances td.amount")]
+    assert titles == [text for r in exact for text in r[1:]]  # every digit on hover
+    note = driver.find_element(By.ID, "cut-note")
+    assert note.is_displayed() and f"{CUT} marks decimals cut (at most 8 are shown, never rounded up)" in note.text
+    toggle = driver.find_element(By.ID, "exact-toggle")
+    assert toggle.text == "Show every digit"
+    toggle.click()
+    assert cells(driver) == exact and toggle.text == "Show readable amounts"
+    toggle.click()
+    assert cells(driver) == readable
+    alice = next(p for p in proofs if p["user_id"] == "alice")
+    set_user(driver, "alice")
+    verify_in_page(driver, alice, manifest)
+    assert ["USDT", "250", "1,000", "-750"] in cells(driver)
+    assert not driver.find_element(By.ID, "cut-note").is_displayed()  # nothing cut, nothing said
+    assert severe_console_errors(driver) == []
+
+
+def test_page_without_an_account_id_says_the_proof_was_not_checked_against_it(driver, tmp_path):
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    manifest, proofs = v3_vectors()
+    set_user(driver, "")
+    verdict, checks = verify_in_page(driver, proofs[0], manifest)
+    assert verdict == "valid" and checks["user-id"] == "skip"
+    assert "Not checked against your account: no account id was entered." in driver.find_element(By.ID, "verdict").text
+    warning = driver.find_element(By.ID, "no-account")
+    assert warning.is_displayed()
+    assert "not checked against your account" in warning.text and "Two accounts never share a proof" in warning.text
+    assert "enter your account id" in warning.text
+    assert "Not checked: no account id was entered" in driver.find_element(By.CSS_SELECTOR, "li[data-check=user-id]").text
+    set_user(driver, proofs[0]["user_id"])
+    verdict, checks = verify_in_page(driver, proofs[0], manifest)
+    assert verdict == "valid" and checks["user-id"] == "pass"
+    assert not driver.find_element(By.ID, "no-account").is_displayed()
+    assert "Not checked" not in driver.find_element(By.ID, "verdict").text
+    set_user(driver, "")
+    verdict, _ = verify_in_page(driver, dict(proofs[0], nonce="zz"), manifest)  # NOT VALID: no account sentence
+    assert verdict == "invalid" and not driver.find_element(By.ID, "no-account").is_displayed()
+    assert severe_console_errors(driver) == []
+
+
+def test_page_shows_the_signing_key_and_where_to_compare_it_and_the_built_in_manifest(driver, tmp_path):
+    """A month's page (manifest, signature and key built in): the manifest in a few readable lines (period, protocol,
+    assets, announced value), its JSON one click away; after a check of its signature, the key id (BLAKE3 of the key,
+    as ``por verify --public-key`` prints it) and the published public-key.pem to compare it with."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pipeline.formats.verifier_page import render_page
+    from pipeline.publication.signing import key_id, public_key_pem, sign_manifest
+
+    manifest, proofs = v3_vectors()
+    manifest = {**manifest, "previous": None, "publication": {"tool": "por test", "verifier": "00" * 32}}
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    page = tmp_path / "verifier.html"
+    page.write_bytes(render_page(manifest, sign_manifest(key, manifest), public_key_pem(key.public_key()).decode()))
+    open_page(driver, page)
+    summary = driver.find_element(By.ID, "manifest-summary")
+    assert summary.is_displayed()
+    terms = [dt.text for dt in summary.find_elements(By.TAG_NAME, "dt")]
+    values = [dd.text for dd in summary.find_elements(By.TAG_NAME, "dd")]
+    symbols = [a["symbol"] for a in manifest["assets"]]
+    assert dict(zip(terms, values, strict=True)) == {
+        "Period": manifest["period"], "Protocol": "por-v3", "Assets": f"{len(symbols)}: {', '.join(symbols)}",
+        "Announced value": manifest["commitment"]}
+    raw = driver.find_element(By.ID, "manifest-raw")
+    assert raw.get_attribute("open") is None and not driver.find_element(By.ID, "manifest").is_displayed()
+    driver.find_element(By.ID, "manifest-raw-label").click()  # one click: the JSON as published
+    assert driver.find_element(By.ID, "manifest").is_displayed()
+    assert json.loads(driver.find_element(By.ID, "manifest").get_attribute("value")) == manifest
+    set_user(driver, proofs[0]["user_id"])
+    driver.execute_script("document.getElementById('proof').value = arguments[0];", json.dumps(proofs[0]))
+    assert click_verify(driver) == ("valid", "")
+    signer = driver.find_element(By.ID, "signer")
+    assert signer.is_displayed()
+    assert f"key id {key_id(key.public_key())}" in signer.text and "public-key.pem" in signer.text
+    assert driver.find_element(By.CSS_SELECTOR, "li[data-check=signature]").get_attribute("class") == "pass"
+    assert severe_console_errors(driver) == []
+
+
+def test_page_suggests_downloading_an_unreadable_file_again_before_asking_the_exchange(driver, tmp_path):
+    page = tmp_path / "verifier.html"
+    assert CliRunner().invoke(app, ["verifier-page", str(page)]).exit_code == 0
+    open_page(driver, page)
+    manifest, proofs = v3_vectors()
+    raw_proof, raw_manifest = json.dumps(proofs[0]).encode(), json.dumps(manifest).encode()
+    (tmp_path / "truncated-proof.json").write_bytes(raw_proof[: len(raw_proof) // 2])
+    (tmp_path / "manifest.json").write_bytes(raw_manifest)
+    (tmp_path / "proof.json").write_bytes(raw_proof)
+    (tmp_path / "truncated-manifest.json").write_bytes(raw_manifest[:-3])
+    set_user(driver, proofs[0]["user_id"])
+    for proof_file, manifest_file, what in (("truncated-proof.json", "manifest.json", "your proof file"),
+                                            ("proof.json", "truncated-manifest.json", "the manifest")):
+        load_file(driver, "proof-file", "proof", tmp_path / proof_file)
+        load_file(driver, "manifest-file", "manifest", tmp_path / manifest_file)
+        assert click_verify(driver) == ("invalid", "input")
+        text = driver.find_element(By.ID, "verdict").text
+        assert text.startswith(f"NOT VALID: {what} cannot be read"), text
+        assert text.index("again") < text.index("ask the exchange"), text  # download again first
+    driver.execute_script("document.getElementById('proof').value = arguments[0];", json.dumps(dict(proofs[0],
+                                                                                                    nonce="zz")))
+    load_file(driver, "manifest-file", "manifest", tmp_path / "manifest.json")
+    driver.execute_script("document.getElementById('proof').value = arguments[0];", json.dumps(dict(proofs[0],
+                                                                                                    nonce="zz")))
+    assert click_verify(driver) == ("invalid", "format")  # readable but wrong: the exchange is asked, as before
+    assert "ask the exchange why" in driver.find_element(By.ID, "verdict").text
+    assert severe_console_errors(driver) == []
