@@ -202,7 +202,7 @@ class PublishError(PorError):
     def diagnostics(self, flag_of: FlagOf = _plain) -> str:
         cause = self.cause
         detail = cause.diagnostics(flag_of) if isinstance(cause, PorError) else f"{type(cause).__name__}: {cause}"
-        return f"{self.message}: {detail}; the archive {self.archive} is unchanged"
+        return f"{self.message}: {detail}; the archive is unchanged ({self.archive})"
 
 
 def exit_code(exc: BaseException) -> int:

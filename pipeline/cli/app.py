@@ -109,11 +109,22 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def summary(doc: str | None) -> str | None:
+    """A command's line in ``--help`` listings: the first sentence of its docstring, whole (click would cut it
+    at 45 characters with "...")."""
+    if not doc:
+        return None
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[:end + 1]
+
+
 def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[F], F]:
-    """Register ``fn`` as a command (of ``group``, default the app) with the error mapping."""
+    """Register ``fn`` as a command (of ``group``, default the app) with the error mapping; its summary in the
+    listings is its docstring's first sentence, never cut."""
 
     def decorate(fn: F) -> F:
-        return (group or app).command(name)(handle_errors(fn))
+        return (group or app).command(name, short_help=summary(fn.__doc__))(handle_errors(fn))
 
     return decorate
 

@@ -549,7 +549,7 @@ def audit(
         typer.echo(f"audit OK: {report.buckets} buckets, {report.users} users, root {report.root['hash']}")
     if public is not None:
         try:
-            verify_manifest_signature(public, b.read_json(MANIFEST), b.read_json(SIGNATURE), f"{b.shown}/{SIGNATURE}")
+            verify_manifest_signature(public, b.read_json(MANIFEST), b.read_json(SIGNATURE), b.where(SIGNATURE))
         except VerificationError as exc:
             raise fail(f"audit of {b.shown}: {exc}") from None
         typer.echo(f"manifest signature: valid (Ed25519, key id {key_id(public)})")
@@ -931,6 +931,8 @@ def reserves_verify(
     """Verify the ownership proof of every reserve row on the cluster: counts per status and per
     asset; exit 1 when any row is invalid (up to five named). A contract wallet is bound only when
     --rpc gives its chain's node, which confirms its owners and threshold at the snapshot height.
+    Without a challenge nothing is bound, and a row that names no message (it signs the challenge)
+    is missing, not checked.
 
     \b
     Example:
@@ -947,7 +949,12 @@ def reserves_verify(
     nodes, _ = _nodes_and_tokens(rpc, None)
     with run.client() as client:
         result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage, nodes=nodes, period=period)
-    typer.echo(f"challenge: {text}" if text else "challenge: none given (a valid proof is reported as unbound)")
+    unchecked = result.not_checked()
+    typer.echo(f"challenge: {text}" if text else "challenge: none given: nothing can be bound; a valid proof over the "
+               "message a row names is reported as unbound" + (
+                   f"; {len(unchecked)} row(s) name no message (they sign the period's challenge) and are reported "
+                   "missing, not checked: give --period and --exchange (with --archive), or --challenge, to check "
+                   "them" if unchecked else ""))
     counts = result.counts()
     typer.echo(f"{len(result.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
     units = "whole units" if fmt == "okx-csv" else "as written in the file"

@@ -14,7 +14,7 @@ whose ``getThreshold()`` the distinct signers meet (``pipeline.onchain.safe``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Mapping, NamedTuple, Sequence, TypedDict
 
@@ -25,7 +25,17 @@ from ..errors import InputError
 from ..mapping import Mapper
 from ..onchain import safe
 from ..ownership.chains import find_chain
-from ..ownership.check import BOUND, INVALID, STATUSES, UNBOUND, ProofRow, check_row
+from ..ownership.check import (
+    BOUND,
+    INVALID,
+    MAX_SIGNATURES,
+    MISSING,
+    STATUSES,
+    UNBOUND,
+    ProofRow,
+    Verdict,
+    check_row,
+)
 from ..storage import fs as storage
 from .heights import hold_rows, okx_declared
 from .input import ReserveRow, check_format
@@ -108,11 +118,28 @@ class Ownership:
     def invalid(self) -> list[OwnershipRecord]:
         return [r for r in self.records if r["status"] == INVALID]
 
+    def not_checked(self) -> list[OwnershipRecord]:
+        """Rows that sign the period's challenge when none was given (``missing``, ``NOT_CHECKED``)."""
+        return [r for r in self.records if r["status"] == MISSING and r["reason"] == NOT_CHECKED]
+
 
 def _text(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return str(value)
+
+
+NOT_CHECKED = ("not checked: the row names no message, so its signature is over this period's challenge, and no "
+               "challenge was given (--period and --exchange, with --archive, or --challenge)")
+"""Without a challenge, a row that names no message (it signs the period's challenge) cannot be checked:
+``missing`` (nothing proves it for this run), never ``invalid`` (nothing was found wrong with it)."""
+
+
+def _unchecked(row: ReserveRow, challenge: str | None, v: Verdict) -> bool:
+    """Whether ``v`` is ``check_row``'s refusal of a row it could not check for want of a challenge: the row's
+    chain and address passed (a canonical spelling), it carries 1 to ``MAX_SIGNATURES`` signatures and no message."""
+    return (challenge is None and row["message"] is None and v.status == INVALID and bool(v.canonical)
+            and 0 < len(row["signatures"]) <= MAX_SIGNATURES)
 
 
 def _check_rows(rows: Sequence[ReserveRow], challenge: str | None) -> list[CheckedRow]:
@@ -121,6 +148,8 @@ def _check_rows(rows: Sequence[ReserveRow], challenge: str | None) -> list[Check
     for r in rows:
         v = check_row(ProofRow(r["chain"], r["address"], tuple(r["signatures"]), r["message"], r["script"],
                                tuple(r["owners"])), challenge)
+        if _unchecked(r, challenge, v):
+            v = replace(v, status=MISSING, reason=NOT_CHECKED)
         out.append(CheckedRow(r["chain"], r["address"], r["asset"], r["balance"], r["height"], v.status, v.reason,
                               v.note, wallet_key(v.chain, v.canonical, r["asset"]) if v.canonical else "", v.signers,
                               v.pending, v.canonical))

@@ -42,10 +42,16 @@ class Bundle:
     def is_private(self, name: str) -> bool:
         return self.all_private or name.startswith("private/")
 
+    def _placed(self, name: str) -> str:
+        """``name`` relative to the bundle's directory (an archived period's public files are in ``public/``)."""
+        return f"{self.public_dir}/{name}" if self.public_dir and not name.startswith("private/") else name
+
     def file(self, name: str) -> str:
-        if self.public_dir and not name.startswith("private/"):
-            name = f"{self.public_dir}/{name}"
-        return storage.join(self.path, name)
+        return storage.join(self.path, self._placed(name))
+
+    def where(self, name: str) -> str:
+        """The file ``name`` as messages name it: where it is (``2026-12/public/manifest.json`` in an archive)."""
+        return f"{self.shown.rstrip('/')}/{self._placed(name)}"
 
     def public_names(self) -> set[str]:
         """Names of the public files, the manifest and its signature included."""
@@ -57,7 +63,7 @@ class Bundle:
         try:
             return storage.retrying(lambda: self.fs.cat_file(self.file(name)))
         except FileNotFoundError:
-            raise BundleError(f"{self.shown}: missing {name}") from None
+            raise BundleError(f"{self.shown}: missing {self._placed(name)}") from None
 
     def exists(self, name: str) -> bool:
         return bool(storage.retrying(lambda: self.fs.exists(self.file(name))))
@@ -67,7 +73,7 @@ class Bundle:
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{self.shown}/{name}: not valid JSON ({exc})") from None
+            raise BundleError(f"{self.where(name)}: not valid JSON ({exc})") from None
 
     def listdir(self, name: str) -> list[str]:
         """Names (relative to the bundle) of the files directly in ``name``; [] if absent."""
