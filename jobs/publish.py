@@ -45,7 +45,7 @@ from pipeline.protocol.period import is_valid_period, snapshot_time
 from pipeline.protocol.versions import DEFAULT as DEFAULT_PROTOCOL
 from pipeline.protocol.versions import VERSIONS, per_asset
 from pipeline.publication import archive
-from pipeline.publication.history import signed_history
+from pipeline.publication.history import previous_snapshot_heights, signed_history
 from pipeline.publication.recheck import history_row
 from pipeline.publication.report import (
     collateral_section,
@@ -63,6 +63,7 @@ from pipeline.publication.signing import (
 )
 from pipeline.reserves import public as public_reserves
 from pipeline.reserves import ratios
+from pipeline.onchain.sampling import DEFAULT_COUNT as DEFAULT_SAMPLES
 from pipeline.reserves.balances import Node, check_balances
 from pipeline.reserves.input import Reserves, check_reserves, load_reserves
 from pipeline.reserves.ownership import Ownership, verify_reserves
@@ -94,6 +95,10 @@ class PublishRequest:
     """Chain nodes to compare every reserve balance with at its snapshot height (``--rpc``)."""
     tokens: Mapping[tuple[str, str], bytes] | None = None
     """(asset, chain) -> ERC-20 contract (``--token``)."""
+    sample_heights: int = DEFAULT_SAMPLES
+    """With nodes: further heights of the month every row is read at, on chains whose node answers at past
+    heights (``pipeline.onchain.sampling``; ``--sample-heights``, 0: none). The report shows per asset the
+    minimum over them beside the snapshot."""
     prices: str | None = None
     """The prices file (``schemas/prices.md``): US-dollar figures in the report."""
     haircuts: str | None = None
@@ -306,7 +311,8 @@ class _Publication:
         if invalid:
             named = "; ".join(named_rows(invalid))
             raise InputError(f"{len(invalid)} reserve row(s) with an invalid ownership proof: {named}")
-        balances_doc = self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets) if req.nodes else None
+        balances_doc = (self._check_balances(a.url(self.stage_name, "inputs/reserves"), plan.assets,
+                                             previous_snapshot_heights(a, index, req.period)) if req.nodes else None)
         return _Validated(index, index_raw, slot, secret, signing_key, plan, inputs_bytes, prices, haircuts, challenge,
                           ownership, balances_doc)
 
@@ -573,21 +579,31 @@ class _Publication:
         self.echo(f"      master secret: a new one (id {this_id}; {slot.previous['period']} used {before})")
         return True
 
-    def _check_balances(self, reserves_url: str, assets: Any) -> dict[str, Any]:
+    def _check_balances(self, reserves_url: str, assets: Any, since: Mapping[str, int]) -> dict[str, Any]:
         """Every reserve balance against its chain's node at the chain's one snapshot height; a
         mismatch, a row whose node could not answer, a node on another chain, or a snapshot block
         outside the window before the period's end refuses the month. ``report.json`` records per
-        chain the height, the block's hash and time and the node's chain id."""
+        chain the height, the block's hash and time and the node's chain id; and ``sampling``, every
+        row read again at the month's sampled heights after ``since`` (the previous month's snapshot
+        heights) where the node answers at past heights. A chain that could not be sampled does not
+        refuse the month: the report says why, and shows no minimum for what it holds."""
         req = self.req
         check = check_balances(client_mapper(self.client), reserves_url, req.nodes, req.tokens or {}, "parquet",
-                               {x.symbol: x.decimals for x in assets}, self.opts, period=req.period)
+                               {x.symbol: x.decimals for x in assets}, self.opts, period=req.period,
+                               sample=req.sample_heights, since=since)
         counts = check.counts()
         self.echo("      reserve balances on chain: " + ", ".join(f"{counts[s]} {s}" for s in counts))
         failing = check.failing()
         if failing:
             named = "; ".join(named_rows(failing, height=True, status=True))
             raise InputError(f"{len(failing)} reserve balance(s) do not match the chain: {named}")
-        return {"chains": check.per_chain(),
-                "result": "match" if counts["match"] and not counts["unchecked"] else
-                          "match, some chains unchecked" if counts["match"] else "nothing checked"}
+        doc: dict[str, Any] = {"chains": check.per_chain(),
+                               "result": "match" if counts["match"] and not counts["unchecked"] else
+                                         "match, some chains unchecked" if counts["match"] else "nothing checked"}
+        if check.sampling is not None:
+            doc["sampling"] = check.sampling.as_json()
+            for chain, c in doc["sampling"]["chains"].items():
+                self.echo(f"      sampled heights on {chain}: " + (", ".join(f"{h:,}" for h in c["heights"]) or "none in range")
+                          if c["sampled"] else f"      sampled heights on {chain}: not sampled ({c['why']})")
+        return doc
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..ownership.chains import Chain
 from ..protocol.period import snapshot_time
 from .compare import NotChecked
+from .sampling import Header
 
 WINDOW_HOURS = 6
 """A snapshot block's timestamp must be at or before the period's end and no more than this many
@@ -102,6 +103,17 @@ def evm_block(chain: Chain, height: int, head_answer: Any, block_answer: Any, ch
         raise NotChecked(f"the node's block for height {height} says number {number}, hash {str(block_hash)[:80]!r}")
     return Block(chain.name, height, block_hash.lower(), _quantity(block_answer.get("timestamp"), "the block's timestamp"),
                  chain_id)
+
+
+def evm_header(height: int, answer: Any) -> Header:
+    """An ``eth_getBlockByNumber`` answer for ``height`` as a header (number, hash, timestamp), read strictly."""
+    if not isinstance(answer, dict):
+        raise NotChecked(f"the node has no block {height} ({str(answer)[:80]!r})")
+    number = _quantity(answer.get("number"), "the block's number")
+    block_hash = answer.get("hash")
+    if number != height or not isinstance(block_hash, str) or not _EVM_HASH.fullmatch(block_hash.lower()):
+        raise NotChecked(f"the node's block for height {height} says number {number}, hash {str(block_hash)[:80]!r}")
+    return Header(height, block_hash.lower(), _quantity(answer.get("timestamp"), "the block's timestamp"))
 
 
 # ---------------------------------------------------------------- Bitcoin family

@@ -57,6 +57,8 @@ class _Chain:
     """period -> its history row"""
     secrets: dict[str, str | None] = field(default_factory=dict)
     exchanges: dict[str, str | None] = field(default_factory=dict)
+    heights: dict[str, dict[str, int]] = field(default_factory=dict)
+    """period -> chain -> the snapshot height its report's balance checks read (``recheck.snapshot_heights``)."""
     checkable: bool = False
     """An earlier month carries ``publication.verifier`` (so no later month may lack it)."""
 
@@ -66,6 +68,7 @@ class _Chain:
         self.secrets[period] = (manifest.get("publication") or {}).get("secret")
         own = report.get("ownership") if isinstance(report, Mapping) else None
         self.exchanges[period] = own.get("exchange") if isinstance(own, Mapping) else None
+        self.heights[period] = recheck.snapshot_heights(report if isinstance(report, Mapping) else None)
         self.checkable = self.checkable or not recheck.is_legacy(manifest)
 
     def month(self, a: archive.Archive, e: Mapping[str, Any], label: str, manifest: Mapping[str, Any],
@@ -80,7 +83,8 @@ class _Chain:
         return recheck.Month(
             label, manifest, report, a.url(e["directory"], PUBLIC_DIR, PARQUET_NAME) if PARQUET_NAME in files else None,
             public(REPORT_MD), public(REPORT_HTML), self.secrets.get(before) if before else None, public(CSV_NAME),
-            not self.checkable, self.exchanges.get(before) if before else None)
+            not self.checkable, self.exchanges.get(before) if before else None,
+            self.heights.get(before) if before else None)
 
 
 def context_before(a: archive.Archive, index: Mapping[str, Any], entry: Mapping[str, Any]) -> _Chain:
@@ -369,6 +373,20 @@ def signed_history(a: archive.Archive, index: Mapping[str, Any], public: Ed25519
             verify_manifest_signature(public, manifest, signature, f"{e['directory']}/{PUBLIC_DIR}/{SIGNATURE}")
         out.append(recheck.history_row(manifest, _signed_report(a, e["directory"], manifest)))
     return out
+
+
+def previous_snapshot_heights(a: archive.Archive, index: Mapping[str, Any], period: str) -> dict[str, int]:
+    """chain -> the snapshot height the month before ``period`` (its current revision) recorded for it
+    (``recheck.snapshot_heights`` of its signed report; the manifest's digest as the index records it):
+    where the month's sampled heights start. Empty when there is no such month or it checked no chain."""
+    entry = archive.current(index).get(month_before(period))
+    if entry is None:
+        return {}
+    raw, manifest = _read_json(a, entry["directory"], MANIFEST)
+    if digest(raw) != entry["manifest"]:
+        raise BundleError(f"{entry['directory']}/{PUBLIC_DIR}/{MANIFEST}: blake3 {digest(raw)} differs from the "
+                          f"index's {entry['manifest']}")
+    return recheck.snapshot_heights(_signed_report(a, entry["directory"], manifest))
 
 
 def _signed_report(a: archive.Archive, directory: str, manifest: Mapping[str, Any]) -> dict[str, Any] | None:

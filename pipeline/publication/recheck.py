@@ -88,6 +88,9 @@ class Month:
     """False once an earlier month of the archive carries ``publication.verifier``: no downgrade after it."""
     previous_exchange: str | None = None
     """The exchange's name in the previous month's report (None: no previous month, or none given)."""
+    previous_heights: Mapping[str, int] | None = None
+    """chain -> the snapshot height the previous month's report recorded (``snapshot_heights``): where this
+    month's sampled heights start (None or empty: no previous month, or it checked no chain)."""
 
 
 @dataclass
@@ -114,6 +117,19 @@ def history_row(manifest: Mapping[str, Any], report: Mapping[str, Any] | None) -
         if report.get("usd"):
             row["reserves_usd"] = report["usd"]["total"]["reserves"]
     return row
+
+
+def snapshot_heights(report: Mapping[str, Any] | None) -> dict[str, int]:
+    """chain -> the snapshot height a report's balance checks read the chain's node at (``balances.chains``:
+    a node given and its snapshot block read); where the next month's sampled heights start."""
+    balances = report.get("balances") if isinstance(report, Mapping) else None
+    chains = balances.get("chains") if isinstance(balances, Mapping) else None
+    out: dict[str, int] = {}
+    for name, c in (chains or {}).items() if isinstance(chains, Mapping) else ():
+        if isinstance(c, Mapping) and c.get("node") and c.get("block") and isinstance(c.get("height"), int) \
+                and not isinstance(c.get("height"), bool):
+            out[str(name)] = c["height"]
+    return out
 
 
 def report_prices(report: Mapping[str, Any]) -> Prices | None:
@@ -266,6 +282,10 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         else:
             problems += _published_reserves(month, reserves, ownership, rows, assets, storage_options)
         problems += _balances_problems(archived.get("balances"), rows)
+        sampled, sampling_notes = _sampling_problems(archived.get("balances"), rows, reserves.amounts,
+                                                     manifest["period"], month.previous_heights or {})
+        problems += sampled
+        notes += sampling_notes
     pos = manifest_positions(manifest, reserves.totals)
     this = history_row(manifest, None)
     this.update({"ratios": {p.symbol: p.ratio for p in pos}, "flagged": [p.symbol for p in pos if p.flagged]})
@@ -403,6 +423,107 @@ def _balances_problems(balances: Any, rows: Sequence[Mapping[str, Any]]) -> list
             if expected is not None and c.get("chain_id") != expected:
                 problems.append(f"{where}: chain id {c.get('chain_id')!r}, {name}'s is {expected!r}")
     return problems
+
+
+def _sampling_problems(balances: Any, rows: Sequence[Mapping[str, Any]], amounts: Sequence[tuple[str, int]],
+                       period: str, previous: Mapping[str, int]) -> tuple[list[str], list[str]]:
+    """``(problems, notes)`` of the record of the month's sampled heights (``balances.sampling``,
+    ``pipeline.onchain.sampling``): one entry per chain a node was given for; on a sampled chain the
+    closing block at or after the snapshot block and within the period, the range from after the previous
+    month's snapshot height (its signed report) or, for a chain no earlier month recorded, from the period's
+    first block (a node's word: noted) to the block before the snapshot, the heights the rule gives from the
+    closing block's hash, their blocks in order, and per asset the snapshot sum the chain's rows of
+    ``reserves.parquet`` give and a minimum that is the least of it and the sums at the heights (which are
+    the publisher's node's answers: carried). A family whose node reads its tip only cannot be sampled."""
+    from ..onchain import blocks as block_rules
+    from ..onchain import sampling
+    from ..protocol.period import month_before
+    from ..reserves.nodes import balance_client
+
+    if not isinstance(balances, Mapping) or "sampling" not in balances:
+        return [], []
+    where = f"{REPORT_JSON} balances.sampling"
+    s, chains = balances["sampling"], balances.get("chains")
+    if not isinstance(s, Mapping) or s.get("rule") != sampling.RULE or not isinstance(s.get("chains"), Mapping) \
+            or not isinstance(s.get("count"), int) or isinstance(s.get("count"), bool) or \
+            not 0 <= s["count"] <= sampling.MAX_COUNT or not isinstance(chains, Mapping):
+        return [f"{where}: not a record of the rule {sampling.RULE} (rule, count from 0 to {sampling.MAX_COUNT}, "
+                "chains)"], []
+    count, problems, notes = s["count"], [], []
+    noded = sorted(n for n, c in chains.items() if isinstance(c, Mapping) and c.get("node"))
+    recorded = sorted(s["chains"])
+    if count and recorded != noded:
+        problems.append(f"{where}: records the chains {recorded}, the balance checks read {noded}")
+    if not count and recorded:
+        problems.append(f"{where}: no height was asked for (count 0), yet it records the chains {recorded}")
+    held: dict[tuple[str, str], int] = {}
+    for r, (asset, units) in zip(rows, amounts, strict=False):
+        chain = find_chain(r.get("chain") or "")
+        key = (chain.name if chain else str(r.get("chain")), asset)
+        held[key] = held.get(key, 0) + units
+    end, start = block_rules.period_end(period), block_rules.period_end(month_before(period))
+    for name, c in sorted(s["chains"].items()):
+        w = f"{where}.chains.{name}"
+        chain = find_chain(name)
+        client = balance_client(chain) if chain is not None else None
+        if not isinstance(c, Mapping) or not isinstance(c.get("sampled"), bool):
+            problems.append(f"{w}: not a record with sampled true or false")
+            continue
+        if not c["sampled"]:
+            if not isinstance(c.get("why"), str) or not c["why"]:
+                problems.append(f"{w}: not sampled, and no reason given")
+            continue
+        if client is None or not client.past_heights:
+            problems.append(f"{w}: sampled, but the {name} family's node cannot answer at past heights")
+            continue
+        try:
+            snap = chains[name]
+            height, block = snap["height"], snap["block"]
+            seed, first, last, heights = c["seed"], c["first"], c["last"], c["heights"]
+            sampling.seed_bytes(seed["hash"])
+            if not (isinstance(seed["height"], int) and seed["height"] >= height and block["timestamp"] <= seed["timestamp"] <= end):
+                problems.append(f"{w}: seed block {seed['height']} at {seed['timestamp']} is not at or after the snapshot "
+                                f"block ({height}) and at or before the period's end ({block_rules.iso(end)}): it cannot "
+                                "be the period's last block")
+            if last != height - 1:
+                problems.append(f"{w}: the range ends at {last}, not at the block before the snapshot ({height - 1})")
+            if name in previous:
+                if (first, c["first_rule"]) != (previous[name] + 1, sampling.FIRST_AFTER_PREVIOUS):
+                    problems.append(f"{w}: the range starts at {first} ({c['first_rule']}), not after the previous "
+                                    f"month's snapshot height {previous[name]} its signed report records")
+            elif c["first_rule"] != sampling.FIRST_OF_PERIOD:
+                problems.append(f"{w}: the range starts after a previous month's snapshot ({first}) that no earlier "
+                                "month of the archive records")
+            else:
+                notes.append(f"{name}'s sampled range starts at block {first}, the period's first block as the "
+                             "publisher's node reported it: a node of one's own re-derives it (por reserves "
+                             f"check-balances --period {period})")
+            want = sampling.sample_heights(name, seed["hash"], first, last, count)
+            if heights != want:
+                problems.append(f"{w}: heights {_short(heights)}, the rule gives {_short(want)} from the seed block's "
+                                f"hash {seed['hash']}")
+            got = c["blocks"]
+            if [b["height"] for b in got] != heights:
+                problems.append(f"{w}: blocks of heights {_short([b['height'] for b in got])} for the heights "
+                                f"{_short(heights)}")
+            times = [b["timestamp"] for b in got] + [block["timestamp"]]
+            if times != sorted(times) or (c["first_rule"] == sampling.FIRST_OF_PERIOD and times[0] < start):
+                problems.append(f"{w}: the sampled blocks' times are not in order up to the snapshot block's (within "
+                                "the period): not the chain's blocks")
+            for asset, a in sorted(c["assets"].items()):
+                at = [int(v) for v in a["at"]]
+                if int(a["snapshot"]) != held.get((name, asset), 0):
+                    problems.append(f"{w}.assets.{asset}: at the snapshot {a['snapshot']}, {PARQUET_NAME}'s {name} rows "
+                                    f"of {asset} hold {held.get((name, asset), 0)}")
+                if len(at) != len(heights) or any(v < 0 for v in at) or int(a["minimum"]) != min([int(a["snapshot"]), *at]):
+                    problems.append(f"{w}.assets.{asset}: minimum {a['minimum']} is not the least of the snapshot sum "
+                                    f"and the {len(heights)} sampled sums {_short(a['at'])}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.append(f"{w}: cannot be read ({type(exc).__name__}: {exc})")
+    if any(isinstance(c, Mapping) and c.get("sampled") for c in s["chains"].values()):
+        notes.append("the balances at the sampled heights are the publisher's node's answers: a node of one's own "
+                     f"re-reads them (por reserves check-balances --period {period} --archive ARCHIVE)")
+    return problems, notes
 
 
 def _published_at_problems(published_at: Any, period: str) -> list[str]:

@@ -33,6 +33,7 @@ from ..reserves.ratios import (
     RESERVES_ONLY,
     STATUS_WORDS,
     AssetPosition,
+    signed_units,
 )
 
 REPORT_JSON = "report.json"
@@ -117,6 +118,33 @@ def usd_figures(prices: Prices, positions: Sequence[AssetPosition], reserves: Ma
     return section
 
 
+def held_section(positions: Sequence[AssetPosition], balances: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Per asset, the reserves held all month as far as the sampled heights show (``balances.sampling``,
+    ``pipeline.onchain.sampling``): ``snapshot`` (the declared reserves), ``minimum`` (the snapshot less, on
+    every sampled chain, what its rows held at the snapshot above their lowest sum over the sampled
+    heights), ``not_sampled`` (the part on chains or rows no sampled height read: counted at its snapshot
+    figure) and ``ratio_percent``, the minimum against the (net) liabilities, rounded down (None when
+    nothing of the asset was sampled, or without positive liabilities). None without a sampling record."""
+    from ..reserves.ratios import percent
+
+    sampling = (balances or {}).get("sampling")
+    if not isinstance(sampling, Mapping):
+        return None
+    sampled: dict[str, tuple[int, int]] = {}
+    for c in (sampling.get("chains") or {}).values():
+        for asset, a in ((c.get("assets") or {}).items() if c.get("sampled") else ()):
+            snap, low = sampled.get(asset, (0, 0))
+            sampled[asset] = (snap + int(a["snapshot"]), low + int(a["minimum"]))
+    out = {}
+    for p in positions:
+        snap, low = sampled.get(p.symbol, (0, 0))
+        minimum, rest = p.reserves - (snap - low), p.reserves - snap
+        out[p.symbol] = {"snapshot": str(p.reserves), "minimum": str(minimum), "not_sampled": str(rest),
+                         "minimum_units": signed_units(minimum, p.decimals),
+                         "ratio_percent": percent(minimum, p.net) if snap > 0 else None}
+    return out
+
+
 def renderer_id() -> str:
     """Which renderer writes a report's pages: the render version and matplotlib's version (the charts'
     SVG is matplotlib's). A month that names a known render version is re-rendered and compared byte
@@ -167,6 +195,9 @@ def report_doc(manifest: Mapping[str, Any], positions: Sequence[AssetPosition], 
                   "top_tree": TOP_TREE, "verifier": PAGE_NAME, "report_markdown": REPORT_MD, "report_html": REPORT_HTML,
                   **({"reserves_csv": CSV_NAME, "reserves_parquet": PARQUET_NAME} if ownership else {})},
     }
+    held = held_section(positions, balances)
+    if held is not None:  # only where the balance checks sampled the month: older reports carry no such key
+        doc["held"] = held
     if per_asset(manifest["version"]):
         doc.update({"trees": manifest["trees"], "parameters": manifest["parameters"],
                     "net_debt": [p.symbol for p in positions if p.status == NET_DEBT],

@@ -4,19 +4,23 @@ whose balances can be read from its node, and the helpers its worker side shares
 A client proves its node is on the row's chain and reads the snapshot block (``probe``), says what
 a worker needs of each row (``item``: a ``BalanceItem``) and cuts a chain's rows into tasks
 (``tasks``), each a picklable record of the family's own that runs on a worker (``BalanceTask.run``)
-and gives one ``BalanceResult`` per row. The clients are registered once, by family, in
+and gives one ``BalanceResult`` per row. A family whose node answers at past heights
+(``past_heights``: EVM archive nodes) also reads block headers (``head``, ``headers``) and the rows'
+balances at the month's sampled heights (``sample_tasks``: ``pipeline.onchain.sampling``); one whose
+node cannot says why (``tip_only``). The clients are registered once, by family, in
 ``nodes.BALANCE_CLIENTS`` (``evm_balances``: EVM chains; ``bitcoin_balances``: the Bitcoin family);
 a chain whose family has none is ``unchecked``, its reason naming the family.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
 
 from ..onchain import blocks
 from ..onchain import evm as evm_rpc
 from ..onchain.compare import ERROR, NotChecked, smallest_units
+from ..onchain.sampling import Header
 from ..ownership.chains import Chain, Family
 from .rpc import JsonRpc
 
@@ -59,6 +63,37 @@ class BalanceResult:
     reason: str
     decimals: int | None = None
     """EVM: the decimals the amount was converted with (the asset's, or its token contract's); None otherwise."""
+
+
+@dataclass(frozen=True)
+class SampleItem:
+    """One row as a worker reads it at a sampled height: no published amount, only what to read."""
+
+    row: int
+    asset: str
+    canonical: str
+    """The address in its chain's canonical spelling."""
+    contract: str | None
+    """A token's contract address (hex, no ``0x``); None for the chain's coin."""
+
+
+@dataclass(frozen=True)
+class SampleRead:
+    """Worker side: one chunk of a chain's rows read at one sampled height, summed per asset."""
+
+    chain: str
+    height: int
+    sums: dict[str, int] = field(default_factory=dict)
+    """asset -> the node's balances of the chunk's rows, summed, in smallest units."""
+    why: str = ""
+    """Why not every row could be read ("" when all were): the first failure, naming its row."""
+
+
+class SampleTask(Protocol):
+    """One worker task reading rows at one sampled height (picklable)."""
+
+    def run(self) -> SampleRead:
+        ...
 
 
 class BalanceTask(Protocol):
@@ -106,6 +141,17 @@ class BalanceClient(Protocol):
         """Its node confirms contract wallets' owners (Safe ``getOwners()``/``getThreshold()``)."""
         ...
 
+    @property
+    def past_heights(self) -> bool:
+        """Its node answers balances at past heights (an EVM archive node): the month's sampled heights are
+        read (``pipeline.onchain.sampling``)."""
+        ...
+
+    @property
+    def tip_only(self) -> str:
+        """Why its node cannot answer at past heights ("" when it can): the report says so."""
+        ...
+
     def token_contract(self, text: str) -> bytes:
         """A token contract's address (``tokens`` only), or ``Refused``."""
         ...
@@ -122,6 +168,19 @@ class BalanceClient(Protocol):
     def tasks(self, name: str, url: str, items: list[BalanceItem], block: blocks.Block | None,
               settings: Settings) -> list[BalanceTask]:
         """Chain ``name``'s rows (every one at the snapshot ``block``) as worker tasks, in order."""
+        ...
+
+    def head(self, node: JsonRpc, chain: Chain) -> Header:
+        """The node's newest block (``past_heights`` only); ``NotChecked`` on an answer that is not one."""
+        ...
+
+    def headers(self, node: JsonRpc, chain: Chain, heights: Sequence[int]) -> list[Header]:
+        """The blocks at these heights, in order, in one batch (``past_heights`` only); ``NotChecked``."""
+        ...
+
+    def sample_tasks(self, name: str, url: str, items: list[SampleItem], heights: Sequence[int],
+                     settings: Settings) -> list[SampleTask]:
+        """Chain ``name``'s rows at each sampled height, as worker tasks (``past_heights`` only)."""
         ...
 
 

@@ -21,6 +21,12 @@ a chain whose family has none is ``unchecked``.
 
 Each row comes back with one status (``pipeline.onchain.compare``); totals per asset say what was
 published, what was checked against a node and what matched.
+
+Reserves held all month (``pipeline.onchain.sampling``): with a period and ``sample`` > 0, every chain
+whose node answers at past heights (EVM archive nodes) has its rows read again at ``sample`` heights of
+the month, found after the snapshot from the hash of the period's closing block; per asset, the sum at
+each sampled height and the minimum over them and the snapshot (``BalanceCheck.sampling``, the report's
+``balances.sampling``). A chain whose node reads only its tip (the Bitcoin family) says so.
 """
 
 from __future__ import annotations
@@ -33,20 +39,30 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..mapping import Mapper
-from ..onchain import blocks
+from ..onchain import blocks, sampling as rule
 from ..onchain.compare import ERROR, MATCH, MISMATCH, STATUSES, UNCHECKED
 from ..ownership.chains import Family, Refused, find_chain
 from ..ownership.check import canonical_address
 from ..storage import fs as storage
-from .balance_client import BalanceItem, BalanceResult, BalanceTask, Settings, safe_units
+from .balance_client import (
+    BalanceItem,
+    BalanceResult,
+    BalanceTask,
+    SampleItem,
+    SampleRead,
+    SampleTask,
+    Settings,
+    safe_units,
+)
 from .heights import hold_rows, okx_declared
 from .input import check_format, declared_heights, parquet_files
-from .nodes import BALANCE_CLIENTS, Node, balance_client, parse_rpc, probe_chains
+from .nodes import BALANCE_CLIENTS, Node, PlanTask, Probed, balance_client, parse_rpc, plan_chains, probe_chains
 from .ownership import duplicate_reason, read_okx, wallet_key
 from .results import status_counts, write_rows
 from .rpc import shown
 
-__all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck", "BalanceRecord"]
+__all__ = ["Node", "parse_rpc", "parse_token", "check_balances", "write_results", "BalanceCheck", "BalanceRecord",
+           "Sampling"]
 
 CHUNK_ROWS = 2_000
 BATCH = 100
@@ -158,6 +174,31 @@ def parse_token(spec: str) -> tuple[tuple[str, str], bytes]:
 
 
 @dataclass
+class Sampling:
+    """The month's sampled heights per chain, as ``report.json`` records them (``balances.sampling``)."""
+
+    count: int
+    """Heights asked for per chain (``--sample-heights``; 0: none)."""
+    chains: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """chain -> ``{"sampled": true, "seed", "first", "first_rule", "last", "heights", "blocks", "assets"}`` or
+    ``{"sampled": false, "why"}`` (every chain a node was given for)."""
+    failed: list[str] = field(default_factory=list)
+    """Chains whose node should answer at past heights but did not (not the tip-only families)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rule": rule.RULE, "count": self.count, "chains": dict(sorted(self.chains.items()))}
+
+    def held(self) -> dict[str, tuple[int, int]]:
+        """asset -> (its sampled rows' sum at the snapshot, the sum over chains of each chain's minimum)."""
+        out: dict[str, tuple[int, int]] = {}
+        for c in self.chains.values():
+            for asset, a in (c.get("assets") or {}).items():
+                snap, low = out.get(asset, (0, 0))
+                out[asset] = (snap + int(a["snapshot"]), low + int(a["minimum"]))
+        return dict(sorted(out.items()))
+
+
+@dataclass
 class BalanceCheck:
     """One record per input row, in input order; which chains were checked, at which heights."""
 
@@ -168,6 +209,9 @@ class BalanceCheck:
     """chain -> its snapshot block as its node reported it (chains whose node was probed)."""
     heights: dict[str, int] = field(default_factory=dict)
     """chain -> its declared snapshot height."""
+    sampling: Sampling | None = None
+    """The month's sampled heights (None: not asked for, or no period: ``sampling_note`` says which)."""
+    sampling_note: str = ""
 
     def counts(self) -> dict[str, int]:
         return status_counts(self.records, STATUSES)
@@ -257,15 +301,23 @@ def _run_task(task: BalanceTask) -> list[BalanceResult]:
     return task.run()
 
 
+def _run_sample(task: SampleTask) -> SampleRead:
+    """One sampled-height task of a family's balance client, on a worker."""
+    return task.run()
+
+
 # ---------------------------------------------------------------- client side
 
 def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapping[tuple[str, str], bytes] | None = None,
                    fmt: str = "parquet", decimals: Mapping[str, int] | None = None,
                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
                    batch: int = BATCH, concurrency: int = CONCURRENCY, scan_chunk: int = SCAN_CHUNK,
-                   period: str | None = None) -> BalanceCheck:
+                   period: str | None = None, sample: int = 0, since: Mapping[str, int] | None = None) -> BalanceCheck:
     """Check every row of the reserves at ``url`` against the given nodes (with ``period``: each
-    chain's snapshot block must be in the window before the period's end)."""
+    chain's snapshot block must be in the window before the period's end; with ``sample`` > 0 too, every
+    row is also read at ``sample`` heights of the month, ``pipeline.onchain.sampling``). ``since``: chain
+    -> the previous month's snapshot height (the sampled range starts after it; else at the period's
+    first block)."""
     check_format(fmt)
     by_chain: dict[str, Node] = {}
     for n in nodes:
@@ -362,8 +414,82 @@ def check_balances(mapper: Mapper, url: str, nodes: Sequence[Node], tokens: Mapp
     for rec in records:
         if rec["units"] is not None:
             rec["published"] = str(rec["units"])
-    return BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()},
-                        {name: p.block for name, p in probed.items() if p.block is not None}, heights)
+    check = BalanceCheck(records, {name: shown(n.url) for name, n in by_chain.items()},
+                         {name: p.block for name, p in probed.items() if p.block is not None}, heights)
+    if period is None:
+        check.sampling_note = ("no sampled heights: they need --period (the month's range, and its last block whose "
+                               "hash chooses them)") if sample > 0 else ""
+    else:
+        check.sampling = _sample(mapper, records, by_name, by_chain, probed, period, sample, since or {}, settings)
+    return check
+
+
+def _sample(mapper: Mapper, records: list[BalanceRecord], by_name: Mapping[str, list[BalanceItem]],
+            by_chain: Mapping[str, Node], probed: Mapping[str, Probed], period: str, count: int,
+            since: Mapping[str, int], settings: Settings) -> Sampling:
+    """Every chain's rows read at the month's sampled heights (``pipeline.onchain.sampling``): the plan per
+    chain on the workers (closing block, range, heights, their blocks), then the reads, summed per asset."""
+    out = Sampling(count)
+    if count <= 0:
+        return out
+    read: dict[str, list[BalanceItem]] = {}
+    wanted: list[PlanTask] = []
+    for name, items in sorted(by_name.items()):
+        client = balance_client(by_chain[name].chain)
+        p = probed.get(name)
+        ok = [it for it in items if records[it.row]["status"] in (MATCH, MISMATCH)]
+        if client is None or not client.past_heights:
+            out.chains[name] = {"sampled": False, "why": client.tip_only if client else "no balance client"}
+        elif p is None or p.block is None or p.why:
+            out.chains[name] = {"sampled": False, "why": "its snapshot block was not read" + (f" ({p.why})" if p and p.why else "")}
+        elif not ok:
+            out.chains[name] = {"sampled": False, "why": "no row of it was read at the snapshot"}
+        else:
+            read[name] = ok
+            wanted.append(PlanTask(name, by_chain[name].url, p.block, period, since.get(name), count))
+    plans = plan_chains(mapper, wanted)
+    tasks: list[SampleTask] = []
+    for name, plan in sorted(plans.items()):
+        if plan.why:
+            out.chains[name] = {"sampled": False, "why": plan.why}
+            out.failed.append(name)
+            continue
+        client = balance_client(by_chain[name].chain)
+        assert client is not None, name
+        items = [SampleItem(it.row, records[it.row]["asset"], it.canonical, it.contract) for it in read[name]]
+        tasks += client.sample_tasks(name, by_chain[name].url, items, [b.height for b in plan.blocks], settings)
+    done: list[SampleRead] = mapper(_run_sample, tasks) if tasks else []
+    sums: dict[tuple[str, int], dict[str, int]] = {}
+    whys: dict[str, str] = {}
+    for r in done:
+        if r.why:
+            whys.setdefault(r.chain, f"at height {r.height}: {r.why}")
+        per = sums.setdefault((r.chain, r.height), {})
+        for asset, v in r.sums.items():
+            per[asset] = per.get(asset, 0) + v
+    for name, plan in sorted(plans.items()):
+        if plan.why:
+            continue
+        if name in whys:
+            out.chains[name] = {"sampled": False, "why": whys[name]}
+            out.failed.append(name)
+            continue
+        assert plan.seed is not None, name
+        snapshot: dict[str, int] = {}
+        for it in read[name]:
+            rec = records[it.row]
+            snapshot[rec["asset"]] = snapshot.get(rec["asset"], 0) + int(rec["on_chain"] or 0)
+        heights = [b.height for b in plan.blocks]
+        assets = {}
+        for asset, at_snapshot in sorted(snapshot.items()):
+            at = [sums.get((name, h), {}).get(asset, 0) for h in heights]
+            assets[asset] = {"snapshot": str(at_snapshot), "minimum": str(min([at_snapshot, *at])),
+                             "at": [str(v) for v in at]}
+        out.chains[name] = {"sampled": True, "seed": plan.seed.as_json(), "first": plan.first,
+                            "first_rule": plan.first_rule, "last": plan.last, "heights": heights,
+                            "blocks": [b.as_json() for b in plan.blocks], "assets": assets}
+    out.failed.sort()
+    return out
 
 
 def _result_row(record: BalanceRecord) -> dict[str, object]:

@@ -3,19 +3,34 @@ Core ``scantxoutset`` of the rows' output scripts.
 
 One task per node, scanning ``scan_chunk`` addresses per ``scantxoutset``, one scan after another
 (a node runs one scan at a time), each at the snapshot block.
+
+``scantxoutset`` reads the UTXO set at the node's tip only: the month's sampled heights
+(``pipeline.onchain.sampling``) cannot be read on this family, and the report says so (``tip_only``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 from ..onchain import bitcoin as btc_scan
 from ..onchain import blocks
 from ..onchain.compare import NotChecked, compare
+from ..onchain.sampling import Header
 from ..ownership import bitcoin as btc_address
 from ..ownership.chains import Chain, Family, Refused
-from .balance_client import BalanceItem, BalanceResult, BalanceTask, Settings, failed, result, safe_units, units
+from .balance_client import (
+    BalanceItem,
+    BalanceResult,
+    BalanceTask,
+    SampleItem,
+    SampleTask,
+    Settings,
+    failed,
+    result,
+    safe_units,
+    units,
+)
 from .rpc import JsonRpc, NodeUnreachable
 
 
@@ -82,6 +97,9 @@ class BitcoinBalances:
     described = "the Bitcoin family"
     tokens = False
     contract_wallets = False
+    past_heights = False
+    tip_only = ("Bitcoin Core's scantxoutset reads the UTXO set at the node's tip only, so no past height of the "
+                "month can be read: the Bitcoin family is checked at the snapshot height alone")
 
     def token_contract(self, text: str) -> bytes:
         raise Refused("the Bitcoin family has no token contracts")
@@ -106,6 +124,16 @@ class BitcoinBalances:
               settings: Settings) -> list[BalanceTask]:
         assert block is not None, name  # a chain whose probe gave no block is refused before its tasks
         return [BitcoinTask(name, url, items, settings.scan_chunk, block.hash)]
+
+    def head(self, node: JsonRpc, chain: Chain) -> Header:
+        raise NotChecked(self.tip_only)
+
+    def headers(self, node: JsonRpc, chain: Chain, heights: Sequence[int]) -> list[Header]:
+        raise NotChecked(self.tip_only)
+
+    def sample_tasks(self, name: str, url: str, items: list[SampleItem], heights: Sequence[int],
+                     settings: Settings) -> list[SampleTask]:
+        raise NotChecked(self.tip_only)
 
 
 CLIENT = BitcoinBalances()

@@ -1,5 +1,7 @@
-"""The chain nodes the reserves are checked against (``--rpc CHAIN=URL``): parsing, and the probe that
-proves a node is on its chain and reads the chain's snapshot block (``pipeline.onchain.blocks``).
+"""The chain nodes the reserves are checked against (``--rpc CHAIN=URL``): parsing, the probe that
+proves a node is on its chain and reads the chain's snapshot block (``pipeline.onchain.blocks``), and
+the plan of the month's sampled heights (``pipeline.onchain.sampling``: the closing block, the range,
+the heights and their blocks).
 
 A node URL may carry an API key (user, password, path, query): it is parsed strictly here, a
 malformed one is a usage error, and only its scheme, host and port are ever shown (``rpc.shown``).
@@ -9,13 +11,16 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple
+from typing import Mapping, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 from ..errors import InputError
 from ..mapping import Mapper
 from ..onchain import blocks
+from ..onchain import sampling
 from ..onchain.compare import NotChecked
+from ..onchain.sampling import Header
+from ..protocol.period import month_before
 from ..ownership.chains import Chain, Family, find_chain
 from . import bitcoin_balances, evm_balances
 from .balance_client import BalanceClient
@@ -133,3 +138,100 @@ def probe_chains(mapper: Mapper, wanted: Mapping[str, tuple[str, int]], period: 
             why = blocks.outside_window(p.block, period) or ""
         out[p.chain] = p._replace(why=why)
     return out
+
+
+# ---------------------------------------------------------------- the month's sampled heights
+
+class PlanTask(NamedTuple):
+    """Worker side: one chain's sampled heights to be found on its node."""
+
+    chain: str
+    """The chain's canonical name."""
+    url: str
+    snapshot: blocks.Block
+    """The chain's snapshot block, as its probe read it (in the window before the period's end)."""
+    period: str
+    previous: int | None
+    """The previous month's snapshot height of the chain (its signed report), or None."""
+    count: int
+
+
+class Plan(NamedTuple):
+    """A chain's sampled heights: the closing block (the seed), the range, the heights' blocks; or why not."""
+
+    chain: str
+    seed: Header | None
+    first: int | None
+    """The range's first height (``sampling.FIRST_AFTER_PREVIOUS`` or ``FIRST_OF_PERIOD``: ``first_rule``)."""
+    first_rule: str
+    last: int | None
+    """The range's last height: the block before the snapshot block."""
+    blocks: list[Header]
+    """The sampled heights' blocks, in increasing height."""
+    why: str
+    """Why the chain is not sampled ("" when it is)."""
+
+
+HEADER_BATCH = 100
+
+
+def plan_task(task: PlanTask) -> Plan:
+    """Worker side: the closing block (the last whose time is at or before the period's end: the node must
+    already have a later one), the range (after the previous month's snapshot, else from the period's
+    first block), the heights (``sampling.sample_heights``) and their blocks, whose times must be in
+    order between the range's first block and the snapshot block."""
+    chain = find_chain(task.chain)
+    assert chain is not None, task.chain
+    client = balance_client(chain)
+    if client is None or not client.past_heights:
+        return Plan(task.chain, None, None, "", None, [], client.tip_only if client else "no balance client")
+    node = JsonRpc(task.url)
+    end, start = blocks.period_end(task.period), blocks.period_end(month_before(task.period))
+    snap = Header(task.snapshot.height, task.snapshot.hash, task.snapshot.timestamp)
+
+    def fetch(heights: Sequence[int]) -> list[Header]:
+        out: list[Header] = []
+        for a in range(0, len(heights), HEADER_BATCH):
+            out += client.headers(node, chain, list(heights[a:a + HEADER_BATCH]))
+        return out
+
+    try:
+        head = client.head(node, chain)
+        if head.timestamp <= end:
+            raise NotChecked(f"the node's newest {chain.name} block ({head.height}, {blocks.iso(head.timestamp)}) is not "
+                             f"after the period {task.period}'s end ({blocks.iso(end)}) yet: the sampled heights come "
+                             "from the hash of the period's last block, which is known once a later block exists "
+                             "(the node is behind, or run again once the chain has moved on)")
+        after = sampling.first_where(snap, head, lambda t: t > end, fetch)
+        seed = snap if after.height == snap.height + 1 else fetch([after.height - 1])[0]
+        if seed.timestamp > end:
+            raise NotChecked(f"the node's block {seed.height} has time {blocks.iso(seed.timestamp)}, after the period's "
+                             "end, though the search found it before: block times out of order are not an honest answer")
+        lower: Header | None = None
+        if task.previous is not None:
+            if task.previous >= snap.height:
+                raise NotChecked(f"the previous month's {chain.name} snapshot height {task.previous} is not below this "
+                                 f"month's {snap.height}: there is no range of the month to sample")
+            first, rule = task.previous + 1, sampling.FIRST_AFTER_PREVIOUS
+        else:
+            genesis = fetch([0])[0]
+            if genesis.timestamp >= start:
+                first, lower = 0, genesis
+            else:
+                lower = sampling.first_where(genesis, snap, lambda t: t >= start, fetch)
+                first = lower.height
+            rule = sampling.FIRST_OF_PERIOD
+        last = snap.height - 1
+        found = fetch(sampling.sample_heights(chain.name, seed.hash, first, last, task.count))
+        why = sampling.in_order(found, lower, snap) or ""
+        if why == "" and lower is not None and lower.timestamp < start:
+            why = f"the node's block {lower.height} is before the period's start, though the search found it after"
+        return Plan(task.chain, seed, first, rule, last, found, why)
+    except (NotChecked, NodeUnreachable) as exc:
+        return Plan(task.chain, None, None, "", None, [], str(exc))
+
+
+def plan_chains(mapper: Mapper, tasks: Sequence[PlanTask]) -> dict[str, Plan]:
+    """chain -> its plan (``plan_task`` on the workers)."""
+    done: list[Plan] = mapper(plan_task, list(tasks)) if tasks else []
+    return {p.chain: p for p in done}
