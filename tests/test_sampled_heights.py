@@ -155,9 +155,8 @@ def test_funds_borrowed_for_the_snapshot_show_a_minimum_below_it(tmp_path, month
     first = c["first"]  # the period's first block (A's coins), after the token's blocks of October
     assert int(node.block(first)["timestamp"], 16) == PERIOD_START + 10
     assert int(node.block(first - 1)["timestamp"], 16) < PERIOD_START
-    print(result.output)
     want = sample_heights("ethereum", closing["hash"], first, c["height"] - 1, 8)
-    assert f"seed block {c['closing']:,} {closing['hash']}" in result.output
+    assert f"chosen by the hash of block {c['closing']:,}, the period's last, {closing['hash']}" in result.output
     assert ", ".join(f"{h:,}" for h in want) in result.output
     assert "from the period's first block" in result.output
 
@@ -217,15 +216,11 @@ def test_publish_records_the_sampled_heights_and_the_minimum_per_asset(published
     assert held["ETH"]["snapshot"] == str(105 * 10**18) and held["ETH"]["minimum"] == str(5 * 10**18)
     assert held["ETH"]["not_sampled"] == "0" and held["BTC"]["not_sampled"] == "250000000"
     assert held["BTC"]["ratio_percent"] is None  # nothing of it could be sampled
-    print(json.dumps(held, indent=1))
-    print(published["output"])
 
 
 def test_history_verify_and_regenerate_recompute_the_heights(published, scheduler2):
     history = por("history", "verify", published["archive"], "--public-key", published["pub"])
     assert history.exit_code == 0, history.output + history.stderr
-    print(history.output, history.stderr)
     regen = por("regenerate", "--period", "2026-11", "--archive", published["archive"], "--secret-file",
                 published["secret"], "--scheduler", scheduler2)
     assert regen.exit_code == 0 and "MATCH 2026-11" in regen.output, regen.output
-    print(regen.output)

@@ -645,6 +645,10 @@ RpcOpt = Annotated[Optional[list[str]], typer.Option(
     "--rpc", metavar="CHAIN=URL", help="A node for a chain (EVM JSON-RPC, or Bitcoin Core RPC); repeat per chain.")]
 TokenOpt = Annotated[Optional[list[str]], typer.Option(
     "--token", metavar="ASSET@CHAIN=CONTRACT", help="An ERC-20 contract for an asset on an EVM chain; repeat.")]
+SampleHeightsOpt = Annotated[int, typer.Option(
+    "--sample-heights", metavar="N", min=0, max=1000, help="Also read every row at N heights of the month, chosen after "
+    "it from its last block's hash, on chains whose node answers at past heights (EVM archive nodes): the minimum "
+    "held, not only the snapshot (schemas/reserves.md). 0: none.")]
 
 
 RESULT_SUFFIXES = (".parquet", ".jsonl")
@@ -714,6 +718,7 @@ def publish(
         "without it no reserve row counts as bound.")] = None,
     rpc: RpcOpt = None,
     token: TokenOpt = None,
+    sample_heights: SampleHeightsOpt = 8,
     prices: Annotated[Optional[str], typer.Option(
         "--prices", metavar="FILE", help="US-dollar prices at the snapshot time (schemas/prices.md); '{period}' is replaced.")] = None,
     haircuts: Annotated[Optional[str], typer.Option(
@@ -752,7 +757,8 @@ def publish(
     nodes, tokens = _nodes_and_tokens(rpc, token)
     req = PublishRequest(period, fill(snapshot), fill(reserves), archive, secret_file, signing_key,
                          assets=fill(assets) if assets else None, republish=republish, storage_options=run.storage,
-                         exchange=exchange, nodes=tuple(nodes), tokens=tokens, prices=fill(prices) if prices else None,
+                         exchange=exchange, nodes=tuple(nodes), tokens=tokens, sample_heights=sample_heights,
+                         prices=fill(prices) if prices else None,
                          haircuts=fill(haircuts) if haircuts else None, private_log=private_log, protocol=protocol,
                          allow_open_period=allow_open_period, new_master_secret=new_master_secret)
     with run.client() as client:
@@ -999,11 +1005,45 @@ def echo_balances(check: Any, decimals: dict[str, int]) -> None:
 
         typer.echo(f"  {asset}: published {shown(t['published'])}, checked {shown(t['checked'])}, "
                    f"matching {shown(t['matching'])}")
+    echo_sampling(check, decimals)
     from ..reserves.results import named_rows
 
     failing = check.failing()
     for r, line in zip(failing, named_rows(failing, file=True, height=True), strict=False):
         typer.echo(f"{r['status'].upper()} {line}", err=True)
+
+
+def echo_sampling(check: Any, decimals: dict[str, int]) -> None:
+    """The month's sampled heights per chain, and per asset the sampled rows' sum at the snapshot and the
+    minimum over the sampled heights."""
+    from ..formats.numbers import amount
+
+    if check.sampling_note:
+        typer.echo(check.sampling_note)
+    s = check.sampling
+    if s is None:
+        return
+    if s.count == 0:
+        typer.echo("sampled heights: none asked for (--sample-heights 0): balances were read at the snapshot only")
+        return
+    typer.echo(f"sampled heights ({s.count} per chain, after the month, from the hash of its last block):")
+    for chain, c in s.chains.items():
+        if not c["sampled"]:
+            typer.echo(f"  {chain}: not sampled: {c['why']}")
+            continue
+        where = ("after the previous month's snapshot" if c["first_rule"] == "previous-snapshot"
+                 else "from the period's first block")
+        heights = ", ".join(f"{h:,}" for h in c["heights"]) or "-"
+        typer.echo(f"  {chain}: {len(c['heights'])} height(s) of blocks {c['first']:,} to {c['last']:,} ({where} "
+                   f"to the one before the snapshot), chosen by the hash of block {c['seed']['height']:,}, the "
+                   f"period's last, {c['seed']['hash']}: {heights}")
+    for asset, (snap, low) in s.held().items():
+        d = decimals.get(asset)
+        shown = (lambda v: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
+        typer.echo(f"  {asset}: at the snapshot {shown(snap)}, minimum over the sampled heights {shown(low)}"
+                   + ("" if low == snap else f" ({shown(snap - low)} less)"))
+    for chain in s.failed:
+        typer.echo(f"NOT SAMPLED {chain}: {s.chains[chain]['why']}", err=True)
 
 
 @command("check-balances", group=reserves_app)
@@ -1021,10 +1061,16 @@ def reserves_check_balances(
                                              help="JSON-RPC batches in flight per worker (EVM).")] = 4,
     period: Annotated[Optional[str], typer.Option(
         "--period", metavar="YYYY-MM", help="Each chain's snapshot block must be in the window before this month's end.")] = None,
+    sample_heights: SampleHeightsOpt = 8,
+    archive: Annotated[Optional[str], typer.Option(
+        "--archive", metavar="URL", help="The publication archive: the sampled heights start after the previous "
+        "month's snapshot block it records, as por publish's do.")] = None,
 ) -> None:
     """Compare every reserve row's balance with its chain at the chain's snapshot height: match,
     mismatch, unchecked (no node for the chain) or error (the node's answer); exit 1 when a row
-    mismatches or could not be read from its node (up to five named).
+    mismatches or could not be read from its node (up to five named). With --period, every row of a
+    chain whose node answers at past heights is also read at --sample-heights heights of the month
+    (the minimum held); exit 1 when such a chain could not be sampled.
 
     \b
     Example:
@@ -1051,14 +1097,23 @@ def reserves_check_balances(
 
         fs, path = storage.open_fs(assets, run.storage)
         decimals = {a.symbol: a.decimals for a in parse_assets(storage.read_bytes(fs, path, assets), assets)}
+    since: dict[str, int] = {}
+    if archive is not None:
+        if period is None:
+            raise typer.BadParameter("--archive needs --period")
+        from ..publication.archive import open_archive
+        from ..publication.history import previous_snapshot_heights
+
+        a = open_archive(archive, run.storage)
+        since = previous_snapshot_heights(a, a.read_index()[0], period)
     with run.client() as client:
         check = check_balances(client_mapper(client), reserves, nodes, tokens, fmt, decimals or None, run.storage,
-                               concurrency=concurrency, period=period)
+                               concurrency=concurrency, period=period, sample=sample_heights, since=since)
     from ..ownership.chains import CHAINS
 
     echo_balances(check, {**{c.native[0]: c.native[1] for c in CHAINS if c.native}, **check.decimals(), **decimals})
     if out is not None:
         write_results(check, out, run.storage)
         typer.echo(f"per-row results: {out}")
-    if check.failing():
+    if check.failing() or (check.sampling is not None and check.sampling.failed):
         raise typer.Exit(1)
