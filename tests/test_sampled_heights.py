@@ -23,6 +23,8 @@ from pipeline.ownership.evm import checksum_address
 from tests.support.install import required
 from tests.test_balances import results, write_reserves
 
+OCTOBER_START = 1_790_812_800
+"""2026-10-01T00:00:00Z."""
 PERIOD_START = 1_793_491_200
 """2026-11-01T00:00:00Z."""
 END = 1_796_083_200
@@ -96,16 +98,24 @@ def test_the_search_for_a_block_by_its_time_refuses_times_out_of_order():
 # ---------------------------------------------------------------- a month on a real EVM node
 
 def _month_chain(node):
-    """A month of blocks: A holds 5 ETH and 777 USDT from the period's first block on; B receives 100 ETH
-    three hours before the end (just before the snapshot block) and sends it away an hour after the
-    snapshot; a block after the end closes the month."""
+    """Two months of blocks. October: A receives 5 ETH and 777 USDT in its first block and keeps them; its
+    snapshot block is two hours before its end. November: B receives 100 ETH three hours before the end (just
+    before the snapshot block) and sends it away an hour after the snapshot; a block after the end closes
+    the month."""
     acc = node.accounts
-    token = node.deploy_token(10**15)  # before the period: its blocks are timed in October
+    token = node.deploy_token(10**15)  # before October: its blocks are timed in September
     a, b = checksum_address(os.urandom(20)), checksum_address(os.urandom(20))
-    node.rpc("evm_setNextBlockTimestamp", PERIOD_START + 10)
-    node.send(acc[0], a, 5 * 10**18)  # the range's first block: A's coins arrive
-    first = node.height()
+    node.rpc("evm_setNextBlockTimestamp", OCTOBER_START + 10)
+    node.send(acc[0], a, 5 * 10**18)  # October's first block: A's coins arrive
+    october_first = node.height()
     node.transfer_token(token, acc[0], a, 777_000_000)
+    node.rpc("anvil_mine", hex(100), hex(25_000))
+    node.rpc("evm_setNextBlockTimestamp", PERIOD_START - 2 * 3600)
+    node.rpc("evm_mine")
+    october = node.height()
+    node.rpc("evm_setNextBlockTimestamp", PERIOD_START + 10)
+    node.rpc("evm_mine")
+    first = node.height()  # November's first block
     node.rpc("anvil_mine", hex(300), hex(8_500))  # the month goes by, one block every 8,500 s
     node.rpc("evm_setNextBlockTimestamp", END - 3 * 3600)
     node.send(acc[1], b, 100 * 10**18)  # borrowed for the snapshot
@@ -118,14 +128,15 @@ def _month_chain(node):
     node.rpc("anvil_stopImpersonatingAccount", b)
     node.rpc("evm_setNextBlockTimestamp", END + 60)
     node.rpc("evm_mine")  # the month has ended: its last block is the one before
-    return {"node": node, "token": token, "a": a, "b": b, "height": snapshot, "closing": snapshot + 1, "first": first}
+    return {"node": node, "token": token, "a": a, "b": b, "height": snapshot, "closing": snapshot + 1, "first": first,
+            "october": october, "october_first": october_first}
 
 
 @pytest.fixture(scope="module")
 def month_chain():
     from tests.support.anvil import Anvil
 
-    node = required("anvil (EVM node from npm)", lambda: Anvil("--timestamp", str(PERIOD_START - 1_000)))
+    node = required("anvil (EVM node from npm)", lambda: Anvil("--timestamp", str(OCTOBER_START - 1_000)))
     try:
         yield _month_chain(node)
     finally:
@@ -152,7 +163,7 @@ def test_funds_borrowed_for_the_snapshot_show_a_minimum_below_it(tmp_path, month
     assert "ETH: at the snapshot 105, minimum over the sampled heights 5 (100 less)" in result.output
     assert "USDT: at the snapshot 777, minimum over the sampled heights 777" in result.output
     closing = node.block(c["closing"])
-    first = c["first"]  # the period's first block (A's coins), after the token's blocks of October
+    first = c["first"]  # the period's first block, found by its time among October's and November's
     assert int(node.block(first)["timestamp"], 16) == PERIOD_START + 10
     assert int(node.block(first - 1)["timestamp"], 16) < PERIOD_START
     want = sample_heights("ethereum", closing["hash"], first, c["height"] - 1, 8)
@@ -224,3 +235,232 @@ def test_history_verify_and_regenerate_recompute_the_heights(published, schedule
     regen = por("regenerate", "--period", "2026-11", "--archive", published["archive"], "--secret-file",
                 published["secret"], "--scheduler", scheduler2)
     assert regen.exit_code == 0 and "MATCH 2026-11" in regen.output, regen.output
+
+
+def test_check_balances_gives_the_reports_heights_and_without_a_period_says_none_were_sampled(
+        tmp_path, published, month_chain, scheduler2):
+    c, node = month_chain, month_chain["node"]
+    eth = report_of(published["archive"])["balances"]["sampling"]["chains"]["ethereum"]
+    write_reserves(str(tmp_path / "r.parquet"), month_rows(c))
+    args = ["reserves", "check-balances", str(tmp_path / "r.parquet"), "--rpc", f"ethereum={node.url}",
+            "--token", f"USDT@ethereum={c['token']}", "--scheduler", scheduler2]
+    again = por(*args, "--period", "2026-11", "--archive", published["archive"])
+    assert again.exit_code == 0, again.output + again.stderr
+    assert ", ".join(f"{h:,}" for h in eth["heights"]) in again.output  # the report's, from one's own node
+    none = por(*args)
+    assert none.exit_code == 0 and "no sampled heights: they need --period" in none.output
+    zero = por(*args, "--period", "2026-11", "--sample-heights", "0")
+    assert zero.exit_code == 0 and "none asked for (--sample-heights 0)" in zero.output
+    more = por(*args, "--period", "2026-11", "--sample-heights", "400")  # more heights than blocks: every block
+    assert more.exit_code == 0 and f"{c['height'] - c['first']} height(s) of blocks" in more.output
+    assert por(*args, "--sample-heights", "-1").exit_code == 2
+    assert por(*args, "--archive", published["archive"]).exit_code == 2  # --archive needs --period
+
+
+def test_the_bitcoin_family_says_it_cannot_be_sampled(tmp_path, scheduler2):
+    import pyarrow as pa
+
+    from tests.support.bitcoind_standin import BitcoindStandIn
+
+    node = BitcoindStandIn(height=870_000)
+    try:
+        node.utxos = {"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2": [7]}
+        write_reserves(str(tmp_path / "b.parquet"), [("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "BTC", 7,
+                                                      870_000)], pa.int64())
+        result = por("reserves", "check-balances", str(tmp_path / "b.parquet"), "--rpc", f"bitcoin={node.url}",
+                     "--period", "2026-11", "--scheduler", scheduler2)
+    finally:
+        node.close()
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "bitcoin: not sampled: Bitcoin Core's scantxoutset reads the UTXO set at the node's tip only" in result.output
+
+
+# ---------------------------------------------------------------- what the exchange's own node can do
+
+class Proxy:
+    """A JSON-RPC proxy in front of anvil that rewrites some answers: the node an exchange controls."""
+
+    def __init__(self, upstream: str, rewrite) -> None:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                calls = body if isinstance(body, list) else [body]
+                answers = requests.post(upstream, json=calls, timeout=30).json()
+                by_id = {a["id"]: a for a in answers}
+                out = [rewrite(call, by_id[call["id"]]) for call in calls]
+                data = json.dumps(out if isinstance(body, list) else out[0]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        proxy.upstream = upstream
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_node_that_lies_at_the_sampled_heights_is_caught_only_as_far_as_one_node_allows(
+        tmp_path, month_chain, scheduler2):
+    """The exchange's node answers every past balance with the snapshot's: one node cannot tell (the minimum is
+    the snapshot figure); a node of one's own shows the coins were borrowed. A node whose block times are out
+    of order is caught: the chain is not sampled, and the command exits 1."""
+    c, node = month_chain, month_chain["node"]
+    snapshot_tag = hex(c["height"])
+
+    def same_as_snapshot(call, answer):
+        if call["method"] == "eth_getBalance" and call["params"][1] != snapshot_tag:
+            return requests.post(node.url, json={**call, "params": [call["params"][0], snapshot_tag]}, timeout=30).json()
+        return answer
+
+    def times_reversed(call, answer):
+        block = answer.get("result")
+        if call["method"] == "eth_getBlockByNumber" and isinstance(block, dict) and 0 < int(block["number"], 16) < c["height"]:
+            return {**answer, "result": {**block, "timestamp": hex(END - 2 * 3600 + c["height"] - int(block["number"], 16))}}
+        return answer
+
+    write_reserves(str(tmp_path / "r.parquet"), month_rows(c)[:2])
+    args = ["reserves", "check-balances", str(tmp_path / "r.parquet"), "--period", "2026-11", "--scheduler", scheduler2]
+    for rewrite, words, code in ((same_as_snapshot, "ETH: at the snapshot 105, minimum over the sampled heights 105\n", 0),
+                                 (times_reversed, "not an honest answer", 1)):
+        liar = Proxy(node.url, rewrite)
+        try:
+            result = por(*args, "--rpc", f"ethereum={liar.url}")
+        finally:
+            liar.close()
+        assert result.exit_code == code, result.output + result.stderr
+        assert words in result.output, result.output
+    honest = por(*args, "--rpc", f"ethereum={node.url}")
+    assert "ETH: at the snapshot 105, minimum over the sampled heights 5 (100 less)" in honest.output
+
+
+def test_a_node_without_the_months_history_leaves_the_chain_not_sampled(tmp_path, month_chain, scheduler2):
+    """A full node that keeps only recent state (geth's "missing trie node" for older blocks, here from a proxy
+    in front of anvil: anvil --prune-history keeps not even the snapshot's) reads the snapshot but not the
+    sampled heights: the chain is not sampled, naming the archive node it needs, and check-balances exits 1."""
+    c, node = month_chain, month_chain["node"]
+
+    def pruned(call, answer):
+        if call["method"] in ("eth_getBalance", "eth_call") and int(call["params"][-1], 16) < c["height"]:
+            return {"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32000, "message": "missing trie node abc"}}
+        return answer
+
+    write_reserves(str(tmp_path / "r.parquet"), month_rows(c)[:1])
+    full = Proxy(node.url, pruned)
+    try:
+        result = por("reserves", "check-balances", str(tmp_path / "r.parquet"), "--rpc", f"ethereum={full.url}",
+                     "--period", "2026-11", "--scheduler", scheduler2)
+    finally:
+        full.close()
+    assert result.exit_code == 1, result.output + result.stderr
+    assert "1 rows: 1 match" in result.output
+    assert "ethereum: not sampled: at height" in result.output and "the check needs an archive node" in result.output
+    assert "NOT SAMPLED ethereum" in result.stderr
+
+
+# ---------------------------------------------------------------- re-derived from the archive
+
+@pytest.fixture()
+def archive_copy(published, tmp_path):
+    import shutil
+
+    target = str(tmp_path / "archive")
+    shutil.copytree(published["archive"], target)
+    return {**published, "archive": target}
+
+
+def history_verify(env):
+    return por("history", "verify", env["archive"], "--public-key", env["pub"])
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda r: r["balances"]["sampling"]["chains"]["ethereum"]["heights"].__setitem__(0, 3),
+     "balances.sampling.chains.ethereum: heights [3, "),
+    (lambda r: r["balances"]["sampling"]["chains"]["ethereum"].update(first=200),
+     "the rule gives"),
+    (lambda r: r["balances"]["sampling"]["chains"]["ethereum"].update(first_rule="previous-snapshot"),
+     "that no earlier month of the archive records"),
+    (lambda r: r["balances"]["sampling"]["chains"]["ethereum"]["seed"].update(timestamp=END + 1),
+     "it cannot be the period's last block"),
+    (lambda r: r["held"]["ETH"].update(minimum=r["held"]["ETH"]["snapshot"]),
+     "held.ETH.minimum: signed"),
+    (lambda r: r["balances"]["sampling"]["chains"]["ethereum"]["assets"]["ETH"].update(minimum="1"),
+     "minimum 1 is not the least of the snapshot sum"),
+    (lambda r: r["balances"]["sampling"]["chains"].pop("bitcoin"),
+     "records the chains ['ethereum'], the balance checks read ['bitcoin', 'ethereum']"),
+    (lambda r: r.pop("held"), "held: signed (absent)"),
+])
+def test_a_re_signed_sampling_record_is_named(archive_copy, change, words):
+    from tests.test_recheck import report_edit, resign
+
+    resign(archive_copy, "2026-11", {"report.json": report_edit(change)})
+    result = history_verify(archive_copy)
+    assert result.exit_code == 1, result.output
+    assert words in result.output, result.output
+
+
+def test_the_sums_at_the_sampled_heights_are_the_publishers_nodes_word(archive_copy, month_chain, scheduler2):
+    """Re-signed sums that hide the borrowed coins, consistent with each other, pass offline (they are the node's
+    answers, carried: history verify says so); a node of one's own re-reads them and shows the minimum."""
+    from tests.test_recheck import report_edit, resign
+
+    def hide(r):
+        eth = r["balances"]["sampling"]["chains"]["ethereum"]["assets"]["ETH"]
+        eth.update(minimum=eth["snapshot"], at=[eth["snapshot"]] * len(eth["at"]))
+        r["held"]["ETH"].update(minimum=eth["snapshot"], minimum_units="105.000000000000000000",
+                                ratio_percent=r["assets"][1]["ratio_percent"])
+
+    resign(archive_copy, "2026-11", {"report.json": report_edit(hide)})
+    offline = history_verify(archive_copy)
+    assert offline.exit_code == 0, offline.output
+    assert "the balances at the sampled heights are the publisher's node's answers" in offline.output
+    own = por("reserves", "check-balances", os.path.join(archive_copy["archive"], "2026-11", "public", "reserves.parquet"),
+              "--rpc", f"ethereum={month_chain['node'].url}", "--token", f"USDT@ethereum={month_chain['token']}",
+              "--period", "2026-11", "--scheduler", scheduler2)
+    assert "ETH: at the snapshot 105, minimum over the sampled heights 5 (100 less)" in own.output, own.output
+
+
+def test_the_next_month_samples_after_this_months_snapshot(month_chain, scheduler2, tmp_path):
+    """October, then November, published on the same chain: November's range starts after October's snapshot
+    block, as October's signed report records it; history verify holds it to that; check-balances --archive
+    gives the same heights from one's own node."""
+    from pipeline.testing.synth import write_synth
+    from tests.support.snapshots import write_secret
+
+    c, node = month_chain, month_chain["node"]
+    secret = write_secret(str(tmp_path))
+    assert por("keygen", "--signing", str(tmp_path / "sign.key")).exit_code == 0
+    arch = str(tmp_path / "archive")
+    months = {"2026-10": [("ethereum", c["a"], "ETH", Decimal(5), c["october"]),
+                          ("ethereum", c["a"], "USDT", Decimal(777), c["october"])], "2026-11": month_rows(c)}
+    for i, (month, rows) in enumerate(months.items()):
+        write_synth(str(tmp_path / month / "snap"), 200, asset_count=3, files=1, seed=4 + i)
+        write_reserves(str(tmp_path / month / "res" / "r.parquet"), rows)
+        result = por("publish", "--period", month, "--snapshot", str(tmp_path / month / "snap"), "--reserves",
+                     str(tmp_path / month / "res"), "--archive", arch, "--secret-file", secret, "--signing-key",
+                     str(tmp_path / "sign.key"), "--scheduler", scheduler2, "--rpc", f"ethereum={node.url}",
+                     "--token", f"USDT@ethereum={c['token']}")
+        assert result.exit_code == 0, result.output + result.stderr
+    october = report_of(arch, "2026-10")["balances"]["sampling"]["chains"]["ethereum"]
+    assert (october["first"], october["first_rule"]) == (c["october_first"], "period-start")
+    assert report_of(arch, "2026-10")["held"]["ETH"]["minimum"] == str(5 * 10**18)
+    eth = report_of(arch)["balances"]["sampling"]["chains"]["ethereum"]
+    assert (eth["first"], eth["first_rule"], eth["last"]) == (c["october"] + 1, "previous-snapshot", c["height"] - 1)
+    assert report_of(arch)["held"]["ETH"]["minimum"] == str(5 * 10**18)
+    history = history_verify({"archive": arch, "pub": str(tmp_path / "sign.key.pub")})
+    assert history.exit_code == 0, history.output
+    own = por("reserves", "check-balances", str(tmp_path / "2026-11" / "res"), "--rpc", f"ethereum={node.url}",
+              "--token", f"USDT@ethereum={c['token']}", "--period", "2026-11", "--archive", arch,
+              "--scheduler", scheduler2)
+    assert own.exit_code == 0 and ", ".join(f"{x:,}" for x in eth["heights"]) in own.output, own.output
+    assert "after the previous month's snapshot" in own.output
