@@ -10,10 +10,17 @@ build are measured in the same run, so their ratio holds on a noisy machine.
 The *batch floor* is the same messages hashed by the batch hasher (``pipeline.tree.blake3_batch``,
 many messages per call, compiled), after one warm-up call: the new floor. The hasher's start-up in a
 fresh process (importing numba, loading the cached machine code) is measured and printed apart.
+
+Each snapshot is built in every protocol asked for (por-v2 and por-v3 by default, each on a fresh
+cluster), and the table says, per build, its stages, the workers' peak memory and the mean size of a
+proof (sampled); a line per user count gives por-v3's build time over por-v2's. The floors are
+por-v1/v2's messages (por-v3 hashes about as many blocks: per holding ``s`` fragment keys and ``s − 1``
+split randomness, per leaf one block, per node two).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import statistics
@@ -26,6 +33,7 @@ from blake3 import blake3
 from pipeline.cluster import client_mapper, dask_client
 from pipeline.liabilities.build import build_bundle
 from pipeline.liabilities.export import export_proofs
+from pipeline.liabilities.proofs import make_proof
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.protocol import SecretKey, period_prefix
 from pipeline.storage.bundle import open_bundle
@@ -46,6 +54,8 @@ class Row:
     rss_mib: float
     stages: dict[str, float]
     export: float  # seconds to export every proof on the same cluster (0: not exported)
+    protocol: str = "por-v3"
+    proof_bytes: float = 0.0  # mean size of a proof (compact JSON) over the sampled users
 
     @property
     def ratio(self) -> float:
@@ -147,36 +157,50 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+PROOF_SAMPLE = 20
+PROTOCOLS = ("por-v2", "por-v3")
+
+
+def mean_proof_bytes(out: str, users: int, sample: int = PROOF_SAMPLE) -> float:
+    """The mean size of the compact JSON proof of ``sample`` users spread over the snapshot's ids."""
+    b = open_bundle(out)
+    ids = [f"U{i:010d}" for i in range(0, users, max(1, users // sample))][:sample]
+    sizes = [len(json.dumps(make_proof(b, uid, BENCH_SECRET), separators=(",", ":"))) for uid in ids]
+    return statistics.mean(sizes)
+
+
 def bench_build(users: int, assets: int, workers: int, workdir: str, floor: float, batch: float,
-                export: str = "jsonl") -> Row:
+                export: str = "jsonl", protocol: str = "por-v3") -> Row:
     snap = os.path.join(workdir, f"snap-{users}-{assets}")
     if not os.path.exists(os.path.join(snap, "assets.json")):
         write_synth(snap, users, asset_count=assets, files=max(1, users // 250_000), seed=1)
-    out = os.path.join(workdir, f"bundle-{users}-{assets}-{workers}")
+    out = os.path.join(workdir, f"bundle-{users}-{assets}-{workers}-{protocol}")
     t0 = time.perf_counter()
     with dask_client(workers) as client:
         t1 = time.perf_counter()
-        result = build_bundle(client, plan_snapshot(snap), PERIOD, BENCH_SECRET, out, force=True)
+        result = build_bundle(client, plan_snapshot(snap), PERIOD, BENCH_SECRET, out, force=True, protocol=protocol)
         t2 = time.perf_counter()
         rss = max(client.run(_peak_rss_kib).values())  # the build's peak, before the export
         exported = 0.0
         if export != "none":
             export_proofs(open_bundle(out), out + "-proofs", export, client_mapper(client), force=True)
             exported = time.perf_counter() - t2
-    return Row(users, workers, t2 - t0, t2 - t1, floor, batch, rss / 1024, result.stages, exported)
+    return Row(users, workers, t2 - t0, t2 - t1, floor, batch, rss / 1024, result.stages, exported, protocol,
+               mean_proof_bytes(out, users))
 
 
 def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], workdir: str,
-              echo: Callable[[str], None] = print, export: str = "jsonl") -> list[Row]:
-    """For each user count: the hashing floor once, then a build for each worker count (and, unless
-    ``export`` is ``"none"``, an export of every proof in that format)."""
+              echo: Callable[[str], None] = print, export: str = "jsonl",
+              protocols: tuple[str, ...] = PROTOCOLS) -> list[Row]:
+    """For each user count: the hashing floor once, then a build for each worker count and protocol (and,
+    unless ``export`` is ``"none"``, an export of every proof in that format)."""
     os.makedirs(workdir, exist_ok=True)
     rows = []
     echo(f"machine: {os.cpu_count()} CPUs; {assets} assets; worker processes with 1 thread each")
     echo(f"batch hasher start-up in a fresh process: {hasher_start_up():.2f} s (numba import, cached kernels)")
-    header = ("| users | workers | wall s | build s | floor s (1 proc) | floor/W s | ratio | batch floor s | batch ratio "
-              "| users/s | users/s/core "
-              "| peak RSS/worker MiB | read | shuffle | count | buckets | merge | export proofs/s/core |")
+    header = ("| users | workers | protocol | wall s | build s | floor s (1 proc) | floor/W s | ratio | batch floor s "
+              "| batch ratio | users/s | users/s/core | peak RSS/worker MiB | read | shuffle | count | users | padding "
+              "| buckets | merge | proof bytes | export proofs/s/core |")
     echo(header)
     echo("|" + "---|" * (header.count("|") - 1))
     for n in user_counts:
@@ -186,18 +210,24 @@ def run_bench(user_counts: list[int], assets: int, worker_counts: list[int], wor
         floor = hashing_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
         batch = batch_floor(n, assets, repeats=3 if n <= 1_000_000 else 1)
         for workers in worker_counts:
-            r = bench_build(n, assets, workers, workdir, floor, batch, export)
-            rows.append(r)
-            s = r.stages
-            echo(f"| {n:,} | {workers} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} | {r.floor / workers:.1f} "
-                 f"| {r.ratio:.2f} | {r.batch_floor:.2f} | {r.batch_ratio:.1f} | {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
-                 f"| {s.get('read', 0):.1f} | {s.get('shuffle', 0):.1f} | {s.get('count', 0):.1f} "
-                 f"| {s.get('buckets', 0):.1f} | {s.get('merge', 0):.1f} "
-                 f"| {f'{n / r.export / workers:,.0f}' if r.export else '–'} |")
-        if len(worker_counts) > 1:
-            by_w = {r.workers: r.wall for r in rows if r.users == n}
+            for protocol in protocols:
+                r = bench_build(n, assets, workers, workdir, floor, batch, export, protocol)
+                rows.append(r)
+                s = r.stages
+                echo(f"| {n:,} | {workers} | {protocol} | {r.wall:.1f} | {r.build:.1f} | {r.floor:.1f} "
+                     f"| {r.floor / workers:.1f} | {r.ratio:.2f} | {r.batch_floor:.2f} | {r.batch_ratio:.1f} "
+                     f"| {n / r.wall:,.0f} | {n / r.wall / workers:,.0f} | {r.rss_mib:,.0f} "
+                     + "".join(f"| {s.get(stage, 0):.1f} " for stage in
+                               ("read", "shuffle", "count", "users", "padding", "buckets", "merge"))
+                     + f"| {r.proof_bytes:,.0f} | {f'{n / r.export / workers:,.0f}' if r.export else '–'} |")
+            by_protocol = {r.protocol: r.build for r in rows if r.users == n and r.workers == workers}
+            if {"por-v2", "por-v3"} <= set(by_protocol):
+                echo(f"por-v3 / por-v2 build time at {n:,} users, {workers} workers: "
+                     f"{by_protocol['por-v3'] / by_protocol['por-v2']:.2f}")
+        for protocol in protocols if len(worker_counts) > 1 else ():
+            by_w = {r.workers: r.wall for r in rows if r.users == n and r.protocol == protocol}
             base = by_w[min(by_w)]
-            echo(f"scaling at {n:,} users: " + ", ".join(
+            echo(f"scaling at {n:,} users ({protocol}): " + ", ".join(
                 f"{w} workers {base / t:.2f}x" for w, t in sorted(by_w.items())) + f" (vs {min(by_w)} worker)")
     echo("wall = cluster start-up + build; ratio = wall / (floor / workers); batch ratio = wall / (batch floor / "
          "workers); stages in seconds; "

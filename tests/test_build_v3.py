@@ -643,7 +643,7 @@ def test_the_cli_builds_por_v3_by_default_and_takes_the_parameters(tmp_path, sch
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert manifest["version"] == "por-v3" and manifest["parameters"] == {"fragments": 3, "padding": 10}
     assert f"announced value (por-v3) {manifest['commitment']}" in result.output
-    assert "USDT     equity 0.000000  debt 5.000000" in result.output
+    assert "USDT     equity 0  debt 5  (k 0" in result.output
     ref = reference_build(users, ASSETS, SECRET, PERIOD, v3.Parameters(3, 10))
     assert {k: v for k, v in manifest.items() if k != "files"} == {k: v for k, v in ref.manifest.items() if k != "files"}
     refused = CliRunner().invoke(app, ["build", snap, "--period", PERIOD, "--secret-file", secret, "--out",

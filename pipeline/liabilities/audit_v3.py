@@ -175,7 +175,7 @@ def audit_trees(unit: list[tuple[int, int, int]], spec: _Spec, sources: tuple[Le
     """Stage 2 for ranges ``(asset, bucket_lo, bucket_hi)`` of the trees' non-empty buckets."""
     out = TreesAudit()
     expected = gather_leaves(spec.scratch, sources, shapes, unit)
-    for (asset, lo, hi), (want_keys, want_amounts) in zip(unit, expected, strict=True):
+    for (asset, lo, hi), (want_keys, want_amounts, _) in zip(unit, expected, strict=True):
         keys, amounts = [], []
         tree = spec.index["trees"][asset]
         for entry in tree["buckets"]:

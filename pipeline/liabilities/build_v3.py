@@ -47,8 +47,17 @@ from ..storage import bundle
 from ..storage import fs as storage
 from ..tree.fold import V3_NODES, build_top
 from ..webmodule import ensure_browser_module
-from .holders import LeafCounts, PaddingSpec, UsersResult, UsersSpec, padding_chunks, padding_task, users_group
-from .read import FragmentResult, ReadSpec, read_fragment
+from .holders import (
+    LeafCounts,
+    PaddingSpec,
+    UsersResult,
+    UsersSpec,
+    padding_chunks,
+    padding_task,
+    read_counting,
+    users_group,
+)
+from .read import FragmentResult, ReadSpec
 from .snapshot import LONG, SnapshotPlan
 from .stages import BuildResult, Clock, Watch, first_problem
 from .trees import TreeBucket, TreeShape, TreeSpec, TreeUnitResult, build_trees
@@ -244,11 +253,14 @@ class _RunV3:
         spec = ReadSpec(bare, self.period, self.k_nonce, g, scratch, equity_debt=True)
         [spec_f] = client.scatter([spec], broadcast=True, hash=False)
 
-        # 1. read: each task writes its rows, split by group, to one shuffle file
-        statuses: list[FragmentResult] = self.gather("read", [
-            client.submit(read_fragment, frag, i, spec_f, key=f"por-read-{tag}-{i}")
+        # 1. read: each task writes its rows, split by group, to one shuffle file (and counts holders)
+        counted: list[tuple[FragmentResult, np.ndarray | None]] = self.gather("read", [
+            client.submit(read_counting, frag, i, spec_f, key=f"por-read-{tag}-{i}")
             for i, frag in enumerate(plan.fragments)])
+        statuses = [r for r, _ in counted]
         first_problem([r.problem for r in statuses])
+        counts = [h for _, h in counted if h is not None]
+        holders = np.sum(counts, axis=0).astype(np.int64) if counts and len(counts) == len(counted) else None
         if plan.layout == LONG:
             seen = frozenset().union(*(r.assets_seen for r in statuses))
             missing = sorted({a.symbol for a in plan.assets} - seen)
@@ -261,7 +273,7 @@ class _RunV3:
         staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options,
                                        self.public_dir)
         try:
-            result = self._after_read(scratch, staging, run_key, g, m, workers)
+            result = self._after_read(scratch, staging, run_key, g, m, workers, holders)
         except InputError:
             _forget_listings(staging.bundle)  # workers wrote there: what the client listed before is stale
             bundle.abandon(staging)
@@ -271,7 +283,7 @@ class _RunV3:
         return result
 
     def _after_read(self, scratch: bundle.Bundle, staging: bundle.Staging, run_key: str, g: int, m: int,
-                    workers: int) -> BuildResult:
+                    workers: int, holders: np.ndarray | None) -> BuildResult:
         client, tag, plan = self.client, self.tag, self.plan
         hist_bits = max(HIST_BITS, self.bucket_bits or 0)
         histogram = KeyHistogram(m, hist_bits)
@@ -284,28 +296,24 @@ class _RunV3:
                                dataclasses.replace(plan, fragments=()))
         [users_f] = client.scatter([users_spec], broadcast=True, hash=False)
 
-        # 2. users: one task per group
-        users_results: list[UsersResult] = self.gather_leaves("users", [
-            client.submit(users_group, gi, users_f, key=f"por-users-{tag}-{gi}") for gi in range(1 << g)], histogram)
+        # 2. users: one task per group; 3. padding leaves. With the holders counted by the read tasks
+        # (wide layout), both stages run at once; otherwise padding waits for the users' fragment counts
+        users_futures = [client.submit(users_group, gi, users_f, key=f"por-users-{tag}-{gi}") for gi in range(1 << g)]
+        early = None
+        if holders is not None:
+            early = self._padding_futures(scratch, self.parameters.fragments * holders, hist_bits, workers)
+        users_results: list[UsersResult] = self.gather_leaves("users", users_futures, histogram)
         first_problem([r.problem for r in users_results])
         users = sum(r.users for r in users_results)
         if users == 0:
             raise InputError("the snapshot holds no users (empty snapshot)")
         fragments = np.sum([r.leaves.counts for r in users_results if r.leaves is not None], axis=0).astype(np.int64)
+        if holders is not None and not np.array_equal(fragments, self.parameters.fragments * holders):
+            raise AssertionError(f"the read tasks counted {holders.tolist()} holders, the users tasks "
+                                 f"{(fragments // self.parameters.fragments).tolist()}")
         self.clock.lap("users")
-
-        # 3. padding leaves
-        shares = [v3.padding_share(self.k_pad, s) for s in self.symbols]
-        padding = [v3.padding_leaf_count(int(fragments[j]), self.parameters.padding, shares[j]) for j in range(m)]
-        leaves = [int(fragments[j]) + padding[j] for j in range(m)]
-        total = sum(leaves)
-        per_task = max(MIN_LEAVES_PER_TASK, min(LEAVES_PER_TASK, -(-total // (4 * workers))))
-        pad_spec = PaddingSpec(scratch, self.symbols, self.k_pad, tuple(leaves), hist_bits, max(1, per_task // 2))
-        [pad_f] = client.scatter([pad_spec], broadcast=True, hash=False)
-        chunks = padding_chunks(padding, per_task)
-        pad_results: list[LeafCounts] = self.gather_leaves("padding", [
-            client.submit(padding_task, i, pieces, pad_f, key=f"por-padding-{tag}-{i}")
-            for i, pieces in enumerate(chunks)], histogram)
+        pad_futures, padding, leaves, per_task = early or self._padding_futures(scratch, fragments, hist_bits, workers)
+        pad_results: list[LeafCounts] = self.gather_leaves("padding", pad_futures, histogram)
         self.clock.lap("padding")
 
         # 4. shapes
@@ -344,6 +352,20 @@ class _RunV3:
         bundle.publish(staging)
         self.clock.lap("merge")
         return BuildResult(manifest, users, self.out, self.clock.stages, len(stored), sum(r.reused for r in results))
+
+    def _padding_futures(self, scratch: bundle.Bundle, fragments: np.ndarray, hist_bits: int, workers: int
+                         ) -> tuple[list[Any], list[int], list[int], int]:
+        """The padding tasks of trees of ``fragments`` fragments each: ``(futures, X_j, L_j, leaves per task)``."""
+        m = len(self.symbols)
+        shares = [v3.padding_share(self.k_pad, s) for s in self.symbols]
+        padding = [v3.padding_leaf_count(int(fragments[j]), self.parameters.padding, shares[j]) for j in range(m)]
+        leaves = [int(fragments[j]) + padding[j] for j in range(m)]
+        per_task = max(MIN_LEAVES_PER_TASK, min(LEAVES_PER_TASK, -(-sum(leaves) // (4 * workers))))
+        pad_spec = PaddingSpec(scratch, self.symbols, self.k_pad, tuple(leaves), hist_bits, max(1, per_task // 2))
+        [pad_f] = self.client.scatter([pad_spec], broadcast=True, hash=False)
+        futures = [self.client.submit(padding_task, i, pieces, pad_f, key=f"por-padding-{self.tag}-{i}")
+                   for i, pieces in enumerate(padding_chunks(padding, per_task))]
+        return futures, padding, leaves, per_task
 
     def _merge(self, out: bundle.Bundle, shapes: list[TreeShape], stored: list[TreeBucket], users: int, g: int,
                users_results: list[UsersResult], fragments: np.ndarray, leaves: list[int]) -> dict[str, Any]:

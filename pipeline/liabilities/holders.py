@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from ..errors import Problem
 from ..formats import layout
@@ -24,9 +25,10 @@ from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.shape import first_words
 from .buckets import _duplicate_report, _uk_order
-from .rows import Part, SparseAmounts, counting_order
-from .shuffle import LeafFile, leaf_file, read_part, write_leaves
-from .snapshot import LONG, SnapshotPlan
+from .rows import Part, SparseAmounts, partition_rows
+from .read import FragmentResult, ReadSpec, read_fragment
+from .shuffle import LeafFile, fixed_view, leaf_file, read_part, read_part_batch, read_part_batches, write_leaves
+from .snapshot import LONG, Fragment, SnapshotPlan
 
 MAX_PARTITION_BITS = 16
 
@@ -68,8 +70,8 @@ def emit_leaves(scratch: Bundle, name: str, asset: np.ndarray, keys: np.ndarray,
     top = first_words(keys)
     shift = np.where(bits > 0, 64 - bits, 63).astype(np.uint64)
     pid = first[asset] + np.where(bits[asset] > 0, top >> shift[asset], np.uint64(0)).astype(np.int64)
-    order, bounds = counting_order(pid, total)
-    write_leaves(scratch, name, np.take(keys, order, axis=0), np.take(amounts, order, axis=0), bounds)
+    grouped_keys, grouped_amounts, bounds = partition_rows(keys, amounts, pid, total)
+    write_leaves(scratch, name, grouped_keys, grouped_amounts, bounds)
     ids = (asset.astype(np.int64) << hist_bits) | (top >> np.uint64(64 - hist_bits)).astype(np.int64)
     if hist_bits <= 16:
         dense = np.bincount(ids, minlength=m << hist_bits) if len(ids) else np.zeros(0, np.int64)
@@ -149,23 +151,97 @@ def merge_users(merged: Part, long: bool, lanes: int, plan: SnapshotPlan
     return np.take(merged.uk, order, axis=0), merged.values.take(order), None
 
 
+@njit(cache=True, nogil=True)
+def _ordered_holdings(lane_masks, row_starts, values, order, m, user_masks, user, asset, amounts):  # type: ignore[no-untyped-def]
+    """Holdings of the rows in ``order`` (sparse lanes: bit ``l`` of ``lane_masks[r]`` when lane ``l`` of
+    row ``r`` is non-zero, its amounts at ``values[row_starts[r]:]`` in lane order); with ``user`` of
+    size 0 only counts them. Fills each user's asset mask. Returns how many holdings."""
+    h = 0
+    count_only = user.shape[0] == 0
+    for i in range(order.shape[0]):
+        r = order[i]
+        k = row_starts[r]
+        for j in range(m):
+            e = (lane_masks[r, (2 * j) >> 3] >> ((2 * j) & 7)) & 1
+            d = (lane_masks[r, (2 * j + 1) >> 3] >> ((2 * j + 1) & 7)) & 1
+            if not (e or d):
+                continue
+            if not count_only:
+                user_masks[i, j >> 3] |= np.uint8(1 << (j & 7))
+                user[h] = i
+                asset[h] = j
+                for t in range(2):
+                    amounts[h, t, 0] = 0
+                    amounts[h, t, 1] = 0
+                if e:
+                    amounts[h, 0, 0] = values[k, 0]
+                    amounts[h, 0, 1] = values[k, 1]
+                if d:
+                    amounts[h, 1, 0] = values[k + e, 0]
+                    amounts[h, 1, 1] = values[k + e, 1]
+            k += e + d
+            h += 1
+    return h
+
+
+def _wide_group(spec: UsersSpec, group: int) -> tuple[np.ndarray, np.ndarray, frag.Holdings] | None:
+    """The wide layout's fast path: the group's users ascending by ``uk``, their asset masks and holdings,
+    straight from the shuffle files' buffers; None when two rows share their first 64 bits (a repeated
+    user, most likely: the general path names it)."""
+    m = len(spec.symbols)
+    batches = [read_part_batch(spec.scratch, i, group) for i in range(spec.read_fragments)]
+    uks = np.concatenate([fixed_view(b.column("uk")) for b in batches])
+    masks = np.concatenate([fixed_view(b.column("held")) for b in batches])
+    starts, values = [], []
+    base = 0
+    for b in batches:
+        lists = b.column("amounts")
+        offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+        starts.append(offsets[:-1] - offsets[0] + base)
+        values.append(fixed_view(lists.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))))
+        base += int(offsets[-1] - offsets[0])
+    row_starts = np.concatenate([*starts, np.array([base], dtype=np.int64)])
+    flat = np.concatenate(values).view("<u8").astype(np.uint64, copy=False) if base else np.zeros((0, 2), np.uint64)
+    top = first_words(uks)
+    order = np.argsort(top)
+    sorted_top = top[order]
+    if len(top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
+        return None
+    n = len(order)
+    user_masks = np.zeros((n, (m + 7) // 8), dtype=np.uint8)
+    empty = np.zeros(0, dtype=np.int64)
+    count = int(_ordered_holdings(masks, row_starts, flat, order, m, user_masks, empty, empty,
+                                  np.zeros((0, 2, 2), np.uint64))) if n else 0
+    holdings = frag.Holdings(np.empty(count, np.int64), np.empty(count, np.int64), np.empty((count, 2, 2), np.uint64))
+    if count:
+        _ordered_holdings(masks, row_starts, flat, order, m, user_masks, holdings.user, holdings.asset,
+                          holdings.amounts)
+    return uks[order], user_masks, holdings
+
+
 def users_group(group: int, spec: UsersSpec) -> UsersResult:
     """One group: merge its rows into users, write its user file into the staging bundle, and its
     users' fragments into the scratch leaf file ``leaves/uNNNNNN.arrow``."""
     m = len(spec.symbols)
     long = spec.layout == LONG
-    merged = Part.concat([read_part(spec.scratch, i, group, 0 if long else 2 * m)
-                          for i in range(spec.read_fragments)])
-    uks, values, problem = merge_users(merged, long, 2 * m, spec.plan)
-    del merged
-    if problem is not None:
-        return UsersResult(problem=problem)
-    holdings = frag.holdings_from_lanes(values.held, values.flat)
+    fast = None if long else _wide_group(spec, group)
+    if fast is not None:
+        uks, user_masks, holdings = fast
+    else:
+        merged = Part.concat([read_part(spec.scratch, i, group, 0 if long else 2 * m)
+                              for i in range(spec.read_fragments)])
+        uks, values, problem = merge_users(merged, long, 2 * m, spec.plan)
+        del merged
+        if problem is not None:
+            return UsersResult(problem=problem)
+        holdings = frag.holdings_from_lanes(values.held, values.flat)
+        user_masks = None
     n = uks.shape[0]
     result = UsersResult(users=n)
     result.holders = np.bincount(holdings.asset, minlength=m).astype(np.int64)
     if n:
-        result.user_file = write_user_file(spec.staging, group, spec.group_bits, spec.period, uks, holdings, m)
+        result.user_file = write_user_file(spec.staging, group, spec.group_bits, spec.period, uks, holdings, m,
+                                           user_masks)
     fragments = frag.make_fragments(uks, holdings, spec.symbols, spec.parameters.fragments)
     estimates = np.bincount(fragments.asset, minlength=m).astype(np.int64) << spec.group_bits
     result.leaves = emit_leaves(spec.scratch, leaf_file("u", group), fragments.asset, fragments.keys,
@@ -174,15 +250,18 @@ def users_group(group: int, spec: UsersSpec) -> UsersResult:
 
 
 def write_user_file(staging: Bundle, group: int, group_bits: int, period: str, uks: np.ndarray,
-                    holdings: frag.Holdings, m: int) -> dict[str, object]:
-    """``private/users/gNNNNN.parquet`` (schemas/por-v3.md section 11); returns its index entry."""
+                    holdings: frag.Holdings, m: int, masks: np.ndarray | None = None) -> dict[str, object]:
+    """``private/users/gNNNNN.parquet`` (schemas/por-v3.md section 11); returns its index entry.
+    ``masks``: the users' asset masks, when known (else from the holdings)."""
     n = uks.shape[0]
-    held = np.zeros((n, m), dtype=bool)
-    held[holdings.user, holdings.asset] = True
+    if masks is None:
+        held = np.zeros((n, m), dtype=bool)
+        held[holdings.user, holdings.asset] = True
+        masks = held_mask(held)
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(holdings.user, minlength=n), out=starts[1:])
     meta = {"version": v3.VERSION, "period": period, "group": group, "user_bits": group_bits, "users": n}
-    data = encode_users(uks, held_mask(held), starts, frag.sums_to_amounts(holdings.amounts), meta)
+    data = encode_users(uks, masks, starts, frag.sums_to_amounts(holdings.amounts), meta)
     name = layout.users_file(group)
     staging.write(name, data)
     return {"group": group, "users": n, "file": name, "digest": digest(data)}
@@ -232,3 +311,32 @@ def padding_task(index: int, pieces: list[tuple[int, int, int]], spec: PaddingSp
     all_keys = np.concatenate(keys)
     return emit_leaves(spec.scratch, leaf_file("p", index), asset, all_keys, np.zeros_like(all_keys),
                        len(spec.symbols), np.asarray(spec.estimates, dtype=np.int64), spec.hist_bits, spec.part_rows)
+
+
+# ------------------------------------------------------------------ the read stage, por-v3's wrapper
+
+
+@njit(cache=True, nogil=True)
+def _count_holders(masks, m, out):  # type: ignore[no-untyped-def]
+    for r in range(masks.shape[0]):
+        for j in range(m):
+            lane = 2 * j
+            if (masks[r, lane >> 3] >> (lane & 7)) & 3:  # lanes 2j and 2j + 1 share a byte
+                out[j] += 1
+
+
+def read_counting(fragment: Fragment, index: int, spec: ReadSpec) -> tuple[FragmentResult, np.ndarray | None]:
+    """``read.read_fragment``, and (wide layout) how many of the fragment's rows hold each asset, read
+    back from the shuffle file it wrote: with every fragment's counts the client knows ``F_j`` (a
+    repeated user fails the build in the users stage) before the users stage, whose tasks then run
+    beside the padding tasks."""
+    result = read_fragment(fragment, index, spec)
+    if result.problem is not None or spec.plan.layout == LONG or not spec.equity_debt:
+        return result, None
+    m = len(spec.plan.assets)
+    holders = np.zeros(m, dtype=np.int64)
+    for batch in read_part_batches(spec.scratch, index):
+        masks = fixed_view(batch.column("held"))
+        if len(masks):
+            _count_holders(masks, m, holders)
+    return result, holders

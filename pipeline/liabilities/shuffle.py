@@ -15,7 +15,10 @@ The files are not compressed: what remains is user keys (random) and non-zero am
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..storage import fs as storage
+from ..storage import private
 from ..storage.bundle import Bundle
 from .rows import Part, SparseAmounts
 
@@ -111,14 +115,34 @@ def write_parts(scratch: Bundle, index: int, parts: list[Part]) -> None:
     _write(scratch, fragment_file(index), [_part_batch(p) for p in parts])
 
 
-def read_part(scratch: Bundle, index: int, group: int, m: int) -> Part:
-    """Group ``group``'s rows of fragment ``index``; ``m`` assets (wide) or 0 (long)."""
+def read_part_batch(scratch: Bundle, index: int, group: int) -> pa.RecordBatch:
+    """Group ``group``'s record batch of fragment ``index``'s shuffle file (memory-mapped when local)."""
 
     def read() -> pa.RecordBatch:
+        if storage.is_local(scratch.fs):
+            return pa.ipc.open_file(pa.memory_map(scratch.file(fragment_file(index)))).get_batch(group)
         with scratch.fs.open(scratch.file(fragment_file(index)), "rb") as f:
             return pa.ipc.open_file(f).get_batch(group)
 
-    batch = storage.retrying(read)
+    return storage.retrying(read)
+
+
+def read_part_batches(scratch: Bundle, index: int) -> list[pa.RecordBatch]:
+    """Every group's record batch of fragment ``index``'s shuffle file, the file opened once."""
+
+    def read() -> list[pa.RecordBatch]:
+        source: Any = (pa.memory_map(scratch.file(fragment_file(index))) if storage.is_local(scratch.fs)
+                       else scratch.fs.open(scratch.file(fragment_file(index)), "rb"))
+        with source:
+            reader = pa.ipc.open_file(source)
+            return [reader.get_batch(g) for g in range(reader.num_record_batches)]
+
+    return storage.retrying(read)
+
+
+def read_part(scratch: Bundle, index: int, group: int, m: int) -> Part:
+    """Group ``group``'s rows of fragment ``index``; ``m`` assets (wide) or 0 (long)."""
+    batch = read_part_batch(scratch, index, group)
     long = "asset_index" in batch.schema.names
     return Part(
         _unfixed(batch.column("uk"), "u1", (32,)),
@@ -163,6 +187,31 @@ def leaf_file(kind: str, index: int) -> str:
     return f"leaves/{kind}{index:06d}.arrow"
 
 
+def _write_streamed(scratch: Bundle, name: str, batches: list[pa.RecordBatch]) -> None:
+    """``_write`` without holding the file in memory first (local scratch: written straight to a fresh
+    owner-only name, then renamed into place, as ``storage.private.write_file`` does)."""
+    if not storage.is_local(scratch.fs):
+        _write(scratch, name, batches)
+        return
+    target = scratch.file(name)
+
+    def put() -> None:
+        private.make_dirs(scratch.fs, target.rsplit("/", 1)[0], True)
+        partial = f"{target}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.PRIVATE_FILE))
+        try:
+            with pa.OSFile(partial, "w") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
+
+    storage.retrying(put)
+
+
 def write_leaves(scratch: Bundle, name: str, keys: np.ndarray, amounts: np.ndarray, bounds: np.ndarray) -> None:
     """Rows ``bounds[b]:bounds[b+1]`` of ``keys`` and ``amounts`` (both (n, 32) uint8) as batch ``b``."""
     batches = []
@@ -175,10 +224,10 @@ def write_leaves(scratch: Bundle, name: str, keys: np.ndarray, amounts: np.ndarr
     if not batches:
         batches = [pa.RecordBatch.from_pydict({"key": pa.array([], pa.binary(32)),
                                                "amounts": pa.array([], pa.binary(32))})]
-    _write(scratch, name, batches)
+    _write_streamed(scratch, name, batches)
 
 
-def _view(column: pa.Array) -> np.ndarray:
+def fixed_view(column: pa.Array) -> np.ndarray:
     """A fixed-size binary column's rows as an (n, width) uint8 view of its buffer (no copy)."""
     width, n = column.type.byte_width, len(column)
     buffer = column.buffers()[1]
@@ -203,8 +252,8 @@ def read_leaves(scratch: Bundle, name: str, wanted: list[list[int]]) -> list[tup
             out = []
             for batches in wanted:
                 got = [reader.get_batch(b) for b in batches]
-                keys = [_view(b.column(0)) for b in got]
-                amounts = [_view(b.column(1)) for b in got]
+                keys = [fixed_view(b.column(0)) for b in got]
+                amounts = [fixed_view(b.column(1)) for b in got]
                 out.append((np.concatenate(keys) if keys else np.zeros((0, 32), np.uint8),
                             np.concatenate(amounts) if amounts else np.zeros((0, 32), np.uint8)))
             return out

@@ -18,10 +18,11 @@ from ..protocol import v3
 from ..protocol.keys import SecretKey
 from ..storage.bundle import Bundle
 from ..tree import fragments as frag
-from ..tree.fold import V3_NODES, build_bucket
-from ..tree.shape import first_words, key_words, positions, top_bits
+from ..tree.fold import V3_NODES, build_buckets
+from ..tree.shape import positions, top_bits
 from ..tree.sums import sums_from_ints
 from .buckets import MAC_SUFFIX, mac
+from .rows import bucket_rows, sort_rows
 from .shuffle import LeafFile, read_leaves
 
 KINDS = ("equity", "debt")
@@ -77,9 +78,10 @@ def partition_range(bits: int, bucket_bits: int, lo: int, hi: int) -> tuple[int,
 
 
 def gather_leaves(scratch: Bundle, sources: tuple[LeafFile, ...], shapes: tuple[TreeShape, ...],
-                  ranges: list[tuple[int, int, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Every leaf of each range ``(asset, bucket_lo, bucket_hi)`` from the leaf files (each opened once),
-    sorted by key (then by amounts: equal keys, which the caller refuses, still give one order)."""
+                  ranges: list[tuple[int, int, int]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every leaf of each range ``(asset, bucket_lo, bucket_hi)`` from the leaf files (each opened once):
+    ``(keys, amounts, bounds)``, bucket ``lo + b`` at rows ``bounds[b]:bounds[b+1]``, sorted by key (then
+    by amounts: equal keys, which the caller refuses, still give one order)."""
     pieces: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in ranges]
     for src in sources:
         wanted: list[list[int]] = []
@@ -93,31 +95,21 @@ def gather_leaves(scratch: Bundle, sources: tuple[LeafFile, ...], shapes: tuple[
             wanted.append(list(range(first + p_lo, first + p_hi)))
         if not any(wanted):
             continue
-        for r, ((asset, lo, hi), (k, a)) in enumerate(zip(ranges, read_leaves(scratch, src.name, wanted),
-                                                          strict=True)):
-            part = src.parts[asset]
-            if part is not None and part[0] < shapes[asset].bucket_bits and len(k):
-                b = top_bits(k, shapes[asset].bucket_bits)
-                inside = (b >= lo) & (b < hi)
-                k, a = k[inside], a[inside]
+        for r, (k, a) in enumerate(read_leaves(scratch, src.name, wanted)):
             if len(k):
                 pieces[r].append((k, a))
-    return [_sorted(p) for p in pieces]
-
-
-def _sorted(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    if not pieces:
-        return np.zeros((0, 32), np.uint8), np.zeros((0, 32), np.uint8)
-    all_keys = np.concatenate([k for k, _ in pieces]) if len(pieces) > 1 else pieces[0][0]
-    all_amounts = np.concatenate([a for _, a in pieces]) if len(pieces) > 1 else pieces[0][1]
-    top = first_words(all_keys)
-    order = np.argsort(top)  # not stable, but used only when no two keys share their first 64 bits
-    sorted_top = top[order]
-    if len(sorted_top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
-        words, amount_words = key_words(all_keys), key_words(all_amounts)
-        order = np.lexsort((amount_words[:, 3], amount_words[:, 2], amount_words[:, 1], amount_words[:, 0],
-                            words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
-    return np.take(all_keys, order, axis=0), np.take(all_amounts, order, axis=0)
+    out = []
+    for (asset, lo, hi), got in zip(ranges, pieces, strict=True):
+        keys, amounts, bounds = bucket_rows([k for k, _ in got], [a for _, a in got], shapes[asset].bucket_bits,
+                                            lo, hi)
+        sorted_keys, sorted_amounts = np.empty_like(keys), np.empty_like(amounts)
+        for b in range(hi - lo):  # each bucket sorted on its own: small enough for the caches
+            first, last = int(bounds[b]), int(bounds[b + 1])
+            if last > first:
+                sort_rows([keys[first:last]], [amounts[first:last]],
+                          (sorted_keys[first:last], sorted_amounts[first:last]))
+        out.append((sorted_keys, sorted_amounts, bounds))
+    return out
 
 
 def reuse_tree_bucket(spec: TreeSpec, asset: int, bucket: int, leaves: int, name: str) -> TreeBucket | None:
@@ -148,51 +140,54 @@ def reuse_tree_bucket(spec: TreeSpec, asset: int, bucket: int, leaves: int, name
 def build_trees(unit: list[tuple[int, int, int]], spec: TreeSpec) -> TreeUnitResult:
     """Build and store every non-empty bucket of each ``(asset, bucket_lo, bucket_hi)`` of ``unit``."""
     result = TreeUnitResult()
-    for (asset, lo, hi), (keys, amounts) in zip(unit, gather_leaves(spec.scratch, spec.sources, spec.shapes, unit),
-                                                strict=True):
-        problem = _build_range(asset, lo, hi, keys, amounts, spec, result)
+    for (asset, lo, hi), (keys, amounts, bounds) in zip(unit, gather_leaves(spec.scratch, spec.sources, spec.shapes,
+                                                                            unit), strict=True):
+        problem = _build_range(asset, lo, hi, keys, amounts, bounds, spec, result)
         if problem is not None:
             return TreeUnitResult(problem=problem)
     return result
 
 
-def _build_range(asset: int, lo: int, hi: int, keys: np.ndarray, amounts: np.ndarray, spec: TreeSpec,
-                 result: TreeUnitResult) -> Problem | None:
+def _build_range(asset: int, lo: int, hi: int, keys: np.ndarray, amounts: np.ndarray, bounds: np.ndarray,
+                 spec: TreeSpec, result: TreeUnitResult) -> Problem | None:
     shape = spec.shapes[asset]
     k, h, symbol = shape.bucket_bits, shape.bucket_height, shape.symbol
-    if len(keys) > 1:
-        same = (keys[1:] == keys[:-1]).all(axis=1)
-        if same.any():
+    if len(keys) > 1:  # sorted: equal keys are neighbours (their first words first)
+        words = keys.view(np.uint64)
+        near = np.flatnonzero(words[1:, 0] == words[:-1, 0])
+        same = near[(keys[near + 1] == keys[near]).all(axis=1)] if len(near) else near
+        if len(same):
             return Problem(f"two leaves of asset {symbol} share a leaf key (bucket "
-                           f"{int(top_bits(keys[1:][same][:1], k)[0])}); the build is refused")
-    bounds = np.searchsorted(top_bits(keys, k), np.arange(lo, hi + 1))
+                           f"{int(top_bits(keys[same[:1]], k)[0])}); the build is refused")
     checkpoint = layout.checkpoint_level(h)
     k_pad = spec.k_pad
 
     def padding(level: int, index: int) -> bytes:
         return v3.padding_hash(k_pad, symbol, level, index)
 
-    hashes = None
-    sums = frag.amounts_to_sums(amounts)
+    todo = []
     for offset, b in enumerate(range(lo, hi)):
         first, last = int(bounds[offset]), int(bounds[offset + 1])
         if first == last:
             continue
-        n = last - first
-        name = layout.tree_bucket_file(asset, b)
         if spec.resume:
-            earlier = reuse_tree_bucket(spec, asset, b, n, name)
+            earlier = reuse_tree_bucket(spec, asset, b, last - first, layout.tree_bucket_file(asset, b))
             if earlier is not None:
                 result.buckets.append(earlier)
                 result.reused += 1
                 continue
-        if hashes is None:
-            hashes = frag.leaf_hashes(keys, amounts)
-        try:
-            sub = build_bucket(hashes[first:last], sums[first:last], b, h, padding, record_level=checkpoint,
-                               rule=V3_NODES)
-        except SumOverflow as exc:
-            return Problem(f"the total of asset {symbol} overflows 2^128 ({KINDS[exc.asset_index]}, bucket {b})")
+        todo.append((b, first, last))
+    if not todo:
+        return None
+    sums = frag.amounts_to_sums(amounts)
+    try:
+        subtrees = build_buckets(frag.leaf_hashes(keys, amounts), sums, todo, h, padding, record_level=checkpoint,
+                                 rule=V3_NODES)
+    except SumOverflow as exc:
+        return Problem(f"the total of asset {symbol} overflows 2^128 ({KINDS[exc.asset_index]}, buckets {lo}..{hi - 1})")
+    for (b, first, last), sub in zip(todo, subtrees, strict=True):
+        n = last - first
+        name = layout.tree_bucket_file(asset, b)
         meta = {
             "version": v3.VERSION,
             "period": spec.period,

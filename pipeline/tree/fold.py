@@ -178,3 +178,58 @@ def sibling_path(levels: Sequence[tuple[np.ndarray, np.ndarray]], index: int) ->
     below = levels[:-1]
     return [(hashes[sib].tobytes(), sums[sib])
             for (hashes, sums), sib in zip(below, shape.sibling_indices(index, len(below)), strict=True)]
+
+
+def build_buckets(
+    nodes: np.ndarray,
+    sums: np.ndarray,
+    segments: Sequence[tuple[int, int, int]],
+    height: int,
+    padding: PaddingFn,
+    record_level: int | None = None,
+    rule: NodeRule = V1_NODES,
+) -> list[Subtree]:
+    """``build_bucket`` for many buckets of one height at once: ``segments`` are ``(bucket, lo, hi)``,
+    the bucket's leaves at rows ``lo:hi`` of ``nodes`` and ``sums`` (non-empty, at most ``2^height``
+    each). With a fused rule (por-v3) every level of every bucket is hashed in one call, each pair named
+    (a bucket's odd last node paired with its padding node, nothing copied); otherwise bucket by
+    bucket. The result is ``build_bucket``'s, bucket by bucket."""
+    if not rule.fused or not segments:
+        return [build_bucket(nodes[lo:hi], sums[lo:hi], b, height, padding, record_level=record_level, rule=rule)
+                for b, lo, hi in segments]
+    buckets = [b for b, _, _ in segments]
+    starts = np.array([lo for _, lo, _ in segments], dtype=np.int64)
+    counts = np.array([hi - lo for _, lo, hi in segments], dtype=np.int64)
+    if (counts <= 0).any() or (counts > (1 << height)).any():
+        raise ValueError(f"bucket leaf counts {counts.tolist()} outside [1, 2^{height}]")
+    hashes, level_sums = nodes, sums
+    used: list[list[tuple[int, int, bytes]]] = [[] for _ in segments]
+    recorded: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(segments)
+    for level in range(height):
+        if level == record_level:
+            recorded = [(hashes[a:a + c], level_sums[a:a + c]) for a, c in zip(starts.tolist(), counts.tolist(),
+                                                                               strict=True)]
+        parents = (counts + 1) // 2
+        out_starts = np.zeros(len(counts), dtype=np.int64)
+        np.cumsum(parents[:-1], out=out_starts[1:])
+        total = int(parents.sum())
+        j = np.arange(total, dtype=np.int64) - np.repeat(out_starts, parents)
+        seg = np.repeat(np.arange(len(counts)), parents)
+        left = starts[seg] + 2 * j
+        right = left + 1
+        odd = np.flatnonzero(counts & 1)
+        pads = np.zeros((len(odd), 32), dtype=np.uint8)
+        for p, i in enumerate(odd.tolist()):
+            index = shape.node_index(buckets[i], height, level, int(counts[i]))
+            pad = padding(level, index)
+            used[i].append((level, index, pad))
+            pads[p] = np.frombuffer(pad, dtype=np.uint8)
+            right[out_starts[i] + parents[i] - 1] = -p - 1
+        hashes, level_sums, overflow = fragments.parent_nodes_indexed(hashes, level_sums, left, right, pads)
+        if overflow >= 0:
+            raise SumOverflow(overflow, level + 1)
+        starts, counts = out_starts, parents
+    if record_level == height:
+        recorded = [(hashes[a:a + 1], level_sums[a:a + 1]) for a in starts.tolist()]
+    return [Subtree(hashes[a].tobytes(), level_sums[a], used[i], None, recorded[i])
+            for i, a in enumerate(starts.tolist())]

@@ -397,6 +397,65 @@ def _parent_lanes(hash_words, sums, node_key, out, parent):  # type: ignore[no-u
     return overflow
 
 
+@njit(cache=True, nogil=True)
+def _parent_lanes_indexed(hash_words, sums, left, right, pad_words, node_key, out, parent):  # type: ignore[no-untyped-def]
+    """``_parent_lanes`` with the children named: parent ``i`` of nodes ``left[i]`` and ``right[i]``, or of
+    ``left[i]`` and padding node ``pad_words[-right[i] - 1]`` (sums zero) when ``right[i] < 0``."""
+    pairs = parent.shape[0]
+    s = carray(bb._stack_u32(256), (16, bb.LANES))  # type: ignore[call-arg]
+    m = carray(bb._stack_u32(256), (16, bb.LANES))
+    cv = carray(bb._stack_u32(128), (8, bb.LANES))
+    block_len = np.full(bb.LANES, 64, dtype=np.uint32)
+    first_flags = np.full(bb.LANES, bb.KEYED_HASH | bb.CHUNK_START, dtype=np.uint32)
+    last_flags = np.full(bb.LANES, bb.KEYED_HASH | bb.CHUNK_END | bb.ROOT, dtype=np.uint32)
+    zero = np.uint64(0)
+    overflow = -1
+    for first in range(0, pairs, bb.LANES):
+        count = min(bb.LANES, pairs - first)
+        for lane in range(bb.LANES):
+            i = first + lane if lane < count else first
+            a = left[i]
+            for w in range(8):
+                m[w, lane] = hash_words[a, w]
+                cv[w, lane] = node_key[w]
+            _put_sum_words(m, lane, 8, sums[a, 0, 0], sums[a, 0, 1])
+            _put_sum_words(m, lane, 12, sums[a, 1, 0], sums[a, 1, 1])
+        bb._compress_lanes(cv, m, s, block_len, first_flags)
+        for lane in range(bb.LANES):
+            i = first + lane if lane < count else first
+            b = right[i]
+            if b >= 0:
+                for w in range(8):
+                    m[w, lane] = hash_words[b, w]
+                _put_sum_words(m, lane, 8, sums[b, 0, 0], sums[b, 0, 1])
+                _put_sum_words(m, lane, 12, sums[b, 1, 0], sums[b, 1, 1])
+            else:
+                for w in range(8):
+                    m[w, lane] = pad_words[-b - 1, w]
+                _put_sum_words(m, lane, 8, zero, zero)
+                _put_sum_words(m, lane, 12, zero, zero)
+        bb._compress_lanes(cv, m, s, block_len, last_flags)
+        for lane in range(count):
+            i = first + lane
+            a, b = left[i], right[i]
+            for j in range(8):
+                out[i, j] = cv[j, lane]
+            for t in range(2):
+                a_hi, a_lo = sums[a, t, 0], sums[a, t, 1]
+                b_hi = sums[b, t, 0] if b >= 0 else zero
+                b_lo = sums[b, t, 1] if b >= 0 else zero
+                lo = a_lo + b_lo
+                carry = np.uint64(1) if lo < a_lo else np.uint64(0)
+                hi = a_hi + b_hi
+                wrapped = hi < a_hi
+                hi += carry
+                if (wrapped or (carry == 1 and hi == 0)) and overflow < 0:
+                    overflow = t
+                parent[i, t, 0] = hi
+                parent[i, t, 1] = lo
+    return overflow
+
+
 _NODE_KEY_WORDS = np.frombuffer(v3.NODE_KEY, dtype="<u4").astype(np.uint32)
 
 
@@ -420,4 +479,20 @@ def parent_nodes(hashes: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, np.n
         return _digest_bytes(out), parent, -1
     overflow = _parent_lanes(_words(hashes), np.ascontiguousarray(sums, dtype=np.uint64), _NODE_KEY_WORDS, out,
                              parent)
+    return _digest_bytes(out), parent, int(overflow)
+
+
+def parent_nodes_indexed(hashes: np.ndarray, sums: np.ndarray, left: np.ndarray, right: np.ndarray,
+                         pads: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """por-v3's parents of the pairs ``(left[i], right[i])`` of nodes (``right[i] < 0``: the padding node
+    ``pads[-right[i] - 1]``, sums zero): ``(hashes, sums, first kind that overflows or -1)``."""
+    n = left.shape[0]
+    out = np.empty((n, 8), dtype=np.uint32)
+    parent = np.empty((n, 2, 2), dtype=np.uint64)
+    if n == 0:
+        return _digest_bytes(out), parent, -1
+    pad_words = _words(pads) if len(pads) else np.zeros((1, 8), dtype=np.uint32)
+    overflow = _parent_lanes_indexed(_words(hashes), np.ascontiguousarray(sums, dtype=np.uint64),
+                                     np.ascontiguousarray(left, np.int64), np.ascontiguousarray(right, np.int64),
+                                     pad_words, _NODE_KEY_WORDS, out, parent)
     return _digest_bytes(out), parent, int(overflow)
