@@ -616,9 +616,12 @@ def bench(
     reserves: Annotated[int, typer.Option("--reserves", min=0, metavar="N", help="Also verify N signed reserve rows (0: skip).")] = 0,
     export: Annotated[str, typer.Option("--export", metavar="jsonl|parquet|none",
                                         help="Export every proof after each build in this format (none: skip).")] = "jsonl",
+    protocols: Annotated[str, typer.Option("--protocols", metavar="V,V,…",
+                                           help="Build each snapshot in these protocols (por-v3/por-v2 time is printed).")
+                         ] = "por-v2,por-v3",
 ) -> None:
-    """Benchmark: build synthetic snapshots and compare with the hashing floor; with --reserves,
-    ownership proofs per second per core against the bare signature checks.
+    """Benchmark: build synthetic snapshots in each protocol and compare with the hashing floor; with
+    --reserves, ownership proofs per second per core against the bare signature checks.
 
     \b
     Example:
@@ -633,8 +636,13 @@ def bench(
         raise typer.BadParameter("--users and --workers take comma-separated integers") from None
     if export not in ("jsonl", "parquet", "none"):
         raise typer.BadParameter("--export is jsonl, parquet or none")
+    from ..protocol.versions import VERSIONS
+
+    chosen = tuple(p.strip() for p in protocols.split(","))
+    if not chosen or any(p not in VERSIONS for p in chosen):
+        raise typer.BadParameter(f"--protocols takes a comma-separated list of {', '.join(VERSIONS)}")
     if user_counts != [0]:
-        run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo, export=export)
+        run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo, export=export, protocols=chosen)
     if reserves:
         from jobs.bench_reserves import run_reserves_bench
 
