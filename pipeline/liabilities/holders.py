@@ -39,6 +39,26 @@ def partition_bits(estimate: int, part_rows: int) -> int:
     return min(MAX_PARTITION_BITS, max(0, (int(estimate) // max(1, part_rows)).bit_length()))
 
 
+@njit(cache=True, nogil=True)
+def _touched_counts(ids, bins, dense, touched):  # type: ignore[no-untyped-def]
+    k = 0
+    for i in range(ids.shape[0]):
+        b = ids[i]
+        if dense[b] == 0:
+            touched[k] = b
+            k += 1
+        dense[b] += 1
+    return k
+
+
+def _sparse_counts(ids: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids that occur, how often)``, in order of first occurrence: one pass, no scan of every bin."""
+    dense = np.zeros(bins, dtype=np.int64)
+    touched = np.empty(min(bins, len(ids)), dtype=np.int64)
+    k = int(_touched_counts(np.ascontiguousarray(ids, dtype=np.int64), bins, dense, touched))
+    return touched[:k], dense[touched[:k]]
+
+
 @dataclass
 class LeafCounts:
     """What a task that wrote leaves returns: its file, leaves per asset, and the histogram of their
@@ -73,10 +93,8 @@ def emit_leaves(scratch: Bundle, name: str, asset: np.ndarray, keys: np.ndarray,
     grouped_keys, grouped_amounts, bounds = partition_rows(keys, amounts, pid, total)
     write_leaves(scratch, name, grouped_keys, grouped_amounts, bounds)
     ids = (asset.astype(np.int64) << hist_bits) | (top >> np.uint64(64 - hist_bits)).astype(np.int64)
-    if hist_bits <= 16:
-        dense = np.bincount(ids, minlength=m << hist_bits) if len(ids) else np.zeros(0, np.int64)
-        hist_ids = np.flatnonzero(dense)
-        hist_counts = dense[hist_ids].astype(np.int64)
+    if hist_bits <= 16 and len(ids):
+        hist_ids, hist_counts = _sparse_counts(ids, m << hist_bits)
     else:
         hist_ids, hist_counts = np.unique(ids, return_counts=True)
     return LeafCounts(LeafFile(name, tuple(parts)), counts, hist_ids.astype(np.int64), hist_counts.astype(np.int64))
