@@ -74,8 +74,9 @@ class PrivacyFigures:
     def lines(self) -> list[str]:
         out = [
             f"  privacy over {self.proofs} proofs ({self.siblings} siblings):",
-            f"    proofs showing another user's exact holding: {self.proofs_with_exact} "
-            f"(structural {self.proofs_with_structural}, by chance {self.proofs_with_chance})",
+            f"    proofs showing another user's exact holding: {self.proofs_with_structural} (all of that user's "
+            f"fragments under one sibling); proofs with a number that equals some holding by chance: "
+            f"{self.proofs_with_chance}",
             f"    largest share of one other user's holding shown: {float(self.largest_share):.4f}; "
             f"median share shown by a leaf sibling: {float(self.median_leaf_share):.4f}",
         ]
@@ -85,15 +86,17 @@ class PrivacyFigures:
 
 
 def holder_bounds(bucket_bits: int, bucket_height: int, fragments: int, padding: int) -> tuple[int, int]:
-    """The holders of an asset that a tree of this shape allows (default bucket bits assumed):
-    ``L`` is in ``(2^(k+14), 2^(k+15)]`` for ``k > 0`` (at most ``2^(k+h)``), at least 4 096, and
-    ``F = s · holders`` in ``[L / (1 + p/100), L]``."""
+    """The holders of an asset that a tree of this shape allows (the default bucket bits assumed):
+    ``L`` is in ``(2^(k+14), 2^(k+15)]`` for ``k > 0``, in ``(2^(h-1), 2^h]`` for ``k = 0``, at most
+    ``2^(k+h)``; ``F = s · holders`` is in ``[L / (1 + p/100), L]`` when ``F ≥ 4 096``, and any ``F``
+    below 4 096 gives ``L ≤ 4 096 (1 + p/100)`` (the minimum tree plus its random extra)."""
     capacity = 1 << (bucket_bits + bucket_height)
-    low_leaves = (1 << (bucket_bits + 14)) + 1 if bucket_bits > 0 else 1
-    high_leaves = min(capacity, 1 << (bucket_bits + 15)) if bucket_bits > 0 else capacity
-    low_fragments = -(-low_leaves * 100 // (100 + padding))
-    if high_leaves <= v3.MIN_LEAVES:
-        low_fragments = 0  # a tree at the minimum size may hold any number of fragments up to it
+    if bucket_bits > 0:
+        low_leaves, high_leaves = (1 << (bucket_bits + 14)) + 1, min(capacity, 1 << (bucket_bits + 15))
+    else:
+        low_leaves, high_leaves = (1 << max(0, bucket_height - 1)) + 1, capacity
+    small = low_leaves * 100 <= v3.MIN_LEAVES * (100 + padding)
+    low_fragments = 0 if small else -(-low_leaves * 100 // (100 + padding))
     return -(-low_fragments // fragments), high_leaves // fragments
 
 
@@ -125,7 +128,7 @@ def measure(tables: Sequence[LeafTable], holdings: Sequence[dict[int, tuple[int,
                     equity, debt = t.sums_in(a, b)
                     owners = ({int(o) for o, e, d in zip(t.owner[a:b].tolist(), t.equity[a:b], t.debt[a:b], strict=True)
                                if e or d} if nonzero <= fragments else {PADDING_OWNER})
-                    single = len(owners) == 1 and PADDING_OWNER not in owners
+                    single = len(owners) == 1 and PADDING_OWNER not in owners and user not in owners
                     hit = (equity and equity in amounts[j][0] and equity != own_e) or (
                         debt and debt in amounts[j][1] and debt != own_d)
                     if single:
@@ -149,3 +152,61 @@ def measure(tables: Sequence[LeafTable], holdings: Sequence[dict[int, tuple[int,
         leaf_shares.sort()
         figures.median_leaf_share = leaf_shares[len(leaf_shares) // 2]
     return figures
+
+
+def from_bundle(path: str, sample_size: int = 10_000, seed: int = 1) -> PrivacyFigures:
+    """``measure`` over a built por-v3 bundle's private store (users, trees): every user's fragment
+    keys are derived from their ``uk`` to name each leaf's owner, as an auditor does."""
+    import random
+
+    from blake3 import blake3
+
+    from pipeline.formats import bucket_file, users_file
+    from pipeline.liabilities import stored
+    from pipeline.storage.bundle import open_bundle
+
+    b = open_bundle(path)
+    manifest = stored.load_manifest(b)
+    index = stored.load_private_index_v3(b, manifest)
+    symbols = [a["symbol"] for a in manifest["assets"]]
+    m = len(symbols)
+    s = int(manifest["parameters"]["fragments"])
+    p = int(manifest["parameters"]["padding"])
+    holdings: list[dict[int, tuple[int, int]]] = []
+    owner_of: dict[bytes, int] = {}
+    messages = [[v3.fragment_message(sym, i) for i in range(s)] for sym in symbols]
+    for entry in index["user_files"]:
+        data = users_file.decode_users(b.read(entry["file"]), entry["file"], m)
+        for row in range(data.uks.shape[0]):
+            uk = data.uks[row].tobytes()
+            mine = {j: (e, d) for j, e, d in stored.user_holdings(data, row, m)}
+            user = len(holdings)
+            holdings.append(mine)
+            for j in mine:
+                for message in messages[j]:
+                    owner_of[blake3(message, key=uk).digest()] = user
+    tables = []
+    for j, tree in enumerate(index["trees"]):
+        positions, owners, equity, debt = [], [], [], []
+        for entry in tree["buckets"]:
+            data = bucket_file.decode_bucket(b.read(entry["file"]), entry["file"], bucket_file.V3_COLUMNS)
+            positions.append(data.positions.astype(np.int64))
+            owners += [owner_of.get(k.tobytes(), PADDING_OWNER) for k in data.uks]
+            raw = data.sums_be
+            equity += [int.from_bytes(r[:16].tobytes(), "big") for r in raw]
+            debt += [int.from_bytes(r[16:32].tobytes(), "big") for r in raw]
+        order = np.argsort(np.concatenate(positions)) if positions else np.zeros(0, np.int64)
+        position = np.concatenate(positions)[order] if positions else np.zeros(0, np.int64)
+        tables.append(LeafTable(symbols[j], tree["bucket_bits"], tree["bucket_height"], position,
+                                np.asarray(owners, dtype=np.int64)[order], [equity[i] for i in order.tolist()],
+                                [debt[i] for i in order.tolist()]))
+    holders = [u for u, h in enumerate(holdings) if h]
+    sample = random.Random(seed).sample(holders, min(sample_size, len(holders)))
+    return measure(tables, holdings, sample, s, p)
+
+
+if __name__ == "__main__":
+    import sys
+
+    figures = from_bundle(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 10_000)
+    print("\n".join(figures.lines()))
