@@ -31,6 +31,7 @@ from pipeline.cluster import client_mapper
 from pipeline.errors import BuildInterrupted, BundleError, InputError, PublishError
 from pipeline.formats import layout
 from pipeline.formats.canonical import canonical_json, digest
+from pipeline.formats.numbers import amount
 from pipeline.formats.haircuts import Haircuts, parse_haircuts
 from pipeline.formats.prices import Prices, parse_prices, prices_time_problem, zero_price_problems
 from pipeline.formats.verifier_page import page_parts, render_page
@@ -605,5 +606,12 @@ class _Publication:
             for chain, c in doc["sampling"]["chains"].items():
                 self.echo(f"      sampled heights on {chain}: " + (", ".join(f"{h:,}" for h in c["heights"]) or "none in range")
                           if c["sampled"] else f"      sampled heights on {chain}: not sampled ({c['why']})")
+            decimals = {x.symbol: x.decimals for x in assets}
+            for symbol, (snap, low) in check.sampling.held().items():
+                d = decimals.get(symbol)
+                low_text, snap_text = ((amount(low, d), amount(snap, d)) if d is not None else
+                                       (f"{low} (smallest units)", f"{snap} (smallest units)"))
+                self.echo(f"      held through the month ({symbol}, sampled chains): minimum {low_text} of "
+                          f"{snap_text} at the snapshot")
         return doc
 

@@ -397,7 +397,7 @@ def history_verify(env):
     (lambda r: r["balances"]["sampling"]["chains"]["ethereum"]["assets"]["ETH"].update(minimum="1"),
      "minimum 1 is not the least of the snapshot sum"),
     (lambda r: r["balances"]["sampling"]["chains"].pop("bitcoin"),
-     "records the chains ['ethereum'], the balance checks read ['bitcoin', 'ethereum']"),
+     'records the chains ["ethereum"], the balance checks read ["bitcoin", "ethereum"]'),
     (lambda r: r.pop("held"), "held: signed (absent)"),
 ])
 def test_a_re_signed_sampling_record_is_named(archive_copy, change, words):
@@ -407,6 +407,19 @@ def test_a_re_signed_sampling_record_is_named(archive_copy, change, words):
     result = history_verify(archive_copy)
     assert result.exit_code == 1, result.output
     assert words in result.output, result.output
+
+
+def rendered(env, name):
+    """An edit that writes the page ``name`` as the (already edited) report.json renders it."""
+    from pipeline.publication.report import render_reports
+    from pipeline.reserves.ratios import AssetPosition
+
+    def edit(_: bytes) -> bytes:
+        doc = report_of(env["archive"])
+        pos = [AssetPosition(a["symbol"], a["decimals"], int(a["liabilities"]), int(a["reserves"]),
+                             int(a["debt"]) if "debt" in a else None) for a in doc["assets"]]
+        return render_reports(doc, pos)[name]
+    return edit
 
 
 def test_the_sums_at_the_sampled_heights_are_the_publishers_nodes_word(archive_copy, month_chain, scheduler2):
@@ -420,7 +433,8 @@ def test_the_sums_at_the_sampled_heights_are_the_publishers_nodes_word(archive_c
         r["held"]["ETH"].update(minimum=eth["snapshot"], minimum_units="105.000000000000000000",
                                 ratio_percent=r["assets"][1]["ratio_percent"])
 
-    resign(archive_copy, "2026-11", {"report.json": report_edit(hide)})
+    resign(archive_copy, "2026-11", {"report.json": report_edit(hide), "report.md": rendered(archive_copy, "report.md"),
+                                     "report.html": rendered(archive_copy, "report.html")})
     offline = history_verify(archive_copy)
     assert offline.exit_code == 0, offline.output
     assert "the balances at the sampled heights are the publisher's node's answers" in offline.output

@@ -1045,11 +1045,14 @@ def echo_sampling(check: Any, decimals: dict[str, int]) -> None:
         typer.echo(f"  {chain}: {len(c['heights'])} height(s) of blocks {c['first']:,} to {c['last']:,} ({where} "
                    f"to the one before the snapshot), chosen by the hash of block {c['seed']['height']:,}, the "
                    f"period's last, {c['seed']['hash']}: {heights}")
+
+    def shown(v: int, d: int | None) -> str:
+        return amount(v, d) if d is not None else f"{v} (smallest units)"
+
     for asset, (snap, low) in s.held().items():
         d = decimals.get(asset)
-        shown = (lambda v: amount(v, d)) if d is not None else (lambda v: f"{v} (smallest units)")
-        typer.echo(f"  {asset}: at the snapshot {shown(snap)}, minimum over the sampled heights {shown(low)}"
-                   + ("" if low == snap else f" ({shown(snap - low)} less)"))
+        typer.echo(f"  {asset}: at the snapshot {shown(snap, d)}, minimum over the sampled heights {shown(low, d)}"
+                   + ("" if low == snap else f" ({shown(snap - low, d)} less)"))
     for chain in s.failed:
         typer.echo(f"NOT SAMPLED {chain}: {s.chains[chain]['why']}", err=True)
 

@@ -131,7 +131,7 @@ def in_order(blocks: Sequence[Header], lower: Header | None, upper: Header) -> s
     """Why the sampled blocks cannot be the chain's (their times out of order, after the snapshot block's
     or before the range's first block), or None."""
     chain = ([lower] if lower is not None else []) + list(blocks) + [upper]
-    for a, b in zip(chain, chain[1:]):
+    for a, b in zip(chain, chain[1:], strict=False):
         if a.timestamp > b.timestamp:
             return (f"the node's block {b.height} has time {b.timestamp}, before block {a.height}'s {a.timestamp}: "
                     "block times out of order are not an honest answer")

@@ -434,15 +434,15 @@ def _sample(mapper: Mapper, records: list[BalanceRecord], by_name: Mapping[str, 
         return out
     read: dict[str, list[BalanceItem]] = {}
     wanted: list[PlanTask] = []
-    for name, items in sorted(by_name.items()):
+    for name in sorted({c for r in records if (c := r["chain"]) is not None and c in by_chain}):  # as per_chain has them
         client = balance_client(by_chain[name].chain)
         p = probed.get(name)
-        ok = [it for it in items if records[it.row]["status"] in (MATCH, MISMATCH)]
+        ok = [it for it in by_name.get(name, []) if records[it.row]["status"] in (MATCH, MISMATCH)]
         if client is None or not client.past_heights:
             out.chains[name] = {"sampled": False, "why": client.tip_only if client else "no balance client"}
-        elif p is None or p.block is None or p.why:
-            out.chains[name] = {"sampled": False, "why": "its snapshot block was not read" + (f" ({p.why})" if p and p.why else "")}
-        elif not ok:
+        elif p is not None and p.why:
+            out.chains[name] = {"sampled": False, "why": f"its snapshot block was not read ({p.why})"}
+        elif not ok or p is None or p.block is None:
             out.chains[name] = {"sampled": False, "why": "no row of it was read at the snapshot"}
         else:
             read[name] = ok
@@ -456,8 +456,8 @@ def _sample(mapper: Mapper, records: list[BalanceRecord], by_name: Mapping[str, 
             continue
         client = balance_client(by_chain[name].chain)
         assert client is not None, name
-        items = [SampleItem(it.row, records[it.row]["asset"], it.canonical, it.contract) for it in read[name]]
-        tasks += client.sample_tasks(name, by_chain[name].url, items, [b.height for b in plan.blocks], settings)
+        to_read = [SampleItem(it.row, records[it.row]["asset"], it.canonical, it.contract) for it in read[name]]
+        tasks += client.sample_tasks(name, by_chain[name].url, to_read, [b.height for b in plan.blocks], settings)
     done: list[SampleRead] = mapper(_run_sample, tasks) if tasks else []
     sums: dict[tuple[str, int], dict[str, int]] = {}
     whys: dict[str, str] = {}

@@ -153,7 +153,8 @@ class PlanTask(NamedTuple):
     period: str
     previous: int | None
     """The previous month's snapshot height of the chain (its signed report), or None."""
-    count: int
+    heights: int
+    """How many heights to sample (``--sample-heights``)."""
 
 
 class Plan(NamedTuple):
@@ -222,7 +223,7 @@ def plan_task(task: PlanTask) -> Plan:
                 first = lower.height
             rule = sampling.FIRST_OF_PERIOD
         last = snap.height - 1
-        found = fetch(sampling.sample_heights(chain.name, seed.hash, first, last, task.count))
+        found = fetch(sampling.sample_heights(chain.name, seed.hash, first, last, task.heights))
         why = sampling.in_order(found, lower, snap) or ""
         if why == "" and lower is not None and lower.timestamp < start:
             why = f"the node's block {lower.height} is before the period's start, though the search found it after"
