@@ -298,7 +298,7 @@ def test_altered_past_manifest_breaks_the_history(archive_copy, inputs):
     rewrite_manifest(archive_copy, "2026-09", lambda m: m["root"]["sums"].__setitem__(0, "1"))
     result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
     assert result.exit_code == 1
-    assert "2026-09 revision 1 (2026-09): manifest.json was altered" in result.output
+    assert "2026-09 revision 1: manifest.json was altered" in result.output
     assert "the signature does not match the manifest" in result.output
     # the index itself updated to match: the next month's link and the signature still catch it
     index = read_json(archive_copy, "index.json")
@@ -308,7 +308,7 @@ def test_altered_past_manifest_breaks_the_history(archive_copy, inputs):
         f.write(canonical_json(index))
     result = por("history", "verify", archive_copy, "--public-key", inputs["pub"])
     assert result.exit_code == 1
-    assert "2026-10 revision 1 (2026-10): links to a 2026-09 manifest" in result.output
+    assert "2026-10 revision 1: links to a 2026-09 manifest" in result.output
     assert "signature does not match" in result.output
 
 

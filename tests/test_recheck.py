@@ -203,9 +203,9 @@ def test_published_statuses_that_are_not_the_reverified_ones_are_named(copy):
     resign(copy, "2026-09", {"reserves.parquet": parquet_column("status", lambda s: ["bound"] * len(s))})
     result = history_verify(copy)
     assert result.exit_code == 1 and "reserves.parquet: " in result.output
-    assert "status published ['bound'], re-verified ['unbound']" in result.output
+    assert 'status published ["bound"], re-verified ["unbound"]' in result.output
     on_cluster = runner.invoke(app, ["history", "verify", copy["archive"], "--public-key", copy["pub"], "--workers", "2"])
-    assert on_cluster.exit_code == 1 and "status published ['bound'], re-verified ['unbound']" in on_cluster.output
+    assert on_cluster.exit_code == 1 and 'status published ["bound"], re-verified ["unbound"]' in on_cluster.output
 
 
 def test_a_report_page_showing_other_figures_than_report_json_is_named(copy):
@@ -243,7 +243,7 @@ def test_pages_of_another_matplotlib_are_compared_without_their_charts(copy):
     import matplotlib
 
     def other_matplotlib(doc: dict[str, Any]) -> None:
-        doc["renderer"] = "por-report-render/1 matplotlib/0.0"
+        doc["renderer"] = doc["renderer"].split(" ")[0] + " matplotlib/0.0"  # this render version, another matplotlib
 
     resign(copy, "2026-09", {"report.json": report_edit(other_matplotlib)})
     result = history_verify(copy)
@@ -258,7 +258,7 @@ def test_an_unknown_render_version_is_refused(copy):
     resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.__setitem__("renderer",
                                                                               "por-report-render/9 matplotlib/3.0"))})
     result = history_verify(copy)
-    assert result.exit_code == 1 and "not a render version this tool knows (1, 2)" in result.output
+    assert result.exit_code == 1 and "not a render version this tool knows (1, 2, 3)" in result.output
 
 
 def test_a_report_dropping_fields_or_the_renderer_is_named(copy):
@@ -322,14 +322,14 @@ def test_a_legacy_months_pages_are_read_back(copy):
     one_month_legacy_archive(copy)
     symbol, bigger = inflate_on_the_page(copy, "2026-08")
     result = history_verify(copy)
-    assert result.exit_code == 1 and f"report.html {symbol} reserves: shows {bigger!r}" in result.output
+    assert result.exit_code == 1 and f'report.html {symbol} reserves: shows "{bigger}"' in result.output
 
 
 def test_a_legacy_page_with_a_second_hidden_table_is_named(copy):
     one_month_legacy_archive(copy)
 
     def hide(data: bytes) -> bytes:
-        start = data.index(b'<div class="scroll"><table id="assets">')
+        start = data.index(b'<div class="scroll"><table id="assets"')
         end = data.index(b"</table></div>", start) + len(b"</table></div>")
         return data[:start] + b"<!--" + data[start:end] + b"-->" + data[start:end].replace(b'id="assets"', b'id="x"') \
             + data[end:]
@@ -419,7 +419,7 @@ def test_a_new_master_secret_needs_the_option_and_the_report_says_so(copy, clien
     assert history_verify(copy).exit_code == 0
     resign(copy, "2026-10", {"report.json": report_edit(lambda d: d["master_secret"].__setitem__("changed", False))})
     result = history_verify(copy)
-    assert result.exit_code == 1 and "master_secret.changed: signed False, re-derived True" in result.output
+    assert result.exit_code == 1 and "master_secret.changed: signed false, re-derived true" in result.output
 
 
 def test_a_resigned_report_with_prices_of_another_time_is_named(copy):
@@ -586,7 +586,7 @@ def test_an_exchange_name_other_than_the_challenges_is_named(copy):
     resign(copy, "2026-09", {"report.json": report_edit(lambda d: d.__setitem__("exchange", "Totally Trustworthy"))})
     result = history_verify(copy)
     assert result.exit_code == 1
-    assert "names the exchange 'Totally Trustworthy' but its challenge names 'Recheck Exchange'" in result.output
+    assert 'names the exchange "Totally Trustworthy" but its challenge names "Recheck Exchange"' in result.output
 
 
 @pytest.mark.parametrize("change", [
@@ -606,7 +606,7 @@ def test_a_malformed_report_is_a_named_problem_not_a_crash(copy, change):
     resign(copy, "2026-09", {"report.json": report_edit(change)})
     result = history_verify(copy)
     assert result.exit_code == 1, result.output
-    assert "internal error" not in result.output and "2026-09 revision 1 (2026-09)" in result.output
+    assert "internal error" not in result.output and "2026-09 revision 1: " in result.output
 
 
 def test_a_report_that_is_not_an_object_is_a_named_problem(copy):

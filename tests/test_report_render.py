@@ -20,9 +20,18 @@ PINNED = {"1": ("7aa75b9ff60d91f007e7b082e4874a99d691506f67f6a0d41f3fb5a16e2ac2a
                 "008ec1b1ae3da3a35b50ccc75b9c10f47657f4198425b64dd008d2d25c2c48fd")}
 """Render version -> blake3 of report.md and of report.html without its charts, for the por-v2 document
 below (version 2 renders por-v1/v2 reports exactly as version 1 did)."""
+PINNED["3"] = ("7aa75b9ff60d91f007e7b082e4874a99d691506f67f6a0d41f3fb5a16e2ac2aa",
+               "4bd473f2e843d2e68cbc672cb92993e822c073f4b4fc9342b3afe2e40b47bfd6")
 PINNED_V3 = {"2": ("f89e36969f8e9220f9612d61412fef6c9d828b125c4b4bb6feeaf6d2a59e6243",
-                   "061d1cb64056a75a503c9166177506126bc3feaa17546e459d57f8c2e3399a8f")}
-"""Render version -> the same, for the por-v3 document below (version 1 refuses por-v3 reports)."""
+                   "061d1cb64056a75a503c9166177506126bc3feaa17546e459d57f8c2e3399a8f"),
+             "3": ("f89e36969f8e9220f9612d61412fef6c9d828b125c4b4bb6feeaf6d2a59e6243",
+                   "220dbf55255714563738ccdd9af4b06a08d5398d7529963266108a84f6b14b50")}
+"""Render version -> the same, for the por-v3 document below (version 1 refuses por-v3 reports). Version 3
+changed the HTML only (a phone's layout); these two documents have no sampled heights, so their Markdown stayed."""
+PINNED_SAMPLED = {"3": ("bda35a2b463481891b4f97f9465b63d0751f48b21656aac928ea79a6640b484a",
+                        "bd383894805cde48e1cac486e5c756896e24544010eef3cf04c0d7bd78a254e4")}
+"""Render version -> the same, for the por-v3 document with sampled heights and ``held`` (version 3 first
+rendered them)."""
 FIGURE = re.compile(rb"<figure>.*?</figure>", re.S)
 
 
@@ -87,12 +96,30 @@ def fixed_doc_v3():
     return doc, pos
 
 
+SAMPLING = {"rule": "por-sample-heights-v1", "count": 8, "chains": {
+    "ethereum": {"sampled": True, "seed": {"height": 306, "hash": "0x" + "ab" * 32, "timestamp": 1_796_079_600},
+                 "first": 2, "first_rule": "period-start", "last": 304, "heights": [25, 43, 84, 146, 171, 203, 258, 287],
+                 "blocks": [], "assets": {"BTC": {"snapshot": "150000000000", "minimum": "90000000000", "at": []},
+                                          "USDT": {"snapshot": "7999999999999", "minimum": "7999999999999", "at": []}}},
+    "bitcoin": {"sampled": False, "why": "Bitcoin Core's scantxoutset reads the UTXO set at the node's tip only"}}}
+
+
+def fixed_doc_sampled():
+    """The por-v3 month with sampled heights on one chain (BTC partly sampled, USDT held all month) and a
+    chain that cannot be sampled: ``held`` as report_doc derives it."""
+    from pipeline.publication.report import held_section
+
+    doc, pos = fixed_doc_v3()
+    balances = {"chains": {}, "result": "match", "sampling": SAMPLING}
+    return {**doc, "balances": balances, "held": held_section(pos, balances)}, pos
+
+
 def pages(out):
     return digest(out["report.md"]), digest(FIGURE.sub(b"<figure/>", out["report.html"]))
 
 
 def test_the_current_render_version_renders_what_it_rendered_when_it_was_pinned():
-    for fixed, pinned in ((fixed_doc, PINNED), (fixed_doc_v3, PINNED_V3)):
+    for fixed, pinned in ((fixed_doc, PINNED), (fixed_doc_v3, PINNED_V3), (fixed_doc_sampled, PINNED_SAMPLED)):
         doc, pos = fixed()
         got = pages(render_reports(doc, pos))
         assert RENDER_VERSION in pinned, f"pin render version {RENDER_VERSION} of {doc['version']}: {got}"
@@ -102,7 +129,7 @@ def test_the_current_render_version_renders_what_it_rendered_when_it_was_pinned(
 
 
 def test_every_pinned_version_still_renders_what_it_rendered():
-    for fixed, pinned in ((fixed_doc, PINNED), (fixed_doc_v3, PINNED_V3)):
+    for fixed, pinned in ((fixed_doc, PINNED), (fixed_doc_v3, PINNED_V3), (fixed_doc_sampled, PINNED_SAMPLED)):
         doc, pos = fixed()
         for version, want in pinned.items():
             assert pages(RENDERERS[version](doc, pos)) == want, (doc["version"], version)
@@ -119,7 +146,8 @@ def test_render_version_1_refuses_a_por_v3_report():
 
 
 def test_every_pinned_version_has_a_renderer_and_the_id_names_the_current_one():
-    assert set(PINNED) | set(PINNED_V3) <= set(RENDERERS) and RENDERERS[RENDER_VERSION] is render_reports
+    assert set(PINNED) | set(PINNED_V3) | set(PINNED_SAMPLED) <= set(RENDERERS)
+    assert RENDERERS[RENDER_VERSION] is render_reports
     assert renderer_id().startswith(f"por-report-render/{RENDER_VERSION} matplotlib/")
 
 
@@ -129,7 +157,7 @@ def test_rendering_ignores_the_order_of_json_objects():
 
     from pipeline.formats.canonical import canonical_json
 
-    for fixed in (fixed_doc, fixed_doc_v3):
+    for fixed in (fixed_doc, fixed_doc_v3, fixed_doc_sampled):
         doc, pos = fixed()
         again = json.loads(canonical_json(doc))
         assert render_reports(again, pos) == render_reports(doc, pos)

@@ -38,6 +38,7 @@ from ..tree.fold import hash_pairs
 from ..tree.sums import ints_from_sums
 from . import archive
 from . import recheck
+from .recheck import shown
 from .report import REPORT_HTML, REPORT_JSON, REPORT_MD, month_root
 from .signing import key_id, verify_manifest_signature
 
@@ -119,7 +120,7 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence
     new_months: list[str] = []
     for n, e in enumerate(pubs):
         period, revision = e["period"], e["revision"]
-        label = f"{period} revision {revision} ({e['directory']})"
+        label = month_label(e)
         problems = report.problems
         if period not in digests:
             if new_months and period != month_after(new_months[-1]):
@@ -152,6 +153,18 @@ def verify_history(a: archive.Archive, public: Ed25519PublicKey, nodes: Sequence
     report.lines.append(f"{len(pubs)} publication(s) of {len(new_months)} month(s), {new_months[0]} to "
                         f"{new_months[-1]}: every signature (key id {key_id(public)}) and link verified")
     return report
+
+
+def month_label(entry: Mapping[str, Any]) -> str:
+    """How messages name an index entry: ``2026-11 revision 1``; its directory only when it is not the one the
+    period and revision give (``2026-11 revision 2 (directory 2026-11-x)``)."""
+    period, revision, directory = entry["period"], entry["revision"], entry["directory"]
+    label = f"{period} revision {revision}"
+    try:
+        usual = archive.period_directory(period, revision)
+    except (TypeError, ValueError):
+        usual = None
+    return label if directory == usual else f"{label} (directory {shown(directory)})"
 
 
 def page_problems(page: bytes, manifest: Mapping[str, Any], signature: Any, public_pem: str) -> tuple[list[str], list[str]]:
@@ -246,7 +259,7 @@ def refold_top_tree(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> list
     except (KeyError, TypeError, ValueError, IndexError, SumOverflow) as exc:
         return [f"{TOP_TREE} cannot be re-folded ({exc})"]
     if root != manifest.get("root"):
-        return [f"{TOP_TREE} folds to {root}, the manifest's root is {manifest.get('root')}"]
+        return [f"{TOP_TREE} folds to {shown(root)}, the manifest's root is {shown(manifest.get('root'))}"]
     return []
 
 
@@ -260,32 +273,32 @@ def refold_top_trees_v3(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> 
 
     def node(x: Any) -> tuple[bytes, int, int]:
         if not isinstance(x, Mapping) or set(x) != {"hash", "equity", "debt"}:
-            raise ValueError(f"{x!r} is not a node {{hash, equity, debt}}")
+            raise ValueError(f"{shown(x)} is not a node {{hash, equity, debt}}")
         h, e, d = x["hash"], x["equity"], x["debt"]
         if not (isinstance(h, str) and len(h) == 64 and h == h.lower()) or not all(
                 isinstance(v, str) and v.isdigit() and v.isascii() and (v == "0" or v[0] != "0") for v in (e, d)):
-            raise ValueError(f"{x!r}: a hash is 64 lowercase hex, sums canonical decimal strings")
+            raise ValueError(f"{shown(x)}: a hash is 64 lowercase hex, sums canonical decimal strings")
         if int(e) >= U128_LIMIT or int(d) >= U128_LIMIT:
-            raise ValueError(f"{x!r}: a sum is not below 2^128")
+            raise ValueError(f"{shown(x)}: a sum is not below 2^128")
         return bytes.fromhex(h), int(e), int(d)
 
     try:
         trees, shapes = top["trees"], manifest["trees"]
         if top.get("version") != manifest.get("version") or top.get("period") != manifest.get("period"):
-            return [f"{TOP_TREE} is {top.get('version')!r} {top.get('period')!r}, the manifest "
-                    f"{manifest.get('version')!r} {manifest.get('period')!r}"]
+            return [f"{TOP_TREE} is {shown(top.get('version'))} {shown(top.get('period'))}, the manifest "
+                    f"{shown(manifest.get('version'))} {shown(manifest.get('period'))}"]
         if not isinstance(trees, list) or len(trees) != len(shapes):
             return [f"{TOP_TREE} has {len(trees) if isinstance(trees, list) else 'no'} trees for {len(shapes)} assets"]
         for tree, shape in zip(trees, shapes, strict=True):
             symbol, k, h = shape["asset"], shape["bucket_bits"], shape["bucket_height"]
             where = f"{TOP_TREE} {symbol}"
             if (tree.get("asset"), tree.get("bucket_bits"), tree.get("bucket_height")) != (symbol, k, h):
-                return [f"{where}: labelled {tree.get('asset')!r} with shape ({tree.get('bucket_bits')!r}, "
-                        f"{tree.get('bucket_height')!r}), the manifest's is ({k}, {h})"]
+                return [f"{where}: labelled {shown(tree.get('asset'))} with shape ({shown(tree.get('bucket_bits'))}, "
+                        f"{shown(tree.get('bucket_height'))}), the manifest's is ({k}, {h})"]
             levels = [[node(x) for x in level] for level in tree["levels"]]
             if [len(level) for level in levels] != [1 << (k - j) for j in range(k + 1)]:
-                return [f"{where} has levels of {[len(level) for level in levels]} nodes, the shape needs "
-                        f"{[1 << (k - j) for j in range(k + 1)]}"]
+                return [f"{where} has levels of {shown([len(level) for level in levels])} nodes, the shape needs "
+                        f"{shown([1 << (k - j) for j in range(k + 1)])}"]
             for j in range(k):
                 for i, parent in enumerate(levels[j + 1]):
                     (hl, el, dl), (hr, er, dr) = levels[j][2 * i], levels[j][2 * i + 1]
@@ -297,7 +310,7 @@ def refold_top_trees_v3(top: Mapping[str, Any], manifest: Mapping[str, Any]) -> 
             want = shape["root"]
             if (root[0].hex(), str(root[1]), str(root[2])) != (want["hash"], want["equity"], want["debt"]):
                 return [f"{where} folds to {{hash {root[0].hex()}, equity {root[1]}, debt {root[2]}}}, the manifest's "
-                        f"root is {dict(want)}"]
+                        f"root is {shown(dict(want))}"]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         return [f"{TOP_TREE} cannot be re-folded ({exc})"]
     return []
@@ -336,7 +349,7 @@ def _check_report(a: archive.Archive, e: Mapping[str, Any], label: str, manifest
         return None
     for key, value in signed.items():
         if key in e and e[key] != value:
-            problems.append(f"{label}: {archive.INDEX}: {key} {e[key]} differ from the signed report's {value}")
+            problems.append(f"{label}: {archive.INDEX}: {key} {shown(e[key])} differ from the signed report's {shown(value)}")
     return dict(report)
 
 
@@ -428,22 +441,22 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
     except VerificationError as exc:
         problems.append(str(exc))
     if manifest.get("period") != e["period"]:
-        problems.append(f"{label}: the manifest's period is {manifest.get('period')!r}")
+        problems.append(f"{label}: the manifest's period is {shown(manifest.get('period'))}")
     publication = manifest.get("publication") or {}
     if publication.get("revision") != e["revision"]:
-        problems.append(f"{label}: the manifest's revision is {publication.get('revision')!r}")
+        problems.append(f"{label}: the manifest's revision is {shown(publication.get('revision'))}")
     period = e["period"]
     want_supersedes = digests[period][-1] if e["revision"] > 1 and digests[period] else None
     if publication.get("supersedes") != want_supersedes:
-        problems.append(f"{label}: supersedes {publication.get('supersedes')!r}, expected {want_supersedes!r}")
+        problems.append(f"{label}: supersedes {shown(publication.get('supersedes'))}, expected {shown(want_supersedes)}")
     previous = manifest.get("previous")
     if period == first_month:
         if previous is not None:
-            problems.append(f"{label}: links to {previous!r} but is the archive's first month")
+            problems.append(f"{label}: links to {shown(previous)} but is the archive's first month")
     else:
         before = month_before(period)
         if not isinstance(previous, Mapping) or previous.get("period") != before:
-            problems.append(f"{label}: does not link to {before} (previous = {previous!r})")
+            problems.append(f"{label}: does not link to {before} (previous = {shown(previous)})")
         elif previous.get("manifest") not in digests.get(before, []):
             problems.append(f"{label}: links to a {before} manifest {str(previous.get('manifest'))[:16]}… that is "
                             f"not any published revision of {before} (altered or replaced month)")
@@ -481,5 +494,5 @@ def _check_publication(a: archive.Archive, e: Mapping[str, Any], label: str, pub
                         "earlier month does: a month cannot drop the checks its predecessors had")
     problems += [f"{label}: {p}" for p in _refold_top_tree(a, e["directory"], manifest, files)]
     if extra:
-        problems.append(f"{label}: public files not covered by the manifest: {extra}")
+        problems.append(f"{label}: public files not covered by the manifest: {shown(extra)}")
     return manifest

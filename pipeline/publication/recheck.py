@@ -73,7 +73,7 @@ class Month:
     """One publication's signed public documents, as far as the re-derivation needs them."""
 
     label: str
-    """How problems name the month (``2026-10 revision 1 (2026-10)``)."""
+    """How problems name the month (``2026-10 revision 1``: ``history.month_label``)."""
     manifest: Mapping[str, Any]
     report: Mapping[str, Any]
     reserves_url: str | None
@@ -246,11 +246,11 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
         raise InputError(f"{REPORT_JSON} ownership: not an object")
     exchange = (own_doc or {}).get("exchange") if own_doc else archived.get("exchange")
     if own_doc and "exchange" in archived and archived["exchange"] != own_doc.get("exchange"):
-        problems.append(f"{REPORT_JSON} names the exchange {archived['exchange']!r} but its challenge names "
-                        f"{own_doc.get('exchange')!r}")
+        problems.append(f"{REPORT_JSON} names the exchange {shown(archived['exchange'])} but its challenge names "
+                        f"{shown(own_doc.get('exchange'))}")
     if month.previous_exchange is not None and exchange != month.previous_exchange:
-        problems.append(f"the exchange's name changed from {month.previous_exchange!r} (the previous month's) to "
-                        f"{exchange!r}")
+        problems.append(f"the exchange's name changed from {shown(month.previous_exchange)} (the previous month's) to "
+                        f"{shown(exchange)}")
     previous = manifest.get("previous")
     notes: list[str] = []
     by_status: dict[str, dict[str, int]] = {}
@@ -268,7 +268,7 @@ def derive(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | 
             try:
                 challenge = challenge_text(exchange, manifest["period"], previous["manifest"] if previous else None)
             except InputError as exc:
-                problems.append(f"{REPORT_JSON} ownership.exchange {exchange!r}: {exc}")
+                problems.append(f"{REPORT_JSON} ownership.exchange {shown(exchange)}: {exc}")
         ownership = verify_reserves(mapper, month.reserves_url, challenge, "parquet", storage_options,
                                     nodes=tuple(nodes), period=manifest["period"])
         problems += _invalid_rows(ownership.records)
@@ -381,9 +381,9 @@ def _published_reserves(month: Month, reserves: Any, ownership: Any, rows: Seque
                   if i not in pending]
         differ = [(i, bad) for i, bad in differ if bad]
         if differ:
-            shown = "; ".join(f"row {i}: {', '.join(bad)} published {[got[i].get(k) for k in bad]!r}, re-verified "
-                              f"{[want[i][k] for k in bad]!r}" for i, bad in differ[:5])
-            problems.append(f"{PARQUET_NAME}: {len(differ)} row(s) differ from the re-verification ({shown})")
+            named = "; ".join(f"row {i}: {', '.join(bad)} published {shown([got[i].get(k) for k in bad])}, re-verified "
+                              f"{shown([want[i][k] for k in bad])}" for i, bad in differ[:5])
+            problems.append(f"{PARQUET_NAME}: {len(differ)} row(s) differ from the re-verification ({named})")
     if month.csv is not None and month.csv != fresh[CSV_NAME]:
         problems.append(f"{CSV_NAME} is not the rendering of {PARQUET_NAME} (re-rendered, the bytes differ)")
     return problems
@@ -417,11 +417,11 @@ def _balances_problems(balances: Any, rows: Sequence[Mapping[str, Any]]) -> list
         if c.get("node"):
             claimed = sorted(set(c.get("heights") or []) | ({c["height"]} if c.get("height") is not None else set()))
             if claimed != heights:
-                problems.append(f"{where}: checked at height(s) {claimed}, the rows are at {heights}")
+                problems.append(f"{where}: checked at height(s) {shown(claimed)}, the rows are at {shown(heights)}")
             chain = find_chain(name)
             expected = None if chain is None else (str(chain.chain_id) if chain.chain_id is not None else chain.genesis)
             if expected is not None and c.get("chain_id") != expected:
-                problems.append(f"{where}: chain id {c.get('chain_id')!r}, {name}'s is {expected!r}")
+                problems.append(f"{where}: chain id {shown(c.get('chain_id'))}, {name}'s is {shown(expected)}")
     return problems
 
 
@@ -453,9 +453,9 @@ def _sampling_problems(balances: Any, rows: Sequence[Mapping[str, Any]], amounts
     noded = sorted(n for n, c in chains.items() if isinstance(c, Mapping) and c.get("node"))
     recorded = sorted(s["chains"])
     if count and recorded != noded:
-        problems.append(f"{where}: records the chains {recorded}, the balance checks read {noded}")
+        problems.append(f"{where}: records the chains {shown(recorded)}, the balance checks read {shown(noded)}")
     if not count and recorded:
-        problems.append(f"{where}: no height was asked for (count 0), yet it records the chains {recorded}")
+        problems.append(f"{where}: no height was asked for (count 0), yet it records the chains {shown(recorded)}")
     held: dict[tuple[str, str], int] = {}
     for r, (asset, units) in zip(rows, amounts, strict=False):
         chain = find_chain(r.get("chain") or "")
@@ -500,12 +500,12 @@ def _sampling_problems(balances: Any, rows: Sequence[Mapping[str, Any]], amounts
                              f"check-balances --period {period})")
             want = sampling.sample_heights(name, seed["hash"], first, last, count)
             if heights != want:
-                problems.append(f"{w}: heights {_short(heights)}, the rule gives {_short(want)} from the seed block's "
+                problems.append(f"{w}: heights {shown(heights)}, the rule gives {shown(want)} from the seed block's "
                                 f"hash {seed['hash']}")
             got = c["blocks"]
             if [b["height"] for b in got] != heights:
-                problems.append(f"{w}: blocks of heights {_short([b['height'] for b in got])} for the heights "
-                                f"{_short(heights)}")
+                problems.append(f"{w}: blocks of heights {shown([b['height'] for b in got])} for the heights "
+                                f"{shown(heights)}")
             times = [b["timestamp"] for b in got] + [block["timestamp"]]
             if times != sorted(times) or (c["first_rule"] == sampling.FIRST_OF_PERIOD and times[0] < start):
                 problems.append(f"{w}: the sampled blocks' times are not in order up to the snapshot block's (within "
@@ -517,7 +517,7 @@ def _sampling_problems(balances: Any, rows: Sequence[Mapping[str, Any]], amounts
                                     f"of {asset} hold {held.get((name, asset), 0)}")
                 if len(at) != len(heights) or any(v < 0 for v in at) or int(a["minimum"]) != min([int(a["snapshot"]), *at]):
                     problems.append(f"{w}.assets.{asset}: minimum {a['minimum']} is not the least of the snapshot sum "
-                                    f"and the {len(heights)} sampled sums {_short(a['at'])}")
+                                    f"and the {len(heights)} sampled sums {shown(a['at'])}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{w}: cannot be read ({type(exc).__name__}: {exc})")
     if any(isinstance(c, Mapping) and c.get("sampled") for c in s["chains"].values()):
@@ -537,9 +537,9 @@ def _published_at_problems(published_at: Any, period: str) -> list[str]:
     try:
         when = dt.datetime.fromisoformat(str(published_at).replace("Z", "+00:00"))
     except ValueError:
-        return [f"published_at {published_at!r} is not an ISO 8601 time"]
+        return [f"published_at {shown(published_at)} is not an ISO 8601 time"]
     if when.tzinfo is None:
-        return [f"published_at {published_at!r} has no UTC offset"]
+        return [f"published_at {shown(published_at)} has no UTC offset"]
     end = snapshot_time(period)
     if when < end:
         return [f"published_at {published_at} is before the period ended ({end:%Y-%m-%dT%H:%M:%SZ})"]
@@ -571,8 +571,8 @@ def _published_statuses(url: str, records: Sequence[Mapping[str, Any]],
         return [f"{PARQUET_NAME}: {len(published)} statuses for {len(now)} rows"]
     if not bad:
         return []
-    shown = ", ".join(f"row {i}: published {published[i]!r}, re-verified {now[i]!r}" for i in bad[:5])
-    return [f"{PARQUET_NAME}: {len(bad)} ownership status(es) differ from the re-verified ones ({shown})"]
+    named = ", ".join(f"row {i}: published {shown(published[i])}, re-verified {shown(now[i])}" for i in bad[:5])
+    return [f"{PARQUET_NAME}: {len(bad)} ownership status(es) differ from the re-verified ones ({named})"]
 
 
 def _normalise(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -615,9 +615,20 @@ def figure_differences(archived: Mapping[str, Any], derived: Mapping[str, Any],
     return out
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 160 else text[:157] + "..."
+def shown(value: Any, limit: int = 160) -> str:
+    """A value as a problem names it: JSON, as the archive's files write it (``"text"``, ``{"BTC": "1"}``,
+    ``null``), never Python's spelling of it; cut at ``limit`` characters (``...``)."""
+    import json
+
+    if isinstance(value, _Absent):
+        return repr(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = json.dumps(str(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 
 
 def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Prices | None = None,
@@ -637,7 +648,7 @@ def check_month(month: Month, earlier: Sequence[Mapping[str, Any]], prices: Pric
                 haircuts = report_haircuts(month.report, [x["symbol"] for x in month.manifest["assets"]])
         derived = derive(month, earlier, prices, mapper, storage_options, nodes, haircuts)
         problems = [f"{month.label}: {p}" for p in derived.problems]
-        problems += [f"{month.label}: {REPORT_JSON} {name}: signed {_short(got)}, re-derived {_short(want)}"
+        problems += [f"{month.label}: {REPORT_JSON} {name}: signed {shown(got)}, re-derived {shown(want)}"
                      for name, got, want in figure_differences(month.report, derived.doc, is_legacy(month.manifest))]
         problems += [f"{month.label}: {p}" for p in rendered_differences(month, derived)]
     except (PorError, KeyError, TypeError, ValueError, AttributeError, IndexError, InvalidOperation) as exc:
@@ -674,7 +685,7 @@ def rendered_differences(month: Month, derived: Derived) -> list[str]:
         return _read_back(month, report)
     m = _RENDERER_ID.fullmatch(str(renderer))
     if m is None or m["version"] not in RENDERERS:
-        return [f"{REPORT_JSON} renderer {renderer!r}: not a render version this tool knows "
+        return [f"{REPORT_JSON} renderer {shown(renderer)}: not a render version this tool knows "
                 f"({', '.join(sorted(RENDERERS))}); check the month with the tool that published it"]
     fresh = RENDERERS[m["version"]](report, derived.positions)
     import matplotlib
@@ -751,7 +762,7 @@ def _markdown_rows(data: bytes) -> dict[str, dict[str, str]]:
 def _html_rows(data: bytes) -> dict[str, dict[str, str]]:
     rows: dict[str, dict[str, str]] = {}
     page = data.decode("utf-8", "replace")
-    start = page.find('<table id="assets">')
+    start = page.find('<table id="assets"')
     table = page[start:page.find("</table>", start)] if start >= 0 else ""
     for m in _HTML_ROW.finditer(table):
         rows[html_lib.unescape(m.group("symbol"))] = {
@@ -771,9 +782,9 @@ def _number(text: str) -> tuple[Decimal, bool] | None:
         return None
 
 
-def _agrees(shown: str, exact: str | None) -> bool:
+def _agrees(text: str, exact: str | None) -> bool:
     """A shown figure agrees with the exact one: equal, or (marked as cut) the exact one cut toward zero."""
-    n = _number(shown)
+    n = _number(text)
     if exact is None:
         return n is None
     if n is None:
@@ -802,8 +813,8 @@ def _shown_figures(name: str, rows: Mapping[str, Mapping[str, str]], report: Map
             if what not in cells:
                 out.append(f"{name} {p['symbol']}: shows no {what} figure")
             elif not _agrees(cells[what], exact):
-                out.append(f"{name} {p['symbol']} {what}: shows {cells[what]!r}, {REPORT_JSON} says {exact!r}")
+                out.append(f"{name} {p['symbol']} {what}: shows {shown(cells[what])}, {REPORT_JSON} says {shown(exact)}")
     extra = sorted(set(rows) - {p["symbol"] for p in report.get("assets", [])})
     if extra:
-        out.append(f"{name} shows rows for assets {REPORT_JSON} does not have: {extra}")
+        out.append(f"{name} shows rows for assets {REPORT_JSON} does not have: {shown(extra)}")
     return out

@@ -64,12 +64,16 @@ def reserves_status(ownership: Any, by_status: Mapping[str, Mapping[str, int]], 
     }
 
 
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 """The version of the rendering of ``report.md`` and ``report.html`` from ``report.json``. Any change to
 what the pages show (words, layout, markup) bumps it and keeps the previous renderer reachable
 (``RENDERERS``), so that every published month keeps re-rendering byte for byte; a test pins every
 version's output. Version 2 added the pages of por-v3 reports (equity, debt, net liabilities, both
-ratios, the trees, collateral); por-v1/v2 reports render under it exactly as under version 1."""
+ratios, the trees, collateral); por-v1/v2 reports render under it exactly as under version 1. Version 3:
+the reserves held all month (``held``, ``balances.sampling``: a table and a line per chain), a page that
+reads on a phone (below 40rem each asset row is a card that starts with the asset, its ratios and its
+status; periods never wrap; the history table scrolls under a fixed period column; charts drawn 5 inches
+wide with text of at least 10 pt), and a por-v3 month's ratio charts say "net liabilities"."""
 
 
 COLLATERAL_RULE = ("per user, the sum over assets of equity x price x haircut is at least the sum over assets of "
@@ -255,12 +259,68 @@ def _balance_lines(doc: Mapping[str, Any]) -> list[str]:
     return ["Balances compared with each chain's node at the snapshot height before publication:"] + lines
 
 
+def _sampling_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Render version 3: the month's sampled heights in words (``balances.sampling``), per chain."""
+    s = (doc.get("balances") or {}).get("sampling")
+    if not s:
+        return []
+    if not s["count"]:
+        return ["No further height of the month was read (--sample-heights 0): these reserves are known at the "
+                "snapshot block only, where coins borrowed for that one block count as much as coins held all month."]
+    lines = [f"Held through the month: every address was also read at up to {s['count']} further heights of the month, chosen "
+             "after it had ended from the hash of each chain's last block of the period, which nobody could know in "
+             f"advance (rule {s['rule']}, schemas/reserves.md):"]
+    for chain, c in sorted(s["chains"].items(), key=lambda kv: kv[0].encode()):  # report.json's order is not kept
+        if not c["sampled"]:
+            lines.append(f"{chain}: not sampled: {c['why'].rstrip('.')}.")
+            continue
+        where = ("after the previous month's snapshot block" if c["first_rule"] == "previous-snapshot"
+                 else "the period's first block")
+        heights = ", ".join(f"{h:,}" for h in c["heights"]) or "none (no block between them)"
+        lines.append(f"{chain}: heights {heights}; of blocks {c['first']:,} ({where}) to {c['last']:,} (the one "
+                     f"before the snapshot), chosen by the hash of block {c['seed']['height']:,}, the period's last "
+                     f"(`{c['seed']['hash']}`).")
+    lines.append("The balances at those heights are the answers of the publisher's node: re-read them on a node of "
+                 f"your own (`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL --period {doc['period']} "
+                 "--archive ARCHIVE`).")
+    return lines
+
+
+HELD_COLUMNS = (("Ratio (minimum)", "ratio-min", True), ("At the snapshot", "snapshot", True),
+                ("Minimum held", "minimum", True), ("Not sampled", "not-sampled", True))
+"""Render version 3: the table of the reserves held all month, after its asset column."""
+
+
+def _held_cells(doc: Mapping[str, Any], p: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """class -> (the text a cell of the held table shows, its exact value or None), per ``HELD_COLUMNS``."""
+    h = doc["held"][p["symbol"]]
+    d = p["decimals"]
+    sampled = int(h["not_sampled"]) != int(h["snapshot"]) or h["ratio_percent"] is not None
+    return {"ratio-min": (numbers.ratio(h["ratio_percent"]) if sampled else "not sampled", None),
+            "snapshot": (_signed(int(h["snapshot"]), d), None),
+            "minimum": (_signed(int(h["minimum"]), d), h["minimum_units"]),
+            "not-sampled": (_signed(int(h["not_sampled"]), d), None)}
+
+
+def _signed(value: int, decimals: int) -> str:
+    return f"-{numbers.amount(-value, decimals)}" if value < 0 else numbers.amount(value, decimals)
+
+
+def _held_words(doc: Mapping[str, Any]) -> str:
+    against = "the net liabilities" if _is_v3(doc) else "the liabilities"
+    return ("At the snapshot: the reserves above. Minimum held: the least the listed addresses held, chain by chain, "
+            f"at the snapshot and at the sampled heights below; Ratio (minimum): that minimum against {against}, "
+            "rounded down. Not sampled: the part no sampled height could read (a chain whose node reads only its "
+            "present state), counted in the minimum at its snapshot figure.")
+
+
 def report_json(doc: Mapping[str, Any]) -> bytes:
     return canonical_json(doc)
 
 
-def verify_steps(doc: Mapping[str, Any]) -> list[str]:
-    """How to verify, naming only files this month publishes."""
+def verify_steps(doc: Mapping[str, Any], version: int = 2) -> list[str]:
+    """How to verify, naming only files this month publishes (render version 3: the balance check with the
+    period and the archive, which reads the sampled heights too)."""
     steps = [
         "Get your proof file from your account page (it is yours alone: it holds your balances).",
         f"Open {PAGE_NAME}, published beside this report, in any browser: it works offline. Choose your "
@@ -276,7 +336,8 @@ def verify_steps(doc: Mapping[str, Any]) -> list[str]:
         exchange = (doc["ownership"].get("exchange") or "NAME").replace('"', "'")
         steps.append(f"Re-check every reserve address's ownership proof: `por reserves verify {PARQUET_NAME} "
                      f"--period {period} --exchange \"{exchange}\" --archive ARCHIVE`, and its balance on chain: "
-                     f"`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL`.")
+                     f"`por reserves check-balances {PARQUET_NAME} --rpc CHAIN=URL"
+                     + (f" --period {period} --archive ARCHIVE`." if version >= 3 else "`."))
     return steps
 
 
@@ -424,7 +485,8 @@ def _asset_cells(doc: Mapping[str, Any], p: Mapping[str, Any]) -> dict[str, tupl
             "usd": (numbers.usd(usd[p["symbol"]]["reserves"]) if p["symbol"] in usd else "-", None)}
 
 
-def render_markdown(doc: Mapping[str, Any]) -> bytes:
+def render_markdown(doc: Mapping[str, Any], version: int = 2) -> bytes:
+    """``report.md`` as render ``version`` writes it (2 or 3: ``RENDER_VERSION``'s docstring)."""
     columns = _columns(doc)
     rows = ["| Asset | " + " | ".join(name for name, _, _ in columns) + " |",
             "|---|" + "".join("---:|" if right else "---|" for _, _, right in columns)]
@@ -453,17 +515,26 @@ def render_markdown(doc: Mapping[str, Any]) -> bytes:
         lines += [line, ""]
     lines += ["Ratios are rounded down to two decimals; amounts show at most "
               f"{numbers.MAX_SHOWN_DECIMALS} decimals (… marks a cut; report.json has every digit).", ""]
+    if version >= 3 and doc.get("held"):
+        lines += ["## Held through the month", "", _held_words(doc), "",
+                  "| Asset | " + " | ".join(name for name, _, _ in HELD_COLUMNS) + " |",
+                  "|---|" + "---:|" * len(HELD_COLUMNS)]
+        for p in doc["assets"]:
+            cells = _held_cells(doc, p)
+            lines.append(f"| {p['symbol']} | " + " | ".join(cells[cls][0] for _, cls, _ in HELD_COLUMNS) + " |")
+        lines += [""]
     if _is_v3(doc):
         lines += ["## Collateral", ""]
         for line in _collateral_lines(doc):
             lines += [line, ""]
-    for line in _secret_lines(doc) + _ownership_lines(doc) + _balance_lines(doc):
+    for line in _secret_lines(doc) + _ownership_lines(doc) + _balance_lines(doc) + (
+            _sampling_lines(doc) if version >= 3 else []):
         lines += [line, ""]
     head, hist = _history_rows(doc)
     lines += ["## History", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(f"**{c}**" if r[0] == doc["period"] else c for c in r) + " |" for r in hist] + [""]
     lines += ["## Files", ""] + [f"- [{name}]({name})" for name in _published_files(doc)] + [""]
-    lines += ["## Verify", ""] + [f"{i}. {s}" for i, s in enumerate(verify_steps(doc), 1)] + [""]
+    lines += ["## Verify", ""] + [f"{i}. {s}" for i, s in enumerate(verify_steps(doc, version), 1)] + [""]
     if _is_v3(doc):
         lines += ["## Trees", "", "One tree per asset; the announced value commits to each root and its sums.", "",
                   "| Asset | Root hash | Owed to users | Owed by users |", "|---|---|---:|---:|"]
@@ -501,15 +572,41 @@ _FILE_WORDS = {REPORT_JSON: "every figure of this report", MANIFEST: "the signed
                REPORT_MD: "this report as Markdown", TOP_TREE: "the top of the liabilities tree"}
 
 
-def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
+PHONE_CSS = """@media (max-width: 40rem) {
+body { padding: 0 0.6rem; }
+h1 { font-size: 1.4rem; }
+.cards, .cards tbody { display: block; width: 100%; }
+.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.cards tr { display: flex; flex-wrap: wrap; border-bottom: 1px solid #d0d5dd; padding: 0.4rem 0; }
+.cards th[scope=row], .cards td { box-sizing: border-box; min-width: 0; border: 0; padding: 0.1rem 0.5rem; }
+.cards th[scope=row] { flex: 1 0 100%; order: 0; text-align: left; font-size: 1.1em; }
+.cards td { flex: 1 0 100%; order: 2; display: flex; justify-content: space-between; gap: 1rem; text-align: right;
+  overflow-wrap: anywhere; }
+.cards td::before { content: attr(data-label); color: #475467; text-align: left; font-weight: 400; flex: none; }
+.cards td.ratio-bound, .cards td.ratio, .cards td.ratio-min, .cards td.status { order: 1; font-weight: 600; }
+#history th:first-child, #history td:first-child { position: sticky; left: 0; background: #fff; z-index: 1; }
+#history tr.current td:first-child { background: #eff8ff; }
+}
+"""
+"""Render version 3: below 40rem (a phone) each row of the asset tables is a card: the asset, then its ratios and
+status, then the other figures, each labelled; the history table scrolls under its period column."""
+
+
+def render_html(doc: Mapping[str, Any], charts: Mapping[str, str], version: int = 2) -> bytes:
+    """``report.html`` as render ``version`` writes it (2 or 3: ``RENDER_VERSION``'s docstring)."""
     esc = html.escape
     rows = []
     columns = _columns(doc)
+    v3 = version >= 3
+
+    def label(name: str) -> str:  # version 3: each cell names its column (a phone shows it in the card)
+        return f' data-label="{esc(name)}"' if v3 else ""
+
     for p in doc["assets"]:
         flagged = ' class="flagged"' if p["flagged"] else ""
         cells = _cells(doc, p)
-        tds = "".join(f'<td class="{cls}"' + (f' title="{esc(cells[cls][1] or "")}"' if cells[cls][1] else "")
-                      + f">{esc(cells[cls][0])}</td>" for _, cls, _ in columns)
+        tds = "".join(f'<td class="{cls}"{label(name)}' + (f' title="{esc(cells[cls][1] or "")}"' if cells[cls][1] else "")
+                      + f">{esc(cells[cls][0])}</td>" for name, cls, _ in columns)
         rows.append(f'<tr data-symbol="{esc(p["symbol"])}" data-status="{esc(p["status"])}"{flagged}>'
                     f'<th scope="row">{esc(p["symbol"])}</th>{tds}</tr>')
     notes = []
@@ -534,6 +631,8 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
                          f'<p class="small">{esc(headline[1])}</p></section>')
     chain_html = "\n".join(f'<p class="ownership">{_code_spans(esc(line))}</p>'
                            for line in _secret_lines(doc) + _ownership_lines(doc) + _balance_lines(doc))
+    if v3 and _sampling_lines(doc):
+        chain_html += "\n" + "\n".join(f'<p class="sampling">{_code_spans(esc(line))}</p>' for line in _sampling_lines(doc))
     head, hist = _history_rows(doc)
     symbols = [p["symbol"] for p in doc["assets"]]
     flagged_of = {h["period"]: set(h.get("flagged") or ()) for h in doc["history"]}
@@ -546,7 +645,12 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str]) -> bytes:
         f'<tr{" class=current" if r[0] == doc["period"] else ""} data-period="{esc(r[0])}">'
         + "".join(cell(r[0], i, c) for i, c in enumerate(r)) + "</tr>" for r in hist)
     files = "".join(f'<li><a href="{esc(n)}">{esc(n)}</a>: {esc(_FILE_WORDS[n])}</li>' for n in _published_files(doc))
-    steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in verify_steps(doc))
+    steps = "".join(f"<li>{_code_spans(esc(s))}</li>" for s in verify_steps(doc, version))
+    held = _html_held(doc) if v3 else ""
+    assets_class = ' class="cards"' if v3 else ""
+    phone_css = PHONE_CSS if v3 else ""
+    nowrap = ("td.ratio, td.ratio-bound, td.ratio-gross, td.ratio-min, td.status, #history td:first-child "
+              "{ white-space: nowrap; }\n" if v3 else "")
     dates = f'<p class="dates" id="dates">{esc(_dates(doc))}</p>' if _dates(doc) else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
@@ -573,7 +677,7 @@ td.under {{ color: #b42318; font-weight: 600; }}
 .scroll {{ overflow-x: auto; }}
 figure {{ margin: 1rem 0; overflow-x: auto; }}
 svg {{ max-width: 100%; height: auto; }}
-</style>
+{nowrap}{phone_css}</style>
 </head>
 <body>
 <h1>{esc(_title(doc))}</h1>
@@ -581,9 +685,9 @@ svg {{ max-width: 100%; height: auto; }}
 {headline_html}
 <p class="announced">{esc(_value_name(doc).capitalize())} (protocol {esc(doc['version'])}; compare it with the value
 the exchange announced): <code id="announced">{esc(_announced_lines(doc)[0])}</code></p>
-{_html_roots(doc)}
+{_html_roots(doc, version)}
 {previous}
-<div class="scroll"><table id="assets">
+<div class="scroll"><table id="assets"{assets_class}>
 <thead><tr><th scope="col">Asset</th>{"".join(f'<th scope="col">{esc(name)}</th>' for name, _, _ in columns)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -592,7 +696,7 @@ the exchange announced): <code id="announced">{esc(_announced_lines(doc)[0])}</c
 {chr(10).join(notes)}
 <p class="small">Ratios are rounded down to two decimals. Amounts show at most {numbers.MAX_SHOWN_DECIMALS} decimals
 (… marks a cut; hover for every digit; report.json has them all).</p>
-<figure>{charts['ratios']}</figure>
+{held}<figure>{charts['ratios']}</figure>
 <h2>History</h2>
 <figure>{charts['ratio_history']}</figure>
 <figure>{charts['usd_history']}</figure>
@@ -615,20 +719,42 @@ the exchange announced): <code id="announced">{esc(_announced_lines(doc)[0])}</c
     return page.encode()
 
 
-def _html_roots(doc: Mapping[str, Any]) -> str:
-    """The root line under the announced value (por-v1/v2), or the table of por-v3's per-asset trees."""
+def _html_roots(doc: Mapping[str, Any], version: int = 2) -> str:
+    """The root line under the announced value (por-v1/v2), or the table of por-v3's per-asset trees (render
+    version 3: a card per tree on a phone)."""
     esc = html.escape
     if not _is_v3(doc):
         return f'<p class="small">Liabilities root hash: <code id="root">{esc(doc["root"]["hash"])}</code></p>'
     decimals = {p["symbol"]: p["decimals"] for p in doc["assets"]}
+    label = (lambda name: f' data-label="{name}"') if version >= 3 else (lambda name: "")
     rows = "\n".join(
-        f'<tr data-symbol="{esc(t["asset"])}"><th scope="row">{esc(t["asset"])}</th><td><code>{esc(t["root"]["hash"])}</code>'
-        f'</td><td>{esc(numbers.amount(int(t["root"]["equity"]), decimals[t["asset"]]))}</td>'
-        f'<td>{esc(numbers.amount(int(t["root"]["debt"]), decimals[t["asset"]]))}</td></tr>' for t in doc["trees"])
+        f'<tr data-symbol="{esc(t["asset"])}"><th scope="row">{esc(t["asset"])}</th><td{label("Root hash")}><code>'
+        f'{esc(t["root"]["hash"])}</code></td><td{label("Owed to users")}>'
+        f'{esc(numbers.amount(int(t["root"]["equity"]), decimals[t["asset"]]))}</td><td{label("Owed by users")}>'
+        f'{esc(numbers.amount(int(t["root"]["debt"]), decimals[t["asset"]]))}</td></tr>' for t in doc["trees"])
     return ('<p class="small">One tree per asset; the announced value commits to each root and its sums:</p>\n'
-            '<div class="scroll"><table id="trees">\n<thead><tr><th scope="col">Asset</th><th scope="col">Root hash</th>'
+            f'<div class="scroll"><table id="trees"{" class=cards" if version >= 3 else ""}>\n<thead><tr>'
+            '<th scope="col">Asset</th><th scope="col">Root hash</th>'
             '<th scope="col">Owed to users</th><th scope="col">Owed by users</th></tr></thead>\n'
             f"<tbody>\n{rows}\n</tbody>\n</table></div>")
+
+
+def _html_held(doc: Mapping[str, Any]) -> str:
+    """Render version 3: the table of the reserves held all month (``held``), or nothing."""
+    if not doc.get("held"):
+        return ""
+    esc = html.escape
+    rows = []
+    for p in doc["assets"]:
+        cells = _held_cells(doc, p)
+        tds = "".join(f'<td class="{cls}" data-label="{esc(name)}"' + (f' title="{esc(cells[cls][1] or "")}"'
+                                                                       if cells[cls][1] else "")
+                      + f">{esc(cells[cls][0])}</td>" for name, cls, _ in HELD_COLUMNS)
+        rows.append(f'<tr data-symbol="{esc(p["symbol"])}"><th scope="row">{esc(p["symbol"])}</th>{tds}</tr>')
+    head = "".join(f'<th scope="col">{esc(name)}</th>' for name, _, _ in HELD_COLUMNS)
+    return (f'<h2 id="held-heading">Held through the month</h2>\n<p class="small">{esc(_held_words(doc))}</p>\n'
+            f'<div class="scroll"><table id="held" class="cards">\n<thead><tr><th scope="col">Asset</th>{head}</tr>'
+            f'</thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table></div>\n")
 
 
 def _html_collateral(doc: Mapping[str, Any]) -> str:
@@ -642,22 +768,36 @@ RENDERERS: dict[str, Any] = {}
 """Render version -> ``render_reports`` of that version (filled below; older versions stay)."""
 
 
-def render_reports(doc: Mapping[str, Any], positions: Sequence[AssetPosition]) -> dict[str, bytes]:
-    """``{file name: bytes}`` for the three report files."""
+def _render(doc: Mapping[str, Any], positions: Sequence[AssetPosition], version: int) -> dict[str, bytes]:
+    """``{file name: bytes}`` for the three report files, as render ``version`` (2 or 3) writes the pages."""
     from .charts import (
+        STYLES,
         liabilities_chart,
         ratio_chart,
         ratio_history_chart,
         usd_history_chart,
     )
 
+    style = STYLES[version]
     decimals = {p.symbol: p.decimals for p in positions}
     flagged = set(doc["under_100_percent"])
-    charts = {"ratios": ratio_chart(positions),
-              "ratio_history": ratio_history_chart(doc["history"], doc["period"], flagged),
-              "usd_history": usd_history_chart(doc["history"], doc["period"]),
-              "liabilities": liabilities_chart(doc["history"], decimals)}
-    return {REPORT_JSON: report_json(doc), REPORT_MD: render_markdown(doc), REPORT_HTML: render_html(doc, charts)}
+    net = _is_v3(doc)
+    charts = {"ratios": ratio_chart(positions, style, net),
+              "ratio_history": ratio_history_chart(doc["history"], doc["period"], flagged, style, net),
+              "usd_history": usd_history_chart(doc["history"], doc["period"], style),
+              "liabilities": liabilities_chart(doc["history"], decimals, style)}
+    return {REPORT_JSON: report_json(doc), REPORT_MD: render_markdown(doc, version),
+            REPORT_HTML: render_html(doc, charts, version)}
+
+
+def render_reports(doc: Mapping[str, Any], positions: Sequence[AssetPosition]) -> dict[str, bytes]:
+    """``{file name: bytes}`` for the three report files (render version ``RENDER_VERSION``)."""
+    return _render(doc, positions, int(RENDER_VERSION))
+
+
+def render_reports_v2(doc: Mapping[str, Any], positions: Sequence[AssetPosition]) -> dict[str, bytes]:
+    """Render version 2, kept so that every month it rendered re-renders byte for byte."""
+    return _render(doc, positions, 2)
 
 
 def render_reports_v1(doc: Mapping[str, Any], positions: Sequence[AssetPosition]) -> dict[str, bytes]:
@@ -667,8 +807,9 @@ def render_reports_v1(doc: Mapping[str, Any], positions: Sequence[AssetPosition]
         from ..errors import InputError
 
         raise InputError(f"render version 1 does not render {doc.get('version')} reports (render version 2 does)")
-    return render_reports(doc, positions)
+    return render_reports_v2(doc, positions)
 
 
 RENDERERS["1"] = render_reports_v1
+RENDERERS["2"] = render_reports_v2
 RENDERERS[RENDER_VERSION] = render_reports

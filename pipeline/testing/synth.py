@@ -382,12 +382,27 @@ def _proof(symbol: str, i: int, seed: int, challenge: str | None, message: str |
     return row
 
 
+def reserve_total(liabilities: int, basis_points: int) -> int:
+    """The least reserves (smallest units) whose ratio to ``liabilities``, by the report's one rule
+    (``reserves.ratios.percent``: two decimals, rounded down), is exactly ``basis_points`` / 100 percent,
+    so that the ratio ``synth`` announces is the one ``publish`` reports: ``ceil(liabilities * bp / 10000)``.
+    When no amount gives it (liabilities of fewer than 10,000 smallest units), ``liabilities * bp / 10000``
+    rounded down, never above the ratio asked for."""
+    from ..reserves.ratios import percent
+
+    total = -(-liabilities * basis_points // 10_000)
+    if liabilities > 0 and percent(total, liabilities) != f"{basis_points // 100}.{basis_points % 100:02d}":
+        return liabilities * basis_points // 10_000
+    return total
+
+
 def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str, int], basis_points: Mapping[str, int],
                          addresses_per_asset: int = 3, seed: int = 0, challenge: str | None = None,
                          fixed_sentence_rows: int = 0, showcase: bool = False) -> dict[str, int]:
-    """Write a reserves Parquet file holding, per asset, ``liabilities * bp / 10000`` smallest
-    units (rounded down) spread over ``addresses_per_asset`` addresses; assets missing from
-    ``basis_points`` get no reserves. Integer arithmetic only. Returns the totals written.
+    """Write a reserves Parquet file holding, per asset, ``reserve_total(liabilities, bp)`` smallest
+    units (the least whose ratio the report shows as ``bp``) spread over ``addresses_per_asset``
+    addresses; assets missing from ``basis_points`` get no reserves. Integer arithmetic only. Returns
+    the totals written.
 
     Every address comes from a real key pair (derived from ``seed``) and, with ``challenge``, carries
     a real ownership proof over it (the last ``fixed_sentence_rows`` rows sign a fixed sentence
@@ -401,7 +416,7 @@ def write_synth_reserves(out: str, assets: list[Asset], liabilities: Mapping[str
     for a in assets:
         if a.symbol not in basis_points:
             continue
-        total = liabilities.get(a.symbol, 0) * basis_points[a.symbol] // 10_000
+        total = reserve_total(liabilities.get(a.symbol, 0), basis_points[a.symbol])
         cuts = sorted(total * int(x) >> 32 for x in rng.integers(0, 1 << 32, size=addresses_per_asset - 1))
         parts = [hi - lo for lo, hi in zip([0, *cuts], [*cuts, total], strict=True)]
         for i, part in enumerate(parts):
