@@ -69,7 +69,7 @@ def test_killed_worker_mid_build_gives_the_same_root(snap, local_manifest, tmp_p
         out = tmp_path / "bundle"
         build_bundle(client, plan_snapshot(str(snap / "snap")), PERIOD, SecretKey(bytes.fromhex(SECRET_HEX)),
                      str(out), bucket_bits=5, watch=kill_one_worker_at_the_buckets)
-        assert stages == ["read", "users", "padding", "buckets"]  # por-v3's stages
+        assert stages == ["read", "padding", "users", "buckets"]  # por-v3 (wide): the users tasks run beside the trees
         assert [p.poll() is not None for p in workers] == [True, False, False]
     assert (out / "manifest.json").read_bytes() == local_manifest
 

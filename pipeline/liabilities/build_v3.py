@@ -49,12 +49,13 @@ from ..tree.fold import V3_NODES, build_top
 from ..webmodule import ensure_browser_module
 from .holders import (
     LeafCounts,
+    LeafSpec,
     PaddingSpec,
     UsersResult,
     UsersSpec,
     padding_chunks,
     padding_task,
-    read_counting,
+    read_and_split,
     users_group,
 )
 from .read import FragmentResult, ReadSpec
@@ -214,7 +215,8 @@ class _RunV3:
         for future in as_completed(futures, loop=self.client.loop):
             result = future.result()
             future.release()
-            counts = result.leaves if isinstance(result, UsersResult) else result
+            counts = (result.leaves if isinstance(result, UsersResult) else result[1] if isinstance(result, tuple)
+                      else result)
             if counts is not None:
                 histogram.add(counts)
                 counts.hist_ids = counts.hist_counts = np.zeros(0, np.int64)
@@ -251,29 +253,38 @@ class _RunV3:
         g = group_bits(plan.total_rows)
         bare = dataclasses.replace(plan, fragments=())
         spec = ReadSpec(bare, self.period, self.k_nonce, g, scratch, equity_debt=True)
-        [spec_f] = client.scatter([spec], broadcast=True, hash=False)
+        hist_bits = max(HIST_BITS, self.bucket_bits or 0)
+        histogram = KeyHistogram(m, hist_bits)
+        # the leaf files' partitions follow the bucket tasks' size, guessed before the leaves are counted
+        # (about s leaves per snapshot row); only scratch depends on it
+        guess = self.parameters.fragments * plan.total_rows
+        per_task = max(MIN_LEAVES_PER_TASK, min(LEAVES_PER_TASK, -(-guess // (4 * workers))))
+        # wide layout: a row is a whole user, so the read tasks write the fragments themselves (a repeated
+        # user is named by the users stage); long layout: the users stage folds a user's rows first
+        leaf_spec = (LeafSpec(self.symbols, self.parameters, hist_bits, max(1, per_task // 2), plan.total_rows)
+                     if plan.layout != LONG else None)
+        [spec_f, leaf_f] = client.scatter([spec, leaf_spec], broadcast=True, hash=False)
 
-        # 1. read: each task writes its rows, split by group, to one shuffle file (and counts holders)
-        counted: list[tuple[FragmentResult, np.ndarray | None]] = self.gather("read", [
-            client.submit(read_counting, frag, i, spec_f, key=f"por-read-{tag}-{i}")
-            for i, frag in enumerate(plan.fragments)])
-        statuses = [r for r, _ in counted]
+        # 1. read: each task writes its rows, split by group, to one shuffle file (wide: and its fragments)
+        read: list[tuple[FragmentResult, LeafCounts | None]] = self.gather_leaves("read", [
+            client.submit(read_and_split, frag, i, spec_f, leaf_f, key=f"por-read-{tag}-{i}")
+            for i, frag in enumerate(plan.fragments)], histogram)
+        statuses = [r for r, _ in read]
         first_problem([r.problem for r in statuses])
-        counts = [h for _, h in counted if h is not None]
-        holders = np.sum(counts, axis=0).astype(np.int64) if counts and len(counts) == len(counted) else None
         if plan.layout == LONG:
             seen = frozenset().union(*(r.assets_seen for r in statuses))
             missing = sorted({a.symbol for a in plan.assets} - seen)
             if missing:
                 raise InputError(f"declared asset(s) {missing} never appear in the 'asset' column of the snapshot")
         run_key = self.run_key([r.digest for r in statuses])
-        del spec_f
+        del spec_f, leaf_f
         self.clock.lap("read")
 
         staging = bundle.start_staging(self.out, run_key, self.resume, self.force, self.storage_options,
                                        self.public_dir)
         try:
-            result = self._after_read(scratch, staging, run_key, g, m, workers, holders)
+            result = self._after_read(scratch, staging, run_key, g, m, workers, histogram, per_task,
+                                      [c for _, c in read if c is not None] if leaf_spec is not None else None)
         except InputError:
             _forget_listings(staging.bundle)  # workers wrote there: what the client listed before is stale
             bundle.abandon(staging)
@@ -283,36 +294,29 @@ class _RunV3:
         return result
 
     def _after_read(self, scratch: bundle.Bundle, staging: bundle.Staging, run_key: str, g: int, m: int,
-                    workers: int, holders: np.ndarray | None) -> BuildResult:
+                    workers: int, histogram: KeyHistogram, per_task: int, read_leaves: list[LeafCounts] | None
+                    ) -> BuildResult:
         client, tag, plan = self.client, self.tag, self.plan
-        hist_bits = max(HIST_BITS, self.bucket_bits or 0)
-        histogram = KeyHistogram(m, hist_bits)
-        # the leaf files' partitions follow the bucket tasks' size, guessed before the leaves are counted
-        # (about s leaves per snapshot row); only scratch depends on it
-        guess = self.parameters.fragments * plan.total_rows
-        per_task = max(MIN_LEAVES_PER_TASK, min(LEAVES_PER_TASK, -(-guess // (4 * workers))))
         users_spec = UsersSpec(scratch, staging.bundle, len(plan.fragments), plan.layout, self.symbols,
-                               self.parameters, g, hist_bits, max(1, per_task // 2), self.period,
-                               dataclasses.replace(plan, fragments=()))
+                               self.parameters, g, histogram.bits, max(1, per_task // 2), self.period,
+                               dataclasses.replace(plan, fragments=()), make_leaves=read_leaves is None)
         [users_f] = client.scatter([users_spec], broadcast=True, hash=False)
 
-        # 2. users: one task per group; 3. padding leaves. With the holders counted by the read tasks
-        # (wide layout), both stages run at once; otherwise padding waits for the users' fragment counts
+        # 2. users: one task per group (the user files; long layout: and the fragments). 3. padding
+        # leaves. When the read tasks wrote the fragments, the users tasks run beside the padding and the
+        # bucket tasks (nothing waits for them but the merge)
         users_futures = [client.submit(users_group, gi, users_f, key=f"por-users-{tag}-{gi}") for gi in range(1 << g)]
-        early = None
-        if holders is not None:
-            early = self._padding_futures(scratch, self.parameters.fragments * holders, hist_bits, workers)
-        users_results: list[UsersResult] = self.gather_leaves("users", users_futures, histogram)
-        first_problem([r.problem for r in users_results])
-        users = sum(r.users for r in users_results)
-        if users == 0:
-            raise InputError("the snapshot holds no users (empty snapshot)")
-        fragments = np.sum([r.leaves.counts for r in users_results if r.leaves is not None], axis=0).astype(np.int64)
-        if holders is not None and not np.array_equal(fragments, self.parameters.fragments * holders):
-            raise AssertionError(f"the read tasks counted {holders.tolist()} holders, the users tasks "
-                                 f"{(fragments // self.parameters.fragments).tolist()}")
-        self.clock.lap("users")
-        pad_futures, padding, leaves, per_task = early or self._padding_futures(scratch, fragments, hist_bits, workers)
+        users_results: list[UsersResult] | None = None
+        if read_leaves is None:
+            users_results = self.gather_leaves("users", users_futures, histogram)
+            first_problem([r.problem for r in users_results])
+            leaf_counts = [r.leaves for r in users_results if r.leaves is not None]
+            self.clock.lap("users")
+        else:
+            leaf_counts = read_leaves
+        fragments = (np.sum([c.counts for c in leaf_counts], axis=0).astype(np.int64) if leaf_counts
+                     else np.zeros(m, np.int64))
+        pad_futures, padding, leaves, per_task = self._padding_futures(scratch, fragments, histogram.bits, workers)
         pad_results: list[LeafCounts] = self.gather_leaves("padding", pad_futures, histogram)
         self.clock.lap("padding")
 
@@ -332,14 +336,21 @@ class _RunV3:
         del histogram
 
         # 5. buckets
-        sources = tuple(r.leaves.file for r in users_results if r.leaves is not None) + tuple(
-            r.file for r in pad_results)
+        sources = tuple(c.file for c in leaf_counts) + tuple(r.file for r in pad_results)
         tree_spec = TreeSpec(self.period, tuple(shapes), self.k_pad, staging.bundle, scratch, sources, self.mac_key,
                              run_key, self.resume)
         [tree_f] = client.scatter([tree_spec], broadcast=True, hash=False)
         units = plan_units(counts, per_task)
-        results: list[TreeUnitResult] = self.gather("buckets", [
-            client.submit(build_trees, unit, tree_f, key=f"por-buckets-{tag}-{i}") for i, unit in enumerate(units)])
+        tree_futures = [client.submit(build_trees, unit, tree_f, key=f"por-buckets-{tag}-{i}")
+                        for i, unit in enumerate(units)]
+        if users_results is None:  # a repeated user is named by the users stage, before any tree's problem
+            users_results = self.gather("users", users_futures)
+            first_problem([r.problem for r in users_results])
+            self.clock.lap("users")
+        users = sum(r.users for r in users_results)
+        if users == 0:
+            raise InputError("the snapshot holds no users (empty snapshot)")
+        results: list[TreeUnitResult] = self.gather("buckets", tree_futures)
         first_problem([r.problem for r in results])
         stored = [b for r in results for b in r.buckets]
         # keep only this run's files: MACs are resume aids, and a resumed prefix may hold another run's files

@@ -11,6 +11,7 @@ are sorted by leaf key, the user files by ``uk``, and the partitions are only sc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -120,6 +121,8 @@ class UsersSpec:
     period: str
     plan: SnapshotPlan
     """For naming rows in error messages (``fragments=()``: the files only)."""
+    make_leaves: bool = True
+    """False when the read tasks wrote the fragments (``read_and_split``): the task writes the user file only."""
 
 
 @dataclass
@@ -202,12 +205,8 @@ def _ordered_holdings(lane_masks, row_starts, values, order, m, user_masks, user
     return h
 
 
-def _wide_group(spec: UsersSpec, group: int) -> tuple[np.ndarray, np.ndarray, frag.Holdings] | None:
-    """The wide layout's fast path: the group's users ascending by ``uk``, their asset masks and holdings,
-    straight from the shuffle files' buffers; None when two rows share their first 64 bits (a repeated
-    user, most likely: the general path names it)."""
-    m = len(spec.symbols)
-    batches = [read_part_batch(spec.scratch, i, group) for i in range(spec.read_fragments)]
+def _wide_rows(batches: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle batches of the wide layout as one table: ``(uks, lane masks, row starts, amounts)``."""
     uks = np.concatenate([fixed_view(b.column("uk")) for b in batches])
     masks = np.concatenate([fixed_view(b.column("held")) for b in batches])
     starts, values = [], []
@@ -220,11 +219,12 @@ def _wide_group(spec: UsersSpec, group: int) -> tuple[np.ndarray, np.ndarray, fr
         base += int(offsets[-1] - offsets[0])
     row_starts = np.concatenate([*starts, np.array([base], dtype=np.int64)])
     flat = np.concatenate(values).view("<u8").astype(np.uint64, copy=False) if base else np.zeros((0, 2), np.uint64)
-    top = first_words(uks)
-    order = np.argsort(top)
-    sorted_top = top[order]
-    if len(top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
-        return None
+    return uks, masks, row_starts, flat
+
+
+def _holdings_in_order(masks: np.ndarray, row_starts: np.ndarray, flat: np.ndarray, order: np.ndarray, m: int
+                       ) -> tuple[np.ndarray, frag.Holdings]:
+    """The users' asset masks and holdings, rows taken in ``order``."""
     n = len(order)
     user_masks = np.zeros((n, (m + 7) // 8), dtype=np.uint8)
     empty = np.zeros(0, dtype=np.int64)
@@ -234,6 +234,22 @@ def _wide_group(spec: UsersSpec, group: int) -> tuple[np.ndarray, np.ndarray, fr
     if count:
         _ordered_holdings(masks, row_starts, flat, order, m, user_masks, holdings.user, holdings.asset,
                           holdings.amounts)
+    return user_masks, holdings
+
+
+def _wide_group(spec: UsersSpec, group: int) -> tuple[np.ndarray, np.ndarray, frag.Holdings] | None:
+    """The wide layout's fast path: the group's users ascending by ``uk``, their asset masks and holdings,
+    straight from the shuffle files' buffers; None when two rows share their first 64 bits (a repeated
+    user, most likely: the general path names it)."""
+    m = len(spec.symbols)
+    uks, masks, row_starts, flat = _wide_rows([read_part_batch(spec.scratch, i, group)
+                                               for i in range(spec.read_fragments)])
+    top = first_words(uks)
+    order = np.argsort(top)
+    sorted_top = top[order]
+    if len(top) > 1 and not (sorted_top[1:] != sorted_top[:-1]).all():
+        return None
+    user_masks, holdings = _holdings_in_order(masks, row_starts, flat, order, m)
     return uks[order], user_masks, holdings
 
 
@@ -260,6 +276,8 @@ def users_group(group: int, spec: UsersSpec) -> UsersResult:
     if n:
         result.user_file = write_user_file(spec.staging, group, spec.group_bits, spec.period, uks, holdings, m,
                                            user_masks)
+    if not spec.make_leaves:
+        return result
     fragments = frag.make_fragments(uks, holdings, spec.symbols, spec.parameters.fragments)
     estimates = np.bincount(fragments.asset, minlength=m).astype(np.int64) << spec.group_bits
     result.leaves = emit_leaves(spec.scratch, leaf_file("u", group), fragments.asset, fragments.keys,
@@ -334,27 +352,32 @@ def padding_task(index: int, pieces: list[tuple[int, int, int]], spec: PaddingSp
 # ------------------------------------------------------------------ the read stage, por-v3's wrapper
 
 
-@njit(cache=True, nogil=True)
-def _count_holders(masks, m, out):  # type: ignore[no-untyped-def]
-    for r in range(masks.shape[0]):
-        for j in range(m):
-            lane = 2 * j
-            if (masks[r, lane >> 3] >> (lane & 7)) & 3:  # lanes 2j and 2j + 1 share a byte
-                out[j] += 1
+@dataclass(frozen=True)
+class LeafSpec:
+    """How a read task writes its rows' fragments (wide layout): the trees' assets and parameters, the
+    histograms' resolution and the partitions' size."""
+
+    symbols: tuple[str, ...]
+    parameters: v3.Parameters
+    hist_bits: int
+    part_rows: int
+    total_rows: int
 
 
-def read_counting(fragment: Fragment, index: int, spec: ReadSpec) -> tuple[FragmentResult, np.ndarray | None]:
-    """``read.read_fragment``, and (wide layout) how many of the fragment's rows hold each asset, read
-    back from the shuffle file it wrote: with every fragment's counts the client knows ``F_j`` (a
-    repeated user fails the build in the users stage) before the users stage, whose tasks then run
-    beside the padding tasks."""
+def read_and_split(fragment: Fragment, index: int, spec: ReadSpec, leaves: LeafSpec | None
+                   ) -> tuple[FragmentResult, LeafCounts | None]:
+    """``read.read_fragment``, then (wide layout, ``leaves`` given) the fragments of every row it read,
+    from the shuffle file it wrote (still in memory), into leaf file ``leaves/rNNNNNN.arrow``. A row is
+    a whole user in the wide layout; a repeated user, which would give repeated fragments, is refused by
+    the users stage, which names it."""
     result = read_fragment(fragment, index, spec)
-    if result.problem is not None or spec.plan.layout == LONG or not spec.equity_debt:
+    if result.problem is not None or leaves is None:
         return result, None
-    m = len(spec.plan.assets)
-    holders = np.zeros(m, dtype=np.int64)
-    for batch in read_part_batches(spec.scratch, index):
-        masks = fixed_view(batch.column("held"))
-        if len(masks):
-            _count_holders(masks, m, holders)
-    return result, holders
+    m = len(leaves.symbols)
+    uks, masks, row_starts, flat = _wide_rows(read_part_batches(spec.scratch, index))
+    _, holdings = _holdings_in_order(masks, row_starts, flat, np.arange(len(uks), dtype=np.int64), m)
+    fragments = frag.make_fragments(uks, holdings, leaves.symbols, leaves.parameters.fragments)
+    scale = leaves.total_rows / max(1, len(uks))
+    estimates = (np.bincount(fragments.asset, minlength=m) * scale).astype(np.int64)
+    return result, emit_leaves(spec.scratch, leaf_file("r", index), fragments.asset, fragments.keys,
+                               fragments.amounts, m, estimates, leaves.hist_bits, leaves.part_rows)
