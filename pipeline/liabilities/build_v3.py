@@ -4,10 +4,14 @@ Stages (few, fat tasks; keys ``por-<stage>-<run>-<i>``):
 
 1. *read*: por-v1's read task (``read.read_fragment``) with two lanes per asset (equity ``2j``, debt
    ``2j + 1``): each snapshot fragment's rows, keyed by ``uk``, split by group into a shuffle file.
+   Wide layout (a row is a whole user): the same task then splits every holding of its rows into its
+   ``s`` fragments (keys, splits: ``tree.fragments``) into a leaf file partitioned by asset and key
+   bits (``holders.read_and_split``), and returns its leaves per asset and a histogram of their keys'
+   first bits.
 2. *users*: one task per group (``holders.users_group``): its rows from every shuffle file merged into
-   users (a repeated user is refused), the private user file, and every holding's ``s`` fragments
-   (keys, splits) into a leaf file partitioned by asset and key bits. Each task returns its leaves per
-   asset and a histogram of their keys' first bits.
+   users (a repeated user is refused, named) and the private user file; long layout (a user's rows
+   may lie in several files): also the fragments, as above, and the padding waits for them. Wide
+   layout: nothing waits for these tasks but the merge; they run beside the next stages.
 3. *padding*: ``X_j`` per asset (``v3.padding_leaf_count`` from ``F_j``); tasks write the padding leaves
    ``pk[j,d]`` in chunks the same way.
 4. *shape* (client): ``L_j``, ``k_j`` (by default from ``L_j``: at most 16, the histograms' resolution,
