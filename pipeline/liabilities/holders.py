@@ -1,7 +1,9 @@
-"""por-v3's users and padding stages (worker side): a group's users, their private file, their fragments;
-padding leaves. Every leaf goes to a scratch leaf file partitioned by asset and key bits
-(``shuffle.LeafFile``), and the task returns per asset how many leaves it wrote and a histogram of
-their keys' first bits (which give every tree's shape before any tree is built).
+"""por-v3's leaves before the trees (worker side): a read task's fragments (wide layout,
+``read_and_split``), a group's users and their private file (long layout: and their fragments,
+``users_group``), the padding leaves (``padding_task``). Every leaf goes to a scratch leaf file
+partitioned by asset and key bits (``shuffle.LeafFile``), and the task returns per asset how many
+leaves it wrote and a histogram of their keys' first bits (which give every tree's shape before any
+tree is built).
 
 A *group* is the set of users whose ``uk`` starts with given ``group_bits`` bits (``build``'s
 shuffle groups). Nothing observable depends on the groups, the tasks or the partitions: the trees
