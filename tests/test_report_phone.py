@@ -146,6 +146,9 @@ def test_on_a_phone_the_held_table_and_the_cards_name_every_figure(phone, tmp_pa
                                 "new Set(Array.from(r.querySelectorAll('td')).map(td => "
                                 "Math.round(td.getBoundingClientRect().top))).size])")
     assert held[0] == ["BTC", "Ratio (minimum)", "50.00%", 4]  # a card: one line per figure
+    short = phone.find_element(By.CSS_SELECTOR, '#held tr[data-symbol="BTC"]')  # a minimum below the net liabilities
+    assert short.get_attribute("class") == "flagged"
+    assert short.find_element(By.CSS_SELECTOR, "td.ratio-min").value_of_css_property("color") == "rgba(180, 35, 24, 1)"
     words = " ".join(p.text for p in phone.find_elements(By.CSS_SELECTOR, "p.sampling"))
     assert "ethereum: heights 25, 43, 84" in words and "bitcoin: not sampled" in words
 

@@ -650,7 +650,7 @@ def render_html(doc: Mapping[str, Any], charts: Mapping[str, str], version: int 
     assets_class = ' class="cards"' if v3 else ""
     phone_css = PHONE_CSS if v3 else ""
     nowrap = ("td.ratio, td.ratio-bound, td.ratio-gross, td.ratio-min, td.status, #history td:first-child "
-              "{ white-space: nowrap; }\n" if v3 else "")
+              "{ white-space: nowrap; }\ntr.flagged td.ratio-min { color: #b42318; font-weight: 600; }\n" if v3 else "")
     dates = f'<p class="dates" id="dates">{esc(_dates(doc))}</p>' if _dates(doc) else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
@@ -750,7 +750,10 @@ def _html_held(doc: Mapping[str, Any]) -> str:
         tds = "".join(f'<td class="{cls}" data-label="{esc(name)}"' + (f' title="{esc(cells[cls][1] or "")}"'
                                                                        if cells[cls][1] else "")
                       + f">{esc(cells[cls][0])}</td>" for name, cls, _ in HELD_COLUMNS)
-        rows.append(f'<tr data-symbol="{esc(p["symbol"])}"><th scope="row">{esc(p["symbol"])}</th>{tds}</tr>')
+        h = doc["held"][p["symbol"]]
+        short = h["ratio_percent"] is not None and int(h["minimum"]) < int(p.get("net_liabilities", p["liabilities"]))
+        flagged = ' class="flagged"' if short else ""
+        rows.append(f'<tr data-symbol="{esc(p["symbol"])}"{flagged}><th scope="row">{esc(p["symbol"])}</th>{tds}</tr>')
     head = "".join(f'<th scope="col">{esc(name)}</th>' for name, _, _ in HELD_COLUMNS)
     return (f'<h2 id="held-heading">Held through the month</h2>\n<p class="small">{esc(_held_words(doc))}</p>\n'
             f'<div class="scroll"><table id="held" class="cards">\n<thead><tr><th scope="col">Asset</th>{head}</tr>'
