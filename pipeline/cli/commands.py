@@ -962,7 +962,8 @@ def reserves_verify(
     text = _challenge(period, exchange, archive, challenge, run)
     nodes, _ = _nodes_and_tokens(rpc, None)
     with run.client() as client:
-        result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage, nodes=nodes, period=period)
+        result = verify_reserves(client_mapper(client), reserves, text, fmt, run.storage, nodes=nodes, period=period,
+                                 keep_proofs=False)
     unchecked = result.not_checked()
     typer.echo(f"challenge: {text}" if text else "challenge: none given: nothing can be bound; a valid proof over the "
                "message a row names is reported as unbound" + (
@@ -970,7 +971,7 @@ def reserves_verify(
                    "missing, not checked: give --period and --exchange (with --archive), or --challenge, to check "
                    "them" if unchecked else ""))
     counts = result.counts()
-    typer.echo(f"{len(result.records)} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
+    typer.echo(f"{result.rows} rows: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES))
     units = "whole units" if fmt == "okx-csv" else "as written in the file"
     for asset, per in sorted(result.per_asset().items()):
         typer.echo(f"  {asset} ({units}): " + ", ".join(f"{s} {per[s]}" for s in STATUSES if per[s] or s == "bound"))

@@ -20,6 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import InputError
 from ..formats.canonical import unique_keys
 from ..ownership.chains import find_chain
@@ -63,33 +67,103 @@ def hold_rows(rows: Sequence[_Row], declared: Mapping[str, int] | None, source: 
     the rule. ``rows``: ``chain`` (as written), ``height`` (or None); ``where(i, row)`` names row ``i``.
     ``declared`` None: the first row of a chain with a height declares the chain's."""
     name: Callable[[int, _Row], str] = where or (lambda i, r: f"row {i}")
-    chains: dict[str, tuple[int, str]] = {}
+    out, missing = _held([r["chain"] for r in rows], [r.get("height") for r in rows], declared, source,
+                         lambda i: name(i, rows[i]))
+    return [None if m else int(v) for v, m in zip(out.tolist(), missing.tolist(), strict=True)]
+
+
+def _heights(heights: pa.Array | pa.ChunkedArray | Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, present)``: int64 values (0 where null), or Python ints (object) when one does not
+    fit in 64 bits, and where a height is given."""
+    if isinstance(heights, (pa.Array, pa.ChunkedArray)):
+        present = heights.is_valid().to_numpy(zero_copy_only=False) if heights.null_count else np.ones(len(heights), bool)
+        if pa.types.is_integer(heights.type) and heights.type.bit_width <= 64 and (
+                pa.types.is_signed_integer(heights.type) or not len(heights)
+                or (pc.max(heights).as_py() or 0) <= MAX_HEIGHT):
+            return heights.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), present
+        heights = heights.to_pylist()
+    values = list(heights)
+    present = np.fromiter((v is not None for v in values), bool, len(values))
+    try:
+        return np.array([0 if v is None else v for v in values], np.int64), present
+    except OverflowError:
+        return np.array([0 if v is None else v for v in values], object), present
+
+
+def hold_heights(chains: pa.Array | pa.ChunkedArray | Sequence[Any], heights: pa.Array | pa.ChunkedArray | Sequence[int | None],
+                 declared: Mapping[str, int] | None, source: str, where: Callable[[int], str]) -> pa.Array:
+    """``hold_rows`` over columns: ``chains`` as written (a non-text value is on no chain), each row's
+    height or null; ``where(i)`` names row ``i``. Returns the held heights (int64, null where none)."""
+    out, missing = _held(chains, heights, declared, source, where)
+    if out.dtype == object:
+        return pa.array([None if m else int(v) for v, m in zip(out, missing, strict=True)], pa.int64())
+    return pa.array(out.astype(np.int64), pa.int64(), mask=missing)
+
+
+def _held(chains: pa.Array | pa.ChunkedArray | Sequence[Any], heights: pa.Array | pa.ChunkedArray | Sequence[int | None],
+          declared: Mapping[str, int] | None, source: str, where: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+    """The held heights and where there is none (``hold_heights``).
+
+    The same rule, stated over whole columns: the chain's height is its declared one, or (nothing
+    declared) the height of its first row with one; a row is refused when its height is negative,
+    when it is on a chain the declaration leaves out, or when it disagrees with its chain's height;
+    the first such row in order is the one named, as the row-by-row statement of the rule raises
+    at it."""
+    if isinstance(chains, (pa.Array, pa.ChunkedArray)):
+        encoded = pc.dictionary_encode(chains.combine_chunks() if isinstance(chains, pa.ChunkedArray) else chains)
+        names = encoded.dictionary.to_pylist()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        index: dict[Any, int] = {}
+        codes = np.fromiter((index.setdefault(c, len(index)) if isinstance(c, str) else -1 for c in chains), np.int64,
+                            len(chains))
+        names = list(index)
+    found = [find_chain(c) if isinstance(c, str) else None for c in names]
+    canonical = sorted({c.name for c in found if c is not None})
+    slot = {name: k for k, name in enumerate(canonical)}
+    # each row's chain as an index into ``canonical`` (-1: not on the list)
+    of_name = np.array([slot[c.name] if c is not None else -1 for c in found] + [-1], np.int64)
+    chain = of_name[codes]
+    slotted = np.where(chain >= 0, chain, len(canonical))  # off the list: a last slot, never declared
+    values, present = _heights(heights)
+    if declared is not None and any(not -2**63 <= h < 2**63 for h in declared.values()):
+        values = values.astype(object)
+    n = len(values)
+    on = chain >= 0
+    bad = present & (values < 0).astype(bool)
+    known = np.zeros(len(canonical) + 1, values.dtype)
+    has = np.zeros(len(canonical) + 1, bool)
+    origin = np.full(len(canonical) + 1, -1, np.int64)
     if declared is not None:
-        chains = {c: (h, source) for c, h in declared.items()}
-    out: list[int | None] = []
-    for i, r in enumerate(rows):
-        chain = find_chain(r["chain"]) if isinstance(r["chain"], str) else None
-        height = r.get("height")
-        if height is not None and height < 0:
-            raise InputError(f"{name(i, r)}: snapshot height {height} is negative")
-        if chain is None:  # not on the list: never balance-checked, nothing to hold it to
-            out.append(height)
-            continue
-        known = chains.get(chain.name)
-        if known is None:
-            if height is not None and declared is not None:
-                raise InputError(f"{name(i, r)}: {chain.name} at height {height}, but {source} declares no height "
-                                 f"for {chain.name} (declared: {dict(sorted(declared.items()))})")
-            if height is not None:
-                chains[chain.name] = (height, name(i, r))
-            out.append(height)
-            continue
-        if height is not None and height != known[0]:
-            raise InputError(f"{name(i, r)}: {chain.name} at height {height}, but {known[1]} puts {chain.name} at "
-                             f"height {known[0]}: one snapshot height per chain (a coin moved between two blocks "
-                             "would otherwise count twice)")
-        out.append(known[0])
-    return out
+        for name, h in declared.items():
+            if name in slot:
+                known[slot[name]], has[slot[name]] = h, True
+        outside = on & present & ~has[slotted]
+        holds = on & has[slotted]
+    else:
+        outside = np.zeros(n, bool)
+        given = np.flatnonzero(on & present)
+        first_chain, first = np.unique(chain[given], return_index=True)
+        origin[first_chain] = given[first]
+        known[first_chain], has[first_chain] = values[given[first]], True
+        holds = on & has[slotted] & (np.arange(n) >= origin[slotted])
+    mismatch = holds & present & (values != known[slotted]).astype(bool)
+    refused = np.flatnonzero(bad | outside | mismatch)
+    if len(refused):
+        i = int(refused[0])
+        h = values[i]
+        if bad[i]:
+            raise InputError(f"{where(i)}: snapshot height {h} is negative")
+        name = canonical[chain[i]]
+        if outside[i]:
+            assert declared is not None
+            raise InputError(f"{where(i)}: {name} at height {h}, but {source} declares no height "
+                             f"for {name} (declared: {dict(sorted(declared.items()))})")
+        by = source if declared is not None else where(int(origin[chain[i]]))
+        raise InputError(f"{where(i)}: {name} at height {h}, but {by} puts {name} at "
+                         f"height {known[chain[i]]}: one snapshot height per chain (a coin moved between two blocks "
+                         "would otherwise count twice)")
+    return np.where(holds, known[slotted], values), ~(holds | present)
 
 
 def per_chain(rows: Sequence[Mapping[str, Any]], heights: Sequence[int | None]) -> dict[str, int]:

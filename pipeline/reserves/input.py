@@ -15,18 +15,19 @@ row is held to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, TypedDict
+from typing import Any, Iterator, Mapping, Sequence, TypedDict, overload
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import BadValue, InputError
 from ..formats.assets import Asset
-from ..formats.columns import amounts_to_u128, check_amount_type, is_text
+from ..formats.columns import amounts_to_u128, check_amount_type, first_index, is_text
 from ..protocol.amounts import U128_LIMIT
 from ..storage import fs as storage
-from .heights import HEIGHTS_FILE, hold_rows, parse_heights
+from .heights import HEIGHTS_FILE, hold_heights, parse_heights
 
 REQUIRED = ("chain", "address", "asset", "balance")
 OPTIONAL = ("height", "signatures", "message", "script", "owners")
@@ -62,12 +63,59 @@ class ReserveRow(TypedDict):
     """A contract wallet's owner addresses (one signature each, in order)."""
 
 
-class _HeldRow(TypedDict):
-    """A row as ``heights.hold_rows`` holds it to its chain's height, and where it is."""
+class Amounts(Sequence[tuple[str, int]]):
+    """Every row's ``(asset, smallest units)`` in input order, held as columns: the asset symbols and
+    the two 64-bit words of each amount. Reads as a sequence of pairs."""
 
-    chain: str
-    height: int | None
-    where: str
+    def __init__(self, assets: pa.Array, hi: np.ndarray, lo: np.ndarray) -> None:
+        self.assets = assets
+        self.hi = hi
+        self.lo = lo
+
+    def __len__(self) -> int:
+        return len(self.lo)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, int]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, int]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[str, int] | list[tuple[str, int]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.assets[i].as_py(), (int(self.hi[i]) << 64) | int(self.lo[i])
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        step = 65_536
+        for a in range(0, len(self), step):
+            symbols = self.assets.slice(a, step).to_pylist()
+            values = units(self.hi[a:a + step], self.lo[a:a + step])
+            yield from zip(symbols, values, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Amounts({len(self)} rows)"
+
+
+def units(hi: np.ndarray, lo: np.ndarray) -> list[int]:
+    """The amounts whose two 64-bit words are ``hi`` and ``lo``, as integers."""
+    return [(h << 64) | v for h, v in zip(hi.tolist(), lo.tolist(), strict=True)]
+
+
+def word_sum(hi: np.ndarray, lo: np.ndarray) -> int:
+    """The exact sum of the amounts of words ``hi``, ``lo`` (32-bit halves summed apart: no overflow
+    below 2^32 rows)."""
+    half = np.uint64(32)
+    low = np.uint64(0xFFFFFFFF)
+    parts = [int((w & low).sum()) + (int((w >> half).sum()) << 32) for w in (lo, hi)]
+    return parts[0] + (parts[1] << 64)
 
 
 @dataclass
@@ -77,8 +125,9 @@ class Reserves:
     totals: dict[str, int]
     addresses: int
     per_asset_addresses: dict[str, int] = field(default_factory=dict)
-    amounts: list[tuple[str, int]] = field(default_factory=list)
-    """(asset, smallest units) of every row, in input order (files sorted, rows in file order)."""
+    amounts: Sequence[tuple[str, int]] = field(default_factory=list)
+    """(asset, smallest units) of every row, in input order (files sorted, rows in file order): an
+    ``Amounts`` from ``load_reserves``."""
 
 
 def check_format(fmt: str) -> None:
@@ -146,6 +195,11 @@ def check_reserves(url: str, storage_options: Mapping[str, Any] | None = None) -
     return listing
 
 
+KEY_COLUMNS = ("chain", "address", "asset")
+TOTAL_COLUMNS = (*KEY_COLUMNS, "balance", "height")
+"""What the reserves' totals are read from (``load_reserves`` reads no other column)."""
+
+
 def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[str, Any] | None = None) -> Reserves:
     """Read, validate and total the reserves at ``url`` (a file or a directory of ``*.parquet``).
 
@@ -153,58 +207,130 @@ def load_reserves(url: str, assets: Sequence[Asset], storage_options: Mapping[st
     empty strings, an asset not in the asset file, a negative, over-precise or
     ``>= 2^128`` balance, a duplicate (chain, address, asset), a total ``>= 2^128``.
     """
-    fs, root = storage.open_fs(url, storage_options)
+    fs, _ = storage.open_fs(url, storage_options)
+    files = []
+    for path in parquet_files(check_reserves(url, storage_options)):
+        with fs.open(path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            files.append((path, pf.read(columns=[c for c in TOTAL_COLUMNS if c in pf.schema_arrow.names])))
+    declared, source = declared_heights(url, storage_options)
+    return total_reserves(files, assets, declared, source)
+
+
+def _blank(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Where ``str.strip()`` leaves nothing of the value (only strings without a printable ASCII
+    character are looked at one by one)."""
+    out = np.zeros(len(column), bool)
+    maybe = np.flatnonzero(~pc.match_substring_regex(column, "[!-~]").to_numpy(zero_copy_only=False))
+    if len(maybe):
+        values = column.take(pa.array(maybe)).to_pylist()
+        out[maybe] = [not v.strip() for v in values]
+    return out
+
+
+def _first_rows(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray]:
+    """Over the files' rows in order: the first row with the same (chain, address, asset) as each
+    row, and each row's own position (a group-by over the three columns' dictionary codes)."""
+    keys = []
+    for c in KEY_COLUMNS:
+        parts = [t.column(c).combine_chunks() for t in tables]
+        joined = pa.concat_arrays([p.cast(pa.large_string()) for p in parts]) if parts else pa.array([], pa.large_string())
+        encoded = pc.dictionary_encode(joined)
+        keys.append((encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1,
+                     len(encoded.dictionary) + 1))
+    (chain, n_chain), (address, n_address), (asset, n_asset) = keys
+    _, pair = np.unique(chain * n_asset + asset, return_inverse=True)
+    _, first, inverse = np.unique(pair.astype(np.int64) * n_address + address, return_index=True, return_inverse=True)
+    return first[inverse], np.arange(len(address))
+
+
+def _plain_text(table: pa.Table) -> pa.Table:
+    """``table`` with its chain, address and asset as plain strings, one chunk each."""
+    for c in KEY_COLUMNS:
+        table = table.set_column(table.column_names.index(c), c, table.column(c).combine_chunks().cast(pa.string()))
+    return table
+
+
+def _held_heights(files: Sequence[tuple[str, pa.Table]]) -> pa.ChunkedArray | list[int | None]:
+    """Every row's height (null where the file has no column), as int64, or as integers when one
+    does not fit."""
+    try:
+        return pa.chunked_array([t.column("height").cast(pa.int64()) if "height" in t.column_names
+                                 else pa.nulls(t.num_rows, pa.int64()) for _, t in files], pa.int64())
+    except pa.ArrowInvalid:
+        return [h for _, t in files for h in (t.column("height").to_pylist() if "height" in t.column_names
+                                               else [None] * t.num_rows)]
+
+
+def total_reserves(files: Sequence[tuple[str, pa.Table]], assets: Sequence[Asset], declared: Mapping[str, int] | None,
+                   source: str) -> Reserves:
+    """``load_reserves`` once the files are read: ``files`` are each file's path and its columns
+    (``TOTAL_COLUMNS``; ``height`` optional), in order; ``declared`` and ``source`` the reserves'
+    heights (``declared_heights``). The checks run file by file, each file's rows in order, and the
+    first row that fails one is named, as a row-by-row reading would name it."""
     decimals = {a.symbol: a.decimals for a in assets}
-    seen: dict[tuple[str, str, str], str] = {}
+    files = [(path, _plain_text(table)) for path, table in files]
     totals: dict[str, int] = {}
     per_asset: dict[str, int] = {}
-    amounts: list[tuple[str, int]] = []
-    rows = 0
-    held: list[_HeldRow] = []
-    for path in parquet_files(check_reserves(url, storage_options)):
+    his: list[np.ndarray] = []
+    los: list[np.ndarray] = []
+    first, at = _first_rows([t for _, t in files])
+    starts = np.cumsum([0] + [t.num_rows for _, t in files])
+    for n, (path, table) in enumerate(files):
         where = f"reserves {path}"
-        with fs.open(path, "rb") as f:
-            table = pq.read_table(f)
-        for c in ("chain", "address", "asset"):
-            col = table.column(c).combine_chunks()
+        for c in KEY_COLUMNS:
+            col = table.column(c)
             if col.null_count:
-                i = col.is_null().to_pylist().index(True)
-                raise InputError(f"{where}, row {i}: null {c}")
-        chains = table.column("chain").to_pylist()
-        addresses = table.column("address").to_pylist()
-        symbols = table.column("asset").to_pylist()
-        balance = table.column("balance").combine_chunks()
-        for i, (chain, address, symbol) in enumerate(zip(chains, addresses, symbols, strict=True)):
-            if not chain.strip() or not address.strip():
+                raise InputError(f"{where}, row {first_index(col.is_null())}: null {c}")
+        asset_column = table.column("asset").combine_chunks()
+        blank = _blank(table.column("chain")) | _blank(table.column("address"))
+        unknown = ~pc.is_in(asset_column, value_set=pa.array(sorted(decimals), pa.string())).to_numpy(zero_copy_only=False)
+        lo_row, hi_row = int(starts[n]), int(starts[n + 1])
+        again = first[lo_row:hi_row] < at[lo_row:hi_row]
+        refused = np.flatnonzero(blank | unknown | again)
+        if len(refused):
+            i = int(refused[0])
+            if blank[i]:
                 raise InputError(f"{where}, row {i}: empty chain or address")
-            if symbol not in decimals:
+            symbol = asset_column[i].as_py()
+            if unknown[i]:
                 raise InputError(f"{where}, row {i}: asset {symbol!r} is not in the asset file "
                                  f"(declared: {sorted(decimals)})")
-            key = (chain, address, symbol)
-            if key in seen:
-                raise InputError(f"{where}, row {i}: duplicate (chain, address, asset) = {key!r}; "
-                                 f"first seen at {seen[key]}")
-            seen[key] = f"{path} row {i}"
-        asset_column = table.column("asset")
-        row_amounts: dict[int, int] = {}
-        heights = table.column("height").to_pylist() if "height" in table.column_names else [None] * table.num_rows
-        held += [{"chain": c, "height": h, "where": f"{where}, row {i}"}
-                 for i, (c, h) in enumerate(zip(chains, heights, strict=True))]
-        for symbol in sorted(set(symbols)):
+            j = int(first[lo_row + i])
+            k = int(np.searchsorted(starts, j, side="right")) - 1
+            key = (table.column("chain")[i].as_py(), table.column("address")[i].as_py(), symbol)
+            raise InputError(f"{where}, row {i}: duplicate (chain, address, asset) = {key!r}; "
+                             f"first seen at {files[k][0]} row {j - int(starts[k])}")
+        balance = table.column("balance").combine_chunks()
+        hi = np.zeros(table.num_rows, np.uint64)
+        lo = np.zeros(table.num_rows, np.uint64)
+        symbols = pc.unique(asset_column).to_pylist()
+        for symbol in sorted(symbols):
             idx = pc.indices_nonzero(pc.equal(asset_column, symbol))
             try:
                 words = amounts_to_u128(balance.take(idx), decimals[symbol])
             except BadValue as exc:
                 raise InputError(f"{where}, row {idx[exc.index].as_py()}: balance of {symbol}: {exc.reason}") from None
-            values = [(int(hi) << 64) | int(lo) for hi, lo in words.tolist()]
-            row_amounts.update(zip(idx.to_pylist(), values, strict=True))
-            total = totals.get(symbol, 0) + sum(values)
+            rows = idx.to_numpy()
+            hi[rows], lo[rows] = words[:, 0], words[:, 1]
+            total = totals.get(symbol, 0) + word_sum(words[:, 0], words[:, 1])
             if total >= U128_LIMIT:
                 raise InputError(f"reserves: the total of {symbol} overflows 2^128")
             totals[symbol] = total
             per_asset[symbol] = per_asset.get(symbol, 0) + len(idx)
-        amounts.extend((symbols[i], row_amounts[i]) for i in range(table.num_rows))
-        rows += table.num_rows
-    declared, source = declared_heights(url, storage_options)
-    hold_rows(held, declared, source, lambda i, r: r["where"])
-    return Reserves(totals, rows, per_asset, amounts)
+        his.append(hi)
+        los.append(lo)
+    chains = pa.chunked_array([t.column("chain") for _, t in files], pa.string())
+    heights = _held_heights(files)
+    names = [f"reserves {path}" for path, _ in files]
+
+    def row_name(i: int) -> str:
+        k = int(np.searchsorted(starts, i, side="right")) - 1
+        return f"{names[k]}, row {i - int(starts[k])}"
+
+    hold_heights(chains, heights, declared, source, row_name)
+    symbols_column = pa.concat_arrays([t.column("asset").combine_chunks() for _, t in files]) if files \
+        else pa.array([], pa.string())
+    return Reserves(totals, int(starts[-1]), per_asset,
+                    Amounts(symbols_column, np.concatenate(his) if his else np.zeros(0, np.uint64),
+                            np.concatenate(los) if los else np.zeros(0, np.uint64)))

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Mapping, NamedTuple, Sequence, TypedDict
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import InputError
 
 ADDRESS_HEADER = ["coin", "network", "snapshot height", "address", "amount", "message", "signature1",
@@ -179,6 +183,39 @@ def totals_disagreements(okx: OkxFile) -> list[str]:
 
 def write_okx_csv(rows: Sequence[OkxOutRow], totals: Mapping[str, str], heights: Mapping[str, str]) -> bytes:
     """The published layout: the totals block (exact, every digit), a blank line, the rows."""
+    columns = {"coin": pa.array([r["coin"] for r in rows], pa.string()),
+               "chain": pa.array([r["chain"] for r in rows], pa.string()),
+               "height": pa.array([r["height"] for r in rows], pa.int64()),
+               "address": pa.array([r["address"] for r in rows], pa.string()),
+               "balance": pa.array([r["balance"] for r in rows], pa.string()),
+               "message": pa.array([r["message"] for r in rows], pa.string()),
+               "signatures": pa.array([list(r["signatures"]) for r in rows], pa.list_(pa.string())),
+               "script": pa.array([r["script"] for r in rows], pa.string()),
+               "owners": pa.array([list(r["owners"]) for r in rows], pa.list_(pa.string()))}
+    return okx_csv_bytes(columns, totals, heights, [r["row"] for r in rows])
+
+
+_QUOTED = r'[\x00\r\n",]'
+"""A field the CSV writer may quote (or escape): its line is written by the ``csv`` module itself."""
+OUT_COLUMNS = ("coin", "chain", "height", "address", "balance", "message", "signatures", "script", "owners")
+"""What ``okx_csv_bytes`` writes of each row: ``OkxOutRow``'s fields, as columns."""
+
+
+def _nth(lists: pa.Array, n: int) -> pa.Array:
+    """The ``n``-th value of each list ("" where it has none, or a null)."""
+    lists = lists.fill_null(pa.scalar([], lists.type))
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    offsets = lists.offsets.to_numpy(zero_copy_only=False)[:-1]
+    values = pa.concat_arrays([lists.values.cast(pa.string()), pa.array([""], pa.string())])
+    index = np.where(lengths > n, offsets + n, len(values) - 1)
+    return values.take(pa.array(index)).fill_null("")
+
+
+def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], heights: Mapping[str, str],
+                  rows: Sequence[int] | None = None, step: int = 65_536) -> bytes:
+    """``write_okx_csv`` from columns (``OUT_COLUMNS``; ``rows``: each row's number for messages, by
+    default its position): a line without a character the CSV writer quotes is its fields joined
+    by commas; the other lines are written by the ``csv`` module."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(TOTALS_HEADER)
@@ -186,11 +223,37 @@ def write_okx_csv(rows: Sequence[OkxOutRow], totals: Mapping[str, str], heights:
         w.writerow([coin, heights.get(coin, "-"), totals[coin]])
     w.writerow([])
     w.writerow(ADDRESS_HEADER)
-    for r in rows:
-        sigs = list(r["signatures"]) + ["", ""]
-        owners = list(r["owners"]) + ["", ""]
-        if len(r["signatures"]) > 2 or len(r["owners"]) > 2:
-            raise InputError(f"row {r['row']}: the published CSV layout holds two signatures and two owners")
-        w.writerow([r["coin"], r["chain"], "" if r["height"] is None else r["height"], r["address"], r["balance"],
-                    r["message"] or "", sigs[0], sigs[1], r["script"] or "", owners[0], owners[1]])
-    return out.getvalue().encode("utf-8")
+    parts = [out.getvalue().encode("utf-8")]
+    n = len(columns["coin"])
+    over = np.flatnonzero(np.logical_or(*(pc.list_value_length(columns[c]).fill_null(0).to_numpy(zero_copy_only=False) > 2
+                                          for c in ("signatures", "owners"))))
+    if len(over):
+        first = int(over[0]) if rows is None else int(rows[int(over[0])])
+        raise InputError(f"row {first}: the published CSV layout holds two signatures and two owners")
+    for a in range(0, n, step):
+        take = {k: v.slice(a, step) for k, v in columns.items()}
+        fields = [take["coin"].cast(pa.string()), take["chain"].cast(pa.string()),
+                  take["height"].cast(pa.string()).fill_null(""), take["address"].cast(pa.string()),
+                  take["balance"].cast(pa.string()), take["message"].cast(pa.string()).fill_null(""),
+                  _nth(take["signatures"], 0), _nth(take["signatures"], 1), take["script"].cast(pa.string()).fill_null(""),
+                  _nth(take["owners"], 0), _nth(take["owners"], 1)]
+        special = np.zeros(len(fields[0]), bool)
+        for f in fields:
+            special |= pc.fill_null(pc.match_substring_regex(f, _QUOTED), True).to_numpy(zero_copy_only=False)
+        lines = pc.binary_join_element_wise(*fields, ",")
+        lines = pc.binary_join_element_wise(lines, "", "\n")
+        odd = np.flatnonzero(special)
+        if len(odd):
+            picked = [f.take(pa.array(odd)).to_pylist() for f in fields]
+            written = []
+            for values in zip(*picked, strict=True):
+                one = io.StringIO()
+                csv.writer(one, lineterminator="\n").writerow(values)
+                written.append(one.getvalue())
+            index = np.arange(len(lines))
+            index[odd] = len(lines) + np.arange(len(odd))
+            lines = pa.concat_arrays([lines, pa.array(written, pa.string())]).take(pa.array(index))
+        from .results import string_bytes
+
+        parts.append(string_bytes(lines))
+    return b"".join(parts)

@@ -1,10 +1,18 @@
-"""Every reserve row's ownership proof, verified on the Dask cluster in chunks of rows.
+"""Every reserve row's ownership proof, verified on the Dask cluster in chunks of rows, the results
+kept as columns (Arrow) from the workers to the files.
 
 The worker side reads its own chunk (row groups of a Parquet file, or rows parsed from the
-published CSV layout) and runs the pure ``ownership.check`` on each row; the client gathers one
-small record per row, then finds the same wallet listed twice (same chain, canonical address and
-asset, however it was spelled): the later row is ``invalid``, naming the first. Every row is held
-to its chain's one snapshot height (``pipeline.reserves.heights``).
+published CSV layout), runs the pure ``ownership.check`` on each row and sends back one Arrow table:
+the verdicts, and the columns the client needs of the rows (with ``keep_proofs``, the proof
+columns too, so that the public files are written from these batches without reading the reserves
+again: ``public.verified_reserves``). The client puts the tables end to end and finds the same
+wallet listed twice (same chain, canonical address and asset, however it was spelled) with a
+group-by over the wallet keys: the later row is ``invalid``, naming the first. Every row is held to
+its chain's one snapshot height (``pipeline.reserves.heights``).
+
+A slice of one large row group is read by streaming the group in batches of the slice's size; a
+worker keeps the group it streams open between its tasks of one run (its tasks come in file order),
+so that a file of one large row group is decoded about once per worker, not once per task.
 
 A contract wallet signed by its owners over this period's challenge is ``unbound`` on their word;
 with a node for its chain it becomes ``bound`` only when the node confirms, at the chain's snapshot
@@ -14,40 +22,43 @@ whose ``getThreshold()`` the distinct signers meet (``pipeline.onchain.safe``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import threading
+import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, NamedTuple, Sequence, TypedDict
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence, TypedDict, overload
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..mapping import Mapper
 from ..onchain import safe
 from ..ownership.chains import find_chain
-from ..ownership.check import (
-    BOUND,
-    INVALID,
-    MAX_SIGNATURES,
-    MISSING,
-    STATUSES,
-    UNBOUND,
-    ProofRow,
-    Verdict,
-    check_row,
-)
+from ..ownership.check import BOUND, INVALID, MAX_SIGNATURES, MISSING, STATUSES, UNBOUND, ProofRow, Status, check_row
 from ..storage import fs as storage
-from .heights import hold_rows, okx_declared
+from .heights import hold_heights, okx_declared
 from .input import ReserveRow, check_format
 from .nodes import Node, balance_client, probe_chains
 from .okx_csv import OkxFile, OkxRow, read_okx_csv, totals_disagreements
-from .results import status_counts, write_rows
+from .results import write_table
 from .rpc import JsonRpc, NodeUnreachable
 
 CHUNK_ROWS = 20_000
 RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
 """The per-row results file's columns: fields of ``OwnershipRecord``, by the same names."""
 RESULT_SCHEMA = pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]])
+RECORD_FIELDS = ("row", "file", "chain", "address", "asset", "balance", "height", "status", "reason", "note")
+"""``OwnershipRecord``'s keys, in order: the first columns of ``Ownership.table``."""
+PROOF_COLUMNS = ("signatures", "message", "script", "owners")
+"""The proof columns ``verify_reserves(keep_proofs=True)`` keeps (the public files hold them)."""
+PROOF_TYPES = {"signatures": pa.list_(pa.string()), "message": pa.string(), "script": pa.string(),
+               "owners": pa.list_(pa.string())}
+_CODE: dict[str, np.int8] = {s: np.int8(i) for i, s in enumerate(STATUSES)}
+_NAMES = pa.array([str(s) for s in STATUSES], pa.string())
+_INVALID = _CODE[INVALID]
 
 
 class OwnershipRecord(TypedDict):
@@ -73,60 +84,134 @@ class OwnershipRecord(TypedDict):
     note: str
 
 
-@dataclass(frozen=True)
-class CheckedRow:
-    """Worker side: one row's verdict, and what the client needs of it to find the same wallet twice
-    and to confirm a contract wallet's owners."""
+class Source(NamedTuple):
+    """One Parquet file of the reserves, as the verified rows came from it."""
 
-    chain: str
-    address: str
-    asset: str
-    balance: str
-    height: int | None
-    status: str
-    reason: str
-    note: str
-    key: str
-    """``wallet_key`` of the row ("" when its address does not decode)."""
-    signers: tuple[str, ...]
-    """A contract wallet's distinct owners whose signatures verified (canonical)."""
-    pending: bool
-    """A contract wallet signed over this period's challenge: ``bound`` once a node confirms its owners."""
-    canonical: str
-    """The address in its chain's canonical spelling ("" when it does not decode)."""
+    path: str
+    """As the reserves' listing names it (``load_reserves``' messages name it so)."""
+    start: int
+    """Its first row's ``row``."""
+    rows: int
+    balance: pa.ChunkedArray | None
+    """Its ``balance`` column as read (kept with the proofs: the public files' amounts)."""
+
+
+class Records(Sequence[OwnershipRecord]):
+    """Some rows of an ``Ownership`` as ``OwnershipRecord``s, made when read (``len`` and slices
+    without making the others)."""
+
+    def __init__(self, ownership: Ownership, rows: np.ndarray) -> None:
+        self._ownership = ownership
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> OwnershipRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[OwnershipRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> OwnershipRecord | list[OwnershipRecord]:
+        if isinstance(i, slice):
+            return self._ownership._records(self._rows[i])
+        return self._ownership._records(self._rows[[i]])[0]
+
+    def __iter__(self) -> Iterator[OwnershipRecord]:
+        for a in range(0, len(self._rows), 65_536):
+            yield from self._ownership._records(self._rows[a:a + 65_536])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Records({len(self)} rows)"
 
 
 @dataclass
 class Ownership:
-    """One record per input row, in input order (``row`` is 0-based over all files)."""
+    """One verdict per input row, in input order (``row`` is 0-based over all files), as columns:
+    ``table`` holds ``RECORD_FIELDS`` (``file`` dictionary-encoded) and, verified with
+    ``keep_proofs``, ``PROOF_COLUMNS`` and ``given_height`` (each row's height as written)."""
 
-    records: list[OwnershipRecord]
+    table: pa.Table
+    codes: np.ndarray
+    """Each row's status as its index in ``STATUSES`` (int8)."""
     totals_disagreements: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    """The Parquet files, in order (none for the CSV layout)."""
+    declared: Mapping[str, int] | None = None
+    """The reserves' declared heights (``input.declared_heights``), and where they are: ``source``."""
+    source: str = "the rows"
+    url: str = ""
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    _all: list[OwnershipRecord] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def records(self) -> list[OwnershipRecord]:
+        """Every row as an ``OwnershipRecord`` (made on first use; the columns are the reference)."""
+        if self._all is None:
+            self._all = self._records(np.arange(self.rows))
+        return self._all
+
+    def _records(self, rows: np.ndarray) -> list[OwnershipRecord]:
+        if not len(rows):
+            return []
+        picked = self.table.select(list(RECORD_FIELDS)).take(pa.array(rows, pa.int64()))
+        picked = picked.set_column(1, "file", picked.column("file").cast(pa.string()))
+        out: list[OwnershipRecord] = picked.to_pylist()
+        for r in out:
+            r["status"] = Status(r["status"])
+        return out
 
     def counts(self) -> dict[str, int]:
-        return status_counts(self.records, STATUSES)
+        found = np.bincount(self.codes, minlength=len(STATUSES))
+        return {s: int(found[i]) for i, s in enumerate(STATUSES)}
 
     def per_asset(self) -> dict[str, dict[str, Decimal]]:
         """asset -> status -> amount (as written in the input: whole units, or smallest units for
-        an integer column), exact."""
-        out: dict[str, dict[str, Decimal]] = {}
-        for r in self.records:
-            per = out.setdefault(r["asset"], dict.fromkeys(STATUSES, Decimal(0)))
-            per[r["status"]] += Decimal(r["balance"])
+        an integer column), exact (added in row order, as ``Decimal`` adds)."""
+        encoded = pc.dictionary_encode(self.table.column("asset").combine_chunks())
+        assets = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        group = assets * len(STATUSES) + self.codes
+        order = np.argsort(group, kind="stable")
+        balances = self.table.column("balance").take(pa.array(order)).to_pylist()
+        bounds = np.flatnonzero(np.diff(group[order])) + 1
+        out: dict[str, dict[str, Decimal]] = {a: dict.fromkeys(STATUSES, Decimal(0))
+                                              for a in encoded.dictionary.to_pylist()}
+        names = encoded.dictionary.to_pylist()
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(order)], strict=True):
+            if lo == hi:
+                continue
+            g = int(group[order[lo]])
+            per = out[names[g // len(STATUSES)]]
+            status = STATUSES[g % len(STATUSES)]
+            total = per[status]
+            for text in balances[lo:hi]:
+                total += Decimal(text)
+            per[status] = total
         return out
 
-    def invalid(self) -> list[OwnershipRecord]:
-        return [r for r in self.records if r["status"] == INVALID]
+    def invalid(self) -> Records:
+        return Records(self, np.flatnonzero(self.codes == _INVALID))
 
-    def not_checked(self) -> list[OwnershipRecord]:
+    def not_checked(self) -> Records:
         """Rows that sign the period's challenge when none was given (``missing``, ``NOT_CHECKED``)."""
-        return [r for r in self.records if r["status"] == MISSING and r["reason"] == NOT_CHECKED]
+        missing = self.codes == _CODE[MISSING]
+        if missing.any():
+            missing &= pc.equal(self.table.column("reason"), NOT_CHECKED).to_numpy(zero_copy_only=False)
+        return Records(self, np.flatnonzero(missing))
 
-
-def _text(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return str(value)
+    def results_table(self) -> pa.Table:
+        """The per-row results file's columns (``RESULT_SCHEMA``), one chunk each."""
+        table = self.table
+        return pa.table({k: (table.column(k).cast(pa.string()) if k == "file" else table.column(k)).combine_chunks()
+                         for k in RESULT_FIELDS}, schema=RESULT_SCHEMA)
 
 
 NOT_CHECKED = ("not checked: the row names no message, so its signature is over this period's challenge, and no "
@@ -135,25 +220,32 @@ NOT_CHECKED = ("not checked: the row names no message, so its signature is over 
 ``missing`` (nothing proves it for this run), never ``invalid`` (nothing was found wrong with it)."""
 
 
-def _unchecked(row: ReserveRow, challenge: str | None, v: Verdict) -> bool:
-    """Whether ``v`` is ``check_row``'s refusal of a row it could not check for want of a challenge: the row's
-    chain and address passed (a canonical spelling), it carries 1 to ``MAX_SIGNATURES`` signatures and no message."""
-    return (challenge is None and row["message"] is None and v.status == INVALID and bool(v.canonical)
-            and 0 < len(row["signatures"]) <= MAX_SIGNATURES)
+def _text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
 
 
-def _check_rows(rows: Sequence[ReserveRow], challenge: str | None) -> list[CheckedRow]:
-    """Worker side: the verdict of each row, with the canonical key used to find duplicates."""
-    out = []
-    for r in rows:
-        v = check_row(ProofRow(r["chain"], r["address"], tuple(r["signatures"]), r["message"], r["script"],
-                               tuple(r["owners"])), challenge)
-        if _unchecked(r, challenge, v):
-            v = replace(v, status=MISSING, reason=NOT_CHECKED)
-        out.append(CheckedRow(r["chain"], r["address"], r["asset"], r["balance"], r["height"], v.status, v.reason,
-                              v.note, wallet_key(v.chain, v.canonical, r["asset"]) if v.canonical else "", v.signers,
-                              v.pending, v.canonical))
-    return out
+def balance_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each balance as ``OwnershipRecord.balance`` writes it: an integer as its digits, a decimal
+    without trailing zeros (``format(value.normalize(), "f")``)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    t = column.type
+    if pa.types.is_integer(t):
+        return column.cast(pa.string())
+    if pa.types.is_decimal(t) and t.scale >= 0:
+        text = column.cast(pa.string())  # exact; plain notation, or scientific for small values and zero
+        odd = np.flatnonzero(pc.fill_null(pc.match_substring(text, "E"), False).to_numpy(zero_copy_only=False))
+        plain = [_text(Decimal(v)) for v in text.take(pa.array(odd)).to_pylist()] if len(odd) else []
+        if t.scale:
+            text = pc.replace_substring_regex(text, pattern=r"\.?0+$", replacement="")
+        if len(odd):
+            index = np.arange(len(text))
+            index[odd] = len(text) + np.arange(len(odd))
+            text = pa.concat_arrays([text, pa.array(plain, pa.string())]).take(pa.array(index))
+        return text
+    return pa.array([None if v is None else _text(v) for v in column.to_pylist()], pa.string())
 
 
 def wallet_key(chain: str, canonical: str, asset: str) -> str:
@@ -180,6 +272,12 @@ class ParquetTask(NamedTuple):
     stop: int
     step: int
     """A slice of one large group starts at a multiple of ``step`` and spans at most ``step`` rows."""
+    keep: bool = False
+    """Send the proof columns back too."""
+    run: str = ""
+    """The run's token: a worker streams one large row group across the run's tasks, never across runs."""
+    sliced: bool = False
+    """A slice of one large row group (``start`` a multiple of ``step``, at most ``step`` rows)."""
 
 
 class OkxTask(NamedTuple):
@@ -187,118 +285,310 @@ class OkxTask(NamedTuple):
 
     rows: list[OkxRow]
     challenge: str | None
+    keep: bool = False
 
 
-def _parquet_chunk(task: ParquetTask) -> list[CheckedRow]:
-    """Rows ``start:stop`` of the given row groups (a large row group is shared by several tasks:
-    the worker holds one row group's columns at a time)."""
-    path, options, groups, challenge, start, stop, step = task
-    fs, _ = storage.open_fs(path, options)
-    with fs.open(path, "rb") as f:
-        pf = pq.ParquetFile(f)
-        if len(groups) == 1 and (start or stop < pf.metadata.row_group(groups[0]).num_rows):
-            # a slice of one large row group: stream it in batches of the slice's size and keep the
-            # one wanted (slices start at multiples of their size), never the whole group in memory
-            table = None
-            for i, batch in enumerate(pf.iter_batches(batch_size=step, row_groups=groups)):
-                if i == start // step:
-                    table = pa.Table.from_batches([batch])
-                    break
-            assert table is not None and table.num_rows == stop - start, (path, groups, start, stop)
+def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], signatures: Sequence[Any], messages: Sequence[Any],
+              scripts: Sequence[Any], owners: Sequence[Any], challenge: str | None) -> dict[str, pa.Array]:
+    """Worker side: the verdict of each row, with what the client needs to find duplicates (the
+    chain's canonical name and the canonical address) and to confirm contract wallets."""
+    n = len(chains)
+    status = np.empty(n, np.int8)
+    reason: list[str] = [""] * n
+    note: list[str] = [""] * n
+    chain_name: list[str] = [""] * n
+    canonical: list[str] = [""] * n
+    pending = np.zeros(n, bool)
+    signers: list[tuple[str, ...]] = [()] * n
+    code = _CODE
+    for i in range(n):
+        v = check_row(ProofRow(chains[i], addresses[i], tuple(signatures[i] or ()), messages[i], scripts[i],
+                               tuple(owners[i] or ())), challenge)
+        status[i] = code[v.status]
+        reason[i] = v.reason
+        if challenge is None and v.status == INVALID and messages[i] is None and v.canonical \
+                and 0 < len(signatures[i] or ()) <= MAX_SIGNATURES:
+            # check_row's refusal of a row it could not check for want of a challenge: its chain and address
+            # passed (a canonical spelling), it carries 1 to MAX_SIGNATURES signatures and no message
+            status[i], reason[i] = code[MISSING], NOT_CHECKED
+        note[i] = v.note
+        chain_name[i] = v.chain
+        canonical[i] = v.canonical
+        if v.pending:
+            pending[i] = True
+            signers[i] = v.signers
+    return {"status": pa.array(status, pa.int8()), "reason": pa.array(reason, pa.string()),
+            "note": pa.array(note, pa.string()), "chain_name": pa.array(chain_name, pa.string()),
+            "canonical": pa.array(canonical, pa.string()), "pending": pa.array(pending, pa.bool_()),
+            "signers": pa.array(signers, pa.list_(pa.string()))}
+
+
+def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
+    """``table``'s column ``name`` as ``kind`` (nulls when the file has no such column)."""
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, kind)
+    return table.column(name).combine_chunks().cast(kind)
+
+
+def _checked(table: pa.Table, challenge: str | None, file: pa.Array, keep: bool) -> pa.Table:
+    """Worker side: a chunk of reserve rows (Parquet columns) checked, as one table."""
+    lists = {c: (table.column(c).to_pylist() if c in table.column_names else [None] * table.num_rows)
+             for c in ("chain", "address", *PROOF_COLUMNS)}
+    out = {"file": file, "chain": _column(table, "chain", pa.string()), "address": _column(table, "address", pa.string()),
+           "asset": _column(table, "asset", pa.string()), "balance": balance_text(table.column("balance")),
+           "height": _column(table, "height", pa.int64()),
+           **_verdicts(lists["chain"], lists["address"], lists["signatures"], lists["message"], lists["script"],
+                       lists["owners"], challenge)}
+    if keep:
+        out.update({c: _column(table, c, PROOF_TYPES[c]) for c in PROOF_COLUMNS})
+        out["amount"] = table.column("balance").combine_chunks()
+    return pa.table(out)
+
+
+class _OpenGroup:
+    """Worker side: one large row group being streamed, batch by batch."""
+
+    def __init__(self, key: tuple[str, str, int, int], options: Mapping[str, Any]) -> None:
+        _, path, group, step = key
+        self.key = key
+        fs, _ = storage.open_fs(path, options)
+        self.file = fs.open(path, "rb")
+        pf = pq.ParquetFile(self.file)
+        self.rows = pf.metadata.row_group(group).num_rows
+        self.batches = pf.iter_batches(batch_size=step, row_groups=[group])
+        self.next = 0
+
+    def close(self) -> None:
+        self.file.close()
+
+
+_STREAMING: dict[str, _OpenGroup] = {}
+"""Worker side: the one large row group this worker streams (``"open"``), between tasks of one run."""
+_STREAMING_LOCK = threading.Lock()
+
+
+def _streamed(task: ParquetTask) -> pa.Table:
+    """A slice of one large row group (shared by several tasks): the group streamed in batches of the
+    slice's size, never the whole group in memory; the worker keeps the stream open for its next
+    slice of the same run (a later slice: the batches between are decoded, not kept), so that each
+    worker decodes the group about once, whatever the number of slices."""
+    key = (task.run, task.path, task.groups[0], task.step)
+    index = task.start // task.step
+    with _STREAMING_LOCK:
+        stream = _STREAMING.pop("open", None)
+        if stream is None or stream.key != key or stream.next > index:
+            if stream is not None:
+                stream.close()
+            stream = _OpenGroup(key, task.storage_options)
+        try:
+            while stream.next < index:
+                next(stream.batches)
+                stream.next += 1
+            batch = next(stream.batches)
+            stream.next += 1
+        except BaseException:
+            stream.close()
+            raise
+        if task.run and stream.next * task.step < stream.rows:
+            _STREAMING["open"] = stream
         else:
-            table = pf.read_row_groups(groups).slice(start, stop - start)
-    rows: list[ReserveRow] = [
-        {"chain": r["chain"], "address": r["address"], "asset": r["asset"], "balance": _text(r["balance"]),
-         "height": r.get("height"), "signatures": list(r.get("signatures") or ()), "message": r.get("message"),
-         "script": r.get("script"), "owners": list(r.get("owners") or ())} for r in table.to_pylist()]
-    return _check_rows(rows, challenge)
+            stream.close()
+    assert batch.num_rows == task.stop - task.start, (task.path, task.groups, task.start, task.stop)
+    return pa.Table.from_batches([batch])
 
 
-def _okx_chunk(task: OkxTask) -> list[CheckedRow]:
-    return _check_rows(task.rows, task.challenge)
+def _slice(task: ParquetTask) -> pa.Table:
+    """Rows ``start:stop`` of the task's row groups."""
+    if task.sliced:
+        return _streamed(task)
+    fs, _ = storage.open_fs(task.path, task.storage_options)
+    with fs.open(task.path, "rb") as f:
+        return pq.ParquetFile(f).read_row_groups(task.groups).slice(task.start, task.stop - task.start)
 
 
-def _record(row: int, file: str, c: CheckedRow) -> OwnershipRecord:
-    return {"row": row, "file": file, "chain": c.chain, "address": c.address, "asset": c.asset, "balance": c.balance,
-            "height": c.height, "status": c.status, "reason": c.reason, "note": c.note}
+def _parquet_chunk(task: ParquetTask) -> pa.Table:
+    table = _slice(task)
+    file = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, np.int32)), pa.array([task.path]))
+    return _checked(table, task.challenge, file, task.keep)
 
 
-def _mark_duplicates(records: list[OwnershipRecord], checked: Sequence[CheckedRow]) -> None:
-    """The later row of one wallet listed twice (however spelled) is ``invalid``, naming the first."""
-    first: dict[str, OwnershipRecord] = {}
-    for r, c in zip(records, checked, strict=True):
-        if not c.key:
-            continue
-        if c.key in first:
-            r["status"], r["note"] = INVALID, ""
-            r["reason"] = duplicate_reason(first[c.key])
-        else:
-            first[c.key] = r
+def _okx_chunk(task: OkxTask) -> pa.Table:
+    rows: Sequence[ReserveRow] = task.rows
+    lists = {c: [r[c] for r in rows] for c in ("chain", "address", "asset", "balance", "height", *PROOF_COLUMNS)}  # type: ignore[literal-required]
+    out = {"file": pa.array([f"line {r['line']}" for r in task.rows], pa.string()),
+           "chain": pa.array(lists["chain"], pa.string()), "address": pa.array(lists["address"], pa.string()),
+           "asset": pa.array(lists["asset"], pa.string()), "balance": pa.array(lists["balance"], pa.string()),
+           "height": pa.array(lists["height"], pa.int64()),
+           **_verdicts(lists["chain"], lists["address"], lists["signatures"], lists["message"], lists["script"],
+                       lists["owners"], task.challenge)}
+    if task.keep:
+        out.update({c: pa.array(lists[c], PROOF_TYPES[c]) for c in PROOF_COLUMNS})
+    return pa.table(out)
+
+
+def _concat(parts: Sequence[pa.Table]) -> pa.Table:
+    """The workers' tables end to end, as chunks (``amount``, whose type is each file's, apart)."""
+    schema = parts[0].schema
+    return pa.table({c: pa.chunked_array([chunk for p in parts for chunk in p.column(c).chunks], schema.field(c).type)
+                     for c in schema.names if c != "amount"})
+
+
+def _plan_parquet(url: str, opts: Mapping[str, Any], challenge: str | None, chunk_rows: int,
+                  keep: bool) -> tuple[list[ParquetTask], list[tuple[str, str]]]:
+    """The tasks over the reserves' Parquet files, and each file (as listed, and its URL)."""
+    from .input import check_reserves, parquet_files
+
+    fs, _ = storage.open_fs(url, opts)
+    run = uuid.uuid4().hex
+    tasks: list[ParquetTask] = []
+    files = []
+    for path in parquet_files(check_reserves(url, opts)):
+        with fs.open(path, "rb") as f:
+            meta = pq.ParquetFile(f).metadata
+        shown = fs.unstrip_protocol(path)
+        files.append((path, shown))
+        groups: list[int] = []
+        size = 0
+        for g in range(meta.num_row_groups):
+            n = meta.row_group(g).num_rows
+            if n > chunk_rows:  # one large row group: several tasks, each a slice of it
+                if groups:
+                    tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows, keep, run))
+                    groups, size = [], 0
+                tasks += [ParquetTask(shown, opts, [g], challenge, a, min(a + chunk_rows, n), chunk_rows, keep, run, True)
+                          for a in range(0, n, chunk_rows)]
+                continue
+            groups.append(g)
+            size += n
+            if size >= chunk_rows:
+                tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows, keep, run))
+                groups, size = [], 0
+        if groups:
+            tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows, keep, run))
+    return tasks, files
 
 
 def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = "parquet",
                     storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
-                    nodes: Sequence[Node] = (), period: str | None = None) -> Ownership:
+                    nodes: Sequence[Node] = (), period: str | None = None, keep_proofs: bool = True) -> Ownership:
     """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file).
     ``nodes``: chain nodes that confirm contract wallets' owners (``period``: their snapshot blocks
-    must be in the window before the period's end)."""
+    must be in the window before the period's end). ``keep_proofs``: keep the proof columns, from
+    which ``public.verified_reserves`` writes the public files (``False``: the verdicts alone, the
+    least memory)."""
     check_format(fmt)
     opts = dict(storage_options or {})
-    records: list[OwnershipRecord] = []
-    checked: list[CheckedRow] = []
     disagreements: list[str] = []
+    sources: list[Source] = []
+    declared: Mapping[str, int] | None = None
+    source = "the rows"
     if fmt == "okx-csv":
         okx = read_okx(url, opts)
         disagreements = totals_disagreements(okx)
         for r, h in zip(okx.rows, okx_declared(okx.totals, okx.rows, url), strict=True):
             r["height"] = h
         chunks = [okx.rows[i:i + chunk_rows] for i in range(0, len(okx.rows), chunk_rows)]
-        results: list[list[CheckedRow]] = mapper(_okx_chunk, [OkxTask(c, challenge) for c in chunks])
-        for chunk, result in zip(chunks, results, strict=True):
-            for r, res in zip(chunk, result, strict=True):
-                records.append(_record(len(records), f"line {r['line']}", res))
-                checked.append(res)
+        parts: list[pa.Table] = mapper(_okx_chunk, [OkxTask(c, challenge, keep_proofs) for c in chunks])
+        del okx, chunks
+        table = _concat(parts) if parts else _empty(keep_proofs)
+        held = table.column("height")
     else:
-        from .input import check_reserves, parquet_files
-
-        fs, _ = storage.open_fs(url, opts)
-        tasks: list[ParquetTask] = []
-        for path in parquet_files(check_reserves(url, opts)):
-            with fs.open(path, "rb") as f:
-                meta = pq.ParquetFile(f).metadata
-            shown = fs.unstrip_protocol(path)
-            groups: list[int] = []
-            size = 0
-            for g in range(meta.num_row_groups):
-                n = meta.row_group(g).num_rows
-                if n > chunk_rows:  # one large row group: several tasks, each a slice of it
-                    if groups:
-                        tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
-                        groups, size = [], 0
-                    tasks += [ParquetTask(shown, opts, [g], challenge, a, min(a + chunk_rows, n), chunk_rows)
-                              for a in range(0, n, chunk_rows)]
-                    continue
-                groups.append(g)
-                size += n
-                if size >= chunk_rows:
-                    tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
-                    groups, size = [], 0
-            if groups:
-                tasks.append(ParquetTask(shown, opts, groups, challenge, 0, size, chunk_rows))
-        parts: list[list[CheckedRow]] = mapper(_parquet_chunk, tasks)
-        for task, result in zip(tasks, parts, strict=True):
-            for res in result:
-                records.append(_record(len(records), task.path, res))
-                checked.append(res)
         from .input import declared_heights
 
+        tasks, files = _plan_parquet(url, opts, challenge, chunk_rows, keep_proofs)
+        parts = mapper(_parquet_chunk, tasks)
+        table = _concat(parts) if parts else _empty(keep_proofs)
+        sizes = np.array([p.num_rows for p in parts], np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        shown = [t.path for t in tasks]
+        at = 0
+        for path, url_of in files:
+            mine = [k for k, t in enumerate(tasks) if t.path == url_of]
+            rows = int(sizes[mine].sum()) if mine else 0
+            balance = pa.chunked_array([parts[k].column("amount") for k in mine]) if keep_proofs and mine else None
+            sources.append(Source(path, at, rows, balance))
+            at += rows
+        del parts
         declared, source = declared_heights(url, opts)
-        held = hold_rows(records, declared, source, lambda i, r: f"{r['file']}, row {r['row']}")
-        for rec, h in zip(records, held, strict=True):
-            rec["height"] = h
-    _mark_duplicates(records, checked)
-    _confirm_owners(mapper, records, checked, nodes, period)
-    return Ownership(records, disagreements)
+
+        def where(i: int) -> str:
+            return f"{shown[int(np.searchsorted(starts, i, side='right')) - 1]}, row {i}"
+
+        held = hold_heights(table.column("chain"), table.column("height"), declared, source, where)
+    return _settle(mapper, table, held, disagreements, nodes, period, keep_proofs, sources, declared, source, url, opts)
+
+
+def _empty(keep: bool) -> pa.Table:
+    columns = {"file": pa.array([], pa.string()), "chain": pa.array([], pa.string()),
+               "address": pa.array([], pa.string()), "asset": pa.array([], pa.string()),
+               "balance": pa.array([], pa.string()), "height": pa.array([], pa.int64()),
+               **_verdicts([], [], [], [], [], [], None)}
+    if keep:
+        columns.update({c: pa.array([], PROOF_TYPES[c]) for c in PROOF_COLUMNS})
+    return pa.table(columns)
+
+
+def _replaced(column: pa.ChunkedArray | pa.Array, rows: Sequence[int], values: Sequence[Any]) -> pa.Array:
+    """``column`` with ``values`` at ``rows`` (vectorised: one take)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not len(rows):
+        return column
+    n = len(column)
+    index = np.arange(n, dtype=np.int64)
+    index[np.asarray(rows, np.int64)] = n + np.arange(len(rows), dtype=np.int64)
+    return pa.concat_arrays([column, pa.array(list(values), column.type)]).take(pa.array(index))
+
+
+def _first_of_wallet(table: pa.Table) -> np.ndarray:
+    """Each row's first row of the same wallet (``wallet_key``), -1 for a row whose address does not
+    decode: a group-by over the keys (their dictionary codes), in row order."""
+    canonical = table.column("canonical").combine_chunks()
+    keys = pc.binary_join_element_wise(table.column("chain_name").combine_chunks(), canonical,
+                                       table.column("asset").combine_chunks(), "|")
+    keys = pc.if_else(pc.equal(canonical, ""), pa.scalar(None, pa.string()), keys)
+    codes = pc.dictionary_encode(keys).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    out = np.full(len(codes), -1, np.int64)
+    rows = np.flatnonzero(codes >= 0)
+    _, first, inverse = np.unique(codes[rows], return_index=True, return_inverse=True)
+    out[rows] = rows[first][inverse]
+    return out
+
+
+def _settle(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, disagreements: list[str],
+            nodes: Sequence[Node], period: str | None, keep: bool, sources: list[Source],
+            declared: Mapping[str, int] | None, source: str, url: str, opts: Mapping[str, Any]) -> Ownership:
+    """The client side once every chunk is checked: duplicates, contract wallets' owners, the table."""
+    n = table.num_rows
+    codes = table.column("status").combine_chunks().to_numpy(zero_copy_only=False).astype(np.int8)
+    reasons: dict[int, str] = {}
+    notes: dict[int, str] = {}
+    first = _first_of_wallet(table)
+    later = np.flatnonzero((first >= 0) & (first != np.arange(n)))
+    if len(later):
+        firsts = first[later]
+        looked = np.unique(firsts)
+        file = table.column("file").take(pa.array(looked)).cast(pa.string()).to_pylist()
+        chain = table.column("chain").take(pa.array(looked)).to_pylist()
+        address = table.column("address").take(pa.array(looked)).to_pylist()
+        reason_of = {int(r): duplicate_reason({"row": int(r), "file": f, "chain": c, "address": a})
+                     for r, f, c, a in zip(looked, file, chain, address, strict=True)}
+        codes[later] = _INVALID
+        for r, f in zip(later.tolist(), firsts.tolist(), strict=True):
+            reasons[r] = reason_of[f]
+            notes[r] = ""
+    _confirm_owners(mapper, table, held, codes, reasons, notes, nodes, period)
+    rows = sorted(reasons)
+    columns = {"row": pa.array(np.arange(n, dtype=np.int64)), "file": table.column("file"),
+               "chain": table.column("chain"), "address": table.column("address"), "asset": table.column("asset"),
+               "balance": table.column("balance"), "height": held,
+               "status": _NAMES.take(pa.array(codes.astype(np.int32))) if n else pa.array([], pa.string()),
+               "reason": _replaced(table.column("reason"), rows, [reasons[r] for r in rows]),
+               "note": _replaced(table.column("note"), sorted(notes), [notes[r] for r in sorted(notes)])}
+    if keep:
+        columns.update({c: table.column(c) for c in PROOF_COLUMNS})
+        columns["given_height"] = table.column("height")
+    return Ownership(pa.table(columns), codes, disagreements, sources, declared, source, url, dict(opts))
 
 
 class ContractWallet(NamedTuple):
@@ -361,24 +651,33 @@ def _owners_task(task: OwnersTask) -> list[OwnersVerdict]:
     return out
 
 
-def _confirm_owners(mapper: Mapper, records: list[OwnershipRecord], checked: Sequence[CheckedRow],
-                    nodes: Sequence[Node], period: str | None) -> None:
+def _confirm_owners(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, codes: np.ndarray,
+                    reasons: dict[int, str], notes: dict[int, str], nodes: Sequence[Node], period: str | None) -> None:
     """Contract wallets pending confirmation: ``bound`` only where a node confirms them; the others
-    stay ``unbound``, their reason saying what was not confirmed."""
+    stay ``unbound``, their reason saying what was not confirmed (``codes``, ``reasons`` and ``notes``
+    are updated)."""
     by_chain = {n.chain.name: n for n in nodes if (c := balance_client(n.chain)) is not None and c.contract_wallets}
+    if not by_chain or not table.num_rows:
+        return
+    pending = table.column("pending").combine_chunks().to_numpy(zero_copy_only=False) & (codes == _CODE[UNBOUND])
+    rows = np.flatnonzero(pending)
+    if not len(rows):
+        return
+    picked = pa.array(rows)
+    given = zip(rows.tolist(), table.column("chain").take(picked).to_pylist(), held.take(picked).to_pylist(),
+                table.column("canonical").take(picked).to_pylist(), table.column("signers").take(picked).to_pylist(),
+                table.column("reason").take(picked).to_pylist(), strict=True)
     groups: dict[str, list[ContractWallet]] = {}
     heights: dict[str, int] = {}
-    for r, facts in zip(records, checked, strict=True):
-        if facts.pending and r["status"] == UNBOUND:
-            chain = find_chain(r["chain"])
-            if chain is None or chain.name not in by_chain:
-                continue  # no node: unbound, as check_row said
-            height = r["height"]
-            if height is None:
-                r["reason"] += f"; no snapshot height declared for {chain.name}, so no block to confirm them at"
-                continue
-            heights.setdefault(chain.name, height)  # one height per chain (heights.hold_rows)
-            groups.setdefault(chain.name, []).append(ContractWallet(r["row"], facts.canonical, facts.signers))
+    for row, written, height, canonical, signers, reason in given:
+        chain = find_chain(written)
+        if chain is None or chain.name not in by_chain:
+            continue  # no node: unbound, as check_row said
+        if height is None:
+            reasons[row] = reason + f"; no snapshot height declared for {chain.name}, so no block to confirm them at"
+            continue
+        heights.setdefault(chain.name, height)  # one height per chain (heights.hold_rows)
+        groups.setdefault(chain.name, []).append(ContractWallet(row, canonical, tuple(signers)))
     if not groups:
         return
     probed = probe_chains(mapper, {c: (by_chain[c].url, heights[c]) for c in groups}, period)
@@ -387,15 +686,15 @@ def _confirm_owners(mapper: Mapper, records: list[OwnershipRecord], checked: Seq
         why = probed[name].why
         if why:
             for w in wallets:
-                records[w.row]["reason"] = f"not bound: the owners could not be confirmed on chain: {why}"
+                reasons[w.row] = f"not bound: the owners could not be confirmed on chain: {why}"
             continue
         tasks.append(OwnersTask(name, by_chain[name].url, heights[name], wallets))
     verdicts: list[list[OwnersVerdict]] = mapper(_owners_task, tasks) if tasks else []
     for results in verdicts:
         for row, status, reason in results:
-            rec = records[row]
-            rec["status"], rec["reason"] = status, reason
-            rec["note"] = "" if status == BOUND else rec["note"]
+            codes[row], reasons[row] = _CODE[status], reason
+            if status == BOUND:
+                notes[row] = ""
 
 
 def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxFile:
@@ -409,4 +708,4 @@ def read_okx(url: str, storage_options: Mapping[str, Any] | None = None) -> OkxF
 
 def write_results(ownership: Ownership, out: str, storage_options: Mapping[str, Any] | None = None) -> None:
     """Per-row results (row, file, chain, address, asset, status, reason, note) to ``out``."""
-    write_rows(out, ownership.records, RESULT_SCHEMA, storage_options)
+    write_table(out, ownership.results_table(), storage_options)

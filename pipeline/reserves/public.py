@@ -1,37 +1,67 @@
 """The reserves a month publishes: every address with its balance and its ownership status, as
 ``public/reserves.parquet`` and in the CSV layout existing tools read (``public/reserves.csv``),
-and the per-asset sums by status that the report's two ratios come from."""
+and the per-asset sums by status that the report's two ratios come from.
+
+``verified_reserves`` gives all three from the verified batches of ``verify_reserves`` (kept with
+their proof columns): the reserves are read once. ``status_totals``, ``public_files`` and
+``read_rows`` are the same, step by step, from rows read again."""
 
 from __future__ import annotations
 
-import io
 from decimal import Context, Decimal
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from ..formats.assets import Asset
 from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
-from .input import Reserves
-from .okx_csv import OkxOutRow, write_okx_csv
-from .ownership import Ownership
+from .input import Amounts, Reserves, load_reserves, total_reserves, word_sum
+from .okx_csv import okx_csv_bytes
+from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
 
 CSV_NAME = "reserves.csv"
 PARQUET_NAME = "reserves.parquet"
 _EXACT = Context(prec=100)
 
 
+def _amounts(reserves: Reserves) -> Amounts:
+    """The reserves' amounts as columns (an ``Amounts`` already, or a list of pairs made one)."""
+    if isinstance(reserves.amounts, Amounts):
+        return reserves.amounts
+    pairs = list(reserves.amounts)
+    values = [v for _, v in pairs]
+    return Amounts(pa.array([s for s, _ in pairs], pa.string()), np.array([v >> 64 for v in values], np.uint64),
+                   np.array([v & (2**64 - 1) for v in values], np.uint64))
+
+
 def status_totals(reserves: Reserves, ownership: Ownership) -> dict[str, dict[str, int]]:
     """asset -> status -> smallest units (every status present, zeros included)."""
-    if len(reserves.amounts) != len(ownership.records):
-        raise InputError(f"the reserves hold {len(reserves.amounts)} rows but {len(ownership.records)} were verified")
-    out: dict[str, dict[str, int]] = {}
-    for (symbol, amount), record in zip(reserves.amounts, ownership.records, strict=True):
-        if record["asset"] != symbol:
-            raise InputError(f"reserve row {record['row']}: verified as {record['asset']}, read as {symbol}")
-        out.setdefault(symbol, dict.fromkeys(STATUSES, 0))[record["status"]] += amount
+    if len(reserves.amounts) != ownership.rows:
+        raise InputError(f"the reserves hold {len(reserves.amounts)} rows but {ownership.rows} were verified")
+    amounts = _amounts(reserves)
+    verified = ownership.table.column("asset").combine_chunks()
+    differ = np.flatnonzero(~pc.equal(verified, amounts.assets).fill_null(False).to_numpy(zero_copy_only=False))
+    if len(differ):
+        i = int(differ[0])
+        raise InputError(f"reserve row {i}: verified as {verified[i].as_py()}, read as {amounts.assets[i].as_py()}")
+    encoded = pc.dictionary_encode(amounts.assets)
+    symbols = encoded.dictionary.to_pylist()
+    group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64) * len(STATUSES) + ownership.codes
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    bounds = np.flatnonzero(np.diff(sorted_group)) + 1
+    out: dict[str, dict[str, int]] = {s: dict.fromkeys(STATUSES, 0) for s in symbols}
+    hi, lo = amounts.hi[order], amounts.lo[order]
+    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(order)], strict=True):
+        if a == b:
+            continue
+        g = int(sorted_group[a])
+        out[symbols[g // len(STATUSES)]][STATUSES[g % len(STATUSES)]] += word_sum(hi[a:b], lo[a:b])
     return out
 
 
@@ -43,43 +73,160 @@ def bound_ratio(liabilities: int, by_status: Mapping[str, int] | None) -> str | 
     return f"{bp // 100}.{bp % 100:02d}"
 
 
+def _mul_words(hi: np.ndarray, lo: np.ndarray, factor: int) -> np.ndarray:
+    """``(hi, lo) × factor`` (``factor`` below 2^128) as four little-endian 64-bit words per value:
+    schoolbook multiplication over 32-bit limbs, every partial sum below 2^64."""
+    mask = np.uint64(0xFFFFFFFF)
+    half = np.uint64(32)
+    a = [lo & mask, lo >> half, hi & mask, hi >> half]
+    m = [(factor >> (32 * k)) & 0xFFFFFFFF for k in range(4)]
+    columns = [np.zeros(len(lo), np.uint64) for _ in range(9)]
+    for i, ai in enumerate(a):
+        for k, mk in enumerate(m):
+            if not mk:
+                continue
+            product = ai * np.uint64(mk)
+            columns[i + k] += product & mask
+            columns[i + k + 1] += product >> half
+    limbs = []
+    carry = np.zeros(len(lo), np.uint64)
+    for c in columns[:8]:
+        total = c + carry
+        limbs.append(total & mask)
+        carry = total >> half
+    out = np.empty((len(lo), 4), np.uint64)
+    for w in range(4):
+        out[:, w] = limbs[2 * w] | (limbs[2 * w + 1] << half)
+    return out
+
+
+def whole_units(amounts: Amounts, decimals: Mapping[str, int]) -> pa.Array:
+    """Each amount in whole units as ``decimal256(76, 38)``, exactly (``Decimal(v).scaleb(-d)``)."""
+    n = len(amounts)
+    digits = np.array([decimals[s] for s in amounts.assets.to_pylist()], np.int64) if n else np.zeros(0, np.int64)
+    words = np.zeros((n, 4), np.uint64)
+    for d in np.unique(digits).tolist():
+        if d > 38:  # more places than the column holds: as pyarrow converts (and refuses) each value
+            return pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in amounts], pa.decimal256(76, 38))
+        rows = np.flatnonzero(digits == d)
+        factor = 10 ** (38 - d)
+        limit = (10**76 - 1) // factor
+        hi, lo = amounts.hi[rows], amounts.lo[rows]
+        if limit < 2**128 and ((hi > np.uint64(limit >> 64)) | ((hi == np.uint64(limit >> 64)) & (lo > np.uint64(limit & (2**64 - 1))))).any():
+            return pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in amounts], pa.decimal256(76, 38))
+        words[rows] = _mul_words(hi, lo, factor)
+    return pa.Array.from_buffers(pa.decimal256(76, 38), n, [None, pa.py_buffer(words.tobytes())])
+
+
+def units_text(amounts: Amounts, decimals: Mapping[str, int]) -> pa.Array:
+    """Each amount in whole units with exactly its asset's decimals (``protocol.amounts.to_units``)."""
+    n = len(amounts)
+    if not n:
+        return pa.array([], pa.string())
+    digits = np.array([decimals[s] for s in amounts.assets.to_pylist()], np.int64)
+    pieces: list[pa.Array] = []
+    index = np.zeros(n, np.int64)
+    at = 0
+    for d in np.unique(digits).tolist():
+        rows = np.flatnonzero(digits == d)
+        hi, lo = amounts.hi[rows], amounts.lo[rows]
+        text = pa.array(lo, pa.uint64()).cast(pa.string())
+        big = np.flatnonzero(hi != 0)
+        if len(big):  # 2^64 smallest units or more: their digits in Python
+            values = [str((h << 64) | v) for h, v in zip(hi[big].tolist(), lo[big].tolist(), strict=True)]
+            order = np.arange(len(rows))
+            order[big] = len(rows) + np.arange(len(big))
+            text = pa.concat_arrays([text, pa.array(values, pa.string())]).take(pa.array(order))
+        if d:
+            padded = pc.utf8_lpad(text, width=d + 1, padding="0")
+            text = pc.binary_join_element_wise(pc.utf8_slice_codeunits(padded, 0, -d), pc.utf8_slice_codeunits(padded, -d),
+                                               ".")
+        pieces.append(text)
+        index[rows] = at + np.arange(len(rows))
+        at += len(rows)
+    return pa.concat_arrays(pieces).take(pa.array(index))
+
+
+def _public(amounts: Amounts, ownership: Ownership, proofs: Mapping[str, pa.Array], chains: pa.Array,
+            addresses: pa.Array, decimals: Mapping[str, int]) -> dict[str, bytes]:
+    """The two public files from columns: the verdicts, each row's proof columns as written
+    (``PROOF_COLUMNS``), chain and address as written, the amounts."""
+    table = ownership.table
+    held = table.column("height").combine_chunks()
+    lists = {c: proofs[c].fill_null(pa.scalar([], PROOF_TYPES[c])) for c in ("signatures", "owners")}
+    parquet = pa.table({
+        "row": table.column("row").combine_chunks(),
+        "chain": chains,
+        "address": addresses,
+        "asset": amounts.assets,
+        "balance": whole_units(amounts, decimals),
+        "height": held,
+        "signatures": lists["signatures"],
+        "message": proofs["message"],
+        "script": proofs["script"],
+        "owners": lists["owners"],
+        "status": table.column("status").combine_chunks(),
+        "reason": table.column("reason").combine_chunks(),
+        "note": table.column("note").combine_chunks(),
+    })
+    sink = pa.BufferOutputStream()
+    pq.write_table(parquet, sink, compression="zstd", write_statistics=False)
+    del parquet
+    encoded = pc.dictionary_encode(amounts.assets)
+    symbols = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    totals = {s: to_units(word_sum(amounts.hi[codes == k], amounts.lo[codes == k]), decimals[s]) for k, s in enumerate(symbols)}
+    heights = {}
+    for k, s in enumerate(symbols):
+        mine = held.filter(pa.array(codes == k))
+        distinct = pc.unique(mine)
+        if len(distinct) == 1 and distinct[0].is_valid:
+            heights[s] = str(distinct[0].as_py())
+    csv = okx_csv_bytes({"coin": amounts.assets, "chain": chains, "height": held, "address": addresses,
+                         "balance": units_text(amounts, decimals), "message": proofs["message"],
+                         "signatures": proofs["signatures"], "script": proofs["script"], "owners": proofs["owners"]},
+                        totals, heights)
+    return {CSV_NAME: csv, PARQUET_NAME: sink.getvalue().to_pybytes()}
+
+
 def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mapping[str, Any]],
                  decimals: Mapping[str, int]) -> dict[str, bytes]:
     """The two public files (balances in whole units, exact). ``rows`` are the input rows (chain, address, asset, height, signatures,
     message, script, owners) in input order."""
-    records = ownership.records
-    table = pa.table({
-        "row": pa.array([r["row"] for r in records], pa.int64()),
-        "chain": pa.array([r["chain"] for r in rows], pa.string()),
-        "address": pa.array([r["address"] for r in rows], pa.string()),
-        "asset": pa.array([s for s, _ in reserves.amounts], pa.string()),
-        "balance": pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in reserves.amounts], pa.decimal256(76, 38)),
-        "height": pa.array([rec["height"] for _, rec in zip(rows, records, strict=True)], pa.int64()),
-        "signatures": pa.array([list(r.get("signatures") or []) for r in rows], pa.list_(pa.string())),
-        "message": pa.array([r.get("message") for r in rows], pa.string()),
-        "script": pa.array([r.get("script") for r in rows], pa.string()),
-        "owners": pa.array([list(r.get("owners") or []) for r in rows], pa.list_(pa.string())),
-        "status": pa.array([r["status"] for r in records], pa.string()),
-        "reason": pa.array([r["reason"] for r in records], pa.string()),
-        "note": pa.array([r["note"] for r in records], pa.string()),
-    })
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", write_statistics=False)
-    totals: dict[str, int] = {}
-    csv_rows: list[OkxOutRow] = []
-    for r, (symbol, amount) in zip(rows, reserves.amounts, strict=True):
-        totals[symbol] = totals.get(symbol, 0) + amount
-        csv_rows.append({"row": len(csv_rows), "coin": symbol, "chain": r["chain"], "address": r["address"],
-                         "balance": to_units(amount, decimals[symbol]),
-                         "height": records[len(csv_rows)]["height"],
-                         "message": r.get("message"), "signatures": list(r.get("signatures") or []),
-                         "script": r.get("script"), "owners": list(r.get("owners") or [])})
-    coin_heights: dict[str, set[int | None]] = {}
-    for r in csv_rows:
-        coin_heights.setdefault(r["coin"], set()).add(r["height"])
-    heights = {c: str(next(iter(h))) for c, h in coin_heights.items() if len(h) == 1 and None not in h}
-    csv = write_okx_csv(csv_rows, {s: to_units(v, decimals[s]) for s, v in totals.items()}, heights)
-    return {CSV_NAME: csv, PARQUET_NAME: sink.getvalue()}
+    proofs = {c: pa.array([list(r.get(c) or []) if c in ("signatures", "owners") else r.get(c) for r in rows],
+                          PROOF_TYPES[c]) for c in PROOF_COLUMNS}
+    return _public(_amounts(reserves), ownership, proofs, pa.array([r["chain"] for r in rows], pa.string()),
+                   pa.array([r["address"] for r in rows], pa.string()), decimals)
+
+
+def verified_reserves(ownership: Ownership, assets: Sequence[Asset]) -> tuple[Reserves, dict[str, dict[str, int]],
+                                                                            dict[str, bytes]]:
+    """The month's reserves from the verified batches (``verify_reserves`` with ``keep_proofs``, the
+    default): totals (``load_reserves``' checks and figures), sums by status (``status_totals``) and
+    the public files (``public_files``), without reading the reserves again. Verified without the
+    proof columns (or from the CSV layout), the reserves at ``ownership.url`` are read."""
+    decimals = {a.symbol: a.decimals for a in assets}
+    table = ownership.table
+    kept = ownership.sources and all(s.balance is not None for s in ownership.sources) and "given_height" in table.column_names
+    if not kept:
+        reserves = load_reserves(ownership.url, assets, ownership.storage_options)
+        by_status = status_totals(reserves, ownership)
+        return reserves, by_status, public_files(reserves, ownership, read_rows(ownership.url, ownership.storage_options),
+                                                 decimals)
+    files = []
+    for s in ownership.sources:
+        part = table.slice(s.start, s.rows)
+        files.append((s.path, pa.table({"chain": part.column("chain"), "address": part.column("address"),
+                                        "asset": part.column("asset"), "balance": s.balance,
+                                        "height": part.column("given_height")})))
+    reserves = total_reserves(files, assets, ownership.declared, ownership.source)
+    del files
+    by_status = status_totals(reserves, ownership)
+    amounts = reserves.amounts
+    assert isinstance(amounts, Amounts)
+    proofs = {c: table.column(c).combine_chunks() for c in PROOF_COLUMNS}
+    return reserves, by_status, _public(amounts, ownership, proofs, table.column("chain").combine_chunks(),
+                                        table.column("address").combine_chunks(), decimals)
 
 
 def read_rows(url: str, storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
