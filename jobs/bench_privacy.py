@@ -176,10 +176,10 @@ def from_bundle(path: str, sample_size: int = 10_000, seed: int = 1) -> PrivacyF
     owner_of: dict[bytes, int] = {}
     messages = [[v3.fragment_message(sym, i) for i in range(s)] for sym in symbols]
     for entry in index["user_files"]:
-        data = users_file.decode_users(b.read(entry["file"]), entry["file"], m)
-        for row in range(data.uks.shape[0]):
-            uk = data.uks[row].tobytes()
-            mine = {j: (e, d) for j, e, d in stored.user_holdings(data, row, m)}
+        users = users_file.decode_users(b.read(entry["file"]), entry["file"], m)
+        for row in range(users.uks.shape[0]):
+            uk = users.uks[row].tobytes()
+            mine = {j: (e, d) for j, e, d in stored.user_holdings(users, row, m)}
             user = len(holdings)
             holdings.append(mine)
             for j in mine:
