@@ -194,8 +194,8 @@ def test_publish_with_signed_reserves(tmp_path, scheduler2):
     pq.write_table(statuses.set_column(statuses.column_names.index("status"), "status", pa.array(flipped)), pq_path)
     differ = por(*regen, tampered)
     assert differ.exit_code == 1 and "MISMATCH" in differ.output, differ.output
-    assert "reserves.parquet: 1 row(s) differ from the re-verification (row 2: status published ['unbound'], " \
-           "re-verified ['bound'])" in differ.output, differ.output
+    assert "reserves.parquet: 1 row(s) differ from the re-verification (row 2: status published [\"unbound\"], " \
+           "re-verified [\"bound\"])" in differ.output, differ.output
     # next month: one flipped signature refuses the publication, archive unchanged
     before = sorted(os.listdir(arch)), open(os.path.join(arch, "index.json")).read()
     snap2 = str(tmp_path / "snap2")
