@@ -49,7 +49,7 @@ def audit_bucket(b: Bundle, entry: Mapping[str, Any], period: str, k: int, h: in
     """Check one bucket file against its index entry and re-fold it."""
     bucket = entry["bucket"]
     out = BucketAudit(bucket)
-    where = f"{b.shown}/{entry['file']}"
+    where = b.where(entry['file'])
     if entry["file"] != layout.bucket_file(bucket):
         out.problems.append(f"bucket {bucket}: index names file {entry['file']!r}")
         return out
@@ -128,7 +128,7 @@ def _public_file_problems(b: Bundle, manifest: Mapping[str, Any]) -> list[str]:
     problems = []
     files = manifest.get("files")
     if not isinstance(files, dict) or layout.TOP_TREE not in files:
-        raise AuditError(f"{b.shown}/{layout.MANIFEST}: 'files' must list {layout.TOP_TREE} with its digest")
+        raise AuditError(f"{b.where(layout.MANIFEST)}: 'files' must list {layout.TOP_TREE} with its digest")
     for name, want in sorted(files.items()):
         try:
             got = digest(b.read(name))
@@ -136,7 +136,7 @@ def _public_file_problems(b: Bundle, manifest: Mapping[str, Any]) -> list[str]:
             problems.append(str(exc))
             continue
         if got != want:
-            problems.append(f"{b.shown}/{name}: blake3 {got} differs from the manifest's {want}")
+            problems.append(f"{b.where(name)}: blake3 {got} differs from the manifest's {want}")
     public = b.public_names() - layout.OUTSIDE_MANIFEST
     unlisted = sorted(public - set(files))
     if unlisted:

@@ -106,7 +106,7 @@ def audit_users(entry: Mapping[str, Any], spec: _Spec) -> UsersAudit:
         out.problems.append(f"{layout.PRIVATE_INDEX}: user file entry {dict(entry)!r} does not name group "
                             f"{group}'s file")
         return out
-    where = f"{spec.b.shown}/{name}"
+    where = spec.b.where(name)
     try:
         raw = spec.b.read(name)
     except BundleError as exc:
@@ -197,7 +197,7 @@ def _audit_bucket(entry: Mapping[str, Any], asset: int, spec: _Spec, sh: TreeSha
     bucket = entry["bucket"]
     k, h, symbol = sh.bucket_bits, sh.bucket_height, sh.symbol
     name = layout.tree_bucket_file(asset, bucket)
-    where = f"{spec.b.shown}/{name}"
+    where = spec.b.where(name)
     if entry.get("file") != name:
         out.problems.append(f"{symbol} bucket {bucket}: {layout.PRIVATE_INDEX} names file {entry.get('file')!r}")
         return None

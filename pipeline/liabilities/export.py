@@ -80,7 +80,7 @@ def _node_texts(hashes: np.ndarray, sums: np.ndarray) -> list[str]:
 def export_bucket(entry: Mapping[str, Any], spec: ExportSpec) -> tuple[int, str]:
     """Write one bucket's records; returns ``(records, file)``."""
     bucket = entry["bucket"]
-    where = f"{spec.source.shown}/{entry['file']}"
+    where = spec.source.where(entry['file'])
     data = decode_bucket(spec.source.read(entry["file"]), where)
     differ = shape_disagreements(data.meta, spec.manifest)
     if differ or data.meta.get("bucket") != bucket:
@@ -138,7 +138,7 @@ def export_proofs(source: Bundle, out: str, fmt: str, mapper: Any, force: bool =
     index = load_private_index(source, manifest)
     top_shape = len(top["levels"]) - 1
     if top_shape != manifest["tree"]["bucket_bits"]:
-        raise BundleError(f"{source.shown}/{layout.TOP_TREE}: has {top_shape} levels above the buckets, the manifest "
+        raise BundleError(f"{source.where(layout.TOP_TREE)}: has {top_shape} levels above the buckets, the manifest "
                           f"says bucket_bits {manifest['tree']['bucket_bits']}")
     h = manifest["tree"]["bucket_height"]
     m = len(manifest["assets"])
@@ -247,7 +247,7 @@ def _write_records(target: Bundle, name: str, fmt: str, columns: Sequence[str], 
 
 def export_users_v3(entry: Mapping[str, Any], spec: ExportSpecV3) -> tuple[int, str]:
     """One user file's records ``{uk, holdings: [{asset, equity, debt}]}``; returns ``(records, file)``."""
-    where = f"{spec.source.shown}/{entry['file']}"
+    where = spec.source.where(entry['file'])
     data = decode_users(spec.source.read(entry["file"]), where, spec.m)
     symbols = [a["symbol"] for a in spec.manifest["assets"]]
     rows = []
@@ -264,7 +264,7 @@ def export_tree_bucket_v3(item: tuple[int, Mapping[str, Any]], spec: ExportSpecV
     asset, entry = item
     bucket = entry["bucket"]
     tree = spec.manifest["trees"][asset]
-    where = f"{spec.source.shown}/{entry['file']}"
+    where = spec.source.where(entry['file'])
     data = decode_bucket(spec.source.read(entry["file"]), where, V3_COLUMNS)
     meta = data.meta
     if (meta.get("asset"), meta.get("bucket"), meta.get("bucket_bits"), meta.get("bucket_height")) != (
@@ -300,10 +300,10 @@ def export_proofs_v3(source: Bundle, manifest: dict[str, Any], out: str, fmt: st
     index = load_private_index_v3(source, manifest)
     trees = top.get("trees")
     if not isinstance(trees, list) or len(trees) != len(manifest["trees"]):
-        raise BundleError(f"{source.shown}/{layout.TOP_TREE}: not one tree per asset of the manifest")
+        raise BundleError(f"{source.where(layout.TOP_TREE)}: not one tree per asset of the manifest")
     for mine, theirs in zip(trees, manifest["trees"], strict=True):
         if len(mine.get("levels", [])) - 1 != theirs["bucket_bits"]:
-            raise BundleError(f"{source.shown}/{layout.TOP_TREE}: the tree of {theirs['asset']} has "
+            raise BundleError(f"{source.where(layout.TOP_TREE)}: the tree of {theirs['asset']} has "
                               f"{len(mine.get('levels', [])) - 1} levels above its buckets, the manifest says "
                               f"bucket_bits {theirs['bucket_bits']}")
     bundle.check_output(out, force, False, storage_options)

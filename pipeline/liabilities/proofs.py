@@ -57,7 +57,7 @@ def make_proof(b: Bundle, user_id: str, secret: SecretKey) -> dict[str, Any]:
     )
     if not b.fs.exists(b.file(name)):
         raise not_found
-    where = f"{b.shown}/{name}"
+    where = b.where(name)
     data = decode_bucket(b.read(name), where)
     match = np.flatnonzero((data.uks == np.frombuffer(uk, dtype=np.uint8)).all(axis=1))
     if len(match) == 0:
@@ -89,7 +89,7 @@ class BucketFiles:
         k, h = tree["bucket_bits"], tree["bucket_height"]
         bucket = shape.bucket_of(key, k)
         name = layout.tree_bucket_file(asset, bucket)
-        where = f"{self.b.shown}/{name}"
+        where = self.b.where(name)
         if name not in self.files:
             if not self.b.exists(name):
                 return None

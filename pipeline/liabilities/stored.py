@@ -59,7 +59,7 @@ def load_manifest(b: Bundle) -> dict[str, Any]:
     try:
         check_manifest(manifest)
     except VerificationError as exc:
-        raise BundleError(f"{b.shown}/{layout.MANIFEST}: {exc}") from None
+        raise BundleError(f"{b.where(layout.MANIFEST)}: {exc}") from None
     return manifest
 
 
@@ -69,7 +69,7 @@ def load_top_tree(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]:
     expected = manifest.get("files", {}).get(layout.TOP_TREE)
     got = digest(raw)
     if got != expected:
-        raise BundleError(f"{b.shown}/{layout.TOP_TREE}: digest differs from the manifest's (blake3 {got}, manifest {expected})")
+        raise BundleError(f"{b.where(layout.TOP_TREE)}: digest differs from the manifest's (blake3 {got}, manifest {expected})")
     return b.read_json(layout.TOP_TREE)
 
 
@@ -95,7 +95,7 @@ def load_private_index(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, Any]
     index = b.read_json(layout.PRIVATE_INDEX)
     differ = shape_disagreements(index, manifest)
     if differ:
-        raise BundleError(f"{b.shown}/{layout.PRIVATE_INDEX}: not this manifest's proof store: " + "; ".join(differ))
+        raise BundleError(f"{b.where(layout.PRIVATE_INDEX)}: not this manifest's proof store: " + "; ".join(differ))
     return index
 
 
@@ -133,7 +133,7 @@ def load_private_index_v3(b: Bundle, manifest: Mapping[str, Any]) -> dict[str, A
         if not isinstance(index.get(key), kind) or isinstance(index.get(key), bool):
             differ.append(f"{key} is {index.get(key)!r}")
     if differ:
-        raise BundleError(f"{b.shown}/{layout.PRIVATE_INDEX}: not this manifest's proof store: " + "; ".join(differ))
+        raise BundleError(f"{b.where(layout.PRIVATE_INDEX)}: not this manifest's proof store: " + "; ".join(differ))
     return index
 
 
@@ -218,7 +218,7 @@ def find_user(b: Bundle, index: Mapping[str, Any], uk: bytes, m: int) -> list[tu
     if entry is None:
         return None
     name = layout.users_file(group)
-    where = f"{b.shown}/{name}"
+    where = b.where(name)
     data = decode_users(b.read(name), where, m)
     match = np.flatnonzero((data.uks == np.frombuffer(uk, dtype=np.uint8)).all(axis=1))
     if len(match) == 0:
