@@ -14,6 +14,20 @@ def pytest_configure(config: pytest.Config) -> None:
     webmodule.set_announcer(announce)  # the page module's npm ci too ([test set-up] installing …)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The page module is set up (and announced) before any test runs: set up from inside a test that
+    invokes a command through typer's CliRunner, the announcement's suspension of pytest's capture
+    replaced the runner's streams (a fresh checkout's first build failed 'I/O operation on closed file')."""
+    from pipeline import webmodule
+    from tests.support.install import in_ci
+
+    try:
+        webmodule.ensure_browser_module()
+    except Exception:  # noqa: BLE001 - outside CI, the tests that need the module say why they skip
+        if in_ci():
+            raise
+
+
 @pytest.fixture(scope="session")
 def cluster2():
     """A real LocalCluster: 2 worker processes, one thread each."""
