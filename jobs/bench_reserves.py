@@ -48,8 +48,6 @@ CHAINS_OF = {"BTC": ("bitcoin",), "ETH": ("ethereum", "arbitrum-one", "base", "o
              "SUI": ("sui",), "BCH": ("bitcoin-cash",)}
 """Where each benchmark asset lives (the first five as ``pipeline.testing.synth`` places them)."""
 CHALLENGE = challenge_text("Bench Exchange", "2026-11", None)
-CHUNK_ROWS = 20_000
-"""Rows per task (``verify_reserves``' default)."""
 _EXACT = Context(prec=100)
 _DECIMALS = {a.symbol: a.decimals for a in ASSETS}
 
@@ -131,17 +129,20 @@ def write_bench_reserves(path: str, rows: int, sr25519: bool = True) -> None:
     os.replace(path + ".partial", path)
 
 
-def _bare_checks(path: str) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes, bytes]], dict[str, int],
-                                     list[tuple[bytes, bytes, bytes]]]:
-    """The file's proofs as bare library calls, each by its chain's family's synthetic signer
-    (``pipeline.testing.sign.SYNTH_SIGNERS``): ECDSA recoveries, Ed25519 verifications, the mix of
-    rows (chain, and kind of proof), sr25519 verifications."""
-    table = pq.read_table(path, columns=["chain", "address", "signatures", "script"]).to_pylist()
+def _bare_checks(path: str, part: int = 0, parts: int = 1) -> tuple[
+        list[tuple[bytes, bytes]], list[tuple[bytes, bytes, bytes]], dict[str, int], list[tuple[bytes, bytes, bytes]]]:
+    """The file's proofs (every ``parts``-th row from row ``part``) as bare library calls, each by its
+    chain's family's synthetic signer (``pipeline.testing.sign.SYNTH_SIGNERS``): ECDSA recoveries,
+    Ed25519 verifications, the mix of rows (chain, and kind of proof), sr25519 verifications."""
+    table = pq.read_table(path, columns=["chain", "address", "signatures", "script"])
+    if parts > 1:
+        table = table.take(list(range(part, table.num_rows, parts)))
+    rows = table.to_pylist()
     ecdsa: list[tuple[bytes, bytes]] = []
     eddsa: list[tuple[bytes, bytes, bytes]] = []
     sr: list[tuple[bytes, bytes, bytes]] = []
     mix: dict[str, int] = {}
-    for r in table:
+    for r in rows:
         chain = find_chain(r["chain"])
         proof = SynthProof(r["address"], r["script"], list(r["signatures"]))
         checks = synth_signer(chain).bare_checks(chain, proof, CHALLENGE) if chain is not None else BareChecks()
@@ -153,14 +154,13 @@ def _bare_checks(path: str) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes
     return ecdsa, eddsa, mix, sr
 
 
-def _floor(path: str) -> tuple[float, dict[str, int], dict[str, int]]:
-    """Bare library calls over the file's proofs (messages hashed up front), median of 3; the mix of
-    rows, and how many calls of each kind."""
+def _timed(ecdsa: list[tuple[bytes, bytes]], eddsa: list[tuple[bytes, bytes, bytes]],
+           sr: list[tuple[bytes, bytes, bytes]]) -> float:
+    """The bare library calls, median of 3 passes (seconds)."""
     import sr25519
     from coincurve import PublicKey
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    ecdsa, eddsa, mix, sr = _bare_checks(path)
     times = []
     for _ in range(3):
         t = time.perf_counter()
@@ -171,7 +171,30 @@ def _floor(path: str) -> tuple[float, dict[str, int], dict[str, int]]:
         for public, sig, message in sr:
             assert sr25519.verify(sig, message, public)
         times.append(time.perf_counter() - t)
-    return statistics.median(times), mix, {"secp256k1": len(ecdsa), "ed25519": len(eddsa), "sr25519": len(sr)}
+    return statistics.median(times)
+
+
+def _floor(path: str) -> tuple[float, dict[str, int], dict[str, int]]:
+    """Bare library calls over the file's proofs (messages hashed up front) in this process, median
+    of 3; the mix of rows, and how many calls of each kind."""
+    ecdsa, eddsa, mix, sr = _bare_checks(path)
+    return _timed(ecdsa, eddsa, sr), mix, {"secp256k1": len(ecdsa), "ed25519": len(eddsa), "sr25519": len(sr)}
+
+
+def _part_floor(task: tuple[str, int, int]) -> float:
+    """Worker side: the bare library calls of every ``parts``-th row from row ``part`` (a share of
+    every family), median of 3 (the rows read and their checks prepared beforehand, untimed)."""
+    ecdsa, eddsa, _, sr = _bare_checks(*task)
+    return _timed(ecdsa, eddsa, sr)
+
+
+def cluster_floor(client: Any, path: str) -> float:
+    """The bare signature checks of the file shared out over the cluster's workers, one share each,
+    all at once: the slowest share's time (seconds), the floor of the cluster as it runs."""
+    workers = sorted(client.scheduler_info()["workers"])
+    futures = [client.submit(_part_floor, (path, k, len(workers)), workers=[w], pure=False)
+               for k, w in enumerate(workers)]
+    return max(client.gather(futures))
 
 
 class PeakRss:
@@ -215,6 +238,9 @@ class ReservesRow:
     floor: float
     """The signature floor in one process (seconds)."""
     mix: dict[str, int]
+    cluster_floor: float = 0.0
+    """The signature floor on the cluster: the bare checks shared out over its workers, all at once
+    (seconds)."""
     calls: dict[str, int] = field(default_factory=dict)
     publish: float = 0.0
     """The reserves step of ``por publish`` (verify keeping the proof columns, then the public files),
@@ -223,7 +249,9 @@ class ReservesRow:
     """The client's peak resident memory during the verifications (MiB)."""
     publish_client_mib: float = 0.0
     worker_mib: list[float] = field(default_factory=list)
-    """Each worker's peak resident memory (MiB)."""
+    """Each worker's peak resident memory (MiB) over the verifications."""
+    publish_worker_mib: list[float] = field(default_factory=list)
+    """The same once the reserves step of ``por publish`` ran too."""
 
     @property
     def per_core(self) -> float:
@@ -241,6 +269,16 @@ class ReservesRow:
     def publish_ratio(self) -> float:
         return self.publish * self.workers / self.floor
 
+    @property
+    def cluster_ratio(self) -> float:
+        """Verify wall over the cluster's own signature floor."""
+        return self.verify / self.cluster_floor if self.cluster_floor else 0.0
+
+    @property
+    def scaling(self) -> float:
+        """How many single processes' worth of bare signature checks the workers do at once."""
+        return self.floor / self.cluster_floor if self.cluster_floor else 0.0
+
 
 def _runs(mapper: Any, path: str, total: int) -> Iterator[float]:
     for _ in range(3):
@@ -248,6 +286,7 @@ def _runs(mapper: Any, path: str, total: int) -> Iterator[float]:
         result = verify_reserves(mapper, path, CHALLENGE, keep_proofs=False)
         yield time.perf_counter() - t
         assert result.counts()["bound"] == total, result.counts()
+        del result  # never two runs' results held at once
 
 
 def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: Callable[[str], None] = print,
@@ -258,7 +297,10 @@ def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: 
     if not os.path.exists(path):
         write_bench_reserves(path, rows)
     total = pq.ParquetFile(path).metadata.num_rows
-    floor, mix, calls = _floor(path)
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # apart: this process stays the client it measures
+        floor, mix, calls = pool.apply(_floor, (path,))
     out = []
     for workers in worker_counts:
         with dask_client(workers) as client:
@@ -266,22 +308,27 @@ def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: 
             verify_reserves(mapper, path, CHALLENGE, keep_proofs=False)  # warm the workers' imports
             with PeakRss() as rss:
                 times = list(_runs(mapper, path, total))
-            row = ReservesRow(total, workers, statistics.median(times), floor, mix, calls, client_mib=rss.peak / 2**20)
+            row = ReservesRow(total, workers, statistics.median(times), floor, mix, 0.0, calls,
+                              client_mib=rss.peak / 2**20)
+            row.worker_mib = [v / 2**20 for v in client.run(_worker_peak).values()]
             if publish:
                 with PeakRss() as rss:
                     t = time.perf_counter()
                     held = verified_reserves(verify_reserves(mapper, path, CHALLENGE), ASSETS)
                     row.publish = time.perf_counter() - t
                 row.publish_client_mib = rss.peak / 2**20
+                row.publish_worker_mib = [v / 2**20 for v in client.run(_worker_peak).values()]
                 del held
-            row.worker_mib = [v / 2**20 for v in client.run(_worker_peak).values()]
+            row.cluster_floor = cluster_floor(client, path)  # last: it reads the whole file in every worker
         out.append(row)
         echo(f"reserves {total} rows on {workers} worker(s): verify {row.verify:.2f} s (median of 3), "
              f"{row.per_core:,.0f} rows/s per core; signature floor {row.floor:.2f} s in one process, "
-             f"{row.floor_per_core:,.0f} rows/s; ratio {row.ratio:.2f}; peak RSS client {row.client_mib:,.0f} MiB, "
+             f"{row.floor_per_core:,.0f} rows/s; ratio {row.ratio:.2f}; on the cluster the floor is {row.cluster_floor:.2f} s "
+             f"({row.scaling:.2f} processes' worth), ratio {row.cluster_ratio:.2f}; peak RSS client {row.client_mib:,.0f} MiB, "
              f"workers {', '.join(f'{m:,.0f}' for m in row.worker_mib)} MiB"
-             + (f"; publish's reserves step {row.publish:.2f} s (ratio {row.publish_ratio:.2f}, client "
-                f"{row.publish_client_mib:,.0f} MiB)" if publish else ""))
+             + (f"; publish's reserves step {row.publish:.2f} s (ratio {row.publish_ratio:.2f}, on the cluster "
+                f"{row.publish / row.cluster_floor:.2f}; peak RSS client {row.publish_client_mib:,.0f} MiB, workers "
+                f"{', '.join(f'{m:,.0f}' for m in row.publish_worker_mib)} MiB)" if publish else ""))
     echo("mix: " + ", ".join(f"{k} {v}" for k, v in sorted(mix.items())))
     echo("signature checks: " + ", ".join(f"{k} {v}" for k, v in calls.items()))
     return out

@@ -1,6 +1,6 @@
 """The reserves at scale, columnar: a 100k-row month over every family gives, on a real 2-worker
 cluster, byte for byte the per-row results and the public files the row-by-row implementation gave
-(``GOLDEN``: recorded from commit 7263471, before the columnar rewrite, on the same input); one
+(``GOLDEN_FILE``: recorded from commit 97aa079, before the columnar rewrite, on the same input); one
 wallet listed in several files and spellings is found by the group-by exactly as before; the rules
 now vectorised (heights, the reserves' checks, the CSV and JSON lines writers) agree with their
 row-by-row statements on awkward values.

@@ -3,12 +3,13 @@ kept as columns (Arrow) from the workers to the files.
 
 The worker side reads its own chunk (row groups of a Parquet file, or rows parsed from the
 published CSV layout), runs the pure ``ownership.check`` on each row and sends back one Arrow table:
-the verdicts, and the columns the client needs of the rows (with ``keep_proofs``, the proof
-columns too, so that the public files are written from these batches without reading the reserves
-again: ``public.verified_reserves``). The client puts the tables end to end and finds the same
-wallet listed twice (same chain, canonical address and asset, however it was spelled) with a
-group-by over the wallet keys: the later row is ``invalid``, naming the first. Every row is held to
-its chain's one snapshot height (``pipeline.reserves.heights``).
+the verdicts (reasons and notes dictionary-encoded: a month's rows share a few), and the columns the
+client needs of the rows (with ``keep_proofs``, the proof columns too, so that the public files are
+written from these batches without reading the reserves again: ``public.verified_reserves``). The
+client puts the tables end to end and finds the same wallet listed twice (same chain, canonical
+address and asset, however it was spelled) with a group-by over the wallet keys' parts (numpy over
+their dictionary codes, never a Python dict of rows): the later row is ``invalid``, naming the
+first. Every row is held to its chain's one snapshot height (``pipeline.reserves.heights``).
 
 A slice of one large row group is read by streaming the group in batches of the slice's size; a
 worker keeps the group it streams open between its tasks of one run (its tasks come in file order),
@@ -47,6 +48,17 @@ from .results import write_table
 from .rpc import JsonRpc, NodeUnreachable
 
 CHUNK_ROWS = 20_000
+"""The most rows of a task."""
+MIN_CHUNK_ROWS = 2_000
+TASKS = 32
+"""By default a task holds ``CHUNK_ROWS`` rows, or fewer (not below ``MIN_CHUNK_ROWS``) so that the
+reserves make ``TASKS`` tasks: enough for the workers to share them out evenly (the rows' cost
+varies from family to family, and a file's rows are often grouped by asset)."""
+
+
+def chunk_size(rows: int) -> int:
+    """The rows of a task for reserves of ``rows`` rows (``CHUNK_ROWS``, ``MIN_CHUNK_ROWS``, ``TASKS``)."""
+    return max(MIN_CHUNK_ROWS, min(CHUNK_ROWS, -(-rows // TASKS)))
 RESULT_FIELDS = ("row", "file", "chain", "address", "asset", "status", "reason", "note")
 """The per-row results file's columns: fields of ``OwnershipRecord``, by the same names."""
 RESULT_SCHEMA = pa.schema([("row", pa.int64())] + [(k, pa.string()) for k in RESULT_FIELDS[1:]])
@@ -163,7 +175,6 @@ class Ownership:
         if not len(rows):
             return []
         picked = self.table.select(list(RECORD_FIELDS)).take(pa.array(rows, pa.int64()))
-        picked = picked.set_column(1, "file", picked.column("file").cast(pa.string()))
         out: list[OwnershipRecord] = picked.to_pylist()
         for r in out:
             r["status"] = Status(r["status"])
@@ -210,7 +221,7 @@ class Ownership:
     def results_table(self) -> pa.Table:
         """The per-row results file's columns (``RESULT_SCHEMA``), one chunk each."""
         table = self.table
-        return pa.table({k: (table.column(k).cast(pa.string()) if k == "file" else table.column(k)).combine_chunks()
+        return pa.table({k: _plain(table.column(k)) if k != "row" else table.column(k).combine_chunks()
                          for k in RESULT_FIELDS}, schema=RESULT_SCHEMA)
 
 
@@ -317,8 +328,8 @@ def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], signatures: Seque
         if v.pending:
             pending[i] = True
             signers[i] = v.signers
-    return {"status": pa.array(status, pa.int8()), "reason": pa.array(reason, pa.string()),
-            "note": pa.array(note, pa.string()), "chain_name": pa.array(chain_name, pa.string()),
+    return {"status": pa.array(status, pa.int8()), "reason": pa.array(reason, pa.string()).dictionary_encode(),
+            "note": pa.array(note, pa.string()).dictionary_encode(), "chain_name": pa.array(chain_name, pa.string()),
             "canonical": pa.array(canonical, pa.string()), "pending": pa.array(pending, pa.bool_()),
             "signers": pa.array(signers, pa.list_(pa.string()))}
 
@@ -433,7 +444,7 @@ def _concat(parts: Sequence[pa.Table]) -> pa.Table:
                      for c in schema.names if c != "amount"})
 
 
-def _plan_parquet(url: str, opts: Mapping[str, Any], challenge: str | None, chunk_rows: int,
+def _plan_parquet(url: str, opts: Mapping[str, Any], challenge: str | None, chunk_rows: int | None,
                   keep: bool) -> tuple[list[ParquetTask], list[tuple[str, str]]]:
     """The tasks over the reserves' Parquet files, and each file (as listed, and its URL)."""
     from .input import check_reserves, parquet_files
@@ -442,9 +453,13 @@ def _plan_parquet(url: str, opts: Mapping[str, Any], challenge: str | None, chun
     run = uuid.uuid4().hex
     tasks: list[ParquetTask] = []
     files = []
+    metas = []
     for path in parquet_files(check_reserves(url, opts)):
         with fs.open(path, "rb") as f:
-            meta = pq.ParquetFile(f).metadata
+            metas.append((path, pq.ParquetFile(f).metadata))
+    if chunk_rows is None:
+        chunk_rows = chunk_size(sum(m.num_rows for _, m in metas))
+    for path, meta in metas:
         shown = fs.unstrip_protocol(path)
         files.append((path, shown))
         groups: list[int] = []
@@ -469,11 +484,12 @@ def _plan_parquet(url: str, opts: Mapping[str, Any], challenge: str | None, chun
 
 
 def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = "parquet",
-                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int = CHUNK_ROWS,
+                    storage_options: Mapping[str, Any] | None = None, chunk_rows: int | None = None,
                     nodes: Sequence[Node] = (), period: str | None = None, keep_proofs: bool = True) -> Ownership:
     """Verify every row of the reserves at ``url`` (a Parquet file or directory, or one CSV file).
     ``nodes``: chain nodes that confirm contract wallets' owners (``period``: their snapshot blocks
-    must be in the window before the period's end). ``keep_proofs``: keep the proof columns, from
+    must be in the window before the period's end). ``chunk_rows``: rows per task (default
+    ``chunk_size``). ``keep_proofs``: keep the proof columns, from
     which ``public.verified_reserves`` writes the public files (``False``: the verdicts alone, the
     least memory)."""
     check_format(fmt)
@@ -487,7 +503,8 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
         disagreements = totals_disagreements(okx)
         for r, h in zip(okx.rows, okx_declared(okx.totals, okx.rows, url), strict=True):
             r["height"] = h
-        chunks = [okx.rows[i:i + chunk_rows] for i in range(0, len(okx.rows), chunk_rows)]
+        step = chunk_rows or chunk_size(len(okx.rows))
+        chunks = [okx.rows[i:i + step] for i in range(0, len(okx.rows), step)]
         parts: list[pa.Table] = mapper(_okx_chunk, [OkxTask(c, challenge, keep_proofs) for c in chunks])
         del okx, chunks
         table = _concat(parts) if parts else _empty(keep_proofs)
@@ -528,31 +545,57 @@ def _empty(keep: bool) -> pa.Table:
     return pa.table(columns)
 
 
-def _replaced(column: pa.ChunkedArray | pa.Array, rows: Sequence[int], values: Sequence[Any]) -> pa.Array:
-    """``column`` with ``values`` at ``rows`` (vectorised: one take)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+def _replaced(column: pa.ChunkedArray | pa.Array, rows: Sequence[int], values: Sequence[Any]) -> pa.Array | pa.ChunkedArray:
+    """``column`` (text) with ``values`` at ``rows`` (vectorised: one take; as it is without any)."""
     if not len(rows):
         return column
+    column = _plain(column)
     n = len(column)
     index = np.arange(n, dtype=np.int64)
     index[np.asarray(rows, np.int64)] = n + np.arange(len(rows), dtype=np.int64)
     return pa.concat_arrays([column, pa.array(list(values), column.type)]).take(pa.array(index))
 
 
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Each value's code in the column's dictionary (one dictionary over all chunks; -1 for a null),
+    and the dictionary's size."""
+    encoded = pc.dictionary_encode(column)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if not chunks:
+        return np.zeros(0, np.int64), 0
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int64)
+    return codes, len(chunks[0].dictionary)
+
+
 def _first_of_wallet(table: pa.Table) -> np.ndarray:
     """Each row's first row of the same wallet (``wallet_key``), -1 for a row whose address does not
-    decode: a group-by over the keys (their dictionary codes), in row order."""
-    canonical = table.column("canonical").combine_chunks()
-    keys = pc.binary_join_element_wise(table.column("chain_name").combine_chunks(), canonical,
-                                       table.column("asset").combine_chunks(), "|")
-    keys = pc.if_else(pc.equal(canonical, ""), pa.scalar(None, pa.string()), keys)
-    codes = pc.dictionary_encode(keys).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    out = np.full(len(codes), -1, np.int64)
-    rows = np.flatnonzero(codes >= 0)
+    decode: a group-by over the keys' parts (their dictionary codes), in row order. The parts are
+    the chain's canonical name (never a ``|``), the canonical address and the asset (a null as the
+    key's text writes it, ``None``): when no canonical address holds a ``|``, two keys are the
+    same text exactly when their parts are the same; else the keys' text is grouped."""
+    canonical = table.column("canonical")
+    asset = table.column("asset").fill_null("None")
+    n = table.num_rows
+    has = pc.not_equal(canonical, "").to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    if n and pc.any(pc.match_substring(canonical, "|")).as_py():
+        codes, _ = _codes(pc.binary_join_element_wise(table.column("chain_name"), canonical, asset, "|"))
+    else:
+        name, _ = _codes(table.column("chain_name"))
+        assets, n_assets = _codes(asset)
+        address, n_address = _codes(canonical)
+        _, pair = np.unique(name * n_assets + assets, return_inverse=True)
+        codes = pair.astype(np.int64).reshape(-1) * n_address + address
+    out = np.full(n, -1, np.int64)
+    rows = np.flatnonzero(has)
     _, first, inverse = np.unique(codes[rows], return_index=True, return_inverse=True)
-    out[rows] = rows[first][inverse]
+    out[rows] = rows[first][inverse.reshape(-1)]
     return out
+
+
+def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A (possibly dictionary-encoded) text column as one plain string array."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return column.cast(pa.string())
 
 
 def _settle(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, disagreements: list[str],
@@ -582,7 +625,7 @@ def _settle(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, d
     columns = {"row": pa.array(np.arange(n, dtype=np.int64)), "file": table.column("file"),
                "chain": table.column("chain"), "address": table.column("address"), "asset": table.column("asset"),
                "balance": table.column("balance"), "height": held,
-               "status": _NAMES.take(pa.array(codes.astype(np.int32))) if n else pa.array([], pa.string()),
+               "status": pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), _NAMES),
                "reason": _replaced(table.column("reason"), rows, [reasons[r] for r in rows]),
                "note": _replaced(table.column("note"), sorted(notes), [notes[r] for r in sorted(notes)])}
     if keep:

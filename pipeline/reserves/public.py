@@ -165,9 +165,9 @@ def _public(amounts: Amounts, ownership: Ownership, proofs: Mapping[str, pa.Arra
         "message": proofs["message"],
         "script": proofs["script"],
         "owners": lists["owners"],
-        "status": table.column("status").combine_chunks(),
-        "reason": table.column("reason").combine_chunks(),
-        "note": table.column("note").combine_chunks(),
+        "status": table.column("status").combine_chunks().cast(pa.string()),
+        "reason": table.column("reason").combine_chunks().cast(pa.string()),
+        "note": table.column("note").combine_chunks().cast(pa.string()),
     })
     sink = pa.BufferOutputStream()
     pq.write_table(parquet, sink, compression="zstd", write_statistics=False)
