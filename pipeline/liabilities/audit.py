@@ -22,7 +22,7 @@ from ..mapping import Mapper
 from ..protocol import shape, v3
 from ..storage.bundle import Bundle
 from ..tree.fold import hash_pairs
-from ..tree.shape import key_words, positions, top_bits
+from ..tree.shape import first_disorder, positions, top_bits
 from . import collateral
 from .audit_v3 import AuditReportV3, audit_v3
 from .stored import fold_bucket, load_manifest
@@ -78,17 +78,11 @@ def audit_bucket(b: Bundle, entry: Mapping[str, Any], period: str, k: int, h: in
     if data.sums_be.shape[1] != 16 * m:
         out.problems.append(f"{where}: balances are {data.sums_be.shape[1]} bytes, expected {16 * m}")
         return out
-    words = key_words(data.uks)
-    ascending = np.zeros(max(n - 1, 0), dtype=bool)
-    undecided = np.ones(max(n - 1, 0), dtype=bool)
-    for w in range(4):
-        a, c = words[:-1, w], words[1:, w]
-        ascending |= undecided & (a < c)
-        undecided &= a == c
-    bad = np.flatnonzero(~ascending)
-    if len(bad):
-        kind = "duplicate" if undecided[bad[0]] else "out-of-order"
-        out.problems.append(f"{where}: {len(bad)} leaves not strictly ascending by uk (first: {kind} at rank {bad[0] + 1})")
+    disorder = first_disorder(data.uks)
+    if disorder is not None:
+        rank, repeated, count = disorder
+        kind = "duplicate" if repeated else "out-of-order"
+        out.problems.append(f"{where}: {count} leaves not strictly ascending by uk (first: {kind} at rank {rank})")
     wrong = np.flatnonzero(top_bits(data.uks, k) != bucket)
     if len(wrong):
         out.problems.append(f"{where}: {len(wrong)} leaves whose uk is not in bucket {bucket} (first at rank {wrong[0]})")

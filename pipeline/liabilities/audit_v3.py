@@ -39,7 +39,7 @@ from ..storage import bundle
 from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.fold import V3_NODES, hash_pairs
-from ..tree.shape import first_words, key_words, positions, top_bits
+from ..tree.shape import first_disorder, first_words, positions, top_bits
 from . import collateral
 from .holders import emit_leaves
 from .shuffle import LeafFile, leaf_file
@@ -128,17 +128,11 @@ def audit_users(entry: Mapping[str, Any], spec: _Spec) -> UsersAudit:
             out.problems.append(f"{where}: metadata {key} is {data.meta.get(key)!r}, expected {value!r}")
     if n != entry.get("users") or n == 0:
         out.problems.append(f"{where}: holds {n} users, {layout.PRIVATE_INDEX} says {entry.get('users')}")
-    words = key_words(data.uks)
-    ascending = np.zeros(max(n - 1, 0), dtype=bool)
-    undecided = np.ones(max(n - 1, 0), dtype=bool)
-    for w in range(4):
-        a, c = words[:-1, w], words[1:, w]
-        ascending |= undecided & (a < c)
-        undecided &= a == c
-    bad = np.flatnonzero(~ascending)
-    if len(bad):
-        kind = "a repeated user" if undecided[bad[0]] else "out of order"
-        out.problems.append(f"{where}: users not strictly ascending by uk (row {bad[0] + 1}: {kind})")
+    disorder = first_disorder(data.uks)
+    if disorder is not None:
+        rank, repeated, count = disorder
+        kind = "a repeated user" if repeated else "out of order"
+        out.problems.append(f"{where}: users not strictly ascending by uk (row {rank}: {kind})")
     wrong = np.flatnonzero(top_bits(data.uks, g) != group)
     if len(wrong):
         out.problems.append(f"{where}: {len(wrong)} users whose uk is not in group {group} (first: row {wrong[0]})")
@@ -225,17 +219,11 @@ def _audit_bucket(entry: Mapping[str, Any], asset: int, spec: _Spec, sh: TreeSha
         return None
     out.leaves[asset] = out.leaves.get(asset, 0) + n
     out.largest[asset] = max(out.largest.get(asset, 0), n)
-    words = key_words(data.uks)
-    ascending = np.zeros(max(n - 1, 0), dtype=bool)
-    undecided = np.ones(max(n - 1, 0), dtype=bool)
-    for w in range(4):
-        a, c = words[:-1, w], words[1:, w]
-        ascending |= undecided & (a < c)
-        undecided &= a == c
-    bad = np.flatnonzero(~ascending)
-    if len(bad):
-        kind = "a repeated key" if undecided[bad[0]] else "out of order"
-        out.problems.append(f"{where}: leaves not strictly ascending by key (rank {bad[0] + 1}: {kind})")
+    disorder = first_disorder(data.uks)
+    if disorder is not None:
+        rank, repeated, count = disorder
+        kind = "a repeated key" if repeated else "out of order"
+        out.problems.append(f"{where}: leaves not strictly ascending by key (rank {rank}: {kind})")
     wrong = np.flatnonzero(top_bits(data.uks, k) != bucket)
     if len(wrong):
         out.problems.append(f"{where}: {len(wrong)} leaves whose key is not in bucket {bucket} (first: rank {wrong[0]})")

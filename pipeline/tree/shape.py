@@ -28,3 +28,21 @@ def positions(bucket: int, bucket_height: int, count: int) -> np.ndarray:
 def key_words(uks: np.ndarray) -> np.ndarray:
     """``(n, 4)`` uint64 big-endian words of each key: comparing them compares the keys."""
     return np.ascontiguousarray(uks).view(">u8").reshape(-1, 4).astype(np.uint64)
+
+
+def first_disorder(uks: np.ndarray) -> tuple[int, bool, int] | None:
+    """Where ``(n, 32)`` keys stop being strictly ascending: ``(rank, repeated, count)`` of the first
+    pair out of order (``rank`` is the second key's, ``repeated`` when the two are equal, ``count``
+    the number of such pairs), or None when every key is below the next."""
+    words = key_words(uks)
+    n = words.shape[0]
+    ascending = np.zeros(max(n - 1, 0), dtype=bool)
+    undecided = np.ones(max(n - 1, 0), dtype=bool)
+    for w in range(4):
+        a, c = words[:-1, w], words[1:, w]
+        ascending |= undecided & (a < c)
+        undecided &= a == c
+    bad = np.flatnonzero(~ascending)
+    if not len(bad):
+        return None
+    return int(bad[0]) + 1, bool(undecided[bad[0]]), len(bad)
