@@ -11,15 +11,27 @@ the tree on top. A message longer than one chunk goes to the ``blake3`` package,
 
 numba compiles the kernel the first time a process calls it and caches the machine code beside this
 file (``__pycache__``; ``NUMBA_CACHE_DIR`` moves it): a fresh worker loads it instead of compiling.
+
+Where the CPU has AVX2 or AVX-512, ``hash_rows`` and ``hash_ragged`` use ``blake3_ir``'s kernel
+instead (LLVM IR with explicit 8- or 16-lane vectors, compiled once per process: 2.5-5x faster than
+the numba kernel, measured by ``jobs/bench_kernel.py``); without those features, or when compiling it
+failed (a one-line warning says why), the numba kernel. ``POR_BLAKE3_KERNEL=numba`` or ``=ir`` forces
+one (``ir`` raises ``SetupError`` with the reason where it cannot run); ``kernel_in_use()`` says which.
 """
 
 from __future__ import annotations
+
+import os
+import warnings
 
 import numpy as np
 from blake3 import blake3
 from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ..errors import InputError, SetupError
+from . import blake3_ir
 
 CHUNK = 1024
 DIGEST = 32
@@ -267,6 +279,36 @@ def _hash_short_lanes(data, starts, lengths, keys, flags, out):  # type: ignore[
                 out[first + lane, j] = cv[j, lane]
 
 
+KERNEL_VARIABLE = "POR_BLAKE3_KERNEL"
+"""``numba`` or ``ir`` forces a kernel (tests, benchmarks); unset (or ``auto``): the IR kernel where it runs."""
+_warned: set[str] = set()
+
+
+def _ir_kernel() -> blake3_ir.Kernel | None:
+    """The IR kernel when it is chosen and runs here, else None (the numba kernel)."""
+    choice = os.environ.get(KERNEL_VARIABLE, "").strip().lower()
+    if choice == "numba":
+        return None
+    if choice not in ("", "auto", "ir"):
+        raise InputError(f"unknown BLAKE3 kernel {choice!r}: expected numba, ir or auto", parameter=KERNEL_VARIABLE)
+    kernel, reason = blake3_ir.kernel()
+    if kernel is None:
+        if choice == "ir":
+            raise SetupError("the LLVM IR BLAKE3 kernel", reason, f"unset {KERNEL_VARIABLE} to use the numba kernel")
+        if reason.startswith(("compiling", "reading")) and reason not in _warned:  # a missing feature is no news
+            _warned.add(reason)
+            warnings.warn(f"BLAKE3: the numba kernel, because {reason}", RuntimeWarning, stacklevel=3)
+    return kernel
+
+
+def kernel_in_use() -> tuple[str, str]:
+    """``("ir", "16 lanes (AVX-512 (F, BW))")`` or ``("numba", why)``: what ``hash_rows`` would use now."""
+    if os.environ.get(KERNEL_VARIABLE, "").strip().lower() == "numba":
+        return "numba", f"{KERNEL_VARIABLE}=numba"
+    kernel, reason = blake3_ir.kernel()
+    return ("ir" if kernel is not None else "numba"), reason
+
+
 def _key_words(keys: np.ndarray) -> np.ndarray:
     """(k, 32) uint8 keys -> (k, 8) little-endian words as uint64."""
     return np.ascontiguousarray(keys, dtype=np.uint8).view("<u4").reshape(-1, 8).astype(np.uint64)
@@ -278,8 +320,14 @@ def _mode(key: bytes | np.ndarray | None, derive_key_context: str | None) -> tup
         if len(context) > CHUNK:
             raise ValueError("derive-key contexts longer than 1 024 bytes are not supported")
         context_key = np.empty((1, DIGEST), dtype=np.uint8)
-        _hash_messages(np.frombuffer(context, dtype=np.uint8), np.zeros(1, np.int64), np.array([len(context)], np.int64),
-                       IV.reshape(1, 8), DERIVE_KEY_CONTEXT, context_key)
+        data, start, length = np.frombuffer(context, dtype=np.uint8), np.zeros(1, np.int64), np.array([len(context)], np.int64)
+        kernel = _ir_kernel()
+        if kernel is not None:
+            words = np.empty((1, 8), dtype=np.uint32)
+            kernel.ragged(data, start, length, IV.reshape(1, 8).astype(np.uint32), DERIVE_KEY_CONTEXT, words)
+            context_key = _digests(words)
+        else:
+            _hash_messages(data, start, length, IV.reshape(1, 8), DERIVE_KEY_CONTEXT, context_key)
         return _key_words(context_key), DERIVE_KEY_MATERIAL
     if key is None:
         return IV.reshape(1, 8), 0
@@ -313,6 +361,13 @@ def hash_ragged(data: bytes | np.ndarray, offsets: np.ndarray, key: bytes | np.n
     if keys.shape[0] not in (1, n):
         raise ValueError(f"{keys.shape[0]} keys for {n} messages")
     starts, lengths = offsets[:-1], np.diff(offsets)
+    if int(lengths.min()) < 0 or int(offsets[0]) < 0 or int(offsets[-1]) > buf.shape[0]:
+        raise ValueError(f"offsets must rise from 0 or more to at most the data's {buf.shape[0]} bytes")
+    kernel = _ir_kernel()
+    if kernel is not None and int(lengths.max()) <= CHUNK:
+        out = np.empty((n, 8), dtype=np.uint32)
+        kernel.ragged(buf, np.ascontiguousarray(starts), lengths, np.ascontiguousarray(keys, dtype=np.uint32), flags, out)
+        return _digests(out)
     if int(lengths.max()) <= 64:  # one block each: nonces and user keys
         out = np.empty((n, 8), dtype=np.uint32)
         _hash_short_lanes(buf, starts, lengths, keys.astype(np.uint32), flags, out)
@@ -320,7 +375,12 @@ def hash_ragged(data: bytes | np.ndarray, offsets: np.ndarray, key: bytes | np.n
     out8 = np.empty((n, DIGEST), dtype=np.uint8)
     long = lengths > CHUNK
     short = np.flatnonzero(~long)
-    if short.size:
+    if short.size and kernel is not None:
+        words = np.empty((short.size, 8), dtype=np.uint32)
+        kernel.ragged(buf, starts[short], lengths[short],
+                      np.ascontiguousarray(keys[short] if keys.shape[0] > 1 else keys, dtype=np.uint32), flags, words)
+        out8[short] = _digests(words)
+    elif short.size:
         part = np.empty((short.size, DIGEST), dtype=np.uint8)
         _hash_messages(buf, starts[short], lengths[short], keys[short] if keys.shape[0] > 1 else keys, flags, part)
         out8[short] = part
@@ -348,5 +408,9 @@ def hash_rows(messages: np.ndarray, key: bytes | np.ndarray | None = None,
         raise ValueError(f"{keys.shape[0]} keys for {n} messages")
     out = np.empty((n, 8), dtype=np.uint32)
     if n:
-        _hash_rows_lanes(rows, keys.astype(np.uint32), flags, out)
+        kernel = _ir_kernel()
+        if kernel is not None:
+            kernel.rows(rows, np.ascontiguousarray(keys, dtype=np.uint32), flags, out)
+        else:
+            _hash_rows_lanes(rows, keys.astype(np.uint32), flags, out)
     return _digests(out)
