@@ -4,7 +4,8 @@ In order of precedence: ``--scheduler ADDRESS`` (or ``DASK_SCHEDULER_ADDRESS``)
 connects to a running scheduler; ``--cluster module:Class`` with
 ``--cluster-option key=value`` creates any Dask cluster class (KubeCluster,
 dask-cloudprovider's classes, …); otherwise a LocalCluster of worker processes
-with one thread each (``por.local-cluster`` in the Dask config).
+with one thread each (``por.local-cluster`` in the Dask config), or, for one worker, a worker in the
+command's own process (``local_cluster``).
 
 What crosses the network: the tasks of a build carry the period's keys (the nonce key, the padding
 key and the resume MAC key; never the master secret), and workers see every user id and balance.
@@ -130,7 +131,7 @@ def dask_client(
 ) -> Iterator[Any]:
     """A ``distributed.Client`` on the chosen cluster; ``announce`` receives the dashboard address;
     ``security`` (``make_security``) for a ``tls://`` scheduler."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     with contextlib.ExitStack() as stack:
@@ -142,27 +143,51 @@ def dask_client(
             made = stack.enter_context(load_cluster_class(cluster)(**dict(cluster_options or {})))
             client = stack.enter_context(Client(made, set_as_default=False))
         else:
-            import dask
-
-            environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENVIRON}
-            stack.enter_context(dask.config.set({"distributed.nanny.pre-spawn-environ": environ}))
-            local = stack.enter_context(
-                LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=int(config.get("local-cluster.threads-per-worker")),
-                    memory_limit=config.get("local-cluster.memory-limit"),
-                    processes=True,
-                    dashboard_address="127.0.0.1:0",
-                    host="127.0.0.1",
-                    silence_logs=logging.CRITICAL,
-                )
-            )
-            client = stack.enter_context(Client(local, set_as_default=False))
+            workers = workers or default_workers()
+            client = stack.enter_context(Client(stack.enter_context(local_cluster(workers)), set_as_default=False))
+            if not local_dashboard(workers):
+                announce = None
         if announce is not None:
             link = getattr(client, "dashboard_link", None)
             if link:
                 announce(f"Dask dashboard: {link}")
         yield client
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A LocalCluster of ``workers`` single-threaded worker processes on 127.0.0.1; one worker runs
+    in this process (``por.local-cluster.in-process-single``, the default): the same Dask graph,
+    scheduler and worker, without starting a second Python process that imports everything and
+    loads the compiled kernels again (about 0.5 s a run). The dashboard (``por.local-cluster.dashboard``)
+    is started for worker processes only: it costs about 0.45 s of start-up, and a one-worker run is
+    the short, single-machine case."""
+    import dask
+    from distributed import LocalCluster
+
+    common = {"n_workers": workers, "threads_per_worker": int(config.get("local-cluster.threads-per-worker")),
+              "memory_limit": config.get("local-cluster.memory-limit"), "silence_logs": logging.CRITICAL,
+              # Dask's scheduler always serves HTTP (health, metrics): on the loopback interface, on a
+              # free port; without the dashboard it is that alone (no bokeh), never 0.0.0.0:8787
+              "dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": local_dashboard(workers)}}
+    if in_process_single(workers):
+        with LocalCluster(processes=False, **common) as made:
+            yield made
+        return
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENVIRON}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), LocalCluster(
+            processes=True, host="127.0.0.1", **common) as made:
+        yield made
+
+
+def in_process_single(workers: int) -> bool:
+    """Whether a local cluster of ``workers`` runs its one worker in this process."""
+    return workers == 1 and bool(config.get("local-cluster.in-process-single"))
+
+
+def local_dashboard(workers: int) -> bool:
+    """Whether a local cluster of ``workers`` serves Dask's dashboard (worker processes only)."""
+    return not in_process_single(workers) and bool(config.get("local-cluster.dashboard"))
 
 
 WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": "33554432"}

@@ -113,11 +113,58 @@ def test_local_workers_start_with_the_allocator_settings():
     deploy files give their workers the same value."""
     from pipeline.cluster import WORKER_ENVIRON, dask_client
 
-    with dask_client(1) as client:
-        [env] = client.run(_worker_environ).values()
+    with dask_client(2) as client:
+        envs = list(client.run(_worker_environ).values())
+    assert len(envs) == 2
+    env = envs[0]
     assert env["MALLOC_MMAP_THRESHOLD_"] == WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"]
     assert env["MALLOC_TRIM_THRESHOLD_"] is not None  # Dask's own setting is kept
     root = os.path.join(os.path.dirname(__file__), "..", "deploy")
     for name in ("docker-compose.yml", "kubernetes/daskcluster.yaml"):
         with open(os.path.join(root, name)) as f:
             assert WORKER_ENVIRON["MALLOC_MMAP_THRESHOLD_"] in f.read().split("MALLOC_MMAP_THRESHOLD_", 1)[1][:80]
+
+
+def _where() -> tuple[int, str]:
+    import threading
+
+    return os.getpid(), threading.current_thread().name
+
+
+def _status_page(http) -> int:
+    import urllib.error
+    import urllib.request
+
+    port = next(iter(http._sockets.values())).getsockname()[1]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_one_local_worker_runs_in_this_process_and_more_in_their_own():
+    """`--workers 1` runs the same Dask graph on a worker inside the command's process (no second
+    process to start, no second import of the kernels) and starts no dashboard; `--workers 2`
+    starts two worker processes; `por.local-cluster.in-process-single: false` brings the worker
+    process back for one worker."""
+    from pipeline.cluster import client_mapper, dask_client
+
+    with dask_client(1) as client:
+        assert client.scheduler.address.startswith("inproc://")
+        [http] = client.cluster.scheduler.services.values()  # health and metrics only, on loopback
+        assert {sock.getsockname()[0] for sock in http._sockets.values()} == {"127.0.0.1"}
+        assert _status_page(http) == 404  # no dashboard
+        [(pid, thread)] = client_mapper(client)(lambda _: _where(), [0])
+        assert pid == os.getpid() and thread != "MainThread"
+    with dask_client(2) as client:
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        pids = {p for p, _ in client.run(_where).values()}
+        assert len(pids) == 2 and os.getpid() not in pids
+        [http] = client.cluster.scheduler.services.values()
+        assert {sock.getsockname()[0] for sock in http._sockets.values()} == {"127.0.0.1"}
+        assert _status_page(http) == 200  # the dashboard, for worker processes
+    with dask.config.set({"por.local-cluster.in-process-single": False}), dask_client(1) as client:
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        [(pid, _)] = client.run(_where).values()
+        assert pid != os.getpid()
