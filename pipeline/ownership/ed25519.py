@@ -19,6 +19,7 @@ light install too: ``base58`` (of the ``exchange`` extra) is imported only where
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -32,7 +33,42 @@ _APTOS = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
 
 
+BITCOIN_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+XRP_ALPHABET = "rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz"
+_NOT_BASE58 = 0xFF
+_BASE58_VALUES = {a: bytes(a.encode("ascii").index(c) if c in a.encode("ascii") else _NOT_BASE58 for c in range(256))
+                  for a in (BITCOIN_ALPHABET, XRP_ALPHABET)}
+
+
+@functools.lru_cache(maxsize=16)
+def base58_bytes(text: str, alphabet: str = BITCOIN_ALPHABET) -> bytes | None:
+    """The bytes ``text`` spells in base58 (``alphabet``: Bitcoin's or the XRP Ledger's), or None when
+    it holds a character outside the alphabet (then ``base58.b58decode``'s own reading, which strips
+    trailing whitespace, is the caller's to apply and refuse). For text of the alphabet alone it is
+    ``base58.b58decode(text, alphabet)``, byte for byte, and ``text`` is the one base58 spelling of
+    those bytes (each leading zero byte is one leading ``alphabet[0]``, the rest the number's digits
+    with no leading zero digit): ``b58encode`` of the result gives ``text`` back, so a caller needs
+    no re-encoding to know the spelling canonical. Cached by the exact text: ``check_row`` decodes a
+    row's address in ``canonical`` and again in ``prove``."""
+    try:
+        values = text.encode("ascii").translate(_BASE58_VALUES[alphabet])
+    except UnicodeEncodeError:
+        return None
+    if _NOT_BASE58 in values:
+        return None
+    n = 0
+    for v in values:
+        n = n * 58 + v
+    zeros = len(text) - len(text.lstrip(alphabet[0]))
+    return bytes(zeros) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
 def decode_solana(text: str) -> bytes:
+    raw = base58_bytes(text)
+    if raw is not None:  # the canonical spelling of its bytes (base58_bytes)
+        if len(raw) != 32:
+            raise Refused("not a Solana address (32 bytes of base58)")
+        return raw
     import base58
 
     try:
@@ -58,12 +94,16 @@ def aptos_address(public: bytes) -> str:
 def _bytes(text: str, size: int, what: str) -> bytes:
     if _HEX.fullmatch(text) and len(text.removeprefix("0x")) == 2 * size:
         return bytes.fromhex(text.removeprefix("0x"))
-    import base58
+    found = base58_bytes(text)
+    if found is not None:
+        raw = found
+    else:
+        import base58
 
-    try:
-        raw = base58.b58decode(text)
-    except ValueError:
-        raw = b""
+        try:
+            raw = base58.b58decode(text)
+        except ValueError:
+            raw = b""
     if len(raw) != size:
         raise Refused(f"{what} is not {size} bytes of hex or base58")
     return raw

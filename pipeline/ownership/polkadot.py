@@ -22,6 +22,7 @@ signatures polkadot-js makes over a text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -54,10 +55,20 @@ def ss58_encode(network: int, public: bytes) -> str:
 
 def decode_address(chain: Chain, text: str) -> bytes:
     """The 32-byte public key of an SS58 address of ``chain``'s network, or ``Refused``."""
-    try:
-        raw = base58.b58decode(text)
-    except ValueError:
-        raise Refused("not an SS58 address (base58)") from None
+    return _decode_address(text, chain.ss58, chain.name)
+
+
+@functools.lru_cache(maxsize=8)
+def _decode_address(text: str, ss58: int | None, name: str) -> bytes:
+    """``decode_address`` of the chain named ``name`` with network prefix ``ss58``; cached by the exact
+    text, prefix and name (``canonical`` and ``prove`` each decode the row's address)."""
+    raw = ed25519.base58_bytes(text)
+    canonical = raw is not None  # the one base58 spelling of its bytes (ed25519.base58_bytes)
+    if raw is None:  # a character outside the alphabet: base58's own reading (it strips trailing whitespace)
+        try:
+            raw = base58.b58decode(text)
+        except ValueError:
+            raise Refused("not an SS58 address (base58)") from None
     if not raw or raw[0] >= 128:
         raise Refused("not an SS58 address (its first byte is no network prefix)")
     size = 1 if raw[0] < 64 else 2
@@ -69,11 +80,13 @@ def decode_address(chain: Chain, text: str) -> bytes:
         network = raw[0]
     else:
         network = ((raw[0] & 0x3F) << 2) | (raw[1] >> 6) | ((raw[1] & 0x3F) << 8)
-    if network != chain.ss58:
-        raise Refused(f"SS58 network prefix {network} is not {chain.name}'s {chain.ss58}: the address is spelled for "
+    if network != ss58:
+        raise Refused(f"SS58 network prefix {network} is not {name}'s {ss58}: the address is spelled for "
                       "another network")
     public = raw[size:size + 32]
-    if ss58_encode(network, public) != text:
+    # ss58_encode(network, public) is the text exactly when the prefix is the network's own encoding (the
+    # checksum over it then the one checked above) and the text the base58 spelling of the bytes
+    if prefix_bytes(network) != raw[:size] or not canonical and ss58_encode(network, public) != text:
         raise Refused("not the canonical SS58 spelling of its bytes")
     return public
 

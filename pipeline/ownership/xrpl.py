@@ -51,15 +51,25 @@ def classic_address(account: bytes) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8)
 def decode_address(text: str) -> bytes:
-    """The 20-byte account id of a classic address, or ``Refused``."""
+    """The 20-byte account id of a classic address, or ``Refused``. Cached by the exact text
+    (``canonical`` and ``prove`` each decode the row's address)."""
     if text[:1] == "X":
         raise Refused("an X-address (account and destination tag); give the account's classic r-address")
-    try:
-        raw = base58.b58decode_check(text, alphabet=base58.XRP_ALPHABET)
-    except ValueError:
-        raise Refused("not an XRP Ledger classic address (base58check, the XRP Ledger alphabet)") from None
-    if len(raw) != 21 or raw[0] != ACCOUNT_VERSION or classic_address(raw[1:]) != text:
+    full = ed25519.base58_bytes(text, ed25519.XRP_ALPHABET)
+    if full is None:  # a character outside the alphabet: base58's own reading (it strips trailing whitespace)
+        try:
+            raw = base58.b58decode_check(text, alphabet=base58.XRP_ALPHABET)
+        except ValueError:
+            raise Refused("not an XRP Ledger classic address (base58check, the XRP Ledger alphabet)") from None
+        canonical = classic_address(raw[1:]) == text
+    else:  # b58decode_check's checksum rule; the text is the one spelling of its bytes (ed25519.base58_bytes)
+        raw, check = full[:-4], full[-4:]
+        if hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4] != check:
+            raise Refused("not an XRP Ledger classic address (base58check, the XRP Ledger alphabet)")
+        canonical = True
+    if len(raw) != 21 or raw[0] != ACCOUNT_VERSION or not canonical:
         raise Refused("not an XRP Ledger classic address (version 0x00 and a 20-byte account id)")
     return raw[1:]
 
