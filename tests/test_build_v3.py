@@ -9,6 +9,8 @@ import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from fractions import Fraction
 
@@ -41,6 +43,7 @@ from pipeline.storage.bundle import open_bundle
 from pipeline.tree import fragments as frag
 from pipeline.tree.fold import V3_NODES, build_bucket, build_top
 from pipeline.tree.shape import positions
+from pipeline.tree.sums import amounts_to_sums
 from tests.support.ref_v3 import build_v3 as reference_build
 from tests.support.snapshots import EXACT, write_assets, write_secret
 
@@ -118,7 +121,7 @@ def private_store(out: str) -> tuple[dict, dict]:
         data = decode_users(read(os.path.join(out, entry["file"])), entry["file"], m)
         for r in range(data.uks.shape[0]):
             held = [j for j in range(m) if data.masks[r, j // 8] >> (j % 8) & 1]
-            sums = frag.amounts_to_sums(data.amounts[data.starts[r]:data.starts[r + 1]]).tolist()
+            sums = amounts_to_sums(data.amounts[data.starts[r]:data.starts[r + 1]]).tolist()
             users[data.uks[r].tobytes()] = [(j, (e[0] << 64) | e[1], (d[0] << 64) | d[1])
                                             for j, (e, d) in zip(held, sums, strict=True)]
     leaves = {}
@@ -377,7 +380,7 @@ class Forger:
         def padding(level, index):
             return v3.padding_hash(self.k_pad, symbol, level, index)
 
-        sums = frag.amounts_to_sums(amounts)
+        sums = amounts_to_sums(amounts)
         sub = build_bucket(frag.leaf_hashes(keys, amounts), sums, bucket, h, padding,
                            record_level=layout.checkpoint_level(h), rule=V3_NODES)
         meta = {"version": v3.VERSION, "period": PERIOD, "asset": symbol, "asset_index": asset, "bucket": bucket,
@@ -649,3 +652,26 @@ def test_the_cli_builds_por_v3_by_default_and_takes_the_parameters(tmp_path, sch
     refused = CliRunner().invoke(app, ["build", snap, "--period", PERIOD, "--secret-file", secret, "--out",
                                        str(tmp_path / "b2"), "--protocol", "por-v2", "--fragments", "3"])
     assert refused.exit_code == 2
+
+
+def test_prove_folds_a_few_nodes_without_the_compiled_kernels(medium, tmp_path, monkeypatch):
+    """`por prove` on a por-v3 bundle folds its chunk one blake3 call per node (pipeline.tree.per_call):
+    the same proofs as through the compiled kernels, and the command loads neither numba nor llvmlite."""
+    from pipeline.tree import per_call
+
+    d, users = medium
+    b = open_bundle(str(d / "bundle"))
+    chosen = ["U000000", next(u for u, h in users.items() if any(debt for _, debt in h.values())), "U002499"]
+    fast = [make_proof(b, u, SECRET) for u in chosen]
+    monkeypatch.setattr(per_call, "PER_CALL_MAX", 0)
+    assert [make_proof(b, u, SECRET) for u in chosen] == fast
+    secret = write_secret(str(tmp_path), SECRET.reveal().hex())
+    code = ("import sys\nfrom pipeline.cli import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    assert e.code in (0, None), e.code\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'dask', 'pandas'))\n"
+            "assert not heavy, heavy\n")
+    out = tmp_path / "proof.json"
+    proc = subprocess.run([sys.executable, "-c", code, "prove", str(d / "bundle"), "--user", chosen[1],
+                           "--secret-file", secret, "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text()) == json.loads(json.dumps(fast[1]))

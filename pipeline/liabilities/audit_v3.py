@@ -40,6 +40,7 @@ from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.fold import V3_NODES, hash_pairs
 from ..tree.shape import first_disorder, first_words, positions, top_bits
+from ..tree.sums import amounts_to_sums
 from . import collateral
 from .holders import emit_leaves
 from .shuffle import LeafFile, leaf_file
@@ -151,7 +152,7 @@ def audit_users(entry: Mapping[str, Any], spec: _Spec) -> UsersAudit:
         row = int(np.searchsorted(data.starts, empty[0], side="right") - 1)
         out.problems.append(f"{where}: row {row} holds an asset at zero equity and zero debt (a held asset is non-zero)")
     user, asset = np.nonzero(held)
-    holdings = frag.Holdings(user.astype(np.int64), asset.astype(np.int64), frag.amounts_to_sums(data.amounts))
+    holdings = frag.Holdings(user.astype(np.int64), asset.astype(np.int64), amounts_to_sums(data.amounts))
     out.holders = np.bincount(holdings.asset, minlength=m).astype(np.int64)
     fragments = frag.make_fragments(data.uks, holdings, spec.symbols, spec.manifest["parameters"]["fragments"])
     estimates = np.array([t["leaves"] if isinstance(t.get("leaves"), int) else 0 for t in spec.index["trees"]],

@@ -27,6 +27,7 @@ from ..protocol.keys import SecretKey
 from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.shape import first_words
+from ..tree.sums import sums_to_amounts
 from .buckets import _duplicate_report, _uk_order
 from .rows import Part, SparseAmounts, partition_rows
 from .read import FragmentResult, ReadSpec, read_fragment
@@ -299,7 +300,7 @@ def write_user_file(staging: Bundle, group: int, group_bits: int, period: str, u
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(holdings.user, minlength=n), out=starts[1:])
     meta = {"version": v3.VERSION, "period": period, "group": group, "user_bits": group_bits, "users": n}
-    data = encode_users(uks, masks, starts, frag.sums_to_amounts(holdings.amounts), meta)
+    data = encode_users(uks, masks, starts, sums_to_amounts(holdings.amounts), meta)
     name = layout.users_file(group)
     staging.write(name, data)
     return {"group": group, "users": n, "file": name, "digest": digest(data)}

@@ -22,9 +22,9 @@ from ..formats.users_file import UsersData, decode_users, held_assets
 from ..protocol import shape
 from ..protocol.verify import check_manifest
 from ..storage.bundle import Bundle
-from ..tree import fragments as frag
+from ..tree import per_call
 from ..tree.fold import V1_NODES, V3_NODES, NodeRule, Subtree, build_bucket, leaf_hashes, sibling_path
-from ..tree.sums import sums_from_be_bytes
+from ..tree.sums import amounts_to_sums, sums_from_be_bytes
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,16 @@ class StoredKind:
     per_asset: bool
 
     def sums(self, raw: np.ndarray, m: int) -> np.ndarray:
-        return frag.amounts_to_sums(raw) if self.per_asset else sums_from_be_bytes(raw, m)
+        return amounts_to_sums(raw) if self.per_asset else sums_from_be_bytes(raw, m)
 
     def leaves(self, keys: np.ndarray, raw: np.ndarray, sums: np.ndarray) -> np.ndarray:
-        return frag.leaf_hashes(keys, raw) if self.per_asset else leaf_hashes(keys, sums)
+        if not self.per_asset:
+            return leaf_hashes(keys, sums)
+        if keys.shape[0] <= per_call.PER_CALL_MAX:  # a proof's chunk: no compiled kernels to load
+            return per_call.leaf_hashes(keys, raw)
+        from ..tree import fragments
+
+        return fragments.leaf_hashes(keys, raw)
 
     def nodes_from_json(self, nodes: list[dict[str, Any]], m: int) -> tuple[np.ndarray, np.ndarray]:
         return pairs_from_json(nodes) if self.per_asset else nodes_from_json(nodes, m)
@@ -206,7 +212,7 @@ def user_holdings(data: UsersData, row: int, m: int) -> list[tuple[int, int, int
     lo, hi = int(data.starts[row]), int(data.starts[row + 1])
     if hi - lo != len(assets):
         raise BundleError(f"user file row {row}: {len(assets)} assets held, {hi - lo} amounts")
-    sums = frag.amounts_to_sums(data.amounts[lo:hi]).tolist()
+    sums = amounts_to_sums(data.amounts[lo:hi]).tolist()
     return [(j, (e[0] << 64) | e[1], (d[0] << 64) | d[1]) for j, (e, d) in zip(assets, sums, strict=True)]
 
 

@@ -20,7 +20,7 @@ from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.fold import V3_NODES, build_buckets
 from ..tree.shape import positions, top_bits
-from ..tree.sums import sums_from_ints
+from ..tree.sums import amounts_to_sums, sums_from_ints
 from .buckets import MAC_SUFFIX, mac
 from .rows import bucket_rows, sort_rows
 from .shuffle import LeafFile, read_leaves
@@ -179,7 +179,7 @@ def _build_range(asset: int, lo: int, hi: int, keys: np.ndarray, amounts: np.nda
         todo.append((b, first, last))
     if not todo:
         return None
-    sums = frag.amounts_to_sums(amounts)
+    sums = amounts_to_sums(amounts)
     try:
         subtrees = build_buckets(frag.leaf_hashes(keys, amounts), sums, todo, h, padding, record_level=checkpoint,
                                  rule=V3_NODES)

@@ -1,6 +1,8 @@
 """Folding por-v1 subtrees (and por-v3's, with ``V3_NODES``) over numpy arrays. Pure: no I/O.
 
 ``hashes`` are ``uint8`` arrays of shape ``(n, 32)``; ``sums`` as in ``pipeline.tree.sums``.
+The compiled kernels (``blake3_batch``, ``messages``, ``fragments``) are imported where first used:
+por-v3's parents of a few nodes go through ``per_call`` without loading them.
 The messages are assembled in bulk from ``pipeline.protocol.v1``'s tags and sizes, so the bytes
 hashed are exactly the protocol's; the golden vectors and the reference-builder property tests
 hold the two together.
@@ -16,7 +18,7 @@ from blake3 import blake3
 
 from ..errors import SumOverflow
 from ..protocol import shape, v1, v3
-from . import blake3_batch, fragments, messages
+from . import per_call
 
 PaddingFn = Callable[[int, int], bytes]
 """``(level, index) -> hash`` of the padding node at that place."""
@@ -52,13 +54,17 @@ def hash_rows_per_call(messages: np.ndarray) -> np.ndarray:
     return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)
 
 
-def hash_rows(messages: np.ndarray) -> np.ndarray:
+def hash_rows(rows: np.ndarray) -> np.ndarray:
     """BLAKE3-256 of every row of a 2-d ``uint8`` array, as ``(n, 32)``: the batch hasher."""
-    return blake3_batch.hash_rows(messages)
+    from . import blake3_batch  # the compiled kernels load on first use (not for ``por prove``'s few nodes)
+
+    return blake3_batch.hash_rows(rows)
 
 
 def leaf_hashes(uks: np.ndarray, sums: np.ndarray) -> np.ndarray:
     """Leaf hashes ``H(0x00 ‖ uk ‖ u128be(b_1..m))`` for ``(n, 32)`` user keys."""
+    from . import messages
+
     return hash_rows(messages.leaf_messages(uks, sums))
 
 
@@ -72,9 +78,15 @@ def hash_pairs(hashes: np.ndarray, sums: np.ndarray, level: int, rule: NodeRule 
     """
     if hashes.shape[0] == 0:
         return hashes[:0], sums[:0]
-    if rule.fused:
+    if rule.fused and hashes.shape[0] // 2 <= per_call.PER_CALL_MAX:
+        parent_hashes, parent_sums, overflow = per_call.parent_nodes(hashes, sums)
+    elif rule.fused:
+        from . import fragments
+
         parent_hashes, parent_sums, overflow = fragments.parent_nodes(hashes, sums)
     else:
+        from . import blake3_batch, messages
+
         node_messages, parent_sums, overflow = messages.node_messages(hashes, sums, rule.tag)
         parent_hashes = blake3_batch.hash_rows(node_messages, key=rule.key)
     if overflow >= 0:
@@ -225,6 +237,8 @@ def build_buckets(
             used[i].append((level, index, pad))
             pads[p] = np.frombuffer(pad, dtype=np.uint8)
             right[out_starts[i] + parents[i] - 1] = -p - 1
+        from . import fragments
+
         hashes, level_sums, overflow = fragments.parent_nodes_indexed(hashes, level_sums, left, right, pads)
         if overflow >= 0:
             raise SumOverflow(overflow, level + 1)

@@ -305,16 +305,6 @@ def padding_leaf_keys(k_pad: SecretKey, symbol: str, first: int, count: int) -> 
     return bb.hash_rows(rows, key=k_pad.reveal())
 
 
-def amounts_to_sums(amounts_be: np.ndarray) -> np.ndarray:
-    """(n, 32) ``u128be(e) ‖ u128be(d)`` as (n, 2, 2) uint64 sums ``[equity/debt][hi, lo]``."""
-    return np.ascontiguousarray(amounts_be, dtype=np.uint8).view(">u8").reshape(-1, 2, 2).astype(np.uint64)
-
-
-def sums_to_amounts(sums: np.ndarray) -> np.ndarray:
-    """The inverse of ``amounts_to_sums``."""
-    return np.ascontiguousarray(np.asarray(sums, dtype=np.uint64).astype(">u8")).view(np.uint8).reshape(-1, 32)
-
-
 # ------------------------------------------------------------------ leaves and nodes: no message is assembled
 
 

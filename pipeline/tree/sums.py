@@ -60,3 +60,13 @@ def add_sums(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hi += carry
     overflow |= carry & (hi == 0)
     return out, overflow
+
+
+def amounts_to_sums(amounts_be: np.ndarray) -> np.ndarray:
+    """(n, 32) ``u128be(e) ‖ u128be(d)`` as (n, 2, 2) uint64 sums ``[equity/debt][hi, lo]``."""
+    return np.ascontiguousarray(amounts_be, dtype=np.uint8).view(">u8").reshape(-1, 2, 2).astype(np.uint64)
+
+
+def sums_to_amounts(sums: np.ndarray) -> np.ndarray:
+    """The inverse of ``amounts_to_sums``."""
+    return np.ascontiguousarray(np.asarray(sums, dtype=np.uint64).astype(">u8")).view(np.uint8).reshape(-1, 32)
