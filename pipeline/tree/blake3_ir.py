@@ -127,20 +127,6 @@ def butterfly(rows: list[str], width: int, bits: int, e: _Emitter) -> list[str]:
     return rows
 
 
-def butterfly_reference(matrix: np.ndarray, bits: int) -> np.ndarray:
-    """What ``butterfly`` computes, on a numpy matrix (rows × width), for the tests."""
-    rows, width = matrix.shape
-    out = matrix.copy()
-    for k in range(bits):
-        h = 1 << k
-        new = out.copy()
-        for r in range(rows):
-            for c in range(width):
-                new[r, c] = out[(r & ~h) | (c & h), (c & ~h) | (r & h)]
-        out = new
-    return out
-
-
 def _g(e: _Emitter, s: list[str], a: int, b: int, c: int, d: int, x: str, y: str) -> None:
     va = e.add(e.add(s[a], s[b]), x)
     vd = e.rotr(e.xor(s[d], va), 16)
@@ -349,15 +335,15 @@ def _function(lanes: int, ragged: bool) -> str:
         outs.append((digest, e.op(f"getelementptr i32, ptr %out, i64 {k}")))
     e.emit(f"br i1 {full_group}, label %store_all, label %store_lane0")
     e.label("store_all")
-    for words, p in outs:
-        e.emit(f"store <8 x i32> {words}, ptr {p}, align 4")
+    for digest_words, p in outs:
+        e.emit(f"store <8 x i32> {digest_words}, ptr {p}, align 4")
     e.emit("br label %next")
-    for lane, (words, p) in enumerate(outs):
+    for lane, (digest_words, p) in enumerate(outs):
         e.label(f"store_lane{lane}")
         wanted = e.op(f"icmp slt i64 {lane}, {left}")
         e.emit(f"br i1 {wanted}, label %store_lane{lane}_do, label %next")
         e.label(f"store_lane{lane}_do")
-        e.emit(f"store <8 x i32> {words}, ptr {p}, align 4")
+        e.emit(f"store <8 x i32> {digest_words}, ptr {p}, align 4")
         e.emit(f"br label %store_lane{lane + 1}" if lane + 1 < n_ else "br label %next")
     e.label("next")
     e.op_as(nf, f"add i64 {first}, {n_}")
@@ -494,6 +480,8 @@ def compile_kernel(lanes: int, cpu: str | None = None, features: str | None = No
 
 _lock = threading.Lock()
 _state: dict[int, tuple[Kernel | None, str]] = {}
+compiles: list[tuple[int, float]] = []
+"""Every compile ``kernel()`` did in this process: (lanes, CPU seconds). One per process, normally."""
 
 
 def kernel() -> tuple[Kernel | None, str]:
@@ -508,7 +496,9 @@ def kernel() -> tuple[Kernel | None, str]:
     with _lock:
         if lanes not in _state:
             try:
-                _state[lanes] = (compile_kernel(lanes), f"{lanes} lanes ({why})")
+                compiled = compile_kernel(lanes)
+                compiles.append((lanes, compiled.compile_seconds))
+                _state[lanes] = (compiled, f"{lanes} lanes ({why})")
             except Exception as error:  # noqa: BLE001  any failure of the JIT falls back, with its reason
                 _state[lanes] = (None, f"compiling the {lanes}-lane LLVM IR kernel failed: {_one_line(error)}")
         return _state[lanes]
