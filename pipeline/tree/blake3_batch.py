@@ -310,8 +310,11 @@ def kernel_in_use() -> tuple[str, str]:
 
 
 def _key_words(keys: np.ndarray) -> np.ndarray:
-    """(k, 32) uint8 keys -> (k, 8) little-endian words as uint64."""
-    return np.ascontiguousarray(keys, dtype=np.uint8).view("<u4").reshape(-1, 8).astype(np.uint64)
+    """(k, 32) uint8 keys -> (k, 8) little-endian words as uint32 (a view when ``keys`` is contiguous)."""
+    return np.ascontiguousarray(keys, dtype=np.uint8).view("<u4").reshape(-1, 8).astype(np.uint32, copy=False)
+
+
+_IV32 = IV.astype(np.uint32).reshape(1, 8)
 
 
 def _mode(key: bytes | np.ndarray | None, derive_key_context: str | None) -> tuple[np.ndarray, int]:
@@ -324,13 +327,13 @@ def _mode(key: bytes | np.ndarray | None, derive_key_context: str | None) -> tup
         kernel = _ir_kernel()
         if kernel is not None:
             words = np.empty((1, 8), dtype=np.uint32)
-            kernel.ragged(data, start, length, IV.reshape(1, 8).astype(np.uint32), DERIVE_KEY_CONTEXT, words)
+            kernel.ragged(data, start, length, _IV32, DERIVE_KEY_CONTEXT, words)
             context_key = _digests(words)
         else:
             _hash_messages(data, start, length, IV.reshape(1, 8), DERIVE_KEY_CONTEXT, context_key)
         return _key_words(context_key), DERIVE_KEY_MATERIAL
     if key is None:
-        return IV.reshape(1, 8), 0
+        return _IV32, 0
     array = np.frombuffer(key, dtype=np.uint8) if isinstance(key, bytes) else np.asarray(key, dtype=np.uint8)
     if array.size % DIGEST or array.size == 0:
         raise ValueError("a BLAKE3 key is 32 bytes (or one 32-byte key per message)")
@@ -366,11 +369,11 @@ def hash_ragged(data: bytes | np.ndarray, offsets: np.ndarray, key: bytes | np.n
     kernel = _ir_kernel()
     if kernel is not None and int(lengths.max()) <= CHUNK:
         out = np.empty((n, 8), dtype=np.uint32)
-        kernel.ragged(buf, np.ascontiguousarray(starts), lengths, np.ascontiguousarray(keys, dtype=np.uint32), flags, out)
+        kernel.ragged(buf, np.ascontiguousarray(starts), lengths, keys, flags, out)
         return _digests(out)
     if int(lengths.max()) <= 64:  # one block each: nonces and user keys
         out = np.empty((n, 8), dtype=np.uint32)
-        _hash_short_lanes(buf, starts, lengths, keys.astype(np.uint32), flags, out)
+        _hash_short_lanes(buf, starts, lengths, keys.astype(np.uint32), flags, out)  # a writable copy: numba's cached type
         return _digests(out)
     out8 = np.empty((n, DIGEST), dtype=np.uint8)
     long = lengths > CHUNK
@@ -378,11 +381,12 @@ def hash_ragged(data: bytes | np.ndarray, offsets: np.ndarray, key: bytes | np.n
     if short.size and kernel is not None:
         words = np.empty((short.size, 8), dtype=np.uint32)
         kernel.ragged(buf, starts[short], lengths[short],
-                      np.ascontiguousarray(keys[short] if keys.shape[0] > 1 else keys, dtype=np.uint32), flags, words)
+                      np.ascontiguousarray(keys[short] if keys.shape[0] > 1 else keys), flags, words)
         out8[short] = _digests(words)
     elif short.size:
         part = np.empty((short.size, DIGEST), dtype=np.uint8)
-        _hash_messages(buf, starts[short], lengths[short], keys[short] if keys.shape[0] > 1 else keys, flags, part)
+        _hash_messages(buf, starts[short], lengths[short], (keys[short] if keys.shape[0] > 1 else keys).astype(np.uint64),
+                       flags, part)
         out8[short] = part
     for i in np.flatnonzero(long):  # beyond one chunk: the package, one call each
         message = buf[starts[i]:starts[i] + lengths[i]].tobytes()
@@ -410,7 +414,7 @@ def hash_rows(messages: np.ndarray, key: bytes | np.ndarray | None = None,
     if n:
         kernel = _ir_kernel()
         if kernel is not None:
-            kernel.rows(rows, np.ascontiguousarray(keys, dtype=np.uint32), flags, out)
+            kernel.rows(rows, keys, flags, out)
         else:
             _hash_rows_lanes(rows, keys.astype(np.uint32), flags, out)
     return _digests(out)
