@@ -16,7 +16,57 @@ def test_the_benchmark_reports_both_floors_stages_and_memory(tmp_path):
         assert {"read", "buckets", "merge"} <= set(row.stages) and row.export == 0.0
         assert 0 < row.rss_mib < 4096 and row.proof_bytes > 1000
     assert {"users", "padding"} <= set(v3.stages)
+    assert v2.messages == 4 * 3000 and v3.messages > 2 * 3000 + 4096 * 3  # por-v3's own messages: every tree padded
+    assert any(line.startswith("por-v3 ns per message, per call / batch:") for line in lines)
     table = [line for line in lines if line.startswith("| 3,000 |")]
     assert len(table) == 2 and all(line.rstrip().endswith("| – |") for line in table)  # no export column value
     assert any(line.startswith("por-v3 / por-v2 build time at 3,000 users") for line in lines)
     assert any(line.startswith("batch hasher start-up") for line in lines)
+
+
+def test_por_v3s_message_counts_are_what_the_reference_builder_hashes(tmp_path, client2, monkeypatch):
+    """The bench's por-v3 floors count each kind of message from the bundle (`v3_message_counts`); the
+    plain-Python reference builder, its protocol calls counted, hashes exactly as many (splits: the
+    reference draws them for both sides of every holding; the count is of the non-zero sides)."""
+    import collections
+
+    from jobs.bench import v3_message_counts
+    from pipeline.protocol import v3
+    from tests.support import ref_v3
+    from tests.test_build_v3 import ASSETS, SECRET, PERIOD, build, medium_users, write_snapshot
+
+    users = medium_users(1500, seed=9)
+    snap = write_snapshot(str(tmp_path / "snap"), users, ASSETS, files=2, seed=1)
+    build(client2, snap, str(tmp_path / "bundle"), 1)
+    counted: collections.Counter[str] = collections.Counter()
+    building = []  # padding nodes hashed while a tree is built (proofs' paths hash them again)
+    for name in ("user_nonce", "user_key", "fragment_key", "padding_leaf_key", "leaf_hash", "node_hash",
+                 "padding_hash"):
+        real = getattr(v3, name)
+
+        def counting(*a, _real=real, _name=name):
+            if _name != "padding_hash" or building:
+                counted.update([_name])
+            return _real(*a)
+
+        monkeypatch.setattr(v3, name, counting)
+    real_tree = ref_v3.build_tree
+
+    def build_tree(*a, **kw):
+        building.append(1)
+        try:
+            return real_tree(*a, **kw)
+        finally:
+            building.pop()
+
+    monkeypatch.setattr(ref_v3, "build_tree", build_tree)
+    ref_v3.build_v3(users, ASSETS, SECRET, PERIOD, bucket_bits=1)
+    counts = v3_message_counts(str(tmp_path / "bundle"))
+    assert counts.nonces == counts.user_keys == counted["user_nonce"] == counted["user_key"] == len(users)
+    assert counts.fragment_keys == counted["fragment_key"]
+    assert counts.padding_keys == counted["padding_leaf_key"]
+    assert counts.leaves == counted["leaf_hash"]
+    assert counts.nodes == counted["node_hash"]
+    assert counts.padding_nodes == counted["padding_hash"]
+    held = sum(1 for h in users.values() for e, d in h.values() if e or d)
+    assert counts.splits == held * (v3.Parameters().fragments - 1)

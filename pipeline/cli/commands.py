@@ -619,9 +619,14 @@ def bench(
     protocols: Annotated[str, typer.Option("--protocols", metavar="V,V,…",
                                            help="Build each snapshot in these protocols (por-v3/por-v2 time is printed).")
                          ] = "por-v2,por-v3",
+    peer: Annotated[Optional[str], typer.Option(
+        "--peer", metavar="SCRIPT", help="Also time a peer's generator side by side (BitMEX's generate_liabilities.py).")
+                    ] = None,
+    peer_users: Annotated[int, typer.Option("--peer-users", min=1, metavar="N", help="Accounts for --peer.")] = 1_000_000,
 ) -> None:
     """Benchmark: build synthetic snapshots in each protocol and compare with the hashing floor; with
-    --reserves, ownership proofs per second per core against the bare signature checks.
+    --reserves, ownership proofs per second per core against the bare signature checks; with --peer, a
+    peer's generator against `por build --workers 1` on the same accounts.
 
     \b
     Example:
@@ -643,6 +648,13 @@ def bench(
         raise typer.BadParameter(f"--protocols takes a comma-separated list of {', '.join(VERSIONS)}")
     if user_counts != [0]:
         run_bench(user_counts, assets, worker_counts, workdir, echo=typer.echo, export=export, protocols=chosen)
+    if peer is not None:
+        from jobs.bench import peer_comparison
+
+        try:
+            peer_comparison(peer, peer_users, workdir, echo=typer.echo)
+        except FileNotFoundError as exc:
+            raise typer.BadParameter(str(exc)) from None
     if reserves:
         from jobs.bench_reserves import run_reserves_bench
 
