@@ -103,9 +103,17 @@ class _Emitter:
         m = ", ".join(f"i32 {i}" for i in mask)
         return self.op(f"shufflevector <{width} x i32> {a}, <{width} x i32> {b}, <{len(mask)} x i32> <{m}>")
 
-    def splat_scalar(self, scalar: str) -> str:
-        one = self.op(f"insertelement {self.vec} poison, i32 {scalar}, i64 0")
-        return self.op(f"shufflevector {self.vec} {one}, {self.vec} poison, <{self.lanes} x i32> zeroinitializer")
+    def splat_scalar(self, scalar: str, kind: str = "i32") -> str:
+        vec = f"<{self.lanes} x {kind}>"
+        one = self.op(f"insertelement {vec} poison, {kind} {scalar}, i64 0")
+        return self.op(f"shufflevector {vec} {one}, {vec} poison, <{self.lanes} x i32> zeroinitializer")
+
+    def gather(self, scalars: list[str], kind: str) -> str:
+        """The lanes' scalars as one vector."""
+        vec = "poison"
+        for lane, scalar in enumerate(scalars):
+            vec = self.op(f"insertelement <{self.lanes} x {kind}> {vec}, {kind} {scalar}, i64 {lane}")
+        return vec
 
 
 def butterfly(rows: list[str], width: int, bits: int, e: _Emitter) -> list[str]:
@@ -189,15 +197,17 @@ def _function(lanes: int, ragged: bool) -> str:
         else:
             base.append(e.op(f"mul i64 {idx[-1]}, %width", "start"))
             length.append("%width")
-        if ragged or lane == 0:
-            up = e.op(f"add i64 {length[-1]}, 63")
-            b = e.op(f"lshr i64 {up}, 6")
-            blocks.append(e.op(f"call i64 @llvm.umax.i64(i64 {b}, i64 1)", "blocks"))
-        else:
-            blocks.append(blocks[0])
-    most = blocks[0]
-    for b in blocks[1:] if ragged else []:
-        most = e.op(f"call i64 @llvm.umax.i64(i64 {most}, i64 {b})", "most")
+    w64 = f"<{n_} x i64>"
+    if not ragged:
+        up = e.op("add i64 %width, 63")
+        blocks.append(e.op(f"call i64 @llvm.umax.i64(i64 {e.op(f'lshr i64 {up}, 6')}, i64 1)", "blocks"))
+        most = blocks[0]
+    if ragged:  # the lanes' lengths and starts as vectors: block lengths, flags and masks in a few instructions
+        len_v, start_v = e.gather(length, "i64"), e.gather(base, "i64")
+        up_v = e.op(f"add {w64} {len_v}, {e.splat(63, kind='i64')}")
+        whole_v = e.op(f"lshr {w64} {up_v}, {e.splat(6, kind='i64')}")
+        blocks_v = e.op(f"call {w64} @llvm.umax.v{n_}i64({w64} {whole_v}, {w64} {e.splat(1, kind='i64')})")
+        most = e.op(f"call i64 @llvm.vector.reduce.umax.v{n_}i64({w64} {blocks_v})", "most")
     per_row = e.op("icmp ne i64 %perrow, 0")
     e.emit(f"br i1 {per_row}, label %keys_rows, label %keys_one")
     e.label("keys_one")
@@ -222,28 +232,24 @@ def _function(lanes: int, ragged: bool) -> str:
     offset = e.op(f"shl i64 {b}, 6", "off")
     byte_rows = []
     iota = "<" + ", ".join(f"i8 {t}" for t in range(64)) + ">"
-    rem_scalars, window_ok = [], []
-    for lane in range(n_):
-        rem = e.op(f"sub i64 {length[lane]}, {offset}", "rem")
-        rem_scalars.append(rem)
-        at = e.op(f"add i64 {base[lane]}, {offset}", "at")
-        end = e.op(f"add i64 {at}, 64")
-        window_ok.append(e.op(f"icmp sle i64 {end}, %datalen", "inside"))
+    rem0 = e.op(f"sub i64 %width, {offset}", "rem")
     if ragged:
-        fast = "true"
-        for lane in range(n_):
-            full = e.op(f"icmp sge i64 {rem_scalars[lane]}, 64")
-            both = e.op(f"and i1 {full}, {window_ok[lane]}")
-            fast = e.op(f"and i1 {fast}, {both}")
+        off_v = e.splat_scalar(offset, "i64")
+        rem_v = e.op(f"sub {w64} {len_v}, {off_v}")
+        end_v = e.op(f"add {w64} {e.op(f'add {w64} {start_v}, {off_v}')}, {e.splat(64, kind='i64')}")
+        window_v = e.op(f"icmp sle {w64} {end_v}, {e.splat_scalar('%datalen', 'i64')}")
+        full_v = e.op(f"icmp sge {w64} {rem_v}, {e.splat(64, kind='i64')}")
+        ok_v = e.op(f"and <{n_} x i1> {window_v}, {full_v}")
+        fast = e.op(f"call i1 @llvm.vector.reduce.and.v{n_}i1(<{n_} x i1> {ok_v})")
     else:  # the lanes' windows lie in order: the last lane's (unclamped) is the furthest
         last = e.op(f"add i64 {first}, {n_ - 1}")
         at = e.op(f"mul i64 {last}, %width")
         at = e.op(f"add i64 {at}, {offset}")
         end = e.op(f"add i64 {at}, 64")
         inside = e.op(f"icmp sle i64 {end}, %datalen")
-        full = e.op(f"icmp sge i64 {rem_scalars[0]}, 64")
+        full = e.op(f"icmp sge i64 {rem0}, 64")
         fast = e.op(f"and i1 {inside}, {full}")
-    e.emit(f"br i1 {fast}, label %fastload, label %copy0")
+    e.emit(f"br i1 {fast}, label %fastload, label %copy")
     e.label("fastload")  # every lane a whole block inside the data: no copy, no mask
     fast_rows = []
     for lane in range(n_):
@@ -254,6 +260,13 @@ def _function(lanes: int, ragged: bool) -> str:
             ahead = e.op(f"getelementptr i8, ptr {p}, i64 {PREFETCH}")
             e.emit(f"call void @llvm.prefetch.p0(ptr {ahead}, i32 0, i32 3, i32 1)")
     e.emit("br label %loaded")
+    e.label("copy")  # some lane's block is short or near the data's end: lane by lane
+    rem_scalars, window_ok = [], []
+    for lane in range(n_):
+        rem_scalars.append(e.op(f"sub i64 {length[lane]}, {offset}", "rem"))
+        end = e.op(f"add i64 {e.op(f'add i64 {base[lane]}, {offset}')}, 64")
+        window_ok.append(e.op(f"icmp sle i64 {end}, %datalen", "inside"))
+    e.emit("br label %copy0")
     for lane in range(n_):
         e.label(f"copy{lane}")
         e.emit(f"br i1 {window_ok[lane]}, label %copy{lane}_done, label %copy{lane}_stack")
@@ -294,29 +307,27 @@ def _function(lanes: int, ragged: bool) -> str:
         for j, row in enumerate(butterfly(chunk, n_, bits, e)):
             m[part * n_ + j] = row
     # block lengths, flags, and which lanes are still hashing
-    lens, flag_v = "poison", "poison"
-    for lane in range(n_ if ragged else 1):
-        pos = e.op(f"call i64 @llvm.smax.i64(i64 {rem_scalars[lane]}, i64 0)")
-        count = e.op(f"call i64 @llvm.smin.i64(i64 {pos}, i64 64)")
-        c32 = e.op(f"trunc i64 {count} to i32")
-        bl = e.op(f"add i64 {b}, 1")
-        is_last = e.op(f"icmp eq i64 {bl}, {blocks[lane]}")
-        is_first = e.op(f"icmp eq i64 {b}, 0")
-        f1 = e.op(f"select i1 {is_first}, i32 {CHUNK_START}, i32 0")
-        f2 = e.op(f"select i1 {is_last}, i32 {CHUNK_END | ROOT}, i32 0")
-        f = e.op(f"or i32 %flags, {f1}")
-        f = e.op(f"or i32 {f}, {f2}")
-        if ragged:
-            lens = e.op(f"insertelement {v} {lens}, i32 {c32}, i64 {lane}")
-            flag_v = e.op(f"insertelement {v} {flag_v}, i32 {f}, i64 {lane}")
-        else:
-            lens, flag_v = e.splat_scalar(c32), e.splat_scalar(f)
-    new = _compress(e, cv, m, lens, flag_v)
+    is_first = e.op(f"icmp eq i64 {b}, 0")
+    f1 = e.op(f"select i1 {is_first}, i32 {CHUNK_START}, i32 0")
+    start_flags = e.op(f"or i32 %flags, {f1}")
+    next_b = e.op(f"add i64 {b}, 1")
     if ragged:
-        active = "poison"
-        for lane in range(n_):
-            on = e.op(f"icmp ult i64 {b}, {blocks[lane]}")
-            active = e.op(f"insertelement <{n_} x i1> {active}, i1 {on}, i64 {lane}")
+        zero64 = e.splat(0, kind="i64")
+        pos_v = e.op(f"call {w64} @llvm.smax.v{n_}i64({w64} {rem_v}, {w64} {zero64})")
+        count_v = e.op(f"call {w64} @llvm.smin.v{n_}i64({w64} {pos_v}, {w64} {e.splat(64, kind='i64')})")
+        lens = e.op(f"trunc {w64} {count_v} to {v}")
+        is_last = e.op(f"icmp eq {w64} {blocks_v}, {e.splat_scalar(next_b, 'i64')}")
+        f2 = e.op(f"select <{n_} x i1> {is_last}, {v} {e.splat(CHUNK_END | ROOT)}, {v} zeroinitializer")
+        flag_v = e.op(f"or {v} {e.splat_scalar(start_flags)}, {f2}")
+    else:
+        pos = e.op(f"call i64 @llvm.smax.i64(i64 {rem0}, i64 0)")
+        c32 = e.op(f"trunc i64 {e.op(f'call i64 @llvm.smin.i64(i64 {pos}, i64 64)')} to i32")
+        is_last = e.op(f"icmp eq i64 {next_b}, {blocks[0]}")
+        f2 = e.op(f"select i1 {is_last}, i32 {CHUNK_END | ROOT}, i32 0")
+        lens, flag_v = e.splat_scalar(c32), e.splat_scalar(e.op(f"or i32 {start_flags}, {f2}"))
+    new = _compress(e, cv, m, lens, flag_v)
+    if ragged:  # a lane past its last block keeps its chaining value
+        active = e.op(f"icmp ult {w64} {e.splat_scalar(b, 'i64')}, {blocks_v}")
         new = [e.op(f"select <{n_} x i1> {active}, {v} {x}, {v} {y}") for x, y in zip(new, cv, strict=True)]
     new = [e.op_as(name, f"or {v} {x}, zeroinitializer") for name, x in zip(new_cv, new, strict=True)]
     e.op_as(nb, f"add i64 {b}, 1")
@@ -369,6 +380,11 @@ def module_text(lanes: int) -> str:
         "declare void @llvm.prefetch.p0(ptr, i32, i32, i32)",
         "declare i64 @llvm.smax.i64(i64, i64)",
         "declare i64 @llvm.smin.i64(i64, i64)",
+        f"declare <{lanes} x i64> @llvm.umax.v{lanes}i64(<{lanes} x i64>, <{lanes} x i64>)",
+        f"declare <{lanes} x i64> @llvm.smax.v{lanes}i64(<{lanes} x i64>, <{lanes} x i64>)",
+        f"declare <{lanes} x i64> @llvm.smin.v{lanes}i64(<{lanes} x i64>, <{lanes} x i64>)",
+        f"declare i64 @llvm.vector.reduce.umax.v{lanes}i64(<{lanes} x i64>)",
+        f"declare i1 @llvm.vector.reduce.and.v{lanes}i1(<{lanes} x i1>)",
         "declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)",
         "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)",
         f'attributes #0 = {{ nounwind "min-legal-vector-width"="{32 * lanes}" "prefer-vector-width"="{32 * lanes}" }}',
