@@ -19,8 +19,8 @@ from blake3 import blake3
 from pipeline.errors import InputError, SetupError
 from pipeline.tree import blake3_batch as bb
 from pipeline.tree import blake3_ir as ir
+from tests.test_blake3_batch import CONTEXT, options, reference
 
-CONTEXT = "por test 2026-11-22 IR kernel"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _compiled: dict[str, ir.Kernel] = {}
 
@@ -55,18 +55,6 @@ def use(monkeypatch):
         monkeypatch.setattr(ir, "kernel", lambda: (kernel, f"test variant {name}"))
         return kernel
     return choose
-
-
-def reference(message: bytes, mode: str, key: bytes) -> bytes:
-    if mode == "plain":
-        return blake3(message).digest()
-    if mode == "keyed":
-        return blake3(message, key=key).digest()
-    return blake3(message, derive_key_context=CONTEXT).digest()
-
-
-def options(mode: str, key: bytes | np.ndarray) -> dict:
-    return {"plain": {}, "keyed": {"key": key}, "derive": {"derive_key_context": CONTEXT}}[mode]
 
 
 def lane_counts(lanes: int) -> list[int]:
