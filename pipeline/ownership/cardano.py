@@ -175,19 +175,12 @@ def _cbor(raw: bytes, what: str) -> Any:
     return value
 
 
-def _hex(text: str, what: str) -> bytes:
-    body = text[2:] if text[:2] in ("0x", "0X") else text
-    if not _HEX.fullmatch(body):
-        raise Refused(f"{what} is not hex")
-    return bytes.fromhex(body)
-
-
 def public_key(script: str | None) -> bytes:
     """The Ed25519 key of the row's ``script``: a COSE_Key (CBOR map) or 32 bytes, hex."""
     if not script:
         raise Refused("a Cardano address is proven with its payment key (script column: the COSE_Key signData "
                       "returns, or the 32-byte key); none given")
-    raw = _hex(script, "the key (script column)")
+    raw = ed25519.hex_bytes(script, "the key (script column)")
     if len(raw) == 32:
         return raw
     key = _cbor(raw, "the COSE_Key (script column)")
@@ -204,7 +197,7 @@ def public_key(script: str | None) -> bytes:
 
 def signed_data(signature: str, address: bytes, message: str) -> tuple[bytes, bytes]:
     """``(Sig_structure, signature)`` of a COSE_Sign1 over ``message`` for ``address``, or ``Refused``."""
-    sign1 = _cbor(_hex(signature, "the signature (COSE_Sign1)"), "the signature (COSE_Sign1)")
+    sign1 = _cbor(ed25519.hex_bytes(signature, "the signature (COSE_Sign1)"), "the signature (COSE_Sign1)")
     if isinstance(sign1, cbor2.CBORTag) and sign1.tag == 18:
         sign1 = sign1.value
     if not (isinstance(sign1, list) and len(sign1) == 4):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 
 import base58
 
@@ -32,7 +31,6 @@ from . import ed25519
 from .chains import Chain, Family, Refused
 from .rules import ProofRow, Unsupported, okx_framed, one_signature
 
-_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 WRAP_OPEN, WRAP_CLOSE = b"<Bytes>", b"</Bytes>"
 ED25519, SR25519, ECDSA = 0, 1, 2
 
@@ -91,13 +89,6 @@ def _decode_address(text: str, ss58: int | None, name: str) -> bytes:
     return public
 
 
-def _hex(text: str, what: str) -> bytes:
-    body = text[2:] if text[:2] in ("0x", "0X") else text
-    if not _HEX.fullmatch(body):
-        raise Refused(f"{what} is not hex")
-    return bytes.fromhex(body)
-
-
 def _sr25519_verifies(public: bytes, signature: bytes, data: bytes) -> bool:
     import sr25519
 
@@ -109,7 +100,7 @@ def _sr25519_verifies(public: bytes, signature: bytes, data: bytes) -> bool:
 
 def check_signed(public: bytes, message: str, signature_text: str) -> str:
     """What was proven (scheme and wrapping), or ``Refused``."""
-    raw = _hex(signature_text, "the signature")
+    raw = ed25519.hex_bytes(signature_text, "the signature")
     scheme = None
     if len(raw) == 65:
         if raw[0] == ECDSA:
@@ -154,7 +145,7 @@ class PolkadotFamily:
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
         public = decode_address(chain, row.address)
-        if row.script and _hex(row.script, "the public key (script column)") != public:
+        if row.script and ed25519.hex_bytes(row.script, "the public key (script column)") != public:
             raise Refused("the public key (script column) is not the address's key")
         return check_signed(public, message, one_signature(row)), ""
 

@@ -72,39 +72,38 @@ WALLETS = {w.name: w for w in (
 """The standard wallets, in the order they are tried, with their default ids."""
 
 
-def _cell(bits: str, refs: tuple[tuple[bytes, int], ...] = ()) -> tuple[bytes, int]:
-    """``(representation hash, depth)`` of an ordinary cell of ``bits`` (a string of 0/1) and
-    references ``refs`` (their hashes and depths): TON's cell hash, level 0."""
-    size = len(bits)
-    padded = bits + ("1" + "0" * (7 - size % 8) if size % 8 else "")
-    data = int(padded, 2).to_bytes(len(padded) // 8, "big") if padded else b""
+def _cell(value: int, size: int, refs: tuple[tuple[bytes, int], ...] = ()) -> tuple[bytes, int]:
+    """``(representation hash, depth)`` of an ordinary cell of ``size`` bits, those of ``value`` (below
+    2^size) from the most significant, and references ``refs`` (their hashes and depths): TON's cell
+    hash, level 0. The data are padded to whole bytes with a 1 and then 0s (``tests`` hold this to the
+    same hash over a string of 0/1, the way TON's documentation writes it)."""
+    pad = -size % 8
+    data = ((value << pad | 1 << (pad - 1)) if pad else value).to_bytes((size + pad) // 8, "big")
     descriptors = bytes([len(refs), size // 8 + (size + 7) // 8])
     body = descriptors + data + b"".join(d.to_bytes(2, "big") for _, d in refs) + b"".join(h for h, _ in refs)
     return hashlib.sha256(body).digest(), 1 + max(d for _, d in refs) if refs else 0
 
 
-def _uint(value: int, width: int) -> str:
-    return format(value, f"0{width}b")
-
-
-def data_bits(wallet: Wallet, public: bytes) -> str:
-    """The wallet's initial data cell: what ``@ton/ton``'s ``create`` (and the highload v3 wrapper) store."""
-    key = _uint(int.from_bytes(public, "big"), 256)
-    if wallet.name in ("v3r1", "v3r2"):
-        return _uint(0, 32) + _uint(wallet.wallet_id, 32) + key
-    if wallet.name == "v4r2":
-        return _uint(0, 32) + _uint(wallet.wallet_id, 32) + key + "0"  # empty plugins dictionary
-    if wallet.name == "v5r1":
-        return "1" + _uint(0, 32) + _uint(wallet.wallet_id, 32) + key + "0"  # signatures allowed, no extensions
-    return key + _uint(wallet.wallet_id, 32) + "0" + "0" + _uint(0, 64) + _uint(wallet.timeout, 22)
+def data_cell(wallet: Wallet, public: bytes) -> tuple[int, int]:
+    """``(value, size)`` of the wallet's initial data cell: what ``@ton/ton``'s ``create`` (and the
+    highload v3 wrapper) store (a sequence number 0 where the wallet has one)."""
+    key = int.from_bytes(public, "big")  # 256 bits
+    if wallet.name in ("v3r1", "v3r2"):  # seqno(32) wallet_id(32) key(256)
+        return wallet.wallet_id << 256 | key, 320
+    if wallet.name == "v4r2":  # seqno(32) wallet_id(32) key(256), an empty plugins dictionary (0)
+        return (wallet.wallet_id << 256 | key) << 1, 321
+    if wallet.name == "v5r1":  # signatures allowed (1) seqno(32) wallet_id(32) key(256), no extensions (0)
+        return ((1 << 64 | wallet.wallet_id) << 256 | key) << 1, 322
+    # highload v3: key(256) subwallet_id(32), two empty dictionaries (0 0), last_clean_time(64) 0, timeout(22)
+    return (key << 32 | wallet.wallet_id) << 88 | wallet.timeout, 376
 
 
 @functools.lru_cache(maxsize=256)
 def wallet_account(wallet: Wallet, public: bytes) -> bytes:
     """The 32-byte account of ``wallet`` with ``public`` (in the basechain)."""
-    data = _cell(data_bits(wallet, public))
-    # StateInit: no split_depth, not special, code and data present, no library
-    account, _ = _cell("00110", ((wallet.code_hash, wallet.code_depth), data))
+    data = _cell(*data_cell(wallet, public))
+    # StateInit: no split_depth, not special, code and data present, no library (0 0 1 1 0)
+    account, _ = _cell(0b00110, 5, ((wallet.code_hash, wallet.code_depth), data))
     return account
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 
 import base58
 from coincurve import PublicKey
@@ -39,7 +38,6 @@ from .rules import ProofRow, one_signature
 
 ACCOUNT_VERSION = 0x00
 ED25519_PREFIX = 0xED
-_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
 def account_id(public: bytes) -> bytes:
@@ -78,13 +76,6 @@ def decode_address(text: str) -> bytes:
 def sha512_half(message: str) -> bytes:
     """What a secp256k1 key signs for ``message`` (cached: a chunk of rows signs a handful of texts)."""
     return hashlib.sha512(message.encode("utf-8")).digest()[:32]
-
-
-def _hex(text: str, what: str) -> bytes:
-    body = text[2:] if text[:2] in ("0x", "0X") else text
-    if not _HEX.fullmatch(body):
-        raise Refused(f"{what} is not hex")
-    return bytes.fromhex(body)
 
 
 def _secp256k1_keys(der: bytes, digest: bytes) -> list[bytes]:
@@ -127,9 +118,9 @@ class XrplFamily:
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
         account = decode_address(row.address)
-        signature = _hex(one_signature(row), "the signature")
+        signature = ed25519.hex_bytes(one_signature(row), "the signature")
         if row.script:
-            public = _hex(row.script, "the public key (script column)")
+            public = ed25519.hex_bytes(row.script, "the public key (script column)")
             if len(public) == 33 and public[0] == ED25519_PREFIX:
                 ed25519.verify(public[1:], signature, message.encode("utf-8"))
                 kind = "Ed25519"
