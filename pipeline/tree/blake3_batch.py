@@ -13,7 +13,7 @@ numba compiles the kernel the first time a process calls it and caches the machi
 file (``__pycache__``; ``NUMBA_CACHE_DIR`` moves it): a fresh worker loads it instead of compiling.
 
 Where the CPU has AVX2 or AVX-512, ``hash_rows`` and ``hash_ragged`` use ``blake3_ir``'s kernel
-instead (LLVM IR with explicit 8- or 16-lane vectors, compiled once per process: 2.5-5x faster than
+instead (LLVM IR with explicit 8- or 16-lane vectors, compiled once per process: 3.5-6x faster than
 the numba kernel, measured by ``jobs/bench_kernel.py``); without those features, or when compiling it
 failed (a one-line warning says why), the numba kernel. ``POR_BLAKE3_KERNEL=numba`` or ``=ir`` forces
 one (``ir`` raises ``SetupError`` with the reason where it cannot run); ``kernel_in_use()`` says which.
