@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import statistics
 import threading
 import time
@@ -243,8 +244,13 @@ class ReservesRow:
     (seconds)."""
     calls: dict[str, int] = field(default_factory=dict)
     publish: float = 0.0
-    """The reserves step of ``por publish`` (verify keeping the proof columns, then the public files),
-    wall seconds, once."""
+    """The reserves step of ``por publish`` (verify keeping the proof columns, then totals, sums by status
+    and both public files written into a bundle as they are made, ``publish.write_streamed``), wall
+    seconds, once."""
+    publish_files: float = 0.0
+    """Of which: the totals, sums by status and public files from the verified batches (seconds)."""
+    public_bytes: dict[str, int] = field(default_factory=dict)
+    """The public files' sizes (bytes)."""
     client_mib: float = 0.0
     """The client's peak resident memory during the verifications (MiB)."""
     publish_client_mib: float = 0.0
@@ -289,10 +295,25 @@ def _runs(mapper: Any, path: str, total: int) -> Iterator[float]:
         del result  # never two runs' results held at once
 
 
+def publish_reserves_step(ownership: Any, out_dir: str) -> dict[str, str]:
+    """What ``por publish``'s reserves step does once the rows are verified: totals and sums by status
+    from the verified batches, both public files written into a bundle at ``out_dir`` as they are made
+    (``jobs.publish.write_streamed``); returns name -> blake3 of the bytes written."""
+    import functools
+
+    from jobs.publish import write_streamed
+    from pipeline.reserves.public import verified_reserves
+    from pipeline.storage import bundle
+    from pipeline.storage import fs as storage
+
+    fs, where = storage.open_fs(out_dir)
+    fresh = bundle.Bundle(fs, where, out_dir)
+    _, _, public = verified_reserves(ownership, ASSETS)
+    return {name: write_streamed(fresh, name, functools.partial(public.write, name)) for name in public}
+
+
 def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: Callable[[str], None] = print,
                        publish: bool = True) -> list[ReservesRow]:
-    from pipeline.reserves.public import verified_reserves
-
     path = os.path.join(workdir, f"reserves-{rows}", "r.parquet")
     if not os.path.exists(path):
         write_bench_reserves(path, rows)
@@ -312,13 +333,19 @@ def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: 
                               client_mib=rss.peak / 2**20)
             row.worker_mib = [v / 2**20 for v in client.run(_worker_peak).values()]
             if publish:
+                out_dir = os.path.join(workdir, f"publish-{rows}")
                 with PeakRss() as rss:
                     t = time.perf_counter()
-                    held = verified_reserves(verify_reserves(mapper, path, CHALLENGE), ASSETS)
+                    ownership = verify_reserves(mapper, path, CHALLENGE)
+                    t_files = time.perf_counter()
+                    held = publish_reserves_step(ownership, out_dir)
                     row.publish = time.perf_counter() - t
+                    row.publish_files = time.perf_counter() - t_files
                 row.publish_client_mib = rss.peak / 2**20
                 row.publish_worker_mib = [v / 2**20 for v in client.run(_worker_peak).values()]
-                del held
+                row.public_bytes = {n: os.path.getsize(os.path.join(out_dir, n)) for n in held}
+                del held, ownership
+                shutil.rmtree(out_dir)
             row.cluster_floor = cluster_floor(client, path)  # last: it reads the whole file in every worker
         out.append(row)
         echo(f"reserves {total} rows on {workers} worker(s): verify {row.verify:.2f} s (median of 3), "
@@ -327,7 +354,10 @@ def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: 
              f"({row.scaling:.2f} processes' worth), ratio {row.cluster_ratio:.2f}; peak RSS client {row.client_mib:,.0f} MiB, "
              f"workers {', '.join(f'{m:,.0f}' for m in row.worker_mib)} MiB"
              + (f"; publish's reserves step {row.publish:.2f} s (ratio {row.publish_ratio:.2f}, on the cluster "
-                f"{row.publish / row.cluster_floor:.2f}; peak RSS client {row.publish_client_mib:,.0f} MiB, workers "
+                f"{row.publish / row.cluster_floor:.2f}; of which the totals and public files "
+                f"{row.publish_files:.2f} s, written as made: "
+                + ", ".join(f"{n} {b / 2**20:,.0f} MiB" for n, b in row.public_bytes.items())
+                + f"; peak RSS client {row.publish_client_mib:,.0f} MiB, workers "
                 f"{', '.join(f'{m:,.0f}' for m in row.publish_worker_mib)} MiB)" if publish else ""))
     echo("mix: " + ", ".join(f"{k} {v}" for k, v in sorted(mix.items())))
     echo("signature checks: " + ", ".join(f"{k} {v}" for k, v in calls.items()))

@@ -17,13 +17,17 @@ owner-only private log (``PublishRequest.private_log``), never to the terminal o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import json
+import os
 import time
 import uuid
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
+from blake3 import blake3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pipeline import __version__
@@ -163,19 +167,70 @@ class _Built:
 
 @dataclass(frozen=True)
 class _Held:
-    """The month's reserves: totals, sums by ownership status, and the public reserve files."""
+    """The month's reserves: totals, sums by ownership status, and the public reserve files (written into
+    the fresh bundle as they were made: here the blake3 of the bytes written)."""
 
     reserves: Reserves
     by_status: dict[str, dict[str, int]]
-    files: dict[str, bytes]
+    files: dict[str, str]
 
 
 @dataclass(frozen=True)
 class _Report:
-    files: dict[str, bytes]
-    """The report files and the public reserve files, as written."""
+    files: dict[str, str]
+    """The report files and the public reserve files, as written: name -> blake3 of the bytes written."""
     usd: dict[str, Any] | None
     published_at: str
+
+
+class _Digesting:
+    """A file object's writes, digested (blake3, as ``canonical.digest``) on their way to it."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f, self._hash = f, blake3()
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        self._hash.update(view)
+        self._f.write(view)
+        return len(view)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def write_streamed(fresh: bundle.Bundle, name: str, make: Callable[[public_reserves.Sink], None]) -> str:
+    """Write ``name`` into the fresh bundle as ``make`` writes its parts into a file object (the file is
+    never held whole); returns the blake3 of the bytes written. As ``Bundle.write``: a local file is
+    written under a fresh name and renamed into place (a reader never sees half of it), with the public
+    or owner-only mode from its creation on; the fresh bundle is in the staging directory, moved into the
+    archive only once the month is signed. A transient storage error writes the file again from the
+    start (``make`` gives the same bytes each time)."""
+    target, secret = fresh.file(name), fresh.is_private(name)
+    mode = private.PRIVATE_FILE if secret else private.PUBLIC_FILE
+
+    def put() -> str:
+        private.make_dirs(fresh.fs, target.rsplit("/", 1)[0], secret)
+        if not storage.is_local(fresh.fs):
+            with fresh.fs.open(target, "wb") as f:
+                out = _Digesting(f)
+                make(out)
+            return out.hexdigest()
+        partial = f"{target}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as f:
+                out = _Digesting(f)
+                make(out)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
+        return out.hexdigest()
+
+    return storage.retrying(put)
 
 
 def previous_period(today: dt.date | None = None) -> str:
@@ -261,7 +316,7 @@ class _Publication:
         self.step("audit")
         fresh, checked = self._audit(v, built)
         self.step("reserves")
-        held = self._reserves(v)
+        held = self._reserves(v, fresh)
         self.step("ratios")
         manifest, positions = self._ratios(v, built, held)
         self.step("report")
@@ -449,14 +504,13 @@ class _Publication:
         private.write_file(fs, path, json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n", private=True)
         return shown
 
-    def _reserves(self, v: _Validated) -> _Held:
-        """4. The reserves, from the archived copy: totals, sums by status, the public files."""
-        reserves_url = self.archive.url(self.stage_name, v.slot.directory, "inputs/reserves")
-        reserves = load_reserves(reserves_url, v.plan.assets, self.opts)
-        by_status = public_reserves.status_totals(reserves, v.ownership)
-        files = public_reserves.public_files(reserves, v.ownership, public_reserves.read_rows(reserves_url, self.opts),
-                                             {x.symbol: x.decimals for x in v.plan.assets})
-        return _Held(reserves, by_status, files)
+    def _reserves(self, v: _Validated, fresh: bundle.Bundle) -> _Held:
+        """4. The reserves, from the batches verified in step 1 (the archived copy is not read again): totals,
+        sums by status, and the public files, written into the fresh bundle as they are made."""
+        reserves, by_status, public = public_reserves.verified_reserves(
+            v.ownership, v.plan.assets, self.archive.url(self.stage_name, v.slot.directory, "inputs/reserves"))
+        return _Held(reserves, by_status, {name: write_streamed(fresh, name, functools.partial(public.write, name))
+                                           for name in public})
 
     def _ratios(self, v: _Validated, built: _Built, held: _Held) -> tuple[dict[str, Any], list[ratios.AssetPosition]]:
         """5. Every asset's position; a zero price for an asset owed or held refuses the month."""
@@ -493,10 +547,10 @@ class _Publication:
                          reserves_status(v.ownership, held.by_status, req.exchange, v.challenge), usd, v.balances_doc,
                          published_at, req.exchange, collateral_section(v.haircuts) if per_asset(manifest["version"]) else None)
         doc["master_secret"] = {"id": manifest["publication"]["secret"], "changed": self.secret_changed}
-        files = {**render_reports(doc, positions), **held.files}
+        files = render_reports(doc, positions)
         for name, data in files.items():
             fresh.write(name, data)
-        return _Report(files, usd, published_at)
+        return _Report({**{n: digest(d) for n, d in files.items()}, **held.files}, usd, published_at)
 
     def _sign(self, v: _Validated, built: _Built, manifest: dict[str, Any], report: _Report,
               fresh: bundle.Bundle) -> str:
@@ -504,7 +558,7 @@ class _Publication:
         beside it; returns the manifest's digest."""
         public_pem = public_key_pem(v.signing_key.public_key())
         fresh.write(layout.PUBLIC_KEY, public_pem)
-        manifest["files"] = {**built.result.manifest["files"], **{n: digest(d) for n, d in report.files.items()},
+        manifest["files"] = {**built.result.manifest["files"], **report.files,
                              layout.PUBLIC_KEY: digest(public_pem)}
         manifest["publication"]["verifier"] = digest(page_parts(render_page()).code)  # the page's code, signed
         manifest_bytes = canonical_json(manifest)

@@ -26,6 +26,7 @@ from pipeline.cli import app
 from pipeline.formats import numbers
 from pipeline.formats.assets import parse_assets
 from pipeline.formats.canonical import canonical_json, digest
+from pipeline.errors import BundleError
 from pipeline.publication import archive
 from pipeline.testing.synth import (
     snapshot_totals,
@@ -757,3 +758,94 @@ def test_archived_verifier_page_checks_the_signature_in_chromium(published, inpu
     verdict, checks = verify(other_page)
     assert verdict == "invalid" and checks["signature"] == "fail", checks
     del sh
+
+
+# ------------------------------------------------ the public reserve files, streamed
+
+STREAMED_GOLDEN = {"reserves.csv": "e9bd0781854273855b9ab83a0b712c7ce0cfd24f2f3eb7c37f90232c36f74ee2",
+                   "reserves.parquet": "7e28c2cecf39ad218a4471c045d263739172e45c3660558c938e81ac34133973"}
+"""blake3 of the public reserve files of ``streamed_month`` as publish wrote them from bytes held whole
+(8a2fef3, before they were streamed into the bundle)."""
+
+
+def streamed_month(d, client, before_step=None):
+    """A por-v2 month whose reserves carry every ownership status (bound, unbound, missing, unchecked),
+    published with a challenge; returns the month's public directory."""
+    from pipeline.liabilities.snapshot import plan_snapshot
+    from pipeline.ownership.challenge import challenge_text
+
+    d.mkdir(parents=True)
+    secret = write_secret(str(d))
+    assert por("keygen", "--signing", str(d / "sign.key")).exit_code == 0
+    snap = str(d / "snap")
+    write_synth(snap, 400, asset_count=3, files=1, seed=70)
+    assets = list(plan_snapshot(snap).assets)
+    ratios = {a.symbol: 10_100 + 300 * j for j, a in enumerate(assets)}
+    write_synth_reserves(str(d / "res" / "wallets.parquet"), assets, snapshot_totals(snap), ratios, seed=0,
+                         challenge=challenge_text("Golden Exchange", "2026-08", None), fixed_sentence_rows=1,
+                         showcase=True, addresses_per_asset=5)
+    write_synth_prices(str(d / "prices.json"), assets, "2026-08")
+    arch = str(d / "archive")
+    publish_period(client, PublishRequest("2026-08", snap, str(d / "res"), arch, secret, str(d / "sign.key"),
+                                          exchange="Golden Exchange", prices=str(d / "prices.json"), protocol="por-v2"),
+                   echo=lambda s: None, before_step=before_step)
+    return arch, os.path.join(arch, "2026-08", "public")
+
+
+def test_public_reserve_files_are_streamed_byte_for_byte_and_signed_as_written(client2, tmp_path):
+    """The public reserve files, written into the fresh bundle as they are made, are the bytes publish wrote
+    when it held them whole; every digest of the signed manifest is of the file as it lies on disk; nothing
+    half-written is left; and a copy of the reserves altered in the archive after its rows were verified
+    changes nothing published (the files and totals come from the verified batches) while the archive shows
+    the alteration (what regenerate refuses)."""
+    import pyarrow.parquet as pq
+
+    from pipeline.publication.archive import check_inputs
+    from pipeline.storage import fs as storage
+
+    arch, public = streamed_month(tmp_path / "plain", client2)
+    for name, want in STREAMED_GOLDEN.items():
+        assert digest(open(os.path.join(public, name), "rb").read()) == want, name
+    manifest = read_json(public, "manifest.json")
+    for name, recorded in manifest["files"].items():
+        assert digest(open(os.path.join(public, name), "rb").read()) == recorded, name
+    assert {"reserves.csv", "reserves.parquet"} <= set(manifest["files"])
+    assert oct(os.stat(os.path.join(public, "reserves.csv")).st_mode & 0o777) == "0o644"
+    assert not [f for _, _, files in os.walk(arch) for f in files if f.endswith(".partial")]
+    report = read_json(public, "report.json")
+
+    def tamper(step):
+        if step != "reserves":
+            return
+        stage = next(e for e in os.listdir(tmp_path / "tampered" / "archive") if e.startswith(archive.STAGING_PREFIX))
+        copy = tmp_path / "tampered" / "archive" / stage / "2026-08" / "inputs" / "reserves" / "wallets.parquet"
+        t = pq.read_table(copy)  # every address moved one row down: still valid reserves, other proofs
+        pq.write_table(t.set_column(t.schema.get_field_index("address"), "address",
+                                    t.column("address").take(list(range(1, t.num_rows)) + [0])), copy)
+
+    arch2, public2 = streamed_month(tmp_path / "tampered", client2, before_step=tamper)
+    for name, want in STREAMED_GOLDEN.items():
+        assert digest(open(os.path.join(public2, name), "rb").read()) == want, name
+    assert read_json(public2, "report.json")["assets"] == report["assets"]
+    with pytest.raises(BundleError, match="inputs/reserves/wallets.parquet: blake3"):
+        check_inputs(storage.open_fs(arch2)[0], os.path.join(arch2, "2026-08"), "2026-08", None)
+
+
+def test_a_failure_while_the_reserve_files_stream_publishes_nothing(client2, tmp_path, monkeypatch):
+    """A public reserve file that fails half-way (after its first parts were written) refuses the month
+    and leaves no archive behind, no partial file."""
+    from pipeline.reserves import public as public_reserves
+
+    real = public_reserves.PublicFiles.write
+
+    def failing(self, name, sink):
+        if name == "reserves.csv":
+            sink.write(b"coin,snapshot height,amount\n")
+            raise OSError("disk full (test)")
+        real(self, name, sink)
+
+    monkeypatch.setattr(public_reserves.PublicFiles, "write", failing)
+    with pytest.raises(PublishError, match="step 'reserves'.*disk full"):
+        streamed_month(tmp_path / "fails", client2)
+    arch = tmp_path / "fails" / "archive"
+    assert not arch.exists() or not [f for _, _, files in os.walk(arch) for f in files]

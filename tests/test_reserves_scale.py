@@ -416,6 +416,16 @@ def _plain(doc: Any) -> Any:
     return json.loads(json.dumps(doc, sort_keys=True, ensure_ascii=False))
 
 
+class _Parts:
+    """A sink that keeps every write apart."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+
+
 @pytest.mark.integration
 def test_a_100k_month_on_the_cluster_gives_the_row_by_row_bytes(tmp_path, client2):
     """Statuses, reasons, counts, sums, the per-row results (Parquet and JSON lines), the public CSV
@@ -453,8 +463,15 @@ def test_a_100k_month_on_the_cluster_gives_the_row_by_row_bytes(tmp_path, client
     # the public file is what the row-by-row writer made of the rows it holds, byte for byte (so the
     # digest of that rewrite with the directory replaced, against the recorded one, is byte for byte)
     assert public_parquet(files["reserves.parquet"], None) == files["reserves.parquet"]
-    assert public_parquet(verified_reserves(verify_reserves(mapper, directory, CHALLENGE), scale_assets())[2][
-        "reserves.parquet"], None) == files["reserves.parquet"]
+    public = verified_reserves(verify_reserves(mapper, directory, CHALLENGE), scale_assets())[2]
+    assert public_parquet(public["reserves.parquet"], None) == files["reserves.parquet"]
+    # written as they are made (publish streams them into the bundle): the same bytes, in parts (the CSV
+    # 65 536 rows at a time), none of which is the whole file
+    for name in ("reserves.csv", "reserves.parquet"):
+        sink = _Parts()
+        public.write(name, sink)
+        assert b"".join(sink.parts) == files[name], name
+        assert len(sink.parts) > 2 and max(map(len, sink.parts)) < len(files[name]), (name, len(sink.parts))
     assert _plain(status_totals(reserves, own)) == want["by_status"]
     assert _plain(verified_reserves(own, scale_assets())[1]) == want["by_status"]  # proofs not kept: read again
 

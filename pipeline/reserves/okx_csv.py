@@ -17,7 +17,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Mapping, NamedTuple, Sequence, TypedDict
+from typing import Iterator, Mapping, NamedTuple, Sequence, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -214,8 +214,25 @@ def _nth(lists: pa.Array, n: int) -> pa.Array:
 def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], heights: Mapping[str, str],
                   rows: Sequence[int] | None = None, step: int = 65_536) -> bytes:
     """``write_okx_csv`` from columns (``OUT_COLUMNS``; ``rows``: each row's number for messages, by
-    default its position): a line without a character the CSV writer quotes is its fields joined
-    by commas; the other lines are written by the ``csv`` module."""
+    default its position): ``okx_csv_parts`` end to end."""
+    return b"".join(okx_csv_parts(columns, totals, heights, rows, step))
+
+
+def okx_csv_parts(columns: Mapping[str, pa.Array | pa.ChunkedArray], totals: Mapping[str, str],
+                  heights: Mapping[str, str], rows: Sequence[int] | None = None,
+                  step: int = 65_536) -> Iterator[bytes]:
+    """The published layout's bytes in parts, as they are made (the header, then ``step`` rows at a
+    time): a line without a character the CSV writer quotes is its fields joined by commas; the
+    other lines are written by the ``csv`` module. A row that does not fit the layout is refused
+    before the first part."""
+    from .results import string_bytes
+
+    n = len(columns["coin"])
+    over = np.flatnonzero(np.logical_or(*(pc.list_value_length(columns[c]).fill_null(0).to_numpy(zero_copy_only=False) > 2
+                                          for c in ("signatures", "owners"))))
+    if len(over):
+        first = int(over[0]) if rows is None else int(rows[int(over[0])])
+        raise InputError(f"row {first}: the published CSV layout holds two signatures and two owners")
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(TOTALS_HEADER)
@@ -223,15 +240,9 @@ def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], he
         w.writerow([coin, heights.get(coin, "-"), totals[coin]])
     w.writerow([])
     w.writerow(ADDRESS_HEADER)
-    parts = [out.getvalue().encode("utf-8")]
-    n = len(columns["coin"])
-    over = np.flatnonzero(np.logical_or(*(pc.list_value_length(columns[c]).fill_null(0).to_numpy(zero_copy_only=False) > 2
-                                          for c in ("signatures", "owners"))))
-    if len(over):
-        first = int(over[0]) if rows is None else int(rows[int(over[0])])
-        raise InputError(f"row {first}: the published CSV layout holds two signatures and two owners")
+    yield out.getvalue().encode("utf-8")
     for a in range(0, n, step):
-        take = {k: v.slice(a, step) for k, v in columns.items()}
+        take = {k: _whole(v.slice(a, step)) for k, v in columns.items()}
         fields = [take["coin"].cast(pa.string()), take["chain"].cast(pa.string()),
                   take["height"].cast(pa.string()).fill_null(""), take["address"].cast(pa.string()),
                   take["balance"].cast(pa.string()), take["message"].cast(pa.string()).fill_null(""),
@@ -253,7 +264,9 @@ def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], he
             index = np.arange(len(lines))
             index[odd] = len(lines) + np.arange(len(odd))
             lines = pa.concat_arrays([lines, pa.array(written, pa.string())]).take(pa.array(index))
-        from .results import string_bytes
+        yield string_bytes(lines)
 
-        parts.append(string_bytes(lines))
-    return b"".join(parts)
+
+def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array (a slice of a chunked column put end to end: ``step`` rows, not the column)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

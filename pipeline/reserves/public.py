@@ -3,13 +3,15 @@
 and the per-asset sums by status that the report's two ratios come from.
 
 ``verified_reserves`` gives all three from the verified batches of ``verify_reserves`` (kept with
-their proof columns): the reserves are read once. ``status_totals``, ``public_files`` and
-``read_rows`` are the same, step by step, from rows read again."""
+their proof columns): the reserves are read once, and the public files are made as they are written
+(``PublicFiles.write``: never held whole). ``status_totals``, ``public_files`` and ``read_rows`` are
+the same, step by step, from rows read again."""
 
 from __future__ import annotations
 
+import io
 from decimal import Context, Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +23,7 @@ from ..formats.assets import Asset
 from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
 from .input import Amounts, Reserves, load_reserves, total_reserves, word_sum
-from .okx_csv import okx_csv_bytes
+from .okx_csv import okx_csv_parts
 from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
 
 CSV_NAME = "reserves.csv"
@@ -147,86 +149,148 @@ def units_text(amounts: Amounts, decimals: Mapping[str, int]) -> pa.Array:
     return pa.concat_arrays(pieces).take(pa.array(index))
 
 
-def _public(amounts: Amounts, ownership: Ownership, proofs: Mapping[str, pa.Array], chains: pa.Array,
-            addresses: pa.Array, decimals: Mapping[str, int]) -> dict[str, bytes]:
-    """The two public files from columns: the verdicts, each row's proof columns as written
-    (``PROOF_COLUMNS``), chain and address as written, the amounts."""
-    table = ownership.table
-    held = table.column("height").combine_chunks()
-    lists = {c: proofs[c].fill_null(pa.scalar([], PROOF_TYPES[c])) for c in ("signatures", "owners")}
-    parquet = pa.table({
-        "row": table.column("row").combine_chunks(),
-        "chain": chains,
-        "address": addresses,
-        "asset": amounts.assets,
-        "balance": whole_units(amounts, decimals),
-        "height": held,
-        "signatures": lists["signatures"],
-        "message": proofs["message"],
-        "script": proofs["script"],
-        "owners": lists["owners"],
-        "status": table.column("status").combine_chunks().cast(pa.string()),
-        "reason": table.column("reason").combine_chunks().cast(pa.string()),
-        "note": table.column("note").combine_chunks().cast(pa.string()),
-    })
-    sink = pa.BufferOutputStream()
-    pq.write_table(parquet, sink, compression="zstd", write_statistics=False)
-    del parquet
-    encoded = pc.dictionary_encode(amounts.assets)
-    symbols = encoded.dictionary.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    totals = {s: to_units(word_sum(amounts.hi[codes == k], amounts.lo[codes == k]), decimals[s]) for k, s in enumerate(symbols)}
-    heights = {}
-    for k, s in enumerate(symbols):
-        mine = held.filter(pa.array(codes == k))
-        distinct = pc.unique(mine)
-        if len(distinct) == 1 and distinct[0].is_valid:
-            heights[s] = str(distinct[0].as_py())
-    csv = okx_csv_bytes({"coin": amounts.assets, "chain": chains, "height": held, "address": addresses,
-                         "balance": units_text(amounts, decimals), "message": proofs["message"],
-                         "signatures": proofs["signatures"], "script": proofs["script"], "owners": proofs["owners"]},
-                        totals, heights)
-    return {CSV_NAME: csv, PARQUET_NAME: sink.getvalue().to_pybytes()}
+class Sink(Protocol):
+    """Where a public file goes as it is made: anything with ``write`` (a file, a digesting writer)."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class PublicFiles(Mapping[str, bytes]):
+    """The two public files (``CSV_NAME``, ``PARQUET_NAME``) from columns: the verdicts, each row's proof
+    columns as written (``PROOF_COLUMNS``), chain and address as written, the amounts. ``write``
+    streams one into a file object as it is made (the client never holds a whole file); reading an item
+    makes its bytes (the same bytes)."""
+
+    def __init__(self, amounts: Amounts, ownership: Ownership, proofs: Mapping[str, pa.Array | pa.ChunkedArray],
+                 chains: pa.Array | pa.ChunkedArray, addresses: pa.Array | pa.ChunkedArray,
+                 decimals: Mapping[str, int]) -> None:
+        self._amounts, self._ownership, self._proofs = amounts, ownership, proofs
+        self._chains, self._addresses, self._decimals = chains, addresses, decimals
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in (CSV_NAME, PARQUET_NAME):
+            raise KeyError(name)
+        out = io.BytesIO()
+        self.write(name, out)
+        return out.getvalue()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((CSV_NAME, PARQUET_NAME))
+
+    def __len__(self) -> int:
+        return 2
+
+    def write(self, name: str, sink: Sink) -> None:
+        """Write the file ``name`` into ``sink``, part by part."""
+        if name == PARQUET_NAME:
+            self._parquet(sink)
+        elif name == CSV_NAME:
+            for part in self._csv():
+                sink.write(part)
+        else:
+            raise KeyError(name)
+
+    def _parquet(self, sink: Sink) -> None:
+        amounts, table, proofs = self._amounts, self._ownership.table, self._proofs
+        lists = {c: _one(proofs[c]).fill_null(pa.scalar([], PROOF_TYPES[c])) for c in ("signatures", "owners")}
+        parquet = pa.table({
+            "row": table.column("row").combine_chunks(),
+            "chain": _one(self._chains),
+            "address": _one(self._addresses),
+            "asset": amounts.assets,
+            "balance": whole_units(amounts, self._decimals),
+            "height": table.column("height").combine_chunks(),
+            "signatures": lists["signatures"],
+            "message": _one(proofs["message"]),
+            "script": _one(proofs["script"]),
+            "owners": lists["owners"],
+            "status": table.column("status").combine_chunks().cast(pa.string()),
+            "reason": table.column("reason").combine_chunks().cast(pa.string()),
+            "note": table.column("note").combine_chunks().cast(pa.string()),
+        })
+        del lists
+        # the bytes do not depend on the sink: pyarrow writes the same pages to a file object as to a buffer
+        pq.write_table(parquet, _Writes(sink), compression="zstd", write_statistics=False)
+
+    def _csv(self) -> Iterator[bytes]:
+        amounts, decimals, proofs = self._amounts, self._decimals, self._proofs
+        held = self._ownership.table.column("height")
+        encoded = pc.dictionary_encode(amounts.assets)
+        symbols = encoded.dictionary.to_pylist()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        totals = {s: to_units(word_sum(amounts.hi[codes == k], amounts.lo[codes == k]), decimals[s])
+                  for k, s in enumerate(symbols)}
+        heights = {}
+        for k, s in enumerate(symbols):
+            distinct = pc.unique(held.filter(pa.array(codes == k)))
+            if len(distinct) == 1 and distinct[0].is_valid:
+                heights[s] = str(distinct[0].as_py())
+        yield from okx_csv_parts({"coin": amounts.assets, "chain": self._chains, "height": held,
+                                  "address": self._addresses, "balance": units_text(amounts, decimals),
+                                  "message": proofs["message"], "signatures": proofs["signatures"],
+                                  "script": proofs["script"], "owners": proofs["owners"]}, totals, heights)
+
+
+class _Writes:
+    """A ``Sink`` as pyarrow takes a file object to write to (open; never closed by pyarrow)."""
+
+    closed = False
+
+    def __init__(self, sink: Sink) -> None:
+        self.write = sink.write
+
+
+def _one(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array (the Parquet file's pages as a column of one chunk writes them)."""
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mapping[str, Any]],
                  decimals: Mapping[str, int]) -> dict[str, bytes]:
     """The two public files (balances in whole units, exact). ``rows`` are the input rows (chain, address, asset, height, signatures,
     message, script, owners) in input order."""
+    return dict(_from_rows(reserves, ownership, rows, decimals))
+
+
+def _from_rows(reserves: Reserves, ownership: Ownership, rows: Sequence[Mapping[str, Any]],
+               decimals: Mapping[str, int]) -> PublicFiles:
     proofs = {c: pa.array([list(r.get(c) or []) if c in ("signatures", "owners") else r.get(c) for r in rows],
                           PROOF_TYPES[c]) for c in PROOF_COLUMNS}
-    return _public(_amounts(reserves), ownership, proofs, pa.array([r["chain"] for r in rows], pa.string()),
-                   pa.array([r["address"] for r in rows], pa.string()), decimals)
+    return PublicFiles(_amounts(reserves), ownership, proofs, pa.array([r["chain"] for r in rows], pa.string()),
+                       pa.array([r["address"] for r in rows], pa.string()), decimals)
 
 
-def verified_reserves(ownership: Ownership, assets: Sequence[Asset]) -> tuple[Reserves, dict[str, dict[str, int]],
-                                                                            dict[str, bytes]]:
+def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | None = None) -> tuple[
+        Reserves, dict[str, dict[str, int]], PublicFiles]:
     """The month's reserves from the verified batches (``verify_reserves`` with ``keep_proofs``, the
     default): totals (``load_reserves``' checks and figures), sums by status (``status_totals``) and
-    the public files (``public_files``), without reading the reserves again. Verified without the
-    proof columns (or from the CSV layout), the reserves at ``ownership.url`` are read."""
+    the public files (``public_files``'s bytes, made as they are written: ``PublicFiles.write``),
+    without reading the reserves again. Verified without the proof columns (or from the CSV layout),
+    the reserves are read again, at ``url`` (by default ``ownership.url``, where they were verified)."""
     decimals = {a.symbol: a.decimals for a in assets}
     table = ownership.table
-    kept = ownership.sources and all(s.balance is not None for s in ownership.sources) and "given_height" in table.column_names
+    kept = (ownership.sources and all(s.balance is not None or not s.rows for s in ownership.sources)
+            and "given_height" in table.column_names)
     if not kept:
-        reserves = load_reserves(ownership.url, assets, ownership.storage_options)
+        where = url or ownership.url
+        reserves = load_reserves(where, assets, ownership.storage_options)
         by_status = status_totals(reserves, ownership)
-        return reserves, by_status, public_files(reserves, ownership, read_rows(ownership.url, ownership.storage_options),
-                                                 decimals)
+        return reserves, by_status, _from_rows(reserves, ownership, read_rows(where, ownership.storage_options),
+                                               decimals)
     files = []
     for s in ownership.sources:
         part = table.slice(s.start, s.rows)
+        balance = s.balance if s.balance is not None else pa.chunked_array([], pa.string())  # a file without rows
         files.append((s.path, pa.table({"chain": part.column("chain"), "address": part.column("address"),
-                                        "asset": part.column("asset"), "balance": s.balance,
+                                        "asset": part.column("asset"), "balance": balance,
                                         "height": part.column("given_height")})))
     reserves = total_reserves(files, assets, ownership.declared, ownership.source)
     del files
     by_status = status_totals(reserves, ownership)
     amounts = reserves.amounts
     assert isinstance(amounts, Amounts)
-    proofs = {c: table.column(c).combine_chunks() for c in PROOF_COLUMNS}
-    return reserves, by_status, _public(amounts, ownership, proofs, table.column("chain").combine_chunks(),
-                                        table.column("address").combine_chunks(), decimals)
+    return reserves, by_status, PublicFiles(amounts, ownership, {c: table.column(c) for c in PROOF_COLUMNS},
+                                            table.column("chain"), table.column("address"), decimals)
 
 
 def read_rows(url: str, storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
