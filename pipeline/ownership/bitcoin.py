@@ -29,9 +29,8 @@ from dataclasses import dataclass
 
 import base58
 from coincurve import PublicKey
-from embit import bech32
 
-from . import cashaddr
+from . import cashaddr, segwit
 from .chains import Chain, Family, Refused
 from .rules import ProofRow, Unsupported, one_signature
 
@@ -64,15 +63,14 @@ def decode_address(chain: Chain, text: str) -> Address:
     if chain.cashaddr is not None and cashaddr.looks_like(text):
         cash = cashaddr.decode(chain.cashaddr, text)
         kind = (P2SH if len(cash.payload) == 20 else P2SH32) if cash.script_hash else P2PKH
-        return Address(kind, cash.payload, cashaddr.encode(chain.cashaddr, cash.script_hash, cash.payload))
+        return Address(kind, cash.payload, cashaddr.canonical(chain.cashaddr, text, cash))
     if chain.hrp is not None and text.lower().startswith(chain.hrp + "1"):
         if text != text.lower() and text != text.upper():
             raise Refused("bech32 address in mixed case")
         canonical = text.lower()
-        version, program = bech32.decode(chain.hrp, canonical)
+        version, program = segwit.decode(chain.hrp, canonical)
         if version is None or program is None:
             raise Refused(f"not a valid {chain.name} segwit address (bech32/bech32m checksum or length)")
-        program = bytes(program)
         if version == 0 and len(program) == 20:
             return Address(P2WPKH, program, canonical)
         if version == 0 and len(program) == 32:
@@ -162,8 +160,9 @@ def check_single(chain: Chain, address: Address, message: str, signature: str) -
     return f"{kind} signmessage"
 
 
-def parse_multisig(script: bytes) -> tuple[int, list[bytes]]:
-    """``(m, keys)`` of a standard ``OP_m <keys> OP_n OP_CHECKMULTISIG``, or ``Refused``."""
+def parse_multisig(script: bytes, points: frozenset[bytes] | set[bytes] = frozenset()) -> tuple[int, list[bytes]]:
+    """``(m, keys)`` of a standard ``OP_m <keys> OP_n OP_CHECKMULTISIG``, or ``Refused``. ``points``: keys
+    known to be valid points (serialised recovered keys), not parsed again."""
     if len(script) < 3 or script[-1] != OP_CHECKMULTISIG:
         raise Refused("the script is not a standard multisig (no OP_CHECKMULTISIG at its end)")
     m, n = script[0] - 0x50, script[-2] - 0x50
@@ -177,7 +176,8 @@ def parse_multisig(script: bytes) -> tuple[int, list[bytes]]:
             raise Refused(f"the script has a push of {size} bytes at offset {at} where a public key belongs")
         key = script[at + 1:at + 1 + size]
         try:
-            PublicKey(key)
+            if key not in points:
+                PublicKey(key)
         except Exception:  # noqa: BLE001 - coincurve raises its own types for a point off the curve
             raise Refused(f"the script's key {len(keys) + 1} is not a valid secp256k1 point") from None
         keys.append(key)
@@ -212,16 +212,23 @@ def check_multisig(chain: Chain, address: Address, message: str, signatures: lis
             raise Refused("the script does not hash to the address (neither P2SH nor P2SH-P2WSH)")
     else:
         raise Refused(f"a script was given for a {address.kind} address")
-    m, keys = parse_multisig(script)
-    signers: set[bytes] = set()
-    for i, signature in enumerate(signatures):
+    # every signature's key first (each only once): a script key equal to a recovered key is a valid point,
+    # not parsed again; the refusals stay in their order (the script's, then the signatures' in turn)
+    recovered: list[tuple[int, bytes] | Refused] = []
+    for signature in signatures:
         try:
             header, key = recover(chain, message, signature)
+            recovered.append((header, _key_bytes(header, key) if header <= 34 else b""))
         except Refused as exc:
-            raise Refused(f"signature {i + 1}: {exc}") from None
+            recovered.append(exc)
+    m, keys = parse_multisig(script, {r[1] for r in recovered if isinstance(r, tuple) and r[1]})
+    signers: set[bytes] = set()
+    for i, got in enumerate(recovered):
+        if isinstance(got, Refused):
+            raise Refused(f"signature {i + 1}: {got}") from None
+        header, public = got
         if header > 34:
             raise Refused(f"signature {i + 1}: header byte {header} is for an address, not a script key")
-        public = _key_bytes(header, key)
         if public not in keys:
             raise Refused(f"signature {i + 1}: its key is not in the script (or signed another text)")
         if public in signers:

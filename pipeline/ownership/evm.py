@@ -24,12 +24,19 @@ from Crypto.Hash import keccak
 
 from .chains import Chain, Family, Refused
 from .rules import OWNERS_NOT_CHECKED, ProofRow, one_signature, spelling
+from .variant_order import VariantOrder
 
 _HEX40 = re.compile(r"0x[0-9a-fA-F]{40}")
 _SIG = re.compile(r"(0x)?[0-9a-fA-F]{130}")
 EVM_PREFIX = b"\x19Ethereum Signed Message:\n"
 TRON_PREFIX = b"\x19TRON Signed Message:\n"
 TRON_VERSION = 0x41
+_LETTER = bytes(0x20 if chr(b) in "abcdef" else 0 for b in range(256))
+"""Lower-case hex digit -> 0x20 (the case bit) for a letter, 0 for a digit."""
+_HIGH = bytes(0x20 if chr(b) in "89abcdef" else 0 for b in range(256))
+"""Hex digit of the hash -> 0x20 when the nibble is 8 or more (EIP-55: that letter in upper case)."""
+ORDER = VariantOrder()
+"""Which digest (text, keccak) proved most rows of a chain and text so far: tried first."""
 
 
 def keccak256(data: bytes) -> bytes:
@@ -37,10 +44,12 @@ def keccak256(data: bytes) -> bytes:
 
 
 def checksum_address(raw: bytes) -> str:
-    """EIP-55 spelling of a 20-byte address."""
-    plain = raw.hex()
-    digest = keccak256(plain.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(plain))
+    """EIP-55 spelling of a 20-byte address: each letter of its lower-case hex in upper case where the
+    same nibble of the keccak of that hex is 8 or more (the case bits flipped all at once, as one integer)."""
+    plain = raw.hex().encode("ascii")
+    nibbles = keccak256(plain).hex()[:40].encode("ascii")
+    flips = int.from_bytes(plain.translate(_LETTER), "big") & int.from_bytes(nibbles.translate(_HIGH), "big")
+    return "0x" + (int.from_bytes(plain, "big") ^ flips).to_bytes(40, "big").decode("ascii")
 
 
 def decode_evm(text: str) -> bytes:
@@ -48,12 +57,17 @@ def decode_evm(text: str) -> bytes:
         raise Refused("not an EVM address (0x followed by 40 hex digits)")
     body = text[2:]
     raw = bytes.fromhex(body)
-    if body != body.lower() and body != body.upper() and checksum_address(raw) != text:
-        raise Refused(f"EIP-55 checksum error (the checksummed spelling is {checksum_address(raw)})")
+    if body != body.lower() and body != body.upper():
+        spelled = checksum_address(raw)
+        if spelled != text:
+            raise Refused(f"EIP-55 checksum error (the checksummed spelling is {spelled})")
     return raw
 
 
+@functools.lru_cache(maxsize=8)
 def decode_tron(text: str) -> bytes:
+    """The 20-byte account of a TRON address, or ``Refused``. Cached for the few most recent texts (exactly
+    as written): a row's address is decoded for its canonical spelling and again for its proof."""
     try:
         raw = base58.b58decode_check(text)
     except ValueError:
@@ -76,29 +90,38 @@ def message_digests(prefix: bytes, message: str) -> tuple[tuple[str, bytes], ...
             ("keccak", keccak256(prefix + b"32" + hashed)))
 
 
-def _signer(digest: bytes, signature: bytes) -> bytes:
-    v = signature[64]
-    recid = v - 27 if v in (27, 28) else v if v in (0, 1) else None
-    if recid is None:
-        raise Refused(f"signature v byte {v} is not 27/28 or 0/1")
+def _signer(digest: bytes, recoverable: bytes) -> bytes:
+    """The address of the key that made ``recoverable`` (``r ‖ s ‖ recovery id``) over ``digest``; b"" when none recovers."""
     try:
-        key = PublicKey.from_signature_and_message(signature[:64] + bytes([recid]), digest, hasher=None)
+        key = PublicKey.from_signature_and_message(recoverable, digest, hasher=None)
     except Exception:  # noqa: BLE001 - coincurve's own exception types: no key recovers
         return b""
     return keccak256(key.format(compressed=False)[1:])[12:]
 
 
 def _signature(text: str) -> bytes:
+    """``r ‖ s ‖ recovery id`` (0 or 1) of a 65-byte hex signature, or ``Refused``."""
     if not _SIG.fullmatch(text):
         raise Refused("signature is not 65 bytes of hex")
-    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    v = raw[64]
+    recid = v - 27 if v in (27, 28) else v if v in (0, 1) else None
+    if recid is None:
+        raise Refused(f"signature v byte {v} is not 27/28 or 0/1")
+    return raw[:64] + bytes([recid])
 
 
-def check_signed(address: bytes, message: str, signature: str, tron: bool) -> str:
-    """Which variant of the message ``address``'s key signed, or ``Refused``."""
-    raw = _signature(signature)
-    for variant, digest in message_digests(TRON_PREFIX if tron else EVM_PREFIX, message):
-        if _signer(digest, raw) == address:
+def check_signed(address: bytes, message: str, signature: str, tron: bool, chain: str = "") -> str:
+    """Which variant of the message ``address``'s key signed, or ``Refused``. Every variant is tried
+    before refusing; the one that proved most rows of ``chain`` and this text so far first (``ORDER``)."""
+    recoverable = _signature(signature)
+    prefix = TRON_PREFIX if tron else EVM_PREFIX
+    digests = message_digests(prefix, message)
+    key = (chain, prefix, message)
+    for k in ORDER.order(key, len(digests)):
+        variant, digest = digests[k]
+        if _signer(digest, recoverable) == address:
+            ORDER.proved(key, k, len(digests))
             return f"{'TIP-191' if tron else 'EIP-191'} ({variant})"
     raise Refused("the recovered key does not give this address (signed by another key or over another text)")
 
@@ -111,7 +134,8 @@ class EvmFamily:
     name = Family.EVM
 
     def canonical(self, chain: Chain, address: str) -> str:
-        return "0x" + decode_evm(address).hex()
+        decode_evm(address)
+        return address.lower()
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
         if row.owners:
@@ -122,11 +146,13 @@ class EvmFamily:
                 if why:
                     raise Refused(why)
                 try:
-                    check_signed(decode_evm(owner), message, signature, tron=False)
+                    check_signed(decode_evm(owner), message, signature, tron=False, chain=chain.name)
                 except Refused as exc:
                     raise Refused(f"owner {i + 1} {owner}: {exc}") from None
             return f"contract wallet, {len(row.owners)} owner signature(s) (EIP-191)", OWNERS_NOT_CHECKED
-        return check_signed(decode_evm(row.address), message, one_signature(row), tron=False), ""
+        if canonical != row.address.lower():  # not canonical(chain, row.address) after all: decode it here
+            canonical = self.canonical(chain, row.address)
+        return check_signed(bytes.fromhex(canonical[2:]), message, one_signature(row), tron=False, chain=chain.name), ""
 
 
 class TronFamily:
@@ -139,7 +165,7 @@ class TronFamily:
         return address
 
     def prove(self, chain: Chain, row: ProofRow, message: str, canonical: str) -> tuple[str, str]:
-        return check_signed(decode_tron(row.address), message, one_signature(row), tron=True), ""
+        return check_signed(decode_tron(row.address), message, one_signature(row), tron=True, chain=chain.name), ""
 
 
 FAMILY = EvmFamily()
