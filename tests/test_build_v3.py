@@ -354,6 +354,34 @@ def test_the_audit_passes_and_reports_every_tree(medium, scheduler2):
         read(str(d / "bundle" / layout.PRIVATE_INDEX)))["trees"]]
 
 
+def test_the_audit_writes_its_scratch_where_told(medium, tmp_path, monkeypatch):
+    """`por audit --scratch DIR` (a read-only archive, another volume): nothing is written beside the bundle
+    (its hidden-sibling name is never asked for: the one in-process worker shares this patch), the new
+    scratch directory is owner-only and left empty, and the audit's verdict is the same."""
+    import stat
+
+    from pipeline.storage import bundle as bundle_module
+
+    d, users = medium
+    beside = sorted(os.listdir(d))
+    real = bundle_module.leftover_name
+
+    def refuse(path, kind, tag):
+        assert kind != bundle_module.SCRATCH, f"scratch beside {path}"
+        return real(path, kind, tag)
+
+    monkeypatch.setattr(bundle_module, "leftover_name", refuse)
+    scratch = tmp_path / "scratch"
+    result = CliRunner().invoke(app, ["audit", str(d / "bundle"), "--workers", "1", "--scratch", str(scratch)])
+    assert result.exit_code == 0, result.output
+    assert f"audit OK: {len(users)} users" in result.output
+    assert sorted(os.listdir(d)) == beside and os.listdir(scratch) == []
+    assert stat.S_IMODE(os.stat(scratch).st_mode) == 0o700
+    monkeypatch.setattr(bundle_module, "leftover_name", real)
+    empty = CliRunner().invoke(app, ["audit", str(d / "bundle"), "--workers", "1", "--scratch", ""])
+    assert empty.exit_code == 2 and "--scratch is empty" in empty.output
+
+
 # ------------------------------------------------------------------ a forger: a consistent bundle over a tampered store
 
 

@@ -489,6 +489,20 @@ def verifier_page(
     typer.echo(f"wrote the offline verifier page to {out}{embedded}")
 
 
+def _scratch_dir(url: str, run: RunOptions) -> Any:
+    """``--scratch``: the directory (created owner-only when missing), as a private Bundle."""
+    from ..storage import fs as storage
+    from ..storage import private
+    from ..storage.bundle import Bundle
+
+    if not url:
+        raise typer.BadParameter("--scratch is empty")
+    fs, path = storage.open_fs(url, run.storage)
+    if not fs.exists(path):
+        private.make_dirs(fs, path, private=True)
+    return Bundle(fs, path, url, all_private=True)
+
+
 @command()
 @with_run_options(report=True)
 def audit(
@@ -504,6 +518,9 @@ def audit(
         "their debt at these prices.")] = None,
     haircuts: Annotated[Optional[str], typer.Option(
         "--haircuts", metavar="FILE", help="por-v3: the haircuts file of the collateral rule.")] = None,
+    scratch: Annotated[Optional[str], typer.Option(
+        "--scratch", metavar="DIR", help="por-v3: write the audit's scratch files here (path or URL; default: "
+        "beside the bundle), e.g. for a read-only archive.")] = None,
 ) -> None:
     """Recompute every tree from private/ and check every invariant (por-v3: also every user's fragments
     against the trees; with --prices and --haircuts, every user's collateral); with --public-key and
@@ -529,8 +546,9 @@ def audit(
     if (prices is None) != (haircuts is None):
         raise typer.BadParameter("the collateral rule needs both --prices and --haircuts")
     terms = _collateral_terms(b, prices, haircuts, run) if prices is not None and haircuts is not None else None
+    scratch_dir = _scratch_dir(scratch, run) if scratch is not None else None
     with run.client() as client:
-        report = audit_bundle(b, client_mapper(client), terms)
+        report = audit_bundle(b, client_mapper(client), terms, scratch_dir)
     from ..liabilities.audit_v3 import AuditReportV3
 
     if isinstance(report, AuditReportV3):

@@ -142,19 +142,20 @@ def _local_map(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
     return [fn(item) for item in items]
 
 
-def audit_bundle(b: Bundle, mapper: Mapper = _local_map, terms: collateral.Terms | None = None
-                 ) -> AuditReport | AuditReportV3:
+def audit_bundle(b: Bundle, mapper: Mapper = _local_map, terms: collateral.Terms | None = None,
+                 scratch: Bundle | None = None) -> AuditReport | AuditReportV3:
     """Check every invariant of bundle ``b``. Raises ``AuditError`` listing what failed.
 
     ``mapper(fn, items)`` runs the per-bucket checks (e.g. on a Dask cluster). por-v3 bundles go to
     ``audit_v3`` (with ``terms``: also every user's collateral against their debt, reported in the
-    result; por-v1/v2 have no debt and no such rule).
+    result; por-v1/v2 have no debt and no such rule; ``scratch``: where por-v3's audit writes the users'
+    fragments, by default a hidden sibling of ``b``; por-v1/v2's audit writes nothing).
     """
     problems: list[str] = []
     manifest = load_manifest(b)
     problems += _public_file_problems(b, manifest)
     if manifest["version"] == v3.VERSION:
-        return audit_v3(b, manifest, mapper, terms, problems)
+        return audit_v3(b, manifest, mapper, terms, problems, scratch)
     if terms is not None:
         raise AuditError(f"the collateral rule is por-v3's; {b.shown} is {manifest['version']}")
     period, tree = manifest["period"], manifest["tree"]

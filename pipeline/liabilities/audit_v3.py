@@ -36,6 +36,7 @@ from ..formats.users_file import decode_users, held_assets, stray_bits
 from ..mapping import Mapper
 from ..protocol import shape, v3
 from ..storage import bundle
+from ..storage import fs as storage
 from ..storage.bundle import Bundle
 from ..tree import fragments as frag
 from ..tree.fold import V3_NODES, hash_pairs
@@ -360,9 +361,10 @@ class AuditReportV3:
 
 
 def audit_v3(b: Bundle, manifest: dict[str, Any], mapper: Mapper, terms: collateral.Terms | None = None,
-             problems: list[str] | None = None) -> AuditReportV3:
+             problems: list[str] | None = None, scratch_dir: Bundle | None = None) -> AuditReportV3:
     """Every invariant of por-v3 bundle ``b`` (the module's docstring). Raises ``AuditError`` listing what
-    failed. ``problems``: the public files' findings so far (``audit.audit_bundle``)."""
+    failed. ``problems``: the public files' findings so far (``audit.audit_bundle``). The users' fragments
+    go to a hidden sibling of ``b``, or below ``scratch_dir`` (a read-only archive, another volume)."""
     problems = list(problems or [])
     try:
         index = load_private_index_v3(b, manifest)
@@ -372,7 +374,7 @@ def audit_v3(b: Bundle, manifest: dict[str, Any], mapper: Mapper, terms: collate
     symbols = [a["symbol"] for a in manifest["assets"]]
     m = len(symbols)
     shapes = tuple(TreeShape(t["asset"], t["bucket_bits"], t["bucket_height"]) for t in manifest["trees"])
-    scratch = _scratch(b)
+    scratch = _scratch(b, scratch_dir)
     spec = _Spec(b, scratch, manifest, index, terms)
     try:
         users = mapper(lambda e: audit_users(e, spec), list(index["user_files"]))
@@ -465,7 +467,12 @@ def _ranges(index: Mapping[str, Any], shapes: tuple[TreeShape, ...], problems: l
     return units
 
 
-def _scratch(b: Bundle) -> Bundle:
-    """A hidden sibling of the audited bundle for the users' fragments (removed when the audit ends)."""
-    path = bundle.leftover_name(b.path, bundle.SCRATCH, "audit-" + uuid.uuid4().hex[:8])
+def _scratch(b: Bundle, under: Bundle | None = None) -> Bundle:
+    """Where the users' fragments go while the audit runs (removed when it ends): a hidden sibling of the
+    audited bundle, or a fresh directory below ``under``."""
+    tag = "audit-" + uuid.uuid4().hex[:8]
+    if under is not None:
+        return Bundle(under.fs, storage.join(under.path, f".{bundle.SCRATCH}-{tag}"),
+                      f"{under.shown} (audit scratch)", all_private=True)
+    path = bundle.leftover_name(b.path, bundle.SCRATCH, tag)
     return Bundle(b.fs, path, f"{b.shown} (audit scratch)", all_private=True)
