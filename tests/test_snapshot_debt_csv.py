@@ -306,7 +306,7 @@ def test_a_long_user_asset_twice_is_a_duplicate_even_as_equity_once_and_debt_onc
                 continue  # idem: the non-zero debt
             message = problem(url, equity_debt)
             assert "duplicate (user_id, asset) rows" in message and "'u'" in message, message
-            assert "p.csv row 0" in message and "p.csv row 2" in message, message
+            assert "p.csv line 2" in message and "p.csv line 4" in message, message  # the file's own line numbers
     # distinct assets of one user are no duplicate
     ok = csv_snap(str(tmp_path / "ok"), "user_id,asset,amount\nu,BTC,5\nu,ETH,-3\n")
     plan, uk, sums = read_snapshot(ok, equity_debt=True)
@@ -316,7 +316,7 @@ def test_a_long_user_asset_twice_is_a_duplicate_even_as_equity_once_and_debt_onc
 def test_a_csv_duplicate_user_is_named_by_its_id(tmp_path):
     url = csv_snap(str(tmp_path / "d"), '\ufeffuser_id,BTC,ETH\r\n"x,1",1,1\r\nbob,2,2\r\n"x,1",3,3', name="a.csv")
     message = problem(url)
-    assert "1 duplicate user_id" in message and "'x,1'" in message and "a.csv row 0" in message, message
+    assert "1 duplicate user_id" in message and "'x,1'" in message and "a.csv line 2" in message and "a.csv line 4" in message, message
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 1 << 20])
@@ -737,7 +737,7 @@ def test_a_por_v2_build_refuses_csv_debt_and_names_a_duplicate(tmp_path, client2
         build_bundle(client2, plan_snapshot(debt), "2026-11", KEY, str(tmp_path / "o1"), protocol="por-v2",
                      verifier_page=False)
     dup = csv_snap(str(tmp_path / "dup"), "user_id,BTC,ETH\nzed,1,1\nb,1,1\nzed,2,2\n")
-    with pytest.raises(BadInputData, match=r"1 duplicate user_id; e.g. 'zed' \(.*p.csv row 0 and .*p.csv row 2\)"):
+    with pytest.raises(BadInputData, match=r"1 duplicate user_id; e.g. 'zed' \(.*p.csv line 2 and .*p.csv line 4\)"):
         build_bundle(client2, plan_snapshot(dup, fragment_rows=1), "2026-11", KEY, str(tmp_path / "o2"),
                      protocol="por-v2", verifier_page=False)
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()

@@ -25,7 +25,7 @@ from ..tree.sums import sums_from_ints, sums_to_be_bytes
 from .read import user_id_at
 from .rows import Part, SparseAmounts
 from .shuffle import Prepared, read_part, read_prepared, write_prepared
-from .snapshot import LONG, SnapshotPlan
+from .snapshot import CSV, LONG, SnapshotPlan
 
 MAX_EXAMPLES = 5
 
@@ -52,9 +52,12 @@ def _duplicate_report(part: Part, dup: np.ndarray, what: str, plan: SnapshotPlan
     starts = np.flatnonzero(dup)
     files = plan.shown_files
     examples = []
+    # a CSV file's row r is its line r + 2 (the header is line 1; blank lines are refused); Parquet's rows from 0
+    place = "line" if plan.file_format == CSV else "row"
+    shift = 2 if plan.file_format == CSV else 0
     for i in starts[:MAX_EXAMPLES].tolist():
         a, b = i - 1, i
-        places = [f"{files[part.file_index[r]]} row {part.row[r]}" for r in (a, b)]
+        places = [f"{files[part.file_index[r]]} {place} {int(part.row[r]) + shift}" for r in (a, b)]
         user = user_id_at(plan, int(part.file_index[b]), int(part.row[b]))
         examples.append(f"{user!r} ({' and '.join(places)})")
     return Problem(f"{len(starts)} duplicate {what}; e.g. " + "; ".join(examples))
