@@ -22,7 +22,7 @@ from pipeline.ownership import cashaddr, evm, filecoin, segwit
 from pipeline.ownership.chains import Refused, find_chain
 from pipeline.ownership.challenge import challenge_text
 from pipeline.ownership.check import BOUND, INVALID, ProofRow, check_row
-from pipeline.ownership.variant_order import VariantOrder
+from pipeline.ownership.variant_order import CAP, VariantOrder
 from pipeline.testing import sign
 
 NOW = challenge_text("Example Exchange", "2026-11", "cd" * 32)
@@ -321,6 +321,15 @@ def test_variant_order_is_a_permutation_led_by_the_most_successful_and_bounded()
         order.proved(n, 1, 2)
         assert sorted(order.order(n, 2)) == [0, 1]
     assert len(order._wins) <= 4 and len(order._order) <= 4
+    order = VariantOrder()
+    for _ in range(10_000):  # a long run signed one way, then the other: followed within CAP rows
+        order.proved("b", 1, 2)
+    switched = next(n for n in range(1, 100) if (order.proved("b", 0, 2), order.order("b", 2)[0])[1] == 0)
+    assert switched <= CAP
+    for _ in range(1_000):  # strict alternation keeps its leader
+        order.proved("b", 0, 2)
+        order.proved("b", 1, 2)
+        assert order.order("b", 2)[0] == 0
 
 
 # ------------------------------------------------------------------ Filecoin's base32

@@ -3,7 +3,9 @@ text or its keccak; Filecoin: Lotus's, FRC-102's, OKX's framing).
 
 Each digest tried costs one public-key recovery; a file is signed one way as a rule, so the variant
 that proved the most rows of the same text so far (in this process, per key such as chain and text)
-is tried first, then the others in their usual order. Only the order changes: a row is refused only
+is tried first, then the others in their usual order; the counts are halved when one reaches ``CAP``, so
+a file that changes its way of signing part way is followed within ``CAP`` rows, and a file that
+alternates keeps one leader (a tie does not change it). Only the order changes: a row is refused only
 after every variant failed, and which variant proved a row is the one whose recovered key gives the
 address (two variants cannot both recover the address's key without a hash collision), so a row's
 verdict and note are the same whatever rows came before it.
@@ -15,6 +17,8 @@ from collections.abc import Hashable, Sequence
 
 LIMIT = 1024
 """At most this many keys are remembered (then all are forgotten): a file of many texts costs no memory."""
+CAP = 32
+"""A variant's count reaching this halves every count of the key: recent rows weigh most."""
 
 
 class VariantOrder:
@@ -39,6 +43,8 @@ class VariantOrder:
                 self._order.clear()
             wins = self._wins[key] = [0] * count
         wins[index] += 1
+        if wins[index] >= CAP:
+            wins[:] = [w // 2 for w in wins]
         first = self.order(key, count)[0]
         if index != first and wins[index] > wins[first]:
             self._order[key] = (index, *(i for i in range(count) if i != index))
