@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-LIMIT = 1024
-"""At most this many keys are remembered (then all are forgotten): a file of many texts costs no memory."""
+LIMIT = 64
+"""At most this many keys are remembered (then all are forgotten): a key holds its text, so a file of many
+(or long) texts holds no more of them than the families' digest caches do (64 texts each)."""
 CAP = 32
 """A variant's count reaching this halves every count of the key: recent rows weigh most."""
 
