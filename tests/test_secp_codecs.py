@@ -403,3 +403,21 @@ def test_multisig_refusals_keep_their_order():
     v = check_row(ProofRow("bitcoin", sign.script_address(BTC, bad_script, "p2wsh"), (one, "not base64!"),
                            script=bad_script.hex()), NOW)
     assert v.status == INVALID and "key 1 is not a valid secp256k1 point" in v.reason
+
+
+def test_keccak_is_the_fast_binding_and_agrees_with_pycryptodome():
+    """EVM/TRON/Filecoin hash with safe-pysha3 where its wheel exists (Linux: installed by pyproject), and
+    its digests are pycryptodome's: Ethereum's Keccak-256, not SHA3-256."""
+    import hashlib
+    import os
+    import platform
+
+    from pipeline.ownership import evm
+
+    if platform.system() == "Linux":
+        assert evm._pysha3_keccak is not None
+    assert evm.keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert evm.keccak256(b"") != hashlib.sha3_256(b"").digest()
+    for n in (0, 1, 31, 32, 64, 135, 136, 137, 1000):
+        data = os.urandom(n)
+        assert evm.keccak256(data) == evm.keccak256_pycryptodome(data)

@@ -30,7 +30,7 @@ import re
 from coincurve import PublicKey
 
 from .chains import Chain, Family, Refused
-from Crypto.Hash import keccak
+from .evm import keccak256
 
 from .rules import ProofRow, Unsupported, okx_framed, one_signature
 from .variant_order import VariantOrder
@@ -122,7 +122,7 @@ def message_digests(message: str) -> tuple[tuple[str, bytes], ...]:
     data = message.encode("utf-8")
     return (("Lotus WalletSign", blake2b(data, 32)),
             ("FRC-102 personal message", blake2b(FRC_102_PREFIX + str(len(data)).encode("ascii") + data, 32)),
-            ("OKX's framing, keccak-256", keccak.new(digest_bits=256, data=okx_framed(message)).digest()))
+            ("OKX's framing, keccak-256", keccak256(okx_framed(message))))
 
 
 def _signature(text: str) -> bytes:
