@@ -1,7 +1,9 @@
 """The tree layer: por-v1's (and por-v3's) sum arithmetic and folding over numpy arrays. Pure: no I/O.
 
 * ``sums``: exact 128-bit amounts as two uint64 lanes, conversions, addition with carry;
-* ``blake3_batch``: BLAKE3 over many short messages per call (compiled with numba);
+* ``blake3_batch``: BLAKE3 over many short messages per call (compiled with numba, or ``blake3_ir``:
+  the compression as generated LLVM IR over 8 or 16 lanes, where the CPU has AVX2 / AVX-512);
+* ``per_call``: por-v3's leaves and parents of a few nodes, one ``blake3`` call each (``por prove``);
 * ``messages``: leaf and node messages assembled in compiled code, many per call;
 * ``fold``: leaf and node hashes in bulk, bucket subtrees, the top tree, sibling paths;
 * ``fragments``: por-v3's holdings, fragment keys, splits, leaves and padding leaves in bulk;
