@@ -16,7 +16,7 @@
 Cryptography and codecs come from well-kept libraries: libsecp256k1 through ``coincurve``,
 Ed25519 and P-256 through ``cryptography``, keccak-256 through ``safe-pysha3`` (``pycryptodome``
 where its wheel is missing), base58 (and the XRP Ledger's alphabet) through ``base58`` (decoding of
-plain alphabet text in ``ed25519.base58_bytes``, the same bytes, a third of the time), BIP-322 through ``bip322``
+plain alphabet text in ``ed25519.base58_bytes``: the same bytes, faster than the package), BIP-322 through ``bip322``
 (rust-bitcoin's crate), CBOR through ``cbor2``, sr25519 through ``py-sr25519-bindings``
 (schnorrkel), blake2b and SHA-512 through ``hashlib``. Written here, each saying why: CashAddr's
 checksum (``cashaddr``), bech32/bech32m decoding with a table-driven checksum (``segwit``; embit's is
