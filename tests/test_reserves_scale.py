@@ -651,3 +651,21 @@ def test_amounts_in_whole_units_by_columns_as_by_decimal():
     assert whole_units(amounts, decimals).equals(pa.array([Decimal(v).scaleb(-decimals[s], context)
                                                            for s, v in zip(symbols, values, strict=True)], pa.decimal256(76, 38)))
     assert word_sum(amounts.hi, amounts.lo) == sum(values)
+
+
+def test_null_proof_lists_as_empty_lists_as_fill_null():
+    """The Parquet file's signatures and owners: an empty list for each null, as ``fill_null([])`` gives
+    (without a copy where the null slots hold nothing; with one where a null slot holds values)."""
+    from pipeline.reserves.public import _empty_for_null
+
+    kind = pa.list_(pa.string())
+    empty = pa.scalar([], kind)
+    cases = [pa.array([["a", "b"], None, ["c"], None, []] * 3, kind).slice(2, 9), pa.array([["a"]], kind),
+             pa.array([None, None], kind), pa.array([], kind),
+             pa.ListArray.from_arrays(pa.array([0, 1, 3], pa.int32()), pa.array(["a", "b", "c"]),
+                                      mask=pa.array([False, True]))]
+    for lists in cases:
+        got = _empty_for_null(lists)
+        assert got.null_count == 0 and got.equals(lists.fill_null(empty)), lists
+    assert _empty_for_null(cases[0]).buffers()[1].address == cases[0].buffers()[1].address  # no copy
+    assert _empty_for_null(cases[-1]).to_pylist() == [["a"], []]

@@ -192,21 +192,21 @@ class PublicFiles(Mapping[str, bytes]):
 
     def _parquet(self, sink: Sink) -> None:
         amounts, table, proofs = self._amounts, self._ownership.table, self._proofs
-        lists = {c: _one(proofs[c]).fill_null(pa.scalar([], PROOF_TYPES[c])) for c in ("signatures", "owners")}
+        lists = {c: _empty_for_null(_one(proofs[c])) for c in ("signatures", "owners")}
         parquet = pa.table({
-            "row": table.column("row").combine_chunks(),
+            "row": _one(table.column("row")),
             "chain": _one(self._chains),
             "address": _one(self._addresses),
             "asset": amounts.assets,
             "balance": whole_units(amounts, self._decimals),
-            "height": table.column("height").combine_chunks(),
+            "height": _one(table.column("height")),
             "signatures": lists["signatures"],
             "message": _one(proofs["message"]),
             "script": _one(proofs["script"]),
             "owners": lists["owners"],
-            "status": table.column("status").combine_chunks().cast(pa.string()),
-            "reason": table.column("reason").combine_chunks().cast(pa.string()),
-            "note": table.column("note").combine_chunks().cast(pa.string()),
+            "status": _one(table.column("status")).cast(pa.string()),
+            "reason": _one(table.column("reason")).cast(pa.string()),
+            "note": _one(table.column("note")).cast(pa.string()),
         })
         del lists
         # the bytes do not depend on the sink: pyarrow writes the same pages to a file object as to a buffer
@@ -241,8 +241,24 @@ class _Writes:
 
 
 def _one(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """A column as one array (the Parquet file's pages as a column of one chunk writes them)."""
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """A column as one array (the Parquet file's pages as a column of one chunk writes them); a column of
+    one chunk is that chunk (``combine_chunks`` would copy it)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _empty_for_null(lists: pa.Array) -> pa.Array:
+    """A list column with an empty list for each null (``fill_null([])``), without a copy of its values
+    when every null slot holds none (as the workers' batches hold them): the same offsets and values
+    without the validity bitmap."""
+    if not lists.null_count:
+        return lists
+    raw = np.diff(lists.offsets.to_numpy(zero_copy_only=False))
+    if raw[lists.is_null().to_numpy(zero_copy_only=False)].any():
+        return lists.fill_null(pa.scalar([], lists.type))
+    return pa.Array.from_buffers(lists.type, len(lists), [None, lists.buffers()[1]], offset=lists.offset,
+                                 children=[lists.values])
 
 
 def public_files(reserves: Reserves, ownership: Ownership, rows: Sequence[Mapping[str, Any]],
@@ -268,15 +284,15 @@ def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | 
     without reading the reserves again. Verified without the proof columns (or from the CSV layout),
     the reserves are read again, at ``url`` (by default ``ownership.url``, where they were verified)."""
     decimals = {a.symbol: a.decimals for a in assets}
-    table = ownership.table
     kept = (ownership.sources and all(s.balance is not None or not s.rows for s in ownership.sources)
-            and "given_height" in table.column_names)
+            and "given_height" in ownership.table.column_names)
     if not kept:
         where = url or ownership.url
         reserves = load_reserves(where, assets, ownership.storage_options)
         by_status = status_totals(reserves, ownership)
         return reserves, by_status, _from_rows(reserves, ownership, read_rows(where, ownership.storage_options),
                                                decimals)
+    table = ownership.table
     files = []
     for s in ownership.sources:
         part = table.slice(s.start, s.rows)
