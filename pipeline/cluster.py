@@ -169,7 +169,9 @@ def local_cluster(workers: int) -> Iterator[Any]:
               "memory_limit": config.get("local-cluster.memory-limit"), "silence_logs": logging.CRITICAL,
               # Dask's scheduler always serves HTTP (health, metrics): on the loopback interface, on a
               # free port; without the dashboard it is that alone (no bokeh), never 0.0.0.0:8787
-              "dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": local_dashboard(workers)}}
+              "dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": local_dashboard(workers)},
+              # and each worker's own HTTP server (an in-process worker would take Dask's default, every interface)
+              "worker_dashboard_address": "127.0.0.1:0"}
     if in_process_single(workers):
         with LocalCluster(processes=False, **common) as made:
             yield made

@@ -131,6 +131,12 @@ def _where() -> tuple[int, str]:
     return os.getpid(), threading.current_thread().name
 
 
+def _worker_http(client) -> list[list[str]]:
+    """The interfaces each worker's HTTP server listens on."""
+    return list(client.run(lambda dask_worker: sorted({s.getsockname()[0] for s in
+                                                       dask_worker.http_server._sockets.values()})).values())
+
+
 def _status_page(http) -> int:
     import urllib.error
     import urllib.request
@@ -155,6 +161,7 @@ def test_one_local_worker_runs_in_this_process_and_more_in_their_own():
         [http] = client.cluster.scheduler.services.values()  # health and metrics only, on loopback
         assert {sock.getsockname()[0] for sock in http._sockets.values()} == {"127.0.0.1"}
         assert _status_page(http) == 404  # no dashboard
+        assert _worker_http(client) == [["127.0.0.1"]]  # the worker's own HTTP server: loopback too
         [(pid, thread)] = client_mapper(client)(lambda _: _where(), [0])
         assert pid == os.getpid() and thread != "MainThread"
     with dask_client(2) as client:
@@ -164,6 +171,7 @@ def test_one_local_worker_runs_in_this_process_and_more_in_their_own():
         [http] = client.cluster.scheduler.services.values()
         assert {sock.getsockname()[0] for sock in http._sockets.values()} == {"127.0.0.1"}
         assert _status_page(http) == 200  # the dashboard, for worker processes
+        assert _worker_http(client) == [["127.0.0.1"], ["127.0.0.1"]]
     with dask.config.set({"por.local-cluster.in-process-single": False}), dask_client(1) as client:
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
         [(pid, _)] = client.run(_where).values()
