@@ -203,6 +203,13 @@ def test_bad_arguments_are_refused_before_the_machine_code_runs():
         kernel.ragged(data, np.array([0, 0], np.int64), np.array([1, 1], np.int64), np.zeros((3, 8), np.uint32), 0, out)
     with pytest.raises(ValueError, match="out"):
         kernel.rows(np.zeros((3, 5), np.uint8), keys, 0, out)
+    big = np.zeros((2, 128), np.uint8)
+    with pytest.raises(ValueError, match="contiguous"):  # a strided view would hash the wrong bytes
+        kernel.rows(big[:, :64], keys, 0, out)
+    with pytest.raises(ValueError, match="contiguous"):
+        kernel.rows(big[::-1], keys, 0, out)
+    with pytest.raises(ValueError, match="longer than one chunk"):
+        kernel.rows(np.zeros((2, 1025), np.uint8), keys, 0, out)
     with pytest.raises(ValueError, match="offsets must rise"):
         bb.hash_ragged(data, np.array([0, 50, 40]))
     with pytest.raises(ValueError, match="offsets must rise"):

@@ -411,7 +411,11 @@ class Kernel:
     def rows(self, rows: np.ndarray, keys: np.ndarray, flags: int, out: np.ndarray) -> None:
         """``out[i]`` = the chaining value after row ``i`` (``rows`` (n, width ≤ 1 024) uint8, contiguous;
         ``keys`` (1 or n, 8) uint32; ``out`` (n, 8) uint32)."""
+        if not (rows.dtype == np.uint8 and rows.ndim == 2 and rows.flags.c_contiguous):
+            raise ValueError("rows: a contiguous 2-d uint8 array")
         n, width = rows.shape
+        if width > 1024:
+            raise ValueError(f"rows of {width} bytes: longer than one chunk (1 024)")
         _check(keys, out, n)
         if n:
             self.rows_fn(rows.ctypes.data, n * width, None, None, width, n, keys.ctypes.data, int(keys.shape[0] > 1),
