@@ -375,6 +375,9 @@ def audit_v3(b: Bundle, manifest: dict[str, Any], mapper: Mapper, terms: collate
     m = len(symbols)
     shapes = tuple(TreeShape(t["asset"], t["bucket_bits"], t["bucket_height"]) for t in manifest["trees"])
     scratch = _scratch(b, scratch_dir)
+    # every task is pickled with the spec: it holds the index without the entry of every bucket and user
+    # file (at 100M users 4.6 MB per task, which held 7.6 GiB in each worker); a trees task gets its own
+    # buckets' entries instead
     spec = _Spec(b, scratch, manifest, _slim_index(index), terms)
     try:
         users = mapper(lambda e: audit_users(e, spec), list(index["user_files"]))
@@ -385,11 +388,8 @@ def audit_v3(b: Bundle, manifest: dict[str, Any], mapper: Mapper, terms: collate
             problems.append(f"{layout.PRIVATE_INDEX}: user files are not one per group, in group order")
         sources = tuple(r.file for r in users if r.file is not None)
         ranges = _ranges(index, shapes, problems)
-        # every task carries the spec: without the index's list of every bucket (at 100M users about 4 MB,
-        # once per task, which held 7.6 GiB in each worker), each task its own buckets' entries instead
-        slim = _Spec(spec.b, spec.scratch, spec.manifest, _slim_index(index), spec.terms)
         tasks = list(zip(ranges, _unit_entries(index, ranges), strict=True))
-        trees: list[TreesAudit] = mapper(lambda task: audit_trees(task, slim, sources, shapes), tasks)
+        trees: list[TreesAudit] = mapper(lambda task: audit_trees(task, spec, sources, shapes), tasks)
     finally:
         bundle.remove_tree(scratch)
     roots: dict[int, dict[int, dict[str, Any]]] = {}
