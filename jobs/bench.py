@@ -52,6 +52,7 @@ from pipeline.liabilities.proofs import make_proof
 from pipeline.liabilities.snapshot import plan_snapshot
 from pipeline.protocol import SecretKey, period_prefix, v3
 from pipeline.storage.bundle import open_bundle
+from pipeline.storage.private import create_private_file
 from pipeline.testing.synth import write_synth
 
 PERIOD = "2026-11"
@@ -415,9 +416,8 @@ def peer_comparison(script: str, users: int, workdir: str, echo: Callable[[str],
     csv_path = os.path.join(workdir, f"peer-{users}.csv")
     written = peer_csv(snap, csv_path)
     secret = os.path.join(workdir, "bench.secret")
-    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(BENCH_SECRET.reveal().hex() + "\n")
+    if not os.path.exists(secret):
+        create_private_file(secret, (BENCH_SECRET.reveal().hex() + "\n").encode("ascii"), "the bench's secret")
     por = os.path.join(os.path.dirname(sys.executable), "por")
     ours_cmd = [por, "build", snap, "--period", PERIOD, "--secret-file", secret, "--out",
                 os.path.join(workdir, f"peer-bundle-{users}"), "--force", "--workers", "1"]

@@ -70,3 +70,30 @@ def test_por_v3s_message_counts_are_what_the_reference_builder_hashes(tmp_path, 
     assert counts.padding_nodes == counted["padding_hash"]
     held = sum(1 for h in users.values() for e, d in h.values() if e or d)
     assert counts.splits == held * (v3.Parameters().fragments - 1)
+
+
+def test_the_peer_comparison_feeds_the_peer_its_own_format_and_times_both(tmp_path):
+    """`por bench --peer SCRIPT`: the peer gets the same accounts as `account,amount` (smallest units) with
+    `--liabilities CSV --blockheight 1`, in a directory of its own without a nonce file left by an earlier
+    run. The peer here is a stand-in script (the real one is BitMEX's, fetched by hand: docs/PERFORMANCE.md)
+    that checks exactly that and fails otherwise; a missing script is refused."""
+    import pytest
+
+    from jobs.bench import peer_comparison
+
+    peer = tmp_path / "peer.py"
+    peer.write_text(
+        "import argparse, csv, os, sys\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--liabilities'); p.add_argument('--blockheight', type=int)\n"
+        "a = p.parse_args()\n"
+        "assert a.blockheight == 1 and not os.path.exists('nonces.txt')\n"
+        "rows = list(csv.reader(open(a.liabilities)))\n"
+        "assert rows[0] == ['account', 'amount'] and len(rows) == 1 + 2000\n"
+        "assert all(int(r[0]) >= 0 and int(r[1]) >= 0 for r in rows[1:])\n"
+        "open('nonces.txt', 'w').write('x')\n")
+    lines: list[str] = []
+    ours, theirs = peer_comparison(str(peer), 2000, str(tmp_path / "w"), echo=lines.append, repeats=2)
+    assert ours > 0 and theirs > 0
+    assert len(lines) == 1 and lines[0].startswith("peer comparison, 2,000 accounts of one asset")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        peer_comparison(str(tmp_path / "missing.py"), 10, str(tmp_path / "w"))
