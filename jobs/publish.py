@@ -189,7 +189,8 @@ class _Digesting:
     def __init__(self, f: BinaryIO) -> None:
         self._f, self._hash = f, blake3()
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview | Any) -> int:
+        """``data``: bytes-like (bytes, or an Arrow buffer)."""
         view = memoryview(data)
         self._hash.update(view)
         self._f.write(view)

@@ -258,11 +258,11 @@ PUBLIC_TYPES = {"row": pa.int64(), "chain": pa.string(), "address": pa.string(),
 """``public/reserves.parquet``'s columns, as the row-by-row ``public_files`` built them from lists."""
 
 
-def public_parquet(data: bytes, directory: str | None) -> bytes:
+def public_parquet(data: bytes, directory: str | None, row_group_size: int | None = None) -> bytes:
     """``public/reserves.parquet`` as the row-by-row ``public_files`` wrote the rows it holds (a table
-    of ``PUBLIC_TYPES`` from the values, zstd, no statistics), with the input directory in its
-    reasons replaced by ``<DIR>`` (a duplicate's reason names its first row's file; ``directory``
-    None: nothing replaced)."""
+    of ``PUBLIC_TYPES`` from the values, zstd, no statistics, pyarrow's row groups or
+    ``row_group_size`` rows each), with the input directory in its reasons replaced by ``<DIR>`` (a
+    duplicate's reason names its first row's file; ``directory`` None: nothing replaced)."""
     import io
 
     table = pq.read_table(io.BytesIO(data))
@@ -272,7 +272,7 @@ def public_parquet(data: bytes, directory: str | None) -> bytes:
         values["reason"] = [_shown(r, directory) for r in values["reason"]]
     sink = pa.BufferOutputStream()
     pq.write_table(pa.table({k: pa.array(v, PUBLIC_TYPES[k]) for k, v in values.items()}), sink, compression="zstd",
-                   write_statistics=False)
+                   write_statistics=False, row_group_size=row_group_size)
     rewritten: bytes = sink.getvalue().to_pybytes()
     return rewritten
 
@@ -436,7 +436,7 @@ def test_a_100k_month_on_the_cluster_gives_the_row_by_row_bytes(tmp_path, client
     from pipeline.cluster import client_mapper
     from pipeline.reserves.input import load_reserves
     from pipeline.reserves.ownership import verify_reserves
-    from pipeline.reserves.public import public_files, read_rows, status_totals, verified_reserves
+    from pipeline.reserves.public import ROW_GROUP, public_files, read_rows, status_totals, verified_reserves
 
     directory = str(tmp_path / "in")
     write_scale_input(directory)
@@ -444,6 +444,8 @@ def test_a_100k_month_on_the_cluster_gives_the_row_by_row_bytes(tmp_path, client
     got = scale_outputs(directory, str(tmp_path / "work"), mapper, chunk_rows=7_000, public=verified_reserves)
     got["errors"] = error_outputs(str(tmp_path / "errors"), mapper)
     want = json.load(open(GOLDEN_FILE, encoding="utf-8"))
+    assert want["errors"]["null verify"] == "crash: AttributeError"  # as 97aa079 recorded it: a defect since mended,
+    want["errors"]["null verify"] = "ok"  # the row with a null address is now invalid ("address is null"), named
     got = _plain(got)
     assert sorted(got) == sorted(want)
     for key in sorted(want):
@@ -460,13 +462,15 @@ def test_a_100k_month_on_the_cluster_gives_the_row_by_row_bytes(tmp_path, client
     files = public_files(reserves, own, read_rows(directory), {a.symbol: a.decimals for a in scale_assets()})
     assert _digest(files["reserves.csv"]) == want["reserves.csv"]
     assert _digest(public_parquet(files["reserves.parquet"], directory)) == want["reserves.parquet"]
-    # the public file is what the row-by-row writer made of the rows it holds, byte for byte (so the
-    # digest of that rewrite with the directory replaced, against the recorded one, is byte for byte)
-    assert public_parquet(files["reserves.parquet"], None) == files["reserves.parquet"]
+    # the public file is what the row-by-row writer made of the rows it holds in row groups of ROW_GROUP
+    # rows, byte for byte (so the digest of that rewrite with the directory replaced, against the recorded
+    # one, is byte for byte), and a function of the rows: two groups here, whatever the tasks were
+    assert public_parquet(files["reserves.parquet"], None, ROW_GROUP) == files["reserves.parquet"]
+    assert pq.ParquetFile(pa.BufferReader(files["reserves.parquet"])).metadata.num_row_groups == 2
     public = verified_reserves(verify_reserves(mapper, directory, CHALLENGE), scale_assets())[2]
-    assert public_parquet(public["reserves.parquet"], None) == files["reserves.parquet"]
+    assert public_parquet(public["reserves.parquet"], None, ROW_GROUP) == files["reserves.parquet"]
     # written as they are made (publish streams them into the bundle): the same bytes, in parts (the CSV
-    # 65 536 rows at a time), none of which is the whole file
+    # 16 384 rows at a time, the Parquet file 65 536), none of which is the whole file
     for name in ("reserves.csv", "reserves.parquet"):
         sink = _Parts()
         public.write(name, sink)
@@ -669,3 +673,88 @@ def test_null_proof_lists_as_empty_lists_as_fill_null():
         assert got.null_count == 0 and got.equals(lists.fill_null(empty)), lists
     assert _empty_for_null(cases[0]).buffers()[1].address == cases[0].buffers()[1].address  # no copy
     assert _empty_for_null(cases[-1]).to_pylist() == [["a"], []]
+
+
+# ---------------------------------------------------------------- totals from the verified batches, as from the files
+
+_POOL = [  # (chain, address) as an exchange might write them: one wallet in two spellings, text that does not
+    # decode, a chain off the list, an alias of a chain, a blank address
+    ("ethereum", "0x52908400098527886E0F7030069857D2E4169EE7"), ("ethereum", "0x52908400098527886e0f7030069857d2e4169ee7"),
+    ("eth", "0x52908400098527886E0F7030069857D2E4169EE7"), ("ethereum", "not-an-address"), ("ethereum", "not-an-address "),
+    ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"), ("bitcoin", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
+    ("dogechain", "D-anything"), ("dogechain", "d-anything"), ("tron", "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"),
+    ("ethereum", "  "), ("bitcoin", "bc1q|pipe"),
+]
+
+
+def _reserve_files(directory: str, rows: list[tuple[int, str, int, int]]) -> None:
+    """``rows`` (pool index, asset, balance in smallest units of 8 decimals, file) as Parquet files."""
+    os.makedirs(directory)
+    for f in sorted({r[3] for r in rows}):
+        mine = [r for r in rows if r[3] == f]
+        pq.write_table(pa.table({
+            "chain": pa.array([_POOL[p][0] for p, _, _, _ in mine], pa.string()),
+            "address": pa.array([_POOL[p][1] for p, _, _, _ in mine], pa.string()),
+            "asset": pa.array([a for _, a, _, _ in mine], pa.string()),
+            "balance": pa.array([Decimal(b).scaleb(-8) for _, _, b, _ in mine], pa.decimal128(38, 8)),
+            "signatures": pa.array([[] for _ in mine], pa.list_(pa.string())),
+        }), os.path.join(directory, f"part-{f}.parquet"))
+
+
+def _outcome(fn):
+    from pipeline.errors import InputError
+
+    try:
+        r = fn()
+    except InputError as exc:
+        return ("refused", str(exc))
+    return ("totals", r.totals, r.addresses, r.per_asset_addresses, r.amounts.hi.tolist(), r.amounts.lo.tolist())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_totals_from_the_verified_batches_refuse_and_add_up_as_the_files_do(tmp_path, seed):
+    """Generated reserves whose rows repeat wallets as written and in other spellings, with undecodable
+    text, chains off the list and blank fields, over several files: ``verified_reserves`` (whose
+    duplicate check looks only at the rows ``Ownership.repeats`` names) refuses with the message
+    ``load_reserves`` gives reading the files, or gives the same totals and amounts."""
+    import random
+
+    from pipeline.mapping import local_mapper
+    from pipeline.reserves.input import load_reserves
+    from pipeline.reserves.ownership import verify_reserves
+    from pipeline.reserves.public import verified_reserves
+
+    rng = random.Random(seed)
+    assets = [Asset("BTC", 8), Asset("ETH", 8)]
+    n = rng.randint(1, 14)
+    rows = [(rng.randrange(len(_POOL)), rng.choice(["BTC", "ETH"]), rng.randrange(10**12), rng.randrange(3))
+            for _ in range(n)]
+    if seed % 2:  # no row written twice: only re-spellings, so the totals come out (or a blank field refuses)
+        rows = list({(p, a): (p, a, b, f) for p, a, b, f in rows}.values())
+    directory = str(tmp_path / "r")
+    _reserve_files(directory, rows)
+    want = _outcome(lambda: load_reserves(directory, assets))
+    own = verify_reserves(local_mapper, directory, CHALLENGE, chunk_rows=rng.choice([1, 3, 100]))
+    assert own.repeats is not None and len(own.repeats) == own.rows
+    got = _outcome(lambda: verified_reserves(own, assets)[0])
+    assert got == want, (rows, got, want)
+
+
+def test_a_null_chain_or_address_is_an_invalid_row_named_not_a_crash(tmp_path):
+    """A reserves file whose chain or address is missing (null) in some row: ``verify_reserves`` gives
+    those rows ``invalid`` with the reason naming the null field (it raised AttributeError before),
+    and the other rows their own verdicts."""
+    from pipeline.mapping import local_mapper
+    from pipeline.reserves.ownership import verify_reserves
+
+    k = _key(93)
+    directory = str(tmp_path / "r")
+    os.makedirs(directory)
+    pq.write_table(pa.table({"chain": ["ethereum", None, "ethereum"],
+                             "address": [sign.evm_address(k), sign.evm_address(k), None],
+                             "asset": ["ETH", "USDT", "USDC"], "balance": [1, 2, 3],
+                             "signatures": [[sign.sign_evm(k, CHALLENGE)]] * 3}), os.path.join(directory, "r.parquet"))
+    records = verify_reserves(local_mapper, directory, CHALLENGE).records
+    assert [(r["status"], r["reason"]) for r in records] == [
+        ("bound", records[0]["reason"]), ("invalid", "chain is null"), ("invalid", "address is null")]
+    assert records[0]["reason"].endswith("over this period's challenge")

@@ -98,7 +98,17 @@ def signed_amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.nd
             i = int(np.flatnonzero(too_big)[0])
             raise BadValue(i, f"amount {arr[i].as_py()} {_not_below(bool(negative[i]))}")
         return words[:, 0], words[:, 1], negative
-    # a scale other than the asset's decimals: exact integer rescaling per value
+    # a scale other than the asset's decimals: Arrow's rescaling cast, which refuses (ArrowInvalid) a value
+    # that would lose a digit or overflow the type; the per-value loop below names the value it refused
+    # (and rescales whatever the cast cannot hold)
+    target = _rescaled(t, decimals)
+    if target is not None:
+        try:
+            rescaled = arr.cast(target, safe=True)
+        except pa.ArrowInvalid:
+            pass
+        else:
+            return signed_amount_words(rescaled, decimals)
     lo, hi = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     raw = words.tobytes()
     step = 8 * width
@@ -117,6 +127,19 @@ def signed_amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.nd
         hi[i] = value >> 64
         lo[i] = value & _WORD
     return lo, hi, negative
+
+
+def _rescaled(t: pa.DataType, decimals: int) -> pa.DataType | None:
+    """The decimal type of ``t``'s width at scale ``decimals`` holding every value of ``t`` (None when
+    the width's largest precision cannot: an upward rescaling past it)."""
+    most = {16: 38, 32: 76}.get(t.byte_width)
+    if most is None or decimals < 0:
+        return None
+    precision = t.precision - t.scale + decimals
+    if precision > most:
+        return None
+    make = pa.decimal128 if t.byte_width == 16 else pa.decimal256
+    return make(max(precision, 1), decimals)
 
 
 def _not_below(negative: bool) -> str:

@@ -34,10 +34,12 @@ class ProofRow:
     """Owner addresses of a contract wallet (EVM chains), one signature each, in order."""
 
 
-def spelling(text: str, what: str) -> str | None:
-    """Why ``text`` is not a plain spelling (None when it is)."""
+def spelling(text: str | None, what: str) -> str | None:
+    """Why ``text`` is not a plain spelling (None when it is): a null (a file's missing value) is not."""
     if text and text.isascii() and text.isprintable() and " " not in text:
         return None  # the common case, without a loop per character
+    if text is None:
+        return f"{what} is null"
     if text != text.strip():
         return f"{what} {text!r} has surrounding spaces"
     for ch in text:

@@ -228,20 +228,29 @@ def _blank(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return out
 
 
-def _first_rows(tables: Sequence[pa.Table]) -> tuple[np.ndarray, np.ndarray]:
+def _first_rows(tables: Sequence[pa.Table], candidates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Over the files' rows in order: the first row with the same (chain, address, asset) as each
-    row, and each row's own position (a group-by over the three columns' dictionary codes)."""
+    row, and each row's own position (a group-by over the three columns' dictionary codes).
+    ``candidates``: the rows that may repeat another's key (a superset of the repeated rows, all of
+    them); the others are their own first row, unlooked at."""
+    n = sum(t.num_rows for t in tables)
+    picked = None if candidates is None else pa.array(np.flatnonzero(candidates))
     keys = []
     for c in KEY_COLUMNS:
         parts = [t.column(c).combine_chunks() for t in tables]
         joined = pa.concat_arrays([p.cast(pa.large_string()) for p in parts]) if parts else pa.array([], pa.large_string())
-        encoded = pc.dictionary_encode(joined)
+        encoded = pc.dictionary_encode(joined if picked is None else joined.take(picked))
         keys.append((encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1,
                      len(encoded.dictionary) + 1))
     (chain, n_chain), (address, n_address), (asset, n_asset) = keys
     _, pair = np.unique(chain * n_asset + asset, return_inverse=True)
     _, first, inverse = np.unique(pair.astype(np.int64) * n_address + address, return_index=True, return_inverse=True)
-    return first[inverse], np.arange(len(address))
+    if picked is None:
+        return first[inverse.reshape(-1)], np.arange(n)
+    rows = picked.to_numpy(zero_copy_only=False)
+    out = np.arange(n)
+    out[rows] = rows[first[inverse.reshape(-1)]]
+    return out, np.arange(n)
 
 
 def _plain_text(table: pa.Table) -> pa.Table:
@@ -254,27 +263,30 @@ def _plain_text(table: pa.Table) -> pa.Table:
 def _held_heights(files: Sequence[tuple[str, pa.Table]]) -> pa.ChunkedArray | list[int | None]:
     """Every row's height (null where the file has no column), as int64, or as integers when one
     does not fit."""
-    try:
-        return pa.chunked_array([t.column("height").cast(pa.int64()) if "height" in t.column_names
-                                 else pa.nulls(t.num_rows, pa.int64()) for _, t in files], pa.int64())
+    try:  # the chunks themselves (a list of chunked arrays would be converted value by value)
+        return pa.chunked_array([chunk for _, t in files
+                                 for chunk in (t.column("height").cast(pa.int64()).chunks if "height" in t.column_names
+                                               else [pa.nulls(t.num_rows, pa.int64())])], pa.int64())
     except pa.ArrowInvalid:
         return [h for _, t in files for h in (t.column("height").to_pylist() if "height" in t.column_names
                                                else [None] * t.num_rows)]
 
 
 def total_reserves(files: Sequence[tuple[str, pa.Table]], assets: Sequence[Asset], declared: Mapping[str, int] | None,
-                   source: str) -> Reserves:
+                   source: str, candidates: np.ndarray | None = None) -> Reserves:
     """``load_reserves`` once the files are read: ``files`` are each file's path and its columns
     (``TOTAL_COLUMNS``; ``height`` optional), in order; ``declared`` and ``source`` the reserves'
     heights (``declared_heights``). The checks run file by file, each file's rows in order, and the
-    first row that fails one is named, as a row-by-row reading would name it."""
+    first row that fails one is named, as a row-by-row reading would name it. ``candidates``: the
+    rows (over all files) among which the same (chain, address, asset) may be written twice, every
+    such row among them (``ownership.Ownership.repeats``); None: every row."""
     decimals = {a.symbol: a.decimals for a in assets}
     files = [(path, _plain_text(table)) for path, table in files]
     totals: dict[str, int] = {}
     per_asset: dict[str, int] = {}
     his: list[np.ndarray] = []
     los: list[np.ndarray] = []
-    first, at = _first_rows([t for _, t in files])
+    first, at = _first_rows([t for _, t in files], candidates)
     starts = np.cumsum([0] + [t.num_rows for _, t in files])
     for n, (path, table) in enumerate(files):
         where = f"reserves {path}"
@@ -320,7 +332,7 @@ def total_reserves(files: Sequence[tuple[str, pa.Table]], assets: Sequence[Asset
             per_asset[symbol] = per_asset.get(symbol, 0) + len(idx)
         his.append(hi)
         los.append(lo)
-    chains = pa.chunked_array([t.column("chain") for _, t in files], pa.string())
+    chains = pa.chunked_array([chunk for _, t in files for chunk in t.column("chain").chunks], pa.string())
     heights = _held_heights(files)
     names = [f"reserves {path}" for path, _ in files]
 

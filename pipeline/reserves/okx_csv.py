@@ -197,6 +197,8 @@ def write_okx_csv(rows: Sequence[OkxOutRow], totals: Mapping[str, str], heights:
 
 _QUOTED = r'[\x00\r\n",]'
 """A field the CSV writer may quote (or escape): its line is written by the ``csv`` module itself."""
+_QUOTED_BUT_COMMA = r'[\x00\r\n"]'
+"""``_QUOTED`` without the comma, looked for in a whole line (whose fields are joined by commas)."""
 OUT_COLUMNS = ("coin", "chain", "height", "address", "balance", "message", "signatures", "script", "owners")
 """What ``okx_csv_bytes`` writes of each row: ``OkxOutRow``'s fields, as columns."""
 
@@ -212,7 +214,7 @@ def _nth(lists: pa.Array, n: int) -> pa.Array:
 
 
 def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], heights: Mapping[str, str],
-                  rows: Sequence[int] | None = None, step: int = 65_536) -> bytes:
+                  rows: Sequence[int] | None = None, step: int = 16_384) -> bytes:
     """``write_okx_csv`` from columns (``OUT_COLUMNS``; ``rows``: each row's number for messages, by
     default its position): ``okx_csv_parts`` end to end."""
     return b"".join(okx_csv_parts(columns, totals, heights, rows, step))
@@ -220,12 +222,12 @@ def okx_csv_bytes(columns: Mapping[str, pa.Array], totals: Mapping[str, str], he
 
 def okx_csv_parts(columns: Mapping[str, pa.Array | pa.ChunkedArray], totals: Mapping[str, str],
                   heights: Mapping[str, str], rows: Sequence[int] | None = None,
-                  step: int = 65_536) -> Iterator[bytes]:
-    """The published layout's bytes in parts, as they are made (the header, then ``step`` rows at a
-    time): a line without a character the CSV writer quotes is its fields joined by commas; the
+                  step: int = 16_384) -> Iterator[bytes | pa.Buffer]:
+    """The published layout's bytes in parts (bytes, or Arrow buffers), as they are made (the header,
+    then ``step`` rows at a time): a line without a character the CSV writer quotes is its fields joined by commas; the
     other lines are written by the ``csv`` module. A row that does not fit the layout is refused
     before the first part."""
-    from .results import string_bytes
+    from .results import string_buffer
 
     n = len(columns["coin"])
     over = np.flatnonzero(np.logical_or(*(pc.list_value_length(columns[c]).fill_null(0).to_numpy(zero_copy_only=False) > 2
@@ -248,12 +250,17 @@ def okx_csv_parts(columns: Mapping[str, pa.Array | pa.ChunkedArray], totals: Map
                   take["balance"].cast(pa.string()), take["message"].cast(pa.string()).fill_null(""),
                   _nth(take["signatures"], 0), _nth(take["signatures"], 1), take["script"].cast(pa.string()).fill_null(""),
                   _nth(take["owners"], 0), _nth(take["owners"], 1)]
-        special = np.zeros(len(fields[0]), bool)
-        for f in fields:
-            special |= pc.fill_null(pc.match_substring_regex(f, _QUOTED), True).to_numpy(zero_copy_only=False)
-        lines = pc.binary_join_element_wise(*fields, ",")
-        lines = pc.binary_join_element_wise(lines, "", "\n")
-        odd = np.flatnonzero(special)
+        joined = pc.binary_join_element_wise(*fields, ",")  # null where a field is
+        lines = pc.binary_join_element_wise(joined, "", "\n")
+        data = string_buffer(lines)
+        separators = len(fields) - 1
+        if not joined.null_count and _plain_lines(data, len(lines), separators):
+            yield data  # no field holds a character the CSV writer quotes: every line is its fields and commas
+            continue
+        # a field holds a character the CSV writer may quote exactly when its line does, or holds more commas
+        special = pc.or_(pc.match_substring_regex(joined, _QUOTED_BUT_COMMA),
+                         pc.not_equal(pc.count_substring(joined, ","), separators))
+        odd = np.flatnonzero(pc.fill_null(special, True).to_numpy(zero_copy_only=False))
         if len(odd):
             picked = [f.take(pa.array(odd)).to_pylist() for f in fields]
             written = []
@@ -264,7 +271,16 @@ def okx_csv_parts(columns: Mapping[str, pa.Array | pa.ChunkedArray], totals: Map
             index = np.arange(len(lines))
             index[odd] = len(lines) + np.arange(len(odd))
             lines = pa.concat_arrays([lines, pa.array(written, pa.string())]).take(pa.array(index))
-        yield string_bytes(lines)
+        yield string_buffer(lines)
+
+
+def _plain_lines(data: pa.Buffer, lines: int, separators: int) -> bool:
+    """Whether ``lines`` lines of ``separators`` commas each (``data``, every line ending in a new line)
+    hold no other comma, new line, carriage return, double quote or NUL."""
+    view = np.frombuffer(data, np.uint8)
+    if np.count_nonzero(view == ord(",")) != separators * lines or np.count_nonzero(view == ord("\n")) != lines:
+        return False
+    return not any(np.count_nonzero(view == ord(c)) for c in '"\r\x00')
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from blake3 import blake3
 
 from ..errors import InputError
 from ..mapping import Mapper
@@ -158,6 +159,11 @@ class Ownership:
     source: str = "the rows"
     url: str = ""
     storage_options: Mapping[str, Any] = field(default_factory=dict)
+    repeats: np.ndarray | None = None
+    """Rows whose wallet (``wallet_key``) another row shares, and rows whose address has no canonical
+    spelling (bool per row). The canonical spelling is a function of the chain and address as written,
+    so every row that writes another's (chain, address, asset) again is among them: the rows
+    ``input.total_reserves`` looks at for that (None: every row)."""
     _all: list[OwnershipRecord] | None = field(default=None, repr=False)
 
     @property
@@ -264,6 +270,16 @@ def wallet_key(chain: str, canonical: str, asset: str) -> str:
     return f"{chain}|{canonical}|{asset}"
 
 
+WALLET_DIGEST = 16
+"""Bytes of ``wallet_digest``: two rows are one wallet when their keys' digests are the same (a
+different key with the same 128-bit BLAKE3 digest would be a collision of BLAKE3)."""
+
+
+def wallet_digest(chain: str, canonical: str, asset: object) -> bytes:
+    """The first ``WALLET_DIGEST`` bytes of the BLAKE3 of ``wallet_key`` (a null asset written ``None``)."""
+    return blake3(wallet_key(chain, canonical, str(asset)).encode("utf-8", "surrogatepass")).digest(WALLET_DIGEST)
+
+
 def duplicate_reason(first: Mapping[str, object]) -> str:
     """The reason of a later row listing the wallet of record ``first`` (its row, file, chain, address)."""
     return (f"the same wallet as row {first['row']} ({first['file']}: {first['chain']} {first['address']!r}); "
@@ -299,15 +315,17 @@ class OkxTask(NamedTuple):
     keep: bool = False
 
 
-def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], signatures: Sequence[Any], messages: Sequence[Any],
-              scripts: Sequence[Any], owners: Sequence[Any], challenge: str | None) -> dict[str, pa.Array]:
-    """Worker side: the verdict of each row, with what the client needs to find duplicates (the
-    chain's canonical name and the canonical address) and to confirm contract wallets."""
+def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], assets: Sequence[Any], signatures: Sequence[Any],
+              messages: Sequence[Any], scripts: Sequence[Any], owners: Sequence[Any],
+              challenge: str | None) -> dict[str, pa.Array]:
+    """Worker side: the verdict of each row, with what the client needs to find duplicates (each
+    row's ``wallet_digest``, null where the address does not decode) and to confirm contract wallets
+    (their canonical address, "" for every other row)."""
     n = len(chains)
     status = np.empty(n, np.int8)
     reason: list[str] = [""] * n
     note: list[str] = [""] * n
-    chain_name: list[str] = [""] * n
+    wallet: list[bytes | None] = [None] * n
     canonical: list[str] = [""] * n
     pending = np.zeros(n, bool)
     signers: list[tuple[str, ...]] = [()] * n
@@ -323,13 +341,15 @@ def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], signatures: Seque
             # passed (a canonical spelling), it carries 1 to MAX_SIGNATURES signatures and no message
             status[i], reason[i] = code[MISSING], NOT_CHECKED
         note[i] = v.note
-        chain_name[i] = v.chain
-        canonical[i] = v.canonical
+        if v.canonical:
+            wallet[i] = wallet_digest(v.chain, v.canonical, assets[i])
         if v.pending:
             pending[i] = True
             signers[i] = v.signers
+            canonical[i] = v.canonical
     return {"status": pa.array(status, pa.int8()), "reason": pa.array(reason, pa.string()).dictionary_encode(),
-            "note": pa.array(note, pa.string()).dictionary_encode(), "chain_name": pa.array(chain_name, pa.string()),
+            "note": pa.array(note, pa.string()).dictionary_encode(),
+            "wallet": pa.array(wallet, pa.binary(WALLET_DIGEST)),
             "canonical": pa.array(canonical, pa.string()), "pending": pa.array(pending, pa.bool_()),
             "signers": pa.array(signers, pa.list_(pa.string()))}
 
@@ -344,12 +364,12 @@ def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
 def _checked(table: pa.Table, challenge: str | None, file: pa.Array, keep: bool) -> pa.Table:
     """Worker side: a chunk of reserve rows (Parquet columns) checked, as one table."""
     lists = {c: (table.column(c).to_pylist() if c in table.column_names else [None] * table.num_rows)
-             for c in ("chain", "address", *PROOF_COLUMNS)}
+             for c in ("chain", "address", "asset", *PROOF_COLUMNS)}
     out = {"file": file, "chain": _column(table, "chain", pa.string()), "address": _column(table, "address", pa.string()),
            "asset": _column(table, "asset", pa.string()), "balance": balance_text(table.column("balance")),
            "height": _column(table, "height", pa.int64()),
-           **_verdicts(lists["chain"], lists["address"], lists["signatures"], lists["message"], lists["script"],
-                       lists["owners"], challenge)}
+           **_verdicts(lists["chain"], lists["address"], lists["asset"], lists["signatures"], lists["message"],
+                       lists["script"], lists["owners"], challenge)}
     if keep:
         out.update({c: _column(table, c, PROOF_TYPES[c]) for c in PROOF_COLUMNS})
         out["amount"] = table.column("balance").combine_chunks()
@@ -430,8 +450,8 @@ def _okx_chunk(task: OkxTask) -> pa.Table:
            "chain": pa.array(lists["chain"], pa.string()), "address": pa.array(lists["address"], pa.string()),
            "asset": pa.array(lists["asset"], pa.string()), "balance": pa.array(lists["balance"], pa.string()),
            "height": pa.array(lists["height"], pa.int64()),
-           **_verdicts(lists["chain"], lists["address"], lists["signatures"], lists["message"], lists["script"],
-                       lists["owners"], task.challenge)}
+           **_verdicts(lists["chain"], lists["address"], lists["asset"], lists["signatures"], lists["message"],
+                       lists["script"], lists["owners"], task.challenge)}
     if task.keep:
         out.update({c: pa.array(lists[c], PROOF_TYPES[c]) for c in PROOF_COLUMNS})
     return pa.table(out)
@@ -522,7 +542,8 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
         for path, url_of in files:
             mine = [k for k, t in enumerate(tasks) if t.path == url_of]
             rows = int(sizes[mine].sum()) if mine else 0
-            balance = pa.chunked_array([parts[k].column("amount") for k in mine]) if keep_proofs and mine else None
+            balance = (pa.chunked_array([chunk for k in mine for chunk in parts[k].column("amount").chunks])
+                       if keep_proofs and mine else None)
             sources.append(Source(path, at, rows, balance))
             at += rows
         del parts
@@ -539,7 +560,7 @@ def _empty(keep: bool) -> pa.Table:
     columns = {"file": pa.array([], pa.string()), "chain": pa.array([], pa.string()),
                "address": pa.array([], pa.string()), "asset": pa.array([], pa.string()),
                "balance": pa.array([], pa.string()), "height": pa.array([], pa.int64()),
-               **_verdicts([], [], [], [], [], [], None)}
+               **_verdicts([], [], [], [], [], [], [], None)}
     if keep:
         columns.update({c: pa.array([], PROOF_TYPES[c]) for c in PROOF_COLUMNS})
     return pa.table(columns)
@@ -556,39 +577,26 @@ def _replaced(column: pa.ChunkedArray | pa.Array, rows: Sequence[int], values: S
     return pa.concat_arrays([column, pa.array(list(values), column.type)]).take(pa.array(index))
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """Each value's code in the column's dictionary (one dictionary over all chunks; -1 for a null),
-    and the dictionary's size."""
-    encoded = pc.dictionary_encode(column)
-    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
-    if not chunks:
-        return np.zeros(0, np.int64), 0
-    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int64)
-    return codes, len(chunks[0].dictionary)
-
-
 def _first_of_wallet(table: pa.Table) -> np.ndarray:
-    """Each row's first row of the same wallet (``wallet_key``), -1 for a row whose address does not
-    decode: a group-by over the keys' parts (their dictionary codes), in row order. The parts are
-    the chain's canonical name (never a ``|``), the canonical address and the asset (a null as the
-    key's text writes it, ``None``): when no canonical address holds a ``|``, two keys are the
-    same text exactly when their parts are the same; else the keys' text is grouped."""
-    canonical = table.column("canonical")
-    asset = table.column("asset").fill_null("None")
+    """Each row's first row of the same wallet (the same ``wallet_digest``), -1 for a row whose
+    address does not decode: a group-by over the digests (a sort of their two 64-bit halves), in row
+    order."""
     n = table.num_rows
-    has = pc.not_equal(canonical, "").to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
-    if n and pc.any(pc.match_substring(canonical, "|")).as_py():
-        codes, _ = _codes(pc.binary_join_element_wise(table.column("chain_name"), canonical, asset, "|"))
-    else:
-        name, _ = _codes(table.column("chain_name"))
-        assets, n_assets = _codes(asset)
-        address, n_address = _codes(canonical)
-        _, pair = np.unique(name * n_assets + assets, return_inverse=True)
-        codes = pair.astype(np.int64).reshape(-1) * n_address + address
     out = np.full(n, -1, np.int64)
+    if not n:
+        return out
+    digests = table.column("wallet").combine_chunks()
+    has = digests.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(has)
-    _, first, inverse = np.unique(codes[rows], return_index=True, return_inverse=True)
-    out[rows] = rows[first][inverse.reshape(-1)]
+    if not len(rows):
+        return out
+    words = np.frombuffer(digests.buffers()[1], np.uint64)[digests.offset * 2:(digests.offset + n) * 2].reshape(n, 2)[rows]
+    order = np.lexsort((rows, words[:, 1], words[:, 0]))  # by digest, then row: a group's first row leads it
+    ordered = words[order]
+    starts = np.ones(len(rows), bool)
+    starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    leader = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    out[rows[order]] = rows[leader]
     return out
 
 
@@ -608,6 +616,9 @@ def _settle(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, d
     notes: dict[int, str] = {}
     first = _first_of_wallet(table)
     later = np.flatnonzero((first >= 0) & (first != np.arange(n)))
+    repeats = first < 0
+    repeats[later] = True
+    repeats[first[later]] = True
     if len(later):
         firsts = first[later]
         looked = np.unique(firsts)
@@ -631,7 +642,7 @@ def _settle(mapper: Mapper, table: pa.Table, held: pa.Array | pa.ChunkedArray, d
     if keep:
         columns.update({c: table.column(c) for c in PROOF_COLUMNS})
         columns["given_height"] = table.column("height")
-    return Ownership(pa.table(columns), codes, disagreements, sources, declared, source, url, dict(opts))
+    return Ownership(pa.table(columns), codes, disagreements, sources, declared, source, url, dict(opts), repeats)
 
 
 class ContractWallet(NamedTuple):

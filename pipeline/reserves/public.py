@@ -28,6 +28,9 @@ from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
 
 CSV_NAME = "reserves.csv"
 PARQUET_NAME = "reserves.parquet"
+ROW_GROUP = 65_536
+"""The rows of a row group of ``PARQUET_NAME`` (the last one fewer): the file's layout is a function of
+its row count (``schemas/reserves.md``)."""
 _EXACT = Context(prec=100)
 
 
@@ -152,7 +155,7 @@ def units_text(amounts: Amounts, decimals: Mapping[str, int]) -> pa.Array:
 class Sink(Protocol):
     """Where a public file goes as it is made: anything with ``write`` (a file, a digesting writer)."""
 
-    def write(self, data: bytes, /) -> Any: ...
+    def write(self, data: bytes | pa.Buffer, /) -> Any: ...
 
 
 class PublicFiles(Mapping[str, bytes]):
@@ -191,28 +194,41 @@ class PublicFiles(Mapping[str, bytes]):
             raise KeyError(name)
 
     def _parquet(self, sink: Sink) -> None:
+        """Row groups of ``ROW_GROUP`` rows (the last one fewer), each made from its rows alone: the
+        bytes are a function of the rows (not of how the verified batches were cut), and the client
+        holds one group's columns at a time besides the batches."""
         amounts, table, proofs = self._amounts, self._ownership.table, self._proofs
-        lists = {c: _empty_for_null(_one(proofs[c])) for c in ("signatures", "owners")}
-        parquet = pa.table({
-            "row": _one(table.column("row")),
-            "chain": _one(self._chains),
-            "address": _one(self._addresses),
-            "asset": amounts.assets,
-            "balance": whole_units(amounts, self._decimals),
-            "height": _one(table.column("height")),
-            "signatures": lists["signatures"],
-            "message": _one(proofs["message"]),
-            "script": _one(proofs["script"]),
-            "owners": lists["owners"],
-            "status": _one(table.column("status")).cast(pa.string()),
-            "reason": _one(table.column("reason")).cast(pa.string()),
-            "note": _one(table.column("note")).cast(pa.string()),
-        })
-        del lists
-        # the bytes do not depend on the sink: pyarrow writes the same pages to a file object as to a buffer
-        pq.write_table(parquet, _Writes(sink), compression="zstd", write_statistics=False)
+        n = table.num_rows
+        writer = None
+        for a in range(0, max(n, 1), ROW_GROUP):
+            def part(column: pa.Array | pa.ChunkedArray, a: int = a) -> pa.Array:
+                return _one(column.slice(a, ROW_GROUP))
 
-    def _csv(self) -> Iterator[bytes]:
+            group = Amounts(amounts.assets.slice(a, ROW_GROUP), amounts.hi[a:a + ROW_GROUP], amounts.lo[a:a + ROW_GROUP])
+            columns = pa.table({
+                "row": part(table.column("row")),
+                "chain": part(self._chains),
+                "address": part(self._addresses),
+                "asset": _one(group.assets),
+                "balance": whole_units(group, self._decimals),
+                "height": part(table.column("height")),
+                "signatures": _empty_for_null(part(proofs["signatures"])),
+                "message": part(proofs["message"]),
+                "script": part(proofs["script"]),
+                "owners": _empty_for_null(part(proofs["owners"])),
+                "status": part(table.column("status")).cast(pa.string()),
+                "reason": part(table.column("reason")).cast(pa.string()),
+                "note": part(table.column("note")).cast(pa.string()),
+            })
+            if writer is None:
+                # the bytes do not depend on the sink: pyarrow writes the same pages to a file object as to a buffer
+                writer = pq.ParquetWriter(_Writes(sink), columns.schema, compression="zstd", write_statistics=False)
+            writer.write_table(columns, row_group_size=ROW_GROUP)
+            del columns, group
+        assert writer is not None
+        writer.close()
+
+    def _csv(self) -> Iterator[bytes | pa.Buffer]:
         amounts, decimals, proofs = self._amounts, self._decimals, self._proofs
         held = self._ownership.table.column("height")
         encoded = pc.dictionary_encode(amounts.assets)
@@ -300,7 +316,7 @@ def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | 
         files.append((s.path, pa.table({"chain": part.column("chain"), "address": part.column("address"),
                                         "asset": part.column("asset"), "balance": balance,
                                         "height": part.column("given_height")})))
-    reserves = total_reserves(files, assets, ownership.declared, ownership.source)
+    reserves = total_reserves(files, assets, ownership.declared, ownership.source, ownership.repeats)
     del files
     by_status = status_totals(reserves, ownership)
     amounts = reserves.amounts

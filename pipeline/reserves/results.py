@@ -126,11 +126,15 @@ def jsonl_chunks(table: pa.Table, step: int = 65_536) -> Iterator[bytes]:
 
 def string_bytes(lines: pa.Array) -> bytes:
     """The values of a string array, end to end."""
-    if pa.types.is_string(lines.type):
-        lines = lines.cast(pa.large_string())
-    if not len(lines):
-        return b""
-    offsets = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    return string_buffer(lines).to_pybytes()
+
+
+def string_buffer(lines: pa.Array) -> pa.Buffer:
+    """The values of a string array, end to end, without a copy (the array's own data buffer)."""
+    offsets = np.frombuffer(lines.buffers()[1], np.int64 if pa.types.is_large_string(lines.type) else np.int32)
+    offsets = offsets[lines.offset:lines.offset + len(lines) + 1]
     data = lines.buffers()[2]
+    if not len(lines) or data is None or offsets[-1] == offsets[0]:
+        return pa.py_buffer(b"")
     start, stop = int(offsets[0]), int(offsets[-1])
-    return b"" if data is None or stop == start else data.slice(start, stop - start).to_pybytes()
+    return data.slice(start, stop - start)
