@@ -298,10 +298,8 @@ def _runs(mapper: Any, path: str, total: int) -> Iterator[float]:
 def publish_reserves_step(ownership: Any, out_dir: str) -> dict[str, str]:
     """What ``por publish``'s reserves step does once the rows are verified: totals and sums by status
     from the verified batches, both public files written into a bundle at ``out_dir`` as they are made
-    (``jobs.publish.write_streamed``); returns name -> blake3 of the bytes written."""
-    import functools
-
-    from jobs.publish import write_streamed
+    (``jobs.publish.write_public``); returns name -> blake3 of the bytes written."""
+    from jobs.publish import write_public
     from pipeline.reserves.public import verified_reserves
     from pipeline.storage import bundle
     from pipeline.storage import fs as storage
@@ -309,7 +307,7 @@ def publish_reserves_step(ownership: Any, out_dir: str) -> dict[str, str]:
     fs, where = storage.open_fs(out_dir)
     fresh = bundle.Bundle(fs, where, out_dir)
     _, _, public = verified_reserves(ownership, ASSETS)
-    return {name: write_streamed(fresh, name, functools.partial(public.write, name)) for name in public}
+    return write_public(fresh, public)
 
 
 def run_reserves_bench(rows: int, worker_counts: list[int], workdir: str, echo: Callable[[str], None] = print,

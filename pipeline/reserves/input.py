@@ -234,12 +234,16 @@ def _first_rows(tables: Sequence[pa.Table], candidates: np.ndarray | None = None
     ``candidates``: the rows that may repeat another's key (a superset of the repeated rows, all of
     them); the others are their own first row, unlooked at."""
     n = sum(t.num_rows for t in tables)
-    picked = None if candidates is None else pa.array(np.flatnonzero(candidates))
+    starts = np.cumsum([0] + [t.num_rows for t in tables])
+    picked = None if candidates is None else np.flatnonzero(candidates)
+    mine = [None if picked is None else
+            pa.array(picked[(picked >= starts[k]) & (picked < starts[k + 1])] - starts[k]) for k in range(len(tables))]
     keys = []
-    for c in KEY_COLUMNS:
-        parts = [t.column(c).combine_chunks() for t in tables]
+    for c in KEY_COLUMNS:  # the candidates' values alone, taken before any copy
+        parts = [(t.column(c) if rows is None else t.column(c).take(rows)).combine_chunks()
+                 for t, rows in zip(tables, mine, strict=True)]
         joined = pa.concat_arrays([p.cast(pa.large_string()) for p in parts]) if parts else pa.array([], pa.large_string())
-        encoded = pc.dictionary_encode(joined if picked is None else joined.take(picked))
+        encoded = pc.dictionary_encode(joined)
         keys.append((encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64) + 1,
                      len(encoded.dictionary) + 1))
     (chain, n_chain), (address, n_address), (asset, n_asset) = keys
@@ -247,16 +251,17 @@ def _first_rows(tables: Sequence[pa.Table], candidates: np.ndarray | None = None
     _, first, inverse = np.unique(pair.astype(np.int64) * n_address + address, return_index=True, return_inverse=True)
     if picked is None:
         return first[inverse.reshape(-1)], np.arange(n)
-    rows = picked.to_numpy(zero_copy_only=False)
     out = np.arange(n)
-    out[rows] = rows[first[inverse.reshape(-1)]]
+    out[picked] = picked[first[inverse.reshape(-1)]]
     return out, np.arange(n)
 
 
 def _plain_text(table: pa.Table) -> pa.Table:
-    """``table`` with its chain, address and asset as plain strings, one chunk each."""
+    """``table`` with its chain, address and asset as plain strings (as they are when they are: no copy)."""
     for c in KEY_COLUMNS:
-        table = table.set_column(table.column_names.index(c), c, table.column(c).combine_chunks().cast(pa.string()))
+        column = table.column(c)
+        if column.type != pa.string():
+            table = table.set_column(table.column_names.index(c), c, column.cast(pa.string()))
     return table
 
 
