@@ -758,3 +758,36 @@ def test_a_null_chain_or_address_is_an_invalid_row_named_not_a_crash(tmp_path):
     assert [(r["status"], r["reason"]) for r in records] == [
         ("bound", records[0]["reason"]), ("invalid", "chain is null"), ("invalid", "address is null")]
     assert records[0]["reason"].endswith("over this period's challenge")
+
+
+@pytest.mark.parametrize("column, value, named", [
+    ("address", "0x0000000000000000000000000000000000000001", "reserve row 1: verified with address"),
+    ("balance", 7, "reserve row 1: verified with balance 2, read again as 7"),
+    ("chain", "bsc", "reserve row 1: verified with chain 'ethereum', read again as 'bsc'"),
+    ("asset", "ETH", "reserve row 1: verified as USDT, read as ETH"),
+])
+def test_reserves_read_again_must_be_the_rows_verified(tmp_path, column, value, named):
+    """Verified without the proof columns, ``verified_reserves`` reads the reserves again: a file altered
+    in between (another address, balance, chain or asset in a row) is refused, naming the row, rather
+    than publishing other rows' figures beside the verdicts."""
+    from pipeline.errors import InputError
+    from pipeline.mapping import local_mapper
+    from pipeline.reserves.ownership import verify_reserves
+    from pipeline.reserves.public import verified_reserves
+
+    k, j = _key(94), _key(95)
+    directory = str(tmp_path / "r")
+    os.makedirs(directory)
+    path = os.path.join(directory, "r.parquet")
+    rows = {"chain": ["ethereum", "ethereum"], "address": [sign.evm_address(k), sign.evm_address(j)],
+            "asset": ["ETH", "USDT"], "balance": [1, 2],
+            "signatures": [[sign.sign_evm(k, CHALLENGE)], [sign.sign_evm(j, CHALLENGE)]]}
+    pq.write_table(pa.table(rows), path)
+    assets = [Asset("ETH", 18), Asset("USDT", 6)]
+    own = verify_reserves(local_mapper, directory, CHALLENGE, keep_proofs=False)
+    assert verified_reserves(own, assets)[0].totals == {"ETH": 1, "USDT": 2}
+    rows[column] = [rows[column][0], value]
+    pq.write_table(pa.table(rows), path)
+    with pytest.raises(InputError) as exc:
+        verified_reserves(own, assets)
+    assert str(exc.value).startswith(named), str(exc.value)

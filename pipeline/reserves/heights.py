@@ -179,6 +179,13 @@ def per_chain(rows: Sequence[Mapping[str, Any]], heights: Sequence[int | None]) 
 def okx_declared(totals: Mapping[str, OkxTotal], rows: Sequence[OkxRow], shown: str) -> list[int | None]:
     """The CSV layout: each row's coin's totals-block height is its declared height (a row at another
     height is refused); then one height per chain across coins."""
+    coins = okx_coin_heights(totals, shown)
+    held = [{"chain": r["chain"], "height": okx_row_height(r, coins, shown), "line": r["line"]} for r in rows]
+    return hold_rows(held, None, "the totals block", lambda i, r: f"{shown}, line {r['line']}")
+
+
+def okx_coin_heights(totals: Mapping[str, OkxTotal], shown: str) -> dict[str, tuple[int, int]]:
+    """Each coin's height in the totals block, and its line (coins at ``-`` or none left out)."""
     coin_height: dict[str, tuple[int, int]] = {}
     for coin, (text, _, line) in totals.items():
         t = text.strip()
@@ -187,15 +194,18 @@ def okx_declared(totals: Mapping[str, OkxTotal], rows: Sequence[OkxRow], shown: 
         if not (t.isascii() and t.isdigit()):
             raise InputError(f"{shown}, line {line}: snapshot height {text!r} of {coin} is not a block number")
         coin_height[coin] = (int(t), line)
-    held = []
-    for r in rows:
-        declared = coin_height.get(r["coin"])
-        height = r["height"]
-        if declared is not None:
-            if height is not None and height != declared[0]:
-                raise InputError(f"{shown}, line {r['line']}: {r['coin']} at height {height}, but the totals block "
-                                 f"(line {declared[1]}) declares {r['coin']} at height {declared[0]}: one snapshot "
-                                 "height per chain")
-            height = declared[0]
-        held.append({"chain": r["chain"], "height": height, "line": r["line"]})
-    return hold_rows(held, None, "the totals block", lambda i, r: f"{shown}, line {r['line']}")
+    return coin_height
+
+
+def okx_row_height(row: OkxRow, coins: Mapping[str, tuple[int, int]], shown: str) -> int | None:
+    """The row's height: its coin's in the totals block (``okx_coin_heights``), or its own; a row at
+    another height than its coin's is refused."""
+    declared = coins.get(row["coin"])
+    height = row["height"]
+    if declared is None:
+        return height
+    if height is not None and height != declared[0]:
+        raise InputError(f"{shown}, line {row['line']}: {row['coin']} at height {height}, but the totals block "
+                         f"(line {declared[1]}) declares {row['coin']} at height {declared[0]}: one snapshot "
+                         "height per chain")
+    return declared[0]

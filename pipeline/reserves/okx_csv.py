@@ -17,7 +17,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Iterator, Mapping, NamedTuple, Sequence, TypedDict
+from typing import BinaryIO, Callable, Iterator, Mapping, NamedTuple, Sequence, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -109,65 +109,182 @@ def _decimal(text: str, where: str) -> Decimal:
     return value
 
 
-def read_okx_csv(data: bytes, shown: str) -> OkxFile:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
-    lines = list(csv.reader(io.StringIO(text)))
-    if not lines or [_norm(c) for c in lines[0]] != TOTALS_HEADER:
+class OkxHead(NamedTuple):
+    """The layout's head: the totals block, and how the address rows after it are laid out."""
+
+    totals: dict[str, OkxTotal]
+    typed: bool
+    """The address header has the ``type`` column (read past)."""
+    width: int
+    """Fields of an address row."""
+    first_line: int
+    """The first address row's line (1-based, as the ``csv`` module counts records)."""
+
+
+def read_okx_head(records: Iterator[list[str]], shown: str) -> OkxHead:
+    """The head, from the file's records (the ``csv`` module's, from the first; the records of the head
+    are consumed, the address header's included)."""
+    first = next(records, None)
+    if first is None or [_norm(c) for c in first] != TOTALS_HEADER:
         raise InputError(f"{shown}, line 1: expected the totals header {','.join(TOTALS_HEADER)}")
     totals: dict[str, OkxTotal] = {}
     at = 1
-    while at < len(lines) and any(c.strip() for c in lines[at]):
+    record = next(records, None)
+    while record is not None and any(c.strip() for c in record):
         where = f"{shown}, line {at + 1}"
-        if len(lines[at]) != 3:
-            raise InputError(f"{where}: a totals row has 3 fields, not {len(lines[at])}")
-        coin, height, amount = (c.strip() for c in lines[at])
+        if len(record) != 3:
+            raise InputError(f"{where}: a totals row has 3 fields, not {len(record)}")
+        coin, height, amount = (c.strip() for c in record)
         if coin in totals:
             raise InputError(f"{where}: coin {coin!r} appears twice in the totals block")
         totals[coin] = OkxTotal(height, _decimal(amount, where), at + 1)
         at += 1
+        record = next(records, None)
     at += 1
-    if at >= len(lines):
+    record = next(records, None) if record is not None else None
+    if record is None:
         raise InputError(f"{shown}: no address rows after the totals block and its blank line")
-    header = [_norm(c) for c in lines[at]]
+    header = [_norm(c) for c in record]
     typed = header[:2] == ["coin", "type"]
     expected = ADDRESS_HEADER[:1] + (["type"] if typed else []) + ADDRESS_HEADER[1:]
     if header != [_norm(c) for c in expected]:
         raise InputError(f"{shown}, line {at + 1}: expected the address header {','.join(expected)}")
-    rows: list[OkxRow] = []
-    for n, fields in enumerate(lines[at + 1:], start=at + 2):
-        where = f"{shown}, line {n}"
-        if not any(c.strip() for c in fields):
-            raise InputError(f"{where}: blank line inside the address rows")
-        if len(fields) != len(expected):
-            raise InputError(f"{where}: {len(fields)} fields where the header has {len(expected)}")
-        if typed:
-            fields = fields[:1] + fields[2:]
-        coin, network, height, address, amount, message, sig1, sig2, script, eoa1, eoa2 = fields
-        if not coin.strip():
-            raise InputError(f"{where}: empty coin")
-        height_text = height.strip()
-        if height_text and not (height_text.isascii() and height_text.isdigit()):
-            raise InputError(f"{where}: snapshot height {height!r} is not a block number")
-        rows.append({
-            "coin": coin.strip(), "chain": network, "address": address, "asset": coin.strip().split("-")[0],
-            "balance": str(_decimal(amount, where)), "height": int(height_text) if height_text else None,
-            "signatures": [s for s in (sig1.strip(), sig2.strip()) if s], "message": message if message else None,
-            "script": script.strip() or None, "owners": [o.strip() for o in (eoa1, eoa2) if o.strip()], "line": n,
-        })
-    return OkxFile(rows, totals)
+    return OkxHead(totals, typed, len(expected), at + 2)
+
+
+def read_okx_row(fields: list[str], n: int, head: OkxHead, shown: str) -> OkxRow:
+    """Address row ``fields`` at line ``n``, checked."""
+    where = f"{shown}, line {n}"
+    if not any(c.strip() for c in fields):
+        raise InputError(f"{where}: blank line inside the address rows")
+    if len(fields) != head.width:
+        raise InputError(f"{where}: {len(fields)} fields where the header has {head.width}")
+    if head.typed:
+        fields = fields[:1] + fields[2:]
+    coin, network, height, address, amount, message, sig1, sig2, script, eoa1, eoa2 = fields
+    if not coin.strip():
+        raise InputError(f"{where}: empty coin")
+    height_text = height.strip()
+    if height_text and not (height_text.isascii() and height_text.isdigit()):
+        raise InputError(f"{where}: snapshot height {height!r} is not a block number")
+    return {
+        "coin": coin.strip(), "chain": network, "address": address, "asset": coin.strip().split("-")[0],
+        "balance": str(_decimal(amount, where)), "height": int(height_text) if height_text else None,
+        "signatures": [s for s in (sig1.strip(), sig2.strip()) if s], "message": message if message else None,
+        "script": script.strip() or None, "owners": [o.strip() for o in (eoa1, eoa2) if o.strip()], "line": n,
+    }
+
+
+def _text(data: bytes, shown: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+
+
+def read_okx_csv(data: bytes, shown: str) -> OkxFile:
+    records = csv.reader(io.StringIO(_text(data, shown)))
+    head = read_okx_head(records, shown)
+    rows = [read_okx_row(fields, n, head, shown) for n, fields in enumerate(records, start=head.first_line)]
+    return OkxFile(rows, head.totals)
+
+
+class OkxSpan(NamedTuple):
+    """Some address rows of the layout: bytes ``start:stop`` of the file, ``rows`` records from line
+    ``first_line`` (cut between records, as the ``csv`` module reads them)."""
+
+    start: int
+    stop: int
+    first_line: int
+    rows: int
+
+
+BOM = b"\xef\xbb\xbf"
+_BLOCK = 1 << 24
+
+
+def check_utf8(f: BinaryIO, shown: str) -> None:
+    """The file is UTF-8 text, read a block at a time (the refusal names the byte as ``read_okx_csv``
+    does: counted after a byte order mark)."""
+    base = 0
+    start = f.read(len(BOM))
+    pending = b"" if start == BOM else start
+    while True:
+        more = f.read(_BLOCK)
+        block = pending + more
+        cut = len(block)
+        if more:  # end the block before the last character's first byte: a character is never split
+            cut -= 1
+            while cut > 0 and len(block) - cut < 4 and 0x80 <= block[cut] < 0xC0:
+                cut -= 1
+        try:
+            block[:cut].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{shown}: not UTF-8 text (byte {base + exc.start})") from None
+        if not more:
+            return
+        base += cut
+        pending = block[cut:]
+
+
+def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], int]) -> tuple[OkxHead, list[OkxSpan]]:
+    """The head, and the address rows cut into spans (``rows_per_span`` rows each, or a function of the
+    number of rows) at the byte where a record ends, as the ``csv`` module reads the file: the file is
+    read twice a block or a line at a time (UTF-8 checked first, then the records counted), never held
+    whole. The rows themselves are checked by whoever reads a span (``read_okx_span``)."""
+    check_utf8(f, shown)
+    f.seek(0)
+    bom = f.read(len(BOM)) == BOM
+    f.seek(len(BOM) if bom else 0)
+    at = [f.tell()]
+
+    def lines() -> Iterator[str]:
+        for raw in f:
+            at[0] += len(raw)
+            yield raw.decode("utf-8")
+
+    records = csv.reader(lines())
+    head = read_okx_head(records, shown)
+    body = at[0]
+    ends: list[int] = []
+    for _ in records:
+        ends.append(at[0])
+    n = len(ends)
+    step = max(1, rows_per_span(n) if callable(rows_per_span) else rows_per_span)
+    spans = []
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        spans.append(OkxSpan(body if a == 0 else ends[a - 1], ends[b - 1], head.first_line + a, b - a))
+    return head, spans
+
+
+def read_okx_span(data: bytes, span: OkxSpan, head: OkxHead, shown: str) -> list[OkxRow]:
+    """The address rows of ``span`` (its bytes), each checked as ``read_okx_csv`` checks it."""
+    records = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    if len(records) != span.rows:
+        raise InputError(f"{shown}, line {span.first_line}: {len(records)} records where the file's reading "
+                         f"counted {span.rows} (the file changed while it was read?)")
+    return [read_okx_row(fields, n, head, shown) for n, fields in enumerate(records, start=span.first_line)]
+
+
+def coin_sums(rows: Sequence[OkxRow]) -> dict[str, Decimal]:
+    """Each coin's rows added up (exactly, as ``totals_disagreements`` compares them)."""
+    sums: dict[str, Decimal] = {}
+    for r in rows:
+        sums[r["coin"]] = sums.get(r["coin"], Decimal(0)) + Decimal(r["balance"])
+    return sums
 
 
 def totals_disagreements(okx: OkxFile) -> list[str]:
     """Each totals-block figure that the address rows do not add up to (compared at the figure's
     own number of decimal places: the block rounds)."""
-    sums: dict[str, Decimal] = {}
-    for r in okx.rows:
-        sums[r["coin"]] = sums.get(r["coin"], Decimal(0)) + Decimal(r["balance"])
+    return sums_disagreements(okx.totals, coin_sums(okx.rows))
+
+
+def sums_disagreements(totals: Mapping[str, OkxTotal], sums: Mapping[str, Decimal]) -> list[str]:
+    """``totals_disagreements`` from each coin's sum of its rows (``coin_sums``)."""
     out = []
-    for coin, figure in okx.totals.items():
+    for coin, figure in totals.items():
         amount, line = figure.amount, figure.line
         if coin.endswith("(ALL)"):
             base = coin[:-5]

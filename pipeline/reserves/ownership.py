@@ -41,10 +41,11 @@ from ..onchain import safe
 from ..ownership.chains import find_chain
 from ..ownership.check import BOUND, INVALID, MAX_SIGNATURES, MISSING, STATUSES, UNBOUND, ProofRow, Status, check_row
 from ..storage import fs as storage
-from .heights import hold_heights, okx_declared
-from .input import ReserveRow, check_format
+from .heights import hold_heights, okx_coin_heights, okx_row_height
+from .input import check_format
 from .nodes import Node, balance_client, probe_chains
-from .okx_csv import OkxFile, OkxRow, read_okx_csv, totals_disagreements
+from .okx_csv import (OkxFile, OkxHead, OkxRow, OkxSpan, coin_sums, plan_okx_csv, read_okx_csv, read_okx_span,
+                      sums_disagreements)
 from .results import write_table
 from .rpc import JsonRpc, NodeUnreachable
 
@@ -308,11 +309,28 @@ class ParquetTask(NamedTuple):
 
 
 class OkxTask(NamedTuple):
-    """Worker side: rows of the published CSV layout, checked."""
+    """Worker side: a span of the published CSV layout's address rows (``okx_csv.plan_okx_csv``), read
+    from the file and checked."""
 
-    rows: list[OkxRow]
+    url: str
+    storage_options: Mapping[str, Any]
+    span: OkxSpan
+    head: OkxHead
+    coins: Mapping[str, tuple[int, int]]
+    """Each coin's height in the totals block (``heights.okx_coin_heights``)."""
     challenge: str | None
     keep: bool = False
+
+
+class OkxPart(NamedTuple):
+    """Worker side: a span's rows checked (``table``), each coin's rows added up (exact decimals as
+    text), or the first refusal of a row (``refused``: what reading it found, ``conflict``: a height
+    other than its coin's in the totals block; ``table`` is then None)."""
+
+    table: pa.Table | None
+    sums: dict[str, str]
+    refused: str = ""
+    conflict: str = ""
 
 
 def _verdicts(chains: Sequence[Any], addresses: Sequence[Any], assets: Sequence[Any], signatures: Sequence[Any],
@@ -443,16 +461,36 @@ def _parquet_chunk(task: ParquetTask) -> pa.Table:
     return _checked(table, task.challenge, file, task.keep)
 
 
-def _okx_chunk(task: OkxTask) -> pa.Table:
-    rows: Sequence[ReserveRow] = task.rows
+def _okx_span(task: OkxTask) -> OkxPart:
+    """Worker side: the span's bytes read, its rows checked as ``read_okx_csv`` checks them (the first
+    refused named), held at their coins' heights, and verified."""
+    fs, path = storage.open_fs(task.url, task.storage_options)
+    with fs.open(path, "rb") as f:
+        f.seek(task.span.start)
+        data = f.read(task.span.stop - task.span.start)
+    try:
+        rows = read_okx_span(data, task.span, task.head, task.url)
+    except InputError as exc:
+        return OkxPart(None, {}, refused=str(exc))
+    del data
+    for r in rows:
+        try:
+            r["height"] = okx_row_height(r, task.coins, task.url)
+        except InputError as exc:
+            return OkxPart(None, {}, conflict=str(exc))
+    sums = {coin: str(total) for coin, total in coin_sums(rows).items()}
+    return OkxPart(_okx_chunk(rows, task.challenge, task.keep), sums)
+
+
+def _okx_chunk(rows: Sequence[OkxRow], challenge: str | None, keep: bool) -> pa.Table:
     lists = {c: [r[c] for r in rows] for c in ("chain", "address", "asset", "balance", "height", *PROOF_COLUMNS)}  # type: ignore[literal-required]
-    out = {"file": pa.array([f"line {r['line']}" for r in task.rows], pa.string()),
+    out = {"file": pa.array([f"line {r['line']}" for r in rows], pa.string()),
            "chain": pa.array(lists["chain"], pa.string()), "address": pa.array(lists["address"], pa.string()),
            "asset": pa.array(lists["asset"], pa.string()), "balance": pa.array(lists["balance"], pa.string()),
            "height": pa.array(lists["height"], pa.int64()),
            **_verdicts(lists["chain"], lists["address"], lists["asset"], lists["signatures"], lists["message"],
-                       lists["script"], lists["owners"], task.challenge)}
-    if task.keep:
+                       lists["script"], lists["owners"], challenge)}
+    if keep:
         out.update({c: pa.array(lists[c], PROOF_TYPES[c]) for c in PROOF_COLUMNS})
     return pa.table(out)
 
@@ -519,16 +557,7 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
     declared: Mapping[str, int] | None = None
     source = "the rows"
     if fmt == "okx-csv":
-        okx = read_okx(url, opts)
-        disagreements = totals_disagreements(okx)
-        for r, h in zip(okx.rows, okx_declared(okx.totals, okx.rows, url), strict=True):
-            r["height"] = h
-        step = chunk_rows or chunk_size(len(okx.rows))
-        chunks = [okx.rows[i:i + step] for i in range(0, len(okx.rows), step)]
-        parts: list[pa.Table] = mapper(_okx_chunk, [OkxTask(c, challenge, keep_proofs) for c in chunks])
-        del okx, chunks
-        table = _concat(parts) if parts else _empty(keep_proofs)
-        held = table.column("height")
+        table, disagreements, held = _verify_okx(mapper, url, opts, challenge, chunk_rows, keep_proofs)
     else:
         from .input import declared_heights
 
@@ -554,6 +583,48 @@ def verify_reserves(mapper: Mapper, url: str, challenge: str | None, fmt: str = 
 
         held = hold_heights(table.column("chain"), table.column("height"), declared, source, where)
     return _settle(mapper, table, held, disagreements, nodes, period, keep_proofs, sources, declared, source, url, opts)
+
+
+def _verify_okx(mapper: Mapper, url: str, opts: Mapping[str, Any], challenge: str | None, chunk_rows: int | None,
+                keep: bool) -> tuple[pa.Table, list[str], pa.Array]:
+    """The published CSV layout: the client reads the file's head and cuts its address rows into spans
+    (never holding it whole, nor a Python record per row); each worker reads, checks and verifies its
+    span's rows. What is refused is refused as ``read_okx_csv`` and ``heights.okx_declared`` refuse it, in
+    that order: the first row that does not read (in file order), a totals-block height that is not a
+    block number, the first row at another height than its coin's, then one height per chain."""
+    fs, path = storage.open_fs(url, opts)
+    if fs.isdir(path):
+        raise InputError(f"{url}: --format okx-csv reads one CSV file, not a directory")
+    with fs.open(path, "rb") as f:
+        head, spans = plan_okx_csv(f, url, chunk_rows or chunk_size)
+    totals_error: InputError | None = None
+    try:
+        coins = okx_coin_heights(head.totals, url)
+    except InputError as exc:  # raised once the rows are known to read (as read_okx_csv then okx_declared)
+        totals_error, coins = exc, {}
+    parts: list[OkxPart] = mapper(_okx_span, [OkxTask(url, opts, s, head, coins, challenge, keep) for s in spans])
+    for part in parts:
+        if part.refused:
+            raise InputError(part.refused)
+    if totals_error is not None:
+        raise totals_error
+    for part in parts:
+        if part.conflict:
+            raise InputError(part.conflict)
+    sums: dict[str, Decimal] = {}
+    for part in parts:
+        for coin, total in part.sums.items():
+            sums[coin] = sums.get(coin, Decimal(0)) + Decimal(total)
+    tables = [p.table for p in parts if p.table is not None]
+    del parts
+    table = _concat(tables) if tables else _empty(keep)
+    lines = table.column("file")
+
+    def where(i: int) -> str:
+        return f"{url}, {lines[i].as_py()}"
+
+    held = hold_heights(table.column("chain"), table.column("height"), None, "the totals block", where)
+    return table, sums_disagreements(head.totals, sums), held
 
 
 def _empty(keep: bool) -> pa.Table:

@@ -24,7 +24,7 @@ from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
 from .input import Amounts, Reserves, load_reserves, total_reserves, word_sum
 from .okx_csv import okx_csv_parts
-from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
+from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership, balance_text
 
 CSV_NAME = "reserves.csv"
 PARQUET_NAME = "reserves.parquet"
@@ -306,8 +306,9 @@ def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | 
         where = url or ownership.url
         reserves = load_reserves(where, assets, ownership.storage_options)
         by_status = status_totals(reserves, ownership)
-        return reserves, by_status, _from_rows(reserves, ownership, read_rows(where, ownership.storage_options),
-                                               decimals)
+        rows = read_rows(where, ownership.storage_options)
+        _same_rows(ownership, rows, _balances(where, ownership.storage_options))
+        return reserves, by_status, _from_rows(reserves, ownership, rows, decimals)
     table = ownership.table
     files = []
     for s in ownership.sources:
@@ -323,6 +324,43 @@ def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | 
     assert isinstance(amounts, Amounts)
     return reserves, by_status, PublicFiles(amounts, ownership, {c: table.column(c) for c in PROOF_COLUMNS},
                                             table.column("chain"), table.column("address"), decimals)
+
+
+def _same_rows(ownership: Ownership, rows: Sequence[Mapping[str, Any]], balances: Sequence[pa.Array]) -> None:
+    """The reserves read again are the rows that were verified: the same chain, address and balance as
+    written (``balances``: each file's column as read), row by row (``status_totals`` compares the
+    assets); else refused, naming the first row that differs."""
+    table = ownership.table
+    if len(rows) != ownership.rows:
+        raise InputError(f"the reserves hold {len(rows)} rows but {ownership.rows} were verified")
+    for column in ("chain", "address"):
+        again = pa.array([r.get(column) for r in rows], pa.string())
+        differ = np.flatnonzero(~pc.equal(table.column(column).combine_chunks().cast(pa.string()), again)
+                                .fill_null(False).to_numpy(zero_copy_only=False))
+        if len(differ):
+            i = int(differ[0])
+            raise InputError(f"reserve row {i}: verified with {column} {table.column(column)[i].as_py()!r}, "
+                             f"read again as {again[i].as_py()!r}")
+    again = pa.concat_arrays([balance_text(b) for b in balances]) if balances else pa.array([], pa.string())
+    differ = np.flatnonzero(~pc.equal(table.column("balance").combine_chunks().cast(pa.string()), again)
+                            .fill_null(False).to_numpy(zero_copy_only=False))
+    if len(differ):
+        i = int(differ[0])
+        raise InputError(f"reserve row {i}: verified with balance {table.column('balance')[i].as_py()}, read again "
+                         f"as {again[i].as_py()}")
+
+
+def _balances(url: str, storage_options: Mapping[str, Any]) -> list[pa.Array]:
+    """Each Parquet file's ``balance`` column, as read."""
+    from ..storage import fs as storage
+    from .input import check_reserves, parquet_files
+
+    fs, _ = storage.open_fs(url, storage_options)
+    out = []
+    for path in parquet_files(check_reserves(url, storage_options)):
+        with fs.open(path, "rb") as f:
+            out.append(pq.ParquetFile(f).read(columns=["balance"]).column("balance").combine_chunks())
+    return out
 
 
 def read_rows(url: str, storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
