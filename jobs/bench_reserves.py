@@ -245,7 +245,7 @@ class ReservesRow:
     calls: dict[str, int] = field(default_factory=dict)
     publish: float = 0.0
     """The reserves step of ``por publish`` (verify keeping the proof columns, then totals, sums by status
-    and both public files written into a bundle as they are made, ``publish.write_streamed``), wall
+    and both public files written into a bundle as they are made, ``publish.write_public``), wall
     seconds, once."""
     publish_files: float = 0.0
     """Of which: the totals, sums by status and public files from the verified batches (seconds)."""

@@ -17,17 +17,14 @@ owner-only private log (``PublishRequest.private_log``), never to the terminal o
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import time
 import uuid
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from blake3 import blake3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pipeline import __version__
@@ -183,59 +180,8 @@ class _Report:
     published_at: str
 
 
-class _Digesting:
-    """A file object's writes, digested (blake3, as ``canonical.digest``) on their way to it."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self._f, self._hash = f, blake3()
-
-    def write(self, data: bytes | memoryview | Any) -> int:
-        """``data``: bytes-like (bytes, or an Arrow buffer)."""
-        view = memoryview(data)
-        self._hash.update(view)
-        self._f.write(view)
-        return len(view)
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-
-def write_streamed(fresh: bundle.Bundle, name: str, make: Callable[[public_reserves.Sink], None]) -> str:
-    """Write ``name`` into the fresh bundle as ``make`` writes its parts into a file object (the file is
-    never held whole); returns the blake3 of the bytes written. As ``Bundle.write``: a local file is
-    written under a fresh name and renamed into place (a reader never sees half of it), with the public
-    or owner-only mode from its creation on; the fresh bundle is in the staging directory, moved into the
-    archive only once the month is signed. A transient storage error writes the file again from the
-    start (``make`` gives the same bytes each time)."""
-    target, secret = fresh.file(name), fresh.is_private(name)
-    mode = private.PRIVATE_FILE if secret else private.PUBLIC_FILE
-
-    def put() -> str:
-        private.make_dirs(fresh.fs, target.rsplit("/", 1)[0], secret)
-        if not storage.is_local(fresh.fs):
-            with fresh.fs.open(target, "wb") as f:
-                out = _Digesting(f)
-                make(out)
-            return out.hexdigest()
-        partial = f"{target}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as f:
-                out = _Digesting(f)
-                make(out)
-            os.replace(partial, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
-            raise
-        return out.hexdigest()
-
-    return storage.retrying(put)
-
-
 def write_public(fresh: bundle.Bundle, public: public_reserves.PublicFiles) -> dict[str, str]:
-    """Both public reserve files written into the fresh bundle as they are made (``write_streamed``), at
+    """Both public reserve files written into the fresh bundle as they are made (``Bundle.write_stream``), at
     once in two threads (their making is Arrow's and zstd's work, outside the GIL; the workers are idle
     by then); returns name -> blake3 of the bytes written. The first error is raised once both are done."""
     from concurrent.futures import ThreadPoolExecutor
@@ -244,7 +190,7 @@ def write_public(fresh: bundle.Bundle, public: public_reserves.PublicFiles) -> d
 
     pa.default_memory_pool().release_unused()  # what the totals' checks freed, given back before both files
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="public-file") as pool:
-        made = {name: pool.submit(write_streamed, fresh, name, functools.partial(public.write, name)) for name in public}
+        made = {name: pool.submit(fresh.write_stream, name, functools.partial(public.write, name)) for name in public}
         return {name: future.result() for name, future in made.items()}
 
 

@@ -12,7 +12,9 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
+
+from blake3 import blake3
 
 from fsspec.spec import AbstractFileSystem
 
@@ -94,6 +96,45 @@ class Bundle:
             private.write_file(self.fs, target, data, secret)
 
         storage.retrying(put)
+
+    def write_stream(self, name: str, make: Callable[[Any], Any]) -> str:
+        """Write ``name`` as ``make`` writes its parts into the file object it is given (the file is never
+        held whole), as ``write`` writes it (a local file under a fresh name, then renamed into place, with
+        the public or owner-only mode from its creation on); returns the blake3 of the bytes written. A
+        transient storage error writes the file again from the start (``make`` gives the same bytes each
+        time)."""
+        target = self.file(name)
+        secret = self.is_private(name)
+
+        def put() -> str:
+            private.make_dirs(self.fs, target.rsplit("/", 1)[0], secret)
+            out: list[_Digesting] = []
+
+            def digested(f: BinaryIO) -> None:
+                out.append(_Digesting(f))
+                make(out[-1])
+
+            private.write_with(self.fs, target, digested, secret)
+            return out[-1].hexdigest()
+
+        return storage.retrying(put)
+
+
+class _Digesting:
+    """A file object's writes, digested (blake3, as ``canonical.digest``) on their way to it."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f, self._hash = f, blake3()
+
+    def write(self, data: Any) -> int:
+        """``data``: bytes-like (bytes, or an Arrow buffer)."""
+        view = memoryview(data)
+        self._hash.update(view)
+        self._f.write(view)
+        return len(view)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def open_bundle(url: str, storage_options: Mapping[str, Any] | None = None) -> Bundle:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 from ..errors import InputError
 
@@ -82,6 +82,17 @@ def write_file(fs: AbstractFileSystem, path: str, data: bytes, private: bool) ->
     if not _is_local(fs):
         fs.pipe_file(path, data)
         return
+    write_with(fs, path, lambda f: f.write(data), private)
+
+
+def write_with(fs: AbstractFileSystem, path: str, make: Callable[[BinaryIO], Any], private: bool) -> None:
+    """Write (replace) ``path`` with what ``make`` writes into the file object it is given (the file is
+    never held whole); a local private file is 0600 from its creation on. Object storage: the object
+    appears when the upload completes."""
+    if not _is_local(fs):
+        with fs.open(path, "wb") as f:
+            make(f)
+        return
     mode = PRIVATE_FILE if private else PUBLIC_FILE
     # a fresh name, then an atomic rename: a reader never sees a half-written file, even when a
     # re-run task (a worker was lost) rewrites a file that another task is reading
@@ -90,7 +101,7 @@ def write_file(fs: AbstractFileSystem, path: str, data: bytes, private: bool) ->
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            make(f)
         os.replace(partial, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
