@@ -468,8 +468,7 @@ class _Publication:
     def _reserves(self, v: _Validated, fresh: bundle.Bundle) -> _Held:
         """4. The reserves, from the batches verified in step 1 (the archived copy is not read again): totals,
         sums by status, and the public files, written into the fresh bundle as they are made."""
-        reserves, by_status, public = public_reserves.verified_reserves(
-            v.ownership, v.plan.assets, self.archive.url(self.stage_name, v.slot.directory, "inputs/reserves"))
+        reserves, by_status, public = public_reserves.verified_reserves(v.ownership, v.plan.assets)
         return _Held(reserves, by_status, write_public(fresh, public))
 
     def _ratios(self, v: _Validated, built: _Built, held: _Held) -> tuple[dict[str, Any], list[ratios.AssetPosition]]:

@@ -59,6 +59,46 @@ def column(wide: bool, precision: int, scale: int, values: list[int]) -> pa.Arra
     return pa.array([Decimal(v).scaleb(-scale, Context(prec=100)) for v in values], kind)
 
 
+def raw_column(wide: bool, precision: int, scale: int, values: list[int]) -> pa.Array:
+    """A decimal column holding ``values`` (unscaled) as they are, even past its precision: Parquet and
+    Arrow do not enforce the declared precision, so a file can hold them."""
+    width = 32 if wide else 16
+    data = b"".join((v % 2 ** (8 * width)).to_bytes(width, "little") for v in values)
+    kind = (pa.decimal256 if wide else pa.decimal128)(precision, scale)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(data)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.booleans(), st.integers(1, 38), st.data())
+def test_values_past_the_declared_precision_are_refused_or_exact(wide, precision, data):
+    """Unscaled values past the column's precision (up to the width's limit): rescaled exactly or
+    refused for the value's own reason, never wrapped modulo 2^128 (the reviewer's case: decimal128(37, 17)
+    holding 38·10^36 for an asset of 18 decimals)."""
+    most = 76 if wide else 38
+    precision = min(precision, most)
+    scale = data.draw(st.integers(0, precision))
+    decimals = data.draw(st.integers(0, 30))
+    limit = 2 ** (8 * (32 if wide else 16) - 1) - 1
+    values = data.draw(st.lists(st.one_of(st.integers(-limit, limit), st.integers(10**precision, 10**min(most, precision + 3))),
+                                min_size=1, max_size=8))
+    arr = raw_column(wide, precision, scale, values)
+    want, refused, why = reference(values, scale, decimals)
+    if refused is not None:
+        with pytest.raises(BadValue) as exc:
+            signed_amount_words(arr, decimals)
+        assert exc.value.index == refused and why in exc.value.reason, (exc.value.index, refused, exc.value.reason)
+        return
+    lo, hi, negative = signed_amount_words(arr, decimals)
+    assert [(-1 if n else 1) * ((int(h) << 64) | int(v)) for v, h, n in zip(lo, hi, negative, strict=True)] == want
+
+
+def test_the_reviewers_wrapping_case_is_refused():
+    arr = raw_column(False, 37, 17, [38 * 10**36])
+    with pytest.raises(BadValue) as exc:
+        signed_amount_words(arr, 18)
+    assert exc.value.index == 0 and "2^128" in exc.value.reason
+
+
 @settings(max_examples=400, deadline=None)
 @given(decimal_columns())
 def test_rescaled_decimals_match_exact_integers(case):

@@ -183,3 +183,61 @@ def test_the_utf8_check_reads_in_blocks_and_names_the_byte_as_the_whole_file_did
                     except InputError as exc:
                         got = str(exc)
                 assert got == want, (bom, at, bad)
+
+
+def _layout(totals: list[str], rows: list[str]) -> bytes:
+    return ("coin,snapshot height,amount\n" + "".join(t + "\n" for t in totals) + "\n" + ",".join(ADDRESS_HEADER)
+            + "\n" + "".join(r + "\n" for r in rows)).encode()
+
+
+def test_totals_are_compared_with_exact_sums_whatever_the_spans(tmp_path):
+    """Sums past 28 significant digits (the default decimal context's) are exact, in every span size: a
+    totals figure 1e-18 off is a disagreement (it was rounded away, or not, depending on the spans), and a
+    figure of 30 digits is compared rather than crashing ``quantize``."""
+    rows = ["BTC,bitcoin,,addr-0,10000000000,,,,,,"] + [f"BTC,bitcoin,,addr-{i},0.000000000000000004,,,,,,"
+                                                         for i in range(1, 1001)]
+    url = str(tmp_path / "r.csv")
+    with open(url, "wb") as f:
+        f.write(_layout(["BTC,-,10000000000.0000000000000050", "ETH,-,12345678901.123456789012345678"], rows
+                        + ["ETH,ethereum,,addr-e,12345678901.123456789012345678,,,,,,"]))
+    for chunk_rows in (1, 2, 500, None):
+        got = own.verify_reserves(local_mapper, url, CHALLENGE, "okx-csv", chunk_rows=chunk_rows).totals_disagreements
+        assert got == ["totals block line 2: BTC is 10000000000.0000000000000050, the rows add up to "
+                       "10000000000.000000000000004000"], (chunk_rows, got)
+
+
+def test_a_file_changed_after_its_plan_is_refused_by_the_workers(tmp_path):
+    """The plan's spans carry the blake3 of their bytes: a file rewritten between the client's reading and
+    the workers' (same length, same records, other addresses and amounts) is refused, naming the span,
+    rather than verified against the totals block the client read."""
+    from pipeline.reserves.okx_csv import plan_okx_csv
+
+    url = str(tmp_path / "r.csv")
+    a = _layout(["BTC,-,3"], ["BTC,bitcoin,,addr-1,1,,,,,,", "BTC,bitcoin,,addr-2,2,,,,,,"])
+    b = _layout(["BTC,-,3"], ["BTC,bitcoin,,addr-7,5,,,,,,", "BTC,bitcoin,,addr-8,9,,,,,,"])
+    assert len(a) == len(b)
+    with open(url, "wb") as f:
+        f.write(a)
+    with open(url, "rb") as f:
+        head, spans = plan_okx_csv(f, url, 1)
+    with open(url, "wb") as f:
+        f.write(b)
+    task = own.OkxTask(url, {}, spans[1], head, {}, CHALLENGE)
+    part = own._okx_span(task)
+    assert part.table is None and "the file changed while it was read" in part.refused and "line 6" in part.refused
+    assert own._okx_span(own.OkxTask(url, {}, spans[0], head, {}, CHALLENGE)).refused  # every span is checked
+
+
+def test_the_reviewers_straddling_bytes_are_named_as_the_whole_file_names_them(tmp_path, monkeypatch):
+    from pipeline.reserves import okx_csv
+
+    monkeypatch.setattr(okx_csv, "_BLOCK", 16)
+    data = b"a" * 14 + "\u20ac".encode() + b"\x80\x80" + b"b" * 20
+    path = str(tmp_path / "f.csv")
+    with open(path, "wb") as f:
+        f.write(data)
+    with pytest.raises(UnicodeDecodeError) as whole:
+        data.decode("utf-8-sig")
+    with open(path, "rb") as f, pytest.raises(InputError) as exc:
+        okx_csv.check_utf8(f, path)
+    assert str(exc.value) == f"{path}: not UTF-8 text (byte {whole.value.start})" and whole.value.start == 17

@@ -98,10 +98,11 @@ def signed_amount_words(arr: pa.Array, decimals: int) -> tuple[np.ndarray, np.nd
             i = int(np.flatnonzero(too_big)[0])
             raise BadValue(i, f"amount {arr[i].as_py()} {_not_below(bool(negative[i]))}")
         return words[:, 0], words[:, 1], negative
-    # a scale other than the asset's decimals: Arrow's rescaling cast, which refuses (ArrowInvalid) a value
-    # that would lose a digit or overflow the type; the per-value loop below names the value it refused
-    # (and rescales whatever the cast cannot hold)
-    target = _rescaled(t, decimals)
+    # fewer places than the column's: Arrow's rescaling cast, a division that refuses (ArrowInvalid) a value
+    # that would lose a digit; the per-value loop below names the value it refused. More places (a
+    # multiplication) always take the loop: Arrow's overflow check can miss a product that wraps when a
+    # stored value is past the type's precision, which Parquet does not enforce.
+    target = _rescaled(t, decimals) if decimals < t.scale else None
     if target is not None:
         try:
             rescaled = arr.cast(target, safe=True)
@@ -133,7 +134,7 @@ def _rescaled(t: pa.DataType, decimals: int) -> pa.DataType | None:
     """The decimal type of ``t``'s width at scale ``decimals`` holding every value of ``t`` (None when
     the width's largest precision cannot: an upward rescaling past it)."""
     most = {16: 38, 32: 76}.get(t.byte_width)
-    if most is None or decimals < 0:
+    if most is None or decimals < 0 or t.scale > most:
         return None
     precision = t.precision - t.scale + decimals
     if precision > most:

@@ -13,15 +13,17 @@ chain is its network (``chains.find_chain`` decides whether it is on the list).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import BinaryIO, Callable, Iterator, Mapping, NamedTuple, Sequence, TypedDict
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from typing import BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypedDict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from blake3 import blake3
 
 from ..errors import InputError
 
@@ -191,12 +193,14 @@ def read_okx_csv(data: bytes, shown: str) -> OkxFile:
 
 class OkxSpan(NamedTuple):
     """Some address rows of the layout: bytes ``start:stop`` of the file, ``rows`` records from line
-    ``first_line`` (cut between records, as the ``csv`` module reads them)."""
+    ``first_line`` (cut between records, as the ``csv`` module reads them), whose bytes have the blake3
+    ``digest`` (whoever reads the span checks it: the bytes are those the plan read)."""
 
     start: int
     stop: int
     first_line: int
     rows: int
+    digest: str = ""
 
 
 BOM = b"\xef\xbb\xbf"
@@ -204,27 +208,22 @@ _BLOCK = 1 << 24
 
 
 def check_utf8(f: BinaryIO, shown: str) -> None:
-    """The file is UTF-8 text, read a block at a time (the refusal names the byte as ``read_okx_csv``
-    does: counted after a byte order mark)."""
-    base = 0
+    """The file is UTF-8 text, read a block at a time through an incremental decoder (the refusal names
+    the byte as ``read_okx_csv`` does: counted after a byte order mark)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    fed = 0
     start = f.read(len(BOM))
-    pending = b"" if start == BOM else start
+    more = (b"" if start == BOM else start) + f.read(_BLOCK)
     while True:
-        more = f.read(_BLOCK)
-        block = pending + more
-        cut = len(block)
-        if more:  # end the block before the last character's first byte: a character is never split
-            cut -= 1
-            while cut > 0 and len(block) - cut < 4 and 0x80 <= block[cut] < 0xC0:
-                cut -= 1
+        held = len(decoder.getstate()[0])  # bytes of a character begun in the last block, decoded with this one
         try:
-            block[:cut].decode("utf-8")
+            decoder.decode(more, final=not more)
         except UnicodeDecodeError as exc:
-            raise InputError(f"{shown}: not UTF-8 text (byte {base + exc.start})") from None
+            raise InputError(f"{shown}: not UTF-8 text (byte {fed - held + exc.start})") from None
         if not more:
             return
-        base += cut
-        pending = block[cut:]
+        fed += len(more)
+        more = f.read(_BLOCK)
 
 
 def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], int]) -> tuple[OkxHead, list[OkxSpan]]:
@@ -238,10 +237,16 @@ def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], i
     f.seek(len(BOM) if bom else 0)
     at = [f.tell()]
 
+    whole = blake3()
+
     def lines() -> Iterator[str]:
         for raw in f:
             at[0] += len(raw)
-            yield raw.decode("utf-8")
+            whole.update(raw)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{shown}: the file changed while it was read (no longer UTF-8 text)") from None
 
     records = csv.reader(lines())
     head = read_okx_head(records, shown)
@@ -251,15 +256,37 @@ def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], i
         ends.append(at[0])
     n = len(ends)
     step = max(1, rows_per_span(n) if callable(rows_per_span) else rows_per_span)
+    cuts = [(body if a == 0 else ends[a - 1], ends[min(a + step, n) - 1], head.first_line + a, min(a + step, n) - a)
+            for a in range(0, n, step)]
+    # once more, a span at a time: each span's digest, and the whole file's against the reading above
+    f.seek(len(BOM) if bom else 0)
+    again = blake3()
+    prefix = f.read(body - f.tell())
+    again.update(prefix)
     spans = []
-    for a in range(0, n, step):
-        b = min(a + step, n)
-        spans.append(OkxSpan(body if a == 0 else ends[a - 1], ends[b - 1], head.first_line + a, b - a))
+    for start, stop, first_line, rows in cuts:
+        digest = blake3()
+        left = stop - start
+        while left > 0:
+            block = f.read(min(left, _BLOCK))
+            if not block:
+                break
+            digest.update(block)
+            again.update(block)
+            left -= len(block)
+        spans.append(OkxSpan(start, stop, first_line, rows, digest.hexdigest()))
+    again.update(f.read())
+    if again.digest() != whole.digest():
+        raise InputError(f"{shown}: the file changed while it was read")
     return head, spans
 
 
 def read_okx_span(data: bytes, span: OkxSpan, head: OkxHead, shown: str) -> list[OkxRow]:
-    """The address rows of ``span`` (its bytes), each checked as ``read_okx_csv`` checks it."""
+    """The address rows of ``span`` (its bytes, whose digest must be the plan's), each checked as
+    ``read_okx_csv`` checks it."""
+    if span.digest and blake3(data).hexdigest() != span.digest:
+        raise InputError(f"{shown}, line {span.first_line}: bytes {span.start}-{span.stop} are not those the plan "
+                         "read: the file changed while it was read")
     records = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     if len(records) != span.rows:
         raise InputError(f"{shown}, line {span.first_line}: {len(records)} records where the file's reading "
@@ -267,11 +294,25 @@ def read_okx_span(data: bytes, span: OkxSpan, head: OkxHead, shown: str) -> list
     return [read_okx_row(fields, n, head, shown) for n, fields in enumerate(records, start=span.first_line)]
 
 
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Decimal arithmetic that never rounds (the default context keeps 28 digits): sums of rows, and the
+totals block's figures compared with them."""
+
+
 def coin_sums(rows: Sequence[OkxRow]) -> dict[str, Decimal]:
-    """Each coin's rows added up (exactly, as ``totals_disagreements`` compares them)."""
+    """Each coin's rows added up, exactly (``EXACT``): as ``totals_disagreements`` compares them."""
     sums: dict[str, Decimal] = {}
     for r in rows:
-        sums[r["coin"]] = sums.get(r["coin"], Decimal(0)) + Decimal(r["balance"])
+        sums[r["coin"]] = EXACT.add(sums.get(r["coin"], Decimal(0)), Decimal(r["balance"]))
+    return sums
+
+
+def merge_sums(parts: Iterable[Mapping[str, str]]) -> dict[str, Decimal]:
+    """``coin_sums`` of several parts of the rows (each as text), added up exactly."""
+    sums: dict[str, Decimal] = {}
+    for part in parts:
+        for coin, total in part.items():
+            sums[coin] = EXACT.add(sums.get(coin, Decimal(0)), Decimal(total))
     return sums
 
 
@@ -288,12 +329,15 @@ def sums_disagreements(totals: Mapping[str, OkxTotal], sums: Mapping[str, Decima
         amount, line = figure.amount, figure.line
         if coin.endswith("(ALL)"):
             base = coin[:-5]
-            total = sum((v for c, v in sums.items() if c == base or c.startswith(base + "-")), Decimal(0))
+            total = Decimal(0)
+            for c, v in sums.items():
+                if c == base or c.startswith(base + "-"):
+                    total = EXACT.add(total, v)
         else:
             total = sums.get(coin, Decimal(0))
         exponent = amount.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) else 0
-        if total.quantize(Decimal(1).scaleb(-max(places, 0))) != amount:
+        if total.quantize(Decimal(1).scaleb(-max(places, 0)), context=EXACT) != amount:
             out.append(f"totals block line {line}: {coin} is {amount}, the rows add up to {total}")
     return out
 

@@ -44,8 +44,8 @@ from ..storage import fs as storage
 from .heights import hold_heights, okx_coin_heights, okx_row_height
 from .input import check_format
 from .nodes import Node, balance_client, probe_chains
-from .okx_csv import (OkxFile, OkxHead, OkxRow, OkxSpan, coin_sums, plan_okx_csv, read_okx_csv, read_okx_span,
-                      sums_disagreements)
+from .okx_csv import (OkxFile, OkxHead, OkxRow, OkxSpan, coin_sums, merge_sums, plan_okx_csv, read_okx_csv,
+                      read_okx_span, sums_disagreements)
 from .results import write_table
 from .rpc import JsonRpc, NodeUnreachable
 
@@ -611,10 +611,7 @@ def _verify_okx(mapper: Mapper, url: str, opts: Mapping[str, Any], challenge: st
     for part in parts:
         if part.conflict:
             raise InputError(part.conflict)
-    sums: dict[str, Decimal] = {}
-    for part in parts:
-        for coin, total in part.sums.items():
-            sums[coin] = sums.get(coin, Decimal(0)) + Decimal(total)
+    sums = merge_sums(p.sums for p in parts)
     tables = [p.table for p in parts if p.table is not None]
     del parts
     table = _concat(tables) if tables else _empty(keep)

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import InputError
+from ..errors import InputError, PorError
 from ..formats.assets import Asset
 from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
-from .input import Amounts, Reserves, load_reserves, total_reserves, word_sum
+from .input import Amounts, Reserves, total_reserves, word_sum
 from .okx_csv import okx_csv_parts
-from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership, balance_text
+from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
 
 CSV_NAME = "reserves.csv"
 PARQUET_NAME = "reserves.parquet"
@@ -292,23 +292,22 @@ def _from_rows(reserves: Reserves, ownership: Ownership, rows: Sequence[Mapping[
                        pa.array([r["address"] for r in rows], pa.string()), decimals)
 
 
-def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | None = None) -> tuple[
+def verified_reserves(ownership: Ownership, assets: Sequence[Asset]) -> tuple[
         Reserves, dict[str, dict[str, int]], PublicFiles]:
-    """The month's reserves from the verified batches (``verify_reserves`` with ``keep_proofs``, the
-    default): totals (``load_reserves``' checks and figures), sums by status (``status_totals``) and
-    the public files (``public_files``'s bytes, made as they are written: ``PublicFiles.write``),
-    without reading the reserves again. Verified without the proof columns (or from the CSV layout),
-    the reserves are read again, at ``url`` (by default ``ownership.url``, where they were verified)."""
+    """The month's reserves from the verified batches of Parquet reserves (``verify_reserves`` with
+    ``keep_proofs``, the default): totals (``load_reserves``' checks and figures), sums by status
+    (``status_totals``) and the public files (``public_files``'s bytes, made as they are written:
+    ``PublicFiles.write``), without reading the reserves again. Batches without their proof columns (or
+    from the CSV layout) are refused: what would be published could not be shown to be what was
+    verified (``status_totals``, ``public_files`` and ``read_rows`` are the step-by-step way, for rows
+    read again by the caller)."""
     decimals = {a.symbol: a.decimals for a in assets}
     kept = (ownership.sources and all(s.balance is not None or not s.rows for s in ownership.sources)
             and "given_height" in ownership.table.column_names)
     if not kept:
-        where = url or ownership.url
-        reserves = load_reserves(where, assets, ownership.storage_options)
-        by_status = status_totals(reserves, ownership)
-        rows = read_rows(where, ownership.storage_options)
-        _same_rows(ownership, rows, _balances(where, ownership.storage_options))
-        return reserves, by_status, _from_rows(reserves, ownership, rows, decimals)
+        raise PorError("verified_reserves takes Parquet reserves verified with their proof columns "
+                       "(verify_reserves(..., keep_proofs=True)); these were verified without them",
+                       value=ownership.url)
     table = ownership.table
     files = []
     for s in ownership.sources:
@@ -324,43 +323,6 @@ def verified_reserves(ownership: Ownership, assets: Sequence[Asset], url: str | 
     assert isinstance(amounts, Amounts)
     return reserves, by_status, PublicFiles(amounts, ownership, {c: table.column(c) for c in PROOF_COLUMNS},
                                             table.column("chain"), table.column("address"), decimals)
-
-
-def _same_rows(ownership: Ownership, rows: Sequence[Mapping[str, Any]], balances: Sequence[pa.Array]) -> None:
-    """The reserves read again are the rows that were verified: the same chain, address and balance as
-    written (``balances``: each file's column as read), row by row (``status_totals`` compares the
-    assets); else refused, naming the first row that differs."""
-    table = ownership.table
-    if len(rows) != ownership.rows:
-        raise InputError(f"the reserves hold {len(rows)} rows but {ownership.rows} were verified")
-    for column in ("chain", "address"):
-        again = pa.array([r.get(column) for r in rows], pa.string())
-        differ = np.flatnonzero(~pc.equal(table.column(column).combine_chunks().cast(pa.string()), again)
-                                .fill_null(False).to_numpy(zero_copy_only=False))
-        if len(differ):
-            i = int(differ[0])
-            raise InputError(f"reserve row {i}: verified with {column} {table.column(column)[i].as_py()!r}, "
-                             f"read again as {again[i].as_py()!r}")
-    again = pa.concat_arrays([balance_text(b) for b in balances]) if balances else pa.array([], pa.string())
-    differ = np.flatnonzero(~pc.equal(table.column("balance").combine_chunks().cast(pa.string()), again)
-                            .fill_null(False).to_numpy(zero_copy_only=False))
-    if len(differ):
-        i = int(differ[0])
-        raise InputError(f"reserve row {i}: verified with balance {table.column('balance')[i].as_py()}, read again "
-                         f"as {again[i].as_py()}")
-
-
-def _balances(url: str, storage_options: Mapping[str, Any]) -> list[pa.Array]:
-    """Each Parquet file's ``balance`` column, as read."""
-    from ..storage import fs as storage
-    from .input import check_reserves, parquet_files
-
-    fs, _ = storage.open_fs(url, storage_options)
-    out = []
-    for path in parquet_files(check_reserves(url, storage_options)):
-        with fs.open(path, "rb") as f:
-            out.append(pq.ParquetFile(f).read(columns=["balance"]).column("balance").combine_chunks())
-    return out
 
 
 def read_rows(url: str, storage_options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
