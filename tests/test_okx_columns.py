@@ -69,7 +69,7 @@ def _file(rng: random.Random, fault: str | None) -> bytes:
         total = sums[coin] + (1 if "disagree" in faults and coin == rows[0][0] else 0)
         w.writerow([coin, "12x" if "totals height" in faults else heights[coin], f"{total // 10**4}.{total % 10**4:04d}"])
     w.writerow([])
-    w.writerow(ADDRESS_HEADER[:1] + (["type"] if typed else []) + ADDRESS_HEADER[1:])
+    w.writerow(ADDRESS_HEADER[:1] + (["type"] if typed else []) + ADDRESS_HEADER[1:] + (["extra"] if "header" in faults else []))
     at, other = rng.randrange(len(rows)), rng.randrange(len(rows))
     for n, r in enumerate(rows):
         if n == at and "fields" in faults:
@@ -86,6 +86,8 @@ def _file(rng: random.Random, fault: str | None) -> bytes:
             w.writerow([])
         w.writerow(r)
     data = out.getvalue().encode("utf-8")
+    if "csv" in faults:  # a carriage return inside an unquoted field: the csv module cannot read the record
+        data += b"BTC," + (b"cold," if typed else b"") + b"bitcoin,,a\rb,1,,,,,,\n"
     if rng.random() < 0.3:
         data = b"\xef\xbb\xbf" + data
     if "utf8" in faults:
@@ -119,11 +121,12 @@ def _columns(url: str, chunk_rows: int | None, mapper=local_mapper) -> tuple[obj
 
 
 FAULTS = [None, None, None, "disagree", "fields", "coin", "amount", "height", "conflict", "blank", "utf8",
-          "totals height", "totals height,fields", "conflict,amount", "utf8,coin", "totals height,conflict"]
+          "totals height", "totals height,fields", "conflict,amount", "utf8,coin", "totals height,conflict", "csv",
+          "header", "header,csv", "csv,fields"]
 """Each way of getting the file wrong, and some together: which refusal comes first is the old reading's."""
 
 
-@pytest.mark.parametrize("seed", range(80))
+@pytest.mark.parametrize("seed", range(95))
 def test_spans_on_the_workers_read_and_refuse_as_the_whole_file_did(tmp_path, seed):
     rng = random.Random(seed)
     fault = FAULTS[seed % len(FAULTS)]

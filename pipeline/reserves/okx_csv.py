@@ -18,7 +18,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
-from typing import BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypedDict
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -184,8 +184,18 @@ def _text(data: bytes, shown: str) -> str:
         raise InputError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
 
 
+def _records(reader: Any, shown: str) -> Iterator[list[str]]:
+    """The ``csv`` module's records, a layout it cannot read refused as such (naming the physical line)."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InputError(f"{shown}, physical line {reader.line_num}: not CSV the csv module reads ({exc})") from None
+
+
 def read_okx_csv(data: bytes, shown: str) -> OkxFile:
-    records = csv.reader(io.StringIO(_text(data, shown)))
+    """The whole layout from its bytes: every record read first (a file the ``csv`` module cannot read is
+    refused before any row is looked at, as ``plan_okx_csv`` refuses it), then the head and the rows."""
+    records = iter(list(_records(csv.reader(io.StringIO(_text(data, shown))), shown)))
     head = read_okx_head(records, shown)
     rows = [read_okx_row(fields, n, head, shown) for n, fields in enumerate(records, start=head.first_line)]
     return OkxFile(rows, head.totals)
@@ -248,8 +258,13 @@ def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], i
             except UnicodeDecodeError:
                 raise InputError(f"{shown}: the file changed while it was read (no longer UTF-8 text)") from None
 
-    records = csv.reader(lines())
-    head = read_okx_head(records, shown)
+    records = _records(csv.reader(lines()), shown)
+    try:
+        head = read_okx_head(records, shown)
+    except InputError:
+        for _ in records:  # a record the csv module cannot read, further on, is named first (as read_okx_csv names it)
+            pass
+        raise
     body = at[0]
     ends: list[int] = []
     for _ in records:
@@ -287,7 +302,7 @@ def read_okx_span(data: bytes, span: OkxSpan, head: OkxHead, shown: str) -> list
     if span.digest and blake3(data).hexdigest() != span.digest:
         raise InputError(f"{shown}, line {span.first_line}: bytes {span.start}-{span.stop} are not those the plan "
                          "read: the file changed while it was read")
-    records = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    records = list(_records(csv.reader(io.StringIO(data.decode("utf-8"))), shown))
     if len(records) != span.rows:
         raise InputError(f"{shown}, line {span.first_line}: {len(records)} records where the file's reading "
                          f"counted {span.rows} (the file changed while it was read?)")
