@@ -171,3 +171,28 @@ def test_publish_history_and_regenerate_on_s3(s3, scheduler2, tmp_path):
     assert history.returncode == 0 and "2 publication(s)" in history.stdout, history.stderr
     regen = por(["regenerate", "--all", *base])
     assert regen.returncode == 0 and regen.stdout.count("MATCH ") == 2, regen.stdout + regen.stderr
+
+
+@pytest.mark.parametrize("size", [10, 12 * 2**20])
+def test_a_stream_that_fails_on_object_storage_leaves_no_object(s3, size):
+    """``Bundle.write_stream`` on the real S3-compatible server: a file whose making fails part way (after
+    a small part, or after more than one upload part's worth) leaves no object, nor does it replace the
+    one that was there; a file made whole is there with the digest returned."""
+    from blake3 import blake3
+
+    from pipeline.storage.bundle import Bundle
+
+    fs = s3["fs"]
+    fresh = Bundle(fs, "bundles/streamed", "s3://bundles/streamed")
+    assert fresh.write_stream("public/reserves.csv", lambda f: f.write(b"old")) == blake3(b"old").hexdigest()
+
+    def failing(f):
+        f.write(b"x" * size)
+        raise RuntimeError("the making failed")
+
+    for name in ("public/reserves.csv", "public/reserves.parquet"):
+        with pytest.raises(RuntimeError, match="the making failed"):
+            fresh.write_stream(name, failing)
+    fs.invalidate_cache()
+    assert fs.cat_file("bundles/streamed/public/reserves.csv") == b"old"
+    assert not fs.exists("bundles/streamed/public/reserves.parquet")

@@ -90,8 +90,17 @@ def write_with(fs: AbstractFileSystem, path: str, make: Callable[[BinaryIO], Any
     never held whole); a local private file is 0600 from its creation on. Object storage: the object
     appears when the upload completes."""
     if not _is_local(fs):
-        with fs.open(path, "wb") as f:
+        f = fs.open(path, "wb")
+        try:
             make(f)
+        except BaseException:
+            # nothing half-written may appear: the upload is dropped, never completed (closing would commit it)
+            with contextlib.suppress(Exception):
+                f.discard()
+            with contextlib.suppress(Exception):
+                f.closed = True
+            raise
+        f.close()
         return
     mode = PRIVATE_FILE if private else PUBLIC_FILE
     # a fresh name, then an atomic rename: a reader never sees a half-written file, even when a
