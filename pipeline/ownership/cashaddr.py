@@ -15,7 +15,7 @@ it is the polymod below and a regrouping of the bits through one integer, checke
 ``@bitauth/libauth``'s encoder by the golden vectors (``schemas/vectors/reserves/bitcoin.json``),
 against the specification's test vectors (``tests/test_ownership.py``) and against the
 specification's plain polymod (``polymod_plain``, five conditional xors a character) on random input
-(``tests/test_secp_speed.py``). The polymod takes one table look-up a character (``TABLE[top]`` is the
+(``tests/test_secp_codecs.py``). The polymod takes one table look-up a character (``TABLE[top]`` is the
 xor of the generators named by ``top``'s bits) and the prefix's share of it is computed once per
 prefix: the plain one cost about 30 µs an address, twice a row (decode and the canonical spelling).
 """

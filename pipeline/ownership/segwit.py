@@ -1,7 +1,7 @@
 """Segwit addresses (BIP-173 bech32, BIP-350 bech32m): the decoder, table-driven.
 
 The same rules as the reference decoder (Pieter Wuille's, which ``embit.bech32`` carries), which the
-tests check this one against (``tests/test_secp_speed.py``: random valid and damaged addresses, and the
+tests check this one against (``tests/test_secp_codecs.py``: random valid and damaged addresses, and the
 BIPs' own test vectors). Written here because the reference is Python with five conditional xors per
 character for its checksum and a bit-by-bit regrouping, about 30 µs an address, the largest part of a
 P2WPKH row's cost beyond its signature check; no well-kept package has it compiled. Here the checksum

@@ -239,8 +239,9 @@ def check_utf8(f: BinaryIO, shown: str) -> None:
 def plan_okx_csv(f: BinaryIO, shown: str, rows_per_span: int | Callable[[int], int]) -> tuple[OkxHead, list[OkxSpan]]:
     """The head, and the address rows cut into spans (``rows_per_span`` rows each, or a function of the
     number of rows) at the byte where a record ends, as the ``csv`` module reads the file: the file is
-    read twice a block or a line at a time (UTF-8 checked first, then the records counted), never held
-    whole. The rows themselves are checked by whoever reads a span (``read_okx_span``)."""
+    read three times, a block or a line at a time, never held whole (UTF-8 checked, then the records
+    counted, then each span's blake3 taken, the whole file's compared with the second reading's). The
+    rows themselves are checked by whoever reads a span (``read_okx_span``)."""
     check_utf8(f, shown)
     f.seek(0)
     bom = f.read(len(BOM)) == BOM
@@ -314,21 +315,22 @@ EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 totals block's figures compared with them."""
 
 
-def coin_sums(rows: Sequence[OkxRow]) -> dict[str, Decimal]:
-    """Each coin's rows added up, exactly (``EXACT``): as ``totals_disagreements`` compares them."""
+def _summed(amounts: Iterable[tuple[str, str]]) -> dict[str, Decimal]:
+    """Each coin's amounts (decimal text) added up, exactly (``EXACT``)."""
     sums: dict[str, Decimal] = {}
-    for r in rows:
-        sums[r["coin"]] = EXACT.add(sums.get(r["coin"], Decimal(0)), Decimal(r["balance"]))
+    for coin, amount in amounts:
+        sums[coin] = EXACT.add(sums.get(coin, Decimal(0)), Decimal(amount))
     return sums
+
+
+def coin_sums(rows: Sequence[OkxRow]) -> dict[str, Decimal]:
+    """Each coin's rows added up, exactly: as ``totals_disagreements`` compares them."""
+    return _summed((r["coin"], r["balance"]) for r in rows)
 
 
 def merge_sums(parts: Iterable[Mapping[str, str]]) -> dict[str, Decimal]:
     """``coin_sums`` of several parts of the rows (each as text), added up exactly."""
-    sums: dict[str, Decimal] = {}
-    for part in parts:
-        for coin, total in part.items():
-            sums[coin] = EXACT.add(sums.get(coin, Decimal(0)), Decimal(total))
-    return sums
+    return _summed(pair for part in parts for pair in part.items())
 
 
 def totals_disagreements(okx: OkxFile) -> list[str]:
@@ -371,10 +373,9 @@ def write_okx_csv(rows: Sequence[OkxOutRow], totals: Mapping[str, str], heights:
     return okx_csv_bytes(columns, totals, heights, [r["row"] for r in rows])
 
 
-_QUOTED = r'[\x00\r\n",]'
-"""A field the CSV writer may quote (or escape): its line is written by the ``csv`` module itself."""
-_QUOTED_BUT_COMMA = r'[\x00\r\n"]'
-"""``_QUOTED`` without the comma, looked for in a whole line (whose fields are joined by commas)."""
+_QUOTED = r'[\x00\r\n"]'
+"""A character the CSV writer may quote (or escape) a field for, looked for in a whole line (a comma too:
+more commas than the separators); such a line is written by the ``csv`` module itself."""
 OUT_COLUMNS = ("coin", "chain", "height", "address", "balance", "message", "signatures", "script", "owners")
 """What ``okx_csv_bytes`` writes of each row: ``OkxOutRow``'s fields, as columns."""
 
@@ -434,7 +435,7 @@ def okx_csv_parts(columns: Mapping[str, pa.Array | pa.ChunkedArray], totals: Map
             yield data  # no field holds a character the CSV writer quotes: every line is its fields and commas
             continue
         # a field holds a character the CSV writer may quote exactly when its line does, or holds more commas
-        special = pc.or_(pc.match_substring_regex(joined, _QUOTED_BUT_COMMA),
+        special = pc.or_(pc.match_substring_regex(joined, _QUOTED),
                          pc.not_equal(pc.count_substring(joined, ","), separators))
         odd = np.flatnonzero(pc.fill_null(special, True).to_numpy(zero_copy_only=False))
         if len(odd):

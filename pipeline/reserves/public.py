@@ -10,7 +10,7 @@ the same, step by step, from rows read again."""
 from __future__ import annotations
 
 import io
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -23,7 +23,7 @@ from ..formats.assets import Asset
 from ..ownership.check import BOUND, STATUSES
 from ..protocol.amounts import to_units
 from .input import Amounts, Reserves, total_reserves, word_sum
-from .okx_csv import okx_csv_parts
+from .okx_csv import EXACT, okx_csv_parts
 from .ownership import PROOF_COLUMNS, PROOF_TYPES, Ownership
 
 CSV_NAME = "reserves.csv"
@@ -31,7 +31,6 @@ PARQUET_NAME = "reserves.parquet"
 ROW_GROUP = 65_536
 """The rows of a row group of ``PARQUET_NAME`` (the last one fewer): the file's layout is a function of
 its row count (``schemas/reserves.md``)."""
-_EXACT = Context(prec=100)
 
 
 def _amounts(reserves: Reserves) -> Amounts:
@@ -112,13 +111,13 @@ def whole_units(amounts: Amounts, decimals: Mapping[str, int]) -> pa.Array:
     words = np.zeros((n, 4), np.uint64)
     for d in np.unique(digits).tolist():
         if d > 38:  # more places than the column holds: as pyarrow converts (and refuses) each value
-            return pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in amounts], pa.decimal256(76, 38))
+            return pa.array([Decimal(v).scaleb(-decimals[s], EXACT) for s, v in amounts], pa.decimal256(76, 38))
         rows = np.flatnonzero(digits == d)
         factor = 10 ** (38 - d)
         limit = (10**76 - 1) // factor
         hi, lo = amounts.hi[rows], amounts.lo[rows]
         if limit < 2**128 and ((hi > np.uint64(limit >> 64)) | ((hi == np.uint64(limit >> 64)) & (lo > np.uint64(limit & (2**64 - 1))))).any():
-            return pa.array([Decimal(v).scaleb(-decimals[s], _EXACT) for s, v in amounts], pa.decimal256(76, 38))
+            return pa.array([Decimal(v).scaleb(-decimals[s], EXACT) for s, v in amounts], pa.decimal256(76, 38))
         words[rows] = _mul_words(hi, lo, factor)
     return pa.Array.from_buffers(pa.decimal256(76, 38), n, [None, pa.py_buffer(words.tobytes())])
 

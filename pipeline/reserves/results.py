@@ -131,10 +131,9 @@ def string_bytes(lines: pa.Array) -> bytes:
 
 def string_buffer(lines: pa.Array) -> pa.Buffer:
     """The values of a string array, end to end, without a copy (the array's own data buffer)."""
-    offsets = np.frombuffer(lines.buffers()[1], np.int64 if pa.types.is_large_string(lines.type) else np.int32)
-    offsets = offsets[lines.offset:lines.offset + len(lines) + 1]
     data = lines.buffers()[2]
-    if not len(lines) or data is None or offsets[-1] == offsets[0]:
+    if not len(lines) or data is None:
         return pa.py_buffer(b"")
-    start, stop = int(offsets[0]), int(offsets[-1])
+    offsets = np.frombuffer(lines.buffers()[1], np.int64 if pa.types.is_large_string(lines.type) else np.int32)
+    start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
     return data.slice(start, stop - start)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Mapping
 
 from blake3 import blake3
-
 from fsspec.spec import AbstractFileSystem
 
 from ..errors import BundleError, InputError, Remedy
